@@ -1,0 +1,8 @@
+// Op rows of the LUT family (nodes, mappings, GroupSum, encoders).
+#include "autograd/op_def.h"
+
+namespace difflut {
+
+void register_lut_ops(OpTable&) {}
+
+}  // namespace difflut

@@ -1,0 +1,63 @@
+// Shared test helpers (see test_util.h).
+#include "test_util.h"
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <vector>
+
+#include <unistd.h>
+
+namespace difflut::test {
+
+double max_abs_diff(const Tensor& a, const Tensor& b) {
+  REQUIRE(a.shape() == b.shape());
+  std::vector<double> va = a.to(DType::f64).to_vector<double>();
+  std::vector<double> vb = b.to(DType::f64).to_vector<double>();
+  double m = 0.0;
+  for (size_t i = 0; i < va.size(); ++i) m = std::max(m, std::fabs(va[i] - vb[i]));
+  return m;
+}
+
+void check_close(const Tensor& a, const Tensor& b, double atol, double rtol) {
+  REQUIRE_MESSAGE(a.shape() == b.shape(), a.describe(), " vs ", b.describe());
+  std::vector<double> va = a.to(DType::f64).to_vector<double>();
+  std::vector<double> vb = b.to(DType::f64).to_vector<double>();
+  int bad = 0;
+  for (size_t i = 0; i < va.size(); ++i) {
+    const bool ok = std::fabs(va[i] - vb[i]) <= atol + rtol * std::fabs(vb[i]) ||
+                    (std::isnan(va[i]) && std::isnan(vb[i]));
+    if (!ok && bad++ < 5) CHECK_MESSAGE(ok, "element ", i, ": ", va[i], " vs ", vb[i]);
+  }
+  CHECK_MESSAGE(bad == 0, bad, " of ", va.size(), " elements differ");
+}
+
+void check_equal(const Tensor& a, const Tensor& b) {
+  REQUIRE_MESSAGE(a.shape() == b.shape(), a.describe(), " vs ", b.describe());
+  REQUIRE(a.dtype() == b.dtype());
+  Tensor ha = a.to(Device::cpu), hb = b.to(Device::cpu);
+  CHECK(std::memcmp(ha.raw(), hb.raw(), ha.nbytes()) == 0);
+}
+
+std::string data_root() {
+  if (const char* v = std::getenv("DIFFLUT_DATA_ROOT")) return v;
+  if (const char* v = std::getenv("DIFFLUT_DEFAULT_DATA_ROOT")) return v;
+  return "../shared/data";
+}
+
+std::string fashion_mnist_dir() {
+  if (const char* v = std::getenv("DIFFLUT_FASHION_MNIST_DIR")) return v;
+  return "/usr/share/datasets/fashion-mnist";
+}
+
+std::string temp_dir(const std::string& tag) {
+  namespace fs = std::filesystem;
+  fs::path p = fs::temp_directory_path() /
+               ("difflut-test-" + tag + "-" + std::to_string(::getpid()));
+  fs::remove_all(p);
+  fs::create_directories(p);
+  return p.string();
+}
+
+}  // namespace difflut::test

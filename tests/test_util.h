@@ -1,0 +1,35 @@
+// Shared test helpers: GPU skipping, tensor comparisons, dataset locations.
+#pragma once
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "tensor/tensor.h"
+
+// GPU cases call this first: without a usable GPU the case is skipped with a message, not failed.
+#define DIFFLUT_REQUIRE_GPU()                                                   \
+  do {                                                                          \
+    if (!::difflut::cuda_available()) {                                         \
+      MESSAGE("skipped: no usable GPU (build has CUDA: "                        \
+              << (::difflut::cuda_compiled() ? "yes" : "no") << ")");           \
+      return;                                                                   \
+    }                                                                           \
+  } while (0)
+
+namespace difflut::test {
+
+// Max |a - b| over all elements (compared in f64 on the host); shapes must match.
+double max_abs_diff(const Tensor& a, const Tensor& b);
+// CHECKs that a and b have equal shapes and every |a - b| <= atol + rtol * |b|.
+void check_close(const Tensor& a, const Tensor& b, double atol = 1e-5, double rtol = 1e-5);
+// CHECKs bitwise equality (same dtype, shape and bytes).
+void check_equal(const Tensor& a, const Tensor& b);
+
+// Dataset roots: $DIFFLUT_DATA_ROOT, else ../shared/data beside the checkout (set by CMake).
+std::string data_root();
+// Fashion-MNIST directory: $DIFFLUT_FASHION_MNIST_DIR, else /usr/share/datasets/fashion-mnist.
+std::string fashion_mnist_dir();
+// A fresh empty temporary directory for one test.
+std::string temp_dir(const std::string& tag);
+
+}  // namespace difflut::test
