@@ -97,6 +97,7 @@ void register_reduce_ops(OpTable& t);
 void register_matmul_ops(OpTable& t);
 void register_softmax_ops(OpTable& t);
 void register_shape_ops(OpTable& t);
+void register_encoder_ops(OpTable& t);
 void register_lut_ops(OpTable& t);
 void register_all_ops(OpTable& t);
 

@@ -21,6 +21,7 @@
   X(reshape) X(transpose) X(concat) X(slice) X(gather)
 // clang-format on
 
-#include "lut/lut_op_list.h"  // DIFFLUT_LUT_OPS(X): LUT nodes, mappings, GroupSum, encoders
+#include "encoders/encoder_op_list.h"  // DIFFLUT_ENCODER_OPS(X): thermometer encoders
+#include "lut/lut_op_list.h"            // DIFFLUT_LUT_OPS(X): LUT nodes, mappings, GroupSum
 
-#define DIFFLUT_ALL_OPS(X) DIFFLUT_CORE_OPS(X) DIFFLUT_LUT_OPS(X)
+#define DIFFLUT_ALL_OPS(X) DIFFLUT_CORE_OPS(X) DIFFLUT_ENCODER_OPS(X) DIFFLUT_LUT_OPS(X)

@@ -78,6 +78,7 @@ void register_all_ops(OpTable& t) {
   register_matmul_ops(t);
   register_softmax_ops(t);
   register_shape_ops(t);
+  register_encoder_ops(t);
   register_lut_ops(t);
 }
 

@@ -1,4 +1,4 @@
-// Op kinds of the LUT family (nodes, mappings, GroupSum, encoders); spliced into autograd/op_list.h.
+// Op kinds of the LUT family (nodes, mappings, GroupSum); spliced into autograd/op_list.h.
 #pragma once
 
 #define DIFFLUT_LUT_OPS(X)

@@ -1,4 +1,4 @@
-// Op rows of the LUT family (nodes, mappings, GroupSum, encoders).
+// Op rows of the LUT family (nodes, mappings, GroupSum).
 #include "autograd/op_def.h"
 
 namespace difflut {

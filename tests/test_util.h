@@ -10,8 +10,8 @@
 #define DIFFLUT_REQUIRE_GPU()                                                   \
   do {                                                                          \
     if (!::difflut::cuda_available()) {                                         \
-      MESSAGE("skipped: no usable GPU (build has CUDA: "                        \
-              << (::difflut::cuda_compiled() ? "yes" : "no") << ")");           \
+      MESSAGE((::std::string("skipped: no usable GPU (CUDA kernels compiled: ") + \
+               (::difflut::cuda_compiled() ? "yes)" : "no)")));                 \
       return;                                                                   \
     }                                                                           \
   } while (0)
