@@ -64,9 +64,8 @@ std::vector<uint8_t> gunzip_bytes(const std::vector<uint8_t>& compressed, const 
     }
     if (ret == Z_OK) continue;
     if (ret == Z_BUF_ERROR && zs.avail_in == 0) {
-      DIFFLUT_FAIL(path, ": gzip data ends early: expected more compressed data after byte ", at,
-                   " of ", compressed.size(), " (", produced,
-                   " bytes decompressed so far; truncated?)");
+      DIFFLUT_FAIL(path, ": gzip data ends early: the stream is incomplete after all ", at,
+                   " compressed bytes (", produced, " bytes decompressed so far; truncated?)");
     }
     if (ret == Z_BUF_ERROR) continue;  // output full: grow and go on
     DIFFLUT_FAIL(path, ": corrupt gzip data near compressed byte ", at, " of ", compressed.size(),
