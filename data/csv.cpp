@@ -14,7 +14,9 @@ namespace difflut {
 namespace {
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) {
+    s.remove_suffix(1);
+  }
   if (s.size() >= 2 && s.front() == '"' && s.back() == '"') s = s.substr(1, s.size() - 2);
   return s;
 }
@@ -99,7 +101,8 @@ Dataset read_csv(const std::string& path, const CsvOptions& options) {
       } else {
         label_col = options.label_column < 0 ? ncols + options.label_column : options.label_column;
         DIFFLUT_CHECK(label_col >= 0 && label_col < ncols, path, ": label column ",
-                      options.label_column, " is outside the ", ncols, " columns of line ", line_no);
+                      options.label_column, " is outside the ", ncols, " columns of line ",
+                      line_no);
       }
       if (options.has_header) {
         for (std::string_view f : fields) header.emplace_back(f);
@@ -107,7 +110,8 @@ Dataset read_csv(const std::string& path, const CsvOptions& options) {
       }
     }
     DIFFLUT_CHECK(static_cast<int64_t>(fields.size()) == ncols, path, ":", line_no,
-                  ": expected ", ncols, " fields (as in line ", ncols_line, "), found ", fields.size(), " (ragged row)");
+                  ": expected ", ncols, " fields (as in line ", ncols_line, "), found ",
+                  fields.size(), " (ragged row)");
     for (int64_t c = 0; c < ncols; ++c) {
       if (c == label_col) continue;
       double v = 0;

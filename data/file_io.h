@@ -1,4 +1,4 @@
-// Whole-file reads for the dataset readers, with transparent gzip decompression where zlib is built in.
+// Whole-file reads for the dataset readers, gunzipping transparently where zlib is built in.
 #pragma once
 #include <cstdint>
 #include <string>

@@ -30,11 +30,12 @@ Tensor parse_idx_u8(const std::vector<uint8_t>& bytes, const std::string& what,
   if (expected_ndims > 0) {
     const uint32_t want = 0x00000800u | static_cast<uint32_t>(expected_ndims);
     DIFFLUT_CHECK(magic == want, what, ": bad magic ", hex32(magic), ", expected ", hex32(want),
-                  " (IDX u8 data with ", expected_ndims, " dimension", expected_ndims > 1 ? "s" : "",
-                  ")");
+                  " (IDX u8 data with ", expected_ndims, " dimension",
+                  expected_ndims > 1 ? "s)" : ")");
   } else {
     DIFFLUT_CHECK(bytes[0] == 0 && bytes[1] == 0 && bytes[2] == 0x08 && ndims >= 1, what,
-                  ": bad magic ", hex32(magic), ", expected 0x000008NN (IDX u8 data, NN >= 1 dims)");
+                  ": bad magic ", hex32(magic),
+                  ", expected 0x000008NN (IDX u8 data, NN >= 1 dims)");
   }
   const size_t header = 4 + 4 * static_cast<size_t>(ndims);
   DIFFLUT_CHECK(bytes.size() >= header, what, ": expected an IDX header of ", header,

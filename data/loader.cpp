@@ -30,6 +30,9 @@ DataLoader::DataLoader(const Dataset& dataset, int64_t batch_size, bool shuffle,
     : batch_size_(batch_size), shuffle_(shuffle), seed_(seed), drop_last_(drop_last),
       device_(device) {
   DIFFLUT_CHECK(batch_size > 0, "DataLoader: expected batch_size > 0, found ", batch_size);
+  DIFFLUT_CHECK(device == Device::cpu || cuda_available(),
+                "DataLoader: device cuda requested, but no usable GPU was found (",
+                cuda_compiled() ? "CUDA kernels compiled" : "built without CUDA", ")");
   dataset.validate();
   DIFFLUT_CHECK(dataset.size() < (int64_t{1} << kEpochStreamShift), "DataLoader: dataset '",
                 dataset.name, "' has too many samples (", dataset.size(), ")");

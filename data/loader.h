@@ -82,9 +82,9 @@ class DataLoader {
   std::vector<int64_t> order_;
 };
 
-// Splits `dataset` at random into (train, validation): `fraction` in (0, 1) of the samples (rounded,
-// at least 1) go to validation. Both keep the original relative order; together they hold every
-// sample exactly once. Same seed, same split.
+// Splits `dataset` at random into (train, validation): `fraction` in (0, 1) of the samples
+// (rounded, at least 1) go to validation. Both keep the original relative order; together they
+// hold every sample exactly once. Same seed, same split.
 std::pair<Dataset, Dataset> split_validation(const Dataset& dataset, double fraction,
                                              uint64_t seed);
 // Same with an exact validation count in [1, N - 1].

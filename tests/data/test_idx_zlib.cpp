@@ -125,7 +125,8 @@ TEST_CASE("mnist: the registry loads the real files with the official class coun
   CHECK(byte_sum(train.features) == 1567298545ull);
   // Row 14 of image 7 (Python gzip): 8 zeros, 0x2d, 0xde, 0xfc x4, 0xfd, 0xfc x3, 0xb1, zeros.
   const uint8_t* row = train.features.data<uint8_t>() + 7 * 784 + 14 * 28;
-  CHECK(std::vector<uint8_t>(row + 7, row + 12) == std::vector<uint8_t>{0x00, 0x2d, 0xde, 0xfc, 0xfc});
+  CHECK(std::vector<uint8_t>(row + 7, row + 12) ==
+        std::vector<uint8_t>{0x00, 0x2d, 0xde, 0xfc, 0xfc});
   Dataset test = load_dataset("MNIST", "test", root);
   CHECK(histogram(test.labels, 10) ==
         std::vector<int64_t>{980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009});

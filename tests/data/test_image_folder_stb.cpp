@@ -78,7 +78,7 @@ TEST_CASE("image folder: classes in name order, files in name order, lossless pi
   ds.validate();
 }
 
-TEST_CASE("image folder: JPEG decodes close to the source; gray conversion of gray pixels is exact") {
+TEST_CASE("image folder: JPEG decodes close to the source; gray conversion of gray is exact") {
   const std::string root = test::temp_dir("imgf-jpeg");
   fs::create_directories(root + "/c0");
   fs::create_directories(root + "/c1");
