@@ -27,7 +27,8 @@ namespace {
 // Blocking. A tile of C is kMC x kNC and is computed by one thread; k is walked in kKC slabs. The
 // packed A block (kMC x kKC) and B panel (kKC x kNC) fit in a core's L2 together, and one NR-wide
 // sliver of the B panel (kKC x NR) stays in L1 while the micro-kernel sweeps the A block.
-// kMC is a multiple of every MR and kNC of every NR used below.
+// kMC/2 is a multiple of every MR and kNC/4 of every NR used below (tiles may be shrunk to
+// those for parallelism).
 constexpr int64_t kMC = 96;
 constexpr int64_t kKC = 256;
 constexpr int64_t kNC = 256;
@@ -148,18 +149,23 @@ DIFFLUT_GEMM_INLINE void micro_kernel(int64_t kc, const T* __restrict a, const T
   }
 }
 
-// Computes output tiles [t_lo, t_hi) (row-major over a tiles_m x tiles_n grid of kMC x kNC tiles).
+// Output tiles: mc x nc (at most kMC x kNC, multiples of every MR / NR), row-major over the grid.
+struct TileGrid {
+  int64_t mc, nc, tiles_m, tiles_n;
+};
+
+// Computes output tiles [t_lo, t_hi) of the grid.
 // Each element's sum runs over k slabs in increasing order and over k in increasing order inside a
 // slab, whichever thread runs the tile: the result is independent of the thread count.
 template <class T, int MR, int NV, int VB>
-DIFFLUT_GEMM_INLINE void gemm_tiles(const GemmArgs<T>& g, int64_t t_lo, int64_t t_hi,
-                                    int64_t tiles_n) {
+DIFFLUT_GEMM_INLINE void gemm_tiles(const GemmArgs<T>& g, const TileGrid& grid, int64_t t_lo,
+                                    int64_t t_hi) {
   constexpr int NR = NV * VB / static_cast<int>(sizeof(T));
   std::vector<T> apack(static_cast<size_t>(kMC * kKC));
   std::vector<T> bpack(static_cast<size_t>(kKC * kNC));
   for (int64_t t = t_lo; t < t_hi; ++t) {
-    const int64_t i0 = (t / tiles_n) * kMC, j0 = (t % tiles_n) * kNC;
-    const int64_t mc = std::min(kMC, g.M - i0), nc = std::min(kNC, g.N - j0);
+    const int64_t i0 = (t / grid.tiles_n) * grid.mc, j0 = (t % grid.tiles_n) * grid.nc;
+    const int64_t mc = std::min(grid.mc, g.M - i0), nc = std::min(grid.nc, g.N - j0);
     if (g.K == 0 && !g.accumulate) {
       for (int64_t i = 0; i < mc; ++i)
         for (int64_t j = 0; j < nc; ++j) g.C[(i0 + i) * g.ldc + j0 + j] = T(0);
@@ -185,16 +191,17 @@ DIFFLUT_GEMM_INLINE void gemm_tiles(const GemmArgs<T>& g, int64_t t_lo, int64_t 
 
 // Baseline build: 16 SSE registers; a 6 x (2 vectors) accumulator leaves room for B and broadcasts.
 template <class T>
-void gemm_tiles_portable(const GemmArgs<T>& g, int64_t lo, int64_t hi, int64_t tiles_n) {
-  gemm_tiles<T, 6, 2, 16>(g, lo, hi, tiles_n);
+void gemm_tiles_portable(const GemmArgs<T>& g, const TileGrid& grid, int64_t lo, int64_t hi) {
+  gemm_tiles<T, 6, 2, 16>(g, grid, lo, hi);
 }
 
 #ifdef DIFFLUT_GEMM_HAS_AVX2
 // 16 YMM registers: the classic 6 x (2 vectors) accumulator, i.e. 6x16 floats or 6x8 doubles.
 template <class T>
-__attribute__((target("avx2,fma"))) void gemm_tiles_avx2(const GemmArgs<T>& g, int64_t lo,
-                                                         int64_t hi, int64_t tiles_n) {
-  gemm_tiles<T, 6, 2, 32>(g, lo, hi, tiles_n);
+__attribute__((target("avx2,fma"))) void gemm_tiles_avx2(const GemmArgs<T>& g,
+                                                         const TileGrid& grid, int64_t lo,
+                                                         int64_t hi) {
+  gemm_tiles<T, 6, 2, 32>(g, grid, lo, hi);
 }
 bool cpu_has_avx2_fma() {
   static const bool v = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
@@ -203,14 +210,14 @@ bool cpu_has_avx2_fma() {
 #endif
 
 template <class T>
-void run_tiles(const GemmArgs<T>& g, int64_t lo, int64_t hi, int64_t tiles_n) {
+void run_tiles(const GemmArgs<T>& g, const TileGrid& grid, int64_t lo, int64_t hi) {
 #ifdef DIFFLUT_GEMM_HAS_AVX2
   if (cpu_has_avx2_fma() && !g_portable_only.load(std::memory_order_relaxed)) {
-    gemm_tiles_avx2<T>(g, lo, hi, tiles_n);
+    gemm_tiles_avx2<T>(g, grid, lo, hi);
     return;
   }
 #endif
-  gemm_tiles_portable<T>(g, lo, hi, tiles_n);
+  gemm_tiles_portable<T>(g, grid, lo, hi);
 }
 
 }  // namespace
@@ -222,14 +229,28 @@ void gemm_cpu(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const
               const T* B, int64_t ldb, T* C, int64_t ldc, bool accumulate) {
   if (M <= 0 || N <= 0) return;
   const GemmArgs<T> g{trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc, accumulate};
-  const int64_t tiles_m = (M + kMC - 1) / kMC, tiles_n = (N + kNC - 1) / kNC;
-  const int64_t tiles = tiles_m * tiles_n;
   // Small products are not worth waking the pool for.
-  if (M * N * std::max<int64_t>(K, 1) < 64 * 64 * 64) {
-    run_tiles(g, 0, tiles, tiles_n);
+  const bool serial = M * N * std::max<int64_t>(K, 1) < 64 * 64 * 64;
+  // Shrink tiles (keeping multiples of 48 rows and 64 columns) until every thread has about two
+  // tiles. Tile shape decides only which thread computes an element, never its order of
+  // summation, so results stay independent of the thread count.
+  TileGrid grid{kMC, kNC, 0, 0};
+  const int64_t want = serial ? 1 : 2 * num_threads();
+  auto count = [&] {
+    grid.tiles_m = (M + grid.mc - 1) / grid.mc;
+    grid.tiles_n = (N + grid.nc - 1) / grid.nc;
+    return grid.tiles_m * grid.tiles_n;
+  };
+  while (count() < want && (grid.nc > 64 || grid.mc > 48)) {
+    if (grid.nc > 64 && (grid.nc >= grid.mc * 2 || grid.mc <= 48)) grid.nc /= 2;
+    else grid.mc /= 2;
+  }
+  const int64_t tiles = count();
+  if (serial) {
+    run_tiles(g, grid, 0, tiles);
     return;
   }
-  parallel_for(0, tiles, 1, [&](int64_t lo, int64_t hi) { run_tiles(g, lo, hi, tiles_n); });
+  parallel_for(0, tiles, 1, [&](int64_t lo, int64_t hi) { run_tiles(g, grid, lo, hi); });
 }
 
 template void gemm_cpu<float>(bool, bool, int64_t, int64_t, int64_t, const float*, int64_t,

@@ -129,3 +129,14 @@ TEST_CASE("shape ops reject bad shapes, ranges, axes and indices, naming the op"
   CHECK_THROWS_WITH_AS(gather(x, Tensor::from_vector<int64_t>({0}, {1}), inv.offsets, inv.positions),
                        doctest::Contains("gather: expected csr_offsets i32[4]"), Error);
 }
+
+TEST_CASE("reshape's view follows new input values on replay") {
+  Graph g;
+  Var x = g.input(Tensor::zeros({2, 3}));
+  Var r = reshape(x, {3, 2});
+  Var s = slice(r, 0, 1, 2);
+  g.set_input(x, Tensor::arange(6, DType::f32).reshape({2, 3}));
+  g.replay();
+  CHECK(r.value().to_vector<float>() == std::vector<float>{0, 1, 2, 3, 4, 5});
+  CHECK(s.value().to_vector<float>() == std::vector<float>{2, 3});
+}
