@@ -3,7 +3,9 @@
 //
 // The build compiles for baseline x86-64 (SSE2). On x86-64 with GCC/Clang the same template is also
 // instantiated inside a function compiled for AVX2+FMA and picked at run time when the CPU has both;
-// everything else (packing, blocking, order of summation within a build) is shared.
+// everything else (packing, blocking, order of summation within a build) is shared. The
+// micro-kernel's accumulators use GCC/Clang vector extensions (lowered to whatever vector ISA the
+// function is compiled for), which is what keeps them in registers; plain arrays were spilled.
 #include <algorithm>
 #include <atomic>
 #include <cstring>
@@ -180,9 +182,9 @@ DIFFLUT_GEMM_INLINE void gemm_tiles(const GemmArgs<T>& g, const TileGrid& grid, 
         const T* bs = bpack.data() + jr * kc;
         for (int64_t ir = 0; ir < mc; ir += MR) {
           micro_kernel<T, MR, NV, VB>(kc, apack.data() + ir * kc, bs,
-                                  g.C + (i0 + ir) * g.ldc + j0 + jr, g.ldc,
-                                  std::min<int64_t>(MR, mc - ir), std::min<int64_t>(NR, nc - jr),
-                                  add);
+                                      g.C + (i0 + ir) * g.ldc + j0 + jr, g.ldc,
+                                      std::min<int64_t>(MR, mc - ir),
+                                      std::min<int64_t>(NR, nc - jr), add);
         }
       }
     }
