@@ -14,8 +14,8 @@ namespace difflut {
 
 namespace {
 constexpr int64_t kGrain = 1 << 15;   // elements per parallel chunk, roughly
-constexpr int64_t kBlock = 1 << 14;   // elements per reduction block
-constexpr int64_t kIChunk = 64;       // columns per accumulator chunk (I > 1)
+constexpr int64_t kBlock = 1 << 16;   // elements per reduction block
+constexpr int64_t kIChunk = 1024;     // columns per accumulator chunk (I > 1)
 
 // Σ p[r] for r < R with eight partials (vectorisable; the order is fixed by R alone).
 template <class T>
@@ -29,15 +29,18 @@ T row_sum(const T* p,  // [R]
   return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
 }
 
-// acc[i] = Σ_r p[r * I + i] for r < R, i < len.
+// out[i] = Σ_r p[r * I + i] for r < R, i < len (<= kIChunk). Accumulates in a local array so the
+// compiler knows it does not alias the input and keeps the inner loop vectorised.
 template <class T>
 void col_sum(const T* p,  // [R, I] (only columns [0, len) are read)
-             int64_t R, int64_t I, int64_t len, T* acc /* [len] */) {
+             int64_t R, int64_t I, int64_t len, T* out /* [len] */) {
+  T acc[kIChunk];
   for (int64_t i = 0; i < len; ++i) acc[i] = T(0);
   for (int64_t r = 0; r < R; ++r) {
     const T* row = p + r * I;
     for (int64_t i = 0; i < len; ++i) acc[i] += row[i];
   }
+  for (int64_t i = 0; i < len; ++i) out[i] = acc[i];
 }
 
 template <class T>
