@@ -8,7 +8,9 @@ namespace difflut {
 namespace {
 // A tensor's describe() without the device (shape inference sees only dtypes and shapes; the
 // engine has already checked that all inputs share one device).
-std::string meta_str(const TensorMeta& m) { return str_cat(dtype_name(m.dtype), shape_str(m.shape)); }
+std::string meta_str(const TensorMeta& m) {
+  return str_cat(dtype_name(m.dtype), shape_str(m.shape));
+}
 
 // Two operands of one floating dtype whose shapes broadcast; the output has the broadcast shape.
 template <OpKind K>

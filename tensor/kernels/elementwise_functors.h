@@ -1,7 +1,7 @@
 // The per-element math of the elementwise family, written once and compiled for the CPU and the GPU.
 // Binary functors take (g, a, b): g is the output gradient in backward functors (kGrad) and unused
-// (0) in forward ones. Unary functors carry the op's scalar attributes (p0, p1) and give fwd(x) and the
-// gradient contribution bwd(x, y, g) with y = fwd(x).
+// (0) in forward ones. Unary functors carry the op's scalar attributes (p0, p1) and give fwd(x)
+// and the gradient contribution bwd(x, y, g) with y = fwd(x).
 #pragma once
 #include <cmath>
 

@@ -78,7 +78,8 @@ void sum_ori(const T* src,  // [O, R, I]
     sum_ori(pp, dst, O, nb, I, scale, accumulate);
     return;
   }
-  const int64_t grain = std::max<int64_t>(1, kGrain / std::max<int64_t>(1, R * std::min(I, kIChunk)));
+  const int64_t work = std::max<int64_t>(1, R * std::min(I, kIChunk));  // elements per item
+  const int64_t grain = std::max<int64_t>(1, kGrain / work);
   parallel_for(0, O * nic, grain, [&](int64_t lo, int64_t hi) {
     T acc[kIChunk];
     for (int64_t item = lo; item < hi; ++item) {
@@ -137,7 +138,8 @@ void max_ori(const T* x,        // [O, R, I], R >= 1
              int64_t* index,    // [O, I]
              int64_t O, int64_t R, int64_t I) {
   const int64_t nic = (I + kIChunk - 1) / kIChunk;
-  const int64_t grain = std::max<int64_t>(1, kGrain / std::max<int64_t>(1, R * std::min(I, kIChunk)));
+  const int64_t work = std::max<int64_t>(1, R * std::min(I, kIChunk));  // elements per item
+  const int64_t grain = std::max<int64_t>(1, kGrain / work);
   parallel_for(0, O * nic, grain, [&](int64_t lo, int64_t hi) {
     T best[kIChunk];
     int64_t arg[kIChunk];
