@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# GPU-machine check (H100/H200): builds the minimal CUDA configuration for sm_90 (only the CUDA
+# toolkit, the standard library and a carried doctest header), runs the test suites with the GPU
+# present, then the GPU benchmarks, writing logs under $OUT. Usage:
+#   scripts/gpu-check.sh [tests] [bench] [train]
+# Needs .deps/doctest/doctest.h (copied from /usr/include/doctest) and, for bench/train,
+# .device-data/fashion-mnist/*.gz carried along.
+set -uo pipefail
+OUT="${OUT:-/tmp/difflut-gpu-out}"
+mkdir -p "$OUT"
+export PATH="/usr/local/cuda/bin:$PATH"
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+steps="${*:-tests bench}"
+summary="$OUT/summary.txt"
+{
+  echo "date: $(date -u)"
+  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1
+  nvcc --version | tail -1
+  nproc
+} > "$summary"
+
+t0=$(date +%s)
+cmake -S . -B build-gpu -DCMAKE_BUILD_TYPE=Release -DDIFFLUT_MINIMAL=ON -DDIFFLUT_CUDA=ON \
+  -DCMAKE_CUDA_ARCHITECTURES=90 -DDIFFLUT_DOCTEST_DIR="$root/.deps" > "$OUT/build.log" 2>&1 &&
+  cmake --build build-gpu -j "$(nproc)" >> "$OUT/build.log" 2>&1
+rc=$?
+echo "build rc=$rc seconds=$(( $(date +%s) - t0 ))" >> "$summary"
+if [ $rc -ne 0 ]; then tail -40 "$OUT/build.log"; exit 1; fi
+
+# Fashion-MNIST: the IDX .gz files travel; the minimal build reads the decompressed files.
+if [ -d .device-data/fashion-mnist ]; then
+  mkdir -p /tmp/fmnist
+  for f in .device-data/fashion-mnist/*.gz; do gunzip -c "$f" > "/tmp/fmnist/$(basename "$f" .gz)"; done
+  export DIFFLUT_FASHION_MNIST_DIR=/tmp/fmnist
+fi
+
+for step in $steps; do
+  case "$step" in
+    tests)
+      t0=$(date +%s)
+      (cd build-gpu && ctest --output-on-failure -L "cuda|cpu|gradcheck|determinism" --timeout 300) \
+        > "$OUT/ctest.log" 2>&1
+      echo "ctest rc=$? seconds=$(( $(date +%s) - t0 ))" >> "$summary"
+      DIFFLUT_SYNC_DEBUG=1 ./build-gpu/tests/test_cuda > "$OUT/test_cuda_syncdebug.log" 2>&1
+      echo "test_cuda with DIFFLUT_SYNC_DEBUG=1 rc=$?" >> "$summary"
+      grep -h -E "test cases|assertions|Status" "$OUT/test_cuda_syncdebug.log" >> "$summary"
+      tail -3 "$OUT/ctest.log" >> "$summary"
+      ;;
+    bench)
+      for b in build-gpu/bench_*; do
+        [ -x "$b" ] && timeout 300 "$b" >> "$OUT/bench.jsonl" 2>> "$OUT/bench.err"
+      done
+      echo "bench done" >> "$summary"
+      ;;
+    train)
+      if [ -x build-gpu/mlp ]; then
+        timeout 300 ./build-gpu/mlp --device cuda > "$OUT/mlp_cuda.log" 2>&1
+        echo "mlp cuda rc=$? $(tail -1 "$OUT/mlp_cuda.log")" >> "$summary"
+      fi
+      ;;
+  esac
+done
+cat "$summary"
