@@ -139,7 +139,9 @@ void Graph::backward(Var out, const Tensor& seed) {
     Node& n = nodes_[static_cast<size_t>(id)];
     Tensor& g = grads_[static_cast<size_t>(id)];
     if (!g.defined()) {
-      if (n.param) {
+      if (n.param && n.param->custom_update) {
+        return &g;  // stays undefined: the op stashes for the parameter's fused update (op_def.h)
+      } else if (n.param) {
         n.param->ensure_grad();
         g = n.param->grad;
       } else {

@@ -2,6 +2,7 @@
 // device, differentiable inputs, optional HDL emitter), and the argument bundle kernels receive.
 #pragma once
 #include <array>
+#include <memory>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -24,6 +25,9 @@ struct Attrs {
   std::vector<int64_t> ints;
   std::vector<double> floats;
   std::vector<Tensor> tensors;
+  // Opaque per-op context shared with the module that built the node (e.g. a registered custom
+  // node type, or the learnable mapping's stash for its fused optimizer update). Null for most ops.
+  std::shared_ptr<void> context;
 };
 
 struct TensorMeta {
@@ -36,6 +40,9 @@ struct OpDef;
 // Everything a kernel sees. Forward: `in`, `attrs`, write `out` (preallocated from infer) and push
 // anything backward needs onto `saved`. Backward: `in`, `out` (the forward value), `saved`,
 // `grad_out`; ADD into each non-null `grad_in[i]` (the engine zeroed it; null = not needed).
+// Exception: when input i is a Parameter with `custom_update` set, grad_in[i] points to an
+// UNDEFINED tensor: the gradient is wanted but the op must hand what the fused update needs to the
+// parameter's owner (through attrs.context) instead of materialising it.
 struct OpCall {
   const OpDef* def = nullptr;
   const Attrs& attrs;

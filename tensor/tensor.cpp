@@ -55,14 +55,18 @@ Tensor Tensor::arange(int64_t n, DType dtype, Device device) {
 namespace {
 Tensor random_tensor(const Shape& shape, Generator& gen, DType dtype, Device device,
                      RandomKind kind, int64_t low, int64_t high) {
-  Tensor t = Tensor::empty(shape, dtype, device);
+  // Normals go through log/cos, whose last bit differs between the host's libm and CUDA's, so a
+  // CUDA normal draw is made on the host and copied: bit-identical to the CPU draw, and only used
+  // for initialisation. Uniform and integer draws are exact integer/scaling math on either device.
+  const Device fill_on = kind == RandomKind::normal ? Device::cpu : device;
+  Tensor t = Tensor::empty(shape, dtype, fill_on);
   uint64_t start = gen.advance(static_cast<uint64_t>(t.numel()));
-  if (device == Device::cpu) {
+  if (fill_on == Device::cpu) {
     random_fill_cpu(t, kind, start, gen.seed(), low, high);
   } else {
     random_fill_cuda(t, kind, start, gen.seed(), low, high);
   }
-  return t;
+  return t.to(device);
 }
 }  // namespace
 

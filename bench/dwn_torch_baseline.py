@@ -1,0 +1,254 @@
+#!/usr/bin/env python3
+"""Pure-PyTorch implementation of the default DWN model (torch_dwn's README model), as the baseline
+that bench_dwn measures DiffLUT against in the same run on the same machine or GPU.
+
+Model: distributive thermometer (3 bits) -> 2000 LUT6 with learnable mapping -> 1000 LUT6 with
+random mapping -> GroupSum(10, tau = 1/0.3); Adam lr 1e-2; tables clamped to [-1, 1] after each step.
+The semantics follow DESIGN.md section 3 (the same as torch_dwn): bits are x >= 0.5, input l of a
+LUT is address bit l, the DWN output is 1[T[addr] > 0] with straight-through table gradients and the
+EFD input gradient. The EFD gradient table is computed with the same O(k^2 2^k) factorisation our
+kernels use, vectorised over LUTs, so the baseline is a strong pure-PyTorch implementation, not a
+strawman.
+
+Prints one JSON object per line. Usage:
+  dwn_torch_baseline.py --device cpu|cuda --batches 32,256,1024 [--steps N] [--train-epochs E]
+"""
+import argparse
+import gzip
+import json
+import os
+import platform
+import struct
+import time
+
+import numpy as np
+import torch
+
+
+def read_idx(path):
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rb") as f:
+        data = f.read()
+    magic, = struct.unpack(">I", data[:4])
+    ndim = magic & 0xFF
+    dims = struct.unpack(">" + "I" * ndim, data[4:4 + 4 * ndim])
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+
+
+def find_fashion(dirpath):
+    def pick(stem):
+        for ext in ("", ".gz"):
+            p = os.path.join(dirpath, stem + ext)
+            if os.path.exists(p):
+                return p
+        raise FileNotFoundError(os.path.join(dirpath, stem))
+    return [read_idx(pick(s)) for s in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                                        "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")]
+
+
+def distributive_thresholds(x, bits):
+    # t_i = sorted[floor(N * i / (bits + 1))] per feature, i = 1..bits
+    s, _ = torch.sort(x, dim=0)
+    n = x.shape[0]
+    idx = [int(n * i // (bits + 1)) for i in range(1, bits + 1)]
+    return s[idx, :].t().contiguous()  # [F, bits]
+
+
+def encode(x, thr):
+    return (x.unsqueeze(-1) > thr.unsqueeze(0)).float().reshape(x.shape[0], -1)
+
+
+class LearnableMappingFn(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, w, tau):
+        idx = torch.argmax(w, dim=0)
+        ctx.save_for_backward(x, w)
+        ctx.tau = tau
+        return x[:, idx]
+
+    @staticmethod
+    def backward(ctx, g):
+        x, w = ctx.saved_tensors
+        gw = (2 * x - 1).t() @ g
+        gx = None
+        if ctx.needs_input_grad[0]:
+            gx = g @ torch.softmax(w / ctx.tau, dim=0).t()
+        return gx, gw, None
+
+
+def efd_table(table, k, alpha, beta):
+    """G[n, l, a] = alpha * sum_a' (2a'_l - 1) T[n, a'] beta^popcount((a ^ a') & ~(1 << l))."""
+    n = table.shape[0]
+    A = 1 << k
+    addr = torch.arange(A, device=table.device)
+    out = []
+    for l in range(k):
+        sign = ((addr >> l) & 1).float() * 2 - 1
+        h = table * sign
+        for m in range(k):
+            partner = addr ^ (1 << m)
+            h = h + (1.0 if m == l else beta) * h[:, partner]
+        out.append(alpha * h)
+    return torch.stack(out, dim=1)  # [N, k, A]
+
+
+class DwnLutFn(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, table, k):
+        b = x.shape[0]
+        n = table.shape[0]
+        bits = (x >= 0.5).view(b, n, k).long()
+        weights = (1 << torch.arange(k, device=x.device)).view(1, 1, k)
+        addr = (bits * weights).sum(-1)  # [B, N]
+        ctx.save_for_backward(addr, table)
+        ctx.k = k
+        return (table.gather(1, addr.t()).t() > 0).float()
+
+    @staticmethod
+    def backward(ctx, g):
+        addr, table = ctx.saved_tensors
+        k = ctx.k
+        n, A = table.shape
+        gt = torch.zeros(n * A, device=g.device, dtype=g.dtype)
+        flat = (addr + torch.arange(n, device=g.device).view(1, n) * A).reshape(-1)
+        gt.index_add_(0, flat, g.reshape(-1))
+        gx = None
+        if ctx.needs_input_grad[0]:
+            alpha = 0.5 * 0.75 ** (k - 1)
+            G = efd_table(table, k, alpha, 1.0 / 3.0)  # [N, k, A]
+            Gt = G.permute(0, 2, 1).reshape(n * A, k)   # row (n, a) -> k gradients
+            gx = (Gt[flat].view(addr.shape[0], n, k) * g.unsqueeze(-1)).reshape(addr.shape[0], n * k)
+        return gx, gt.view(n, A), None
+
+
+def random_mapping(num_inputs, num_slots, gen):
+    parts = []
+    total = 0
+    while total < num_slots:
+        parts.append(torch.randperm(num_inputs, generator=gen))
+        total += num_inputs
+    return torch.cat(parts)[:num_slots]
+
+
+class DwnModel(torch.nn.Module):
+    def __init__(self, in_bits, sizes=(2000, 1000), k=6, classes=10, tau=1 / 0.3, seed=0):
+        super().__init__()
+        gen = torch.Generator().manual_seed(seed)
+        self.k = k
+        self.tau = tau
+        self.w = torch.nn.Parameter(torch.rand(in_bits, sizes[0] * k, generator=gen))
+        self.t1 = torch.nn.Parameter(torch.rand(sizes[0], 1 << k, generator=gen) * 2 - 1)
+        self.register_buffer("map2", random_mapping(sizes[0], sizes[1] * k, gen))
+        self.t2 = torch.nn.Parameter(torch.rand(sizes[1], 1 << k, generator=gen) * 2 - 1)
+        self.classes = classes
+
+    def forward(self, x):
+        h = LearnableMappingFn.apply(x, self.w, 1e-3)
+        h = DwnLutFn.apply(h, self.t1, self.k)
+        h = DwnLutFn.apply(h[:, self.map2], self.t2, self.k)
+        b = h.shape[0]
+        return h.view(b, self.classes, -1).sum(-1) / self.tau
+
+
+def clamp_tables(model):
+    with torch.no_grad():
+        model.t1.clamp_(-1, 1)
+        model.t2.clamp_(-1, 1)
+
+
+def sync(dev):
+    if dev == "cuda":
+        torch.cuda.synchronize()
+
+
+def machine(dev):
+    if dev == "cuda":
+        return torch.cuda.get_device_name(0)
+    return f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--batches", default="32,256,1024")
+    ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--train-epochs", type=int, default=0)
+    ap.add_argument("--data", default=os.environ.get("DIFFLUT_FASHION_MNIST_DIR",
+                                                     "/usr/share/datasets/fashion-mnist"))
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    dev = args.device
+    torch.manual_seed(args.seed)
+    xtr, ytr, xte, yte = find_fashion(args.data)
+    xtr = torch.tensor(xtr.reshape(len(xtr), -1), dtype=torch.float32) / 255.0
+    xte = torch.tensor(xte.reshape(len(xte), -1), dtype=torch.float32) / 255.0
+    ytr = torch.tensor(ytr, dtype=torch.long)
+    yte = torch.tensor(yte, dtype=torch.long)
+    thr = distributive_thresholds(xtr, 3)
+    etr = encode(xtr, thr).to(dev)
+    ete = encode(xte, thr).to(dev)
+    ytr, yte = ytr.to(dev), yte.to(dev)
+
+    model = DwnModel(etr.shape[1]).to(dev)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    lossf = torch.nn.CrossEntropyLoss()
+
+    def step(xb, yb):
+        opt.zero_grad(set_to_none=True)
+        loss = lossf(model(xb), yb)
+        loss.backward()
+        opt.step()
+        clamp_tables(model)
+        return loss
+
+    for bs in [int(b) for b in args.batches.split(",")]:
+        xb, yb = etr[:bs], ytr[:bs]
+        for _ in range(3):
+            step(xb, yb)
+        sync(dev)
+        t0 = time.perf_counter()
+        for _ in range(args.steps):
+            step(xb, yb)
+        sync(dev)
+        dt = (time.perf_counter() - t0) / args.steps
+        print(json.dumps({"bench": "dwn_train_step", "impl": "pytorch", "device": dev,
+                          "machine": machine(dev), "batch": bs, "ms_per_step": dt * 1e3,
+                          "epoch_seconds_est": dt * (60000 // bs)}), flush=True)
+
+    with torch.no_grad():
+        bs = 1024
+        model(ete[:bs])
+        sync(dev)
+        t0 = time.perf_counter()
+        reps = 10
+        for _ in range(reps):
+            model(ete[:bs])
+        sync(dev)
+        dt = (time.perf_counter() - t0) / reps
+        print(json.dumps({"bench": "dwn_inference", "impl": "pytorch", "device": dev,
+                          "machine": machine(dev), "batch": bs, "samples_per_second": bs / dt}),
+              flush=True)
+
+    for epoch in range(args.train_epochs):
+        model = model if epoch else DwnModel(etr.shape[1], seed=args.seed).to(dev)
+        if epoch == 0:
+            opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+        perm = torch.randperm(etr.shape[0], device=dev)
+        sync(dev)
+        t0 = time.perf_counter()
+        for i in range(0, etr.shape[0], 32):
+            idx = perm[i:i + 32]
+            step(etr[idx], ytr[idx])
+        sync(dev)
+        secs = time.perf_counter() - t0
+        with torch.no_grad():
+            correct = sum((model(ete[i:i + 1000]).argmax(1) == yte[i:i + 1000]).sum().item()
+                          for i in range(0, ete.shape[0], 1000))
+        print(json.dumps({"bench": "dwn_train_epoch", "impl": "pytorch", "device": dev,
+                          "machine": machine(dev), "batch": 32, "epoch": epoch + 1,
+                          "epoch_seconds": secs, "test_accuracy": correct / ete.shape[0]}),
+              flush=True)
+
+
+if __name__ == "__main__":
+    main()
