@@ -106,11 +106,13 @@ Module& Module::to(Device device) {
 }
 
 void Module::zero_grad() {
+  std::vector<Parameter*> params = parameters();
   if (buffer_) {
     buffer_->ensure_bound();
     buffer_->zero_grad();
+    if (params == buffer_->params()) return;  // the common case: everything is in the buffer
   }
-  for (Parameter* p : parameters()) {
+  for (Parameter* p : params) {
     // Parameters outside the buffer (added after flattening, or never flattened).
     if (p->grad.defined() && !(buffer_ && buffer_->is_bound(*p))) p->grad.zero_();
   }

@@ -7,6 +7,21 @@
 
 namespace difflut {
 
+namespace {
+// Integer parameters (lookup indices, say) may live in a module but never train: they must be
+// frozen, and the optimizer keeps no state for them.
+void check_trainable_dtypes(const ParameterBuffer& buffer, const std::string& who) {
+  for (const auto& g : buffer.groups()) {
+    if (is_floating(g.dtype)) continue;
+    for (const auto& s : g.segments)
+      DIFFLUT_CHECK(parameter_update_class(*s.param) == 2, who, ": parameter '", s.param->name,
+                    "' is ", dtype_name(g.dtype),
+                    " and trainable: expected a floating dtype, or requires_grad = false");
+  }
+}
+bool trains(const ParameterBuffer::Group& g) { return is_floating(g.dtype); }
+}  // namespace
+
 Tensor segment_view(const Tensor& flat, const ParameterBuffer::Segment& s, const Shape& shape) {
   return Tensor::view_of(flat.storage(),
                          flat.offset_bytes() + static_cast<size_t>(s.offset) * dtype_size(flat.dtype()),
@@ -19,9 +34,7 @@ Optimizer::Optimizer(std::shared_ptr<ParameterBuffer> buffer, double lr)
     : lr_(lr), buffer_(std::move(buffer)) {
   DIFFLUT_CHECK(buffer_ != nullptr, "optimizer: null parameter buffer");
   DIFFLUT_CHECK(std::isfinite(lr) && lr >= 0.0, "optimizer: expected a finite lr >= 0, found ", lr);
-  for (const auto& g : buffer_->groups())
-    DIFFLUT_CHECK(is_floating(g.dtype), "optimizer: expected floating parameters, found ",
-                  dtype_name(g.dtype), " parameter '", g.segments.front().param->name, "'");
+  check_trainable_dtypes(*buffer_, "optimizer");
 }
 
 void Optimizer::set_lr(double lr) {
@@ -38,6 +51,7 @@ void Optimizer::zero_grad() {
 // into its new place (across devices if the module moved), so training continues exactly.
 void Optimizer::sync_layout() {
   if (synced_version_ == buffer_->version()) return;
+  check_trainable_dtypes(*buffer_, name());
   const int slots = num_state_slots();
   std::unordered_map<const Parameter*, std::vector<Tensor>> old;
   if (!state_.empty()) {
@@ -45,7 +59,7 @@ void Optimizer::sync_layout() {
     for (size_t gi = 0; gi < state_segments_.size(); ++gi)
       for (const auto& s : state_segments_[gi]) {
         std::vector<Tensor> views;
-        for (int k = 0; k < slots; ++k)
+        for (int k = 0; k < static_cast<int>(state_[gi].slots.size()); ++k)
           views.push_back(segment_view(state_[gi].slots[static_cast<size_t>(k)], s, {s.numel}));
         old.emplace(s.param, std::move(views));
       }
@@ -53,13 +67,11 @@ void Optimizer::sync_layout() {
   std::vector<GroupState> fresh;
   state_segments_.clear();
   for (const auto& g : buffer_->groups()) {
-    DIFFLUT_CHECK(is_floating(g.dtype), name(), ": expected floating parameters, found ",
-                  dtype_name(g.dtype), " parameter '", g.segments.front().param->name, "'");
     GroupState gs;
-    for (int k = 0; k < slots; ++k) gs.slots.push_back(Tensor::zeros({g.numel()}, g.dtype, g.device));
+    for (int k = 0; k < (trains(g) ? slots : 0); ++k) gs.slots.push_back(Tensor::zeros({g.numel()}, g.dtype, g.device));
     for (const auto& s : g.segments) {
       auto it = old.find(s.param);
-      if (it == old.end()) continue;
+      if (it == old.end() || gs.slots.empty()) continue;
       for (int k = 0; k < slots; ++k)
         segment_view(gs.slots[static_cast<size_t>(k)], s, {s.numel}).copy_(it->second[static_cast<size_t>(k)]);
     }
@@ -121,6 +133,7 @@ void Optimizer::step() {
   ++step_;
   auto& groups = buffer_->groups();
   for (size_t gi = 0; gi < groups.size(); ++gi) {
+    if (!trains(groups[gi])) continue;
     GroupState& gs = state_[gi];
     std::vector<double> sig = chunk_signature(groups[gi]);
     if (sig != gs.signature) {
@@ -153,7 +166,7 @@ NamedTensors Optimizer::state_dict() {
   const auto& groups = buffer_->groups();
   for (size_t gi = 0; gi < groups.size(); ++gi)
     for (const auto& s : groups[gi].segments)
-      for (int k = 0; k < num_state_slots(); ++k)
+      for (int k = 0; k < static_cast<int>(state_[gi].slots.size()); ++k)
         out.emplace_back(
             s.param->name + "." + state_slot_name(k),
             segment_view(state_[gi].slots[static_cast<size_t>(k)], s, s.param->value.shape())
@@ -189,7 +202,7 @@ void Optimizer::load_state_dict(const NamedTensors& state) {
   const auto& groups = buffer_->groups();
   for (size_t gi = 0; gi < groups.size(); ++gi)
     for (const auto& s : groups[gi].segments)
-      for (int k = 0; k < num_state_slots(); ++k) {
+      for (int k = 0; k < static_cast<int>(state_[gi].slots.size()); ++k) {
         const std::string n = s.param->name + "." + state_slot_name(k);
         const Tensor& src = take(n);
         const Shape& shape = s.param->value.shape();
@@ -204,7 +217,7 @@ void Optimizer::load_state_dict(const NamedTensors& state) {
       bool known = n == "optimizer.step" || n == "optimizer.lr";
       for (size_t gi = 0; gi < groups.size() && !known; ++gi)
         for (const auto& s : groups[gi].segments)
-          for (int k = 0; k < num_state_slots(); ++k)
+          for (int k = 0; k < static_cast<int>(state_[gi].slots.size()); ++k)
             if (n == s.param->name + "." + state_slot_name(k)) known = true;
       DIFFLUT_CHECK(known, who, ": unexpected entry '", n, "' (no such parameter state)");
     }

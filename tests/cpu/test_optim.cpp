@@ -240,6 +240,21 @@ TEST_CASE("custom_update hooks are called instead of the generic update, with th
   for (float x : plain.value.to_vector<float>()) CHECK(x < 1.f);        // generic: updated
 }
 
+TEST_CASE("integer parameters may sit in a module if frozen; trainable ones are rejected") {
+  Module m;
+  Parameter& w = m.register_parameter("w", Tensor::full({2}, 1.0));
+  Parameter& idx = m.register_parameter("idx", Tensor::from_vector<int32_t>({4, 5}, {2}), false);
+  Adam opt(m, {});
+  w.grad.fill_(1.0);
+  opt.step();
+  CHECK(idx.value.to_vector<int32_t>() == std::vector<int32_t>{4, 5});
+  CHECK(w.value.to_vector<float>()[0] < 1.f);
+  CHECK(find_tensor(opt.state_dict(), "idx.exp_avg") == nullptr);
+  Module bad;
+  bad.register_parameter("idx", Tensor::from_vector<int32_t>({1}, {1}));
+  CHECK_THROWS_WITH_AS(SGD(bad, SGDOptions{}), doctest::Contains("'idx' is i32 and trainable"), Error);
+}
+
 TEST_CASE("SGD tells custom hooks its kind and momentum, and gives them a velocity slot") {
   Module m;
   Parameter& c = m.register_parameter("c", Tensor::zeros({2}));
