@@ -1,0 +1,27 @@
+// Command-line splitting for the apps: flags (--config-dir DIR, --config-name NAME, -m, --help,
+// --print-config) versus Hydra-style `key=value` overrides, plus the --help text.
+#pragma once
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace difflut::app {
+
+struct CliArgs {
+  bool help = false;
+  bool multirun = false;      // -m / --multirun: overrides may hold comma-separated sweeps
+  bool print_config = false;  // --print-config: print the resolved config and exit
+  std::optional<std::string> config_dir;   // --config-dir DIR or --config-dir=DIR
+  std::string config_name = "experiment";  // --config-name NAME (configs/NAME.yaml)
+  std::vector<std::string> overrides;      // every key=value / group=option, in order
+};
+
+// Splits argv[1..argc). Flags may stand anywhere. Throws difflut::Error for an unknown flag, a
+// flag missing its value, or an argument that is neither a flag nor key=value.
+CliArgs parse_cli(int argc, const char* const* argv);
+
+// Usage text for `program`: flags, override grammar, and the main config keys with their meaning.
+std::string help_text(std::string_view program);
+
+}  // namespace difflut::app

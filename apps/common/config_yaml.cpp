@@ -1,0 +1,73 @@
+// Reading YAML into the config tree with yaml-cpp. Only the parser is used: typing of plain
+// scalars is ours (parse_plain_scalar), so files, overrides and dumps agree on what `1e-2` is.
+#include <yaml-cpp/yaml.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "common/config_compose.h"
+#include "tensor/error.h"
+
+namespace difflut::app {
+
+namespace {
+
+ConfigNode convert(const YAML::Node& node, const std::string& source) {
+  const auto where = [&](const YAML::Node& n) {
+    return str_cat(source, ":", n.Mark().line + 1);
+  };
+  switch (node.Type()) {
+    case YAML::NodeType::Undefined:
+    case YAML::NodeType::Null:
+      return ConfigNode::null();
+    case YAML::NodeType::Scalar: {
+      // yaml-cpp tags plain scalars "?" and quoted ones "!"; an explicit !!str keeps the text.
+      const std::string& tag = node.Tag();
+      if (tag == "!" || tag == "tag:yaml.org,2002:str") return ConfigNode::string(node.Scalar());
+      DIFFLUT_CHECK(tag == "?" || tag.empty(), where(node), ": unsupported YAML tag '", tag, "'");
+      return parse_plain_scalar(node.Scalar());
+    }
+    case YAML::NodeType::Sequence: {
+      std::vector<ConfigNode> items;
+      for (const YAML::Node& item : node) items.push_back(convert(item, source));
+      return ConfigNode::list(std::move(items));
+    }
+    case YAML::NodeType::Map: {
+      ConfigNode map = ConfigNode::map();
+      for (const auto& kv : node) {
+        DIFFLUT_CHECK(kv.first.IsScalar(), where(kv.first), ": expected a plain key, found a ",
+                      kv.first.IsMap() ? "map" : "list");
+        const std::string key = kv.first.Scalar();
+        DIFFLUT_CHECK(!map.find(key), where(kv.first), ": duplicate key '", key, "'");
+        DIFFLUT_CHECK(key.find('.') == std::string::npos, where(kv.first), ": key '", key,
+                      "' contains '.', which separates the parts of dotted keys");
+        map.set(key, convert(kv.second, source));
+      }
+      return map;
+    }
+  }
+  return ConfigNode::null();
+}
+
+}  // namespace
+
+ConfigNode parse_yaml_string(const std::string& text, const std::string& source) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    DIFFLUT_FAIL(source, ":", e.mark.line + 1, ":", e.mark.column + 1, ": YAML syntax error: ",
+                 e.msg);
+  }
+  return convert(root, source);
+}
+
+ConfigNode load_yaml_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  DIFFLUT_CHECK(in.good(), "config file '", path, "': cannot open it (missing or unreadable)");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse_yaml_string(text.str(), path);
+}
+
+}  // namespace difflut::app
