@@ -1,0 +1,107 @@
+// Same seed, same device -> bit-identical parameters after training steps (CPU, and CUDA when a
+// GPU is present).
+#include "autograd/nn/linear.h"
+#include "autograd/ops.h"
+#include "autograd/optim/adam.h"
+#include "autograd/optim/sgd.h"
+#include "tensor/random.h"
+#include "test_util.h"
+
+using namespace difflut;
+
+namespace {
+
+// Parameters fed through relu (an op every build has) so gradients come from the graph engine.
+struct ReluModel : Module {
+  Parameter *w, *table;
+  ReluModel(Generator& gen, Device dev) {
+    w = &register_parameter("w", uniform_tensor({64, 33}, -1, 1, gen, DType::f32, dev));
+    table = &register_parameter("table", uniform_tensor({16, 64}, -1, 1, gen, DType::f32, dev));
+    table->clamp_min = -1.0;
+    table->clamp_max = 1.0;
+  }
+};
+
+template <class Opt, class Options>
+std::vector<Tensor> train_relu_model(uint64_t seed, Device dev, const Options& o, int steps) {
+  Generator gen(seed);
+  ReluModel m(gen, dev);
+  Opt opt(m, o);
+  for (int s = 0; s < steps; ++s) {
+    opt.zero_grad();
+    Graph g;
+    Var a = relu(g.param(*m.w));
+    Var b = relu(g.param(*m.table));
+    g.backward(a, Tensor::randn(a.shape(), gen, DType::f32, dev));
+    g.backward(b, Tensor::randn(b.shape(), gen, DType::f32, dev));
+    opt.step();
+  }
+  return {m.w->value.to(Device::cpu), m.table->value.to(Device::cpu)};
+}
+
+void check_runs(Device dev) {
+  AdamOptions ao;
+  ao.lr = 0.05;
+  auto a1 = train_relu_model<Adam>(11, dev, ao, 20);
+  auto a2 = train_relu_model<Adam>(11, dev, ao, 20);
+  auto a3 = train_relu_model<Adam>(12, dev, ao, 20);
+  for (size_t i = 0; i < a1.size(); ++i) test::check_equal(a1[i], a2[i]);
+  CHECK(test::max_abs_diff(a1[0], a3[0]) > 0.0);
+  SGDOptions so;
+  so.lr = 0.1;
+  so.momentum = 0.9;
+  so.nesterov = true;
+  auto s1 = train_relu_model<SGD>(5, dev, so, 20);
+  auto s2 = train_relu_model<SGD>(5, dev, so, 20);
+  for (size_t i = 0; i < s1.size(); ++i) test::check_equal(s1[i], s2[i]);
+}
+
+// A two-layer perceptron trained with cross-entropy on random data.
+std::vector<Tensor> train_mlp(uint64_t seed, Device dev, int steps) {
+  Generator gen(seed);
+  Sequential net;
+  net.push_back(std::make_shared<Linear>(20, 32, true, gen, DType::f32, dev));
+  struct Relu : Module {
+    Var forward(Graph&, Var x) override { return relu(x); }
+  };
+  net.push_back(std::make_shared<Relu>());
+  net.push_back(std::make_shared<Linear>(32, 5, true, gen, DType::f32, dev));
+  AdamW opt(net, AdamW::default_options());
+  for (int s = 0; s < steps; ++s) {
+    opt.zero_grad();
+    Graph g;
+    Var x = g.input(Tensor::randn({16, 20}, gen, DType::f32, dev));
+    Var y = g.input(Tensor::randint({16}, 0, 5, gen, DType::i64, dev));
+    Var loss = cross_entropy(net(g, x), y);
+    g.backward(loss);
+    opt.step();
+  }
+  std::vector<Tensor> out;
+  for (Parameter* p : net.parameters()) out.push_back(p->value.to(Device::cpu));
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("same seed gives bit-identical parameters after 20 optimizer steps on the CPU") {
+  check_runs(Device::cpu);
+}
+
+TEST_CASE("same seed gives bit-identical parameters after 20 optimizer steps on CUDA") {
+  DIFFLUT_REQUIRE_GPU();
+  check_runs(Device::cuda);
+}
+
+TEST_CASE("an MLP trained twice from one seed ends bit-identical (CPU)") {
+  auto a = train_mlp(3, Device::cpu, 10);
+  auto b = train_mlp(3, Device::cpu, 10);
+  REQUIRE(a.size() == 4);
+  for (size_t i = 0; i < a.size(); ++i) test::check_equal(a[i], b[i]);
+}
+
+TEST_CASE("an MLP trained twice from one seed ends bit-identical (CUDA)") {
+  DIFFLUT_REQUIRE_GPU();
+  auto a = train_mlp(3, Device::cuda, 10);
+  auto b = train_mlp(3, Device::cuda, 10);
+  for (size_t i = 0; i < a.size(); ++i) test::check_equal(a[i], b[i]);
+}
