@@ -65,6 +65,10 @@ class DwnNodeType final : public NodeType {
     });
   }
 
+  // Layers run DWN through the fast batched op, not the generic host path.
+  Var apply(Var x, Var params, int k, bool) const override { return dwn_lut(x, params, k); }
+  std::pair<double, double> param_clamp() const override { return {-1.0, 1.0}; }
+
   Tensor truth_table(const Tensor& params, int) const override {
     Tensor tt = Tensor::empty(params.shape(), DType::u8);
     DIFFLUT_DISPATCH_FLOAT(params.dtype(), "dwn.truth_table", [&] {

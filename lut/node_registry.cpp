@@ -2,7 +2,10 @@
 // first use) and the NodeType default methods.
 #include "lut/node_registry.h"
 
+#include <limits>
 #include <mutex>
+
+#include "lut/node_ops.h"
 
 namespace difflut {
 
@@ -57,6 +60,14 @@ void NodeType::forward_eval(const Tensor& x, const Tensor& params, int k, Tensor
 }
 
 double NodeType::regularization(const Tensor&, int) const { return 0.0; }
+
+Var NodeType::apply(Var x, Var params, int k, bool training) const {
+  return custom_lut(x, params, std::const_pointer_cast<NodeType>(shared_from_this()), k, training);
+}
+
+std::pair<double, double> NodeType::param_clamp() const {
+  return {-std::numeric_limits<double>::infinity(), std::numeric_limits<double>::infinity()};
+}
 void NodeType::regularization_backward(const Tensor&, int, double, Tensor&) const {}
 
 void register_node_type(std::shared_ptr<NodeType> type) {

@@ -9,15 +9,17 @@
 // CPU-speed path unless they ship their own device op.
 #pragma once
 #include <memory>
+#include <utility>
 #include <string>
 #include <vector>
 
+#include "autograd/graph.h"
 #include "tensor/random.h"
 #include "tensor/tensor.h"
 
 namespace difflut {
 
-class NodeType {
+class NodeType : public std::enable_shared_from_this<NodeType> {
  public:
   virtual ~NodeType() = default;
 
@@ -48,6 +50,14 @@ class NodeType {
   // The eval function of every node as a truth table: [N, 2^k] u8 in {0, 1}, entry [j][a] is node
   // j's output when input l reads bit l of a. Hardware export and bit-sliced inference use it.
   virtual Tensor truth_table(const Tensor& params, int k) const = 0;
+
+  // Appends one layer of this node type to x's graph: x [B, N*k], params [N, P] -> [B, N]. The
+  // default runs the generic custom_lut op (host functions above); built-in types override it with
+  // their own batched CPU/CUDA op (dwn -> dwn_lut). `training` selects forward_train/forward_eval.
+  // The type must be owned by a shared_ptr (registered types are).
+  virtual Var apply(Var x, Var params, int k, bool training) const;
+  // Range the optimizer clamps the parameters into after every step (DWN tables: [-1, 1]).
+  virtual std::pair<double, double> param_clamp() const;
 };
 
 // Adds a node type. Throws difflut::Error if the name is empty, malformed or already registered.
