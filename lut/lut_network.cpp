@@ -301,6 +301,7 @@ std::shared_ptr<LUTNetwork> load_lut_network(const std::string& path, Device dev
   cfg.num_features = r.integer(root, "num_features");
   cfg.num_classes = static_cast<int>(r.integer(root, "num_classes"));
   cfg.node_type = r.string(root, "node_type");
+  find_node_type(cfg.node_type, path + ": node_type");  // unknown types fail here, listing the known
   cfg.k = static_cast<int>(r.integer(root, "k"));
   const json::Value& gs = r.member(root, "groupsum");
   cfg.tau = r.number(gs, "tau");
