@@ -157,6 +157,10 @@ void learnable_mapping_update_cuda(Tensor&, Tensor*, Tensor*, const Tensor*, con
                                    const OptimizerStep&, double, double, Tensor&) {
   DIFFLUT_FAIL("learnable_mapping: this build of DiffLUT has no CUDA support");
 }
+void learnable_mapping_optimizer_pass_cuda(Tensor&, const Tensor&, Tensor*, Tensor*,
+                                           const OptimizerStep&, double, double) {
+  DIFFLUT_FAIL("learnable_mapping: this build of DiffLUT has no CUDA support");
+}
 #endif
 
 }  // namespace difflut

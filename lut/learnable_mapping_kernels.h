@@ -32,6 +32,13 @@ void learnable_mapping_update_cuda(Tensor& w, Tensor* m, Tensor* v, const Tensor
                                    const Tensor* g, const OptimizerStep& step, double lo,
                                    double hi, Tensor& idx);
 
+// The unfused baseline's optimizer pass (what a generic optimizer does with a materialised dW):
+// w, dw, m, v [F, S]; no argmax. Used by benchmarks and tests as the reference path.
+void learnable_mapping_optimizer_pass_cpu(Tensor& w, const Tensor& dw, Tensor* m, Tensor* v,
+                                          const OptimizerStep& step, double lo, double hi);
+void learnable_mapping_optimizer_pass_cuda(Tensor& w, const Tensor& dw, Tensor* m, Tensor* v,
+                                           const OptimizerStep& step, double lo, double hi);
+
 // Shared helpers (learnable_mapping.cpp).
 // The node's state (attrs.context), or null.
 LearnableMappingState* learnable_mapping_state_of(const OpCall& c);
