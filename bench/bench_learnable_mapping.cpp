@@ -3,8 +3,10 @@
 //   - the fused pass (dW from the stashed batch + Adam + clamp + next argmax, one pass over W, m, v);
 //   - the unfused path in the same run: zero the gradient, forward (with its argmax pass), dense dW
 //     through the op's backward, a separate Adam pass; its parts are also timed alone;
-//   - the bandwidth ceiling in the same run: copying as many bytes as the fused pass must move
-//     (W, m, v read and written once: 6 * F * S * 4 bytes) with a plain parallel memcpy.
+//   - bandwidth references in the same run: copying as many bytes as the fused pass must move
+//     (W, m, v read and written once: 6 * F * S * 4 bytes) with a plain parallel memcpy, and (CPU)
+//     the same traffic as an in-place read-modify-write stream over three [F, S] arrays, which is
+//     the fused pass's access pattern without its arithmetic.
 // Usage: bench_learnable_mapping [device=cpu|cuda] [F=2352] [S=12000] [batches=32,256] [reps=5]
 #include <algorithm>
 #include <chrono>
@@ -130,6 +132,29 @@ int main(int argc, char** argv) {
                   "\"threads\": %d, \"traffic_mb\": %.1f, ",
                   dev, threads, traffic_bytes / 1e6);
       print_timing("memcpy", t);
+      std::printf(", \"gb_per_s\": %.2f}\n", traffic_bytes / 1e6 / t.median_ms);
+      std::fflush(stdout);
+    }
+    if (d == Device::cpu) {
+      // The pass's own access pattern without its arithmetic: three [F, S] arrays read and written
+      // in place (no write-allocate penalty, unlike memcpy), streamed with all threads.
+      Tensor a0 = Tensor::zeros({F, S}), a1 = Tensor::zeros({F, S}), a2 = Tensor::zeros({F, S});
+      float* p0 = a0.data<float>();
+      float* p1 = a1.data<float>();
+      float* p2 = a2.data<float>();
+      const Timing t = time_ms(d, a.reps, [&] {
+        parallel_for(0, F * S, 1 << 16, [&](int64_t lo, int64_t hi) {
+          for (int64_t k = lo; k < hi; ++k) {
+            p0[k] = p0[k] * 0.5f + 1.0f;
+            p1[k] = p1[k] * 0.5f + 1.0f;
+            p2[k] = p2[k] * 0.5f + 1.0f;
+          }
+        });
+      });
+      std::printf("{\"bench\": \"learnable_mapping\", \"case\": \"inplace_stream_ceiling\", "
+                  "\"device\": \"cpu\", \"threads\": %d, \"traffic_mb\": %.1f, ",
+                  threads, traffic_bytes / 1e6);
+      print_timing("stream", t);
       std::printf(", \"gb_per_s\": %.2f}\n", traffic_bytes / 1e6 / t.median_ms);
       std::fflush(stdout);
     }
