@@ -95,10 +95,11 @@ StepResult run_fused(int64_t B, int64_t F, int64_t S, int steps, bool binary, co
     st.state[0] = &m;
     st.state[1] = &v;
     p.custom_update(p, st);
-    r.w.push_back(p.value.to(Device::cpu));
-    r.m.push_back(m.to(Device::cpu));
-    r.v.push_back(v.to(Device::cpu));
-    r.idx.push_back(state->argmax.to(Device::cpu));
+    // Snapshots (on the CPU, to() would return a view that later steps overwrite).
+    r.w.push_back(p.value.to(Device::cpu).clone());
+    r.m.push_back(m.to(Device::cpu).clone());
+    r.v.push_back(v.to(Device::cpu).clone());
+    r.idx.push_back(state->argmax.to(Device::cpu).clone());
   }
   return r;
 }
