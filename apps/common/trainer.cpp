@@ -47,8 +47,8 @@ std::string fmt4(double v) { return fixed(v, 4); }
 // Zeroes the gradients the optimizer reads. Parameters with a fused custom_update (learnable
 // mappings) never receive a gradient in their flat-buffer slot, so their (large) slots are skipped
 // instead of being memset every step as ParameterBuffer::zero_grad would.
-void zero_used_grads(Module& model) {
-  for (Parameter* p : model.parameters())
+void zero_used_grads(const std::vector<Parameter*>& params) {
+  for (Parameter* p : params)
     if (p->requires_grad && !p->custom_update && p->grad.defined()) p->grad.zero_();
 }
 
@@ -157,9 +157,8 @@ TrainResult run_training(const Config& config, const TrainerIo& io) {
                " classes", test.note.empty() ? "" : " (note: " + test.note + ")"));
 
   // ---- model ----
-  const Tensor train_x = train.features_f32();
   ThermometerEncoder encoder(s.encoder, s.encoder_bits, s.encoder_feature_wise);
-  encoder.fit(train_x);
+  encoder.fit(train.features_f32());  // the f32 copy of the training set is dropped right after
   LUTNetworkConfig mc;
   mc.num_features = F;
   mc.num_classes = train.num_classes;
@@ -215,6 +214,7 @@ TrainResult run_training(const Config& config, const TrainerIo& io) {
   const int64_t loss_every = device == Device::cuda ? 50 : 1;
   const int64_t eval_batch = 4096;
 
+  const std::vector<Parameter*> params = model.parameters();
   TrainResult result;
   result.device = std::string(device_name(device));
   Graph g;
@@ -232,7 +232,7 @@ TrainResult run_training(const Config& config, const TrainerIo& io) {
       Var x = g.input(batch.features, "x");
       Var logits = model.forward(g, x);
       Var loss = cross_entropy(logits, g.input(batch.labels, "labels"));
-      zero_used_grads(model);
+      zero_used_grads(params);
       g.backward(loss);
       opt->step();
       done += batch.labels.numel();
