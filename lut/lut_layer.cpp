@@ -7,17 +7,7 @@
 #include "lut/mapping.h"
 #include "lut/node_registry.h"
 
-// The learnable mapping op arrives on its own branch; until it is in the tree the layer builds
-// without it and a learnable layer is a clear error.
-#if __has_include("lut/learnable_mapping.h")
 #include "lut/learnable_mapping.h"
-#define DIFFLUT_HAS_LEARNABLE_MAPPING 1
-#else
-#define DIFFLUT_HAS_LEARNABLE_MAPPING 0
-namespace difflut {
-struct LearnableMappingState {};
-}  // namespace difflut
-#endif
 
 namespace difflut {
 
@@ -36,8 +26,6 @@ MappingKind parse_mapping_kind(const std::string& name, const std::string& what)
   if (name == "learnable") return MappingKind::learnable;
   DIFFLUT_FAIL(what, "='", name, "' is not a mapping kind (known: random, cyclic, learnable)");
 }
-
-bool learnable_mapping_available() { return DIFFLUT_HAS_LEARNABLE_MAPPING != 0; }
 
 struct LUTLayer::FixedCache {
   Device device = Device::cpu;
@@ -69,9 +57,6 @@ LUTLayer::LUTLayer(const LUTLayerOptions& options, Generator& gen) : opt_(option
       index_ = cyclic_mapping(opt_.input_size, S, opt_.k, opt_.cyclic_stride).to(DType::i32);
       break;
     case MappingKind::learnable:
-      DIFFLUT_CHECK(learnable_mapping_available(),
-                    "LUTLayer: mapping 'learnable' is not available in this build "
-                    "(lut/learnable_mapping.h is missing); use random or cyclic");
       DIFFLUT_CHECK(opt_.learnable_tau > 0, "LUTLayer: expected learnable_tau > 0, found ",
                     opt_.learnable_tau);
       break;
@@ -89,14 +74,12 @@ LUTLayer::LUTLayer(const LUTLayerOptions& options, Generator& gen) : opt_(option
   params_->clamp_max = hi;
 
   // 3. learnable mapping weights W [F, S].
-#if DIFFLUT_HAS_LEARNABLE_MAPPING
   if (opt_.mapping == MappingKind::learnable) {
     Tensor w = learnable_mapping_init(opt_.input_size, S, gen, opt_.dtype, opt_.device);
     weights_ = &register_parameter("mapping_weights", w);
     state_ = make_learnable_mapping_state();
     if (opt_.fused_update) weights_->custom_update = make_learnable_mapping_update(state_);
   }
-#endif
 }
 
 LUTLayer::~LUTLayer() = default;
@@ -115,9 +98,7 @@ Var LUTLayer::forward(Graph& g, Var x) {
   const std::string prefix = node_prefix();
   Var mapped;
   if (opt_.mapping == MappingKind::learnable) {
-#if DIFFLUT_HAS_LEARNABLE_MAPPING
     mapped = learnable_mapping(x, g.param(*weights_), state_, opt_.learnable_tau);
-#endif
   } else {
     const Device dev = x.device();
     if (!cache_ || cache_->device != dev) {
@@ -137,11 +118,7 @@ Var LUTLayer::forward(Graph& g, Var x) {
 
 Tensor LUTLayer::mapping_indices() const {
   if (opt_.mapping != MappingKind::learnable) return host_i64(index_);
-#if DIFFLUT_HAS_LEARNABLE_MAPPING
   return host_i64(learnable_mapping_argmax(weights_->value));
-#else
-  DIFFLUT_FAIL("LUTLayer: learnable mapping unavailable in this build");
-#endif
 }
 
 void LUTLayer::set_mapping_indices(const Tensor& index) {
@@ -162,9 +139,7 @@ void LUTLayer::set_mapping_indices(const Tensor& index) {
 
 void LUTLayer::invalidate_mapping_cache() {
   cache_.reset();
-#if DIFFLUT_HAS_LEARNABLE_MAPPING
   if (state_) state_->invalidate();
-#endif
 }
 
 }  // namespace difflut

@@ -22,8 +22,6 @@ enum class MappingKind { random, cyclic, learnable };
 std::string mapping_kind_name(MappingKind kind);
 // Parses a mapping name; anything else throws difflut::Error naming `what` and the known names.
 MappingKind parse_mapping_kind(const std::string& name, const std::string& what = "layer_type");
-// Whether this build has the learnable mapping op.
-bool learnable_mapping_available();
 
 struct LUTLayerOptions {
   int64_t input_size = 0;   // F: width of the layer's input

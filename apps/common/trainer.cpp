@@ -89,10 +89,6 @@ TrainSettings parse_train_settings(const Config& c) {
                         ? s.first_mapping
                         : parse_mapping_kind(c.get_string("model.params.later_layer_type"),
                                              "model.params.later_layer_type");
-  for (MappingKind m : {s.first_mapping, s.later_mapping})
-    DIFFLUT_CHECK(m != MappingKind::learnable || learnable_mapping_available(),
-                  "config key 'model.params.layer_type': 'learnable' is not available in this build ",
-                  "(set model.params.layer_type=random)");
   s.learnable_tau = positive_double(c, "model.params.learnable_tau");
   s.tau = positive_double(c, "model.params.tau");
   s.encoder = c.get_choice("model.params.encoder.name", {"thermometer", "uniform", "gaussian", "distributive"});

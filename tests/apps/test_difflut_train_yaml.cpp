@@ -102,10 +102,9 @@ std::string mnist_root_with(const std::string& tag, const std::string& images_na
 
 TEST_CASE("difflut-train: a short Fashion-MNIST run writes the run directory and reloads exactly") {
   const std::string out_dir = test::temp_dir("train_run");
-  const std::string layer = learnable_mapping_available() ? "learnable" : "random";
   const RunOutput r = run_train(
       "device=cpu dataloaders.subset_size=2000 'model.params.hidden_sizes=[600,200]' "
-      "model.params.layer_type=" + layer + " training.epochs=3 training.val_fraction=0.1 "
+      "model.params.layer_type=learnable training.epochs=3 training.val_fraction=0.1 "
       "training.batch_size=32 experiment_name=smoke output_dir='" + out_dir + "'",
       "ok");
   REQUIRE_MESSAGE(r.rc == 0, r.err);

@@ -210,12 +210,6 @@ TEST_CASE("LUTLayer: set_mapping_indices validates and replaces a fixed mapping"
 }
 
 TEST_CASE("LUTLayer: a learnable mapping gathers argmax W and has a fused update") {
-  if (!learnable_mapping_available()) {
-    MESSAGE("skipped: learnable mapping op not in this build");
-    Generator gen(1);
-    CHECK_THROWS_AS(LUTLayer(opts(8, 2, 2, MappingKind::learnable), gen), Error);
-    return;
-  }
   Generator gen(7);
   LUTLayer layer(opts(12, 5, 3, MappingKind::learnable), gen);
   REQUIRE(layer.mapping_weights() != nullptr);
@@ -261,10 +255,8 @@ TEST_CASE("LUTNetwork: an unknown node type is an error naming it") {
 }
 
 TEST_CASE("LUTNetwork: a few Adam steps learn the toy task and the checkpoint reloads exactly") {
-  const bool learnable = learnable_mapping_available();
   Tensor x, y;
-  auto net = toy_network(learnable ? MappingKind::learnable : MappingKind::cyclic,
-                         MappingKind::random, 11, x, y);
+  auto net = toy_network(MappingKind::learnable, MappingKind::random, 11, x, y);
   net->eval();
   const double acc0 = accuracy(net->predict(x, 16), y);
   net->train();
@@ -301,7 +293,7 @@ TEST_CASE("LUTNetwork: a few Adam steps learn the toy task and the checkpoint re
       CHECK(back->layer(i).mapping_kind() == net->layer(i).mapping_kind());
       test::check_equal(back->layer(i).mapping_indices(), net->layer(i).mapping_indices());
       test::check_equal(back->layer(i).node_params().value, net->layer(i).node_params().value);
-      if (with_w && learnable && i == 0)
+      if (with_w && i == 0)
         test::check_equal(back->layer(0).mapping_weights()->value, net->layer(0).mapping_weights()->value);
     }
     test::check_equal(back->encoder().thresholds(), net->encoder().thresholds());

@@ -102,10 +102,6 @@ TEST_CASE("LUT network on CUDA matches the CPU: cyclic + random mappings, forwar
 
 TEST_CASE("LUT network on CUDA matches the CPU: learnable + random mappings, forward and one step") {
   DIFFLUT_REQUIRE_GPU();
-  if (!learnable_mapping_available()) {
-    MESSAGE("skipped: learnable mapping op not in this build");
-    return;
-  }
   compare_devices(MappingKind::learnable);
 }
 
