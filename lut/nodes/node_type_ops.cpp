@@ -1,6 +1,9 @@
 // Op rows of the built-in node types and the lut_regularizer op (shape and attribute validation,
 // kernels per device), and their user-facing constructors declared in lut/node_ops.h.
 #include <cmath>
+#include <map>
+#include <mutex>
+#include <tuple>
 
 #include "autograd/op_def.h"
 #include "lut/node_ops.h"
@@ -97,6 +100,18 @@ OpDef node_row(const char* name, InferFn infer) {
                             DIFFLUT_CUDA_FN(nodes::node_lut_backward_cuda)}};
 }
 
+// PolyLUT's monomial table on `dev`, built once per (k, D, device): the graph keeps a reference,
+// and a per-call host-to-device copy would synchronise every forward. The cache is never destroyed
+// (device memory must not be freed after the CUDA runtime shuts down).
+Tensor cached_term_table(int k, int degree, Device dev) {
+  static std::mutex mu;
+  static auto* cache = new std::map<std::tuple<int, int, int>, Tensor>();
+  std::lock_guard<std::mutex> lock(mu);
+  Tensor& t = (*cache)[{k, degree, static_cast<int>(dev)}];
+  if (!t.defined()) t = nodes::polylut_term_table(k, degree).to(dev);
+  return t;
+}
+
 Var apply_node(NodeKind kind, OpKind op, Var x, Var params, int k, bool training, int degree,
                int width, int depth, int skip, double temperature) {
   const char* name = nodes::node_op_name(kind);
@@ -106,7 +121,7 @@ Var apply_node(NodeKind kind, OpKind op, Var x, Var params, int k, bool training
   at.floats = {temperature};
   if (kind == NodeKind::polylut && k >= 1 && k <= nodes::kMaxK && degree >= 1 &&
       nodes::polylut_num_terms(k, std::min(degree, 16)) <= nodes::kPolyMaxTerms)
-    at.tensors = {nodes::polylut_term_table(k, degree).to(x.device())};
+    at.tensors = {cached_term_table(k, degree, x.device())};
   return x.graph->apply(op, {x, params}, std::move(at));
 }
 
