@@ -52,7 +52,7 @@ LUTNetwork::LUTNetwork(const LUTNetworkConfig& config, ThermometerEncoder encode
                 "(hidden_sizes is empty)");
   DIFFLUT_CHECK(cfg_.tau > 0 && std::isfinite(cfg_.tau), "LUTNetwork: expected GroupSum tau > 0, found ",
                 cfg_.tau);
-  std::shared_ptr<NodeType> type = find_node_type(cfg_.node_type, "node_type");
+  std::shared_ptr<NodeType> type = make_node_type(cfg_.node_type, cfg_.node_options, "node_type");
   int64_t width = encoder_.output_features();
   for (size_t i = 0; i < cfg_.hidden_sizes.size(); ++i) {
     LUTLayerOptions o;
@@ -70,6 +70,16 @@ LUTNetwork::LUTNetwork(const LUTNetworkConfig& config, ThermometerEncoder encode
     layers_.push_back(register_module(layer_name(i), std::make_shared<LUTLayer>(o, gen)));
     width = o.num_nodes;
   }
+}
+
+Var LUTNetwork::regularization(Graph& g, LutRegularizer kind, double weight) {
+  Var total;
+  for (const auto& layer : layers_) {
+    Var r = node_regularizer(g.param(layer->node_params()), *layer->node_type(), cfg_.k, kind,
+                             weight);
+    total = total.defined() ? add(total, r) : r;
+  }
+  return total;
 }
 
 Var LUTNetwork::forward(Graph& g, Var x) {
@@ -158,6 +168,11 @@ std::string lut_network_model_json(const LUTNetwork& net) {
   s += ", \"node_type\": ";
   json::write_string(s, c.node_type);
   s += ", \"k\": " + std::to_string(c.k);
+  s += ", \"node_options\": {\"degree\": " + std::to_string(c.node_options.degree) +
+       ", \"hidden_width\": " + std::to_string(c.node_options.hidden_width) +
+       ", \"depth\": " + std::to_string(c.node_options.depth) +
+       ", \"skip_interval\": " + std::to_string(c.node_options.skip_interval) +
+       ", \"temperature\": " + num(c.node_options.temperature) + "}";
   s += ", \"encoder\": {\"type\": \"thermometer\", \"kind\": \"" + e.kind_name() +
        "\", \"num_bits\": " + std::to_string(e.num_bits()) +
        ", \"feature_wise\": " + (e.feature_wise() ? "true" : "false") +
@@ -303,6 +318,12 @@ std::shared_ptr<LUTNetwork> load_lut_network(const std::string& path, Device dev
   cfg.node_type = r.string(root, "node_type");
   find_node_type(cfg.node_type, path + ": node_type");  // unknown types fail here, listing the known
   cfg.k = static_cast<int>(r.integer(root, "k"));
+  const json::Value& no = r.member(root, "node_options");
+  cfg.node_options.degree = static_cast<int>(r.integer(no, "degree"));
+  cfg.node_options.hidden_width = static_cast<int>(r.integer(no, "hidden_width"));
+  cfg.node_options.depth = static_cast<int>(r.integer(no, "depth"));
+  cfg.node_options.skip_interval = static_cast<int>(r.integer(no, "skip_interval"));
+  cfg.node_options.temperature = r.number(no, "temperature");
   const json::Value& gs = r.member(root, "groupsum");
   cfg.tau = r.number(gs, "tau");
   const json::Value& layers = r.member(root, "layers");

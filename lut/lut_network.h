@@ -17,6 +17,7 @@
 #include "autograd/nn/module.h"
 #include "encoders/thermometer.h"
 #include "lut/lut_layer.h"
+#include "lut/nodes/node_types.h"
 
 namespace difflut {
 
@@ -26,6 +27,7 @@ struct LUTNetworkConfig {
   std::vector<int64_t> hidden_sizes = {2000, 1000};
   int k = 6;
   std::string node_type = "dwn";
+  NodeOptions node_options;  // polylut degree, neurallut shape, probabilistic temperature
   MappingKind first_mapping = MappingKind::learnable;  // into layer 0
   MappingKind later_mapping = MappingKind::random;     // into every later layer
   double learnable_tau = 1e-3;
@@ -51,6 +53,9 @@ class LUTNetwork : public Module {
   size_t num_layers() const { return layers_.size(); }
   LUTLayer& layer(size_t i) const { return *layers_.at(i); }
   Device device() const { return cfg_.device; }
+  // weight · Σ over layers of node_regularizer(layer params) as a [1] value to add to the loss
+  // (DiffLUT's per-layer functional or spectral regulariser of the node functions).
+  Var regularization(Graph& g, LutRegularizer kind, double weight);
   // Moves parameters and records the device (forward then expects inputs there).
   LUTNetwork& to_device(Device device);
 

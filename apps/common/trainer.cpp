@@ -72,6 +72,17 @@ TrainSettings parse_train_settings(const Config& c) {
   DIFFLUT_CHECK(k >= 1 && k <= 8, "config key 'model.params.num_inputs': expected an integer in ",
                 "[1, 8], found ", k);
   s.k = static_cast<int>(k);
+  s.node_options.degree = static_cast<int>(c.get_int("model.params.node_params.degree"));
+  s.node_options.hidden_width = static_cast<int>(c.get_int("model.params.node_params.hidden_width"));
+  s.node_options.depth = static_cast<int>(c.get_int("model.params.node_params.depth"));
+  s.node_options.skip_interval = static_cast<int>(c.get_int("model.params.node_params.skip_interval"));
+  s.node_options.temperature = c.get_double("model.params.node_params.temperature");
+  // Out-of-range options and k for the type (difflogic needs k = 2) fail here, naming the key.
+  make_node_type(s.node_type, s.node_options, "model.params.node_type")->num_params(s.k);
+  s.regularizer = c.get_choice("model.params.regularizer.kind", {"none", "functional", "spectral"});
+  s.regularizer_weight = c.get_double("model.params.regularizer.weight");
+  DIFFLUT_CHECK(s.regularizer_weight >= 0, "config key 'model.params.regularizer.weight': expected ",
+                "a weight >= 0, found ", s.regularizer_weight);
   s.hidden_sizes = c.get_int_list("model.params.hidden_sizes");
   DIFFLUT_CHECK(!s.hidden_sizes.empty(), "config key 'model.params.hidden_sizes': expected at least ",
                 "one layer size, found []");
@@ -154,6 +165,7 @@ TrainResult run_training(const Config& config, const TrainerIo& io) {
   mc.hidden_sizes = s.hidden_sizes;
   mc.k = s.k;
   mc.node_type = s.node_type;
+  mc.node_options = s.node_options;
   mc.first_mapping = s.first_mapping;
   mc.later_mapping = s.later_mapping;
   mc.learnable_tau = s.learnable_tau;
@@ -220,6 +232,9 @@ TrainResult run_training(const Config& config, const TrainerIo& io) {
       Var x = g.input(batch.features, "x");
       Var logits = model.forward(g, x);
       Var loss = cross_entropy(logits, g.input(batch.labels, "labels"));
+      if (s.regularizer != "none" && s.regularizer_weight > 0)
+        loss = add(loss, model.regularization(g, parse_lut_regularizer(s.regularizer),
+                                              s.regularizer_weight));
       opt->zero_grad();  // one memset: custom-update parameters own no gradient storage
       g.backward(loss);
       opt->step();

@@ -9,6 +9,7 @@
 
 #include "common/config.h"
 #include "lut/lut_network.h"
+#include "lut/nodes/node_types.h"
 
 namespace difflut::app {
 
@@ -23,6 +24,9 @@ struct TrainSettings {
   int64_t subset_size = 0;      // 0 = all
   // model
   std::string node_type;
+  NodeOptions node_options;          // model.params.node_params.*
+  std::string regularizer = "none";  // model.params.regularizer.kind: none | functional | spectral
+  double regularizer_weight = 0.0;   // model.params.regularizer.weight
   int k = 6;
   std::vector<int64_t> hidden_sizes;
   MappingKind first_mapping = MappingKind::learnable;
