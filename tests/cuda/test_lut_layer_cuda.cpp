@@ -79,12 +79,16 @@ void compare_devices(MappingKind first) {
   gg.backward(lg);
   oc.step();
   og.step();
+  // Adam's first step moves each weight by about lr·g/(|g| + eps): where a gradient cancels to
+  // nearly zero, f32 summation-order differences between the devices change that step visibly (an
+  // H200 run showed 2 of 34560 mapping weights 1.6e-5 apart), so parameters are compared at 1e-4
+  // (1 % of lr); the mapping indices, which decide the forward pass, must still agree exactly.
   for (size_t i = 0; i < cpu->num_layers(); ++i) {
     test::check_close(gpu->layer(i).node_params().value.to(Device::cpu),
-                      cpu->layer(i).node_params().value, 1e-6, 1e-6);
+                      cpu->layer(i).node_params().value, 1e-4, 1e-6);
     if (cpu->layer(i).mapping_weights())
       test::check_close(gpu->layer(i).mapping_weights()->value.to(Device::cpu),
-                        cpu->layer(i).mapping_weights()->value, 1e-6, 1e-6);
+                        cpu->layer(i).mapping_weights()->value, 1e-4, 1e-6);
     test::check_equal(gpu->layer(i).mapping_indices(), cpu->layer(i).mapping_indices());
   }
   // Predictions after the step (eval mode, large batches) agree too.
