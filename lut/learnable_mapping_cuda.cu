@@ -12,6 +12,7 @@
 #include "lut/learnable_mapping_kernels.h"
 #include "lut/learnable_mapping_math.h"
 #include "tensor/cuda_utils.h"
+#include "tensor/kernels/cublas_handle.h"
 
 namespace difflut {
 
@@ -279,6 +280,7 @@ __global__ void __launch_bounds__(kTile * kWarps)
                         const unsigned char* masks,   // [F, C]
                         const T* colsum,              // [S]
                         const int* nonbinary,         // [1]
+                        const T* xtg,                 // [F, S] 2·xᵀg (cuBLAS) or null
                         T* pbest,                     // [RG, S] out
                         int* pidx,                    // [RG, S] out
                         long long F, long long S, long long B, long long C,
@@ -312,7 +314,7 @@ __global__ void __launch_bounds__(kTile * kWarps)
   T best = T(0);
   int bi = -1;
   if (valid) {
-    const T cs = use_tables ? colsum[s] : T(0);
+    const T cs = B > 0 ? colsum[s] : T(0);
     for (long long i = i0; i < i1; ++i) {
       T grad = T(0);
       if (use_tables) {
@@ -320,6 +322,8 @@ __global__ void __launch_bounds__(kTile * kWarps)
         T a = tab[mk[0] * kTile + lane];
         for (long long c = 1; c < C; ++c) a += tab[(c * kEntries + mk[c]) * kTile + lane];
         grad = T(2) * a - cs;
+      } else if (xtg) {
+        grad = xtg[i * S + s] - cs;  // Σ_b (2x − 1)·g = 2·xᵀg − Σ_b g, for any x
       } else {
         for (long long b = 0; b < B; ++b) grad += (T(2) * x[b * F + i] - T(1)) * g[b * S + s];
       }
@@ -351,34 +355,47 @@ __global__ void __launch_bounds__(kTile * kWarps)
 
 template <class T, int kOpt, bool kTables>
 void launch_fused(dim3 grid, size_t smem, T* w, T* m, T* v, const T* g, const T* x,
-                  const unsigned char* masks, const T* colsum, const int* nonbinary, T* pbest,
-                  int* pidx, int64_t F, int64_t S, int64_t B, int64_t C, int64_t rpg,
-                  const MappingOptCoeffs<T>& co) {
+                  const unsigned char* masks, const T* colsum, const int* nonbinary,
+                  const T* xtg, T* pbest, int* pidx, int64_t F, int64_t S, int64_t B, int64_t C,
+                  int64_t rpg, const MappingOptCoeffs<T>& co) {
   auto kernel = fused_update_kernel<T, kOpt, kTables>;
   if (smem > 48 * 1024) {
     DIFFLUT_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                             static_cast<int>(smem)));
   }
-  kernel<<<grid, kTile * kWarps, smem>>>(w, m, v, g, x, masks, colsum, nonbinary, pbest, pidx, F,
-                                         S, B, C, rpg, co);
+  kernel<<<grid, kTile * kWarps, smem>>>(w, m, v, g, x, masks, colsum, nonbinary, xtg, pbest, pidx,
+                                         F, S, B, C, rpg, co);
   DIFFLUT_CUDA_LAUNCH_CHECK();
 }
 
 template <class T, bool kTables>
 void launch_fused_opt(const MappingOptCoeffs<T>& co, dim3 grid, size_t smem, T* w, T* m, T* v,
                       const T* g, const T* x, const unsigned char* masks, const T* colsum,
-                      const int* nonbinary, T* pbest, int* pidx, int64_t F, int64_t S, int64_t B,
-                      int64_t C, int64_t rpg) {
+                      const int* nonbinary, const T* xtg, T* pbest, int* pidx, int64_t F,
+                      int64_t S, int64_t B, int64_t C, int64_t rpg) {
   if (co.adam) {
-    launch_fused<T, kAdam, kTables>(grid, smem, w, m, v, g, x, masks, colsum, nonbinary, pbest,
-                                    pidx, F, S, B, C, rpg, co);
+    launch_fused<T, kAdam, kTables>(grid, smem, w, m, v, g, x, masks, colsum, nonbinary, xtg,
+                                    pbest, pidx, F, S, B, C, rpg, co);
   } else if (co.has_momentum) {
     launch_fused<T, kSgdMomentum, kTables>(grid, smem, w, m, v, g, x, masks, colsum, nonbinary,
-                                           pbest, pidx, F, S, B, C, rpg, co);
+                                           xtg, pbest, pidx, F, S, B, C, rpg, co);
   } else {
-    launch_fused<T, kSgd, kTables>(grid, smem, w, m, v, g, x, masks, colsum, nonbinary, pbest,
-                                   pidx, F, S, B, C, rpg, co);
+    launch_fused<T, kSgd, kTables>(grid, smem, w, m, v, g, x, masks, colsum, nonbinary, xtg,
+                                   pbest, pidx, F, S, B, C, rpg, co);
   }
+}
+
+// out [F, S] row-major = 2 · xᵀ g for x [B, F], g [B, S] row-major. In cuBLAS's column-major view
+// out is Sx F = gᵀ (S x B, ld S) · x (B x F: the F x B column-major x, transposed; ld F).
+void xtg_gemm(const float* g, const float* x, float* out, int64_t F, int64_t S, int64_t B) {
+  const float alpha = 2.0f, beta = 0.0f;
+  DIFFLUT_CUBLAS_CHECK(cublasSgemm(cublas_handle(), CUBLAS_OP_N, CUBLAS_OP_T, (int)S, (int)F, (int)B,
+                                   &alpha, g, (int)S, x, (int)F, &beta, out, (int)S));
+}
+void xtg_gemm(const double* g, const double* x, double* out, int64_t F, int64_t S, int64_t B) {
+  const double alpha = 2.0, beta = 0.0;
+  DIFFLUT_CUBLAS_CHECK(cublasDgemm(cublas_handle(), CUBLAS_OP_N, CUBLAS_OP_T, (int)S, (int)F, (int)B,
+                                   &alpha, g, (int)S, x, (int)F, &beta, out, (int)S));
 }
 
 // ---- unfused optimizer pass (baseline) ----------------------------------------------------------
@@ -514,11 +531,20 @@ void learnable_mapping_update_cuda(Tensor& w, Tensor* m, Tensor* v, const Tensor
     if (B > 0 && smem <= kMaxTableSmem) {
       launch_fused_opt<T, true>(co, grid, smem, w.data<T>(), mp, vp, gp, xp,
                                 masks.data<uint8_t>(), colsum.data<T>(),
-                                nonbinary.data<int32_t>(), pbest.data<T>(),
+                                nonbinary.data<int32_t>(), nullptr, pbest.data<T>(),
                                 pidx.data<int32_t>(), F, S, B, C, rpg);
     } else {
+      // Batches too large for the shared-memory tables: 2·xᵀg as one cuBLAS product (the tensor
+      // cores' job, ~1 ms for the default model at B = 1024 instead of B multiply-adds per weight
+      // in the pass), then the same fused update reading it. One extra [F, S] buffer.
+      Tensor xtg;
+      if (B > 0) {
+        xtg = Tensor::empty({F, S}, w.dtype(), Device::cuda);
+        xtg_gemm(gp, xp, xtg.data<T>(), F, S, B);
+      }
       launch_fused_opt<T, false>(co, grid, 0, w.data<T>(), mp, vp, gp, xp, masks.data<uint8_t>(),
-                                 colsum.data<T>(), nonbinary.data<int32_t>(), pbest.data<T>(),
+                                 colsum.data<T>(), nonbinary.data<int32_t>(),
+                                 B > 0 ? xtg.data<T>() : nullptr, pbest.data<T>(),
                                  pidx.data<int32_t>(), F, S, B, C, rpg);
     }
     argmax_reduce_kernel<T><<<grid_for(S), 256>>>(pbest.data<T>(), pidx.data<int32_t>(),
