@@ -14,6 +14,7 @@
 #include "lut/learnable_mapping.h"
 #include "lut/learnable_mapping_kernels.h"
 #include "lut/learnable_mapping_math.h"
+#include "tensor/kernels/matmul_kernels.h"
 #include "tensor/parallel.h"
 
 #if defined(__SSE2__)
@@ -25,7 +26,9 @@ namespace difflut {
 namespace {
 
 constexpr int64_t kArgmaxBlock = 1024;  // columns per argmax task (4 KiB row segments)
-constexpr int64_t kSoftmaxBlock = 64;   // columns per sparse-softmax candidate block
+constexpr int64_t kSoftmaxBlock = 64;
+// Largest batch the fused pass handles with partial-sum tables; larger ones use the GEMM product.
+constexpr int64_t kMaxTableBatch = 64;   // columns per sparse-softmax candidate block
 constexpr int64_t kDwRows = 4;          // rows of dW per register tile of the dense product
 constexpr int64_t kDwCols = 1024;       // columns per cache tile of the dense product
 
@@ -162,7 +165,7 @@ void sparse_dx(const T* w,         // [F, S]
 }
 
 // ---- the fused update -------------------------------------------------------------------------
-enum class GradMode { zero, tables, dense };
+enum class GradMode { zero, tables, dense, product };
 enum class OptMode { adam, sgd_momentum, sgd };
 
 // Everything the fused pass reads besides W and the optimizer state.
@@ -174,6 +177,7 @@ struct FusedGrad {
   const T* g = nullptr;            // [B, S]
   const uint8_t* masks = nullptr;  // [F, C] tables mode: bit j of masks[i, c] = x[bits c + j, i]
   const T* a = nullptr;            // [F, B] dense mode: 2 x[b, i] - 1, transposed
+  const T* xtg = nullptr;          // [F, S] product mode: xᵀ g from the blocked CPU GEMM
 };
 
 // acc[j] = 2 sum_c rows[c][j] - colsum[j], summing c in order (the masked-sum step of the tables
@@ -432,8 +436,8 @@ void fused_block(T* w, T* m, T* v,  // [F, S] each (m/v may be null when kOpt do
 {
   const int64_t B = gr.B, C = gr.C;
   const int entries = 1 << gr.bits;
-  if constexpr (kGrad == GradMode::tables) {
-    for (int64_t c = 0; c < C; ++c) {
+  if constexpr (kGrad == GradMode::tables || kGrad == GradMode::product) {
+    for (int64_t c = 0; kGrad == GradMode::tables && c < C; ++c) {
       T* tc = tab + c * entries * sb;
       std::fill(tc, tc + n, T(0));
       for (int vv = 1; vv < entries; ++vv) {
@@ -465,6 +469,9 @@ void fused_block(T* w, T* m, T* v,  // [F, S] each (m/v may be null when kOpt do
       const uint8_t* mk = gr.masks + i * C;
       for (int64_t c = 0; c < C; ++c) rows[c] = tab + (c * entries + static_cast<int64_t>(mk[c])) * sb;
       sum_table_rows(acc, rows, C, colsum, n);
+    } else if constexpr (kGrad == GradMode::product) {
+      const T* xr = gr.xtg + i * S + s0;
+      for (int64_t j = 0; j < n; ++j) acc[j] = T(2) * xr[j] - colsum[j];
     } else if constexpr (kGrad == GradMode::dense) {
       const T* ai = gr.a + i * B;
       std::fill(acc, acc + n, T(0));
@@ -638,7 +645,15 @@ void learnable_mapping_update_cpu(Tensor& w, Tensor* m, Tensor* v, const Tensor*
     gr.g = g->data<T>();
     bool binary = true;
     for (int64_t k = 0; k < B * F && binary; ++k) binary = xp[k] == T(0) || xp[k] == T(1);
-    if (binary) {
+    if (B > kMaxTableBatch) {
+      // Large batches: the tables cost B/8 adds per weight and outgrow the caches, while the blocked
+      // GEMM computes xᵀg at tens of GFLOP/s; the pass then reads dW = 2·xᵀg − Σ_b g (any x).
+      std::vector<T> xtg(static_cast<size_t>(F * S));
+      gemm_cpu<T>(/*trans_a=*/true, /*trans_b=*/false, F, S, B, xp, F, gr.g, S, xtg.data(), S,
+                  /*accumulate=*/false);
+      gr.xtg = xtg.data();
+      fused_update_opt<T, GradMode::product>(wp, mp, vp, gr, co, F, S, 2048, ip);
+    } else if (binary) {
       std::vector<uint8_t> masks(static_cast<size_t>(F * gr.C));
       parallel_for(0, F, 256, [&](int64_t i0, int64_t i1) {
         for (int64_t i = i0; i < i1; ++i)
