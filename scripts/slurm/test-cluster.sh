@@ -51,7 +51,10 @@ install_packages() {
 
 write_config() {
   local cpus mem_mb
+  # At least 8 CPUs are advertised (config_overrides below: slurmd trusts this file, not the
+  # hardware), so short test tasks run side by side even on a 2-core machine.
   cpus="$(nproc)"
+  [ "$cpus" -ge 8 ] || cpus=8
   mem_mb="$(awk '/MemTotal/ {print int($2 / 1024 * 0.9)}' /proc/meminfo)"
   mkdir -p "$dir/state" "$dir/spool" "$dir/log" "$dir/munge"
   cat > "$conf" <<CONF
@@ -85,6 +88,7 @@ LaunchParameters=use_interactive_step
 # Several jobs share the node, one core each unless they ask for more.
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core
+SlurmdParameters=config_overrides
 ReturnToService=2
 SchedulerType=sched/backfill
 SchedulerParameters=sched_interval=1
