@@ -114,11 +114,12 @@ struct Frame {
   double x0, y0, x1, y1;  // plot area
 };
 
-double legend_width(const std::vector<std::string>& labels) {
+// Room right of the plot area for the legend: its longest label, at most 55% of the panel.
+double legend_width(const std::vector<std::string>& labels, double panel_width) {
   size_t longest = 0;
   for (const std::string& l : labels) longest = std::max(longest, l.size());
   if (labels.empty()) return kMarginRight;
-  return std::min(220.0, 40.0 + kCharWidth * static_cast<double>(longest));
+  return std::min(0.55 * panel_width, 40.0 + kCharWidth * static_cast<double>(longest));
 }
 
 // Title, frame, grid, tick labels and axis labels.
@@ -181,8 +182,15 @@ std::string render_line(const LineChart& c, double w, double h) {
       ymx = std::max(ymx, s.y[j]);
     }
   }
-  const Frame f{kMarginLeft, kMarginTop, w - legend_width(labels), h - kMarginBottom};
+  const Frame f{kMarginLeft, kMarginTop, w - legend_width(labels, w), h - kMarginBottom};
   Axis ax = make_axis(xmn, xmx, c.log_x);
+  if (c.integer_x && !c.log_x && ax.step < 1.0) {
+    // Whole numbers only: epochs 1..E, thinned to about 8 labels.
+    const double step = std::max(1.0, std::ceil((ax.hi - ax.lo) / 8.0));
+    ax.ticks.clear();
+    for (double t = std::ceil(ax.lo); t <= ax.hi + 1e-9; t += step) ax.ticks.push_back(t);
+    ax.step = step;
+  }
   Axis ay = make_axis(ymn, ymx, false, c.y_min, c.y_max);
   ax.p0 = f.x0;
   ax.p1 = f.x1;
@@ -230,7 +238,7 @@ std::string render_scatter(const ScatterChart& c, double w, double h) {
       ymx = std::max(ymx, g.y[j]);
     }
   }
-  const Frame f{kMarginLeft, kMarginTop, w - legend_width(labels), h - kMarginBottom};
+  const Frame f{kMarginLeft, kMarginTop, w - legend_width(labels, w), h - kMarginBottom};
   // Points on the frame are hard to see: keep 5% of the range free on every side.
   if (xmn <= xmx) {
     if (c.log_x) {

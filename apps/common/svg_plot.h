@@ -25,6 +25,7 @@ struct LineChart {
   std::vector<Series> series;
   bool log_x = false;
   std::optional<double> y_min, y_max;  // fixed y range (e.g. accuracy 0..1); else from the data
+  bool integer_x = false;              // x is a count (epochs): ticks at whole numbers only
 };
 
 // Points of one legend entry (e.g. one node type).

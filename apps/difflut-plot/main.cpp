@@ -9,9 +9,11 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -127,6 +129,37 @@ void write_svg(const std::string& path, const std::string& svg) {
 
 std::string label_of(const ExperimentRow& e) { return "#" + std::to_string(e.id) + " " + e.name; }
 
+// "#3 sweep node_type=dwn lr=0.01": the settings that differ between the plotted experiments, so
+// the runs of one sweep (which share a name) can be told apart.
+std::vector<std::string> distinct_labels(const std::vector<ExperimentRow>& rows) {
+  struct Field {
+    const char* name;
+    std::function<std::string(const ExperimentRow&)> get;
+  };
+  auto opt_text = [](const auto& v) {
+    std::ostringstream s;
+    if (v) s << *v;
+    return s.str();
+  };
+  const std::vector<Field> fields = {
+      {"dataset", [](const ExperimentRow& e) { return e.dataset_name; }},
+      {"node_type", [](const ExperimentRow& e) { return e.node_type; }},
+      {"layer_type", [](const ExperimentRow& e) { return e.layer_type; }},
+      {"luts", [&](const ExperimentRow& e) { return opt_text(e.lut_count); }},
+      {"n", [&](const ExperimentRow& e) { return opt_text(e.n); }},
+      {"lr", [&](const ExperimentRow& e) { return opt_text(e.learning_rate); }},
+      {"batch", [&](const ExperimentRow& e) { return opt_text(e.batch_size); }}};
+  std::vector<std::string> labels;
+  for (const ExperimentRow& e : rows) labels.push_back(label_of(e));
+  for (const Field& f : fields) {
+    std::set<std::string> seen;
+    for (const ExperimentRow& e : rows) seen.insert(f.get(e));
+    if (seen.size() < 2) continue;
+    for (size_t i = 0; i < rows.size(); ++i) labels[i] += std::string(" ") + f.name + "=" + f.get(rows[i]);
+  }
+  return labels;
+}
+
 // Per-epoch values of metric `name` in `phase` (NaN where an epoch lacks it).
 svg::Series series_of(const std::vector<MeasurementRow>& points, const std::string& phase,
                       const std::string& name) {
@@ -146,15 +179,16 @@ int curves(const Tracker& db, const Options& o) {
   const std::vector<ExperimentRow> rows = db.experiments(o.filter);
   DIFFLUT_CHECK(!rows.empty(), "curves: no experiment matches (use --id, --name or --status; ",
                 "difflut-query lists them)");
-  svg::LineChart loss{"Training loss", "epoch", "loss", {}, false, std::nullopt, std::nullopt};
+  svg::LineChart loss{"Training loss", "epoch", "loss", {}, false, std::nullopt, std::nullopt, true};
   svg::LineChart acc{"Accuracy (solid: validation, dashed: training, dot: test)", "epoch",
-                     "accuracy", {}, false, std::nullopt, std::nullopt};
+                     "accuracy", {}, false, std::nullopt, std::nullopt, true};
+  const std::vector<std::string> labels = distinct_labels(rows);
   bool any = false;
   for (size_t i = 0; i < rows.size(); ++i) {
     const std::vector<MeasurementRow> points = db.measurements(rows[i].id);
     const int color = static_cast<int>(i);
     svg::Series l = series_of(points, "train", "loss");
-    l.label = label_of(rows[i]);
+    l.label = labels[i];
     l.color = color;
     any |= !l.x.empty();
     loss.series.push_back(std::move(l));
@@ -168,7 +202,7 @@ int curves(const Tracker& db, const Options& o) {
       svg::Series s = series_of(points, k.phase, "accuracy");
       if (s.x.empty()) continue;
       any = true;
-      s.label = label_of(rows[i]) + k.suffix;
+      s.label = labels[i] + k.suffix;
       s.color = color;
       s.dashed = k.dashed;
       s.markers = std::string(k.phase) != "train";
@@ -179,7 +213,10 @@ int curves(const Tracker& db, const Options& o) {
   svg::FigureOptions fo;
   fo.title = rows.size() == 1 ? "Experiment " + label_of(rows[0]) : "Training curves";
   fo.columns = 2;
-  fo.panel_width = 600;
+  // A 460-pixel plot area plus the legend ("#3 sweep node_type=dwn lr=0.01 val").
+  size_t longest = 0;
+  for (const std::string& l : labels) longest = std::max(longest, l.size() + 5);
+  fo.panel_width = std::min(1400.0, 500.0 + 7.0 * static_cast<double>(longest));
   write_svg(o.output.empty() ? "curves.svg" : o.output, svg::render_figure({loss, acc}, fo));
   return 0;
 }

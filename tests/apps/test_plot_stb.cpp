@@ -174,7 +174,7 @@ TEST_CASE("plot: difflut-plot writes curves, table histograms and the sweep scat
   REQUIRE(r.exit_code == 0);
   CHECK(r.output.find("wrote " + dir + "/curves.svg") != std::string::npos);
   const Image curves = rasterise(dir + "/curves.svg");
-  CHECK(curves.w == 1200);
+  CHECK(curves.w >= 1000);  // two panels, each a plot area and a legend
   CHECK(curves.count_near(svg::palette(0)) > 300);  // experiment 1
   CHECK(curves.count_near(svg::palette(1)) > 300);  // experiment 4
 
