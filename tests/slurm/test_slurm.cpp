@@ -8,11 +8,14 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <algorithm>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "autograd/io/mini_json.h"
 #include "test_util.h"
 
 using namespace difflut;
@@ -47,8 +50,13 @@ class Cluster {
     up_ = r.exit_code == 0;
     if (!up_) why_ = "the test cluster did not start: " + r.output;
   }
+  // Runs after doctest has finished: plain std::system, no doctest assertions.
   ~Cluster() {
-    if (up_) test::run_command(env_ + "bash '" + source_dir() + "/scripts/slurm/test-cluster.sh' stop");
+    if (up_) {
+      const std::string cmd =
+          env_ + "bash '" + source_dir() + "/scripts/slurm/test-cluster.sh' stop >/dev/null 2>&1";
+      [[maybe_unused]] const int rc = std::system(cmd.c_str());
+    }
     if (!dir_.empty()) std::filesystem::remove_all(dir_);
   }
   bool up() const { return up_; }
@@ -152,4 +160,75 @@ TEST_CASE("slurm: every sweep script passes its task's override and the extra ar
   CHECK(hp.find("model.params.num_inputs=6\n") != std::string::npos);
   CHECK(hp.find("training.lr=0.01\n") != std::string::npos);
   CHECK(slurp(dir + "/args-difflut_nodes-7").find("model.params.num_inputs=2\n") != std::string::npos);
+}
+
+namespace {
+
+// The sweep's first axis: two registered node types (dwn and linear_lut when both exist), else the
+// mapping layer type when only one node type is registered.
+std::pair<std::string, std::vector<std::string>> first_axis() {
+  const test::CommandResult r =
+      test::run_command(test::built_program("difflut-train") + " --config-dir '" + source_dir() +
+                        "/configs' model.params.node_type=__no_such_type__");
+  std::vector<std::string> known;
+  const size_t at = r.output.find("(known: ");
+  if (at != std::string::npos) {
+    std::istringstream list(r.output.substr(at + 8, r.output.find(')', at) - at - 8));
+    std::string name;
+    while (std::getline(list, name, ',')) known.push_back(name.substr(name.find_first_not_of(' ')));
+  }
+  if (known.size() < 2) {
+    MESSAGE("one node type registered: the first axis is model.params.layer_type");
+    return {"model.params.layer_type", {"learnable", "random"}};
+  }
+  const bool linear = std::find(known.begin(), known.end(), "linear_lut") != known.end();
+  return {"model.params.node_type",
+          {"dwn", linear ? "linear_lut" : (known[0] == "dwn" ? known[1] : known[0])}};
+}
+
+}  // namespace
+
+TEST_CASE("slurm: difflut-train -m launcher=slurm runs a 2x2 sweep into one tracking database") {
+  REQUIRE_SLURM();
+  const std::string dir = test::temp_dir("slurm-sweep-2x2");
+  const auto [key, values] = first_axis();
+  const test::CommandResult r = test::run_command(
+      "cd '" + dir + "' && " + cluster().client_env() + test::built_program("difflut-train") +
+      " --config-dir '" + source_dir() + "/configs' -m " + key + "=" + values[0] + "," + values[1] +
+      " training.lr=0.01,0.003 dataloaders.subset_size=2000 training.epochs=2"
+      " training.val_fraction=0.1 'model.params.hidden_sizes=[300,150]' device=cpu"
+      " experiment_name=slurm2x2 launcher=slurm launcher.wait=true launcher.cpus_per_task=1"
+      " launcher.mem_gb=2 launcher.timeout_min=30");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  const size_t at = r.output.find("slurm_job_id=");
+  REQUIRE(at != std::string::npos);
+  const std::string job = r.output.substr(at + 13, r.output.find('\n', at) - at - 13);
+
+  const test::CommandResult q = test::run_command(test::built_program("difflut-query") + " --db '" +
+                                                  dir + "/results/experiments.db' --json -");
+  INFO(q.output);
+  REQUIRE(q.exit_code == 0);
+  const json::Value v = json::parse(q.output, "difflut-query --json");
+  const json::Value* exps = v.find("experiments");
+  REQUIRE(exps != nullptr);
+  REQUIRE(exps->items.size() == 4);
+  std::set<std::string> tasks;
+  for (const json::Value& e : exps->items) {
+    CHECK(e.find("status")->text == "completed");
+    CHECK(e.find("epochs")->text == "2/2");
+    REQUIRE(e.find("best_val_accuracy")->is_number());
+    CHECK(std::stod(e.find("best_val_accuracy")->text) > 0.2);
+    CHECK(e.find("test_accuracy")->is_number());
+    tasks.insert(e.find("slurm_job_id")->text);
+  }
+  CHECK(tasks == std::set<std::string>{job + "_0", job + "_1", job + "_2", job + "_3"});
+  // difflut-query's table lists the four with their best accuracies.
+  const test::CommandResult list = test::run_command(
+      test::built_program("difflut-query") + " --db '" + dir + "/results/experiments.db' --name slurm2x2");
+  CHECK(list.exit_code == 0);
+  size_t rows = 0;
+  for (size_t p = list.output.find("slurm2x2"); p != std::string::npos; p = list.output.find("slurm2x2", p + 1))
+    ++rows;
+  CHECK(rows == 4);
 }
