@@ -60,7 +60,8 @@ write_config() {
   cat > "$conf" <<CONF
 # Written by scripts/slurm/test-cluster.sh: a one-node test cluster.
 ClusterName=difflut-test
-SlurmctldHost=$node
+# Loopback addresses: the test needs no working DNS or /etc/hosts entry for this host.
+SlurmctldHost=$node(127.0.0.1)
 SlurmctldPort=$port
 SlurmdPort=$((port + 1))
 SlurmUser=root
@@ -98,7 +99,7 @@ KillWait=5
 MinJobAge=300
 SlurmctldTimeout=30
 SlurmdTimeout=30
-NodeName=$node CPUs=$cpus RealMemory=$mem_mb State=UNKNOWN
+NodeName=$node NodeAddr=127.0.0.1 NodeHostname=$node CPUs=$cpus RealMemory=$mem_mb State=UNKNOWN
 PartitionName=debug Nodes=$node Default=YES MaxTime=INFINITE State=UP
 CONF
 }

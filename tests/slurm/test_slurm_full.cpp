@@ -1,3 +1,4 @@
+// (Full builds only: the sweep reads results back with difflut-query, which needs SQLite.)
 // Against a real single-node SLURM (slurm-wlm + munge) that this suite starts and stops itself
 // with scripts/slurm/test-cluster.sh (private key, socket, ports and state under /tmp; needs root).
 // Without root or the packages the cases skip with the reason. Checks: array jobs run every task;
