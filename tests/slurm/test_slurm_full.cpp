@@ -1,10 +1,10 @@
-// (Full builds only: the sweep reads results back with difflut-query, which needs SQLite.)
 // Against a real single-node SLURM (slurm-wlm + munge) that this suite starts and stops itself
 // with scripts/slurm/test-cluster.sh (private key, socket, ports and state under /tmp; needs root).
 // Without root or the packages the cases skip with the reason. Checks: array jobs run every task;
 // each sweep script in scripts/slurm/ passes its task's override (and the extra arguments) to
 // difflut-train; and `difflut-train -m ... launcher=slurm` runs a 2x2 sweep whose four runs land in
-// the tracking database as finished experiments with per-epoch metrics.
+// the tracking database as finished experiments with per-epoch metrics. Full builds only (_full):
+// the sweep's results are read back with difflut-query, which needs SQLite.
 #include <unistd.h>
 
 #include <cstdlib>
