@@ -45,13 +45,6 @@ std::string fixed(double v, int digits) {
 }
 std::string fmt4(double v) { return fixed(v, 4); }
 
-// Zeroes the gradients the optimizer reads. Parameters with a fused custom_update (learnable
-// mappings) never receive a gradient in their flat-buffer slot, so their (large) slots are skipped
-// instead of being memset every step as ParameterBuffer::zero_grad would.
-void zero_used_grads(const std::vector<Parameter*>& params) {
-  for (Parameter* p : params)
-    if (p->requires_grad && !p->custom_update && p->grad.defined()) p->grad.zero_();
-}
 
 }  // namespace
 
@@ -211,7 +204,6 @@ TrainResult run_training(const Config& config, const TrainerIo& io) {
   const int64_t loss_every = device == Device::cuda ? 50 : 1;
   const int64_t eval_batch = 4096;
 
-  const std::vector<Parameter*> params = model.parameters();
   TrainResult result;
   result.device = std::string(device_name(device));
   const int64_t first_epoch = recorder.restore(model, *opt, sched.get(), gen, result);
@@ -231,7 +223,7 @@ TrainResult run_training(const Config& config, const TrainerIo& io) {
       Var x = g.input(batch.features, "x");
       Var logits = model.forward(g, x);
       Var loss = cross_entropy(logits, g.input(batch.labels, "labels"));
-      zero_used_grads(params);
+      opt->zero_grad();  // one memset: custom-update parameters own no gradient storage
       g.backward(loss);
       opt->step();
       done += batch.labels.numel();
