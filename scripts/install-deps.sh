@@ -8,12 +8,14 @@ packages=(
   doctest-dev zlib1g-dev libyaml-cpp-dev nlohmann-json3-dev libsqlite3-dev libstb-dev
   dataset-fashion-mnist
 )
-# Extra groups: "hdl" for Verilog simulation/synthesis, "python" for the PyTorch baselines.
+# Extra groups: "hdl" for Verilog simulation/synthesis, "python" for the PyTorch baselines,
+# "pipeline" for the experiment-pipeline tests (SVG to PNG, XML check, a single-node SLURM).
 for extra in "$@"; do
   case "$extra" in
     hdl) packages+=(verilator iverilog yosys) ;;
     python) packages+=(python3-torch python3-numpy) ;;
-    *) echo "install-deps.sh: unknown group '$extra' (known: hdl, python)" >&2; exit 2 ;;
+    pipeline) packages+=(librsvg2-bin libxml2-utils slurm-wlm munge) ;;
+    *) echo "install-deps.sh: unknown group '$extra' (known: hdl, python, pipeline)" >&2; exit 2 ;;
   esac
 done
 

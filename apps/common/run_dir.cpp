@@ -91,7 +91,10 @@ std::string summary_json(const RunDirContents& c) {
 
 std::string write_run_dir(const std::string& output_dir, const std::string& experiment_name,
                           uint64_t seed, const RunDirContents& c) {
-  const std::string dir = make_run_dir(output_dir, experiment_name, seed);
+  return write_run_files(make_run_dir(output_dir, experiment_name, seed), c);
+}
+
+std::string write_run_files(const std::string& dir, const RunDirContents& c) {
   const fs::path d(dir);
   save_config_file(*c.config, (d / "config.yaml").string());
   if (c.model) {

@@ -33,5 +33,8 @@ std::string summary_json(const RunDirContents& c);
 // Creates the run directory and writes every file; returns its path.
 std::string write_run_dir(const std::string& output_dir, const std::string& experiment_name,
                           uint64_t seed, const RunDirContents& contents);
+// Writes every file into the existing directory `dir` (the trainer creates it at the start, see
+// tracking_run.h); returns `dir`.
+std::string write_run_files(const std::string& dir, const RunDirContents& contents);
 
 }  // namespace difflut::app

@@ -15,6 +15,7 @@
 #include "autograd/optim/sgd.h"
 #include "common/progress.h"
 #include "common/run_dir.h"
+#include "common/tracking_run.h"
 #include "data/loader.h"
 #include "data/registry.h"
 #include "lut/node_registry.h"
@@ -113,8 +114,6 @@ TrainSettings parse_train_settings(const Config& c) {
   s.scheduler = c.get_choice("training.scheduler.type", {"step", "cosine", "none"});
   s.step_size = positive_int(c, "training.scheduler.step_size");
   s.gamma = positive_double(c, "training.scheduler.gamma");
-  DIFFLUT_CHECK(c.is_null("training.resume"), "config key 'training.resume': resuming is not ",
-                "supported yet (expected null)");
   return s;
 }
 
@@ -137,6 +136,8 @@ TrainResult run_training(const Config& config, const TrainerIo& io) {
   auto info = [&](const std::string& line) {
     if (io.log) *io.log << line << '\n' << std::flush;
   };
+  // Run directory, tracking database, checkpoints and resume (tracking_run.h).
+  RunRecorder recorder(config, s, std::string(device_name(device)), io.log);
 
   // ---- data ----
   Dataset train_full = load_dataset(s.dataset, "train", s.data_root);
@@ -217,8 +218,10 @@ TrainResult run_training(const Config& config, const TrainerIo& io) {
 
   TrainResult result;
   result.device = std::string(device_name(device));
+  const int64_t first_epoch = recorder.restore(model, *opt, sched.get(), gen, result);
+  loader.set_epoch(first_epoch - 1);  // the loader's epochs count from 0
   Graph g;
-  for (int64_t epoch = 1; epoch <= s.epochs; ++epoch) {
+  for (int64_t epoch = first_epoch; epoch <= s.epochs; ++epoch) {
     EpochRecord rec;
     rec.epoch = epoch;
     rec.lr = opt->lr();
@@ -271,6 +274,11 @@ TrainResult run_training(const Config& config, const TrainerIo& io) {
     progress.end_epoch(summary);
     result.history.push_back(rec);
     if (sched) sched->step();
+    recorder.end_epoch(rec, model, *opt, sched.get(), gen, result, [&](const std::string& path) {
+      LUTNetworkSaveOptions so;
+      so.config_yaml = config.to_yaml();
+      save_lut_network(model, path, so);
+    });
   }
   result.epochs = s.epochs;
   const double samples = static_cast<double>(loader.size()) * static_cast<double>(s.epochs);
@@ -290,8 +298,8 @@ TrainResult run_training(const Config& config, const TrainerIo& io) {
   rd.num_train = train.size();
   rd.num_val = val.size();
   rd.num_test = test.size();
-  result.run_dir = write_run_dir(s.output_dir, s.experiment_name, s.seed, rd);
-  info(str_cat("difflut-train: run directory ", result.run_dir));
+  result.run_dir = write_run_files(recorder.run_dir(), rd);
+  recorder.finish(result);
   return result;
 }
 

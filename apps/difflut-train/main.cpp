@@ -4,11 +4,14 @@
 // "difflut-train: error: <message>" on stderr and exit code 2.
 #include <cstdio>
 #include <exception>
+#include <filesystem>
 #include <iostream>
 
 #include "common/cli.h"
 #include "common/config_compose.h"
+#include "common/checkpoint.h"
 #include "common/progress.h"
+#include "common/sweep.h"
 #include "common/trainer.h"
 
 namespace {
@@ -33,7 +36,8 @@ int run(int argc, char** argv) {
   }
   // Compose every configuration first, so a typo in any of them fails before hours of training.
   std::vector<Config> configs;
-  for (const auto& ov : runs) configs.push_back(compose_config({config_dir, args.config_name}, ov));
+  for (const auto& ov : runs)
+    configs.push_back(resume_config(compose_config({config_dir, args.config_name}, ov), ov));
   if (args.print_config) {
     for (size_t i = 0; i < configs.size(); ++i) {
       if (configs.size() > 1) std::cout << "# run " << (i + 1) << " of " << configs.size() << "\n";
@@ -42,6 +46,12 @@ int run(int argc, char** argv) {
     return 0;
   }
   for (const Config& c : configs) parse_train_settings(c);
+  // A sweep runs each set as its own difflut-train process (locally or as a SLURM array job).
+  if (args.multirun)
+    return run_sweep(runs, configs,
+                     {"--config-dir", std::filesystem::absolute(config_dir).string(),
+                      "--config-name", args.config_name},
+                     std::cerr);
 
   TrainerIo io;
   io.log = &std::cerr;
