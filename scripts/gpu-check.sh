@@ -34,6 +34,11 @@ if [ -d .device-data/fashion-mnist ]; then
   for f in .device-data/fashion-mnist/*.gz; do gunzip -c "$f" > "/tmp/fmnist/$(basename "$f" .gz)"; done
   export DIFFLUT_FASHION_MNIST_DIR=/tmp/fmnist
 fi
+if [ -d .device-data/mnist ]; then
+  mkdir -p /tmp/data/mnist
+  for f in .device-data/mnist/*.gz; do gunzip -c "$f" > "/tmp/data/mnist/$(basename "$f" .gz)"; done
+  export DIFFLUT_DATA_ROOT=/tmp/data
+fi
 
 for step in $steps; do
   case "$step" in
@@ -63,6 +68,16 @@ for step in $steps; do
         >> "$OUT/train.log" 2>&1
       echo "difflut-train default 1 epoch cuda rc=$? $(tail -1 "$OUT/train.log")" >> "$summary"
       echo "train seconds=$(( $(date +%s) - t0 ))" >> "$summary"
+      ;;
+    long)
+      t0=$(date +%s)
+      timeout 200 ./build-gpu/difflut-train device=cuda training.epochs=15 output_dir=/tmp/runs \
+        experiment_name=fmnist_15ep > "$OUT/long.log" 2>&1
+      echo "difflut-train fashionmnist 15 epochs cuda rc=$? $(tail -1 "$OUT/long.log")" >> "$summary"
+      timeout 200 ./build-gpu/difflut-train device=cuda dataloaders=mnist training.epochs=30 \
+        output_dir=/tmp/runs experiment_name=mnist_30ep >> "$OUT/long.log" 2>&1
+      echo "difflut-train mnist 30 epochs cuda rc=$? $(tail -1 "$OUT/long.log")" >> "$summary"
+      echo "long seconds=$(( $(date +%s) - t0 ))" >> "$summary"
       ;;
     nodes)
       for nt in linear_lut polylut neurallut probabilistic unbound_probabilistic hybrid difflogic; do
