@@ -85,11 +85,13 @@ double json_number(const json::Value& root, const char* key) {
   return std::strtod(v->text.c_str(), nullptr);
 }
 
-// A data root holding an MNIST folder whose train images are `images` (other files real).
+// A data root holding an MNIST folder whose train images are `images` (other files real IDX files,
+// taken from the Debian Fashion-MNIST package that the test command always installs: same names
+// and format, so these tests do not depend on ../shared/data).
 std::string mnist_root_with(const std::string& tag, const std::string& images_name,
                             const std::string& images_bytes) {
   const fs::path root = test::temp_dir("mnist_" + tag);
-  const fs::path src = fs::path(resolve_data_root(test::data_root())) / "mnist";
+  const fs::path src = fs::path(test::fashion_mnist_dir());
   fs::create_directories(root / "mnist");
   for (const char* f : {"train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
                         "t10k-labels-idx1-ubyte.gz"})
@@ -189,8 +191,7 @@ TEST_CASE("difflut-train: malformed and unknown overrides are one error line nam
 }
 
 TEST_CASE("difflut-train: a truncated .gz dataset file is one error line naming the file") {
-  const fs::path src = fs::path(resolve_data_root(test::data_root())) / "mnist" /
-                       "train-images-idx3-ubyte.gz";
+  const fs::path src = fs::path(test::fashion_mnist_dir()) / "train-images-idx3-ubyte.gz";
   const std::string full = read_text(src);
   REQUIRE(full.size() > 100000);
   const std::string root = mnist_root_with("trunc", "train-images-idx3-ubyte.gz", full.substr(0, 50000));
