@@ -5,9 +5,11 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <thread>
 
 #include <signal.h>
 
@@ -260,7 +262,23 @@ Tracker::Tracker(const std::string& path, TrackerOptions options) : path_(path) 
     sqlite3_busy_timeout(db_, static_cast<int>(options.busy_timeout_s * 1000.0));
     // WAL: readers never block the writer and one writer commits while others wait; NORMAL
     // synchronisation keeps every committed transaction across a crash of the process.
-    exec(db_, path_, "PRAGMA journal_mode=WAL");
+    // Switching a fresh database to WAL needs an exclusive lock, and SQLite reports a concurrent
+    // opener's lock at once here instead of calling the busy handler (seen with a 2-job sweep on a
+    // loaded machine): retry within the busy timeout.
+    const auto deadline = std::chrono::steady_clock::now() +
+                          std::chrono::milliseconds(static_cast<int64_t>(options.busy_timeout_s * 1000));
+    for (;;) {
+      try {
+        exec(db_, path_, "PRAGMA journal_mode=WAL");
+        break;
+      } catch (const Error&) {
+        const int code = sqlite3_errcode(db_) & 0xff;
+        if ((code != SQLITE_BUSY && code != SQLITE_LOCKED) ||
+            std::chrono::steady_clock::now() >= deadline)
+          throw;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+    }
     exec(db_, path_, "PRAGMA synchronous=NORMAL");
     exec(db_, path_, "PRAGMA foreign_keys=ON");
     migrate();
