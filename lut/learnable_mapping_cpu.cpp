@@ -205,7 +205,7 @@ inline void sum_table_rows_generic(T* __restrict acc, const T* const* rows, int6
   }
 }
 
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__AVX2__)
+#if defined(__GNUC__) && defined(__x86_64__)  // also under -march=native, where it is a plain call
 #define DIFFLUT_LM_AVX2_DISPATCH 1
 __attribute__((target("avx2"))) void sum_table_rows_avx2(float* __restrict acc,
                                                           const float* const* rows, int64_t C,
