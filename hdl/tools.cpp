@@ -95,7 +95,9 @@ SimRun run_testbench(const std::string& dir, const VerilogDesign& design,
   if (simulator == Simulator::verilator) {
     require_tool("verilator");
     // Lint categories are off here: the design is linted separately; the testbench is not product.
-    build = "verilator --binary --timing -Wno-fatal -Wno-lint -Wno-style -j 2 --Mdir obj_" + tb +
+    // OBJCACHE: Verilator's makefiles compile through ccache when it is there, so the runtime
+    // library (most of a small design's build time) is compiled once per machine, not per test.
+    build = std::string(have_tool("ccache") ? "OBJCACHE=ccache " : "") + "verilator --binary --timing -Wno-fatal -Wno-lint -Wno-style -j 2 --Mdir obj_" + tb +
             " --top-module " + tb + " " + quote(tb_file) + design_files(design);
     run = "./obj_" + tb + "/V" + tb;
   } else {
