@@ -7,7 +7,10 @@
 #include <filesystem>
 #include <vector>
 
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <cstdio>
 
 namespace difflut::test {
 
@@ -49,6 +52,30 @@ std::string data_root() {
 std::string fashion_mnist_dir() {
   if (const char* v = std::getenv("DIFFLUT_FASHION_MNIST_DIR")) return v;
   return "/usr/share/datasets/fashion-mnist";
+}
+
+std::string CommandResult::last_line() const {
+  size_t end = output.find_last_not_of("\r\n ");
+  if (end == std::string::npos) return "";
+  size_t start = output.find_last_of('\n', end);
+  return output.substr(start == std::string::npos ? 0 : start + 1, end - (start == std::string::npos ? 0 : start + 1) + 1);
+}
+
+CommandResult run_command(const std::string& command) {
+  CommandResult r;
+  FILE* p = ::popen((command + " 2>&1").c_str(), "r");
+  REQUIRE_MESSAGE(p != nullptr, "could not run: ", command);
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
+  const int status = ::pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+std::string built_program(const std::string& name) {
+  if (const char* v = std::getenv("DIFFLUT_BINARY_DIR")) return std::string(v) + "/" + name;
+  return "./" + name;
 }
 
 std::string temp_dir(const std::string& tag) {

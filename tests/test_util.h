@@ -29,6 +29,16 @@ void check_equal(const Tensor& a, const Tensor& b);
 std::string data_root();
 // Fashion-MNIST directory: $DIFFLUT_FASHION_MNIST_DIR, else /usr/share/datasets/fashion-mnist.
 std::string fashion_mnist_dir();
+// Runs a shell command, capturing stdout and stderr together.
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;
+  std::string last_line() const;  // the last non-empty line of output
+};
+CommandResult run_command(const std::string& command);
+// Path of a built executable: $DIFFLUT_BINARY_DIR/<name> (set by CTest), else ./<name>.
+std::string built_program(const std::string& name);
+
 // A fresh empty temporary directory for one test.
 std::string temp_dir(const std::string& tag);
 

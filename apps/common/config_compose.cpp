@@ -408,14 +408,6 @@ std::string resolve_config_dir(const std::optional<std::string>& flag,
                "; pass --config-dir DIR or set DIFFLUT_CONFIG_DIR");
 }
 
-// ---- builds without yaml-cpp ---------------------------------------------------------------------
-#if !defined(DIFFLUT_WITH_YAML)
-ConfigNode parse_yaml_string(const std::string&, const std::string& source) {
-  DIFFLUT_FAIL(source, ": reading YAML needs yaml-cpp; this is a DIFFLUT_MINIMAL build");
-}
-ConfigNode load_yaml_file(const std::string& path) {
-  DIFFLUT_FAIL(path, ": reading YAML needs yaml-cpp; this is a DIFFLUT_MINIMAL build");
-}
-#endif
+// Builds without yaml-cpp read configs with the subset parser in config_yaml_subset.cpp.
 
 }  // namespace difflut::app

@@ -17,6 +17,8 @@ namespace difflut::app {
 // stay strings. Errors name the file (or `source`) and line. Builds without yaml-cpp throw.
 ConfigNode parse_yaml_string(const std::string& text, const std::string& source = "<string>");
 ConfigNode load_yaml_file(const std::string& path);
+// The block-YAML subset parser that builds without yaml-cpp use for the two functions above.
+ConfigNode parse_yaml_subset(const std::string& text, const std::string& source = "<string>");
 // Reads a resolved config file (e.g. a run directory's config.yaml); a `defaults:` list in it is
 // an error, use compose_config for files that have one.
 Config load_config_file(const std::string& path);
