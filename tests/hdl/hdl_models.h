@@ -9,6 +9,7 @@
 #include "encoders/thermometer.h"
 #include "hdl/lower.h"
 #include "lut/examples/soft_majority_node.h"
+#include "lut/learnable_mapping.h"
 #include "lut/mapping.h"
 #include "lut/node_ops.h"
 #include "lut/node_registry.h"
@@ -80,6 +81,31 @@ inline HdlModel dwn_chain(uint64_t seed, int k, int64_t B = 64, int64_t F = 5, i
   Var l2 = dwn_lut(a2, g.input(random_table(N2, k, gen), "table2"), k);
   Var s = group_sum(l2, C, tau);
   m.output = argmax(s, 1).id;
+  return m;
+}
+
+// raw -> thermometer -> learnable mapping (W with tied maxima in some columns: the first input
+// wins) -> dwn_lut k -> group_sum (C = 2) -> argmax.
+inline HdlModel learnable_chain(uint64_t seed, int k, int64_t B = 64) {
+  NoGradGuard ng;
+  HdlModel m;
+  m.g->set_training(false);
+  m.batch = B;
+  Generator gen(seed);
+  Graph& g = *m.g;
+  const int64_t F = 4, nb = 3, N = 6, S = N * k;
+  Var x = g.input(random_pixels(B, F, gen), "pixels");
+  m.input = x.id;
+  Var bits = thermometer_node(g, x, test_thresholds(F, nb, gen));
+  Tensor w = learnable_mapping_init(F * nb, S, gen);
+  float* wp = w.data<float>();
+  for (int64_t s = 0; s < S; s += 3) {  // every third slot: inputs s % 12 and 11 tie at 2.0
+    wp[(s % (F * nb)) * S + s] = 2.0f;
+    wp[(F * nb - 1) * S + s] = 2.0f;
+  }
+  Var a = learnable_mapping(bits, g.input(w, "W"));
+  Var l = dwn_lut(a, g.input(random_table(N, k, gen), "table"), k);
+  m.output = argmax(group_sum(l, 2, 1.0 / 0.3), 1).id;
   return m;
 }
 

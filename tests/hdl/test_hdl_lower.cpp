@@ -45,6 +45,20 @@ TEST_CASE("every stage of a dwn chain matches the graph bit for bit, k = 1..6") 
   }
 }
 
+TEST_CASE("a learnable mapping lowers to wires at argmax_i W[i, slot], ties to the first input") {
+  for (int k : {2, 6}) {
+    HdlModel m = test::learnable_chain(60 + k, k);
+    Circuit c = lower_graph(*m.g, m.input, m.output, m.options);
+    const Stage& w = c.stages[2];
+    REQUIRE(w.kind == StageKind::wires);
+    CHECK(w.op == "learnable_mapping");
+    const Tensor idx = learnable_mapping_argmax(m.g->node(m.g->node(w.node_id).inputs[1]).value);
+    CHECK(w.index == idx.to(DType::i64).to_vector<int64_t>());
+    for (int64_t s = 0; s < w.size; s += 3) CHECK(w.index[static_cast<size_t>(s)] == s % 12);
+    check_all_stages(m, c);
+  }
+}
+
 TEST_CASE("every lowering in one model (reshape, slice, custom node types, threshold_ste, padding)") {
   HdlModel m = test::kitchen_sink(7);
   Circuit c = lower_graph(*m.g, m.input, m.output, m.options);

@@ -65,6 +65,14 @@ TEST_CASE("dwn chains with k = 1..6 lint clean and simulate with 0 mismatches in
   }
 }
 
+TEST_CASE("a learnable-mapping model simulates with 0 mismatches in Icarus") {
+  require_tools();
+  HdlModel m = test::learnable_chain(71, 6);
+  Exported x = export_model(m, "learnable", 1);
+  lint_clean(x.e);
+  sim_clean(x.e, Simulator::icarus, m.batch);
+}
+
 TEST_CASE("every lowering in one model: lint clean, 0 mismatches in Verilator and Icarus, "
           "combinational and pipelined") {
   require_tools();
