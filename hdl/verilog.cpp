@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <iomanip>
 #include <sstream>
 
 #include "tensor/error.h"
@@ -45,8 +46,10 @@ std::string hex_table(const uint8_t* bits, int64_t n) {
 void header(std::ostringstream& os, const std::string& module, const Stage& st, const Stage& src,
             bool x_all_read, const std::string& what) {
   os << "// " << module << ": " << what << "\n";
-  os << "// Lowered from graph node '" << st.node_name << "' (op " << (st.op.empty() ? "-" : st.op)
-     << ").\n";
+  if (st.node_name.empty())
+    os << "// Appended by the export (no graph node): reads '" << src.name << "'.\n";
+  else
+    os << "// Lowered from graph node '" << st.node_name << "' (op " << st.op << ").\n";
   os << "// x: " << src.size << " words of " << src.width << " bit(s) (word m = x[m*"
      << src.width << " +: " << src.width << "]); y: " << st.size << " words of " << st.width
      << " bit(s).\n";
@@ -73,8 +76,12 @@ std::string emit_compare(const std::string& module, const Stage& st, const Stage
   std::ostringstream os;
   header(os, module, st, src, reads_all(read, src.size),
          "comparators, y[m] = (code of word index[m]) >= threshold code");
+  // thermometer compares x > t (strict), threshold_ste x >= t.
+  const char* rel = st.op == "thermometer" ? " > " : " >= ";
   os << "  // Each threshold code c is the smallest code whose value the software compares as "
-        "true;\n  // the comment gives the float threshold of the graph node.\n";
+        "true;\n  // the comment gives the graph node's float comparison (9 digits: exact for "
+        "f32).\n";
+  os << std::setprecision(9);
   for (int64_t m = 0; m < st.size; ++m) {
     const int64_t i = st.index[static_cast<size_t>(m)];
     const uint32_t t = st.threshold[static_cast<size_t>(m)];
@@ -82,7 +89,7 @@ std::string emit_compare(const std::string& module, const Stage& st, const Stage
     if (t == 0) os << "1'b1";
     else if (t == never) os << "1'b0";
     else os << word("x", i, src.width) << " >= " << src.width << "'d" << t;
-    os << ";  // word " << i << " vs " << st.threshold_value[static_cast<size_t>(m)] << "\n";
+    os << ";  // word " << i << rel << st.threshold_value[static_cast<size_t>(m)] << "\n";
   }
   os << "endmodule\n";
   return os.str();
