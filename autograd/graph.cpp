@@ -35,6 +35,12 @@ const Node& Graph::node(int id) const {
   return nodes_[static_cast<size_t>(id)];
 }
 
+void Graph::set_name(Var v, std::string name) {
+  DIFFLUT_CHECK(v.graph == this, "graph.set_name: the Var belongs to another graph");
+  node(v.id);  // range check
+  nodes_[static_cast<size_t>(v.id)].name = std::move(name);
+}
+
 Var Graph::input(const Tensor& value, std::string name, bool requires_grad) {
   DIFFLUT_CHECK(value.defined(), "graph.input: '", name, "' is an undefined tensor");
   Node n;

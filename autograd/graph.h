@@ -67,6 +67,8 @@ class Graph {
 
   size_t size() const { return nodes_.size(); }
   const Node& node(int id) const;
+  // Renames a node (modules give the nodes their ops built meaningful names: "layer0.mapping").
+  void set_name(Var v, std::string name);
   const std::vector<Node>& nodes() const { return nodes_; }
   Var var(int id) { return Var{this, id}; }
 

@@ -3,6 +3,7 @@
 // registered name, gives export a truth table, and is a second implementation tests compare with.
 #include <vector>
 
+#include "autograd/ops.h"
 #include "lut/dwn_kernels.h"
 #include "lut/node_ops.h"
 #include "lut/node_registry.h"
@@ -68,6 +69,8 @@ class DwnNodeType final : public NodeType {
   // Layers run DWN through the fast batched op, not the generic host path.
   Var apply(Var x, Var params, int k, bool) const override { return dwn_lut(x, params, k); }
   std::pair<double, double> param_clamp() const override { return {-1.0, 1.0}; }
+  // The regularisers see the soft tables themselves (the forward is their sign).
+  Var corner_values(Var params, int) const override { return transpose(params); }
 
   Tensor truth_table(const Tensor& params, int) const override {
     Tensor tt = Tensor::empty(params.shape(), DType::u8);

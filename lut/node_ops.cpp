@@ -109,7 +109,10 @@ Graph& graph_of(Var v, const char* op) {
 
 }  // namespace
 
+void register_node_type_ops(OpTable& t);  // lut/nodes/node_type_ops.cpp
+
 void register_lut_node_ops(OpTable& t) {
+  register_node_type_ops(t);
   t.add(OpKind::dwn_lut,
         OpDef{.name = "dwn_lut",
               .differentiable_inputs = {0, 1},

@@ -36,4 +36,37 @@ Var custom_lut(Var x, Var params, const std::shared_ptr<NodeType>& type, int k, 
 // attrs.context as above, attrs.ints = {k}.
 Var custom_lut_reg(Var params, const std::shared_ptr<NodeType>& type, int k);
 
+// Built-in node types, one batched op each (kernels in lut/nodes/; math and defaults in
+// docs/NODES.md). All take x [B, N*k] float (slot j*k + l is input l of node j; inputs may be soft
+// values in [0, 1]) and params [N, P] of the same dtype, and return [B, N]. training = true gives
+// the soft (differentiable) output; training = false gives the eval function as bits, out =
+// truth_table[j][addr] with addr = Σ_l 1[x ≥ 0.5] << l. Backward always differentiates the soft
+// function (so an eval-mode graph gets the soft function's gradient, a straight-through surrogate).
+// attrs: ints = {k, training, degree, width, depth, skip}, floats = {temperature}, and polylut's
+// monomial table as attribute tensor. k in [1, 8].
+//   linear_lut:    σ(Σ_l w_l x_l + b), P = k + 1 (w_0..w_{k-1}, b)
+//   polylut:       σ(Σ_m w_m · monomial_m(x)) over all monomials of degree <= D, P = C(k + D, D)
+//                  (at most 256)
+//   neurallut:     σ(MLP(x)) with ReLU hidden layers (width <= 32, depth <= 6 linear layers, skip
+//                  connections from x every `skip_interval` layers, 0 = none)
+//   probabilistic: Σ_a σ(θ_a/T) Π_j p_j(a_j), p_j(1) = x_j, p_j(0) = 1 − x_j; P = 2^k
+//   unbound_probabilistic: σ(Σ_a θ_a Π_j p_j(a_j)); P = 2^k
+//   hybrid:        σ(θ_addr) forward, probabilistic (T = 1) gradients backward; P = 2^k
+//   difflogic:     Σ_i softmax(θ)_i gate_i(x_0, x_1) over the 16 relaxed gates; k = 2, P = 16
+Var linear_lut(Var x, Var params, int k, bool training);
+Var polylut(Var x, Var params, int k, int degree, bool training);
+Var neurallut(Var x, Var params, int k, int width, int depth, int skip_interval, bool training);
+Var probabilistic_lut(Var x, Var params, int k, double temperature, bool training);
+Var unbound_probabilistic_lut(Var x, Var params, int k, bool training);
+Var hybrid_lut(Var x, Var params, int k, bool training);
+Var difflogic_lut(Var x, Var params, bool training);
+
+// Per-node regularisers of a node's soft function F_j over the 2^k binary corners (op
+// lut_regularizer): corner_values [2^k, N] -> [N].
+//   functional: (1/(2^k k)) Σ_a Σ_l (F_j(a) − F_j(a ⊕ e_l))²   (mean squared bit-flip sensitivity)
+//   spectral:   Σ_S |S| f̂_j(S)², f̂_j(S) = 2^-k Σ_a F_j(a) (−1)^{|a ∧ S|}  (degree-weighted
+//               Walsh spectrum; equals k/4 times the functional one)
+enum class LutRegularizer { functional, spectral };
+Var lut_regularizer(Var corner_values, int k, LutRegularizer kind);
+
 }  // namespace difflut

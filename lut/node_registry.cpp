@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "lut/node_ops.h"
+#include "lut/nodes/node_types.h"
 
 namespace difflut {
 
@@ -16,6 +17,7 @@ struct Registry {
   size_t num_builtins = 0;
   Registry() {
     types.push_back(dwn_node_type());
+    for (auto& t : builtin_node_types()) types.push_back(std::move(t));
     num_builtins = types.size();
   }
 };
@@ -63,6 +65,18 @@ double NodeType::regularization(const Tensor&, int) const { return 0.0; }
 
 Var NodeType::apply(Var x, Var params, int k, bool training) const {
   return custom_lut(x, params, std::const_pointer_cast<NodeType>(shared_from_this()), k, training);
+}
+
+Var NodeType::corner_values(Var params, int k) const {
+  DIFFLUT_CHECK(params.defined(), name(), ".corner_values: params is an undefined Var");
+  DIFFLUT_CHECK(k >= 1 && k <= 8, name(), ".corner_values: k must be in [1, 8], found ", k);
+  const int64_t N = params.size(0), K = int64_t{1} << k;
+  std::vector<double> x(static_cast<size_t>(K * N * k));
+  for (int64_t a = 0; a < K; ++a)
+    for (int64_t j = 0; j < N; ++j)
+      for (int l = 0; l < k; ++l) x[static_cast<size_t>((a * N + j) * k + l)] = double((a >> l) & 1);
+  const Tensor corners = Tensor::from_vector(x, {K, N * k}).to(params.dtype()).to(params.device());
+  return apply(params.graph->input(corners, name() + "_corners"), params, k, /*training=*/true);
 }
 
 std::pair<double, double> NodeType::param_clamp() const {

@@ -1,8 +1,10 @@
 // Node types and their registry. A NodeType is a LUT node written in C++ by a user: its parameters
 // per node, initialisation, soft (training) and bit (eval) forward, backward, optional
 // regularisation, and the truth table hardware export uses. Registered types are found by name
-// (the `model.params.node_type` config key). The built-in "dwn" type is registered too; layers run
-// it through the fast dwn_lut op, while every other type runs through the generic custom_lut op.
+// (the `model.params.node_type` config key). The built-in types are registered first: dwn (the
+// dwn_lut op), then linear_lut, polylut, neurallut, probabilistic, unbound_probabilistic, hybrid
+// and difflogic (each its own batched CPU/CUDA op, lut/nodes/); user types run through the generic
+// custom_lut op.
 //
 // All functions below work on host (CPU) tensors of one floating dtype (f32 or f64, the dtype of
 // the parameters); the custom_lut op copies device data to the host and back, so custom nodes are a
@@ -58,6 +60,11 @@ class NodeType : public std::enable_shared_from_this<NodeType> {
   virtual Var apply(Var x, Var params, int k, bool training) const;
   // Range the optimizer clamps the parameters into after every step (DWN tables: [-1, 1]).
   virtual std::pair<double, double> param_clamp() const;
+  // Soft corner values [2^k, N]: row a is every node's soft (training) output when its inputs are
+  // the bits of a; differentiable in params. The regularisers (node_regularizer in
+  // lut/nodes/node_types.h) read it. Default: apply(corner inputs, params, k, training = true);
+  // dwn returns its tables (transposed).
+  virtual Var corner_values(Var params, int k) const;
 };
 
 // Adds a node type. Throws difflut::Error if the name is empty, malformed or already registered.

@@ -48,16 +48,30 @@ for step in $steps; do
       tail -3 "$OUT/ctest.log" >> "$summary"
       ;;
     bench)
-      for b in build-gpu/bench_*; do
-        [ -x "$b" ] && timeout 300 "$b" >> "$OUT/bench.jsonl" 2>> "$OUT/bench.err"
-      done
-      echo "bench done" >> "$summary"
+      t0=$(date +%s)
+      timeout 120 ./build-gpu/bench_core >> "$OUT/bench.jsonl" 2>> "$OUT/bench.err"
+      DIFFLUT_BUILD_DIR="$root/build-gpu" timeout 240 bash scripts/bench-dwn.sh cuda --epoch \
+        >> "$OUT/bench.jsonl" 2>> "$OUT/bench.err"
+      echo "bench rc=$? seconds=$(( $(date +%s) - t0 ))" >> "$summary"
+      grep ratio "$OUT/bench.jsonl" >> "$summary"
       ;;
     train)
-      if [ -x build-gpu/mlp ]; then
-        timeout 300 ./build-gpu/mlp --device cuda > "$OUT/mlp_cuda.log" 2>&1
-        echo "mlp cuda rc=$? $(tail -1 "$OUT/mlp_cuda.log")" >> "$summary"
-      fi
+      t0=$(date +%s)
+      timeout 120 ./build-gpu/mlp --device cuda > "$OUT/train.log" 2>&1
+      echo "mlp cuda rc=$? $(tail -1 "$OUT/train.log")" >> "$summary"
+      timeout 150 ./build-gpu/difflut-train device=cuda training.epochs=1 output_dir=/tmp/runs \
+        >> "$OUT/train.log" 2>&1
+      echo "difflut-train default 1 epoch cuda rc=$? $(tail -1 "$OUT/train.log")" >> "$summary"
+      echo "train seconds=$(( $(date +%s) - t0 ))" >> "$summary"
+      ;;
+    nodes)
+      for nt in linear_lut polylut neurallut probabilistic unbound_probabilistic hybrid difflogic; do
+        extra=""
+        [ "$nt" = difflogic ] && extra="model.params.num_inputs=2"
+        timeout 90 ./build-gpu/difflut-train device=cuda training.epochs=1 output_dir=/tmp/runs \
+          dataloaders.subset_size=10000 model.params.node_type=$nt $extra >> "$OUT/nodes.log" 2>&1
+        echo "node $nt cuda rc=$? $(grep -E 'train_seconds|test_accuracy' "$OUT/nodes.log" | tail -2 | tr '\n' ' ')" >> "$summary"
+      done
       ;;
   esac
 done

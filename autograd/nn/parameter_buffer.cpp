@@ -53,17 +53,27 @@ void ParameterBuffer::pack_on(std::vector<Parameter*> params, const Device* forc
   }
   for (Group& g : groups) {
     const int64_t n = g.segments.back().offset + g.segments.back().numel;
+    // Only ordinary trainable parameters (class 0, packed first) get gradient storage: frozen ones
+    // need none, and custom-update ones never materialise a gradient (the learnable mapping's
+    // would be as large as its weight and would be zeroed every step for nothing).
+    int64_t n_grad = 0;
+    for (const Segment& s : g.segments)
+      if (parameter_update_class(*s.param) == 0) n_grad = s.offset + s.numel;
     g.values = Tensor::empty({n}, g.dtype, g.device);
-    g.grads = Tensor::zeros({n}, g.dtype, g.device);
+    g.grads = Tensor::zeros({n_grad}, g.dtype, g.device);
     const size_t esize = dtype_size(g.dtype);
     for (const Segment& s : g.segments) {
       Parameter& p = *s.param;
       const Shape shape = p.value.shape();
       Tensor v = Tensor::view_of(g.values.storage(), s.offset * esize, shape, g.dtype);
-      Tensor gr = Tensor::view_of(g.grads.storage(), s.offset * esize, shape, g.dtype);
       v.copy_(p.value);
-      if (p.grad.defined() && p.grad.shape() == shape && p.grad.dtype() == g.dtype) gr.copy_(p.grad);
       p.value = v;
+      if (parameter_update_class(p) != 0) {
+        p.grad = Tensor();
+        continue;
+      }
+      Tensor gr = Tensor::view_of(g.grads.storage(), s.offset * esize, shape, g.dtype);
+      if (p.grad.defined() && p.grad.shape() == shape && p.grad.dtype() == g.dtype) gr.copy_(p.grad);
       p.grad = gr;
     }
   }
@@ -76,9 +86,10 @@ namespace {
 bool segment_bound(const ParameterBuffer::Group& g, const ParameterBuffer::Segment& s) {
   const Parameter& p = *s.param;
   const size_t off = static_cast<size_t>(s.offset) * dtype_size(g.dtype);
-  return p.value.storage() == g.values.storage() && p.value.offset_bytes() == off &&
-         p.value.numel() == s.numel && p.value.dtype() == g.dtype &&
-         p.grad.storage() == g.grads.storage() && p.grad.offset_bytes() == off &&
+  const bool value_ok = p.value.storage() == g.values.storage() && p.value.offset_bytes() == off &&
+                        p.value.numel() == s.numel && p.value.dtype() == g.dtype;
+  if (parameter_update_class(p) != 0) return value_ok && !p.grad.defined();
+  return value_ok && p.grad.storage() == g.grads.storage() && p.grad.offset_bytes() == off &&
          p.grad.numel() == s.numel && p.grad.dtype() == g.dtype;
 }
 }  // namespace

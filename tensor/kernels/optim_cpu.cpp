@@ -11,18 +11,26 @@ void check_flat(const char* op, const Tensor& param, const Tensor& other, const 
                     other.dtype() == param.dtype() && other.device() == param.device(),
                 op, ": expected ", what, " like ", param.describe(), ", found ", other.describe());
 }
+// The flat gradient covers only the ordinary trainable parameters, which are packed first (see
+// ParameterBuffer): it may be a prefix of the value buffer, and the update chunks stay inside it.
+void check_flat_grad(const char* op, const Tensor& param, const Tensor& grad) {
+  DIFFLUT_CHECK(grad.defined() && grad.numel() <= param.numel() && grad.dtype() == param.dtype() &&
+                    grad.device() == param.device(),
+                op, ": expected a gradient prefix of ", param.describe(), ", found ",
+                grad.describe());
+}
 }  // namespace
 
 void adam_update_cpu(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& exp_avg_sq,
                      const OptimChunks& chunks, const AdamHyper& h) {
-  check_flat("adam", param, grad, "gradient");
+  check_flat_grad("adam", param, grad);
   check_flat("adam", param, exp_avg, "first moment");
   check_flat("adam", param, exp_avg_sq, "second moment");
   DIFFLUT_DISPATCH_FLOAT(param.dtype(), "adam", [&] {
     using T = scalar_t;
     const AdamCoeffs<T> c = make_adam_coeffs<T>(h);
     T* p = param.data<T>();           // [n]
-    const T* g = grad.data<T>();      // [n]
+    const T* g = grad.data<T>();      // [n_grad <= n]: only the chunks' range is read
     T* m = exp_avg.data<T>();         // [n]
     T* v = exp_avg_sq.data<T>();      // [n]
     const int64_t* bounds = chunks.bounds.data<int64_t>();  // [C, 2]
@@ -39,14 +47,14 @@ void adam_update_cpu(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor&
 
 void sgd_update_cpu(Tensor& param, const Tensor& grad, Tensor* velocity, const OptimChunks& chunks,
                     const SgdHyper& h) {
-  check_flat("sgd", param, grad, "gradient");
+  check_flat_grad("sgd", param, grad);
   DIFFLUT_CHECK(h.momentum == 0.0 || velocity != nullptr, "sgd: momentum needs a velocity buffer");
   if (h.momentum != 0.0) check_flat("sgd", param, *velocity, "velocity");
   DIFFLUT_DISPATCH_FLOAT(param.dtype(), "sgd", [&] {
     using T = scalar_t;
     const SgdCoeffs<T> c = make_sgd_coeffs<T>(h);
     T* p = param.data<T>();                                  // [n]
-    const T* g = grad.data<T>();                             // [n]
+    const T* g = grad.data<T>();                             // [n_grad <= n]
     T* buf = c.has_momentum ? velocity->data<T>() : nullptr; // [n] or null
     const int64_t* bounds = chunks.bounds.data<int64_t>();   // [C, 2]
     const double* clamps = chunks.clamps.data<double>();     // [C, 2]

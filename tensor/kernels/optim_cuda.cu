@@ -13,6 +13,14 @@ void check_flat(const char* op, const Tensor& param, const Tensor& other, const 
                     other.dtype() == param.dtype() && other.device() == param.device(),
                 op, ": expected ", what, " like ", param.describe(), ", found ", other.describe());
 }
+// The flat gradient covers only the ordinary trainable parameters, which are packed first (see
+// ParameterBuffer): it may be a prefix of the value buffer, and the update chunks stay inside it.
+void check_flat_grad(const char* op, const Tensor& param, const Tensor& grad) {
+  DIFFLUT_CHECK(grad.defined() && grad.numel() <= param.numel() && grad.dtype() == param.dtype() &&
+                    grad.device() == param.device(),
+                op, ": expected a gradient prefix of ", param.describe(), ", found ",
+                grad.describe());
+}
 void check_chunks(const char* op, const Tensor& param, const OptimChunks& chunks) {
   DIFFLUT_CHECK(chunks.bounds.device() == param.device() && chunks.clamps.device() == param.device(),
                 op, ": expected the chunk table on ", device_name(param.device()));
@@ -50,7 +58,7 @@ __global__ void sgd_update_kernel(T* p,                    // [n]
 
 void adam_update_cuda(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& exp_avg_sq,
                       const OptimChunks& chunks, const AdamHyper& h) {
-  check_flat("adam", param, grad, "gradient");
+  check_flat_grad("adam", param, grad);
   check_flat("adam", param, exp_avg, "first moment");
   check_flat("adam", param, exp_avg_sq, "second moment");
   check_chunks("adam", param, chunks);
@@ -67,7 +75,7 @@ void adam_update_cuda(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor
 
 void sgd_update_cuda(Tensor& param, const Tensor& grad, Tensor* velocity,
                      const OptimChunks& chunks, const SgdHyper& h) {
-  check_flat("sgd", param, grad, "gradient");
+  check_flat_grad("sgd", param, grad);
   DIFFLUT_CHECK(h.momentum == 0.0 || velocity != nullptr, "sgd: momentum needs a velocity buffer");
   if (h.momentum != 0.0) check_flat("sgd", param, *velocity, "velocity");
   check_chunks("sgd", param, chunks);

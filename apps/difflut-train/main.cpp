@@ -1,0 +1,78 @@
+// difflut-train: the original DiffLUT pipeline's entry point in C++. Composes the YAML config
+// (Hydra-style groups and key=value overrides, docs/CONFIG.md), trains a LUT network, writes the
+// run directory and prints `test_accuracy=0.xxxx` as its last line. Every error is one line
+// "difflut-train: error: <message>" on stderr and exit code 2.
+#include <cstdio>
+#include <exception>
+#include <iostream>
+
+#include "common/cli.h"
+#include "common/config_compose.h"
+#include "common/progress.h"
+#include "common/trainer.h"
+
+namespace {
+
+constexpr const char* kProgram = "difflut-train";
+
+const char* tty_break() { return difflut::app::stderr_is_tty() ? "\n" : ""; }
+
+int run(int argc, char** argv) {
+  using namespace difflut::app;
+  const CliArgs args = parse_cli(argc, argv);
+  if (args.help) {
+    std::cout << help_text(kProgram);
+    return 0;
+  }
+  const std::string config_dir = resolve_config_dir(args.config_dir, args.config_name);
+  std::vector<std::vector<std::string>> runs;
+  if (args.multirun) {
+    runs = expand_multirun(args.overrides);
+  } else {
+    runs.push_back(args.overrides);
+  }
+  // Compose every configuration first, so a typo in any of them fails before hours of training.
+  std::vector<Config> configs;
+  for (const auto& ov : runs) configs.push_back(compose_config({config_dir, args.config_name}, ov));
+  if (args.print_config) {
+    for (size_t i = 0; i < configs.size(); ++i) {
+      if (configs.size() > 1) std::cout << "# run " << (i + 1) << " of " << configs.size() << "\n";
+      std::cout << configs[i].to_yaml();
+    }
+    return 0;
+  }
+  for (const Config& c : configs) parse_train_settings(c);
+
+  TrainerIo io;
+  io.log = &std::cerr;
+  io.live_progress = stderr_is_tty();
+  for (size_t i = 0; i < configs.size(); ++i) {
+    if (configs.size() > 1)
+      std::cerr << kProgram << ": run " << (i + 1) << " of " << configs.size() << "\n";
+    const TrainResult r = run_training(configs[i], io);
+    std::printf("run_dir=%s\n", r.run_dir.c_str());
+    if (r.best_val_accuracy >= 0) std::printf("best_val_accuracy=%.4f\n", r.best_val_accuracy);
+    std::printf("train_seconds=%.1f samples_per_second=%.0f\n", r.train_seconds,
+                r.samples_per_second);
+    std::printf("test_accuracy=%.4f\n", r.test_accuracy);
+    std::fflush(stdout);
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const difflut::Error& e) {
+    std::cout.flush();
+    // A live progress line may be on screen: start the message on a fresh line.
+    std::fprintf(stderr, "%s%s: error: %s\n", tty_break(), kProgram, e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::cout.flush();
+    std::fprintf(stderr, "%s%s: error: internal error: %s\n", tty_break(), kProgram, e.what());
+    return 3;
+  }
+}

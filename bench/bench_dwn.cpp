@@ -1,0 +1,158 @@
+// DWN training and inference benchmark: the default model (distributive thermometer 3 bits, 2000
+// LUT6 learnable + 1000 LUT6 random, GroupSum tau = 1/0.3, Adam 1e-2) on Fashion-MNIST. Prints one
+// JSON object per line: ms per training step at batch 32, 256 and 1024, inference samples/s at
+// batch 1024, and with --epoch one full training epoch at batch 32 (seconds and test accuracy).
+// scripts/bench-dwn.sh runs this next to bench/dwn_torch_baseline.py and reports the ratios.
+//   bench_dwn [--device cpu|cuda] [--steps N] [--epoch] [--batches 32,256,1024]
+#include <cstdio>
+#include <cstring>
+#include <cstdlib>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "autograd/ops.h"
+#include "autograd/optim/adam.h"
+#include "bench/bench_util.h"
+#include "data/loader.h"
+#include "data/registry.h"
+#include "lut/lut_network.h"
+#include "tensor/random.h"
+
+using namespace difflut;
+
+namespace {
+
+struct Args {
+  Device device = Device::cpu;
+  int steps = 20;
+  bool epoch = false;
+  std::vector<int64_t> batches = {32, 256, 1024};
+};
+
+Args parse(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    std::string s = argv[i];
+    if (s == "--epoch") {
+      a.epoch = true;
+    } else if (s == "--device" && i + 1 < argc) {
+      a.device = parse_device(argv[++i], "--device");
+    } else if (s == "--steps" && i + 1 < argc) {
+      a.steps = std::atoi(argv[++i]);
+    } else if (s == "--batches" && i + 1 < argc) {
+      a.batches.clear();
+      std::stringstream ss(argv[++i]);
+      std::string item;
+      while (std::getline(ss, item, ',')) a.batches.push_back(std::stoll(item));
+    } else {
+      DIFFLUT_FAIL("bench_dwn: unknown argument '", s, "'");
+    }
+  }
+  return a;
+}
+
+std::shared_ptr<LUTNetwork> make_model(const Tensor& train_x, int classes, Device dev,
+                                       uint64_t seed) {
+  ThermometerEncoder enc("distributive", 3, true);
+  enc.fit(train_x);
+  LUTNetworkConfig cfg;
+  cfg.num_features = train_x.size(1);
+  cfg.num_classes = classes;
+  cfg.device = dev;
+  Generator gen(seed);
+  return std::make_shared<LUTNetwork>(cfg, enc, gen);
+}
+
+// One training step as difflut-train runs it.
+void train_step(Graph& g, LUTNetwork& model, Adam& opt, const Tensor& x, const Tensor& y) {
+  g.clear();
+  Var loss = cross_entropy(model.forward(g, g.input(x, "x")), g.input(y, "labels"));
+  opt.zero_grad();
+  g.backward(loss);
+  opt.step();
+}
+
+int run(const Args& a) {
+  Dataset train = load_dataset("fashionmnist", "train");
+  Dataset test = load_dataset("fashionmnist", "test");
+  const Tensor train_x = train.features_f32();
+  const std::string dev = std::string(device_name(a.device));
+  const std::string machine = bench::machine_name(a.device);
+
+  for (int64_t bs : a.batches) {
+    auto model = make_model(train_x, train.num_classes, a.device, 0);
+    Adam opt(*model, AdamOptions{.lr = 1e-2});
+    DataLoader loader(train, bs, /*shuffle=*/true, 0, true, a.device);
+    Graph g;
+    int64_t i = 0;
+    auto step = [&] {
+      Batch b = loader.batch(i++ % loader.num_batches());
+      train_step(g, *model, opt, b.features, b.labels);
+    };
+    for (int w = 0; w < 3; ++w) step();
+    if (a.device == Device::cuda) cuda_synchronize();
+    const double t0 = bench::now_seconds();
+    for (int s = 0; s < a.steps; ++s) step();
+    if (a.device == Device::cuda) cuda_synchronize();
+    const double ms = (bench::now_seconds() - t0) / a.steps * 1e3;
+    std::printf("{\"bench\":\"dwn_train_step\",\"impl\":\"difflut\",\"device\":\"%s\",\"machine\":\"%s\","
+                "\"batch\":%lld,\"ms_per_step\":%.3f,\"epoch_seconds_est\":%.2f}\n",
+                dev.c_str(), machine.c_str(), (long long)bs, ms,
+                ms / 1e3 * static_cast<double>(60000 / bs));
+    std::fflush(stdout);
+  }
+
+  {
+    auto model = make_model(train_x, train.num_classes, a.device, 0);
+    model->eval();
+    const int64_t bs = 1024;
+    Tensor x = test.features_f32().reshape({-1, train_x.size(1)});
+    Tensor xb = Tensor::empty({bs, x.size(1)}, DType::f32);
+    std::memcpy(xb.raw(), x.raw(), xb.nbytes());
+    xb = xb.to(a.device);
+    NoGradGuard ng;
+    const double s = bench::time_best(a.device, 10, [&] {
+      Graph g;
+      Var out = argmax(model->forward(g, g.input(xb, "x")), 1);
+      (void)out;
+    });
+    std::printf("{\"bench\":\"dwn_inference\",\"impl\":\"difflut\",\"device\":\"%s\",\"machine\":\"%s\","
+                "\"batch\":%lld,\"samples_per_second\":%.0f}\n",
+                dev.c_str(), machine.c_str(), (long long)bs, bs / s);
+    std::fflush(stdout);
+  }
+
+  if (a.epoch) {
+    auto model = make_model(train_x, train.num_classes, a.device, 0);
+    Adam opt(*model, AdamOptions{.lr = 1e-2});
+    DataLoader loader(train, 32, /*shuffle=*/true, 0, false, a.device);
+    Graph g;
+    if (a.device == Device::cuda) cuda_synchronize();
+    const double t0 = bench::now_seconds();
+    for (Batch b : loader) train_step(g, *model, opt, b.features, b.labels);
+    if (a.device == Device::cuda) cuda_synchronize();
+    const double secs = bench::now_seconds() - t0;
+    g.clear();
+    model->eval();
+    const double acc = accuracy(model->predict(test.features_f32().reshape({-1, train_x.size(1)})),
+                                test.labels);
+    std::printf("{\"bench\":\"dwn_train_epoch\",\"impl\":\"difflut\",\"device\":\"%s\",\"machine\":\"%s\","
+                "\"batch\":32,\"epoch\":1,\"epoch_seconds\":%.2f,\"test_accuracy\":%.4f}\n",
+                dev.c_str(), machine.c_str(), secs, acc);
+    std::fflush(stdout);
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(parse(argc, argv));
+  } catch (const difflut::Error& e) {
+    std::fprintf(stderr, "bench_dwn: error: %s\n", e.what());
+    return 2;
+  }
+}

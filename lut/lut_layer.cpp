@@ -1,0 +1,145 @@
+// LUTLayer: mapping (random / cyclic gather with a cached CSR inverse, or learnable) + node type.
+#include "lut/lut_layer.h"
+
+#include <algorithm>
+
+#include "autograd/ops.h"
+#include "lut/mapping.h"
+#include "lut/node_registry.h"
+
+#include "lut/learnable_mapping.h"
+
+namespace difflut {
+
+std::string mapping_kind_name(MappingKind kind) {
+  switch (kind) {
+    case MappingKind::random: return "random";
+    case MappingKind::cyclic: return "cyclic";
+    case MappingKind::learnable: return "learnable";
+  }
+  return "?";
+}
+
+MappingKind parse_mapping_kind(const std::string& name, const std::string& what) {
+  if (name == "random") return MappingKind::random;
+  if (name == "cyclic") return MappingKind::cyclic;
+  if (name == "learnable") return MappingKind::learnable;
+  DIFFLUT_FAIL(what, "='", name, "' is not a mapping kind (known: random, cyclic, learnable)");
+}
+
+struct LUTLayer::FixedCache {
+  Device device = Device::cpu;
+  Tensor index;      // i32 [N*k] on `device`
+  GatherInverse inverse;
+};
+
+namespace {
+// i64 [n] host copy of an index vector of any integer dtype/device.
+Tensor host_i64(const Tensor& t) { return t.to(Device::cpu).to(DType::i64).clone(); }
+}  // namespace
+
+LUTLayer::LUTLayer(const LUTLayerOptions& options, Generator& gen) : opt_(options) {
+  DIFFLUT_CHECK(opt_.k >= 1 && opt_.k <= 8, "LUTLayer: expected k (inputs per node) in [1, 8], found ",
+                opt_.k);
+  DIFFLUT_CHECK(opt_.input_size >= 1, "LUTLayer: expected input_size >= 1, found ", opt_.input_size);
+  DIFFLUT_CHECK(opt_.num_nodes >= 1, "LUTLayer: expected num_nodes >= 1, found ", opt_.num_nodes);
+  DIFFLUT_CHECK(is_floating(opt_.dtype), "LUTLayer: expected dtype f32 or f64, found ",
+                dtype_name(opt_.dtype));
+  if (!opt_.node_type) opt_.node_type = find_node_type("dwn");
+  const int64_t S = num_slots();
+
+  // 1. the mapping (random draws come first so a layer's mapping depends only on the seed).
+  switch (opt_.mapping) {
+    case MappingKind::random:
+      index_ = random_mapping(opt_.input_size, S, gen).to(DType::i32);
+      break;
+    case MappingKind::cyclic:
+      index_ = cyclic_mapping(opt_.input_size, S, opt_.k, opt_.cyclic_stride).to(DType::i32);
+      break;
+    case MappingKind::learnable:
+      DIFFLUT_CHECK(opt_.learnable_tau > 0, "LUTLayer: expected learnable_tau > 0, found ",
+                    opt_.learnable_tau);
+      break;
+  }
+
+  // 2. node parameters [N, P], initialised by the node type on the host.
+  const int64_t P = opt_.node_type->num_params(opt_.k);
+  DIFFLUT_CHECK(P >= 1, "LUTLayer: node type '", opt_.node_type->name(), "' has ", P,
+                " parameters per node for k = ", opt_.k);
+  Tensor init = Tensor::empty({opt_.num_nodes, P}, opt_.dtype, Device::cpu);
+  opt_.node_type->init(init, opt_.k, gen);
+  params_ = &register_parameter("params", init.to(opt_.device));
+  const auto [lo, hi] = opt_.node_type->param_clamp();
+  params_->clamp_min = lo;
+  params_->clamp_max = hi;
+
+  // 3. learnable mapping weights W [F, S].
+  if (opt_.mapping == MappingKind::learnable) {
+    Tensor w = learnable_mapping_init(opt_.input_size, S, gen, opt_.dtype, opt_.device);
+    weights_ = &register_parameter("mapping_weights", w);
+    state_ = make_learnable_mapping_state();
+    if (opt_.fused_update) weights_->custom_update = make_learnable_mapping_update(state_);
+  }
+}
+
+LUTLayer::~LUTLayer() = default;
+
+std::string LUTLayer::node_prefix() const {
+  // params_->name is the dotted path "layer0.params" (or just "params" for a lone layer).
+  const std::string& n = params_->name;
+  const std::string suffix = "params";
+  return n.size() >= suffix.size() ? n.substr(0, n.size() - suffix.size()) : std::string();
+}
+
+Var LUTLayer::forward(Graph& g, Var x) {
+  DIFFLUT_CHECK(x.graph == &g, "LUTLayer: x belongs to another graph");
+  DIFFLUT_CHECK(x.value().dim() == 2 && x.size(1) == opt_.input_size, "LUTLayer '", node_prefix(),
+                "': expected x [B, ", opt_.input_size, "], found ", x.value().describe());
+  const std::string prefix = node_prefix();
+  Var mapped;
+  if (opt_.mapping == MappingKind::learnable) {
+    mapped = learnable_mapping(x, g.param(*weights_), state_, opt_.learnable_tau);
+  } else {
+    const Device dev = x.device();
+    if (!cache_ || cache_->device != dev) {
+      auto c = std::make_unique<FixedCache>();
+      c->device = dev;
+      c->index = index_.to(dev);
+      c->inverse = make_gather_inverse(index_, opt_.input_size, dev);
+      cache_ = std::move(c);
+    }
+    mapped = gather(x, cache_->index, cache_->inverse.offsets, cache_->inverse.positions);
+  }
+  g.set_name(mapped, prefix + "mapping");
+  Var out = opt_.node_type->apply(mapped, g.param(*params_), opt_.k, is_training());
+  g.set_name(out, prefix + "nodes");
+  return out;
+}
+
+Tensor LUTLayer::mapping_indices() const {
+  if (opt_.mapping != MappingKind::learnable) return host_i64(index_);
+  return host_i64(learnable_mapping_argmax(weights_->value));
+}
+
+void LUTLayer::set_mapping_indices(const Tensor& index) {
+  DIFFLUT_CHECK(opt_.mapping != MappingKind::learnable,
+                "LUTLayer.set_mapping_indices: a learnable mapping is set through its weights W");
+  DIFFLUT_CHECK(index.defined() && index.dim() == 1 && index.numel() == num_slots() &&
+                    (index.dtype() == DType::i32 || index.dtype() == DType::i64),
+                "LUTLayer.set_mapping_indices: expected an i32/i64 index [", num_slots(),
+                "], found ", index.defined() ? index.describe() : std::string("undefined"));
+  Tensor idx = host_i64(index);
+  const int64_t* p = idx.data<int64_t>();
+  for (int64_t s = 0; s < idx.numel(); ++s)
+    DIFFLUT_CHECK(p[s] >= 0 && p[s] < opt_.input_size, "LUTLayer.set_mapping_indices: index[", s,
+                  "] = ", p[s], " is outside [0, ", opt_.input_size, ")");
+  index_ = idx.to(DType::i32);
+  cache_.reset();
+}
+
+void LUTLayer::invalidate_mapping_cache() {
+  cache_.reset();
+  if (state_) state_->invalidate();
+}
+
+}  // namespace difflut

@@ -1,0 +1,87 @@
+// LUTLayer: one layer of LUT nodes as a Module. A mapping picks, for every node, its k inputs out of
+// the layer's F inputs (slot j*k + l is input l of node j), then the node type turns each node's k
+// bits into one output. Mappings: random and cyclic are fixed index vectors applied with the core
+// gather op (its CSR inverse built once per device); learnable is DWN's trainable W [F, N*k] (hard
+// argmax gather forward, optionally updated by a fused dW + optimizer pass, lut/learnable_mapping.h).
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "autograd/nn/module.h"
+#include "tensor/random.h"
+
+namespace difflut {
+
+class NodeType;
+struct LearnableMappingState;
+
+enum class MappingKind { random, cyclic, learnable };
+
+// "random", "cyclic", "learnable".
+std::string mapping_kind_name(MappingKind kind);
+// Parses a mapping name; anything else throws difflut::Error naming `what` and the known names.
+MappingKind parse_mapping_kind(const std::string& name, const std::string& what = "layer_type");
+
+struct LUTLayerOptions {
+  int64_t input_size = 0;   // F: width of the layer's input
+  int64_t num_nodes = 0;    // N: nodes (= outputs)
+  int k = 6;                // inputs per node, 1..8
+  MappingKind mapping = MappingKind::random;
+  std::shared_ptr<NodeType> node_type;  // null: the built-in "dwn"
+  int64_t cyclic_stride = 1;            // cyclic mapping: node j starts at input j * stride
+  double learnable_tau = 1e-3;          // learnable mapping: softmax temperature of the backward
+  // Learnable mapping: W's Parameter gets the fused dW + optimizer + argmax custom_update.
+  bool fused_update = true;
+  DType dtype = DType::f32;
+  Device device = Device::cpu;
+};
+
+class LUTLayer : public Module {
+ public:
+  // Draws the mapping (random), then the node parameters (NodeType::init), then W (learnable) from
+  // `gen`, in that order. Throws difflut::Error for k outside [1, 8] or non-positive sizes.
+  LUTLayer(const LUTLayerOptions& options, Generator& gen);
+  ~LUTLayer() override;
+
+  // x [B, F] -> [B, N]. Appends the mapping node ("<prefix>mapping") and the node op
+  // ("<prefix>nodes"), where <prefix> is this layer's dotted name from the outermost module
+  // ("layer0." inside a LUTNetwork). The node type runs its training forward in training mode.
+  Var forward(Graph& g, Var x) override;
+  std::string type_name() const override { return "LUTLayer"; }
+
+  const LUTLayerOptions& options() const { return opt_; }
+  int64_t input_size() const { return opt_.input_size; }
+  int64_t num_nodes() const { return opt_.num_nodes; }
+  int k() const { return opt_.k; }
+  int64_t num_slots() const { return opt_.num_nodes * opt_.k; }
+  MappingKind mapping_kind() const { return opt_.mapping; }
+  const std::shared_ptr<NodeType>& node_type() const { return opt_.node_type; }
+
+  // The input index each slot reads now: i64 [N*k] on the host. Learnable: argmax_i W[i, slot]
+  // (first index on ties), i.e. exactly what the forward gathers.
+  Tensor mapping_indices() const;
+  // Replaces a fixed (random/cyclic) mapping, e.g. from a checkpoint: i64 or i32 [N*k], every entry
+  // in [0, F). Throws for a learnable layer (set W instead).
+  void set_mapping_indices(const Tensor& index);
+
+  Parameter& node_params() { return *params_; }  // [N, P], registered as "params"
+  // W [F, N*k], registered as "mapping_weights"; null unless the mapping is learnable.
+  Parameter* mapping_weights() { return weights_; }
+  const std::shared_ptr<LearnableMappingState>& mapping_state() const { return state_; }
+  // Call after writing W outside the optimizer (loading a checkpoint): drops the cached argmax.
+  void invalidate_mapping_cache();
+
+ private:
+  struct FixedCache;  // index + CSR inverse on one device
+  std::string node_prefix() const;
+
+  LUTLayerOptions opt_;
+  Parameter* params_ = nullptr;
+  Parameter* weights_ = nullptr;
+  Tensor index_;  // fixed mappings: i32 [N*k] on the host
+  std::unique_ptr<FixedCache> cache_;
+  std::shared_ptr<LearnableMappingState> state_;
+};
+
+}  // namespace difflut

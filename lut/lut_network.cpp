@@ -1,0 +1,406 @@
+// LUTNetwork: encoder -> LUT layers -> GroupSum, prediction helpers, and its checkpoint format.
+#include "lut/lut_network.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "autograd/io/mini_json.h"
+#include "autograd/io/safetensors.h"
+#include "autograd/ops.h"
+#include "lut/node_ops.h"
+#include "lut/node_registry.h"
+
+namespace difflut {
+
+namespace {
+constexpr const char* kFormat = "difflut.lut_network";
+constexpr int kFormatVersion = 1;
+
+std::string layer_name(size_t i) { return "layer" + std::to_string(i); }
+
+DType parse_float_dtype(const std::string& name, const std::string& file) {
+  if (name == "f32") return DType::f32;
+  if (name == "f64") return DType::f64;
+  DIFFLUT_FAIL(file, ": model metadata \"dtype\": expected f32 or f64, found '", name, "'");
+}
+
+// Shortest text that reads back to the same double.
+std::string num(double v) {
+  char buf[40];
+  for (int prec = 15; prec <= 17; ++prec) {
+    std::snprintf(buf, sizeof buf, "%.*g", prec, v);
+    if (std::strtod(buf, nullptr) == v) break;
+  }
+  return buf;
+}
+}  // namespace
+
+// ---- the model ---------------------------------------------------------------------------------
+
+LUTNetwork::LUTNetwork(const LUTNetworkConfig& config, ThermometerEncoder encoder, Generator& gen)
+    : cfg_(config), encoder_(std::move(encoder)) {
+  DIFFLUT_CHECK(encoder_.fitted(), "LUTNetwork: the encoder must be fitted before building the model");
+  DIFFLUT_CHECK(cfg_.num_features >= 1 && encoder_.num_features() == cfg_.num_features,
+                "LUTNetwork: expected an encoder fitted on ", cfg_.num_features,
+                " features, found one fitted on ", encoder_.num_features());
+  DIFFLUT_CHECK(cfg_.num_classes >= 1, "LUTNetwork: expected num_classes >= 1, found ",
+                cfg_.num_classes);
+  DIFFLUT_CHECK(!cfg_.hidden_sizes.empty(), "LUTNetwork: expected at least one LUT layer "
+                "(hidden_sizes is empty)");
+  DIFFLUT_CHECK(cfg_.tau > 0 && std::isfinite(cfg_.tau), "LUTNetwork: expected GroupSum tau > 0, found ",
+                cfg_.tau);
+  std::shared_ptr<NodeType> type = make_node_type(cfg_.node_type, cfg_.node_options, "node_type");
+  int64_t width = encoder_.output_features();
+  for (size_t i = 0; i < cfg_.hidden_sizes.size(); ++i) {
+    LUTLayerOptions o;
+    o.input_size = width;
+    o.num_nodes = cfg_.hidden_sizes[i];
+    DIFFLUT_CHECK(o.num_nodes >= 1, "LUTNetwork: expected every hidden size >= 1, found ",
+                  o.num_nodes, " for layer ", i);
+    o.k = cfg_.k;
+    o.mapping = i == 0 ? cfg_.first_mapping : cfg_.later_mapping;
+    o.node_type = type;
+    o.learnable_tau = cfg_.learnable_tau;
+    o.fused_update = cfg_.fused_update;
+    o.dtype = cfg_.dtype;
+    o.device = cfg_.device;
+    layers_.push_back(register_module(layer_name(i), std::make_shared<LUTLayer>(o, gen)));
+    width = o.num_nodes;
+  }
+}
+
+Var LUTNetwork::regularization(Graph& g, LutRegularizer kind, double weight) {
+  Var total;
+  for (const auto& layer : layers_) {
+    Var r = node_regularizer(g.param(layer->node_params()), *layer->node_type(), cfg_.k, kind,
+                             weight);
+    total = total.defined() ? add(total, r) : r;
+  }
+  return total;
+}
+
+Var LUTNetwork::forward(Graph& g, Var x) {
+  DIFFLUT_CHECK(x.graph == &g, "LUTNetwork: x belongs to another graph");
+  DIFFLUT_CHECK(x.value().dim() == 2 && x.size(1) == cfg_.num_features,
+                "LUTNetwork: expected features [B, ", cfg_.num_features, "], found ",
+                x.value().describe());
+  Var h = encoder_.encode(g, x);
+  g.set_name(h, "encoder");
+  for (const auto& layer : layers_) h = layer->forward(g, h);
+  Var out = group_sum(h, cfg_.num_classes, cfg_.tau);
+  g.set_name(out, "groupsum");
+  return out;
+}
+
+LUTNetwork& LUTNetwork::to_device(Device device) {
+  to(device);
+  cfg_.device = device;
+  return *this;
+}
+
+Tensor LUTNetwork::logits(const Tensor& features, int64_t batch_size) {
+  DIFFLUT_CHECK(features.defined() && features.dim() == 2 && features.size(1) == cfg_.num_features,
+                "LUTNetwork.logits: expected features [N, ", cfg_.num_features, "], found ",
+                features.defined() ? features.describe() : std::string("undefined"));
+  DIFFLUT_CHECK(batch_size >= 1, "LUTNetwork.logits: expected batch_size >= 1, found ", batch_size);
+  const Device dev = layers_.front()->node_params().value.device();
+  const Tensor host = features.to(Device::cpu).to(cfg_.dtype);
+  const int64_t N = host.size(0), F = host.size(1);
+  Tensor out = Tensor::empty({N, cfg_.num_classes}, cfg_.dtype, Device::cpu);
+  NoGradGuard no_grad;
+  Graph g;
+  const size_t row_bytes = static_cast<size_t>(F) * dtype_size(cfg_.dtype);
+  const size_t out_row_bytes = static_cast<size_t>(cfg_.num_classes) * dtype_size(cfg_.dtype);
+  for (int64_t b0 = 0; b0 < N; b0 += batch_size) {
+    const int64_t b = std::min(batch_size, N - b0);
+    Tensor xb = Tensor::view_of(host.storage(), host.offset_bytes() + static_cast<size_t>(b0) * row_bytes,
+                                {b, F}, cfg_.dtype);
+    g.clear();
+    Var y = forward(g, g.input(xb.to(dev), "x"));
+    Tensor ob = Tensor::view_of(out.storage(), out.offset_bytes() + static_cast<size_t>(b0) * out_row_bytes,
+                                {b, cfg_.num_classes}, cfg_.dtype);
+    ob.copy_(y.value());
+  }
+  return out;
+}
+
+Tensor LUTNetwork::predict(const Tensor& features, int64_t batch_size) {
+  const Tensor l = logits(features, batch_size);
+  const int64_t N = l.size(0), C = l.size(1);
+  Tensor pred = Tensor::empty({N}, DType::i64, Device::cpu);
+  int64_t* p = pred.data<int64_t>();
+  DIFFLUT_DISPATCH_FLOAT(l.dtype(), "LUTNetwork.predict", [&] {
+    const scalar_t* v = l.data<scalar_t>();
+    for (int64_t i = 0; i < N; ++i) {
+      int64_t best = 0;
+      for (int64_t c = 1; c < C; ++c)
+        if (v[i * C + c] > v[i * C + best]) best = c;
+      p[i] = best;
+    }
+  });
+  return pred;
+}
+
+double accuracy(const Tensor& predictions, const Tensor& labels) {
+  DIFFLUT_CHECK(predictions.numel() == labels.numel(), "accuracy: ", predictions.numel(),
+                " predictions for ", labels.numel(), " labels");
+  if (labels.numel() == 0) return 0.0;
+  const std::vector<int64_t> p = predictions.to(DType::i64).to_vector<int64_t>();
+  const std::vector<int64_t> y = labels.to(DType::i64).to_vector<int64_t>();
+  int64_t hit = 0;
+  for (size_t i = 0; i < p.size(); ++i) hit += p[i] == y[i];
+  return static_cast<double>(hit) / static_cast<double>(p.size());
+}
+
+// ---- checkpoints -------------------------------------------------------------------------------
+
+std::string lut_network_model_json(const LUTNetwork& net) {
+  const LUTNetworkConfig& c = net.config();
+  const ThermometerEncoder& e = net.encoder();
+  std::string s = "{";
+  s += "\"format\": \"" + std::string(kFormat) + "\", \"version\": " + std::to_string(kFormatVersion);
+  s += ", \"dtype\": \"" + std::string(dtype_name(c.dtype)) + "\"";
+  s += ", \"num_features\": " + std::to_string(c.num_features);
+  s += ", \"num_classes\": " + std::to_string(c.num_classes);
+  s += ", \"node_type\": ";
+  json::write_string(s, c.node_type);
+  s += ", \"k\": " + std::to_string(c.k);
+  s += ", \"node_options\": {\"degree\": " + std::to_string(c.node_options.degree) +
+       ", \"hidden_width\": " + std::to_string(c.node_options.hidden_width) +
+       ", \"depth\": " + std::to_string(c.node_options.depth) +
+       ", \"skip_interval\": " + std::to_string(c.node_options.skip_interval) +
+       ", \"temperature\": " + num(c.node_options.temperature) + "}";
+  s += ", \"encoder\": {\"type\": \"thermometer\", \"kind\": \"" + e.kind_name() +
+       "\", \"num_bits\": " + std::to_string(e.num_bits()) +
+       ", \"feature_wise\": " + (e.feature_wise() ? "true" : "false") +
+       ", \"output_features\": " + std::to_string(e.output_features()) + "}";
+  s += ", \"layers\": [";
+  for (size_t i = 0; i < net.num_layers(); ++i) {
+    const LUTLayer& l = net.layer(i);
+    if (i) s += ", ";
+    s += "{\"name\": \"" + layer_name(i) + "\", \"input_size\": " + std::to_string(l.input_size()) +
+         ", \"num_nodes\": " + std::to_string(l.num_nodes()) + ", \"k\": " + std::to_string(l.k()) +
+         ", \"node_type\": ";
+    json::write_string(s, l.node_type()->name());
+    s += ", \"mapping\": \"" + mapping_kind_name(l.mapping_kind()) + "\"";
+    s += ", \"learnable_tau\": " + num(l.options().learnable_tau);
+    s += ", \"cyclic_stride\": " + std::to_string(l.options().cyclic_stride) + "}";
+  }
+  s += "]";
+  s += ", \"groupsum\": {\"num_classes\": " + std::to_string(c.num_classes) +
+       ", \"tau\": " + num(c.tau) + "}";
+  s += "}";
+  return s;
+}
+
+void save_lut_network(LUTNetwork& net, const std::string& path, const LUTNetworkSaveOptions& options) {
+  NamedTensors tensors;
+  tensors.emplace_back("encoder.thresholds", net.encoder().thresholds());
+  std::vector<Tensor> mappings;
+  for (size_t i = 0; i < net.num_layers(); ++i) {
+    LUTLayer& l = net.layer(i);
+    mappings.push_back(l.mapping_indices());
+    tensors.emplace_back(layer_name(i) + ".params", l.node_params().value);
+    if (l.mapping_weights() && options.mapping_weights)
+      tensors.emplace_back(layer_name(i) + ".mapping_weights", l.mapping_weights()->value);
+    tensors.emplace_back(layer_name(i) + ".mapping_indices", mappings.back().to(DType::i32));
+  }
+  const std::string model = lut_network_model_json(net);
+  Metadata meta;
+  meta["format"] = kFormat;
+  meta["difflut.model"] = model;
+  if (!options.config_yaml.empty()) meta["difflut.config"] = options.config_yaml;
+  save_safetensors(path, tensors, meta);
+  if (!options.write_json) return;
+
+  // The readable sidecar: architecture, config, thresholds and mappings as arrays.
+  std::string s = "{\n  \"model\": " + model + ",\n  \"config_yaml\": ";
+  json::write_string(s, options.config_yaml);
+  s += ",\n  \"mapping_weights_saved\": ";
+  s += options.mapping_weights ? "true" : "false";
+  const Tensor& th = net.encoder().thresholds();
+  const int64_t F = th.size(0), nb = th.size(1);
+  const float* tp = th.data<float>();
+  s += ",\n  \"encoder_thresholds\": [";
+  for (int64_t f = 0; f < F; ++f) {
+    s += f ? ", [" : "[";
+    for (int64_t b = 0; b < nb; ++b) s += (b ? ", " : "") + num(tp[f * nb + b]);
+    s += "]";
+  }
+  s += "],\n  \"mappings\": {";
+  for (size_t i = 0; i < mappings.size(); ++i) {
+    s += (i ? ",\n    \"" : "\n    \"") + layer_name(i) + "\": [";
+    const int64_t* m = mappings[i].data<int64_t>();
+    for (int64_t j = 0; j < mappings[i].numel(); ++j) s += (j ? ", " : "") + std::to_string(m[j]);
+    s += "]";
+  }
+  s += "\n  }\n}\n";
+  std::filesystem::path jp(path);
+  jp.replace_extension(".json");
+  std::ofstream out(jp, std::ios::binary);
+  DIFFLUT_CHECK(out.good(), "save_lut_network: cannot write '", jp.string(), "'");
+  out << s;
+  DIFFLUT_CHECK(out.good(), "save_lut_network: writing '", jp.string(), "' failed");
+}
+
+namespace {
+// Typed reads from the architecture JSON; errors name the file and the field.
+struct JsonReader {
+  std::string file;
+  const json::Value& member(const json::Value& obj, const char* key) const {
+    const json::Value* v = obj.find(key);
+    DIFFLUT_CHECK(v != nullptr, file, ": model metadata lacks \"", key, "\"");
+    return *v;
+  }
+  int64_t integer(const json::Value& obj, const char* key) const {
+    const json::Value& v = member(obj, key);
+    uint64_t u = 0;
+    DIFFLUT_CHECK(v.as_uint64(u) && u < (uint64_t{1} << 62), file, ": model metadata \"", key,
+                  "\": expected a non-negative integer, found ", json::kind_name(v.kind), " '",
+                  v.text, "'");
+    return static_cast<int64_t>(u);
+  }
+  double number(const json::Value& obj, const char* key) const {
+    const json::Value& v = member(obj, key);
+    DIFFLUT_CHECK(v.is_number(), file, ": model metadata \"", key, "\": expected a number, found ",
+                  json::kind_name(v.kind));
+    return std::strtod(v.text.c_str(), nullptr);
+  }
+  std::string string(const json::Value& obj, const char* key) const {
+    const json::Value& v = member(obj, key);
+    DIFFLUT_CHECK(v.is_string(), file, ": model metadata \"", key, "\": expected a string, found ",
+                  json::kind_name(v.kind));
+    return v.text;
+  }
+  bool boolean(const json::Value& obj, const char* key) const {
+    const json::Value& v = member(obj, key);
+    DIFFLUT_CHECK(v.kind == json::Value::Kind::boolean, file, ": model metadata \"", key,
+                  "\": expected true or false, found ", json::kind_name(v.kind));
+    return v.boolean;
+  }
+};
+
+const Tensor& need_tensor(const SafetensorsContents& c, const std::string& file,
+                          const std::string& name, const Shape& shape) {
+  const Tensor* t = find_tensor(c.tensors, name);
+  DIFFLUT_CHECK(t != nullptr, file, ": missing tensor '", name, "'");
+  DIFFLUT_CHECK(t->shape() == shape, file, ": tensor '", name, "' expected shape ", shape_str(shape),
+                ", found ", t->describe());
+  return *t;
+}
+
+void load_value(Parameter& p, const Tensor& src, const std::string& file, const std::string& name) {
+  DIFFLUT_CHECK(src.dtype() == p.value.dtype(), file, ": tensor '", name, "' expected dtype ",
+                dtype_name(p.value.dtype()), ", found ", dtype_name(src.dtype()));
+  p.value.copy_(src);
+}
+}  // namespace
+
+std::shared_ptr<LUTNetwork> load_lut_network(const std::string& path, Device device) {
+  const SafetensorsContents c = load_safetensors(path);
+  auto fmt = c.metadata.find("format");
+  auto model = c.metadata.find("difflut.model");
+  DIFFLUT_CHECK(fmt != c.metadata.end() && fmt->second == kFormat && model != c.metadata.end(),
+                path, ": not a DiffLUT LUT network checkpoint (expected __metadata__ format = '",
+                kFormat, "' with 'difflut.model')");
+  const json::Value root = json::parse(model->second, path + " (difflut.model)");
+  JsonReader r{path};
+  DIFFLUT_CHECK(r.integer(root, "version") == kFormatVersion, path, ": unsupported format version ",
+                r.integer(root, "version"), " (this build reads ", kFormatVersion, ")");
+
+  LUTNetworkConfig cfg;
+  cfg.dtype = parse_float_dtype(r.string(root, "dtype"), path);
+  cfg.num_features = r.integer(root, "num_features");
+  cfg.num_classes = static_cast<int>(r.integer(root, "num_classes"));
+  cfg.node_type = r.string(root, "node_type");
+  find_node_type(cfg.node_type, path + ": node_type");  // unknown types fail here, listing the known
+  cfg.k = static_cast<int>(r.integer(root, "k"));
+  const json::Value& no = r.member(root, "node_options");
+  cfg.node_options.degree = static_cast<int>(r.integer(no, "degree"));
+  cfg.node_options.hidden_width = static_cast<int>(r.integer(no, "hidden_width"));
+  cfg.node_options.depth = static_cast<int>(r.integer(no, "depth"));
+  cfg.node_options.skip_interval = static_cast<int>(r.integer(no, "skip_interval"));
+  cfg.node_options.temperature = r.number(no, "temperature");
+  const json::Value& gs = r.member(root, "groupsum");
+  cfg.tau = r.number(gs, "tau");
+  const json::Value& layers = r.member(root, "layers");
+  DIFFLUT_CHECK(layers.is_array() && !layers.items.empty(), path,
+                ": model metadata \"layers\": expected a non-empty array");
+  cfg.hidden_sizes.clear();
+  for (size_t i = 0; i < layers.items.size(); ++i) {
+    const json::Value& l = layers.items[i];
+    cfg.hidden_sizes.push_back(r.integer(l, "num_nodes"));
+    const MappingKind kind = parse_mapping_kind(r.string(l, "mapping"), path + ": layer mapping");
+    if (i == 0) cfg.first_mapping = kind;
+    if (i == 1) cfg.later_mapping = kind;
+    if (i >= 1)
+      DIFFLUT_CHECK(kind == cfg.later_mapping, path, ": layer ", i, " has mapping '",
+                    mapping_kind_name(kind), "' but layer 1 has '", mapping_kind_name(cfg.later_mapping),
+                    "' (one mapping kind for all later layers)");
+    DIFFLUT_CHECK(r.integer(l, "k") == cfg.k && r.string(l, "node_type") == cfg.node_type, path,
+                  ": layer ", i, " differs in k or node_type from the network");
+    cfg.learnable_tau = r.number(l, "learnable_tau");
+  }
+  cfg.device = device;
+
+  const json::Value& enc = r.member(root, "encoder");
+  EncoderState es;
+  es.metadata["encoder"] = r.string(enc, "type");
+  es.metadata["kind"] = r.string(enc, "kind");
+  es.metadata["num_bits"] = std::to_string(r.integer(enc, "num_bits"));
+  es.metadata["feature_wise"] = r.boolean(enc, "feature_wise") ? "true" : "false";
+  const int64_t nb = r.integer(enc, "num_bits");
+  es.tensors["thresholds"] = need_tensor(c, path, "encoder.thresholds", {cfg.num_features, nb});
+  ThermometerEncoder encoder = ThermometerEncoder::from_state(es);
+
+  Generator gen(0);  // every value below is overwritten from the file
+  auto net = std::make_shared<LUTNetwork>(cfg, std::move(encoder), gen);
+  for (size_t i = 0; i < net->num_layers(); ++i) {
+    LUTLayer& l = net->layer(i);
+    const std::string n = layer_name(i);
+    load_value(l.node_params(), need_tensor(c, path, n + ".params", l.node_params().value.shape()),
+               path, n + ".params");
+    const Tensor& idx = need_tensor(c, path, n + ".mapping_indices", {l.num_slots()});
+    DIFFLUT_CHECK(idx.dtype() == DType::i32 || idx.dtype() == DType::i64, path, ": tensor '", n,
+                  ".mapping_indices' expected an integer dtype, found ", dtype_name(idx.dtype()));
+    if (l.mapping_kind() != MappingKind::learnable) {
+      l.set_mapping_indices(idx);
+      continue;
+    }
+    Parameter& w = *l.mapping_weights();
+    if (const Tensor* wt = find_tensor(c.tensors, n + ".mapping_weights")) {
+      DIFFLUT_CHECK(wt->shape() == w.value.shape(), path, ": tensor '", n,
+                    ".mapping_weights' expected shape ", shape_str(w.value.shape()), ", found ",
+                    wt->describe());
+      load_value(w, *wt, path, n + ".mapping_weights");
+    } else {
+      // One-hot W: its argmax is exactly the saved mapping.
+      const std::vector<int64_t> m = idx.to(DType::i64).to_vector<int64_t>();
+      const int64_t F = l.input_size(), S = l.num_slots();
+      Tensor oh = Tensor::zeros({F, S}, DType::f64, Device::cpu);
+      double* p = oh.data<double>();
+      for (int64_t s = 0; s < S; ++s) {
+        DIFFLUT_CHECK(m[static_cast<size_t>(s)] >= 0 && m[static_cast<size_t>(s)] < F, path,
+                      ": tensor '", n, ".mapping_indices'[", s, "] = ", m[static_cast<size_t>(s)],
+                      " is outside [0, ", F, ")");
+        p[m[static_cast<size_t>(s)] * S + s] = 1.0;
+      }
+      w.value.copy_(oh.to(w.value.dtype()));
+    }
+    l.invalidate_mapping_cache();
+  }
+  net->to_device(device);
+  net->eval();
+  return net;
+}
+
+std::string load_lut_network_config(const std::string& path) {
+  const SafetensorsContents c = load_safetensors(path);
+  auto it = c.metadata.find("difflut.config");
+  return it == c.metadata.end() ? std::string() : it->second;
+}
+
+}  // namespace difflut

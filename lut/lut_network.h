@@ -1,0 +1,98 @@
+// LUTNetwork: the classifier the apps train. Raw features [B, F] in [0, 1] -> thermometer encoder
+// (fitted on the training set) -> LUT layers (hidden_sizes, k inputs per node) -> GroupSum into
+// C class scores. Its forward pass is the graph the HDL backend walks; the nodes it appends are
+// named "encoder", "layer<i>.mapping", "layer<i>.nodes", "groupsum" (parameter leaves:
+// "layer<i>.params", "layer<i>.mapping_weights").
+//
+// Checkpoints: one safetensors file holds the parameters, the encoder thresholds and every layer's
+// mapping indices; its __metadata__ describes the architecture (JSON, key "difflut.model") and
+// carries the run's resolved config (key "difflut.config"). A JSON file beside it (same stem,
+// ".json") repeats all of that readably, with the thresholds and mappings as arrays.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "autograd/nn/module.h"
+#include "encoders/thermometer.h"
+#include "lut/lut_layer.h"
+#include "lut/nodes/node_types.h"
+
+namespace difflut {
+
+struct LUTNetworkConfig {
+  int64_t num_features = 0;  // F: raw features per sample
+  int num_classes = 0;       // C
+  std::vector<int64_t> hidden_sizes = {2000, 1000};
+  int k = 6;
+  std::string node_type = "dwn";
+  NodeOptions node_options;  // polylut degree, neurallut shape, probabilistic temperature
+  MappingKind first_mapping = MappingKind::learnable;  // into layer 0
+  MappingKind later_mapping = MappingKind::random;     // into every later layer
+  double learnable_tau = 1e-3;
+  double tau = 1.0 / 0.3;  // GroupSum temperature
+  bool fused_update = true;  // learnable mappings: fused dW + optimizer step
+  DType dtype = DType::f32;
+  Device device = Device::cpu;
+};
+
+class LUTNetwork : public Module {
+ public:
+  // `encoder` must be fitted on F = config.num_features features. Layers draw their mappings and
+  // parameters from `gen` in layer order. Throws difflut::Error for inconsistent settings (the
+  // node type must be registered).
+  LUTNetwork(const LUTNetworkConfig& config, ThermometerEncoder encoder, Generator& gen);
+
+  // x [B, F] raw features (the network's dtype) -> logits [B, C].
+  Var forward(Graph& g, Var x) override;
+  std::string type_name() const override { return "LUTNetwork"; }
+
+  const LUTNetworkConfig& config() const { return cfg_; }
+  const ThermometerEncoder& encoder() const { return encoder_; }
+  size_t num_layers() const { return layers_.size(); }
+  LUTLayer& layer(size_t i) const { return *layers_.at(i); }
+  Device device() const { return cfg_.device; }
+  // weight · Σ over layers of node_regularizer(layer params) as a [1] value to add to the loss
+  // (DiffLUT's per-layer functional or spectral regulariser of the node functions).
+  Var regularization(Graph& g, LutRegularizer kind, double weight);
+  // Moves parameters and records the device (forward then expects inputs there).
+  LUTNetwork& to_device(Device device);
+
+  // Class predictions (argmax of the logits, first index on ties) for host features [N, F] (f32),
+  // in batches of `batch_size`, without gradients and in the current train/eval mode.
+  Tensor predict(const Tensor& features, int64_t batch_size = 4096);
+  // Logits [N, C] (host, network dtype) the same way.
+  Tensor logits(const Tensor& features, int64_t batch_size = 4096);
+
+ private:
+  LUTNetworkConfig cfg_;
+  ThermometerEncoder encoder_;
+  std::vector<std::shared_ptr<LUTLayer>> layers_;
+};
+
+// Fraction of predictions equal to labels (i64 [N] host).
+double accuracy(const Tensor& predictions, const Tensor& labels);
+
+struct LUTNetworkSaveOptions {
+  // Also store learnable mappings' weights W ([F, N*k] each; 113 MB for the default model). Without
+  // them a reloaded network has the same argmax mapping (W is rebuilt one-hot) and predicts the same,
+  // but training resumes from that one-hot W rather than the trained scores.
+  bool mapping_weights = false;
+  std::string config_yaml;  // the run's resolved configuration, stored verbatim
+  bool write_json = true;   // also write <stem>.json beside the safetensors file
+};
+
+// Writes `path` (.safetensors) and, unless disabled, <path without extension>.json.
+void save_lut_network(LUTNetwork& net, const std::string& path,
+                      const LUTNetworkSaveOptions& options = {});
+// Rebuilds a network saved by save_lut_network on `device` (eval mode). Unknown node types,
+// missing tensors and inconsistent shapes throw difflut::Error naming the file and the entry.
+std::shared_ptr<LUTNetwork> load_lut_network(const std::string& path, Device device = Device::cpu);
+// The resolved config stored in a checkpoint ("" if none).
+std::string load_lut_network_config(const std::string& path);
+
+// The architecture description stored in checkpoints (JSON text, no arrays of values).
+std::string lut_network_model_json(const LUTNetwork& net);
+
+}  // namespace difflut

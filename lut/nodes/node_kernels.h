@@ -1,0 +1,61 @@
+// Kernels of the built-in node ops (linear_lut, polylut, neurallut, probabilistic_lut,
+// unbound_probabilistic_lut, hybrid_lut, difflogic_lut) and of the lut_regularizer op, plus the
+// host entry points the NodeType objects use. One generic implementation per device, instantiated
+// for every node type's math struct (lut/nodes/*_math.h).
+//
+// Shapes: x [B, N*k] (slot j*k + l is input l of node j), params [N, P], out [B, N].
+// Attributes of every node op: ints = {k, training, degree, width, depth, skip} (the last four
+// are only read by polylut / neurallut), floats = {temperature} (probabilistic), tensors =
+// {polylut term table [M, 2] i32 on the op's device} (polylut only).
+//
+// Determinism: every output element and every node's parameter gradient has one owner; parameter
+// gradients are summed over the batch in double in a fixed order (CPU: ascending b; CUDA: chunks of
+// kGradChunk samples, each ascending, then the chunks in order). No atomics.
+#pragma once
+#include "autograd/op_def.h"
+#include "lut/nodes/node_math_common.h"
+
+namespace difflut::nodes {
+
+constexpr int kGradChunk = 16;  // samples per partial parameter-gradient sum on the GPU
+
+// Which built-in node a node op kind runs.
+NodeKind node_kind_of(OpKind op);
+const char* node_op_name(NodeKind kind);
+// Parameters per node of `kind` with constants c (c.k and the type's options set).
+int node_num_params(NodeKind kind, const NodeConsts& c);
+// The constants of a node op call (the poly table pointer is the attribute tensor's data).
+NodeConsts node_consts(NodeKind kind, const Attrs& attrs);
+
+// PolyLUT monomials of k inputs up to degree D: [M, 2] i32 host table {parent term, variable}
+// (term 0 is the constant), M = C(k + D, D), ordered by degree. See polylut_math.h.
+Tensor polylut_term_table(int k, int degree);
+int64_t polylut_num_terms(int k, int degree);
+
+// Host (CPU tensor) entry points with the op kernels' semantics. training: soft output; else bits.
+void node_forward_host(NodeKind kind, const Tensor& x, const Tensor& params, const NodeConsts& c,
+                       bool training, Tensor& out);
+// ADDS dL/dx into *grad_x and dL/dparams into *grad_params (either may be null).
+void node_backward_host(NodeKind kind, const Tensor& x, const Tensor& params, const NodeConsts& c,
+                        const Tensor& grad_out, Tensor* grad_x, Tensor* grad_params);
+// Eval function of every node as a truth table [N, 2^k] u8.
+Tensor node_truth_table_host(NodeKind kind, const Tensor& params, const NodeConsts& c);
+
+void node_lut_forward_cpu(OpCall& c);
+void node_lut_backward_cpu(OpCall& c);
+void node_lut_forward_cuda(OpCall& c);
+void node_lut_backward_cuda(OpCall& c);
+
+// lut_regularizer: corner values F [2^k, N] (row a: every node's soft output at address a) -> [N].
+// attrs.ints = {k, kind} with kind 0 = functional, 1 = spectral:
+//   functional_j = (1/(2^k k)) Σ_a Σ_l (F[a][j] − F[a ⊕ 2^l][j])²
+//   spectral_j   = Σ_S |S| f̂_j(S)²,  f̂_j(S) = 2^-k Σ_a F[a][j] (−1)^{|a ∧ S|}
+// (spectral_j = (k/4) functional_j: the total influence, by Parseval.)
+constexpr int kRegFunctional = 0;
+constexpr int kRegSpectral = 1;
+void lut_regularizer_forward_cpu(OpCall& c);
+void lut_regularizer_backward_cpu(OpCall& c);
+void lut_regularizer_forward_cuda(OpCall& c);
+void lut_regularizer_backward_cuda(OpCall& c);
+
+}  // namespace difflut::nodes

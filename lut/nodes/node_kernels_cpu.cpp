@@ -1,0 +1,164 @@
+// CPU kernels of the built-in node ops: one generic implementation per operation, instantiated for
+// every node type's math struct. Forward is parallel over batch rows, backward over nodes (each
+// node's parameter gradient is summed over the batch in ascending order, in double), so results
+// do not depend on the thread count.
+#include <algorithm>
+#include <vector>
+
+#include "lut/nodes/node_kernels.h"
+#include "lut/nodes/node_math.h"
+#include "tensor/parallel.h"
+
+namespace difflut::nodes {
+
+namespace {
+
+struct Dims {
+  int64_t B, N;
+  int k, P, Q;
+};
+
+template <class M>
+Dims dims_of(const Tensor& x, const Tensor& params, const NodeConsts& c) {
+  const int64_t N = params.size(0);
+  DIFFLUT_CHECK(params.dim() == 2 && params.size(1) == c.num_params && x.dim() == 2 &&
+                    x.size(1) == N * c.k,
+                node_op_name(M::kKind), ": expected x [B, N*k] and params [N, ", c.num_params,
+                "] for k = ", c.k, ", found x ", x.describe(), " and params ", params.describe());
+  return Dims{x.size(0), N, c.k, c.num_params, M::prep_size(c)};
+}
+
+// q [N, Q] = prep(params) per node (empty when the type has no precomputation).
+template <class M, class T>
+std::vector<T> prep_all(const T* p, const Dims& d, const NodeConsts& c) {
+  std::vector<T> q(static_cast<size_t>(d.N * d.Q));
+  if (d.Q > 0)
+    parallel_for(0, d.N, 256, [&](int64_t lo, int64_t hi) {
+      for (int64_t j = lo; j < hi; ++j) M::prep(p + j * d.P, q.data() + j * d.Q, c);
+    });
+  return q;
+}
+
+template <class M, class T>
+void truth_table_impl(const T* p, const Dims& d, const NodeConsts& c, uint8_t* tt) {
+  const int K = 1 << d.k;
+  parallel_for(0, d.N, std::max<int64_t>(1, 1024 / K), [&](int64_t lo, int64_t hi) {
+    std::vector<T> s(static_cast<size_t>(M::scratch_size(d.k)));
+    for (int64_t j = lo; j < hi; ++j)
+      for (int a = 0; a < K; ++a)
+        tt[j * K + a] = M::corner_logit(static_cast<unsigned>(a), p + j * d.P, c, s.data()) >= T(0);
+  });
+}
+
+template <class M, class T>
+void forward_impl(const T* x, const T* p, const Dims& d, const NodeConsts& c, bool training,
+                  T* out) {
+  const int64_t grain = std::max<int64_t>(1, 4096 / std::max<int64_t>(1, d.N));
+  if (training) {
+    const std::vector<T> q = prep_all<M>(p, d, c);
+    parallel_for(0, d.B, grain, [&](int64_t lo, int64_t hi) {
+      std::vector<T> s(static_cast<size_t>(M::scratch_size(d.k)));
+      for (int64_t b = lo; b < hi; ++b)
+        for (int64_t j = 0; j < d.N; ++j)
+          out[b * d.N + j] = M::forward(x + (b * d.N + j) * d.k, p + j * d.P,
+                                        d.Q > 0 ? q.data() + j * d.Q : nullptr, c, s.data());
+    });
+    return;
+  }
+  // Eval: the truth table once per node, then a lookup per sample (the exported function exactly).
+  const int K = 1 << d.k;
+  std::vector<uint8_t> tt(static_cast<size_t>(d.N * K));
+  truth_table_impl<M>(p, d, c, tt.data());
+  parallel_for(0, d.B, grain, [&](int64_t lo, int64_t hi) {
+    for (int64_t b = lo; b < hi; ++b)
+      for (int64_t j = 0; j < d.N; ++j)
+        out[b * d.N + j] = tt[j * K + node_address(x + (b * d.N + j) * d.k, d.k)] ? T(1) : T(0);
+  });
+}
+
+template <class M, class T>
+void backward_impl(const T* x, const T* p, const T* g, const Dims& d, const NodeConsts& c, T* gx,
+                   T* gp) {
+  const std::vector<T> q = prep_all<M>(p, d, c);
+  parallel_for(0, d.N, 1, [&](int64_t lo, int64_t hi) {
+    std::vector<T> s(static_cast<size_t>(M::scratch_size(d.k)));
+    std::vector<double> acc(gp ? static_cast<size_t>((hi - lo) * d.P) : 0, 0.0);
+    T dx[kMaxK];
+    for (int64_t b = 0; b < d.B; ++b) {
+      for (int64_t j = lo; j < hi; ++j) {
+        const int64_t i = b * d.N + j;
+        for (int l = 0; l < d.k; ++l) dx[l] = T(0);
+        M::backward(x + i * d.k, p + j * d.P, d.Q > 0 ? q.data() + j * d.Q : nullptr, c, g[i], dx,
+                    gp ? acc.data() + (j - lo) * d.P : nullptr, s.data());
+        if (gx)
+          for (int l = 0; l < d.k; ++l) gx[i * d.k + l] += dx[l];
+      }
+    }
+    if (gp)
+      for (int64_t j = lo; j < hi; ++j) {
+        double* a = acc.data() + (j - lo) * d.P;
+        M::post(p + j * d.P, d.Q > 0 ? q.data() + j * d.Q : nullptr, c, a);
+        for (int i = 0; i < d.P; ++i) gp[j * d.P + i] += static_cast<T>(a[i]);
+      }
+  });
+}
+
+}  // namespace
+
+void node_forward_host(NodeKind kind, const Tensor& x, const Tensor& params, const NodeConsts& c,
+                       bool training, Tensor& out) {
+  dispatch_node_math(kind, [&](auto m) {
+    using M = decltype(m);
+    const Dims d = dims_of<M>(x, params, c);
+    if (d.B == 0 || d.N == 0) return;
+    DIFFLUT_DISPATCH_FLOAT(x.dtype(), node_op_name(kind), [&] {
+      forward_impl<M>(x.data<scalar_t>(), params.data<scalar_t>(), d, c, training,
+                      out.data<scalar_t>());
+    });
+  });
+}
+
+void node_backward_host(NodeKind kind, const Tensor& x, const Tensor& params, const NodeConsts& c,
+                        const Tensor& grad_out, Tensor* grad_x, Tensor* grad_params) {
+  if (!grad_x && !grad_params) return;
+  dispatch_node_math(kind, [&](auto m) {
+    using M = decltype(m);
+    const Dims d = dims_of<M>(x, params, c);
+    if (d.B == 0 || d.N == 0) return;
+    DIFFLUT_DISPATCH_FLOAT(x.dtype(), node_op_name(kind), [&] {
+      backward_impl<M>(x.data<scalar_t>(), params.data<scalar_t>(), grad_out.data<scalar_t>(), d,
+                       c, grad_x ? grad_x->data<scalar_t>() : nullptr,
+                       grad_params ? grad_params->data<scalar_t>() : nullptr);
+    });
+  });
+}
+
+Tensor node_truth_table_host(NodeKind kind, const Tensor& params, const NodeConsts& c) {
+  const int64_t N = params.size(0);
+  Tensor tt = Tensor::empty({N, int64_t{1} << c.k}, DType::u8);
+  dispatch_node_math(kind, [&](auto m) {
+    using M = decltype(m);
+    DIFFLUT_CHECK(params.dim() == 2 && params.size(1) == c.num_params, node_op_name(kind),
+                  ": expected params [N, ", c.num_params, "] for k = ", c.k, ", found ",
+                  params.describe());
+    const Dims d{0, N, c.k, c.num_params, M::prep_size(c)};
+    DIFFLUT_DISPATCH_FLOAT(params.dtype(), node_op_name(kind), [&] {
+      truth_table_impl<M>(params.data<scalar_t>(), d, c, tt.data<uint8_t>());
+    });
+  });
+  return tt;
+}
+
+void node_lut_forward_cpu(OpCall& c) {
+  const NodeKind kind = node_kind_of(c.def->kind);
+  node_forward_host(kind, *c.in[0], *c.in[1], node_consts(kind, c.attrs), c.attrs.ints[1] != 0,
+                    *c.out);
+}
+
+void node_lut_backward_cpu(OpCall& c) {
+  const NodeKind kind = node_kind_of(c.def->kind);
+  node_backward_host(kind, *c.in[0], *c.in[1], node_consts(kind, c.attrs), *c.grad_out,
+                     c.grad_in[0], c.grad_in[1]);
+}
+
+}  // namespace difflut::nodes

@@ -1,0 +1,104 @@
+// Shared pieces of the built-in node types' per-sample math (lut/nodes/*_math.h): the constants an
+// op passes to its kernels, numerics helpers, and the multilinear fold the probabilistic family
+// and difflogic are built on. Everything here compiles for the CPU (.cpp) and the GPU (.cu).
+#pragma once
+#include <cmath>
+#include <cstdint>
+
+#if defined(__CUDACC__)
+#define DIFFLUT_NODE_HD __host__ __device__ inline
+#else
+#define DIFFLUT_NODE_HD inline
+#endif
+
+namespace difflut::nodes {
+
+// Limits of the built-in node ops (addresses are 2^k tables; per-sample scratch is fixed-size).
+constexpr int kMaxK = 8;
+constexpr int kPolyMaxTerms = 256;   // monomials of a polylut node
+constexpr int kNeuralMaxWidth = 32;  // hidden width of a neurallut node
+constexpr int kNeuralMaxDepth = 6;   // linear layers of a neurallut node
+
+// The built-in node kinds with a batched op (dwn has its own dwn_lut op).
+enum class NodeKind : int {
+  linear_lut, polylut, neurallut, probabilistic, unbound_probabilistic, hybrid, difflogic,
+};
+
+// Per-op constants every kernel receives (plain data, copied to the GPU by value).
+struct NodeConsts {
+  int k = 0;
+  int num_params = 0;             // P: parameters per node
+  int degree = 2;                 // polylut: maximum monomial degree D
+  int num_terms = 0;              // polylut: number of monomials (= P)
+  const int32_t* poly_table = nullptr;  // polylut: [num_terms, 2] (parent term, variable), op device
+  int width = 8, depth = 2, skip = 2;   // neurallut: hidden width, linear layers, skip interval
+  double temperature = 1.0;       // probabilistic: T in σ(θ/T)
+};
+
+DIFFLUT_NODE_HD float node_exp(float x) { return ::expf(x); }
+DIFFLUT_NODE_HD double node_exp(double x) { return ::exp(x); }
+
+// σ(z) = 1 / (1 + e^-z): e^-z overflows to inf for very negative z, giving exactly 0 (no NaN).
+template <class T>
+DIFFLUT_NODE_HD T node_sigmoid(T z) {
+  return T(1) / (T(1) + node_exp(-z));
+}
+
+// The address of k inputs read as bits x >= 0.5 (input l is bit l).
+template <class T>
+DIFFLUT_NODE_HD unsigned node_address(const T* x, int k) {
+  unsigned a = 0;
+  for (int l = 0; l < k; ++l) a |= static_cast<unsigned>(x[l] >= T(0.5)) << l;
+  return a;
+}
+
+// Multilinear extension of corner values w [2^k] at x [k]:
+//   f(x) = Σ_a w[a] Π_j p_j(a_j),  p_j(1) = x_j, p_j(0) = 1 − x_j.
+// Computed by folding one input at a time (bit 0 first): level m+1 holds, for every setting of
+// bits m+1..k-1, (1 − x_m)·level_m[..0] + x_m·level_m[..1]. That is 2^k − 1 lerps instead of the
+// 2^k·k products of the direct sum. Levels 1..k are written to `levels` [2^k] (level m at offset
+// 2^k − 2^(k−m+1)) for the reverse pass; the result is level k.
+template <class T>
+DIFFLUT_NODE_HD T ml_forward(const T* w, const T* x, int k, T* levels) {
+  const T* cur = w;
+  T* out = levels;
+  int n = 1 << k;
+  for (int m = 0; m < k; ++m) {
+    n >>= 1;
+    const T xm = x[m], om = T(1) - xm;
+    for (int a = 0; a < n; ++a) out[a] = om * cur[2 * a] + xm * cur[2 * a + 1];
+    cur = out;
+    out += n;
+  }
+  return cur[0];
+}
+
+// Reverse pass of ml_forward for an output gradient g: ADDS df/dx_m · g into dx[m] and writes
+// adj[a] = g · Π_j p_j(a_j) (the gradient of every corner value w[a]) into adj [2^k].
+// The input gradient is Σ_a w[a] (2a_m − 1) Π_{j≠m} p_j(a_j), obtained as the difference of the two
+// halves of level m weighted by the adjoints of level m+1: no division by x_m or x_m(1 − x_m), so it
+// is exact at binary inputs (the original DiffLUT kernels divide and fail there). O(2^k) per sample
+// for all k input gradients and all 2^k corner gradients together.
+template <class T>
+DIFFLUT_NODE_HD void ml_backward(const T* w, const T* x, int k, const T* levels, T g, T* dx,
+                                 T* adj) {
+  const int K = 1 << k;
+  adj[0] = g;
+  int n = 1;  // entries of level m+1
+  for (int m = k - 1; m >= 0; --m) {
+    const T* cur = m == 0 ? w : levels + (K - (2 << (k - m)));
+    const T xm = x[m], om = T(1) - xm;
+    T d = T(0);
+    // Descending a: adj[2a], adj[2a+1] >= a are overwritten only after adj[a..] were read.
+    for (int a = n - 1; a >= 0; --a) {
+      const T v = adj[a];
+      d += v * (cur[2 * a + 1] - cur[2 * a]);
+      adj[2 * a + 1] = v * xm;
+      adj[2 * a] = v * om;
+    }
+    dx[m] += d;
+    n <<= 1;
+  }
+}
+
+}  // namespace difflut::nodes

@@ -1,0 +1,67 @@
+// Per-sample math of the polylut node (PolyLUT, Andronic & Constantinides 2023): a linear model over
+// every monomial of the k inputs of total degree <= D, then a sigmoid:
+//   y = σ(Σ_m w_m Π_l x_l^{e_ml}),  Σ_l e_ml <= D;  eval 1[z(bits) >= 0].
+// Like the original DiffLUT, monomials carry powers (x_l^2, ...): there are C(k + D, D) of them
+// (28 for k = 6, D = 2). On bits x^e = x, so the eval function only sees the multilinear part.
+//
+// Monomials are numbered by degree (term 0 is the constant 1); term m > 0 is its parent term
+// times one variable, parent < m (poly_table[m] = {parent, variable}), so one pass computes all
+// monomial values and the reverse pass all their input gradients, O(#terms) per sample.
+#pragma once
+#include "lut/nodes/node_math_common.h"
+
+namespace difflut::nodes {
+
+struct PolyLutMath {
+  static constexpr NodeKind kKind = NodeKind::polylut;
+  static int num_params(const NodeConsts& c) { return c.num_terms; }
+  static int prep_size(const NodeConsts&) { return 0; }
+  static constexpr int scratch_size(int) { return 2 * kPolyMaxTerms; }
+
+  // Monomial values of x into mono [M]; returns z = Σ_m w_m mono_m.
+  template <class T>
+  DIFFLUT_NODE_HD static T logit(const T* x, const T* p, const NodeConsts& c, T* mono) {
+    mono[0] = T(1);
+    T z = p[0];
+    for (int m = 1; m < c.num_terms; ++m) {
+      mono[m] = mono[c.poly_table[2 * m]] * x[c.poly_table[2 * m + 1]];
+      z += p[m] * mono[m];
+    }
+    return z;
+  }
+  template <class T>
+  DIFFLUT_NODE_HD static void prep(const T*, T*, const NodeConsts&) {}
+  template <class T>
+  DIFFLUT_NODE_HD static T forward(const T* x, const T* p, const T*, const NodeConsts& c, T* s) {
+    return node_sigmoid(logit(x, p, c, s));
+  }
+  template <class T>
+  DIFFLUT_NODE_HD static void backward(const T* x, const T* p, const T*, const NodeConsts& c, T g,
+                                       T* dx, double* acc, T* s) {
+    T* mono = s;
+    T* adj = s + kPolyMaxTerms;  // dL/d(monomial m)
+    const T y = node_sigmoid(logit(x, p, c, mono));
+    const T dz = g * y * (T(1) - y);
+    const int M = c.num_terms;
+    for (int m = 0; m < M; ++m) {
+      adj[m] = dz * p[m];
+      if (acc) acc[m] += static_cast<double>(dz * mono[m]);
+    }
+    // Children have larger indices than parents: descending m finishes every adj[m] before use.
+    for (int m = M - 1; m >= 1; --m) {
+      const int parent = c.poly_table[2 * m], var = c.poly_table[2 * m + 1];
+      dx[var] += adj[m] * mono[parent];
+      adj[parent] += adj[m] * x[var];
+    }
+  }
+  template <class T>
+  DIFFLUT_NODE_HD static void post(const T*, const T*, const NodeConsts&, double*) {}
+  template <class T>
+  DIFFLUT_NODE_HD static T corner_logit(unsigned a, const T* p, const NodeConsts& c, T* s) {
+    T bits[kMaxK];
+    for (int l = 0; l < c.k; ++l) bits[l] = ((a >> l) & 1u) ? T(1) : T(0);
+    return logit(bits, p, c, s);
+  }
+};
+
+}  // namespace difflut::nodes

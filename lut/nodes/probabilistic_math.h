@@ -1,0 +1,112 @@
+// Per-sample math of the probabilistic node family. With the input distribution
+// Pr(a | x) = Π_j p_j(a_j), p_j(1) = x_j, p_j(0) = 1 − x_j (inputs in [0, 1] are bit probabilities):
+//   probabilistic:          y = Σ_a σ(θ_a/T) Pr(a | x)        eval 1[θ_addr >= 0]
+//   unbound_probabilistic:  y = σ(Σ_a θ_a Pr(a | x))           eval 1[θ_addr >= 0]
+//   hybrid:                 y = σ(θ_addr(x))  (DWN-style lookup at the binarised address) in the
+//                           forward, the probabilistic node's gradients (with T = 1) backward;
+//                           eval 1[θ_addr >= 0]
+// Params per node: θ [2^k]. All three use the multilinear fold of node_math_common.h, whose input
+// gradient never divides by x (exact at binary inputs).
+#pragma once
+#include "lut/nodes/node_math_common.h"
+
+namespace difflut::nodes {
+
+// Shared parts: θ per address, eval by the sign of θ_addr (σ(θ/T) >= 0.5 exactly when θ >= 0).
+struct ProbabilisticBase {
+  static int num_params(const NodeConsts& c) { return 1 << c.k; }
+  static constexpr int scratch_size(int kmax) { return 2 << kmax; }  // levels + adjoints
+  template <class T>
+  DIFFLUT_NODE_HD static T corner_logit(unsigned a, const T* p, const NodeConsts&, T*) {
+    return p[a];
+  }
+  // q_a = σ(θ_a / t) for every address.
+  template <class T>
+  DIFFLUT_NODE_HD static void sigmoid_table(const T* p, T* q, int k, T inv_t) {
+    for (int a = 0; a < (1 << k); ++a) q[a] = node_sigmoid(p[a] * inv_t);
+  }
+  // Backward of y = ML(w)(x) scaled by g: dx and the corner gradients g·Pr(a | x) into acc.
+  template <class T>
+  DIFFLUT_NODE_HD static void ml_grad(const T* w, const T* x, int k, T g, T* dx, double* acc,
+                                      T* s) {
+    T* levels = s;
+    T* adj = s + (1 << k);
+    ml_forward(w, x, k, levels);
+    ml_backward(w, x, k, levels, g, dx, adj);
+    if (acc)
+      for (int a = 0; a < (1 << k); ++a) acc[a] += static_cast<double>(adj[a]);
+  }
+  // acc_a (a sum of dL/dq_a) times dq_a/dθ_a = q_a (1 − q_a) / t.
+  template <class T>
+  DIFFLUT_NODE_HD static void sigmoid_chain(const T* q, int k, double inv_t, double* acc) {
+    for (int a = 0; a < (1 << k); ++a) {
+      const double qa = static_cast<double>(q[a]);
+      acc[a] *= qa * (1.0 - qa) * inv_t;
+    }
+  }
+};
+
+struct ProbabilisticMath : ProbabilisticBase {
+  static constexpr NodeKind kKind = NodeKind::probabilistic;
+  static int prep_size(const NodeConsts& c) { return 1 << c.k; }
+  template <class T>
+  DIFFLUT_NODE_HD static void prep(const T* p, T* q, const NodeConsts& c) {
+    sigmoid_table(p, q, c.k, static_cast<T>(1.0 / c.temperature));
+  }
+  template <class T>
+  DIFFLUT_NODE_HD static T forward(const T* x, const T*, const T* q, const NodeConsts& c, T* s) {
+    return ml_forward(q, x, c.k, s);
+  }
+  template <class T>
+  DIFFLUT_NODE_HD static void backward(const T* x, const T*, const T* q, const NodeConsts& c, T g,
+                                       T* dx, double* acc, T* s) {
+    ml_grad(q, x, c.k, g, dx, acc, s);
+  }
+  template <class T>
+  DIFFLUT_NODE_HD static void post(const T*, const T* q, const NodeConsts& c, double* acc) {
+    sigmoid_chain(q, c.k, 1.0 / c.temperature, acc);
+  }
+};
+
+struct UnboundProbabilisticMath : ProbabilisticBase {
+  static constexpr NodeKind kKind = NodeKind::unbound_probabilistic;
+  static int prep_size(const NodeConsts&) { return 0; }
+  template <class T>
+  DIFFLUT_NODE_HD static void prep(const T*, T*, const NodeConsts&) {}
+  template <class T>
+  DIFFLUT_NODE_HD static T forward(const T* x, const T* p, const T*, const NodeConsts& c, T* s) {
+    return node_sigmoid(ml_forward(p, x, c.k, s));
+  }
+  template <class T>
+  DIFFLUT_NODE_HD static void backward(const T* x, const T* p, const T*, const NodeConsts& c, T g,
+                                       T* dx, double* acc, T* s) {
+    const T y = node_sigmoid(ml_forward(p, x, c.k, s));
+    ml_grad(p, x, c.k, g * y * (T(1) - y), dx, acc, s);
+  }
+  template <class T>
+  DIFFLUT_NODE_HD static void post(const T*, const T*, const NodeConsts&, double*) {}
+};
+
+struct HybridMath : ProbabilisticBase {
+  static constexpr NodeKind kKind = NodeKind::hybrid;
+  static int prep_size(const NodeConsts& c) { return 1 << c.k; }
+  template <class T>
+  DIFFLUT_NODE_HD static void prep(const T* p, T* q, const NodeConsts& c) {
+    sigmoid_table(p, q, c.k, T(1));
+  }
+  template <class T>
+  DIFFLUT_NODE_HD static T forward(const T* x, const T*, const T* q, const NodeConsts& c, T*) {
+    return q[node_address(x, c.k)];
+  }
+  template <class T>
+  DIFFLUT_NODE_HD static void backward(const T* x, const T*, const T* q, const NodeConsts& c, T g,
+                                       T* dx, double* acc, T* s) {
+    ml_grad(q, x, c.k, g, dx, acc, s);
+  }
+  template <class T>
+  DIFFLUT_NODE_HD static void post(const T*, const T* q, const NodeConsts& c, double* acc) {
+    sigmoid_chain(q, c.k, 1.0, acc);
+  }
+};
+
+}  // namespace difflut::nodes
