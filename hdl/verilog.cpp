@@ -41,6 +41,18 @@ std::string hex_table(const uint8_t* bits, int64_t n) {
   return s;
 }
 
+// y driven once, as a concatenation of per-word wires (prefix + index), highest word first.
+// One driver per output bus matters for Icarus: a bus with thousands of partial drivers is
+// re-resolved on every driver change (about 100x slower on the default model's first layers).
+void concat_output(std::ostringstream& os, const std::string& prefix, int64_t n) {
+  os << "  assign y = {";
+  for (int64_t m = n - 1; m >= 0; --m) {
+    if ((n - 1 - m) % 16 == 0) os << "\n   ";
+    os << " " << prefix << m << (m ? "," : "");
+  }
+  os << "\n  };\n";
+}
+
 // Module header. `x_all_read` false wraps x in a lint waiver: the stage reads only some of its
 // source's words (a mapping need not use every bit), which is by design, not a bug.
 void header(std::ostringstream& os, const std::string& module, const Stage& st, const Stage& src,
@@ -85,12 +97,13 @@ std::string emit_compare(const std::string& module, const Stage& st, const Stage
   for (int64_t m = 0; m < st.size; ++m) {
     const int64_t i = st.index[static_cast<size_t>(m)];
     const uint32_t t = st.threshold[static_cast<size_t>(m)];
-    os << "  assign y[" << m << "] = ";
+    os << "  wire b" << m << " = ";
     if (t == 0) os << "1'b1";
     else if (t == never) os << "1'b0";
     else os << word("x", i, src.width) << " >= " << src.width << "'d" << t;
     os << ";  // word " << i << rel << st.threshold_value[static_cast<size_t>(m)] << "\n";
   }
+  concat_output(os, "b", st.size);
   os << "endmodule\n";
   return os.str();
 }
@@ -98,9 +111,12 @@ std::string emit_compare(const std::string& module, const Stage& st, const Stage
 std::string emit_wires(const std::string& module, const Stage& st, const Stage& src) {
   std::ostringstream os;
   header(os, module, st, src, reads_all(st.index, src.size), "wires, y[m] = x[index[m]]");
-  for (int64_t m = 0; m < st.size; ++m)
-    os << "  assign " << word("y", m, st.width) << " = "
-       << word("x", st.index[static_cast<size_t>(m)], src.width) << ";\n";
+  for (int64_t m = 0; m < st.size; ++m) {
+    os << "  wire ";
+    if (st.width > 1) os << range(st.width) << " ";
+    os << "w" << m << " = " << word("x", st.index[static_cast<size_t>(m)], src.width) << ";\n";
+  }
+  concat_output(os, "w", st.size);
   os << "endmodule\n";
   return os.str();
 }
@@ -141,7 +157,7 @@ std::string emit_lut(const std::string& module, const Stage& st, const Stage& sr
   std::ostringstream os;
   header(os, module, st, src, all_read,
          str_cat(st.size, " LUT", st.k, " nodes, y[j] = T_j[address of node j]"));
-  os << "  // Node j reads x[j*" << st.k << " +: " << st.k
+  os << "  // Node j (wire nj = y[j]) reads x[j*" << st.k << " +: " << st.k
      << "]; input l is address bit l (least significant first).\n";
   os << "  // Each node is its truth table T_j (hex, bit a = output at address a), written as a\n"
         "  // mux tree over the address bits, most significant first.\n";
@@ -150,8 +166,9 @@ std::string emit_lut(const std::string& module, const Stage& st, const Stage& sr
     const uint8_t* t = st.table.data() + j * K;
     for (int l = 0; l < st.k; ++l) in[static_cast<size_t>(l)] = str_cat("x[", j * st.k + l, "]");
     os << "  // node " << j << ": T_" << j << " = " << hex_table(t, K) << "\n";
-    os << "  assign y[" << j << "] = " << mux_tree(t, K, in, st.k - 1) << ";\n";
+    os << "  wire n" << j << " = " << mux_tree(t, K, in, st.k - 1) << ";\n";
   }
+  concat_output(os, "n", st.size);
   os << "endmodule\n";
   return os.str();
 }
@@ -207,11 +224,12 @@ std::string emit_popcount(const std::string& module, const Stage& st, const Stag
       if (terms.size() % 2) next.push_back(terms.back());
       terms = std::move(next);
     }
-    os << "  assign " << word("y", c, st.width) << " = ";
+    os << "  wire " << range(st.width) << " count" << c << " = ";
     if (terms.empty()) os << st.width << "'d0";
     else os << zext(terms[0].expr, terms[0].width, st.width);
     os << ";\n";
   }
+  concat_output(os, "count", st.size);
   os << "endmodule\n";
   return os.str();
 }

@@ -2,6 +2,7 @@
 // scaled by 1/255 -> thermometer -> mappings -> LUT layers of every node type -> GroupSum -> argmax.
 #pragma once
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "autograd/graph.h"
@@ -106,6 +107,31 @@ inline HdlModel learnable_chain(uint64_t seed, int k, int64_t B = 64) {
   Var a = learnable_mapping(bits, g.input(w, "W"));
   Var l = dwn_lut(a, g.input(random_table(N, k, gen), "table"), k);
   m.output = argmax(group_sum(l, 2, 1.0 / 0.3), 1).id;
+  return m;
+}
+
+// raw -> thermometer -> random mapping -> a layer of the registered node type `name` (k = 3;
+// difflogic: 2) in eval mode -> random mapping -> dwn_lut k = 2 -> group_sum (C = 3) -> argmax.
+inline HdlModel node_type_model(const std::string& name, uint64_t seed, int64_t B = 64) {
+  NoGradGuard ng;
+  HdlModel m;
+  m.g->set_training(false);
+  m.batch = B;
+  Generator gen(seed);
+  Graph& g = *m.g;
+  const std::shared_ptr<NodeType> type = find_node_type(name);
+  const int k = name == "difflogic" ? 2 : 3;
+  const int64_t F = 5, nb = 3, N = 10;
+  Var x = g.input(random_pixels(B, F, gen), "pixels");
+  m.input = x.id;
+  Var bits = thermometer_node(g, x, test_thresholds(F, nb, gen));
+  Var a1 = gather(bits, random_mapping(F * nb, N * k, gen));
+  Tensor p = Tensor::empty({N, type->num_params(k)});
+  type->init(p, k, gen);
+  Var l1 = type->apply(a1, g.input(p, name + "_params"), k, /*training=*/false);
+  Var a2 = gather(l1, random_mapping(N, 6 * 2, gen));
+  Var l2 = dwn_lut(a2, g.input(random_table(6, 2, gen), "t2"), 2);
+  m.output = argmax(group_sum(l2, 3, 1.0), 1).id;
   return m;
 }
 

@@ -65,6 +65,17 @@ TEST_CASE("dwn chains with k = 1..6 lint clean and simulate with 0 mismatches in
   }
 }
 
+TEST_CASE("every registered node type simulates with 0 mismatches in Icarus") {
+  require_tools();
+  for (const std::string& name : registered_node_types()) {
+    INFO("node type " << name);
+    HdlModel m = test::node_type_model(name, 90, 48);
+    Exported x = export_model(m, "node_" + name, name.size() % 2);
+    lint_clean(x.e);
+    sim_clean(x.e, Simulator::icarus, m.batch);
+  }
+}
+
 TEST_CASE("a learnable-mapping model simulates with 0 mismatches in Icarus") {
   require_tools();
   HdlModel m = test::learnable_chain(71, 6);
