@@ -1,0 +1,85 @@
+// Export helpers: files on disk, golden vectors from software values.
+#include "hdl/export.h"
+
+#include "hdl/lower.h"
+#include "tensor/error.h"
+
+namespace difflut::hdl {
+
+ExportedDesign export_design(const Circuit& circuit, const VerilogOptions& options,
+                             const std::string& dir, const GoldenVectors* vectors) {
+  ExportedDesign e;
+  e.design = write_verilog(circuit, options);
+  e.dir = dir;
+  std::vector<VerilogFile> files = e.design.files;
+  if (vectors != nullptr) {
+    e.vectors = vectors->count;
+    e.vectors_file = e.design.top + "_vectors.hex";
+    files.push_back({e.vectors_file, vectors_hex(circuit, *vectors)});
+    VerilogFile tb = write_testbench(circuit, e.design, vectors->count, e.vectors_file);
+    e.testbench_file = tb.name;
+    files.push_back(std::move(tb));
+  }
+  save_files(files, dir);
+  return e;
+}
+
+GoldenVectors golden_from_values(const Circuit& circuit, std::vector<uint32_t> input_codes,
+                                 int64_t count, const std::vector<Tensor>& port_values) {
+  DIFFLUT_CHECK(port_values.size() == circuit.outputs.size(), "hdl: expected values for ",
+                circuit.outputs.size(), " output ports, found ", port_values.size());
+  GoldenVectors g;
+  g.count = count;
+  g.inputs = std::move(input_codes);
+  for (size_t o = 0; o < port_values.size(); ++o) {
+    const Stage& st = circuit.stages[static_cast<size_t>(circuit.outputs[o].stage)];
+    const Tensor& v = port_values[o];
+    DIFFLUT_CHECK(v.defined() && v.numel() == count * st.size, "hdl: output port '",
+                  circuit.outputs[o].port, "': expected ", count, " x ", st.size,
+                  " values, found ", v.defined() ? v.describe() : std::string("none"));
+    g.outputs.push_back(encode_exact(v, st.decode, str_cat("hdl: output port '",
+                                                           circuit.outputs[o].port, "'")));
+  }
+  check_vectors(circuit, g);
+  return g;
+}
+
+GoldenVectors golden_from_graph(const Circuit& circuit, const Graph& graph) {
+  const Stage& in = circuit.input();
+  const Tensor& xv = graph.node(in.node_id).value;
+  const int64_t B = xv.size(0);
+  std::vector<uint32_t> codes =
+      encode_exact(xv, in.decode, str_cat("hdl: input node '", in.node_name, "'"));
+  std::vector<Tensor> values;
+  for (const OutputPort& p : circuit.outputs) {
+    const Stage& st = circuit.stages[static_cast<size_t>(p.stage)];
+    if (st.node_id >= 0) {
+      values.push_back(graph.node(st.node_id).value.to(Device::cpu));
+    } else {
+      DIFFLUT_CHECK(st.kind == StageKind::argmax, "hdl: output port '", p.port,
+                    "' lowers no graph node");
+      const Stage& src = circuit.stages[static_cast<size_t>(st.source)];
+      values.push_back(argmax_rows(graph.node(src.node_id).value.reshape({B, src.size})));
+    }
+  }
+  return golden_from_values(circuit, std::move(codes), B, values);
+}
+
+Tensor argmax_rows(const Tensor& scores) {
+  DIFFLUT_CHECK(scores.dim() == 2 && scores.size(1) >= 1,
+                "hdl.argmax_rows: expected scores [B, C], found ", scores.describe());
+  const Tensor s = scores.to(Device::cpu).to(DType::f64);
+  const int64_t B = s.size(0), C = s.size(1);
+  Tensor out = Tensor::empty({B}, DType::i64);
+  const double* p = s.data<double>();
+  int64_t* o = out.data<int64_t>();
+  for (int64_t b = 0; b < B; ++b) {
+    int64_t best = 0;
+    for (int64_t c = 1; c < C; ++c)
+      if (p[b * C + c] > p[b * C + best]) best = c;
+    o[b] = best;
+  }
+  return out;
+}
+
+}  // namespace difflut::hdl

@@ -1,0 +1,112 @@
+// Lowering a graph's inference slice to the circuit IR (circuit.h). The pass walks the tape forward
+// from a chosen input node to the output node: nodes that depend on the input become stages through
+// a per-op lowering table (keyed by op name; the hdl/emit_*.cpp files fill it), nodes that do not
+// (parameters, tables, W of a learnable mapping) are constants read from the graph. A node whose op
+// has no lowering stops the export with an error naming the node and the op.
+//
+// Build the graph the way inference runs (eval mode, under NoGradGuard): the lowering reads the
+// same node values and attributes the software model computed with.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "autograd/graph.h"
+#include "hdl/circuit.h"
+
+namespace difflut::hdl {
+
+// How the top module's input words map to the values the graph's input node holds.
+struct InputEncoding {
+  int width = 8;               // bits per input word
+  std::vector<double> decode;  // the graph value of each code 0..2^width-1
+  // Raw 8-bit codes scaled as the data loader does: float(v) / 255.0f (data/dataset.h).
+  static InputEncoding u8_unit();
+  // Encoded bits: width 1, 0 -> 0.0, 1 -> 1.0.
+  static InputEncoding bits();
+};
+
+struct LowerOptions {
+  InputEncoding input = InputEncoding::u8_unit();
+  // When the slice ends in a popcount (GroupSum), append an argmax stage (the predicted class,
+  // first index on ties, as the argmax op does) so the top module outputs scores and class_idx.
+  bool append_argmax = true;
+};
+
+// Lowers the nodes between `input_node` (the circuit input; its value is [B, ...] and each row
+// becomes input words) and `output_node` (inclusive). Throws difflut::Error for an op without a
+// lowering, a node that reads a non-bit value where bits are needed, and other unsupported shapes.
+Circuit lower_graph(const Graph& graph, int input_node, int output_node,
+                    const LowerOptions& options = {});
+
+// --- the lowering table -------------------------------------------------------------------------
+
+class LowerContext {
+ public:
+  LowerContext(const Graph& graph, Circuit& circuit, std::vector<int>& stage_of,
+               const LowerOptions& options)
+      : graph_(graph), circuit_(circuit), stage_of_(stage_of), options_(options) {}
+
+  const Graph& graph() const { return graph_; }
+  const Node& node(int id) const { return graph_.node(id); }
+  const Circuit& circuit() const { return circuit_; }
+  const LowerOptions& options() const { return options_; }
+
+  // The stage holding input i of `node`; throws if that input does not depend on the circuit input.
+  int live_input(int node_id, size_t i) const;
+  // Input i's value as a host tensor; throws if it depends on the circuit input (must be constant).
+  Tensor const_input(int node_id, size_t i) const;
+  // The stage of input i, or -1 when it is a constant.
+  int stage_or_const(int node_id, size_t i) const;
+  const Stage& stage(int s) const { return circuit_.stages[static_cast<size_t>(s)]; }
+  // Requires stage s to hold bits (1-bit words whose decode is {0, 1}); `role` names the use.
+  void require_bits(int node_id, int s, const char* role) const;
+  // Appends a stage for `node_id` (name/op/node filled in from the node) and returns its index.
+  int add_stage(int node_id, Stage stage);
+  // An error message prefix naming the node and its op: "hdl: node 'x' (op y)".
+  std::string where(int node_id) const;
+
+ private:
+  const Graph& graph_;
+  Circuit& circuit_;
+  std::vector<int>& stage_of_;
+  const LowerOptions& options_;
+};
+
+// Lowers one node and returns the stage that holds its value (a new stage, or an existing one for
+// pure aliases such as a row-preserving reshape).
+using LowerFn = std::function<int(LowerContext& ctx, int node_id)>;
+
+// Registers (or replaces) the lowering of the op called `op_name`.
+void register_lowering(const std::string& op_name, LowerFn fn);
+// The lowering of `op_name`, or null.
+const LowerFn* find_lowering(const std::string& op_name);
+// Op names with a lowering, sorted.
+std::vector<std::string> lowered_ops();
+
+// Built-in lowerings, one function per op family (hdl/emit_*.cpp); lowering_table calls them once.
+void register_encoder_lowerings();
+void register_mapping_lowerings();
+void register_lut_lowerings();
+void register_head_lowerings();
+
+// --- checking a circuit against the graph it came from ---------------------------------------
+
+// The codes of a value tensor [B, ...] under `decode` (exact matches only): [B * row] words.
+// Throws difflut::Error naming `what` if some value is not the decode of any code.
+std::vector<uint32_t> encode_exact(const Tensor& value, const std::vector<double>& decode,
+                                   const std::string& what);
+
+struct StageCheck {
+  int stage = -1;
+  std::string name;
+  int64_t mismatches = 0;  // words whose decoded circuit value differs from the graph's value
+  int64_t words = 0;       // words compared
+};
+// Simulates the circuit on the graph's own input batch (its input node's value, encoded exactly)
+// and compares every stage that lowers a node with that node's value. Returns one entry per
+// compared stage.
+std::vector<StageCheck> check_against_graph(const Circuit& circuit, const Graph& graph);
+
+}  // namespace difflut::hdl

@@ -1,0 +1,40 @@
+// The bridge from a LUTNetwork (lut/lut_network.h) to the circuit IR: lower the network's own
+// inference graph, and evaluate a data set through the software model of the exported circuit
+// (the accuracy the FPGA design will have). difflut-train and difflut-export use these.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "data/dataset.h"
+#include "hdl/circuit.h"
+#include "hdl/evaluate.h"
+#include "lut/lut_network.h"
+
+namespace difflut::hdl {
+
+struct NetworkLowerOptions {
+  // true: the circuit starts from raw 8-bit feature codes (u8 pixels scaled by 1/255, as the data
+  // loader feeds the network) and includes the encoder's comparators. false: it starts from the
+  // encoder's output bits.
+  bool include_encoder = true;
+};
+
+// Builds the network's inference graph (eval mode, no grad) on `probe` features [B, F] (f32; the
+// values only matter for the stage-by-stage self-check, which runs when `check` is set and throws
+// on any mismatch) and lowers it from the features (or the encoder output) to the scores, with
+// the argmax appended. The network's train/eval mode is restored afterwards.
+Circuit lower_lut_network(LUTNetwork& net, const NetworkLowerOptions& options,
+                          const Tensor& probe, bool check = true);
+Circuit lower_lut_network(LUTNetwork& net, const NetworkLowerOptions& options = {});
+
+// Input codes of a data set for a lowered network: u8 features as they are (raw-input circuits),
+// or the encoder's bits computed in software (encoded-bits circuits): [N * input words].
+std::vector<uint32_t> network_input_codes(LUTNetwork& net, const Circuit& circuit,
+                                          const Dataset& data);
+
+// The data set's accuracy through the exported circuit's software model: lowers the network
+// (with the encoder when the features are u8 codes, from the encoded bits otherwise) and runs the
+// circuit on every sample. Equal to the network's own accuracy; a difference would be a bug.
+CircuitAccuracy evaluate_circuit(LUTNetwork& net, const Dataset& data);
+
+}  // namespace difflut::hdl

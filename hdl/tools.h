@@ -1,0 +1,70 @@
+// Runners for the external hardware tools: Verilator (lint, testbench simulation), Icarus Verilog
+// (testbench simulation) and Yosys (LUT mapping and cell counts). Each runs a shell command in the
+// design directory, captures its output, and throws difflut::Error with the tool's last lines when
+// it fails; a missing tool is reported with the Debian package that provides it.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "hdl/verilog.h"
+
+namespace difflut::hdl {
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr together
+  double seconds = 0;
+};
+// Runs `command` with /bin/sh in `dir` (empty: the current directory).
+CommandResult run_command(const std::string& command, const std::string& dir = {});
+
+// Whether `exe` is on PATH.
+bool have_tool(const std::string& exe);
+// Throws difflut::Error "hdl: 'verilator' is not on PATH (install the Debian package ...)".
+void require_tool(const std::string& exe);
+
+struct LintResult {
+  bool clean = false;  // exit code 0 and no %Warning/%Error lines
+  std::string output;
+};
+// verilator --lint-only -Wall over the design files in `dir` (written there beforehand).
+LintResult verilator_lint(const std::string& dir, const VerilogDesign& design);
+
+enum class Simulator { verilator, icarus };
+const char* simulator_name(Simulator s);
+
+struct SimRun {
+  int64_t mismatches = -1;
+  int64_t vectors = -1;
+  double build_seconds = 0, run_seconds = 0;
+  std::string output;
+};
+// Builds and runs the testbench `tb_file` (with the design files, all in `dir`) and parses its
+// "mismatches=N vectors=M" line. Throws if the build fails or the line is missing.
+SimRun run_testbench(const std::string& dir, const VerilogDesign& design,
+                     const std::string& tb_file, Simulator simulator);
+
+struct ModuleCells {
+  std::string module;
+  int64_t luts = 0;   // $lut cells
+  int64_t ffs = 0;    // flip-flop cells ($_DFF_*, $_SDFF_*, ...)
+  int64_t cells = 0;  // all cells, including submodule instances
+};
+struct SynthReport {
+  std::vector<ModuleCells> modules;  // per module, as Yosys synthesised it (hierarchy kept)
+  int64_t luts = 0, ffs = 0;         // the whole design (every module counted once per instance)
+  double seconds = 0;
+  std::string log_file;              // full Yosys log in the design directory
+};
+// yosys: read the design, map it to <lut_size>-input LUTs with the hierarchy kept (so each layer's
+// count is its own), stat; parses the per-module and total LUT and flip-flop counts. The default
+// flow is proc; techmap; opt -fast; abc -lut N (seconds for thousands of LUT nodes);
+// full_synth runs Yosys's generic `synth -lut N` instead (more optimisation passes, much slower).
+SynthReport run_yosys(const std::string& dir, const VerilogDesign& design, int lut_size = 6,
+                      bool full_synth = false);
+
+// Parses Yosys `stat` text (exposed for tests).
+SynthReport parse_yosys_stat(const std::string& text, const std::string& top);
+
+}  // namespace difflut::hdl

@@ -1,0 +1,188 @@
+// Small random models for the hdl tests, built the way inference runs (eval, no grad): raw u8 codes
+// scaled by 1/255 -> thermometer -> mappings -> LUT layers of every node type -> GroupSum -> argmax.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "autograd/graph.h"
+#include "autograd/ops.h"
+#include "encoders/thermometer.h"
+#include "hdl/lower.h"
+#include "lut/examples/soft_majority_node.h"
+#include "lut/learnable_mapping.h"
+#include "lut/mapping.h"
+#include "lut/node_ops.h"
+#include "lut/node_registry.h"
+#include "tensor/random.h"
+
+namespace difflut::test {
+
+struct HdlModel {
+  std::unique_ptr<Graph> g = std::make_unique<Graph>();
+  int input = -1;
+  int output = -1;
+  int64_t batch = 0;
+  hdl::LowerOptions options;
+};
+
+// Random u8 codes [B, F] as the float input the data loader produces: float(v) / 255.0f.
+inline Tensor random_pixels(int64_t B, int64_t F, Generator& gen) {
+  Tensor x = Tensor::empty({B, F}, DType::f32);
+  for (int64_t i = 0; i < B * F; ++i)
+    x.data<float>()[i] = static_cast<float>(gen.below(256)) / 255.0f;
+  return x;
+}
+
+// Thresholds [F, nb]: random, plus exact decode values (strictness), and out-of-range ones
+// (constant comparators).
+inline Tensor test_thresholds(int64_t F, int64_t nb, Generator& gen) {
+  Tensor t = Tensor::empty({F, nb}, DType::f32);
+  float* p = t.data<float>();
+  for (int64_t i = 0; i < F * nb; ++i) {
+    const uint64_t r = gen.below(10);
+    if (r == 0) p[i] = static_cast<float>(gen.below(256)) / 255.0f;  // exactly a pixel value
+    else if (r == 1) p[i] = -0.25f;                                   // always true
+    else if (r == 2) p[i] = 1.0f;                                     // never true (x <= 1)
+    else p[i] = static_cast<float>(gen.below(1 << 20)) / static_cast<float>(1 << 20);
+  }
+  return t;
+}
+
+inline Tensor random_table(int64_t N, int k, Generator& gen) {
+  Tensor t = Tensor::rand({N, int64_t{1} << k}, gen);
+  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = 2 * t.data<float>()[i] - 1;
+  return t;
+}
+
+inline Var thermometer_node(Graph& g, Var x, const Tensor& thresholds) {
+  Attrs a;
+  a.tensors = {thresholds};
+  return g.apply(OpKind::thermometer, {x}, a, "encoder");
+}
+
+// raw [B, F] -> thermometer (nb) -> random mapping -> dwn_lut k (N1) -> cyclic mapping -> dwn_lut k
+// (N2) -> group_sum (C, tau) -> argmax.
+inline HdlModel dwn_chain(uint64_t seed, int k, int64_t B = 64, int64_t F = 5, int64_t nb = 4,
+                          int64_t N1 = 12, int64_t N2 = 7, int64_t C = 3, double tau = 0.5) {
+  NoGradGuard ng;
+  HdlModel m;
+  m.g->set_training(false);
+  m.batch = B;
+  Generator gen(seed);
+  Graph& g = *m.g;
+  Var x = g.input(random_pixels(B, F, gen), "pixels");
+  m.input = x.id;
+  Var bits = thermometer_node(g, x, test_thresholds(F, nb, gen));
+  Var a1 = g.apply(OpKind::gather, {bits}, Attrs{.ints = {}, .floats = {},
+                   .tensors = {random_mapping(F * nb, N1 * k, gen)}, .context = nullptr},
+                   "map1");
+  Var l1 = dwn_lut(a1, g.input(random_table(N1, k, gen), "table1"), k);
+  Var a2 = gather(l1, cyclic_mapping(N1, N2 * k, k, 2));
+  Var l2 = dwn_lut(a2, g.input(random_table(N2, k, gen), "table2"), k);
+  Var s = group_sum(l2, C, tau);
+  m.output = argmax(s, 1).id;
+  return m;
+}
+
+// raw -> thermometer -> learnable mapping (W with tied maxima in some columns: the first input
+// wins) -> dwn_lut k -> group_sum (C = 2) -> argmax.
+inline HdlModel learnable_chain(uint64_t seed, int k, int64_t B = 64) {
+  NoGradGuard ng;
+  HdlModel m;
+  m.g->set_training(false);
+  m.batch = B;
+  Generator gen(seed);
+  Graph& g = *m.g;
+  const int64_t F = 4, nb = 3, N = 6, S = N * k;
+  Var x = g.input(random_pixels(B, F, gen), "pixels");
+  m.input = x.id;
+  Var bits = thermometer_node(g, x, test_thresholds(F, nb, gen));
+  Tensor w = learnable_mapping_init(F * nb, S, gen);
+  float* wp = w.data<float>();
+  for (int64_t s = 0; s < S; s += 3) {  // every third slot: inputs s % 12 and 11 tie at 2.0
+    wp[(s % (F * nb)) * S + s] = 2.0f;
+    wp[(F * nb - 1) * S + s] = 2.0f;
+  }
+  Var a = learnable_mapping(bits, g.input(w, "W"));
+  Var l = dwn_lut(a, g.input(random_table(N, k, gen), "table"), k);
+  m.output = argmax(group_sum(l, 2, 1.0 / 0.3), 1).id;
+  return m;
+}
+
+// raw -> thermometer -> random mapping -> a layer of the registered node type `name` (k = 3;
+// difflogic: 2) in eval mode -> random mapping -> dwn_lut k = 2 -> group_sum (C = 3) -> argmax.
+inline HdlModel node_type_model(const std::string& name, uint64_t seed, int64_t B = 64) {
+  NoGradGuard ng;
+  HdlModel m;
+  m.g->set_training(false);
+  m.batch = B;
+  Generator gen(seed);
+  Graph& g = *m.g;
+  const std::shared_ptr<NodeType> type = find_node_type(name);
+  const int k = name == "difflogic" ? 2 : 3;
+  const int64_t F = 5, nb = 3, N = 10;
+  Var x = g.input(random_pixels(B, F, gen), "pixels");
+  m.input = x.id;
+  Var bits = thermometer_node(g, x, test_thresholds(F, nb, gen));
+  Var a1 = gather(bits, random_mapping(F * nb, N * k, gen));
+  Tensor p = Tensor::empty({N, type->num_params(k)});
+  type->init(p, k, gen);
+  Var l1 = type->apply(a1, g.input(p, name + "_params"), k, /*training=*/false);
+  Var a2 = gather(l1, random_mapping(N, 6 * 2, gen));
+  Var l2 = dwn_lut(a2, g.input(random_table(6, 2, gen), "t2"), 2);
+  m.output = argmax(group_sum(l2, 3, 1.0), 1).id;
+  return m;
+}
+
+inline std::shared_ptr<NodeType> soft_majority_type() {
+  static std::shared_ptr<NodeType> t = std::make_shared<examples::SoftMajorityNode>();
+  return t;
+}
+
+// Every lowering in one model: reshape [B, 2, 3] -> [B, 6], thermometer, slice, random gather,
+// dwn_lut k=6, cyclic gather, custom_lut (soft majority, k=2), custom_lut (dwn node type, k=3),
+// threshold_ste, group_sum with padding (ends at the scores; the export appends the argmax).
+inline HdlModel kitchen_sink(uint64_t seed, int64_t B = 48) {
+  NoGradGuard ng;
+  HdlModel m;
+  m.g->set_training(false);
+  m.batch = B;
+  Generator gen(seed);
+  Graph& g = *m.g;
+  Var x0 = g.input(random_pixels(B, 6, gen).reshape({B, 2, 3}), "image");
+  m.input = x0.id;
+  Var x = reshape(x0, {B, 6});
+  Var bits = thermometer_node(g, x, test_thresholds(6, 5, gen));  // 30 bits
+  Var part = slice(bits, 1, 2, 28);                                // 26 bits
+  Var a1 = gather(part, random_mapping(26, 10 * 6, gen));
+  Var l1 = dwn_lut(a1, g.input(random_table(10, 6, gen), "t1"), 6);
+  Var a2 = gather(l1, cyclic_mapping(10, 9 * 2, 2, 1));
+  Tensor wp = Tensor::randn({9, 3}, gen);  // soft majority: 2 weights + bias
+  Var l2 = custom_lut(a2, g.input(wp, "p2"), soft_majority_type(), 2, /*training=*/false);
+  Var a3 = gather(l2, random_mapping(9, 8 * 3, gen));
+  Var l3 = custom_lut(a3, g.input(random_table(8, 3, gen), "p3"), dwn_node_type(), 3, false);
+  Var t = threshold_ste(l3, 0.5);
+  m.output = group_sum(t, 3, 1.0 / 0.3).id;  // M = 8, C = 3: g = 3, last group padded
+  return m;
+}
+
+// Bits in (the encoded-bits option) straight into group_sum and argmax: every 0/1 pattern of
+// 6 bits, so the scores tie often (the tie-rule test).
+inline HdlModel tie_model() {
+  NoGradGuard ng;
+  HdlModel m;
+  m.g->set_training(false);
+  m.batch = 64;
+  Tensor x = Tensor::empty({64, 6}, DType::f32);
+  for (int b = 0; b < 64; ++b)
+    for (int i = 0; i < 6; ++i) x.data<float>()[b * 6 + i] = static_cast<float>((b >> i) & 1);
+  Graph& g = *m.g;
+  Var in = g.input(x, "bits_in");
+  m.input = in.id;
+  m.output = argmax(group_sum(in, 3, 2.0), 1).id;
+  m.options.input = hdl::InputEncoding::bits();
+  return m;
+}
+
+}  // namespace difflut::test

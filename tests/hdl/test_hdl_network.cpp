@@ -1,0 +1,130 @@
+// LUTNetwork -> circuit: the network's own forward graph lowers stage-for-stage exactly, with and
+// without the encoder; the circuit's software model gives the network's accuracy; a checkpoint
+// round trip keeps the circuit; difflut-export verifies a small checkpoint end to end.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "hdl/circuit_sim.h"
+#include "hdl/export.h"
+#include "hdl/lower.h"
+#include "hdl/network_export.h"
+#include "hdl/tools.h"
+#include "lut/lut_network.h"
+#include "test_util.h"
+
+using namespace difflut;
+using namespace difflut::hdl;
+
+namespace {
+// u8 codes [N, F] with labels from a simple rule, as a Dataset (the image readers' form).
+Dataset toy_dataset(int64_t N, int64_t F, int C, uint64_t seed) {
+  Generator gen(seed);
+  Dataset d;
+  d.name = "toy/test";
+  d.num_classes = C;
+  d.features = Tensor::empty({N, F}, DType::u8);
+  d.labels = Tensor::empty({N}, DType::i64);
+  for (int64_t i = 0; i < N; ++i) {
+    int64_t sum = 0;
+    for (int64_t f = 0; f < F; ++f) {
+      const uint8_t v = static_cast<uint8_t>(gen.below(256));
+      d.features.data<uint8_t>()[i * F + f] = v;
+      sum += v;
+    }
+    d.labels.data<int64_t>()[i] = (sum / F) % C;
+  }
+  return d;
+}
+
+std::shared_ptr<LUTNetwork> toy_network(const Dataset& d, int64_t F, int k, MappingKind first,
+                                        const std::string& node_type, uint64_t seed) {
+  ThermometerEncoder enc("distributive", 3);
+  enc.fit(d.features_f32());
+  LUTNetworkConfig c;
+  c.num_features = F;
+  c.num_classes = d.num_classes;
+  c.hidden_sizes = {30, 12};
+  c.k = k;
+  c.node_type = node_type;
+  c.first_mapping = first;
+  c.later_mapping = MappingKind::random;
+  Generator gen(seed);
+  auto net = std::make_shared<LUTNetwork>(c, enc, gen);
+  net->eval();
+  return net;
+}
+}  // namespace
+
+TEST_CASE("a LUTNetwork lowers exactly: circuit accuracy equals the network's, both input forms") {
+  const Dataset d = toy_dataset(300, 16, 3, 1);
+  for (MappingKind first : {MappingKind::learnable, MappingKind::random, MappingKind::cyclic}) {
+    auto net = toy_network(d, 16, 4, first, "dwn", 7);
+    const double sw = accuracy(net->predict(d.features_f32()), d.labels);
+    for (bool enc : {true, false}) {
+      INFO("mapping " << mapping_kind_name(first) << ", encoder " << enc);
+      // The probe is the data itself: every stage checked against the graph on 300 samples.
+      const Circuit c = lower_lut_network(*net, {.include_encoder = enc}, d.features_f32(), true);
+      CHECK(c.input_width() == (enc ? 8 : 1));
+      CHECK(c.lut_nodes() == 42);
+      const CircuitAccuracy a = circuit_accuracy(c, network_input_codes(*net, c, d), d.labels);
+      CHECK(a.samples == 300);
+      CHECK(a.accuracy == sw);
+    }
+    CHECK(evaluate_circuit(*net, d).accuracy == sw);
+  }
+}
+
+TEST_CASE("a checkpoint round trip gives the same circuit") {
+  const Dataset d = toy_dataset(50, 16, 3, 2);
+  auto net = toy_network(d, 16, 6, MappingKind::learnable, "dwn", 3);
+  const std::string dir = test::temp_dir("hdl_ckpt");
+  save_lut_network(*net, dir + "/m.safetensors");
+  auto back = load_lut_network(dir + "/m.safetensors");
+  const Circuit a = lower_lut_network(*net), b = lower_lut_network(*back);
+  REQUIRE(a.stages.size() == b.stages.size());
+  for (size_t s = 0; s < a.stages.size(); ++s) {
+    CHECK(a.stages[s].index == b.stages[s].index);
+    CHECK(a.stages[s].threshold == b.stages[s].threshold);
+    CHECK(a.stages[s].table == b.stages[s].table);
+  }
+}
+
+TEST_CASE("difflut-export verifies a small Fashion-MNIST-shaped checkpoint end to end") {
+  for (const char* t : {"verilator", "iverilog", "yosys"}) {
+    INFO("'" << t << "' must be on PATH: apt-get install -y verilator iverilog yosys");
+    REQUIRE(have_tool(t));
+  }
+  const Dataset d = toy_dataset(64, 784, 10, 4);
+  auto net = toy_network(d, 784, 6, MappingKind::learnable, "dwn", 5);
+  const std::string dir = test::temp_dir("hdl_app");
+  save_lut_network(*net, dir + "/m.safetensors");
+  const std::string exe = test::built_program("difflut-export");
+  // Raw 8-bit inputs (encoder included), pipelined, Icarus.
+  test::CommandResult r = test::run_command(
+      exe + " " + dir + "/m.safetensors --dataset fashionmnist --limit 40 --pipeline 2 --verify "
+            "--simulator icarus --out " + dir + "/v");
+  INFO(r.output);
+  CHECK(r.exit_code == 0);
+  CHECK(r.last_line() == "mismatches=0 latency_cycles=2");
+  CHECK(r.output.find("lint (verilator --lint-only -Wall): clean") != std::string::npos);
+  CHECK(r.output.find("simulation (icarus): 0 mismatches in 40 vectors") != std::string::npos);
+
+  // Encoded bits in, combinational, Verilator, Yosys: the LUT layers take at most 30 + 12 LUT6.
+  r = test::run_command(exe + " " + dir + "/m.safetensors --dataset fashionmnist --limit 8 "
+                        "--no-encoder --verify --synth --out " + dir + "/v2");
+  INFO(r.output);
+  CHECK(r.exit_code == 0);
+  CHECK(r.last_line().rfind("mismatches=0 luts=", 0) == 0);
+  CHECK(r.last_line().find(" ffs=0 latency_cycles=0") != std::string::npos);
+  CHECK(r.output.find("(42 LUT nodes)") != std::string::npos);
+  const size_t at = r.output.find("LUT layers: ");
+  REQUIRE(at != std::string::npos);
+  const long long lut_layer_luts = std::stoll(r.output.substr(at + 12));
+  CHECK(lut_layer_luts > 0);
+  CHECK(lut_layer_luts <= 42);
+
+  r = test::run_command(exe + " " + dir + "/missing.safetensors");
+  CHECK(r.exit_code != 0);
+  CHECK(r.output.find("difflut-export: error:") != std::string::npos);
+}
