@@ -318,12 +318,14 @@ std::shared_ptr<LUTNetwork> load_lut_network(const std::string& path, Device dev
   cfg.node_type = r.string(root, "node_type");
   find_node_type(cfg.node_type, path + ": node_type");  // unknown types fail here, listing the known
   cfg.k = static_cast<int>(r.integer(root, "k"));
-  const json::Value& no = r.member(root, "node_options");
-  cfg.node_options.degree = static_cast<int>(r.integer(no, "degree"));
-  cfg.node_options.hidden_width = static_cast<int>(r.integer(no, "hidden_width"));
-  cfg.node_options.depth = static_cast<int>(r.integer(no, "depth"));
-  cfg.node_options.skip_interval = static_cast<int>(r.integer(no, "skip_interval"));
-  cfg.node_options.temperature = r.number(no, "temperature");
+  // Checkpoints written before node options existed hold only default-option node types.
+  if (const json::Value* no = root.find("node_options")) {
+    cfg.node_options.degree = static_cast<int>(r.integer(*no, "degree"));
+    cfg.node_options.hidden_width = static_cast<int>(r.integer(*no, "hidden_width"));
+    cfg.node_options.depth = static_cast<int>(r.integer(*no, "depth"));
+    cfg.node_options.skip_interval = static_cast<int>(r.integer(*no, "skip_interval"));
+    cfg.node_options.temperature = r.number(*no, "temperature");
+  }
   const json::Value& gs = r.member(root, "groupsum");
   cfg.tau = r.number(gs, "tau");
   const json::Value& layers = r.member(root, "layers");
