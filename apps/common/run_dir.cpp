@@ -59,6 +59,7 @@ std::string summary_json(const RunDirContents& c) {
   const TrainSettings& s = *c.settings;
   std::string j = "{\n";
   j += "  \"test_accuracy\": " + num(r.test_accuracy) + ",\n";
+  j += "  \"circuit_test_accuracy\": " + opt_num(r.circuit_test_accuracy) + ",\n";
   j += "  \"best_val_accuracy\": " + opt_num(r.best_val_accuracy) + ",\n";
   j += "  \"best_val_epoch\": " + (r.best_val_accuracy < 0 ? std::string("null")
                                                            : std::to_string(r.best_val_epoch)) + ",\n";

@@ -18,6 +18,7 @@
 #include "common/tracking_run.h"
 #include "data/loader.h"
 #include "data/registry.h"
+#include "hdl/network_export.h"
 #include "lut/node_registry.h"
 #include "tensor/parallel.h"
 
@@ -73,6 +74,7 @@ TrainSettings parse_train_settings(const Config& c) {
   DIFFLUT_CHECK(k >= 1 && k <= 8, "config key 'model.params.num_inputs': expected an integer in ",
                 "[1, 8], found ", k);
   s.k = static_cast<int>(k);
+  s.eval_circuit = c.get_bool("evaluation.circuit");
   s.node_options.degree = static_cast<int>(c.get_int("model.params.node_params.degree"));
   s.node_options.hidden_width = static_cast<int>(c.get_int("model.params.node_params.hidden_width"));
   s.node_options.depth = static_cast<int>(c.get_int("model.params.node_params.depth"));
@@ -287,6 +289,10 @@ TrainResult run_training(const Config& config, const TrainerIo& io) {
   // ---- test ----
   model.eval();
   result.test_accuracy = accuracy(model.predict(test.features_f32(), eval_batch), test.labels);
+  if (s.eval_circuit) {
+    // "What the FPGA would say": the exported circuit's bit-exact software model (hdl/).
+    result.circuit_test_accuracy = hdl::evaluate_circuit(model, test).accuracy;
+  }
 
   // ---- run directory ----
   RunDirContents rd;

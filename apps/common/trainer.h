@@ -28,6 +28,7 @@ struct TrainSettings {
   std::string regularizer = "none";  // model.params.regularizer.kind: none | functional | spectral
   double regularizer_weight = 0.0;   // model.params.regularizer.weight
   int k = 6;
+  bool eval_circuit = false;  // evaluation.circuit: also score the test set through the circuit
   std::vector<int64_t> hidden_sizes;
   MappingKind first_mapping = MappingKind::learnable;
   MappingKind later_mapping = MappingKind::random;
@@ -63,6 +64,7 @@ struct EpochRecord {
 
 struct TrainResult {
   double test_accuracy = 0.0;
+  double circuit_test_accuracy = -1.0;  // -1: not evaluated (evaluation.circuit=false)
   double best_val_accuracy = -1.0;  // -1: no validation set
   int64_t best_val_epoch = 0;
   int64_t epochs = 0;

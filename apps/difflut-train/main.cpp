@@ -64,6 +64,8 @@ int run(int argc, char** argv) {
     if (r.best_val_accuracy >= 0) std::printf("best_val_accuracy=%.4f\n", r.best_val_accuracy);
     std::printf("train_seconds=%.1f samples_per_second=%.0f\n", r.train_seconds,
                 r.samples_per_second);
+    if (r.circuit_test_accuracy >= 0)
+      std::printf("circuit_test_accuracy=%.4f\n", r.circuit_test_accuracy);
     std::printf("test_accuracy=%.4f\n", r.test_accuracy);
     std::fflush(stdout);
   }
