@@ -6,6 +6,24 @@
 
 namespace difflut::app {
 
+bool FlagCursor::next() {
+  if (++i_ >= argc_) return false;
+  name_ = argv_[i_];
+  const size_t eq = name_.find('=');
+  has_inline_ = name_.rfind("--", 0) == 0 && eq != std::string::npos;
+  if (has_inline_) {
+    inline_value_ = name_.substr(eq + 1);
+    name_ = name_.substr(0, eq);
+  }
+  return true;
+}
+
+std::string FlagCursor::value() {
+  if (has_inline_) return inline_value_;
+  DIFFLUT_CHECK(i_ + 1 < argc_, name_, ": expected a value after it");
+  return argv_[++i_];
+}
+
 CliArgs parse_cli(int argc, const char* const* argv) {
   CliArgs args;
   // A flag's value: `--flag=value` or the next argument.

@@ -21,6 +21,25 @@ struct CliArgs {
 // flag missing its value, or an argument that is neither a flag nor key=value.
 CliArgs parse_cli(int argc, const char* const* argv);
 
+// Walks the arguments of the small apps (difflut-query, difflut-plot): each step yields one
+// argument; a `--flag=value` argument is split, and value() returns the inline value or consumes
+// the following argument (an Error names the flag when there is none).
+class FlagCursor {
+ public:
+  FlagCursor(int argc, char** argv) : argc_(argc), argv_(argv) {}
+  bool next();                                   // false after the last argument
+  const std::string& name() const { return name_; }  // the argument, without any "=value"
+  const char* raw() const { return argv_[i_]; }  // the argument as given
+  std::string value();
+
+ private:
+  int argc_;
+  char** argv_;
+  int i_ = 0;
+  std::string name_, inline_value_;
+  bool has_inline_ = false;
+};
+
 // Usage text for `program`: flags, override grammar, and the main config keys with their meaning.
 std::string help_text(std::string_view program);
 

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "common/cli.h"
 #include "common/svg_plot.h"
 #include "common/tracking_sqlite.h"
 #include "tensor/error.h"
@@ -59,20 +60,9 @@ struct Options {
 
 Options parse(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    std::string value;
-    const size_t eq = a.find('=');
-    const bool inline_value = a.rfind("--", 0) == 0 && eq != std::string::npos;
-    if (inline_value) {
-      value = a.substr(eq + 1);
-      a = a.substr(0, eq);
-    }
-    auto next = [&]() -> std::string {
-      if (inline_value) return value;
-      DIFFLUT_CHECK(i + 1 < argc, a, ": expected a value after it");
-      return argv[++i];
-    };
+  for (FlagCursor f(argc, argv); f.next();) {
+    const std::string& a = f.name();
+    auto next = [&] { return f.value(); };
     if (a == "-h" || a == "--help") {
       o.help = true;
     } else if (a == "--db") {
@@ -107,7 +97,7 @@ Options parse(int argc, char** argv) {
     } else if (!a.empty() && a[0] != '-' && o.command.empty()) {
       o.command = a;
     } else {
-      DIFFLUT_FAIL("unknown argument '", argv[i], "' (see --help)");
+      DIFFLUT_FAIL("unknown argument '", f.raw(), "' (see --help)");
     }
   }
   if (!o.help) {

@@ -14,6 +14,7 @@
 
 #include "autograd/io/mini_json.h"
 #include "common/tracking_sqlite.h"
+#include "common/cli.h"
 #include "tensor/error.h"
 
 namespace {
@@ -64,20 +65,9 @@ int64_t parse_id(const std::string& flag, const std::string& v) {
 
 Options parse(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    std::string value;
-    const size_t eq = a.find('=');
-    const bool inline_value = a.rfind("--", 0) == 0 && eq != std::string::npos;
-    if (inline_value) {
-      value = a.substr(eq + 1);
-      a = a.substr(0, eq);
-    }
-    auto next = [&]() -> std::string {
-      if (inline_value) return value;
-      DIFFLUT_CHECK(i + 1 < argc, a, ": expected a value after it");
-      return argv[++i];
-    };
+  for (FlagCursor f(argc, argv); f.next();) {
+    const std::string& a = f.name();
+    auto next = [&] { return f.value(); };
     if (a == "-h" || a == "--help") o.help = true;
     else if (a == "--db") o.db = next();
     else if (a == "--name") o.filter.name = next();
@@ -86,7 +76,7 @@ Options parse(int argc, char** argv) {
     else if (a == "--show") o.show = parse_id(a, next());
     else if (a == "--csv") o.csv = next();
     else if (a == "--json") o.json = next();
-    else DIFFLUT_FAIL("unknown argument '", argv[i], "' (see --help)");
+    else DIFFLUT_FAIL("unknown argument '", f.raw(), "' (see --help)");
   }
   static const std::set<std::string> kStatuses = {kStatusCreated, kStatusRunning, kStatusCompleted,
                                                   kStatusFailed, kStatusInterrupted};
