@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "autograd/io/mini_json.h"
-#include "common/tracking_sqlite.h"
 #include "common/cli.h"
+#include "common/tracking_sqlite.h"
 #include "tensor/error.h"
 
 namespace {
