@@ -35,8 +35,9 @@ std::string str(const std::string& s) {
 std::string opt_num(double v) { return v < 0 ? "null" : num(v); }
 }  // namespace
 
-std::string make_run_dir(const std::string& output_dir, const std::string& experiment_name,
-                         uint64_t seed) {
+std::string make_timestamped_dir(const std::string& output_dir, const std::string& experiment_name,
+                                 const std::string& prefix, const std::string& suffix,
+                                 const std::string& what) {
   const std::time_t now = std::time(nullptr);
   std::tm tm{};
   localtime_r(&now, &tm);
@@ -45,13 +46,19 @@ std::string make_run_dir(const std::string& output_dir, const std::string& exper
   const fs::path base = fs::path(output_dir) / experiment_name;
   std::error_code ec;
   fs::create_directories(base, ec);
-  DIFFLUT_CHECK(!ec, "run directory: cannot create '", base.string(), "': ", ec.message());
-  const std::string stem = std::string(stamp) + "-seed" + std::to_string(seed);
-  for (int n = 0;; ++n) {
-    const fs::path p = base / (n == 0 ? stem : stem + "-" + std::to_string(n + 1));
+  DIFFLUT_CHECK(!ec, what, ": cannot create '", base.string(), "': ", ec.message());
+  const std::string stem = prefix + stamp + suffix;
+  for (int n = 1;; ++n) {
+    const fs::path p = base / (n == 1 ? stem : stem + "-" + std::to_string(n));
     if (fs::create_directory(p, ec)) return p.string();
-    DIFFLUT_CHECK(!ec, "run directory: cannot create '", p.string(), "': ", ec.message());
+    DIFFLUT_CHECK(!ec, what, ": cannot create '", p.string(), "': ", ec.message());
   }
+}
+
+std::string make_run_dir(const std::string& output_dir, const std::string& experiment_name,
+                         uint64_t seed) {
+  return make_timestamped_dir(output_dir, experiment_name, "", "-seed" + std::to_string(seed),
+                              "run directory");
 }
 
 std::string summary_json(const RunDirContents& c) {

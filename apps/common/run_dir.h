@@ -26,6 +26,11 @@ struct RunDirContents {
 };
 
 // A fresh directory <output_dir>/<experiment_name>/<timestamp>-seed<seed>[-<n>] (created).
+// <output_dir>/<experiment_name>/<prefix><YYYYmmdd-HHMMSS><suffix>, created; "-2", "-3", ... is
+// appended when that name exists (two runs started in the same second). `what` names it in errors.
+std::string make_timestamped_dir(const std::string& output_dir, const std::string& experiment_name,
+                                 const std::string& prefix, const std::string& suffix,
+                                 const std::string& what);
 std::string make_run_dir(const std::string& output_dir, const std::string& experiment_name,
                          uint64_t seed);
 // The summary.json text (exposed for tests).

@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/run_dir.h"
 #include "tensor/error.h"
 
 extern char** environ;
@@ -178,26 +179,8 @@ LauncherSettings parse_launcher_settings(const Config& c) {
 }
 
 std::string make_sweep_dir(const std::string& output_dir, const std::string& experiment_name) {
-  const std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  localtime_r(&now, &tm);
-  char stamp[32];
-  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
-  const fs::path base = fs::path(output_dir) / experiment_name;
-  std::error_code ec;
-  fs::create_directories(base, ec);
-  DIFFLUT_CHECK(!ec, "sweep: cannot create '", base.string(), "': ", ec.message());
-  for (int n = 1;; ++n) {
-    std::string name = "multirun-";
-    name += stamp;
-    if (n > 1) {
-      name += '-';
-      name += std::to_string(n);
-    }
-    const fs::path p = base / name;
-    if (fs::create_directory(p, ec)) return fs::absolute(p).string();
-    DIFFLUT_CHECK(!ec, "sweep: cannot create '", p.string(), "': ", ec.message());
-  }
+  return fs::absolute(make_timestamped_dir(output_dir, experiment_name, "multirun-", "", "sweep"))
+      .string();
 }
 
 std::vector<LocalRunResult> run_local_sweep(const std::vector<std::vector<std::string>>& sets,
