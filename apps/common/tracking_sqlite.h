@@ -34,6 +34,8 @@ struct TrackerOptions {
   double busy_timeout_s = 120.0;  // how long a write waits for another writer's lock
   bool create = true;             // false: a missing file is an error (the read-only tools)
 };
+// What the read-only tools (difflut-query, difflut-plot) open a database with.
+inline TrackerOptions existing_database_options() { return TrackerOptions{30.0, false}; }
 
 // One metric to record at a measurement point.
 struct MetricValue {

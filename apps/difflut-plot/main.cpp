@@ -306,10 +306,7 @@ int run(int argc, char** argv) {
     std::cout << kUsage;
     return 0;
   }
-  TrackerOptions topt;
-  topt.create = false;
-  topt.busy_timeout_s = 30.0;
-  const Tracker db(o.db, topt);
+  const Tracker db(o.db, existing_database_options());
   if (o.command == "curves") return curves(db, o);
   if (o.command == "histograms") return histograms(db, o);
   return sweep(db, o);

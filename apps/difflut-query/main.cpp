@@ -372,10 +372,7 @@ int run(int argc, char** argv) {
     std::cout << kUsage;
     return 0;
   }
-  TrackerOptions topt;
-  topt.create = false;
-  topt.busy_timeout_s = 30.0;
-  const Tracker db(o.db, topt);
+  const Tracker db(o.db, existing_database_options());
   if (o.show) return show(db, o);
   const std::vector<ExperimentRow> rows = db.experiments(o.filter);
   if (!o.csv.empty()) write_output(o.csv, to_csv(list_table(rows, true)));
