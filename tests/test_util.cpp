@@ -54,6 +54,23 @@ std::string fashion_mnist_dir() {
   return "/usr/share/datasets/fashion-mnist";
 }
 
+Tensor f64(const std::vector<double>& values, const Shape& shape) {
+  return Tensor::from_vector(values, shape);
+}
+
+std::vector<double> vals(const Tensor& t) { return t.to(DType::f64).to_vector<double>(); }
+
+void check_vals(const Tensor& t, const std::vector<double>& expected, double tol) {
+  const std::vector<double> v = vals(t);
+  REQUIRE(v.size() == expected.size());
+  int bad = 0;
+  for (size_t i = 0; i < v.size(); ++i) {
+    const bool ok = v[i] == doctest::Approx(expected[i]).epsilon(tol);
+    if (!ok && bad++ < 5) CHECK_MESSAGE(ok, "element ", i, ": ", v[i], " vs expected ", expected[i]);
+  }
+  CHECK_MESSAGE(bad == 0, bad, " of ", v.size(), " elements differ");
+}
+
 std::string CommandResult::last_line() const {
   size_t end = output.find_last_not_of("\r\n ");
   if (end == std::string::npos) return "";

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <string>
+#include <vector>
 
 #include "tensor/tensor.h"
 
@@ -29,6 +30,12 @@ void check_equal(const Tensor& a, const Tensor& b);
 std::string data_root();
 // Fashion-MNIST directory: $DIFFLUT_FASHION_MNIST_DIR, else /usr/share/datasets/fashion-mnist.
 std::string fashion_mnist_dir();
+// An f64 CPU tensor from values, and a tensor's values as f64 (hand-computed test cases).
+Tensor f64(const std::vector<double>& values, const Shape& shape);
+std::vector<double> vals(const Tensor& t);
+// CHECKs every element of t against `expected` (relative tolerance `tol`), reporting the first few.
+void check_vals(const Tensor& t, const std::vector<double>& expected, double tol = 1e-12);
+
 // Runs a shell command, capturing stdout and stderr together.
 struct CommandResult {
   int exit_code = -1;

@@ -1,10 +1,26 @@
 // Argument splitting and --help text for the apps (see cli.h).
 #include "common/cli.h"
 
+#include <cstdio>
+
 #include "common/config_compose.h"
 #include "tensor/error.h"
 
 namespace difflut::app {
+
+int run_guarded(const char* program, const std::function<int()>& body, const char* prefix) {
+  try {
+    return body();
+  } catch (const Error& e) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "%s%s: error: %s\n", prefix, program, e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "%s%s: error: internal error: %s\n", prefix, program, e.what());
+    return 3;
+  }
+}
 
 bool FlagCursor::next() {
   if (++i_ >= argc_) return false;

@@ -1,6 +1,7 @@
 // Command-line splitting for the apps: flags (--config-dir DIR, --config-name NAME, -m, --help,
 // --print-config) versus Hydra-style `key=value` overrides, plus the --help text.
 #pragma once
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -39,6 +40,11 @@ class FlagCursor {
   std::string name_, inline_value_;
   bool has_inline_ = false;
 };
+
+// The apps' main(): runs `body`, turning a difflut::Error into one "<program>: error: ..." line on
+// stderr with exit code 2, and any other exception into an "internal error" line with code 3.
+// `prefix` is printed first (e.g. a newline to leave a live progress line).
+int run_guarded(const char* program, const std::function<int()>& body, const char* prefix = "");
 
 // Usage text for `program`: flags, override grammar, and the main config keys with their meaning.
 std::string help_text(std::string_view program);

@@ -403,15 +403,5 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const difflut::Error& e) {
-    std::cout.flush();
-    std::fprintf(stderr, "%s: error: %s\n", kProgram, e.what());
-    return 2;
-  } catch (const std::exception& e) {
-    std::cout.flush();
-    std::fprintf(stderr, "%s: error: internal error: %s\n", kProgram, e.what());
-    return 3;
-  }
+  return run_guarded(kProgram, [&] { return run(argc, argv); });
 }

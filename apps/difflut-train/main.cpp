@@ -75,16 +75,6 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const difflut::Error& e) {
-    std::cout.flush();
-    // A live progress line may be on screen: start the message on a fresh line.
-    std::fprintf(stderr, "%s%s: error: %s\n", tty_break(), kProgram, e.what());
-    return 2;
-  } catch (const std::exception& e) {
-    std::cout.flush();
-    std::fprintf(stderr, "%s%s: error: internal error: %s\n", tty_break(), kProgram, e.what());
-    return 3;
-  }
+  // A live progress line may be on screen: start an error message on a fresh line.
+  return difflut::app::run_guarded(kProgram, [&] { return run(argc, argv); }, tty_break());
 }

@@ -13,19 +13,9 @@ using namespace difflut;
 
 namespace {
 
-Tensor f64(const std::vector<double>& v, const Shape& s) { return Tensor::from_vector(v, s); }
-std::vector<double> vals(const Tensor& t) { return t.to(DType::f64).to_vector<double>(); }
-
-void check_vals(const Tensor& t, const std::vector<double>& expected, double tol = 1e-12) {
-  const std::vector<double> v = vals(t);
-  REQUIRE(v.size() == expected.size());
-  int bad = 0;
-  for (size_t i = 0; i < v.size(); ++i) {
-    const bool ok = v[i] == doctest::Approx(expected[i]).epsilon(tol);
-    if (!ok && bad++ < 5) CHECK_MESSAGE(ok, "element ", i, ": ", v[i], " vs expected ", expected[i]);
-  }
-  CHECK_MESSAGE(bad == 0, bad, " of ", v.size(), " elements differ");
-}
+using test::check_vals;
+using test::f64;
+using test::vals;
 
 // Naive numpy broadcasting: the element of `s` (right-aligned to `out`) used at out index `flat`.
 int64_t naive_index(const Shape& out, const Shape& s, int64_t flat) {

@@ -11,8 +11,8 @@
 using namespace difflut;
 
 namespace {
-Tensor f64(const std::vector<double>& v, const Shape& s) { return Tensor::from_vector(v, s); }
-std::vector<double> vals(const Tensor& t) { return t.to(DType::f64).to_vector<double>(); }
+using test::f64;
+using test::vals;
 }  // namespace
 
 TEST_CASE("backward twice without zeroing gives exactly twice the parameter gradients") {
