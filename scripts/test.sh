@@ -5,7 +5,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
-bash scripts/install-deps.sh hdl pipeline
+bash scripts/install-deps.sh hdl pipeline python
 bash scripts/build.sh
 export DIFFLUT_DATA_ROOT="${DIFFLUT_DATA_ROOT:-$(cd "$root/.." && pwd)/shared/data}"
 cd build

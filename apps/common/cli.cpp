@@ -104,7 +104,7 @@ main keys (see docs/CONFIG.md for all):
   experiment_name               run name (outputs go to output_dir/experiment_name/...)
   seed, device                  RNG seed; auto | cpu | cuda
   dataloaders                   group: fashionmnist | mnist | cifar10
-  dataloaders.subset_size       train on the first N samples (null: all)
+  dataloaders.subset_size       train on N samples drawn by the seed (null: all)
   model.params.node_type        LUT node type (dwn, ...)
   model.params.num_inputs       LUT inputs per node (k)
   model.params.hidden_sizes     nodes per layer, e.g. [2000, 1000]

@@ -388,8 +388,11 @@ TEST_CASE("learnable_mapping forward reuses the argmax only while the fused upda
   CHECK(!state->argmax_fresh);
 }
 
-TEST_CASE("learnable_mapping fused Adam equals standard dW + reference Adam, B = 1, 7, 32, 100") {
-  for (int64_t B : {1, 7, 32, 100}) compare_fused_with_reference(B, 37, 50, FusedCase{}, 4, 1e-6);
+// B picks the table layout: one chunk of B samples (B <= 8), chunks of 6 (C = 6, 9, 11 chunks at
+// B = 32, 50, 64, the last one partial), or the GEMM product (B > 64).
+TEST_CASE("learnable_mapping fused Adam equals standard dW + reference Adam, B = 1 to 100") {
+  for (int64_t B : {1, 7, 8, 32, 50, 64, 100})
+    compare_fused_with_reference(B, 37, 50, FusedCase{}, 4, 1e-6);
 }
 
 TEST_CASE("learnable_mapping fused update: wide columns, AdamW, L2, clamp, SGD, non-binary x") {
