@@ -176,8 +176,13 @@ def main():
     ap.add_argument("--data", default=os.environ.get("DIFFLUT_FASHION_MNIST_DIR",
                                                      "/usr/share/datasets/fashion-mnist"))
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=os.cpu_count(),
+                    help="CPU threads for PyTorch (default: all cores, like DiffLUT)")
     args = ap.parse_args()
     dev = args.device
+    # Some PyTorch builds start with one OpenMP thread (Debian's, on the dev CPU); the comparison
+    # with DiffLUT, which uses every core, is only fair with the same thread count.
+    torch.set_num_threads(max(1, args.threads))
     torch.manual_seed(args.seed)
     xtr, ytr, xte, yte = find_fashion(args.data)
     xtr = torch.tensor(xtr.reshape(len(xtr), -1), dtype=torch.float32) / 255.0

@@ -79,16 +79,16 @@ void dwn_lut_backward_cpu(OpCall& c) {
       const scalar_t* table = c.in[1]->data<scalar_t>();
       scalar_t* gx = gx_t->data<scalar_t>();
       parallel_for(0, d.N, 1, [&](int64_t lo, int64_t hi) {
-        std::vector<double> h(static_cast<size_t>(d.k * d.K)), tmp(h.size());
+        std::vector<double> h(static_cast<size_t>(d.K * kEfdLanes)), tmp(h.size());
         std::vector<scalar_t> G(h.size());
         for (int64_t j = lo; j < hi; ++j) {
           dwn_efd_gradient_table(table + j * d.K, d.k, alpha, beta, h.data(), tmp.data());
           for (size_t i = 0; i < h.size(); ++i) G[i] = static_cast<scalar_t>(h[i]);
           for (int64_t b = 0; b < d.B; ++b) {
-            const unsigned a = addr[b * d.N + j];
+            const scalar_t* Ga = G.data() + static_cast<size_t>(addr[b * d.N + j]) * kEfdLanes;
             const scalar_t gv = g[b * d.N + j];
             scalar_t* gxb = gx + b * d.N * d.k + j * d.k;
-            for (int l = 0; l < d.k; ++l) gxb[l] += gv * G[static_cast<size_t>(l * d.K) + a];
+            for (int l = 0; l < d.k; ++l) gxb[l] += gv * Ga[l];
           }
         }
       });

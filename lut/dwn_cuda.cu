@@ -78,7 +78,8 @@ __global__ void dwn_table_grad_kernel(T* d_table,            // [N, 2^k] accumul
 }
 
 // EFD gradient tables, one block per LUT: G[j][l][a] for all l, a by k butterfly stages over the
-// [k, 2^k] planes held in shared memory (ping-pong buffers), mirroring dwn_efd_gradient_table.
+// [k, 2^k] planes held in shared memory (ping-pong buffers): per element the same operations as
+// dwn_efd_gradient_table (whose host layout is [2^k, lanes] instead).
 template <class T>
 __global__ void dwn_efd_table_kernel(T* G,              // [N, k, 2^k] out
                                      const T* table,    // [N, 2^k]

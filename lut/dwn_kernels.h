@@ -16,40 +16,43 @@ void dwn_lut_backward_cpu(OpCall& c);
 void dwn_lut_forward_cuda(OpCall& c);
 void dwn_lut_backward_cuda(OpCall& c);
 
-// The EFD gradient table of one LUT: G[l][a] = alpha Σ_a' (2a'_l − 1) T[a'] β^{popcount((a ⊕ a') &
-// ~(1<<l))} for every input l and address a, in O(k²·2^k). The weight factorises over bits, so it
+// The EFD gradient table of one LUT: G[a][l] = alpha Σ_a' (2a'_l − 1) T[a'] β^{popcount((a ⊕ a') &
+// ~(1<<l))} for every address a and input l, in O(k²·2^k). The weight factorises over bits, so it
 // is a butterfly per bit m: h(a) += c_m·h(a ⊕ 2^m) (c_m = β for m ≠ l, 1 for m = l), starting from
-// h(a') = (2a'_l − 1) T[a']. Computed in double; `h` and `tmp` are [k, 2^k] scratch, `h` holds the
-// result. The CUDA kernel performs exactly these operations in this order (no fused multiply-adds),
-// so both devices produce the same bits.
+// h(a') = (2a'_l − 1) T[a']. Computed in double. The k inputs of one address sit side by side in
+// kEfdLanes slots (lanes ≥ k are padding and hold no meaning), so every butterfly step is one
+// vector operation over the inputs and a sample's k gradients are one contiguous row. `h` and `tmp`
+// are [2^k, kEfdLanes] scratch; `h` holds the result. The CUDA kernel performs the same operation
+// per element, so both devices agree.
+constexpr int kEfdLanes = kDwnMaxK;
+
 template <class T>
 void dwn_efd_gradient_table(const T* table,  // [2^k] one LUT's entries
                             int k, double alpha, double beta,
-                            double* h,        // [k, 2^k] out
-                            double* tmp) {    // [k, 2^k] scratch
+                            double* h,        // [2^k, kEfdLanes] out
+                            double* tmp) {    // [2^k, kEfdLanes] scratch
   const int K = 1 << k;
-  for (int l = 0; l < k; ++l)
-    for (int a = 0; a < K; ++a)
-      h[l * K + a] = ((a >> l) & 1) ? static_cast<double>(table[a]) : -static_cast<double>(table[a]);
+  for (int a = 0; a < K; ++a) {
+    const double t = static_cast<double>(table[a]);
+    for (int l = 0; l < kEfdLanes; ++l) h[a * kEfdLanes + l] = ((a >> l) & 1) ? t : -t;
+  }
+  double cm[kEfdLanes];
   double* cur = h;
   double* nxt = tmp;
   for (int m = 0; m < k; ++m) {
-    for (int l = 0; l < k; ++l) {
-      const double cm = (m == l) ? 1.0 : beta;
-      const double* src = cur + l * K;
-      double* dst = nxt + l * K;
-      // dst[a] = src[a] + cm src[a ^ 2^m], walked as pairs of contiguous half-blocks so that the
-      // compiler vectorises it (the a ^ 2^m form does not); the same operation per element.
-      const int half = 1 << m;
-      for (int base = 0; base < K; base += 2 * half) {
-        const double* s0 = src + base;
-        const double* s1 = s0 + half;
-        double* d0 = dst + base;
-        double* d1 = d0 + half;
-        for (int t = 0; t < half; ++t) {
-          const double lo = s0[t], hi = s1[t];
-          d0[t] = lo + cm * hi;
-          d1[t] = hi + cm * lo;
+    for (int l = 0; l < kEfdLanes; ++l) cm[l] = (l == m) ? 1.0 : beta;
+    // Rows a and a ^ 2^m (bit m clear in a) update each other: dst[a] = src[a] + c·src[a ^ 2^m].
+    const int half = 1 << m;
+    for (int base = 0; base < K; base += 2 * half) {
+      for (int t = 0; t < half; ++t) {
+        const double* s0 = cur + (base + t) * kEfdLanes;
+        const double* s1 = s0 + half * kEfdLanes;
+        double* d0 = nxt + (base + t) * kEfdLanes;
+        double* d1 = d0 + half * kEfdLanes;
+        for (int l = 0; l < kEfdLanes; ++l) {
+          const double lo = s0[l], hi = s1[l];
+          d0[l] = lo + cm[l] * hi;
+          d1[l] = hi + cm[l] * lo;
         }
       }
     }
@@ -57,7 +60,7 @@ void dwn_efd_gradient_table(const T* table,  // [2^k] one LUT's entries
     cur = nxt;
     nxt = t;
   }
-  for (int i = 0; i < k * K; ++i) h[i] = alpha * cur[i];
+  for (int i = 0; i < K * kEfdLanes; ++i) h[i] = alpha * cur[i];
 }
 
 }  // namespace difflut

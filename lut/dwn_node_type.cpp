@@ -50,7 +50,7 @@ class DwnNodeType final : public NodeType {
       const scalar_t* xp = x.data<scalar_t>();
       const scalar_t* t = params.data<scalar_t>();
       const scalar_t* g = grad_out.data<scalar_t>();
-      std::vector<double> h(static_cast<size_t>(k * K)), tmp(h.size());
+      std::vector<double> h(static_cast<size_t>(K * kEfdLanes)), tmp(h.size());
       for (int64_t j = 0; j < N; ++j) {
         if (grad_x) dwn_efd_gradient_table(t + j * K, k, alpha, beta, h.data(), tmp.data());
         for (int64_t b = 0; b < B; ++b) {
@@ -60,7 +60,7 @@ class DwnNodeType final : public NodeType {
           if (grad_x)
             for (int l = 0; l < k; ++l)
               grad_x->data<scalar_t>()[(b * N + j) * k + l] +=
-                  gv * static_cast<scalar_t>(h[static_cast<size_t>(l * K + a)]);
+                  gv * static_cast<scalar_t>(h[static_cast<size_t>(a * kEfdLanes + l)]);
         }
       }
     });
