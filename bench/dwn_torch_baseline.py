@@ -12,6 +12,8 @@ strawman.
 
 Prints one JSON object per line. Usage:
   dwn_torch_baseline.py --device cpu|cuda --batches 32,256,1024 [--steps N] [--train-epochs E]
+                        [--seed S] [--step-size 14] [--gamma 0.1] [--threads T]
+Training epochs use Adam 1e-2 with StepLR(step-size, gamma) per epoch, like difflut-train.
 """
 import argparse
 import gzip
@@ -176,6 +178,9 @@ def main():
     ap.add_argument("--data", default=os.environ.get("DIFFLUT_FASHION_MNIST_DIR",
                                                      "/usr/share/datasets/fashion-mnist"))
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--step-size", type=int, default=14,
+                    help="training epochs: StepLR step (epochs), as difflut-train's default")
+    ap.add_argument("--gamma", type=float, default=0.1)
     ap.add_argument("--threads", type=int, default=os.cpu_count(),
                     help="CPU threads for PyTorch (default: all cores, like DiffLUT)")
     args = ap.parse_args()
@@ -238,6 +243,7 @@ def main():
         model = model if epoch else DwnModel(etr.shape[1], seed=args.seed).to(dev)
         if epoch == 0:
             opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+            sched = torch.optim.lr_scheduler.StepLR(opt, step_size=args.step_size, gamma=args.gamma)
         perm = torch.randperm(etr.shape[0], device=dev)
         sync(dev)
         t0 = time.perf_counter()
@@ -246,6 +252,7 @@ def main():
             step(etr[idx], ytr[idx])
         sync(dev)
         secs = time.perf_counter() - t0
+        sched.step()
         with torch.no_grad():
             correct = sum((model(ete[i:i + 1000]).argmax(1) == yte[i:i + 1000]).sum().item()
                           for i in range(0, ete.shape[0], 1000))

@@ -19,14 +19,10 @@ for t in "${types[@]}"; do
   "$build/difflut-train" model=bitlogic_ablation "model.params.node_type=$t" "${extra[@]}" \
     "training.epochs=$epochs" "experiment_name=bitlogic_ablation_$t" "$@" > "$log" 2>&1 || {
     echo "bitlogic-ablation: $t failed:" >&2; tail -5 "$log" >&2; rm -f "$log"; exit 1; }
+  acc="$(sed -n 's/^test_accuracy=//p' "$log" | tail -1)"
+  secs="$(sed -n 's/^train_seconds=\([0-9.]*\).*/\1/p' "$log" | tail -1)"
   run_dir="$(sed -n 's/^run_dir=//p' "$log" | tail -1)"
   rm -f "$log"
-  python3 - "$run_dir/summary.json" "$t" "${paper[$t]}" <<'PY'
-import json, sys
-s = json.load(open(sys.argv[1]))
-print(json.dumps({"bench": "bitlogic_ablation", "node_type": sys.argv[2], "device": s["device"],
-                  "epochs": s["epochs"], "test_accuracy": s["test_accuracy"],
-                  "paper_accuracy": float(sys.argv[3]) / 100, "train_seconds": s["train_seconds"],
-                  "run_dir": sys.argv[1].rsplit("/", 1)[0]}), flush=True)
-PY
+  printf '{"bench": "bitlogic_ablation", "node_type": "%s", "epochs": %s, "test_accuracy": %s, "paper_accuracy": %s, "train_seconds": %s, "run_dir": "%s"}\n' \
+    "$t" "$epochs" "$acc" "$(awk "BEGIN{print ${paper[$t]} / 100}")" "$secs" "$run_dir"
 done

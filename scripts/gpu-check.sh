@@ -2,7 +2,7 @@
 # GPU-machine check (H100/H200): builds the minimal CUDA configuration for sm_90 (only the CUDA
 # toolkit, the standard library and a carried doctest header), runs the test suites with the GPU
 # present, then the GPU benchmarks, writing logs under $OUT. Usage:
-#   scripts/gpu-check.sh [tests] [bench] [train]
+#   scripts/gpu-check.sh [tests] [bench] [train] [long] [nodes] [ablation] [reference]
 # Needs .deps/doctest/doctest.h (copied from /usr/include/doctest) and, for bench/train,
 # .device-data/fashion-mnist/*.gz carried along.
 set -uo pipefail
@@ -87,6 +87,29 @@ for step in $steps; do
           dataloaders.subset_size=10000 model.params.node_type=$nt $extra >> "$OUT/nodes.log" 2>&1
         echo "node $nt cuda rc=$? $(grep -E 'train_seconds|test_accuracy' "$OUT/nodes.log" | tail -2 | tr '\n' ' ')" >> "$summary"
       done
+      ;;
+    ablation)
+      t0=$(date +%s)
+      DIFFLUT_BUILD_DIR="$root/build-gpu" timeout 500 bash scripts/bitlogic-ablation.sh device=cuda \
+        output_dir=/tmp/runs tracking.enabled=false > "$OUT/ablation.jsonl" 2> "$OUT/ablation.err"
+      echo "ablation rc=$? seconds=$(( $(date +%s) - t0 ))" >> "$summary"
+      cat "$OUT/ablation.jsonl" >> "$summary"
+      ;;
+    reference)
+      # Is 15-epoch accuracy a property of the semantics? The PyTorch reference (same math as
+      # torch_dwn, StepLR(14, 0.1)) and difflut-train, 15 epochs each, two seeds each.
+      t0=$(date +%s)
+      for seed in 0 1; do
+        timeout 280 python3 bench/dwn_torch_baseline.py --device cuda --batches 32 --steps 1 \
+          --train-epochs 15 --seed "$seed" > "$OUT/reference_torch_$seed.jsonl" 2>&1
+        echo "pytorch reference seed $seed rc=$? $(tail -1 "$OUT/reference_torch_$seed.jsonl")" >> "$summary"
+      done
+      for seed in 1 2; do
+        timeout 100 ./build-gpu/difflut-train device=cuda training.epochs=15 seed="$seed" \
+          output_dir=/tmp/runs tracking.enabled=false > "$OUT/reference_difflut_$seed.log" 2>&1
+        echo "difflut-train seed $seed rc=$? $(tail -1 "$OUT/reference_difflut_$seed.log")" >> "$summary"
+      done
+      echo "reference seconds=$(( $(date +%s) - t0 ))" >> "$summary"
       ;;
   esac
 done
