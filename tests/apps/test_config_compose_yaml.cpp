@@ -58,6 +58,19 @@ TEST_CASE("shipped configs compose to torch_dwn's README model on Fashion-MNIST"
   CHECK(!c.has("defaults"));
 }
 
+TEST_CASE("model=bitlogic_ablation composes to the node-type ablation setting") {
+  CHECK(app::group_options(shipped_config_dir(), "model") ==
+        std::vector<std::string>{"bitlogic_ablation", "dwn"});
+  const app::Config c = compose({"model=bitlogic_ablation", "model.params.node_type=hybrid"});
+  CHECK(c.get_string("model.name") == "bitlogic_ablation");
+  CHECK(c.get_string("model.params.node_type") == "hybrid");
+  CHECK(c.get_int_list("model.params.hidden_sizes") == std::vector<int64_t>{4000, 4000});
+  CHECK(c.get_int("model.params.num_inputs") == 6);
+  CHECK(c.get_string("model.params.layer_type") == "random");
+  CHECK(c.get_string("model.params.later_layer_type") == "random");
+  CHECK(c.get_string("dataloaders.name") == "fashionmnist");
+}
+
 TEST_CASE("every shipped dataloaders option composes and names itself") {
   const auto options = app::group_options(shipped_config_dir(), "dataloaders");
   CHECK(options == std::vector<std::string>{"cifar10", "fashionmnist", "mnist"});
