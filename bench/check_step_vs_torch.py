@@ -7,11 +7,11 @@ torch_dwn's semantics) at full model size, from identical parameters and optimiz
 
 It writes a data root whose Fashion-MNIST training set is the first 32 training images (plus the
 real test set), runs the default model (learnable 2000 + random 1000 LUT6) through difflut-train
-with batch 32 for 1 and for 2 epochs (same seed, so the first steps are identical and each epoch is
-exactly one step), loads the state after step 1 (parameters, Adam moments, step count, lr), takes
-step 2 in PyTorch (forward, cross-entropy, backward, torch.optim.Adam, table clamp) on the same
-images encoded with the run's own thresholds, and compares the result with difflut-train's state
-after step 2. Prints one JSON object per tensor; exits non-zero when a difference exceeds the
+with batch 32 for 1 and for N epochs (--steps N, default 2; same seed, so the first steps are
+identical and each epoch is exactly one step), loads the state after step 1 (parameters, Adam
+moments, step count, lr), takes steps 2..N in PyTorch (forward, cross-entropy, backward, torch.optim.Adam, table clamp) on the same
+images encoded with the run's own thresholds, and compares every step's loss and the final state
+with difflut-train's. Prints one JSON object per tensor; exits non-zero when a difference exceeds the
 tolerance (relative to the tensor's largest magnitude) or the mapping argmax disagrees anywhere.
 """
 import argparse
@@ -91,11 +91,15 @@ def main():
     ap.add_argument("--workdir", required=True)
     ap.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
     ap.add_argument("--rtol", type=float, default=1e-4)
+    ap.add_argument("--steps", type=int, default=2,
+                    help="compare after this many steps (PyTorch takes steps 2..N; default 2)")
     args = ap.parse_args()
+    if args.steps < 2:
+        sys.exit(f"check_step_vs_torch: --steps must be at least 2, found {args.steps}")
     os.makedirs(args.workdir, exist_ok=True)
     write_data_root(args.data, os.path.join(args.workdir, "data"))
     exe = os.path.abspath(args.difflut_train)
-    run1, run2 = train(exe, args.workdir, 1), train(exe, args.workdir, 2)
+    run1, run2 = train(exe, args.workdir, 1), train(exe, args.workdir, args.steps)
 
     ck1, _ = load_safetensors(os.path.join(run1, "checkpoint.safetensors"))
     ck2, meta2 = load_safetensors(os.path.join(run2, "checkpoint.safetensors"))
@@ -124,17 +128,20 @@ def main():
                         "exp_avg": ck1[f"optim:{n}.exp_avg"].clone(),
                         "exp_avg_sq": ck1[f"optim:{n}.exp_avg_sq"].clone()}
 
-    h = LearnableMappingFn.apply(enc, w, 1e-3)
-    h = DwnLutFn.apply(h, t1, k)
-    h = DwnLutFn.apply(h[:, map2], t2, k)
-    logits = h.view(32, 10, -1).sum(-1) / tau_gs
-    loss = torch.nn.functional.cross_entropy(logits, y)
-    opt.zero_grad()
-    loss.backward()
-    opt.step()
-    with torch.no_grad():
-        t1.clamp_(-1, 1)
-        t2.clamp_(-1, 1)
+    losses = []
+    for _ in range(2, args.steps + 1):
+        h = LearnableMappingFn.apply(enc, w, 1e-3)
+        h = DwnLutFn.apply(h, t1, k)
+        h = DwnLutFn.apply(h[:, map2], t2, k)
+        logits = h.view(32, 10, -1).sum(-1) / tau_gs
+        loss = torch.nn.functional.cross_entropy(logits, y)
+        losses.append(loss.item())
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        with torch.no_grad():
+            t1.clamp_(-1, 1)
+            t2.clamp_(-1, 1)
 
     ok = True
     report = [("model:layer0.params", t1.detach()), ("model:layer1.params", t2.detach()),
@@ -155,13 +162,16 @@ def main():
     wi = ck2["model:layer0.mapping_weights"].argmax(0)
     same = (w.detach().argmax(0) == wi).float().mean().item()
     ok &= same == 1.0
-    print(json.dumps({"tensor": "mapping argmax after step 2", "agree": same}))
-    # The step-2 loss (the epoch-2 train loss in the run's history) checks the forward pass,
-    # including the mapping argmax the fused update left for it.
-    ours = json.loads(meta2["difflut.history"])[1]["train_loss"]
-    good = abs(ours - loss.item()) <= 1e-5 * abs(loss.item())
-    ok &= good
-    print(json.dumps({"tensor": "step-2 loss", "difflut": ours, "pytorch": loss.item(), "ok": good}))
+    print(json.dumps({"tensor": f"mapping argmax after step {args.steps}", "agree": same}))
+    # The loss of every step from 2 on (one epoch is one step here, so the run's per-epoch train
+    # loss) checks the forward pass, including the mapping argmax the fused update left for it.
+    history = json.loads(meta2["difflut.history"])
+    for step, ref_loss in enumerate(losses, start=2):
+        ours = history[step - 1]["train_loss"]
+        good = abs(ours - ref_loss) <= 1e-5 * abs(ref_loss)
+        ok &= good
+        print(json.dumps({"tensor": f"step-{step} loss", "difflut": ours, "pytorch": ref_loss,
+                          "ok": good}))
     print("check_step_vs_torch: " + ("PASS" if ok else "FAIL"))
     sys.exit(0 if ok else 1)
 
