@@ -1,6 +1,8 @@
 // Export helpers: files on disk, golden vectors from software values.
 #include "hdl/export.h"
 
+#include "autograd/graph.h"
+#include "autograd/ops.h"
 #include "hdl/lower.h"
 #include "tensor/error.h"
 
@@ -68,18 +70,8 @@ GoldenVectors golden_from_graph(const Circuit& circuit, const Graph& graph) {
 Tensor argmax_rows(const Tensor& scores) {
   DIFFLUT_CHECK(scores.dim() == 2 && scores.size(1) >= 1,
                 "hdl.argmax_rows: expected scores [B, C], found ", scores.describe());
-  const Tensor s = scores.to(Device::cpu).to(DType::f64);
-  const int64_t B = s.size(0), C = s.size(1);
-  Tensor out = Tensor::empty({B}, DType::i64);
-  const double* p = s.data<double>();
-  int64_t* o = out.data<int64_t>();
-  for (int64_t b = 0; b < B; ++b) {
-    int64_t best = 0;
-    for (int64_t c = 1; c < C; ++c)
-      if (p[b * C + c] > p[b * C + best]) best = c;
-    o[b] = best;
-  }
-  return out;
+  Graph graph;  // the engine's argmax op: first index on ties, like the circuit's argmax stage
+  return argmax(graph.input(scores.to(Device::cpu)), 1).value();
 }
 
 }  // namespace difflut::hdl

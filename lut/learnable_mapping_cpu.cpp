@@ -571,6 +571,31 @@ int64_t fused_block_width(int64_t C, int bits, size_t elem) {
   return tables_at_2048 <= (size_t{8} << 20) ? 2048 : 1024;
 }
 
+// Per-thread scratch of the fused pass, kept across steps (pool threads live as long as the
+// process): the tables are 1-8 MiB per thread, and allocating and zero-filling them every step was
+// pure overhead, since the pass writes every entry before it reads it.
+template <class T>
+struct FusedScratch {
+  std::vector<T> tab, colsum, acc, best;
+  std::vector<int32_t> bidx;
+  std::vector<const T*> rows;
+};
+
+template <class T>
+FusedScratch<T>& fused_scratch(size_t tab_size, size_t sb, size_t chunks) {
+  thread_local FusedScratch<T> s;
+  auto grow = [](auto& v, size_t n) {
+    if (v.size() < n) v.resize(n);
+  };
+  grow(s.tab, tab_size);
+  grow(s.colsum, sb);
+  grow(s.acc, sb);
+  grow(s.best, sb);
+  grow(s.bidx, sb);
+  grow(s.rows, chunks);
+  return s;
+}
+
 template <class T, GradMode kGrad, OptMode kOpt>
 void fused_update(T* w, T* m, T* v, const FusedGrad<T>& gr, const MappingOptCoeffs<T>& co,
                   int64_t F, int64_t S, int64_t sb, int32_t* idx) {
@@ -579,15 +604,13 @@ void fused_update(T* w, T* m, T* v, const FusedGrad<T>& gr, const MappingOptCoef
   if constexpr (kGrad == GradMode::tables) tab_size = static_cast<size_t>((gr.C << gr.bits) * sb);
   if constexpr (kGrad == GradMode::dense) tab_size = static_cast<size_t>(gr.B * sb);
   parallel_for(0, nblk, 1, [&](int64_t lo, int64_t hi) {
-    std::vector<T> tab(tab_size), colsum(static_cast<size_t>(sb)), acc(static_cast<size_t>(sb)),
-        best(static_cast<size_t>(sb));
-    std::vector<int32_t> bidx(static_cast<size_t>(sb));
-    std::vector<const T*> rows(static_cast<size_t>(std::max<int64_t>(gr.C, 1)));
+    FusedScratch<T>& sc = fused_scratch<T>(tab_size, static_cast<size_t>(sb),
+                                           static_cast<size_t>(std::max<int64_t>(gr.C, 1)));
     for (int64_t k = lo; k < hi; ++k) {
       const int64_t s0 = k * sb;
-      fused_block<T, kGrad, kOpt>(w, m, v, gr, co, F, S, s0, std::min(sb, S - s0), sb, tab.data(),
-                                  colsum.data(), acc.data(), best.data(), bidx.data(),
-                                  rows.data(), idx);
+      fused_block<T, kGrad, kOpt>(w, m, v, gr, co, F, S, s0, std::min(sb, S - s0), sb,
+                                  sc.tab.data(), sc.colsum.data(), sc.acc.data(), sc.best.data(),
+                                  sc.bidx.data(), sc.rows.data(), idx);
     }
   });
 }
@@ -720,10 +743,11 @@ void learnable_mapping_update_cpu(Tensor& w, Tensor* m, Tensor* v, const Tensor*
     if (B > kMaxTableBatch) {
       // Large batches: the tables cost B/8 adds per weight and outgrow the caches, while the blocked
       // GEMM computes xᵀg at tens of GFLOP/s; the pass then reads dW = 2·xᵀg − Σ_b g (any x).
-      std::vector<T> xtg(static_cast<size_t>(F * S));
-      gemm_cpu<T>(/*trans_a=*/true, /*trans_b=*/false, F, S, B, xp, F, gr.g, S, xtg.data(), S,
+      // [F, S] from the caching allocator: reused across steps, not zeroed (the GEMM overwrites it).
+      Tensor xtg = Tensor::empty({F, S}, DTypeOf<T>::value);
+      gemm_cpu<T>(/*trans_a=*/true, /*trans_b=*/false, F, S, B, xp, F, gr.g, S, xtg.data<T>(), S,
                   /*accumulate=*/false);
-      gr.xtg = xtg.data();
+      gr.xtg = xtg.data<T>();
       fused_update_opt<T, GradMode::product>(wp, mp, vp, gr, co, F, S, 2048, ip);
     } else if (binary) {
       std::vector<uint8_t> masks(static_cast<size_t>(F * gr.C));

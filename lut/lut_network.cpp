@@ -128,20 +128,8 @@ Tensor LUTNetwork::logits(const Tensor& features, int64_t batch_size) {
 }
 
 Tensor LUTNetwork::predict(const Tensor& features, int64_t batch_size) {
-  const Tensor l = logits(features, batch_size);
-  const int64_t N = l.size(0), C = l.size(1);
-  Tensor pred = Tensor::empty({N}, DType::i64, Device::cpu);
-  int64_t* p = pred.data<int64_t>();
-  DIFFLUT_DISPATCH_FLOAT(l.dtype(), "LUTNetwork.predict", [&] {
-    const scalar_t* v = l.data<scalar_t>();
-    for (int64_t i = 0; i < N; ++i) {
-      int64_t best = 0;
-      for (int64_t c = 1; c < C; ++c)
-        if (v[i * C + c] > v[i * C + best]) best = c;
-      p[i] = best;
-    }
-  });
-  return pred;
+  Graph graph;  // the engine's argmax op: first index on ties
+  return argmax(graph.input(logits(features, batch_size)), 1).value().to(Device::cpu);
 }
 
 double accuracy(const Tensor& predictions, const Tensor& labels) {
