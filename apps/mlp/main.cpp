@@ -8,6 +8,7 @@
 #include <string>
 
 #include "autograd/nn/linear.h"
+#include "common/cli.h"
 #include "autograd/nn/module.h"
 #include "autograd/ops.h"
 #include "autograd/optim/adam.h"
@@ -144,10 +145,5 @@ int run(const Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    return run(parse(argc, argv));
-  } catch (const difflut::Error& e) {
-    std::fprintf(stderr, "mlp: error: %s\n", e.what());
-    return 2;
-  }
+  return difflut::app::run_guarded("mlp", [&] { return run(parse(argc, argv)); });
 }

@@ -101,4 +101,13 @@ DIFFLUT_NODE_HD void ml_backward(const T* w, const T* x, int k, const T* levels,
   }
 }
 
+// The eval logit at address a for node types whose evaluation is their training logit at binary
+// inputs: input l is bit l of a (DESIGN.md §3), then Math::logit.
+template <class Math, class T>
+DIFFLUT_NODE_HD T logit_at_corner(unsigned a, const T* p, const NodeConsts& c, T* s) {
+  T bits[kMaxK];
+  for (int l = 0; l < c.k; ++l) bits[l] = ((a >> l) & 1u) ? T(1) : T(0);
+  return Math::logit(bits, p, c, s);
+}
+
 }  // namespace difflut::nodes

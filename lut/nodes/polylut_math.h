@@ -58,9 +58,7 @@ struct PolyLutMath {
   DIFFLUT_NODE_HD static void post(const T*, const T*, const NodeConsts&, double*) {}
   template <class T>
   DIFFLUT_NODE_HD static T corner_logit(unsigned a, const T* p, const NodeConsts& c, T* s) {
-    T bits[kMaxK];
-    for (int l = 0; l < c.k; ++l) bits[l] = ((a >> l) & 1u) ? T(1) : T(0);
-    return logit(bits, p, c, s);
+    return logit_at_corner<PolyLutMath>(a, p, c, s);
   }
 };
 
