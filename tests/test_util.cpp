@@ -60,6 +60,12 @@ Tensor f64(const std::vector<double>& values, const Shape& shape) {
 
 std::vector<double> vals(const Tensor& t) { return t.to(DType::f64).to_vector<double>(); }
 
+Tensor uniform(const Shape& shape, Generator& gen, double lo, double hi, DType dt) {
+  std::vector<double> v = Tensor::rand(shape, gen, DType::f64).to_vector<double>();
+  for (double& e : v) e = lo + (hi - lo) * e;
+  return Tensor::from_vector(v, shape).to(dt);
+}
+
 void check_vals(const Tensor& t, const std::vector<double>& expected, double tol) {
   const std::vector<double> v = vals(t);
   REQUIRE(v.size() == expected.size());

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "tensor/random.h"
 #include "tensor/tensor.h"
 
 // GPU cases call this first: without a usable GPU the case is skipped with a message, not failed.
@@ -33,6 +34,8 @@ std::string fashion_mnist_dir();
 // An f64 CPU tensor from values, and a tensor's values as f64 (hand-computed test cases).
 Tensor f64(const std::vector<double>& values, const Shape& shape);
 std::vector<double> vals(const Tensor& t);
+// Values uniform in [lo, hi), drawn in f64 from `gen`, as a CPU tensor of `dt`.
+Tensor uniform(const Shape& shape, Generator& gen, double lo, double hi, DType dt);
 // CHECKs every element of t against `expected` (relative tolerance `tol`), reporting the first few.
 void check_vals(const Tensor& t, const std::vector<double>& expected, double tol = 1e-12);
 

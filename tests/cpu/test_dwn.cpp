@@ -10,15 +10,7 @@
 #include "test_util.h"
 
 using namespace difflut;
-
-namespace {
-// Values uniform in [lo, hi) as a host tensor of `dt`.
-Tensor uniform(const Shape& shape, Generator& gen, double lo, double hi, DType dt) {
-  std::vector<double> v = Tensor::rand(shape, gen, DType::f64).to_vector<double>();
-  for (double& e : v) e = lo + (hi - lo) * e;
-  return Tensor::from_vector(v, shape).to(dt);
-}
-}  // namespace
+using difflut::test::uniform;
 
 TEST_CASE("dwn_lut reads input l as address bit l (least significant first)") {
   // k = 3, N = 8 LUTs: LUT j is positive only at address j. Row b feeds the bits of b to every

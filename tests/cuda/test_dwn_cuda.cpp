@@ -11,14 +11,9 @@
 #include "test_util.h"
 
 using namespace difflut;
+using difflut::test::uniform;
 
 namespace {
-Tensor uniform(const Shape& shape, Generator& gen, double lo, double hi, DType dt) {
-  std::vector<double> v = Tensor::rand(shape, gen, DType::f64).to_vector<double>();
-  for (double& e : v) e = lo + (hi - lo) * e;
-  return Tensor::from_vector(v, shape).to(dt);
-}
-
 struct DwnRun {
   Tensor out, addr, grad_x, grad_table;
 };

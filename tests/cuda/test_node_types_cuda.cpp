@@ -12,14 +12,9 @@
 #include "test_util.h"
 
 using namespace difflut;
+using difflut::test::uniform;
 
 namespace {
-
-Tensor uniform(const Shape& shape, Generator& gen, double lo, double hi, DType dt) {
-  std::vector<double> v = Tensor::rand(shape, gen, DType::f64).to_vector<double>();
-  for (double& e : v) e = lo + (hi - lo) * e;
-  return Tensor::from_vector(v, shape).to(dt);
-}
 
 // Soft inputs in [0, 1) with every 5th value exactly binary and every 7th exactly 0.5.
 Tensor node_inputs(const Shape& shape, Generator& gen, DType dt) {
