@@ -2,9 +2,9 @@
 # GPU-machine check (H100/H200): builds the minimal CUDA configuration for sm_90 (only the CUDA
 # toolkit, the standard library and a carried doctest header), runs the test suites with the GPU
 # present, then the GPU benchmarks, writing logs under $OUT. Usage:
-#   scripts/gpu-check.sh [tests] [bench] [train] [long] [nodes] [ablation] [reference]
+#   scripts/gpu-check.sh [tests] [bench] [train] [long] [nodes] [ablation] [reference] [torch_dwn]
 # Needs .deps/doctest/doctest.h (copied from /usr/include/doctest) and, for bench/train,
-# .device-data/fashion-mnist/*.gz carried along.
+# .device-data/fashion-mnist/*.gz carried along; torch_dwn needs .whl/ (scripts/fetch-torch-dwn.sh).
 set -uo pipefail
 OUT="${OUT:-/tmp/difflut-gpu-out}"
 mkdir -p "$OUT"
@@ -125,6 +125,34 @@ for step in $steps; do
         echo "pytorch reference seed $seed: $(grep -c dwn_train_epoch "$OUT/reference_torch_$seed.jsonl") epochs, last: $(tail -1 "$OUT/reference_torch_$seed.jsonl")" >> "$summary"
       done
       echo "reference seconds=$(( $(date +%s) - ref_t0 ))" >> "$summary"
+      ;;
+    torch_dwn)
+      # The published torch_dwn library (scripts/fetch-torch-dwn.sh puts its source in .whl/),
+      # built here for this card, against bench_dwn in the same call: speed and accuracy ratios.
+      t0=$(date +%s)
+      sdist="$(ls .whl/torch_dwn-*.tar.gz 2>/dev/null | head -1)"
+      if [ -z "$sdist" ]; then
+        echo "torch_dwn: skipped: no .whl/torch_dwn-*.tar.gz (run scripts/fetch-torch-dwn.sh and carry .whl)" >> "$summary"
+        continue
+      fi
+      export TORCH_CUDA_ARCH_LIST=9.0 MAX_JOBS="$(nproc)"
+      if ! python3 -m pip install --no-deps --no-build-isolation --no-index --target /tmp/torch_dwn \
+          "$sdist" > "$OUT/torch_dwn_build.log" 2>&1; then
+        # Without pip's wheel support: build the extension in place and lay the package out by hand.
+        rm -rf /tmp/torch_dwn /tmp/torch_dwn_src && mkdir -p /tmp/torch_dwn /tmp/torch_dwn_src
+        tar xzf "$sdist" -C /tmp/torch_dwn_src --strip-components=1
+        (cd /tmp/torch_dwn_src && python3 setup.py build_ext --inplace) >> "$OUT/torch_dwn_build.log" 2>&1
+        cp -r /tmp/torch_dwn_src/src/torch_dwn /tmp/torch_dwn_src/*.so /tmp/torch_dwn/ 2>> "$OUT/torch_dwn_build.log"
+      fi
+      PYTHONPATH=/tmp/torch_dwn python3 -c "import torch_dwn, efd_cuda" >> "$OUT/torch_dwn_build.log" 2>&1
+      echo "torch_dwn build (importable: rc=$?) seconds=$(( $(date +%s) - t0 ))" >> "$summary"
+      tdwn="$OUT/torch_dwn.jsonl"
+      ./build-gpu/bench_dwn --device cuda --epoch > "$tdwn" 2>> "$OUT/bench.err"
+      PYTHONPATH="/tmp/torch_dwn:$root/bench" timeout "${TORCH_DWN_TIMEOUT:-300}" python3 \
+        bench/torch_dwn_reference.py --train-epochs "${TORCH_DWN_EPOCHS:-1}" >> "$tdwn" 2>> "$OUT/bench.err"
+      echo "torch_dwn reference rc=$? seconds=$(( $(date +%s) - t0 ))" >> "$summary"
+      python3 bench/ratios.py < "$tdwn" | grep torch_dwn >> "$summary"
+      grep dwn_train_epoch "$tdwn" | tail -1 >> "$summary"
       ;;
   esac
 done
