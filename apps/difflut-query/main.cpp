@@ -14,6 +14,7 @@
 
 #include "autograd/io/mini_json.h"
 #include "common/cli.h"
+#include "common/seed_groups.h"
 #include "common/tracking_sqlite.h"
 #include "tensor/error.h"
 
@@ -25,7 +26,7 @@ using namespace difflut::app;
 constexpr const char* kProgram = "difflut-query";
 
 const char* kUsage = R"(usage: difflut-query [--db PATH] [--name PATTERN] [--status STATUS] [--id N]...
-                     [--show ID] [--csv FILE|-] [--json FILE|-]
+                     [--show ID | --seeds] [--csv FILE|-] [--json FILE|-]
 
 Lists the experiments of the tracking database with their best metrics.
 
@@ -35,6 +36,10 @@ options:
   --status STATUS  only this status: running, completed, failed, interrupted, created
   --id N           only experiment N (repeatable)
   --show ID        one experiment: its settings and a table of its per-epoch metrics
+  --seeds          one row per configuration run with several seeds: completed experiments
+                   whose configs differ only in seed (and output_dir, data_root, tracking.*,
+                   training.resume) on one device, with the test accuracy's mean, standard
+                   deviation, minimum and maximum, the seeds and the experiment ids
   --csv FILE       write the list (or the --show table) as CSV to FILE ('-': stdout)
   --json FILE      write the list (or the --show experiment) as JSON to FILE ('-': stdout)
 
@@ -46,6 +51,7 @@ struct Options {
   std::string db = default_tracking_db();
   ExperimentFilter filter;
   int64_t show = 0;
+  bool seeds = false;
   std::string csv, json;
   bool help = false;
 };
@@ -74,6 +80,7 @@ Options parse(int argc, char** argv) {
     else if (a == "--status") o.filter.status = next();
     else if (a == "--id") o.filter.ids.push_back(parse_id(a, next()));
     else if (a == "--show") o.show = parse_id(a, next());
+    else if (a == "--seeds") o.seeds = true;
     else if (a == "--csv") o.csv = next();
     else if (a == "--json") o.json = next();
     else DIFFLUT_FAIL("unknown argument '", f.raw(), "' (see --help)");
@@ -83,6 +90,7 @@ Options parse(int argc, char** argv) {
   DIFFLUT_CHECK(o.filter.status.empty() || kStatuses.count(o.filter.status),
                 "--status: expected one of created, running, completed, failed, interrupted, found '",
                 o.filter.status, "'");
+  DIFFLUT_CHECK(!(o.seeds && o.show), "--seeds and --show: expected one of them, found both");
   return o;
 }
 
@@ -275,6 +283,45 @@ Table list_table(const std::vector<ExperimentRow>& rows, bool all_metrics) {
   return t;
 }
 
+// ---- seed spreads -------------------------------------------------------------------------------
+
+Table seeds_table(const std::vector<SeedGroup>& groups) {
+  Table t;
+  t.columns = {"name", "dataset", "node_type", "layer_type", "lr", "epochs", "device", "runs",
+               "test_mean", "test_sd", "test_min", "test_max", "seeds", "ids"};
+  auto joined = [](const auto& items) {
+    std::string s;
+    for (const auto& v : items) {
+      std::ostringstream one;
+      one << v;
+      if (!s.empty()) s += ' ';
+      s += one.str();
+    }
+    return s;
+  };
+  for (const SeedGroup& g : groups)
+    t.rows.push_back({Cell::str(g.name), Cell::str(g.dataset), Cell::str(g.node_type),
+                      Cell::str(g.layer_type), Cell::real(g.learning_rate, 5),
+                      Cell::integer(g.epochs), Cell::str(g.device),
+                      Cell::integer(static_cast<int64_t>(g.ids.size())), Cell::real(g.mean),
+                      Cell::real(g.sd), Cell::real(g.min), Cell::real(g.max),
+                      Cell::str(joined(g.seeds)), Cell::str(joined(g.ids))});
+  return t;
+}
+
+int seeds(const Tracker& db, const Options& o) {
+  const Table t = seeds_table(group_by_seed(db.experiments(o.filter)));
+  if (!o.csv.empty()) write_output(o.csv, to_csv(t));
+  if (!o.json.empty()) write_output(o.json, "{\"seed_groups\": " + rows_json(t, "") + "}\n");
+  if (o.csv.empty() && o.json.empty()) {
+    if (t.rows.empty())
+      std::cout << "no completed experiments with a test accuracy match in " << o.db << "\n";
+    else
+      print_text(t, std::cout);
+  }
+  return 0;
+}
+
 // ---- one experiment ----------------------------------------------------------------------------
 
 // One row per epoch; one column per "<phase>/<metric>" (first-seen order) plus the train timing.
@@ -374,6 +421,7 @@ int run(int argc, char** argv) {
   }
   const Tracker db(o.db, existing_database_options());
   if (o.show) return show(db, o);
+  if (o.seeds) return seeds(db, o);
   const std::vector<ExperimentRow> rows = db.experiments(o.filter);
   if (!o.csv.empty()) write_output(o.csv, to_csv(list_table(rows, true)));
   if (!o.json.empty()) {

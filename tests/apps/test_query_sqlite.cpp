@@ -170,6 +170,50 @@ TEST_CASE("difflut-query exports CSV and JSON that parse back") {
   CHECK(lines[0].rfind("epoch,train/loss,train/accuracy,val/accuracy", 0) == 0);
 }
 
+TEST_CASE("difflut-query --seeds summarises runs that differ only in seed") {
+  const std::string dir = test::temp_dir("query-seeds");
+  const std::string path = dir + "/experiments.db";
+  {
+    Tracker t(path);
+    const double acc[] = {0.87, 0.88, 0.86, 0.80};
+    for (int i = 0; i < 4; ++i) {
+      ExperimentStart s;
+      s.name = i < 3 ? "spread" : "other";
+      s.node_type = "dwn";
+      s.dataset_name = "fashionmnist";
+      s.device = "cpu";
+      s.epochs = 15;
+      s.config_json = "{\"experiment_name\":\"" + s.name + "\",\"seed\":" + std::to_string(i + 1) +
+                      ",\"output_dir\":\"out" + std::to_string(i) + "\"}";
+      const int64_t id = t.start_experiment(s);
+      t.add_measurement(id, 15, "test", std::nullopt, 1.0, {{"accuracy", acc[i], "", false}});
+      t.finish(id, kStatusCompleted);
+    }
+  }
+  test::CommandResult r = test::run_command(query("--db " + path + " --seeds"));
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  const std::vector<std::string> lines = lines_of(r.output);
+  REQUIRE(lines.size() == 4);  // header, rule, two groups
+  CHECK(lines[0].find("test_mean") != std::string::npos);
+  CHECK(lines[2].find("spread") != std::string::npos);
+  CHECK(lines[2].find("0.8700") != std::string::npos);  // mean of 0.87, 0.88, 0.86
+  CHECK(lines[2].find("0.0100") != std::string::npos);  // their sample sd
+  CHECK(lines[2].find("1 2 3") != std::string::npos);   // seeds (and ids)
+  CHECK(lines[3].find("other") != std::string::npos);
+
+  r = test::run_command(query("--db " + path + " --seeds --json -"));
+  REQUIRE(r.exit_code == 0);
+  const json::Value v = json::parse(r.output, "seeds json");
+  REQUIRE(v.find("seed_groups")->items.size() == 2);
+  CHECK(std::stod(v.find("seed_groups")->items[0].find("runs")->text) == 3);
+  CHECK(std::stod(v.find("seed_groups")->items[0].find("test_max")->text) == doctest::Approx(0.88));
+
+  r = test::run_command(query("--db " + path + " --seeds --show 1"));
+  CHECK(r.exit_code == 2);
+  CHECK(r.output.find("--seeds and --show") != std::string::npos);
+}
+
 TEST_CASE("difflut-query errors are one clear line with exit code 2") {
   const std::string dir = test::temp_dir("query-errors");
   test::CommandResult r = test::run_command(query("--db " + dir + "/nope.db"));
