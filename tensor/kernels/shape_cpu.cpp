@@ -155,50 +155,10 @@ void transpose_backward_cpu(OpCall& c) {
   });
 }
 
-// ---- concat along attrs.ints[0]
-void concat_forward_cpu(OpCall& c) {
-  const int64_t axis = normalize_axis("concat", c.attrs.ints.at(0), c.out->shape());
-  const AxisSplit so = split_axis(c.out->shape(), axis);
-  int64_t off = 0;
-  for (const Tensor* x : c.in) {
-    const int64_t len = x->size(axis);
-    copy_axis_block_cpu(*x, len, 0, *c.out, so.len, off, so.outer, len, so.inner, false);
-    off += len;
-  }
-}
-
-void concat_backward_cpu(OpCall& c) {
-  const int64_t axis = normalize_axis("concat", c.attrs.ints.at(0), c.out->shape());
-  const AxisSplit so = split_axis(c.out->shape(), axis);
-  int64_t off = 0;
-  for (size_t i = 0; i < c.in.size(); ++i) {
-    const int64_t len = c.in[i]->size(axis);
-    if (c.grad_in[i])
-      copy_axis_block_cpu(*c.grad_out, so.len, off, *c.grad_in[i], len, 0, so.outer, len,
-                          so.inner, true);
-    off += len;
-  }
-}
-
-// ---- slice: attrs.ints = {axis, start, end}
-void slice_forward_cpu(OpCall& c) {
-  const Tensor& x = *c.in[0];
-  const int64_t axis = normalize_axis("slice", c.attrs.ints.at(0), x.shape());
-  const int64_t start = c.attrs.ints.at(1), end = c.attrs.ints.at(2);
-  const AxisSplit s = split_axis(x.shape(), axis);
-  copy_axis_block_cpu(x, s.len, start, *c.out, end - start, 0, s.outer, end - start, s.inner,
-                      false);
-}
-
-void slice_backward_cpu(OpCall& c) {
-  if (!c.grad_in[0]) return;
-  const Tensor& x = *c.in[0];
-  const int64_t axis = normalize_axis("slice", c.attrs.ints.at(0), x.shape());
-  const int64_t start = c.attrs.ints.at(1), end = c.attrs.ints.at(2);
-  const AxisSplit s = split_axis(x.shape(), axis);
-  copy_axis_block_cpu(*c.grad_out, end - start, 0, *c.grad_in[0], s.len, start, s.outer,
-                      end - start, s.inner, true);
-}
+void concat_forward_cpu(OpCall& c) { concat_forward_with(c, copy_axis_block_cpu); }
+void concat_backward_cpu(OpCall& c) { concat_backward_with(c, copy_axis_block_cpu); }
+void slice_forward_cpu(OpCall& c) { slice_forward_with(c, copy_axis_block_cpu); }
+void slice_backward_cpu(OpCall& c) { slice_backward_with(c, copy_axis_block_cpu); }
 
 // ---- gather: out [B, M] = x [B, F] at columns index [M]
 void gather_forward_cpu(OpCall& c) {

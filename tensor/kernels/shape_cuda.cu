@@ -94,6 +94,18 @@ __global__ void gather_backward_kernel(const T* g,         // [B, M]
   }
 }
 
+template <class T>
+void transpose_cuda(const T* src, T* dst, int64_t R, int64_t C, bool accumulate) {
+  if (R == 0 || C == 0) return;
+  const long long gx = (C + kTile - 1) / kTile, gy = (R + kTile - 1) / kTile;
+  DIFFLUT_CHECK(gy <= 65535, "transpose: ", R, " rows exceed the CUDA grid limit");
+  transpose_kernel<T><<<dim3(static_cast<unsigned>(gx), static_cast<unsigned>(gy)),
+                        dim3(kTile, kTileRows)>>>(src, dst, R, C, accumulate);
+  DIFFLUT_CUDA_LAUNCH_CHECK();
+}
+
+}  // namespace
+
 void copy_axis_block_cuda(const Tensor& src, int64_t src_len, int64_t src_off, Tensor& dst,
                           int64_t dst_len, int64_t dst_off, int64_t outer, int64_t len,
                           int64_t inner, bool accumulate) {
@@ -106,18 +118,6 @@ void copy_axis_block_cuda(const Tensor& src, int64_t src_len, int64_t src_off, T
   });
   DIFFLUT_CUDA_LAUNCH_CHECK();
 }
-
-template <class T>
-void transpose_cuda(const T* src, T* dst, int64_t R, int64_t C, bool accumulate) {
-  if (R == 0 || C == 0) return;
-  const long long gx = (C + kTile - 1) / kTile, gy = (R + kTile - 1) / kTile;
-  DIFFLUT_CHECK(gy <= 65535, "transpose: ", R, " rows exceed the CUDA grid limit");
-  transpose_kernel<T><<<dim3(static_cast<unsigned>(gx), static_cast<unsigned>(gy)),
-                        dim3(kTile, kTileRows)>>>(src, dst, R, C, accumulate);
-  DIFFLUT_CUDA_LAUNCH_CHECK();
-}
-
-}  // namespace
 
 void reshape_forward_cuda(OpCall& c) { *c.out = c.in[0]->reshape(c.out->shape()); }
 
@@ -149,48 +149,10 @@ void transpose_backward_cuda(OpCall& c) {
   });
 }
 
-void concat_forward_cuda(OpCall& c) {
-  const int64_t axis = normalize_axis("concat", c.attrs.ints.at(0), c.out->shape());
-  const AxisSplit so = split_axis(c.out->shape(), axis);
-  int64_t off = 0;
-  for (const Tensor* x : c.in) {
-    const int64_t len = x->size(axis);
-    copy_axis_block_cuda(*x, len, 0, *c.out, so.len, off, so.outer, len, so.inner, false);
-    off += len;
-  }
-}
-
-void concat_backward_cuda(OpCall& c) {
-  const int64_t axis = normalize_axis("concat", c.attrs.ints.at(0), c.out->shape());
-  const AxisSplit so = split_axis(c.out->shape(), axis);
-  int64_t off = 0;
-  for (size_t i = 0; i < c.in.size(); ++i) {
-    const int64_t len = c.in[i]->size(axis);
-    if (c.grad_in[i])
-      copy_axis_block_cuda(*c.grad_out, so.len, off, *c.grad_in[i], len, 0, so.outer, len,
-                           so.inner, true);
-    off += len;
-  }
-}
-
-void slice_forward_cuda(OpCall& c) {
-  const Tensor& x = *c.in[0];
-  const int64_t axis = normalize_axis("slice", c.attrs.ints.at(0), x.shape());
-  const int64_t start = c.attrs.ints.at(1), end = c.attrs.ints.at(2);
-  const AxisSplit s = split_axis(x.shape(), axis);
-  copy_axis_block_cuda(x, s.len, start, *c.out, end - start, 0, s.outer, end - start, s.inner,
-                       false);
-}
-
-void slice_backward_cuda(OpCall& c) {
-  if (!c.grad_in[0]) return;
-  const Tensor& x = *c.in[0];
-  const int64_t axis = normalize_axis("slice", c.attrs.ints.at(0), x.shape());
-  const int64_t start = c.attrs.ints.at(1), end = c.attrs.ints.at(2);
-  const AxisSplit s = split_axis(x.shape(), axis);
-  copy_axis_block_cuda(*c.grad_out, end - start, 0, *c.grad_in[0], s.len, start, s.outer,
-                       end - start, s.inner, true);
-}
+void concat_forward_cuda(OpCall& c) { concat_forward_with(c, copy_axis_block_cuda); }
+void concat_backward_cuda(OpCall& c) { concat_backward_with(c, copy_axis_block_cuda); }
+void slice_forward_cuda(OpCall& c) { slice_forward_with(c, copy_axis_block_cuda); }
+void slice_backward_cuda(OpCall& c) { slice_backward_with(c, copy_axis_block_cuda); }
 
 // Without a supplied CSR inverse this builds one on the host (a documented host read of the index,
 // which also validates it). With one supplied there is no host read unless DIFFLUT_SYNC_DEBUG=1,

@@ -27,6 +27,21 @@ void copy_axis_block_cpu(const Tensor& src, int64_t src_len, int64_t src_off, Te
                          int64_t dst_len, int64_t dst_off, int64_t outer, int64_t len,
                          int64_t inner, bool accumulate);
 
+// The CUDA twin of copy_axis_block_cpu (device tensors; same contract).
+void copy_axis_block_cuda(const Tensor& src, int64_t src_len, int64_t src_off, Tensor& dst,
+                          int64_t dst_len, int64_t dst_off, int64_t outer, int64_t len,
+                          int64_t inner, bool accumulate);
+
+// Concat and slice in terms of one device's block copy (shape_axis_ops.cpp): the device launchers
+// below are these with copy_axis_block_cpu or copy_axis_block_cuda.
+using CopyAxisBlock = void (*)(const Tensor& src, int64_t src_len, int64_t src_off, Tensor& dst,
+                               int64_t dst_len, int64_t dst_off, int64_t outer, int64_t len,
+                               int64_t inner, bool accumulate);
+void concat_forward_with(OpCall& c, CopyAxisBlock copy);
+void concat_backward_with(OpCall& c, CopyAxisBlock copy);
+void slice_forward_with(OpCall& c, CopyAxisBlock copy);
+void slice_backward_with(OpCall& c, CopyAxisBlock copy);
+
 void reshape_forward_cpu(OpCall& c);
 void reshape_backward_cpu(OpCall& c);
 void transpose_forward_cpu(OpCall& c);
