@@ -12,10 +12,11 @@
 namespace difflut::app {
 namespace {
 
-// Keys that say where or how a run was kept, not what was trained.
+// Keys that say where or how a run was kept, not what was trained; `device` as requested
+// ("auto", "cpu", ...) gives way to the device the run actually used, which is part of the key.
 bool is_per_run_key(const std::string& path) {
   static const std::set<std::string> kKeys = {"seed", "output_dir", "data_root", "tracking",
-                                              "training.resume"};
+                                              "training.resume", "device"};
   return kKeys.count(path) > 0;
 }
 

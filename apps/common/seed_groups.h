@@ -1,6 +1,6 @@
 // Seed spreads over tracked runs: experiments whose resolved configs are equal except for the seed
 // (and where the run went: output_dir, data_root, tracking.*, training.resume) on the same device
-// form one group, summarised by the count, mean, sample standard deviation, minimum and maximum
+// (the one the run used; the requested `device` key is ignored) form one group, summarised by the count, mean, sample standard deviation, minimum and maximum
 // of their test accuracy. One run of a LUT network is one draw (a few tenths of a point apart from
 // seed to seed), so accuracy claims are made on such groups; difflut-query --seeds prints them.
 #pragma once

@@ -38,8 +38,9 @@ options:
   --show ID        one experiment: its settings and a table of its per-epoch metrics
   --seeds          one row per configuration run with several seeds: completed experiments
                    whose configs differ only in seed (and output_dir, data_root, tracking.*,
-                   training.resume) on one device, with the test accuracy's mean, standard
-                   deviation, minimum and maximum, the seeds and the experiment ids
+                   training.resume, device) and that ran on one device, with the test
+                   accuracy's mean, standard deviation, minimum and maximum, the seeds and
+                   the experiment ids
   --csv FILE       write the list (or the --show table) as CSV to FILE ('-': stdout)
   --json FILE      write the list (or the --show experiment) as JSON to FILE ('-': stdout)
 
