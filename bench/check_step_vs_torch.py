@@ -31,12 +31,13 @@ except ImportError:  # CTest treats exit code 77 as skipped (tests/CMakeLists.tx
     sys.exit(77)
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dwn_torch_baseline import DwnLutFn, LearnableMappingFn, find_fashion  # noqa: E402
+from dwn_torch_baseline import DwnModel, clamp_tables, encode, fashion_file, find_fashion  # noqa: E402
 
 DTYPES = {"F32": np.float32, "F64": np.float64, "I32": np.int32, "I64": np.int64}
 
 
 def load_safetensors(path):
+    """Tensors and metadata of a safetensors file (read by hand: the check needs only torch)."""
     with open(path, "rb") as f:
         blob = f.read()
     n = struct.unpack("<Q", blob[:8])[0]
@@ -54,12 +55,9 @@ def load_safetensors(path):
 def write_data_root(src_dir, root):
     """root/fashion-mnist: the first 32 training images and labels (plain IDX) and the test set."""
     def read(stem):
-        for ext, opener in (("", open), (".gz", gzip.open)):
-            p = os.path.join(src_dir, stem + ext)
-            if os.path.exists(p):
-                with opener(p, "rb") as f:
-                    return f.read()
-        raise FileNotFoundError(os.path.join(src_dir, stem))
+        path = fashion_file(src_dir, stem)
+        with (gzip.open if path.endswith(".gz") else open)(path, "rb") as f:
+            return f.read()
     out = os.path.join(root, "fashion-mnist")
     os.makedirs(out, exist_ok=True)
     images, labels = read("train-images-idx3-ubyte"), read("train-labels-idx1-ubyte")
@@ -111,13 +109,17 @@ def main():
     xtr, ytr, _, _ = find_fashion(args.data)
     x = torch.tensor(xtr[:32].reshape(32, -1), dtype=torch.float32) / 255.0
     y = torch.tensor(ytr[:32], dtype=torch.long)
-    thr = model1["encoder.thresholds"]  # [F, bits]
-    enc = (x.unsqueeze(-1) > thr.unsqueeze(0)).float().reshape(32, -1)
+    enc = encode(x, model1["encoder.thresholds"])  # the run's own thresholds [F, bits]
 
-    w = torch.nn.Parameter(ck1["model:layer0.mapping_weights"].clone())
-    t1 = torch.nn.Parameter(ck1["model:layer0.params"].clone())
-    t2 = torch.nn.Parameter(ck1["model:layer1.params"].clone())
-    map2 = model1["layer1.mapping_indices"].long()
+    # The reference model, its parameters replaced by difflut-train's after step 1.
+    t1_init, t2_init = ck1["model:layer0.params"], ck1["model:layer1.params"]
+    model = DwnModel(enc.shape[1], sizes=(t1_init.shape[0], t2_init.shape[0]), k=k, tau=tau_gs)
+    with torch.no_grad():
+        model.w.copy_(ck1["model:layer0.mapping_weights"])
+        model.t1.copy_(t1_init)
+        model.t2.copy_(t2_init)
+    model.map2 = model1["layer1.mapping_indices"].long()
+    w, t1, t2 = model.w, model.t1, model.t2
     params = [t1, t2, w]
     opt = torch.optim.Adam(params, lr=float(ck1["optim:optimizer.lr"][0]))
     step1 = int(ck1["optim:optimizer.step"][0])
@@ -130,18 +132,12 @@ def main():
 
     losses = []
     for _ in range(2, args.steps + 1):
-        h = LearnableMappingFn.apply(enc, w, 1e-3)
-        h = DwnLutFn.apply(h, t1, k)
-        h = DwnLutFn.apply(h[:, map2], t2, k)
-        logits = h.view(32, 10, -1).sum(-1) / tau_gs
-        loss = torch.nn.functional.cross_entropy(logits, y)
+        loss = torch.nn.functional.cross_entropy(model(enc), y)
         losses.append(loss.item())
         opt.zero_grad()
         loss.backward()
         opt.step()
-        with torch.no_grad():
-            t1.clamp_(-1, 1)
-            t2.clamp_(-1, 1)
+        clamp_tables(model)
 
     ok = True
     report = [("model:layer0.params", t1.detach()), ("model:layer1.params", t2.detach()),

@@ -37,15 +37,19 @@ def read_idx(path):
     return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
 
 
+def fashion_file(dirpath, stem):
+    """The IDX file `stem` in `dirpath`, plain or .gz."""
+    for ext in ("", ".gz"):
+        p = os.path.join(dirpath, stem + ext)
+        if os.path.exists(p):
+            return p
+    raise FileNotFoundError(os.path.join(dirpath, stem))
+
+
 def find_fashion(dirpath):
-    def pick(stem):
-        for ext in ("", ".gz"):
-            p = os.path.join(dirpath, stem + ext)
-            if os.path.exists(p):
-                return p
-        raise FileNotFoundError(os.path.join(dirpath, stem))
-    return [read_idx(pick(s)) for s in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
-                                        "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")]
+    return [read_idx(fashion_file(dirpath, s))
+            for s in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                      "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")]
 
 
 def distributive_thresholds(x, bits):
@@ -80,9 +84,7 @@ class LearnableMappingFn(torch.autograd.Function):
 
 def efd_table(table, k, alpha, beta):
     """G[n, l, a] = alpha * sum_a' (2a'_l - 1) T[n, a'] beta^popcount((a ^ a') & ~(1 << l))."""
-    n = table.shape[0]
-    A = 1 << k
-    addr = torch.arange(A, device=table.device)
+    addr = torch.arange(1 << k, device=table.device)
     out = []
     for l in range(k):
         sign = ((addr >> l) & 1).float() * 2 - 1
@@ -169,6 +171,77 @@ def machine(dev):
     return f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
 
 
+def load_fashion_tensors(dirpath):
+    """Fashion-MNIST as float pixels in [0, 1] ([N, 784]) and int64 labels: train, then test."""
+    xtr, ytr, xte, yte = find_fashion(dirpath)
+    as_x = lambda a: torch.tensor(a.reshape(len(a), -1), dtype=torch.float32) / 255.0  # noqa: E731
+    return (as_x(xtr), torch.tensor(ytr, dtype=torch.long),
+            as_x(xte), torch.tensor(yte, dtype=torch.long))
+
+
+def make_step(model, opt, after=None):
+    """One Adam training step on a batch (cross-entropy); `after(model)` runs after the update."""
+    def step(xb, yb):
+        opt.zero_grad(set_to_none=True)
+        loss = torch.nn.functional.cross_entropy(model(xb), yb)
+        loss.backward()
+        opt.step()
+        if after:
+            after(model)
+        return loss
+    return step
+
+
+# The benchmark lines below are shared by every Python baseline (this one, torch_dwn_reference.py):
+# `row` holds the fields that name the implementation, device and machine.
+
+def bench_steps(step, x, y, batches, steps, dev, row):
+    """Mean training-step time per batch size, after 3 warm-up steps on the same batch."""
+    for bs in batches:
+        xb, yb = x[:bs], y[:bs]
+        for _ in range(3):
+            step(xb, yb)
+        sync(dev)
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            step(xb, yb)
+        sync(dev)
+        dt = (time.perf_counter() - t0) / steps
+        print(json.dumps({"bench": "dwn_train_step", **row, "batch": bs, "ms_per_step": dt * 1e3,
+                          "epoch_seconds_est": dt * (60000 // bs)}), flush=True)
+
+
+def bench_inference(forward, x, dev, row, bs=1024, reps=10):
+    """Inference samples/s at batch `bs` (no autograd), after one warm-up batch."""
+    with torch.no_grad():
+        forward(x[:bs])
+        sync(dev)
+        t0 = time.perf_counter()
+        for _ in range(reps):
+            forward(x[:bs])
+        sync(dev)
+        dt = (time.perf_counter() - t0) / reps
+    print(json.dumps({"bench": "dwn_inference", **row, "batch": bs,
+                      "samples_per_second": bs / dt}), flush=True)
+
+
+def train_epochs(step, sched, test_accuracy, x, y, epochs, dev, row, bs=32):
+    """Epochs of shuffled batches (a fresh permutation each), StepLR per epoch, then the test
+    accuracy; one line per epoch with its training time."""
+    for epoch in range(epochs):
+        perm = torch.randperm(x.shape[0], device=dev)
+        sync(dev)
+        t0 = time.perf_counter()
+        for i in range(0, x.shape[0], bs):
+            idx = perm[i:i + bs]
+            step(x[idx], y[idx])
+        sync(dev)
+        secs = time.perf_counter() - t0
+        sched.step()
+        print(json.dumps({"bench": "dwn_train_epoch", **row, "batch": bs, "epoch": epoch + 1,
+                          "epoch_seconds": secs, "test_accuracy": test_accuracy()}), flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--device", default="cpu")
@@ -189,78 +262,30 @@ def main():
     # with DiffLUT, which uses every core, is only fair with the same thread count.
     torch.set_num_threads(max(1, args.threads))
     torch.manual_seed(args.seed)
-    xtr, ytr, xte, yte = find_fashion(args.data)
-    xtr = torch.tensor(xtr.reshape(len(xtr), -1), dtype=torch.float32) / 255.0
-    xte = torch.tensor(xte.reshape(len(xte), -1), dtype=torch.float32) / 255.0
-    ytr = torch.tensor(ytr, dtype=torch.long)
-    yte = torch.tensor(yte, dtype=torch.long)
+    xtr, ytr, xte, yte = load_fashion_tensors(args.data)
     thr = distributive_thresholds(xtr, 3)
     etr = encode(xtr, thr).to(dev)
     ete = encode(xte, thr).to(dev)
     ytr, yte = ytr.to(dev), yte.to(dev)
+    row = {"impl": "pytorch", "device": dev, "machine": machine(dev)}
 
     model = DwnModel(etr.shape[1]).to(dev)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
-    lossf = torch.nn.CrossEntropyLoss()
+    step = make_step(model, torch.optim.Adam(model.parameters(), lr=1e-2), after=clamp_tables)
+    bench_steps(step, etr, ytr, [int(b) for b in args.batches.split(",") if b], args.steps, dev, row)
+    bench_inference(model, ete, dev, row)
 
-    def step(xb, yb):
-        opt.zero_grad(set_to_none=True)
-        loss = lossf(model(xb), yb)
-        loss.backward()
-        opt.step()
-        clamp_tables(model)
-        return loss
+    if args.train_epochs > 0:
+        # A fresh model for the accuracy run, so the timing steps above do not count as training.
+        model = DwnModel(etr.shape[1], seed=args.seed).to(dev)
+        opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+        sched = torch.optim.lr_scheduler.StepLR(opt, step_size=args.step_size, gamma=args.gamma)
 
-    for bs in [int(b) for b in args.batches.split(",")]:
-        xb, yb = etr[:bs], ytr[:bs]
-        for _ in range(3):
-            step(xb, yb)
-        sync(dev)
-        t0 = time.perf_counter()
-        for _ in range(args.steps):
-            step(xb, yb)
-        sync(dev)
-        dt = (time.perf_counter() - t0) / args.steps
-        print(json.dumps({"bench": "dwn_train_step", "impl": "pytorch", "device": dev,
-                          "machine": machine(dev), "batch": bs, "ms_per_step": dt * 1e3,
-                          "epoch_seconds_est": dt * (60000 // bs)}), flush=True)
-
-    with torch.no_grad():
-        bs = 1024
-        model(ete[:bs])
-        sync(dev)
-        t0 = time.perf_counter()
-        reps = 10
-        for _ in range(reps):
-            model(ete[:bs])
-        sync(dev)
-        dt = (time.perf_counter() - t0) / reps
-        print(json.dumps({"bench": "dwn_inference", "impl": "pytorch", "device": dev,
-                          "machine": machine(dev), "batch": bs, "samples_per_second": bs / dt}),
-              flush=True)
-
-    for epoch in range(args.train_epochs):
-        model = model if epoch else DwnModel(etr.shape[1], seed=args.seed).to(dev)
-        if epoch == 0:
-            opt = torch.optim.Adam(model.parameters(), lr=1e-2)
-            sched = torch.optim.lr_scheduler.StepLR(opt, step_size=args.step_size, gamma=args.gamma)
-        perm = torch.randperm(etr.shape[0], device=dev)
-        sync(dev)
-        t0 = time.perf_counter()
-        for i in range(0, etr.shape[0], 32):
-            idx = perm[i:i + 32]
-            step(etr[idx], ytr[idx])
-        sync(dev)
-        secs = time.perf_counter() - t0
-        sched.step()
-        with torch.no_grad():
-            correct = sum((model(ete[i:i + 1000]).argmax(1) == yte[i:i + 1000]).sum().item()
-                          for i in range(0, ete.shape[0], 1000))
-        print(json.dumps({"bench": "dwn_train_epoch", "impl": "pytorch", "device": dev,
-                          "machine": machine(dev), "batch": 32, "epoch": epoch + 1,
-                          "epoch_seconds": secs, "test_accuracy": correct / ete.shape[0]}),
-              flush=True)
-
+        def test_accuracy():
+            with torch.no_grad():
+                return sum((model(ete[i:i + 1000]).argmax(1) == yte[i:i + 1000]).sum().item()
+                           for i in range(0, ete.shape[0], 1000)) / ete.shape[0]
+        train_epochs(make_step(model, opt, after=clamp_tables), sched, test_accuracy, etr, ytr,
+                     args.train_epochs, dev, row)
 
 if __name__ == "__main__":
     main()

@@ -15,14 +15,13 @@ dwn_torch_baseline.py, so that bench/ratios.py pairs it with bench_dwn's lines. 
   torch_dwn_reference.py [--batches 32,256,1024] [--steps N] [--train-epochs E] [--seed S]
 """
 import argparse
-import json
 import os
 import sys
-import time
 
 import torch
 
-from dwn_torch_baseline import find_fashion, machine
+from dwn_torch_baseline import (bench_inference, bench_steps, load_fashion_tensors, machine,
+                                make_step, train_epochs)
 
 SKIP = 77
 
@@ -61,61 +60,21 @@ def main():
     dwn = load_library()
     torch.manual_seed(args.seed)
 
-    xtr, ytr, xte, yte = find_fashion(args.data)
-    xtr = torch.tensor(xtr.reshape(len(xtr), -1), dtype=torch.float32) / 255.0
-    xte = torch.tensor(xte.reshape(len(xte), -1), dtype=torch.float32) / 255.0
+    xtr, ytr, xte, yte = load_fashion_tensors(args.data)
     thermometer = dwn.DistributiveThermometer(3).fit(xtr)
     etr = thermometer.binarize(xtr).flatten(start_dim=1).cuda()
     ete = thermometer.binarize(xte).flatten(start_dim=1).cuda()
-    ytr = torch.tensor(ytr, dtype=torch.long).cuda()
-    yte = torch.tensor(yte, dtype=torch.long).cuda()
-    name = machine("cuda")
+    ytr, yte = ytr.cuda(), yte.cuda()
+    row = {"impl": "torch_dwn", "device": "cuda", "machine": machine("cuda")}
 
+    # The library clamps its tables itself, at the start of every training forward.
     model = build_model(dwn, etr.shape[1])
-    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
-
-    def step(xb, yb):
-        opt.zero_grad()
-        loss = torch.nn.functional.cross_entropy(model(xb), yb)
-        loss.backward()
-        opt.step()
-        return loss
-
-    def test_accuracy():
-        model.eval()
-        with torch.no_grad():
-            acc = (model(ete).argmax(dim=1) == yte).float().mean().item()
-        model.train()
-        return acc
-
     model.train()
-    for bs in [int(b) for b in args.batches.split(",") if b]:
-        xb, yb = etr[:bs], ytr[:bs]
-        for _ in range(3):
-            step(xb, yb)
-        torch.cuda.synchronize()
-        t0 = time.perf_counter()
-        for _ in range(args.steps):
-            step(xb, yb)
-        torch.cuda.synchronize()
-        dt = (time.perf_counter() - t0) / args.steps
-        print(json.dumps({"bench": "dwn_train_step", "impl": "torch_dwn", "device": "cuda",
-                          "machine": name, "batch": bs, "ms_per_step": dt * 1e3,
-                          "epoch_seconds_est": dt * (60000 // bs)}), flush=True)
-
+    step = make_step(model, torch.optim.Adam(model.parameters(), lr=1e-2))
+    bench_steps(step, etr, ytr, [int(b) for b in args.batches.split(",") if b], args.steps, "cuda",
+                row)
     model.eval()
-    with torch.no_grad():
-        bs = 1024
-        model(ete[:bs])
-        torch.cuda.synchronize()
-        t0 = time.perf_counter()
-        reps = 10
-        for _ in range(reps):
-            model(ete[:bs])
-        torch.cuda.synchronize()
-        dt = (time.perf_counter() - t0) / reps
-    print(json.dumps({"bench": "dwn_inference", "impl": "torch_dwn", "device": "cuda",
-                      "machine": name, "batch": bs, "samples_per_second": bs / dt}), flush=True)
+    bench_inference(model, ete, "cuda", row)
 
     if args.train_epochs <= 0:
         return
@@ -124,22 +83,16 @@ def main():
     model = build_model(dwn, etr.shape[1])
     opt = torch.optim.Adam(model.parameters(), lr=1e-2)
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=14, gamma=0.1)
-    n = etr.shape[0]
-    for epoch in range(args.train_epochs):
-        model.train()
-        perm = torch.randperm(n, device="cuda")
-        torch.cuda.synchronize()
-        t0 = time.perf_counter()
-        for i in range(0, n, 32):
-            idx = perm[i:i + 32]
-            step(etr[idx], ytr[idx])
-        torch.cuda.synchronize()
-        secs = time.perf_counter() - t0
-        sched.step()
-        print(json.dumps({"bench": "dwn_train_epoch", "impl": "torch_dwn", "device": "cuda",
-                          "machine": name, "batch": 32, "epoch": epoch + 1,
-                          "epoch_seconds": secs, "test_accuracy": test_accuracy()}), flush=True)
 
+    def test_accuracy():  # as torch_dwn's tutorial: eval mode, the whole test set at once
+        model.eval()
+        with torch.no_grad():
+            acc = (model(ete).argmax(dim=1) == yte).float().mean().item()
+        model.train()
+        return acc
+    model.train()
+    train_epochs(make_step(model, opt), sched, test_accuracy, etr, ytr, args.train_epochs, "cuda",
+                 row)
 
 if __name__ == "__main__":
     main()
