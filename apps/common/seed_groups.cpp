@@ -35,20 +35,24 @@ void write_canonical(const json::Value& v, const std::string& path, std::string&
       out += ']';
       return;
     case json::Value::Kind::object: {
-      std::vector<const std::pair<std::string, json::Value>*> members;
-      for (const auto& m : v.members) {
-        const std::string child = path.empty() ? m.first : path + "." + m.first;
-        if (!is_per_run_key(child)) members.push_back(&m);
+      struct Member {
+        const std::string* key;
+        std::string path;  // dotted, as config keys are written
+        const json::Value* value;
+      };
+      std::vector<Member> kept;
+      for (const auto& [key, value] : v.members) {
+        std::string child = path.empty() ? key : path + "." + key;
+        if (!is_per_run_key(child)) kept.push_back({&key, std::move(child), &value});
       }
-      std::sort(members.begin(), members.end(),
-                [](const auto* a, const auto* b) { return a->first < b->first; });
+      std::sort(kept.begin(), kept.end(),
+                [](const Member& a, const Member& b) { return *a.key < *b.key; });
       out += '{';
-      for (size_t i = 0; i < members.size(); ++i) {
+      for (size_t i = 0; i < kept.size(); ++i) {
         if (i) out += ',';
-        json::write_string(out, members[i]->first);
+        json::write_string(out, *kept[i].key);
         out += ':';
-        write_canonical(members[i]->second, path.empty() ? members[i]->first
-                                                         : path + "." + members[i]->first, out);
+        write_canonical(*kept[i].value, kept[i].path, out);
       }
       out += '}';
       return;

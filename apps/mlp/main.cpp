@@ -8,10 +8,10 @@
 #include <string>
 
 #include "autograd/nn/linear.h"
-#include "common/cli.h"
 #include "autograd/nn/module.h"
 #include "autograd/ops.h"
 #include "autograd/optim/adam.h"
+#include "common/cli.h"
 #include "data/loader.h"
 #include "data/registry.h"
 #include "tensor/random.h"
