@@ -24,14 +24,10 @@ summary="$OUT/summary.txt"
 # run while the build and the tests do (at batch 32 each process mostly waits on kernel launches).
 ref_pids=()
 if [[ " $steps " == *" reference "* ]]; then
-  if [ -d .device-data/fashion-mnist ]; then
-    mkdir -p /tmp/fmnist-ref
-    for f in .device-data/fashion-mnist/*.gz; do cp "$f" /tmp/fmnist-ref/; done
-  fi
   for seed in ${REFERENCE_TORCH_SEEDS:-0 1 2}; do
     timeout "${REFERENCE_TIMEOUT:-480}" python3 bench/dwn_torch_baseline.py --device cuda \
       --batches 32 --steps 1 --train-epochs 15 --seed "$seed" --threads 4 \
-      --data /tmp/fmnist-ref > "$OUT/reference_torch_$seed.jsonl" 2>&1 &
+      --data "$root/.device-data/fashion-mnist" > "$OUT/reference_torch_$seed.jsonl" 2>&1 &
     ref_pids+=($!)
   done
   ref_t0=$(date +%s)
