@@ -26,6 +26,18 @@ int bits_for(uint64_t max_code) {
   return b;
 }
 
+LutLayout lut_layout(const Stage& s) {
+  LutLayout l;
+  l.input_begin.assign(1, 0);
+  l.table_begin.assign(1, 0);
+  for (int64_t j = 0; j < s.size; ++j) {
+    const int f = s.lut_fanin(j);
+    l.input_begin.push_back(l.input_begin.back() + f);
+    l.table_begin.push_back(l.table_begin.back() + (int64_t{1} << f));
+  }
+  return l;
+}
+
 int64_t Circuit::lut_nodes() const {
   int64_t n = 0;
   for (const Stage& s : stages)
@@ -70,24 +82,36 @@ void Circuit::validate() const {
           DIFFLUT_CHECK(s.width == src.width, what, ": wires keep the word width");
         }
         break;
-      case StageKind::lut:
-        DIFFLUT_CHECK(s.k >= 1 && s.k <= 16 && s.width == 1 && src.width == 1, what,
-                      ": expected k in [1, 16] over bits");
-        DIFFLUT_CHECK(src.size == s.size * s.k, what, ": expected ", s.size * s.k,
+      case StageKind::lut: {
+        DIFFLUT_CHECK(s.k >= (s.fanin.empty() ? 1 : 0) && s.k <= 16 && s.width == 1 &&
+                          src.width == 1,
+                      what, ": expected k in [1, 16] over bits");
+        DIFFLUT_CHECK(s.fanin.empty() || static_cast<int64_t>(s.fanin.size()) == s.size, what,
+                      ": expected ", s.size, " fan-ins, found ", s.fanin.size());
+        for (uint8_t f : s.fanin)
+          DIFFLUT_CHECK(f <= s.k, what, ": a node's fan-in ", int{f}, " exceeds k = ", s.k);
+        const LutLayout l = lut_layout(s);
+        DIFFLUT_CHECK(src.size == l.input_begin.back(), what, ": expected ", l.input_begin.back(),
                       " input bits, found ", src.size);
-        DIFFLUT_CHECK(static_cast<int64_t>(s.table.size()) == (s.size << s.k), what,
+        DIFFLUT_CHECK(static_cast<int64_t>(s.table.size()) == l.table_begin.back(), what,
                       ": table size");
+        for (uint8_t v : s.table) DIFFLUT_CHECK(v <= 1, what, ": table entries must be 0 or 1");
         break;
+      }
       case StageKind::popcount:
         DIFFLUT_CHECK(src.width == 1, what, ": popcount over bits only");
         DIFFLUT_CHECK(static_cast<int64_t>(s.group_begin.size()) == s.size &&
                           s.group_end.size() == s.group_begin.size(),
                       what, ": groups");
+        DIFFLUT_CHECK(s.offset.empty() || static_cast<int64_t>(s.offset.size()) == s.size, what,
+                      ": offsets");
         for (int64_t c = 0; c < s.size; ++c) {
           const int64_t b = s.group_begin[static_cast<size_t>(c)];
           const int64_t e = s.group_end[static_cast<size_t>(c)];
           DIFFLUT_CHECK(b >= 0 && b <= e && e <= src.size, what, ": group ", c, " range");
-          DIFFLUT_CHECK(bits_for(static_cast<uint64_t>(e - b)) <= s.width, what, ": width");
+          DIFFLUT_CHECK(s.group_offset(c) >= 0, what, ": negative offset");
+          DIFFLUT_CHECK(bits_for(static_cast<uint64_t>(e - b + s.group_offset(c))) <= s.width,
+                        what, ": width");
         }
         break;
       case StageKind::argmax:

@@ -26,28 +26,38 @@ const char* stage_kind_name(StageKind kind);
 
 struct Stage {
   StageKind kind = StageKind::input;
-  std::string name;       // Verilog identifier, unique in the circuit, derived from node_name
-  std::string node_name;  // the graph node it lowers ("" for stages the export appended)
-  std::string op;         // that node's op name
+  std::string name{};       // Verilog identifier, unique in the circuit, derived from node_name
+  std::string node_name{};  // the graph node it lowers ("" for stages the export appended)
+  std::string op{};         // that node's op name
   int node_id = -1;       // that node's id (-1 for appended stages)
   int source = -1;        // the stage this one reads (-1 for the input)
   int64_t size = 0;       // words out
   int width = 1;          // bits per word out
   // decode[c] = the graph's value for code c, for every reachable code c (size <= 2^width).
-  std::vector<double> decode;
+  std::vector<double> decode{};
 
   // compare / wires: the source word read by output word m. compare: threshold[m] in
   // [0, 2^w_in]: 0 gives constant 1, 2^w_in constant 0. threshold_value[m]: the float threshold
   // it came from (comments only).
-  std::vector<int64_t> index;
-  std::vector<uint32_t> threshold;
-  std::vector<double> threshold_value;
+  std::vector<int64_t> index{};
+  std::vector<uint32_t> threshold{};
+  std::vector<double> threshold_value{};
   // lut: k inputs per node (input l of node j is word j*k + l, address bit l), tables [size, 2^k]
-  // in {0, 1}, row-major.
+  // in {0, 1}, row-major. An optimised netlist (optimize.h) gives each node its own fan-in:
+  // fanin[j] <= k inputs; node j then reads the fanin[j] source words after those of the nodes
+  // before it, and its table is the 2^fanin[j] entries after theirs. Empty fanin: every node has k.
   int k = 0;
-  std::vector<uint8_t> table;
-  // popcount: group c counts source words [group_begin[c], group_end[c]) (empty groups are 0).
-  std::vector<int64_t> group_begin, group_end;
+  std::vector<uint8_t> table{};
+  std::vector<uint8_t> fanin{};
+  // popcount: group c counts source words [group_begin[c], group_end[c]) (empty groups are 0),
+  // plus offset[c] (the constant ones the optimiser folded away; empty offset: all 0).
+  std::vector<int64_t> group_begin{}, group_end{};
+  std::vector<int64_t> offset{};
+
+  // lut: node j's fan-in.
+  int lut_fanin(int64_t j) const { return fanin.empty() ? k : fanin[static_cast<size_t>(j)]; }
+  // popcount: group c's constant.
+  int64_t group_offset(int64_t c) const { return offset.empty() ? 0 : offset[static_cast<size_t>(c)]; }
 
   // A logic layer (pipeline registers go after logic layers; input and wires are not layers).
   bool is_logic() const { return kind != StageKind::input && kind != StageKind::wires; }
@@ -73,6 +83,13 @@ struct Circuit {
   // Structural checks (sources earlier, index ranges, table sizes); throws difflut::Error.
   void validate() const;
 };
+
+// Where each node of a lut stage reads and keeps its table: node j's inputs are source words
+// [input_begin[j], input_begin[j + 1]), its table entries [table_begin[j], table_begin[j + 1]).
+struct LutLayout {
+  std::vector<int64_t> input_begin, table_begin;  // size + 1 entries each
+};
+LutLayout lut_layout(const Stage& lut_stage);
 
 // Bits needed for the codes 0..max_code (at least 1).
 int bits_for(uint64_t max_code);

@@ -6,7 +6,12 @@
 
 namespace difflut::hdl {
 
-CircuitSim::CircuitSim(const Circuit& circuit) : circuit_(circuit) { circuit.validate(); }
+CircuitSim::CircuitSim(const Circuit& circuit) : circuit_(circuit) {
+  circuit.validate();
+  layouts_.resize(circuit.stages.size());
+  for (size_t s = 0; s < circuit.stages.size(); ++s)
+    if (circuit.stages[s].kind == StageKind::lut) layouts_[s] = lut_layout(circuit.stages[s]);
+}
 
 void CircuitSim::run(const uint32_t* input, std::vector<std::vector<uint32_t>>& values) const {
   const auto& stages = circuit_.stages;
@@ -37,17 +42,20 @@ void CircuitSim::run(const uint32_t* input, std::vector<std::vector<uint32_t>>& 
           out[static_cast<size_t>(m)] = in[static_cast<size_t>(st.index[static_cast<size_t>(m)])];
         break;
       case StageKind::lut: {
-        const int64_t K = int64_t{1} << st.k;
+        const LutLayout& l = layouts_[s];
         for (int64_t j = 0; j < st.size; ++j) {
+          const int64_t b = l.input_begin[static_cast<size_t>(j)];
+          const int f = static_cast<int>(l.input_begin[static_cast<size_t>(j) + 1] - b);
           uint32_t addr = 0;
-          for (int l = 0; l < st.k; ++l) addr |= (in[static_cast<size_t>(j * st.k + l)] & 1u) << l;
-          out[static_cast<size_t>(j)] = st.table[static_cast<size_t>(j * K + addr)];
+          for (int i = 0; i < f; ++i) addr |= (in[static_cast<size_t>(b + i)] & 1u) << i;
+          out[static_cast<size_t>(j)] =
+              st.table[static_cast<size_t>(l.table_begin[static_cast<size_t>(j)] + addr)];
         }
         break;
       }
       case StageKind::popcount:
         for (int64_t c = 0; c < st.size; ++c) {
-          uint32_t acc = 0;
+          uint32_t acc = static_cast<uint32_t>(st.group_offset(c));
           for (int64_t m = st.group_begin[static_cast<size_t>(c)];
                m < st.group_end[static_cast<size_t>(c)]; ++m)
             acc += in[static_cast<size_t>(m)];

@@ -18,6 +18,7 @@ class CircuitSim {
 
  private:
   const Circuit& circuit_;
+  std::vector<LutLayout> layouts_;  // per stage (lut stages only)
 };
 
 // The output ports of a batch: input codes [batch, input_words] -> one vector per output port of

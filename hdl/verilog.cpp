@@ -143,30 +143,46 @@ std::string mux_tree(const uint8_t* bits, int64_t n, const std::vector<std::stri
 }
 
 std::string emit_lut(const std::string& module, const Stage& st, const Stage& src) {
-  const int64_t K = int64_t{1} << st.k;
+  const LutLayout lay = lut_layout(st);
+  auto node_table = [&](int64_t j) {
+    return st.table.data() + lay.table_begin[static_cast<size_t>(j)];
+  };
   // A node that ignores one of its inputs does not read that bit (the mux tree skips it).
   bool all_read = true;
-  for (int64_t j = 0; j < st.size && all_read; ++j)
-    for (int l = 0; l < st.k && all_read; ++l) {
+  for (int64_t j = 0; j < st.size && all_read; ++j) {
+    const int f = st.lut_fanin(j);
+    const uint8_t* t = node_table(j);
+    for (int l = 0; l < f && all_read; ++l) {
       bool depends = false;
-      for (int64_t a = 0; a < K && !depends; ++a)
-        depends = st.table[static_cast<size_t>(j * K + a)] !=
-                  st.table[static_cast<size_t>(j * K + (a ^ (int64_t{1} << l)))];
+      for (int64_t a = 0; a < (int64_t{1} << f) && !depends; ++a)
+        depends = t[a] != t[a ^ (int64_t{1} << l)];
       all_read = depends;
     }
+  }
+  const bool uniform = st.fanin.empty();
   std::ostringstream os;
   header(os, module, st, src, all_read,
-         str_cat(st.size, " LUT", st.k, " nodes, y[j] = T_j[address of node j]"));
-  os << "  // Node j (wire nj = y[j]) reads x[j*" << st.k << " +: " << st.k
-     << "]; input l is address bit l (least significant first).\n";
+         uniform ? str_cat(st.size, " LUT", st.k, " nodes, y[j] = T_j[address of node j]")
+                 : str_cat(st.size, " LUT nodes of up to ", st.k,
+                           " inputs (optimised netlist), y[j] = T_j[address of node j]"));
+  if (uniform)
+    os << "  // Node j (wire nj = y[j]) reads x[j*" << st.k << " +: " << st.k
+       << "]; input l is address bit l (least significant first).\n";
+  else
+    os << "  // Node j (wire nj = y[j]) reads its own fan-in of consecutive bits of x (given per "
+          "node);\n  // input l is address bit l (least significant first).\n";
   os << "  // Each node is its truth table T_j (hex, bit a = output at address a), written as a\n"
         "  // mux tree over the address bits, most significant first.\n";
-  std::vector<std::string> in(static_cast<size_t>(st.k));
+  std::vector<std::string> in;
   for (int64_t j = 0; j < st.size; ++j) {
-    const uint8_t* t = st.table.data() + j * K;
-    for (int l = 0; l < st.k; ++l) in[static_cast<size_t>(l)] = str_cat("x[", j * st.k + l, "]");
-    os << "  // node " << j << ": T_" << j << " = " << hex_table(t, K) << "\n";
-    os << "  wire n" << j << " = " << mux_tree(t, K, in, st.k - 1) << ";\n";
+    const int f = st.lut_fanin(j);
+    const int64_t b = lay.input_begin[static_cast<size_t>(j)];
+    in.assign(static_cast<size_t>(f), "");
+    for (int l = 0; l < f; ++l) in[static_cast<size_t>(l)] = str_cat("x[", b + l, "]");
+    os << "  // node " << j << ": T_" << j << " = " << hex_table(node_table(j), int64_t{1} << f);
+    if (!uniform) os << " over x[" << b << " +: " << f << "]";
+    os << "\n";
+    os << "  wire n" << j << " = " << mux_tree(node_table(j), int64_t{1} << f, in, f - 1) << ";\n";
   }
   concat_output(os, "n", st.size);
   os << "endmodule\n";
@@ -225,9 +241,13 @@ std::string emit_popcount(const std::string& module, const Stage& st, const Stag
       terms = std::move(next);
     }
     os << "  wire " << range(st.width) << " count" << c << " = ";
-    if (terms.empty()) os << st.width << "'d0";
+    const int64_t off = st.group_offset(c);
+    if (terms.empty()) os << st.width << "'d" << off;
     else os << zext(terms[0].expr, terms[0].width, st.width);
-    os << ";\n";
+    if (!terms.empty() && off > 0)
+      os << " + " << st.width << "'d" << off << ";  // + constant ones folded by the optimiser\n";
+    else
+      os << ";\n";
   }
   concat_output(os, "count", st.size);
   os << "endmodule\n";

@@ -7,10 +7,12 @@
 
 #include "autograd/graph.h"
 #include "autograd/ops.h"
+#include "data/dataset.h"
 #include "encoders/thermometer.h"
 #include "hdl/lower.h"
 #include "lut/examples/soft_majority_node.h"
 #include "lut/learnable_mapping.h"
+#include "lut/lut_network.h"
 #include "lut/mapping.h"
 #include "lut/node_ops.h"
 #include "lut/node_registry.h"
@@ -183,6 +185,151 @@ inline HdlModel tie_model() {
   m.output = argmax(group_sum(in, 3, 2.0), 1).id;
   m.options.input = hdl::InputEncoding::bits();
   return m;
+}
+
+// u8 codes [N, F] with labels from a simple rule, as a Dataset (the image readers' form).
+inline Dataset toy_dataset(int64_t N, int64_t F, int C, uint64_t seed) {
+  Generator gen(seed);
+  Dataset d;
+  d.name = "toy/test";
+  d.num_classes = C;
+  d.features = Tensor::empty({N, F}, DType::u8);
+  d.labels = Tensor::empty({N}, DType::i64);
+  for (int64_t i = 0; i < N; ++i) {
+    int64_t sum = 0;
+    for (int64_t f = 0; f < F; ++f) {
+      const uint8_t v = static_cast<uint8_t>(gen.below(256));
+      d.features.data<uint8_t>()[i * F + f] = v;
+      sum += v;
+    }
+    d.labels.data<int64_t>()[i] = (sum / F) % C;
+  }
+  return d;
+}
+
+inline std::shared_ptr<LUTNetwork> toy_network(const Dataset& d, int64_t F, int k, MappingKind first,
+                                        const std::string& node_type, uint64_t seed) {
+  ThermometerEncoder enc("distributive", 3);
+  enc.fit(d.features_f32());
+  LUTNetworkConfig c;
+  c.num_features = F;
+  c.num_classes = d.num_classes;
+  c.hidden_sizes = {30, 12};
+  c.k = k;
+  c.node_type = node_type;
+  c.first_mapping = first;
+  c.later_mapping = MappingKind::random;
+  Generator gen(seed);
+  auto net = std::make_shared<LUTNetwork>(c, enc, gen);
+  net->eval();
+  return net;
+}
+
+// A random circuit in the shape the lowering produces, with every corner the optimiser and the
+// compiled engine must handle: F input words of `width` bits (8: raw codes through comparators
+// with thresholds 0 and 2^8 among them; 1: encoded bits read directly), then LUT stages of mixed
+// fan-in 1..max_k with constant tables, tables that ignore inputs and repeated inputs, popcount
+// groups of uneven size (an empty one among them), and the argmax.
+inline hdl::Circuit random_circuit(uint64_t seed, int64_t F, int width, int max_k = 6) {
+  using namespace hdl;
+  Generator gen(seed);
+  Circuit c;
+  Stage in;
+  in.kind = StageKind::input;
+  in.name = "x";
+  in.size = F;
+  in.width = width;
+  for (int v = 0; v < (1 << width); ++v) in.decode.push_back(v);
+  c.stages.push_back(in);
+  int bits = 0;
+  if (width > 1) {
+    Stage cmp;
+    cmp.kind = StageKind::compare;
+    cmp.name = "cmp";
+    cmp.source = 0;
+    cmp.size = F * 2 + 3;
+    cmp.decode = {0, 1};
+    for (int64_t m = 0; m < cmp.size; ++m) {
+      cmp.index.push_back(static_cast<int64_t>(gen.below(static_cast<uint64_t>(F))));
+      const uint64_t r = gen.below(12);
+      cmp.threshold.push_back(r == 0 ? 0u : r == 1 ? 256u : static_cast<uint32_t>(1 + gen.below(255)));
+      cmp.threshold_value.push_back(0.0);
+    }
+    c.stages.push_back(cmp);
+    bits = 1;
+  }
+  int64_t sizes[2] = {static_cast<int64_t>(12 + gen.below(40)), static_cast<int64_t>(6 + gen.below(20))};
+  for (int layer = 0; layer < 2; ++layer) {
+    const Stage& src = c.stages[static_cast<size_t>(bits)];
+    Stage lut;
+    lut.kind = StageKind::lut;
+    lut.name = "lut" + std::to_string(layer);
+    lut.size = sizes[layer];
+    lut.decode = {0, 1};
+    const bool uniform = layer == 0;  // the lowering's form, then an optimised-style stage
+    lut.k = max_k;
+    Stage w;
+    w.kind = StageKind::wires;
+    w.name = "map" + std::to_string(layer);
+    w.source = bits;
+    w.decode = {0, 1};
+    for (int64_t j = 0; j < lut.size; ++j) {
+      const int f = uniform ? max_k : static_cast<int>(gen.below(static_cast<uint64_t>(max_k) + 1));
+      if (!uniform) lut.fanin.push_back(static_cast<uint8_t>(f));
+      const uint64_t kind = gen.below(8);
+      for (int l = 0; l < f; ++l) {
+        int64_t m = static_cast<int64_t>(gen.below(static_cast<uint64_t>(src.size)));
+        if (kind == 1 && l > 0) m = w.index.back();  // a repeated input
+        w.index.push_back(m);
+      }
+      for (int64_t a = 0; a < (int64_t{1} << f); ++a) {
+        uint8_t v = static_cast<uint8_t>(gen.below(2));
+        if (kind == 2) v = 1;                                   // constant
+        if (kind == 3 && f > 1) v = static_cast<uint8_t>(a & 1);  // reads input 0 only
+        lut.table.push_back(v);
+      }
+    }
+    w.size = static_cast<int64_t>(w.index.size());
+    c.stages.push_back(w);
+    lut.source = static_cast<int>(c.stages.size() - 1);
+    c.stages.push_back(lut);
+    bits = static_cast<int>(c.stages.size() - 1);
+  }
+  const Stage& last = c.stages[static_cast<size_t>(bits)];
+  Stage pc;
+  pc.kind = StageKind::popcount;
+  pc.name = "scores";
+  pc.source = bits;
+  pc.size = 4;
+  pc.width = bits_for(static_cast<uint64_t>(last.size));
+  int64_t b = 0;
+  for (int64_t g = 0; g < 4; ++g) {
+    const int64_t e = g == 1 ? b : std::min(last.size, b + 1 + static_cast<int64_t>(gen.below(static_cast<uint64_t>(last.size / 2 + 1))));
+    pc.group_begin.push_back(b);
+    pc.group_end.push_back(g == 3 ? last.size : e);
+    b = pc.group_end.back();
+  }
+  for (int64_t v = 0; v < (int64_t{1} << pc.width); ++v) pc.decode.push_back(static_cast<double>(v));
+  c.stages.push_back(pc);
+  Stage am;
+  am.kind = StageKind::argmax;
+  am.name = "cls";
+  am.source = static_cast<int>(c.stages.size() - 1);
+  am.size = 1;
+  am.width = 2;
+  am.decode = {0, 1, 2, 3};
+  c.stages.push_back(am);
+  c.outputs = {{"scores", am.source}, {"class_idx", static_cast<int>(c.stages.size() - 1)}};
+  c.validate();
+  return c;
+}
+
+// Random input codes [n, F] of `width` bits.
+inline std::vector<uint32_t> random_codes(uint64_t seed, int64_t n, int64_t F, int width) {
+  Generator gen(seed);
+  std::vector<uint32_t> v(static_cast<size_t>(n * F));
+  for (uint32_t& x : v) x = static_cast<uint32_t>(gen.below(uint64_t{1} << width));
+  return v;
 }
 
 }  // namespace difflut::test

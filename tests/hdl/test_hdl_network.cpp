@@ -11,50 +11,14 @@
 #include "hdl/network_export.h"
 #include "hdl/tools.h"
 #include "lut/lut_network.h"
+#include "hdl_models.h"
 #include "test_util.h"
 
 using namespace difflut;
 using namespace difflut::hdl;
 
-namespace {
-// u8 codes [N, F] with labels from a simple rule, as a Dataset (the image readers' form).
-Dataset toy_dataset(int64_t N, int64_t F, int C, uint64_t seed) {
-  Generator gen(seed);
-  Dataset d;
-  d.name = "toy/test";
-  d.num_classes = C;
-  d.features = Tensor::empty({N, F}, DType::u8);
-  d.labels = Tensor::empty({N}, DType::i64);
-  for (int64_t i = 0; i < N; ++i) {
-    int64_t sum = 0;
-    for (int64_t f = 0; f < F; ++f) {
-      const uint8_t v = static_cast<uint8_t>(gen.below(256));
-      d.features.data<uint8_t>()[i * F + f] = v;
-      sum += v;
-    }
-    d.labels.data<int64_t>()[i] = (sum / F) % C;
-  }
-  return d;
-}
-
-std::shared_ptr<LUTNetwork> toy_network(const Dataset& d, int64_t F, int k, MappingKind first,
-                                        const std::string& node_type, uint64_t seed) {
-  ThermometerEncoder enc("distributive", 3);
-  enc.fit(d.features_f32());
-  LUTNetworkConfig c;
-  c.num_features = F;
-  c.num_classes = d.num_classes;
-  c.hidden_sizes = {30, 12};
-  c.k = k;
-  c.node_type = node_type;
-  c.first_mapping = first;
-  c.later_mapping = MappingKind::random;
-  Generator gen(seed);
-  auto net = std::make_shared<LUTNetwork>(c, enc, gen);
-  net->eval();
-  return net;
-}
-}  // namespace
+using test::toy_dataset;
+using test::toy_network;
 
 TEST_CASE("a LUTNetwork lowers exactly: circuit accuracy equals the network's, both input forms") {
   const Dataset d = toy_dataset(300, 16, 3, 1);

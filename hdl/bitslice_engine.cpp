@@ -1,0 +1,224 @@
+// The bit-sliced CPU engine: comparator windows built once, then blocks of 1024 samples spread over
+// the thread pool, each through the chosen path's front end and ops, and its ports decoded back to
+// one code per sample and word.
+#include "hdl/bitslice_engine.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+
+#include "hdl/bitslice_kernels.h"
+#include "tensor/error.h"
+#include "tensor/parallel.h"
+
+namespace difflut::hdl {
+
+using bitslice::kBlockSamples;
+using bitslice::kPlaneWords;
+using bitslice::kWindowBytes;
+using bitslice::kWindowLanes;
+
+const char* bitslice_isa_name(BitsliceIsa isa) {
+  switch (isa) {
+    case BitsliceIsa::portable: return "portable";
+    case BitsliceIsa::avx2: return "avx2";
+    case BitsliceIsa::avx512: return "avx512";
+  }
+  return "?";
+}
+
+bool bitslice_isa_supported(BitsliceIsa isa) {
+  switch (isa) {
+    case BitsliceIsa::portable: return true;
+    case BitsliceIsa::avx2:
+#if defined(__x86_64__)
+      return bitslice::avx2_kernels().run_ops != nullptr && __builtin_cpu_supports("avx2");
+#else
+      return false;
+#endif
+    case BitsliceIsa::avx512:
+#if defined(__x86_64__)
+      return bitslice::avx512_kernels().run_ops != nullptr && __builtin_cpu_supports("avx512f") &&
+             __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vbmi");
+#else
+      return false;
+#endif
+  }
+  return false;
+}
+
+BitsliceIsa best_bitslice_isa() {
+  for (BitsliceIsa i : {BitsliceIsa::avx512, BitsliceIsa::avx2})
+    if (bitslice_isa_supported(i)) return i;
+  return BitsliceIsa::portable;
+}
+
+BitsliceIsa parse_bitslice_isa(const std::string& name) {
+  if (name.empty() || name == "auto") return best_bitslice_isa();
+  for (BitsliceIsa i : {BitsliceIsa::avx512, BitsliceIsa::avx2, BitsliceIsa::portable}) {
+    if (name != bitslice_isa_name(i)) continue;
+    DIFFLUT_CHECK(bitslice_isa_supported(i), "inference path '", name,
+                  "' is not supported by this CPU or build (supported: ",
+                  bitslice_isa_supported(BitsliceIsa::avx512) ? "avx512, " : "",
+                  bitslice_isa_supported(BitsliceIsa::avx2) ? "avx2, " : "", "portable)");
+    return i;
+  }
+  DIFFLUT_FAIL("expected an inference path auto, avx512, avx2 or portable, found '", name, "'");
+}
+
+BitsliceIsa bitslice_isa_from_env() {
+  const char* v = std::getenv("DIFFLUT_INFER_ISA");
+  try {
+    return parse_bitslice_isa(v ? v : "");
+  } catch (const Error& e) {
+    DIFFLUT_FAIL("DIFFLUT_INFER_ISA: ", e.what());
+  }
+}
+
+namespace {
+bitslice::Kernels kernels_for(BitsliceIsa isa) {
+  switch (isa) {
+    case BitsliceIsa::avx512: return bitslice::avx512_kernels();
+    case BitsliceIsa::avx2: return bitslice::avx2_kernels();
+    case BitsliceIsa::portable: break;
+  }
+  return bitslice::portable_kernels();
+}
+
+// 64-byte aligned scratch of uint64 words.
+struct AlignedWords {
+  explicit AlignedWords(size_t n)
+      : p(static_cast<uint64_t*>(std::aligned_alloc(64, ((n * 8 + 63) / 64) * 64 + 64))) {
+    DIFFLUT_CHECK(p != nullptr, "bitslice engine: cannot allocate ", n * 8, " bytes of scratch");
+  }
+  ~AlignedWords() { std::free(p); }
+  AlignedWords(const AlignedWords&) = delete;
+  AlignedWords& operator=(const AlignedWords&) = delete;
+  uint64_t* p;
+};
+}  // namespace
+
+BitsliceEngine::BitsliceEngine(BitsliceProgram program, BitsliceIsa isa)
+    : program_(std::move(program)), isa_(isa) {
+  DIFFLUT_CHECK(bitslice_isa_supported(isa), "inference path '", bitslice_isa_name(isa),
+                "' is not supported by this CPU or build");
+  DIFFLUT_CHECK(program_.input_words >= 1 && program_.input_width >= 1 &&
+                    program_.input_width <= 8,
+                "bitslice engine: expected 1..8-bit input words, found ", program_.input_words,
+                " words of ", program_.input_width, " bits");
+  // Windows: comparators are sorted by feature, so a greedy pass packs runs of nearby features.
+  // A window's base is clipped so that its 128 bytes stay inside the sample when the sample has
+  // at least 128 bytes (shorter samples read into the next row; the last block is padded).
+  const int64_t F = program_.input_words;
+  const size_t C = program_.cmp_feature.size();
+  size_t i = 0;
+  while (i < C) {
+    int64_t base = program_.cmp_feature[i];
+    if (F >= kWindowBytes) base = std::min<int64_t>(base, F - kWindowBytes);
+    else base = 0;
+    win_base_.push_back(static_cast<int32_t>(base));
+    const size_t w = win_base_.size() - 1;
+    win_idx_.resize((w + 1) * kWindowLanes, 0);
+    win_thr_.resize((w + 1) * kWindowLanes, 0);
+    win_slot_.resize((w + 1) * kWindowLanes, -1);
+    for (int l = 0; l < kWindowLanes && i < C && program_.cmp_feature[i] < base + kWindowBytes;
+         ++l, ++i) {
+      win_idx_[w * kWindowLanes + static_cast<size_t>(l)] =
+          static_cast<uint8_t>(program_.cmp_feature[i] - base);
+      win_thr_[w * kWindowLanes + static_cast<size_t>(l)] = program_.cmp_threshold[i];
+      win_slot_[w * kWindowLanes + static_cast<size_t>(l)] = program_.cmp_slot[i];
+    }
+  }
+}
+
+void BitsliceEngine::run_blocks(const uint8_t* codes, int64_t n, const std::vector<int>& ports,
+                                std::vector<uint32_t*>& out) const {
+  DIFFLUT_CHECK(n >= 0 && (n == 0 || codes != nullptr), "bitslice engine: expected codes for ", n,
+                " samples");
+  if (n == 0) return;
+  const int64_t F = program_.input_words;
+  const int64_t blocks = (n + kBlockSamples - 1) / kBlockSamples;
+  const bitslice::Kernels k = kernels_for(isa_);
+  const bitslice::FrontEndTables tables{win_base_.data(), win_idx_.data(), win_thr_.data(),
+                                        win_slot_.data(),
+                                        static_cast<int64_t>(win_base_.size())};
+  const uint32_t max_code = (1u << program_.input_width) - 1;
+  parallel_for(0, blocks, 1, [&](int64_t lo, int64_t hi) {
+    AlignedWords slots(static_cast<size_t>(program_.num_slots) * kPlaneWords);
+    AlignedWords rows(std::max<size_t>(1, win_base_.size()) * kWindowLanes);
+    std::unique_ptr<uint8_t[]> pad;
+    std::fill(slots.p, slots.p + kPlaneWords, uint64_t{0});
+    std::fill(slots.p + kPlaneWords, slots.p + 2 * kPlaneWords, ~uint64_t{0});
+    for (int64_t b = lo; b < hi; ++b) {
+      const int64_t first = b * kBlockSamples;
+      const int64_t m = std::min<int64_t>(kBlockSamples, n - first);
+      const uint8_t* x = codes + first * F;
+      if (max_code < 255)
+        for (int64_t i = 0; i < m * F; ++i)
+          DIFFLUT_CHECK(x[i] <= max_code, "bitslice engine: sample ", first + i / F, ", word ",
+                        i % F, ": code ", int{x[i]}, " does not fit ", program_.input_width,
+                        " bit(s)");
+      if (b == blocks - 1) {
+        // The last block reads from a zero-padded copy: whole rows for a partial block, and the
+        // bytes a window may read past the last row of a short sample.
+        const size_t bytes = static_cast<size_t>(kBlockSamples * F + kWindowBytes);
+        if (!pad) pad.reset(new uint8_t[bytes]);
+        std::memset(pad.get(), 0, bytes);
+        std::memcpy(pad.get(), x, static_cast<size_t>(m * F));
+        x = pad.get();
+      }
+      k.front_end(tables, x, F, rows.p, slots.p);
+      k.run_ops(program_.ops.data(), program_.groups.data(),
+                static_cast<int64_t>(program_.groups.size()), slots.p);
+      for (size_t q = 0; q < ports.size(); ++q) {
+        const BitslicePort& port = program_.ports[static_cast<size_t>(ports[q])];
+        uint32_t* dst = out[q] + first * port.words;
+        for (int64_t w = 0; w < port.words; ++w)
+          for (int64_t s = 0; s < m; ++s) {
+            const int64_t g = s >> 6, bit = s & 63;
+            uint32_t v = 0;
+            for (int j = 0; j < port.width; ++j) {
+              const int32_t sl = port.planes[static_cast<size_t>(w * port.width + j)];
+              v |= static_cast<uint32_t>((slots.p[static_cast<int64_t>(sl) * kPlaneWords + g] >> bit) & 1)
+                   << j;
+            }
+            dst[s * port.words + w] = v;
+          }
+      }
+    }
+  });
+}
+
+void BitsliceEngine::predict(const uint8_t* codes, int64_t n, int32_t* classes) const {
+  const int p = program_.port_index("class_idx");
+  DIFFLUT_CHECK(p >= 0, "bitslice engine: the circuit has no class_idx output (it must end in a "
+                "GroupSum or an argmax)");
+  static_assert(sizeof(int32_t) == sizeof(uint32_t));
+  std::vector<uint32_t*> out{reinterpret_cast<uint32_t*>(classes)};
+  run_blocks(codes, n, {p}, out);
+}
+
+std::vector<int32_t> BitsliceEngine::predict(const std::vector<uint8_t>& codes) const {
+  const int64_t F = program_.input_words;
+  DIFFLUT_CHECK(static_cast<int64_t>(codes.size()) % F == 0, "bitslice engine: expected [n, ", F,
+                "] codes, found ", codes.size(), " bytes (not a multiple of ", F, ")");
+  std::vector<int32_t> out(codes.size() / static_cast<size_t>(F));
+  predict(codes.data(), static_cast<int64_t>(out.size()), out.data());
+  return out;
+}
+
+std::vector<std::vector<uint32_t>> BitsliceEngine::run(const uint8_t* codes, int64_t n) const {
+  std::vector<std::vector<uint32_t>> res(program_.ports.size());
+  std::vector<int> ports;
+  std::vector<uint32_t*> out;
+  for (size_t q = 0; q < res.size(); ++q) {
+    res[q].assign(static_cast<size_t>(n * program_.ports[q].words), 0);
+    ports.push_back(static_cast<int>(q));
+    out.push_back(res[q].data());
+  }
+  run_blocks(codes, n, ports, out);
+  return res;
+}
+
+}  // namespace difflut::hdl
