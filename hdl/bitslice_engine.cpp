@@ -8,6 +8,7 @@
 #include <cstring>
 #include <memory>
 
+#include "hdl/bitslice_jit.h"
 #include "hdl/bitslice_kernels.h"
 #include "tensor/error.h"
 #include "tensor/parallel.h"
@@ -86,23 +87,32 @@ bitslice::Kernels kernels_for(BitsliceIsa isa) {
   return bitslice::portable_kernels();
 }
 
-// 64-byte aligned scratch of uint64 words.
+// 64-byte aligned scratch of uint64 words, kept per thread and only ever grown: a pass over a
+// small batch must not pay for fresh pages (about 1 MB of slots for the default model) every call.
 struct AlignedWords {
-  explicit AlignedWords(size_t n)
-      : p(static_cast<uint64_t*>(std::aligned_alloc(64, ((n * 8 + 63) / 64) * 64 + 64))) {
-    DIFFLUT_CHECK(p != nullptr, "bitslice engine: cannot allocate ", n * 8, " bytes of scratch");
-  }
+  uint64_t* p = nullptr;
+  size_t capacity = 0;
   ~AlignedWords() { std::free(p); }
-  AlignedWords(const AlignedWords&) = delete;
-  AlignedWords& operator=(const AlignedWords&) = delete;
-  uint64_t* p;
+  uint64_t* get(size_t n) {
+    if (n > capacity) {
+      std::free(p);
+      p = static_cast<uint64_t*>(std::aligned_alloc(64, ((n * 8 + 63) / 64) * 64));
+      capacity = p ? n : 0;
+      DIFFLUT_CHECK(p != nullptr, "bitslice engine: cannot allocate ", n * 8, " bytes of scratch");
+    }
+    return p;
+  }
 };
+thread_local AlignedWords t_slots, t_rows, t_pad;
 }  // namespace
 
-BitsliceEngine::BitsliceEngine(BitsliceProgram program, BitsliceIsa isa)
+BitsliceEngine::BitsliceEngine(BitsliceProgram program, BitsliceIsa isa, bool allow_jit)
     : program_(std::move(program)), isa_(isa) {
   DIFFLUT_CHECK(bitslice_isa_supported(isa), "inference path '", bitslice_isa_name(isa),
                 "' is not supported by this CPU or build");
+  const char* env = std::getenv("DIFFLUT_INFER_JIT");
+  if (isa == BitsliceIsa::avx512 && allow_jit && !(env && std::string(env) == "0"))
+    jit_ = bitslice::JitOps::compile(program_);
   DIFFLUT_CHECK(program_.input_words >= 1 && program_.input_width >= 1 &&
                     program_.input_width <= 8,
                 "bitslice engine: expected 1..8-bit input words, found ", program_.input_words,
@@ -145,11 +155,11 @@ void BitsliceEngine::run_blocks(const uint8_t* codes, int64_t n, const std::vect
                                         static_cast<int64_t>(win_base_.size())};
   const uint32_t max_code = (1u << program_.input_width) - 1;
   parallel_for(0, blocks, 1, [&](int64_t lo, int64_t hi) {
-    AlignedWords slots(static_cast<size_t>(program_.num_slots) * kPlaneWords);
-    AlignedWords rows(std::max<size_t>(1, win_base_.size()) * kWindowLanes);
-    std::unique_ptr<uint8_t[]> pad;
-    std::fill(slots.p, slots.p + kPlaneWords, uint64_t{0});
-    std::fill(slots.p + kPlaneWords, slots.p + 2 * kPlaneWords, ~uint64_t{0});
+    const int64_t n_slots = program_.num_slots + (jit_ ? jit_->extra_slots() : 0);
+    uint64_t* const slots = t_slots.get(static_cast<size_t>(n_slots) * kPlaneWords);
+    uint64_t* const rows = t_rows.get(std::max<size_t>(1, win_base_.size()) * kWindowLanes);
+    std::fill(slots, slots + kPlaneWords, uint64_t{0});
+    std::fill(slots + kPlaneWords, slots + 2 * kPlaneWords, ~uint64_t{0});
     for (int64_t b = lo; b < hi; ++b) {
       const int64_t first = b * kBlockSamples;
       const int64_t m = std::min<int64_t>(kBlockSamples, n - first);
@@ -163,14 +173,17 @@ void BitsliceEngine::run_blocks(const uint8_t* codes, int64_t n, const std::vect
         // The last block reads from a zero-padded copy: whole rows for a partial block, and the
         // bytes a window may read past the last row of a short sample.
         const size_t bytes = static_cast<size_t>(kBlockSamples * F + kWindowBytes);
-        if (!pad) pad.reset(new uint8_t[bytes]);
-        std::memset(pad.get(), 0, bytes);
-        std::memcpy(pad.get(), x, static_cast<size_t>(m * F));
-        x = pad.get();
+        uint8_t* pad = t_pad.get((bytes + 7) / 8) ? reinterpret_cast<uint8_t*>(t_pad.p) : nullptr;
+        std::memcpy(pad, x, static_cast<size_t>(m * F));
+        std::memset(pad + m * F, 0, bytes - static_cast<size_t>(m * F));
+        x = pad;
       }
-      k.front_end(tables, x, F, rows.p, slots.p);
-      k.run_ops(program_.ops.data(), program_.groups.data(),
-                static_cast<int64_t>(program_.groups.size()), slots.p);
+      k.front_end(tables, x, F, rows, slots);
+      if (jit_)
+        jit_->run(slots);
+      else
+        k.run_ops(program_.ops.data(), program_.groups.data(),
+                  static_cast<int64_t>(program_.groups.size()), slots);
       for (size_t q = 0; q < ports.size(); ++q) {
         const BitslicePort& port = program_.ports[static_cast<size_t>(ports[q])];
         uint32_t* dst = out[q] + first * port.words;
@@ -180,7 +193,7 @@ void BitsliceEngine::run_blocks(const uint8_t* codes, int64_t n, const std::vect
             uint32_t v = 0;
             for (int j = 0; j < port.width; ++j) {
               const int32_t sl = port.planes[static_cast<size_t>(w * port.width + j)];
-              v |= static_cast<uint32_t>((slots.p[static_cast<int64_t>(sl) * kPlaneWords + g] >> bit) & 1)
+              v |= static_cast<uint32_t>((slots[static_cast<int64_t>(sl) * kPlaneWords + g] >> bit) & 1)
                    << j;
             }
             dst[s * port.words + w] = v;
@@ -188,6 +201,13 @@ void BitsliceEngine::run_blocks(const uint8_t* codes, int64_t n, const std::vect
       }
     }
   });
+}
+
+size_t BitsliceEngine::jit_code_bytes() const { return jit_ ? jit_->code_bytes() : 0; }
+
+std::string BitsliceEngine::describe() const {
+  if (!jit_) return bitslice_isa_name(isa_);
+  return str_cat(bitslice_isa_name(isa_), " (machine code, ", jit_->code_bytes() / 1024, " KB)");
 }
 
 void BitsliceEngine::predict(const uint8_t* codes, int64_t n, int32_t* classes) const {

@@ -11,12 +11,17 @@
 // the circuit's software model.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "hdl/bitslice_program.h"
 
 namespace difflut::hdl {
+
+namespace bitslice {
+class JitOps;
+}
 
 enum class BitsliceIsa { portable, avx2, avx512 };
 const char* bitslice_isa_name(BitsliceIsa isa);
@@ -34,11 +39,19 @@ class BitsliceEngine {
  public:
   static constexpr int64_t kBlockSamples = 1024;
 
-  // Throws difflut::Error if `isa` is not supported here.
-  explicit BitsliceEngine(BitsliceProgram program, BitsliceIsa isa = bitslice_isa_from_env());
+  // Throws difflut::Error if `isa` is not supported here. On the avx512 path the ops run as
+  // machine code (bitslice_jit.h) unless `allow_jit` is false or DIFFLUT_INFER_JIT=0, or the OS
+  // refuses executable memory; then they run from the op list.
+  explicit BitsliceEngine(BitsliceProgram program, BitsliceIsa isa = bitslice_isa_from_env(),
+                          bool allow_jit = true);
 
   const BitsliceProgram& program() const { return program_; }
   BitsliceIsa isa() const { return isa_; }
+  // True when the ops run as machine code; its size in bytes (0 otherwise).
+  bool uses_jit() const { return jit_ != nullptr; }
+  size_t jit_code_bytes() const;
+  // "avx512 (machine code, 612 KB)", "avx2", ...
+  std::string describe() const;
   int64_t input_words() const { return program_.input_words; }
 
   // codes: [n, input_words()] raw feature codes, row-major (each must fit input_width bits) ->
@@ -53,6 +66,7 @@ class BitsliceEngine {
                   std::vector<uint32_t*>& out) const;
   BitsliceProgram program_;
   BitsliceIsa isa_;
+  std::shared_ptr<const bitslice::JitOps> jit_;
   // Comparator windows for the front end (see bitslice_kernels.h), built once.
   std::vector<int32_t> win_base_;
   std::vector<uint8_t> win_idx_, win_thr_;  // [windows, 64]

@@ -73,17 +73,33 @@ class Builder {
       if (!depends(t, i)) v[i] = kZero;
     if (t == 0x00) return kZero;
     if (t == 0xff) return kOne;
-    // Sort the operands (ids descending, so ignored ones, id 0, come last), permuting the table.
-    int order[3] = {0, 1, 2};
-    std::sort(order, order + 3, [&](int x, int y) { return v[x] > v[y]; });
+    // Canonical operand order: of the six orders, the one with the smallest table (ties: larger
+    // ids first). Functions equal up to operand order then share one table, so the leaves of
+    // thousands of LUTs fall into about 80 truth-table classes instead of 256 (fewer, larger
+    // groups), and identical ops are found whatever order their operands came in.
+    static constexpr int kPerms[6][3] = {{0, 1, 2}, {0, 2, 1}, {1, 0, 2},
+                                         {1, 2, 0}, {2, 0, 1}, {2, 1, 0}};
     uint8_t p = 0;
-    for (int x = 0; x < 8; ++x) {
-      int old = 0;
-      for (int i = 0; i < 3; ++i)
-        if (x & (1 << i)) old |= 1 << order[i];
-      if (t & (1u << old)) p = static_cast<uint8_t>(p | (1u << x));
+    int s[3] = {0, 0, 0};
+    bool first = true;
+    for (const auto& order : kPerms) {
+      uint8_t q = 0;
+      for (int x = 0; x < 8; ++x) {
+        int old = 0;
+        for (int i = 0; i < 3; ++i)
+          if (x & (1 << i)) old |= 1 << order[i];
+        if (t & (1u << old)) q = static_cast<uint8_t>(q | (1u << x));
+      }
+      const int cand[3] = {v[order[0]], v[order[1]], v[order[2]]};
+      const bool better = first || q < p ||
+                          (q == p && std::make_tuple(cand[0], cand[1], cand[2]) >
+                                         std::make_tuple(s[0], s[1], s[2]));
+      if (better) {
+        p = q;
+        for (int i = 0; i < 3; ++i) s[i] = cand[i];
+        first = false;
+      }
     }
-    const int s[3] = {v[order[0]], v[order[1]], v[order[2]]};
     for (int i = 0; i < 3; ++i)  // the identity of one operand
       if (p == truth_of_var(i)) return s[i];
     const auto key = std::make_tuple(p, s[0], s[1], s[2]);
@@ -375,27 +391,36 @@ BitsliceProgram compile_bitslice(const Circuit& circuit) {
     const SsaOp& o = ops[static_cast<size_t>(i)];
     needed[static_cast<size_t>(o.a)] = needed[static_cast<size_t>(o.b)] = needed[static_cast<size_t>(o.c)] = 1;
   }
-  // Depth (ops only read lower depths, so one depth's ops are independent), then the schedule:
-  // by depth, then truth table, then creation order.
+  // The schedule. Ops are cut into chunks of kChunkOps in creation order (creation order is
+  // topological, and the builder creates one LUT node's ops together), and each chunk is ordered
+  // by its local depth, then truth table, then creation order: ops of one local depth only read
+  // earlier chunks or lower depths, so each (chunk, depth, table) run is a group. Why chunks: a
+  // whole layer ordered by depth would compute every LUT3 leaf of the layer before its first mux
+  // (16,000 live planes, 2 MB per 1024-sample block for the default model: out of L2); one
+  // chunk's leaves are about 1,700 planes, and a chunk still has few tables (about 80 classes).
+  constexpr int kChunkOps = 4096;
   std::vector<int> depth(static_cast<size_t>(n_values), 0);
   std::vector<int> order;
   for (int i = 0; i < static_cast<int>(ops.size()); ++i) {
     const SsaOp& o = ops[static_cast<size_t>(i)];
-    depth[static_cast<size_t>(op_base + i)] =
-        1 + std::max({depth[static_cast<size_t>(o.a)], depth[static_cast<size_t>(o.b)],
-                      depth[static_cast<size_t>(o.c)]});
+    int d = 0;
+    for (int x : {o.a, o.b, o.c})
+      if (x >= op_base && (x - op_base) / kChunkOps == i / kChunkOps)
+        d = std::max(d, depth[static_cast<size_t>(x)]);
+    depth[static_cast<size_t>(op_base + i)] = d + 1;
     if (needed[static_cast<size_t>(op_base + i)]) order.push_back(i);
   }
+  auto chunk_depth = [&](int i) {
+    return std::make_pair(i / kChunkOps, depth[static_cast<size_t>(op_base + i)]);
+  };
   std::stable_sort(order.begin(), order.end(), [&](int x, int y) {
-    const int dx = depth[static_cast<size_t>(op_base + x)], dy = depth[static_cast<size_t>(op_base + y)];
-    if (dx != dy) return dx < dy;
+    if (chunk_depth(x) != chunk_depth(y)) return chunk_depth(x) < chunk_depth(y);
     return ops[static_cast<size_t>(x)].imm < ops[static_cast<size_t>(y)].imm;
   });
   // Groups: runs of one (depth, imm).
   std::vector<std::pair<int64_t, int64_t>> runs;
   for (size_t i = 0; i < order.size(); ++i) {
-    const bool fresh = i == 0 ||
-                       depth[static_cast<size_t>(op_base + order[i])] != depth[static_cast<size_t>(op_base + order[i - 1])] ||
+    const bool fresh = i == 0 || chunk_depth(order[i]) != chunk_depth(order[i - 1]) ||
                        ops[static_cast<size_t>(order[i])].imm != ops[static_cast<size_t>(order[i - 1])].imm;
     if (fresh) runs.push_back({static_cast<int64_t>(i), static_cast<int64_t>(i)});
     runs.back().second = static_cast<int64_t>(i) + 1;

@@ -18,6 +18,7 @@
 #include "hdl/export.h"
 #include "hdl/lower.h"
 #include "hdl/network_export.h"
+#include "hdl/optimize.h"
 #include "hdl/tools.h"
 #include "lut/lut_network.h"
 
@@ -32,6 +33,8 @@ const char* kUsage =
     "  --top NAME           top module name (default difflut_top)\n"
     "  --pipeline N         registers after every N layers (0 = combinational, the default)\n"
     "  --no-encoder         the circuit starts from the encoded bits (default: raw 8-bit codes)\n"
+    "  --no-opt             write the literal netlist (default: optimised: constant, duplicate\n"
+    "                       and dead logic removed, unused LUT inputs dropped; same outputs)\n"
     "  --limit N            golden vectors from the first N test samples (default: all)\n"
     "  --verify             lint, then run the testbench (Verilator; see --simulator)\n"
     "  --simulator NAME     verilator (default) or icarus (small designs: ~7 s per vector on\n"
@@ -50,6 +53,7 @@ struct Options {
   std::string top = "difflut_top";
   int pipeline = 0;
   bool encoder = true;
+  bool optimize = true;
   int64_t limit = -1;
   bool verify = false;
   Simulator simulator = Simulator::verilator;
@@ -86,6 +90,8 @@ Options parse(int argc, char** argv) {
       o.pipeline = static_cast<int>(parse_int(a, value(), 0));
     } else if (a == "--no-encoder") {
       o.encoder = false;
+    } else if (a == "--no-opt") {
+      o.optimize = false;
     } else if (a == "--limit") {
       o.limit = parse_int(a, value(), 1);
     } else if (a == "--verify") {
@@ -176,12 +182,24 @@ int run(const Options& o) {
   const int64_t probe_rows = std::min<int64_t>(n, 256);
   std::vector<int64_t> probe_idx(static_cast<size_t>(probe_rows));
   for (int64_t i = 0; i < probe_rows; ++i) probe_idx[static_cast<size_t>(i)] = i;
-  const Circuit circuit =
+  const Circuit literal =
       lower_lut_network(*net, lo, select_rows(test, probe_idx).features_f32(), /*check=*/true);
-  std::cout << "circuit: " << circuit.stages.size() - 1 << " stages, " << circuit.lut_nodes()
-            << " LUT nodes (k <= " << circuit.max_k() << "), input " << circuit.input_words()
-            << " x " << circuit.input_width() << " bit(s); every stage equals the network's graph on "
+  std::cout << "circuit: " << literal.stages.size() - 1 << " stages, " << literal.lut_nodes()
+            << " LUT nodes (k <= " << literal.max_k() << "), input " << literal.input_words()
+            << " x " << literal.input_width() << " bit(s); every stage equals the network's graph on "
             << probe_rows << " samples (" << seconds_since(t0) << " s)\n";
+  // 1b. Optimise (exactness is checked below: the software model of the optimised circuit against
+  // the network on every test sample).
+  Circuit circuit = literal;
+  if (o.optimize) {
+    t0 = std::chrono::steady_clock::now();
+    OptimizedCircuit opt = optimize_circuit(literal);
+    for (const PassSummary& p : opt.passes) std::cout << "optimise " << p.str() << "\n";
+    circuit = std::move(opt.circuit);
+    std::cout << "optimised circuit: " << circuit.lut_nodes() << " LUT nodes, "
+              << count_netlist(circuit).comparators << " comparators (" << seconds_since(t0)
+              << " s)\n";
+  }
 
   // 2. Golden vectors from the C++ model: scores = the network's logits, class = their argmax.
   t0 = std::chrono::steady_clock::now();

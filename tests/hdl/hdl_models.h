@@ -229,8 +229,10 @@ inline std::shared_ptr<LUTNetwork> toy_network(const Dataset& d, int64_t F, int 
 // compiled engine must handle: F input words of `width` bits (8: raw codes through comparators
 // with thresholds 0 and 2^8 among them; 1: encoded bits read directly), then LUT stages of mixed
 // fan-in 1..max_k with constant tables, tables that ignore inputs and repeated inputs, popcount
-// groups of uneven size (an empty one among them), and the argmax.
-inline hdl::Circuit random_circuit(uint64_t seed, int64_t F, int width, int max_k = 6) {
+// groups of uneven size (an empty one among them), and the argmax. `extra_nodes` makes the LUT
+// stages larger.
+inline hdl::Circuit random_circuit(uint64_t seed, int64_t F, int width, int max_k = 6,
+                                  int64_t extra_nodes = 0) {
   using namespace hdl;
   Generator gen(seed);
   Circuit c;
@@ -258,7 +260,8 @@ inline hdl::Circuit random_circuit(uint64_t seed, int64_t F, int width, int max_
     c.stages.push_back(cmp);
     bits = 1;
   }
-  int64_t sizes[2] = {static_cast<int64_t>(12 + gen.below(40)), static_cast<int64_t>(6 + gen.below(20))};
+  int64_t sizes[2] = {static_cast<int64_t>(12 + gen.below(40)) + extra_nodes,
+                      static_cast<int64_t>(6 + gen.below(20)) + extra_nodes / 2};
   for (int layer = 0; layer < 2; ++layer) {
     const Stage& src = c.stages[static_cast<size_t>(bits)];
     Stage lut;

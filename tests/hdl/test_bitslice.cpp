@@ -2,6 +2,7 @@
 // give exactly the software model's output words (scores and classes) on random netlists, odd batch
 // sizes, short and long samples; compiled networks give the network's own classes and logits for
 // every node type and mapping kind, with and without the encoder; bad inputs are refused.
+#include <algorithm>
 #include <cstdlib>
 #include <string>
 #include <vector>
@@ -41,13 +42,17 @@ void check_program(const Circuit& c, const std::vector<uint32_t>& codes, int64_t
   CHECK(interpret_bitslice(p, bytes.data(), n) == want);
   const int cls = p.port_index("class_idx");
   for (BitsliceIsa isa : supported_isas()) {
-    INFO("path " << bitslice_isa_name(isa) << ", n = " << n);
-    const BitsliceEngine e(p, isa);
-    CHECK(e.run(bytes.data(), n) == want);
-    if (cls >= 0) {
-      std::vector<int32_t> classes(static_cast<size_t>(n), -1);
-      e.predict(bytes.data(), n, classes.data());
-      CHECK(std::vector<uint32_t>(classes.begin(), classes.end()) == want[static_cast<size_t>(cls)]);
+    for (bool jit : {true, false}) {
+      if (jit && isa != BitsliceIsa::avx512) continue;
+      INFO("path " << bitslice_isa_name(isa) << (jit ? " (machine code)" : "") << ", n = " << n);
+      const BitsliceEngine e(p, isa, jit);
+      CHECK(e.uses_jit() == jit);
+      CHECK(e.run(bytes.data(), n) == want);
+      if (cls >= 0) {
+        std::vector<int32_t> classes(static_cast<size_t>(n), -1);
+        e.predict(bytes.data(), n, classes.data());
+        CHECK(std::vector<uint32_t>(classes.begin(), classes.end()) == want[static_cast<size_t>(cls)]);
+      }
     }
   }
 }
@@ -124,6 +129,25 @@ TEST_CASE("compiled networks give the network's classes and logits: node types, 
       CHECK(same == d.size());
       CHECK(count_netlist(c.circuit).lut_inputs <= count_netlist(c.literal).lut_inputs);
     }
+  }
+}
+
+TEST_CASE("machine code under register pressure: wide LUT stages with long-lived values") {
+  // About 300 comparators feed 400+ LUT6 nodes whose outputs stay live until a second layer (of
+  // 200+) reads them in reverse order: far more live values than the 32 registers, so spills,
+  // reloads and memory operands all occur.
+  for (uint64_t seed : {5u, 6u}) {
+    const Circuit lit = test::random_circuit(seed, 150, 8, 6, 400);
+    Circuit c = lit;
+    for (Stage& st : c.stages)
+      if (st.kind == StageKind::wires && st.name == "map1") std::reverse(st.index.begin(), st.index.end());
+    c.validate();
+    check_program(optimize_circuit(c).circuit, test::random_codes(seed, 3000, 150, 8), 3000);
+  }
+  if (bitslice_isa_supported(BitsliceIsa::avx512)) {
+    const BitsliceEngine e(compile_bitslice(test::random_circuit(8, 50, 8)), BitsliceIsa::avx512);
+    CHECK(e.uses_jit());
+    CHECK(e.describe().find("machine code") != std::string::npos);
   }
 }
 

@@ -73,10 +73,12 @@ TEST_CASE("difflut-export verifies a small Fashion-MNIST-shaped checkpoint end t
   CHECK(r.last_line() == "mismatches=0 latency_cycles=2");
   CHECK(r.output.find("lint (verilator --lint-only -Wall): clean") != std::string::npos);
   CHECK(r.output.find("simulation (icarus): 0 mismatches in 40 vectors") != std::string::npos);
+  CHECK(r.output.find("optimise constants: comparators 2352 -> ") != std::string::npos);
+  CHECK(r.output.find("optimise dead logic: ") != std::string::npos);
 
   // Encoded bits in, combinational, Verilator, Yosys: the LUT layers take at most 30 + 12 LUT6.
   r = test::run_command(exe + " " + dir + "/m.safetensors --dataset fashionmnist --limit 8 "
-                        "--no-encoder --verify --synth --out " + dir + "/v2");
+                        "--no-encoder --no-opt --verify --synth --out " + dir + "/v2");
   INFO(r.output);
   CHECK(r.exit_code == 0);
   CHECK(r.last_line().rfind("mismatches=0 luts=", 0) == 0);

@@ -8,6 +8,7 @@
 
 #include "hdl/export.h"
 #include "hdl/lower.h"
+#include "hdl/optimize.h"
 #include "hdl/tools.h"
 #include "hdl_models.h"
 #include "test_util.h"
@@ -29,9 +30,11 @@ struct Exported {
   ExportedDesign e;
 };
 
-Exported export_model(const HdlModel& m, const std::string& tag, int pipeline_every) {
+Exported export_model(const HdlModel& m, const std::string& tag, int pipeline_every,
+                      bool optimize = false) {
   Exported x;
   x.circuit = lower_graph(*m.g, m.input, m.output, m.options);
+  if (optimize) x.circuit = optimize_circuit(x.circuit).circuit;
   const GoldenVectors gv = golden_from_graph(x.circuit, *m.g);
   x.e = export_design(x.circuit, {.top = "dut_" + tag, .pipeline_every = pipeline_every},
                       test::temp_dir("hdl_" + tag), &gv);
@@ -94,6 +97,24 @@ TEST_CASE("every lowering in one model: lint clean, 0 mismatches in Verilator an
     lint_clean(x.e);
     sim_clean(x.e, Simulator::verilator, m.batch);
     sim_clean(x.e, Simulator::icarus, m.batch);
+  }
+}
+
+TEST_CASE("optimised netlists (per-node fan-in, popcount offsets) lint clean and simulate with "
+          "0 mismatches, combinational and pipelined") {
+  require_tools();
+  std::vector<std::pair<std::string, HdlModel>> models;
+  models.emplace_back("sink", test::kitchen_sink(12));
+  models.emplace_back("learn", test::learnable_chain(72, 6));
+  models.emplace_back("ties", test::tie_model());
+  for (const std::string& name : {std::string("hybrid"), std::string("difflogic")})
+    models.emplace_back(name, test::node_type_model(name, 91, 40));
+  for (size_t i = 0; i < models.size(); ++i) {
+    INFO("model " << models[i].first);
+    const int pipe = static_cast<int>(i % 2);
+    Exported x = export_model(models[i].second, "opt_" + models[i].first, pipe, true);
+    lint_clean(x.e);
+    sim_clean(x.e, i == 0 ? Simulator::verilator : Simulator::icarus, models[i].second.batch);
   }
 }
 
