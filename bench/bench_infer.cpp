@@ -359,7 +359,13 @@ int run(const Args& a) {
           .print();
       continue;
     }
-    const hdl::BitsliceEngine engine(program, isa);
+    // avx512 runs twice: as machine code (the default) and from the op list (the fallback), so
+    // the line pair shows what the machine code gains.
+    for (bool jit : {true, false}) {
+    if (!jit && isa != hdl::BitsliceIsa::avx512) continue;
+    const hdl::BitsliceEngine engine(program, isa, jit);
+    if (jit != engine.uses_jit() && isa == hdl::BitsliceIsa::avx512) continue;
+    const std::string ops_form = engine.uses_jit() ? "machine_code" : "op_list";
     for (int threads : {all_threads, 1}) {
       set_num_threads(threads);
       std::fill(classes.begin(), classes.end(), -1);
@@ -371,6 +377,8 @@ int run(const Args& a) {
       JsonLine()
           .str("path", "bitslice_cpu")
           .str("isa", isa_name)
+          .str("ops", ops_form)
+          .integer("jit_code_bytes", static_cast<int64_t>(engine.jit_code_bytes()))
           .integer("threads", threads)
           .integer("samples", N)
           .integer("passes", t.passes)
@@ -382,6 +390,7 @@ int run(const Args& a) {
       if (bad) failed = true;
       if (sps > best.sps) best = {sps, "bitslice_cpu", isa_name, threads};
       if (all_threads == 1) break;  // one line is enough on a one-thread machine
+    }
     }
   }
 

@@ -225,6 +225,33 @@ def bench_inference(forward, x, dev, row, bs=1024, reps=10):
                       "samples_per_second": bs / dt}), flush=True)
 
 
+def bench_inference_raw(model, x_u8, thr, dev, row, bs=8192, min_seconds=1.0):
+    """End-to-end classification from raw 8-bit pixels, as bench_infer measures DiffLUT's engines:
+    u8 codes already in memory -> /255 -> thermometer -> model -> argmax, over the test set in
+    batches of `bs`, repeated passes for at least `min_seconds` (after one warm-up pass)."""
+    x_u8 = x_u8.to(dev)
+
+    def one_pass():
+        for i in range(0, x_u8.shape[0], bs):
+            xb = x_u8[i:i + bs].float() / 255.0
+            model(encode(xb, thr)).argmax(1)
+
+    with torch.no_grad():
+        one_pass()
+        sync(dev)
+        passes, t0 = 0, time.perf_counter()
+        while True:
+            one_pass()
+            passes += 1
+            sync(dev)
+            dt = time.perf_counter() - t0
+            if dt >= min_seconds:
+                break
+    n = passes * x_u8.shape[0]
+    print(json.dumps({"bench": "infer", "path": "pytorch_reference", **row, "batch": bs,
+                      "samples": n, "seconds": dt, "samples_per_second": n / dt}), flush=True)
+
+
 def train_epochs(step, sched, test_accuracy, x, y, epochs, dev, row, bs=32):
     """Epochs of shuffled batches (a fresh permutation each), StepLR per epoch, then the test
     accuracy; one line per epoch with its training time."""
@@ -256,6 +283,9 @@ def main():
     ap.add_argument("--gamma", type=float, default=0.1)
     ap.add_argument("--threads", type=int, default=os.cpu_count(),
                     help="CPU threads for PyTorch (default: all cores, like DiffLUT)")
+    ap.add_argument("--inference-only", action="store_true",
+                    help="only the end-to-end inference line from raw u8 pixels (bench_infer's "
+                         "peer); the model is untrained, which does not change its cost")
     args = ap.parse_args()
     dev = args.device
     # Some PyTorch builds start with one OpenMP thread (Debian's, on the dev CPU); the comparison
@@ -264,6 +294,11 @@ def main():
     torch.manual_seed(args.seed)
     xtr, ytr, xte, yte = load_fashion_tensors(args.data)
     thr = distributive_thresholds(xtr, 3)
+    if args.inference_only:
+        row = {"impl": "pytorch", "device": dev, "machine": machine(dev)}
+        model = DwnModel(xtr.shape[1] * 3).to(dev)
+        bench_inference_raw(model, (xte * 255.0).round().to(torch.uint8), thr.to(dev), dev, row)
+        return
     etr = encode(xtr, thr).to(dev)
     ete = encode(xte, thr).to(dev)
     ytr, yte = ytr.to(dev), yte.to(dev)
