@@ -2,7 +2,10 @@
 # GPU-machine check (H100/H200): builds the minimal CUDA configuration for sm_90 (only the CUDA
 # toolkit, the standard library and a carried doctest header), runs the test suites with the GPU
 # present, then the GPU benchmarks, writing logs under $OUT. Usage:
-#   scripts/gpu-check.sh [tests] [bench] [train] [long] [nodes] [ablation] [reference] [torch_dwn]
+#   scripts/gpu-check.sh [tests] [bench] [infer] [train] [long] [nodes] [ablation] [reference] [torch_dwn]
+# (default: tests bench infer). infer: compiled inference, scripts/bench-infer.sh on the GPU machine
+# (float graph, software model, CPU engines, the CUDA engine and the PyTorch peer in one call), on
+# the newest model a train step left in /tmp/runs, else an untrained default-size model.
 # Needs .deps/doctest/doctest.h (copied from /usr/include/doctest) and, for bench/train,
 # .device-data/fashion-mnist/*.gz carried along; torch_dwn needs .whl/ (scripts/fetch-torch-dwn.sh).
 set -uo pipefail
@@ -11,7 +14,7 @@ mkdir -p "$OUT"
 export PATH="/usr/local/cuda/bin:$PATH"
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
-steps="${*:-tests bench}"
+steps="${*:-tests bench infer}"
 summary="$OUT/summary.txt"
 {
   echo "date: $(date -u)"
@@ -72,6 +75,14 @@ for step in $steps; do
         >> "$OUT/bench.jsonl" 2>> "$OUT/bench.err"
       echo "bench rc=$? seconds=$(( $(date +%s) - t0 ))" >> "$summary"
       grep ratio "$OUT/bench.jsonl" >> "$summary"
+      ;;
+    infer)
+      t0=$(date +%s)
+      ckpt=$(ls -t /tmp/runs/*/*/model.safetensors 2>/dev/null | head -1)
+      DIFFLUT_BUILD_DIR="$root/build-gpu" timeout "${INFER_TIMEOUT:-300}" bash scripts/bench-infer.sh \
+        ${ckpt:+--checkpoint "$ckpt"} > "$OUT/infer.jsonl" 2>> "$OUT/bench.err"
+      echo "infer rc=$? seconds=$(( $(date +%s) - t0 ))" >> "$summary"
+      grep -E '"path": ?"(ratios|bound|bitslice_cuda|cuda_h2d|ratio_vs_pytorch)"' "$OUT/infer.jsonl" >> "$summary"
       ;;
     train)
       t0=$(date +%s)

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 
 #include <filesystem>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -151,7 +152,19 @@ TEST_CASE("difflut-infer: the compiled engine gives the training run's test accu
     INFO("--isa " << name);
     const RunOutput r = infer(ck + " --isa " + name + " --threads 1", "isa_" + name);
     check_result_line(r, t.accuracy);
-    CHECK(r.out.find("engine: cpu " + name + ", 1 threads") != std::string::npos);
+    const std::string engine_line =
+        "engine: cpu " + name +
+        (isa == hdl::BitsliceIsa::avx512 ? " (machine code, " : ", 1 threads");
+    CHECK(r.out.find(engine_line) != std::string::npos);
+    CHECK(r.out.find(", 1 threads") != std::string::npos);
+  }
+  // The avx512 path without machine code (DIFFLUT_INFER_JIT=0) gives the same accuracy.
+  if (hdl::bitslice_isa_supported(hdl::BitsliceIsa::avx512)) {
+    setenv("DIFFLUT_INFER_JIT", "0", 1);
+    const RunOutput r = infer(ck + " --isa avx512", "isa_avx512_oplist");
+    unsetenv("DIFFLUT_INFER_JIT");
+    check_result_line(r, t.accuracy);
+    CHECK(r.out.find("engine: cpu avx512, ") != std::string::npos);
   }
 
   const RunOutput literal = infer(ck + " --no-opt --isa portable", "noopt");

@@ -99,11 +99,10 @@ TEST_CASE("hdl models of every node type and lowering compile bit-exactly") {
 
 TEST_CASE("compiled networks give the network's classes and logits: node types, mappings, encoder") {
   const Dataset d = test::toy_dataset(1100, 40, 4, 12);
-  for (const std::string& type : {std::string("dwn"), std::string("hybrid"),
-                                   std::string("probabilistic"), std::string("linear_lut")}) {
+  for (const std::string& type : registered_node_types()) {
     for (MappingKind first : {MappingKind::learnable, MappingKind::random}) {
       INFO("node type " << type << ", first mapping " << mapping_kind_name(first));
-      auto net = test::toy_network(d, 40, 4, first, type, 3);
+      auto net = test::toy_network(d, 40, type == "difflogic" ? 2 : 4, first, type, 3);
       const Tensor logits = net->logits(d.features_f32());
       const Tensor want_cls = argmax_rows(logits);
       for (bool enc : {true, false}) {
