@@ -1,9 +1,11 @@
-// Helpers for the apps suite: where the shipped configs are, writing small files.
+// Helpers for the apps suite: where the shipped configs are, writing and reading small files.
 #pragma once
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include "common/config_compose.h"
 
@@ -20,6 +22,23 @@ inline std::string shipped_config_dir() {
 inline void write_file(const std::filesystem::path& path, const std::string& text) {
   std::filesystem::create_directories(path.parent_path());
   std::ofstream(path) << text;
+}
+
+// The whole file as bytes ("" if it cannot be read).
+inline std::string read_text(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// The non-empty lines of `text`.
+inline std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string l; std::getline(in, l);)
+    if (!l.empty()) out.push_back(l);
+  return out;
 }
 
 }  // namespace difflut::test

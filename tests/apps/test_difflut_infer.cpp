@@ -24,27 +24,8 @@ using namespace difflut;
 
 namespace {
 
-std::string program(const std::string& name) {
-  if (const char* b = std::getenv("DIFFLUT_BINARY_DIR"); b && *b)
-    return (fs::path(b) / name).string();
-  // build/tests/test_apps -> build/<name>
-  return (fs::read_symlink("/proc/self/exe").parent_path().parent_path() / name).string();
-}
-
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string l; std::getline(in, l);)
-    if (!l.empty()) out.push_back(l);
-  return out;
-}
+using test::lines_of;
+using test::read_text;
 
 struct RunOutput {
   int rc = -1;
@@ -69,7 +50,7 @@ RunOutput run(const std::string& exe, const std::string& args, const std::string
 }
 
 RunOutput infer(const std::string& args, const std::string& tag) {
-  return run(program("difflut-infer"), args, tag);
+  return run(test::built_program("difflut-infer"), args, tag);
 }
 
 // A tiny model trained once for all cases: its checkpoint and the accuracy difflut-train printed.
@@ -82,7 +63,7 @@ const Trained& trained() {
   static const Trained t = [] {
     const std::string out_dir = test::temp_dir("infer_train");
     const RunOutput r =
-        run(program("difflut-train"),
+        run(test::built_program("difflut-train"),
             str_cat("--config-dir '", test::shipped_config_dir(),
                     "' device=cpu dataloaders.subset_size=1000 "
                     "'model.params.hidden_sizes=[120,60]' training.epochs=1 training.batch_size=32 "

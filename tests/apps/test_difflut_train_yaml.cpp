@@ -26,26 +26,14 @@ using namespace difflut;
 
 namespace {
 
+using test::lines_of;
+using test::read_text;
+
 std::string binary_path() {
   if (const char* b = std::getenv("DIFFLUT_BINARY_DIR"); b && *b)
     return (fs::path(b) / "difflut-train").string();
   // build/tests/test_apps -> build/difflut-train
   return (fs::read_symlink("/proc/self/exe").parent_path().parent_path() / "difflut-train").string();
-}
-
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string l; std::getline(in, l);)
-    if (!l.empty()) out.push_back(l);
-  return out;
 }
 
 struct RunOutput {
