@@ -1,5 +1,7 @@
 // Helpers for the apps suite: where the shipped configs are, writing and reading small files.
 #pragma once
+#include <sys/wait.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -8,6 +10,8 @@
 #include <vector>
 
 #include "common/config_compose.h"
+#include "tensor/error.h"
+#include "test_util.h"
 
 namespace difflut::test {
 
@@ -39,6 +43,31 @@ inline std::vector<std::string> lines_of(const std::string& text) {
   for (std::string l; std::getline(in, l);)
     if (!l.empty()) out.push_back(l);
   return out;
+}
+
+// A program's exit status, standard output and standard error, kept apart.
+struct RunOutput {
+  int rc = -1;
+  std::string out, err;
+  std::string last_line() const {
+    const auto l = lines_of(out);
+    return l.empty() ? std::string() : l.back();
+  }
+};
+
+// Runs `exe args` (args: shell words, already quoted where needed) with no standard input; the
+// outputs go through files in a fresh temp_dir named after `tag`.
+inline RunOutput run_program(const std::string& exe, const std::string& args,
+                             const std::string& tag) {
+  const std::string dir = temp_dir(tag);
+  const std::string cmd =
+      str_cat("'", exe, "' ", args, " >'", dir, "/out' 2>'", dir, "/err' </dev/null");
+  const int status = std::system(cmd.c_str());
+  RunOutput r;
+  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.out = read_text(dir + "/out");
+  r.err = read_text(dir + "/err");
+  return r;
 }
 
 }  // namespace difflut::test

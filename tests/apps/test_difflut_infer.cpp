@@ -27,26 +27,10 @@ namespace {
 using test::lines_of;
 using test::read_text;
 
-struct RunOutput {
-  int rc = -1;
-  std::string out, err;
-  std::string last_line() const {
-    const auto l = lines_of(out);
-    return l.empty() ? std::string() : l.back();
-  }
-};
+using test::RunOutput;
 
-// Runs `exe args` with stdout and stderr kept apart.
 RunOutput run(const std::string& exe, const std::string& args, const std::string& tag) {
-  const std::string dir = test::temp_dir("infer_io_" + tag);
-  const std::string cmd =
-      str_cat("'", exe, "' ", args, " >'", dir, "/out' 2>'", dir, "/err' </dev/null");
-  const int status = std::system(cmd.c_str());
-  RunOutput r;
-  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = read_text(dir + "/out");
-  r.err = read_text(dir + "/err");
-  return r;
+  return test::run_program(exe, args, "infer_io_" + tag);
 }
 
 RunOutput infer(const std::string& args, const std::string& tag) {

@@ -36,22 +36,12 @@ std::string binary_path() {
   return (fs::read_symlink("/proc/self/exe").parent_path().parent_path() / "difflut-train").string();
 }
 
-struct RunOutput {
-  int rc = -1;
-  std::string out, err;
-};
+using test::RunOutput;
 
 // Runs difflut-train with `args` (shell words, already quoted where needed).
 RunOutput run_train(const std::string& args, const std::string& tag) {
-  const std::string dir = test::temp_dir("train_io_" + tag);
-  const std::string cmd = str_cat("'", binary_path(), "' --config-dir '", test::shipped_config_dir(),
-                                  "' ", args, " >'", dir, "/out' 2>'", dir, "/err' </dev/null");
-  const int status = std::system(cmd.c_str());
-  RunOutput r;
-  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = read_text(dir + "/out");
-  r.err = read_text(dir + "/err");
-  return r;
+  return test::run_program(binary_path(), str_cat("--config-dir '", test::shipped_config_dir(), "' ", args),
+                           "train_io_" + tag);
 }
 
 void check_one_error(const RunOutput& r, const std::string& must_contain) {
