@@ -130,6 +130,13 @@ class JsonLine {
   }
   JsonLine& integer(const char* k, int64_t v) { return raw(k, std::to_string(v)); }
   JsonLine& null(const char* k) { return raw(k, "null"); }
+  // The fields every measured path shares: samples per pass, passes, seconds, samples/s.
+  JsonLine& throughput(int64_t samples, int64_t passes, double seconds) {
+    return integer("samples", samples)
+        .integer("passes", passes)
+        .num("seconds", seconds, "%.4f")
+        .num("samples_per_second", static_cast<double>(samples * passes) / seconds, "%.1f");
+  }
   JsonLine& strings(const char* k, const std::vector<std::string>& v) {
     std::string a = "[";
     for (size_t i = 0; i < v.size(); ++i) {
@@ -232,6 +239,25 @@ struct Best {
   int threads = 0;
 };
 
+// The memory-bandwidth ceiling line: raw input is `bytes_per_sample` bytes a sample, so no engine
+// can classify faster than bandwidth / bytes_per_sample.
+void print_bound(const char* device, const char* measure, double gb_per_s, int64_t bytes_per_sample,
+                 double engine_sps, const std::string& machine) {
+  const double ceiling = gb_per_s * 1e9 / static_cast<double>(bytes_per_sample);
+  JsonLine()
+      .str("path", "bound")
+      .str("device", device)
+      .str("measure", measure)
+      .num("read_gb_per_s", gb_per_s, "%.2f")
+      .integer("bytes_per_sample", bytes_per_sample)
+      .num("ceiling_samples_per_second", ceiling, "%.1f")
+      .num("best_engine_samples_per_second", engine_sps, "%.1f")
+      .num("fraction_of_ceiling", engine_sps / ceiling, "%.4f")
+      .num("ceiling_vs_engine", ceiling / engine_sps, "%.2f")
+      .str("machine", machine)
+      .print();
+}
+
 int run(const Args& a) {
   const int all_threads = num_threads();
   const std::string machine = bench::machine_name(Device::cpu);
@@ -306,10 +332,7 @@ int run(const Args& a) {
       .str("path", "software_model")
       .null("isa")
       .integer("threads", all_threads)
-      .integer("samples", n_sim)
-      .integer("passes", sim_t.passes)
-      .num("seconds", sim_t.seconds, "%.4f")
-      .num("samples_per_second", sim_sps, "%.1f")
+      .throughput(n_sim, sim_t.passes, sim_t.seconds)
       .str("machine", machine)
       .print();
 
@@ -329,10 +352,7 @@ int run(const Args& a) {
       .str("path", "float_graph")
       .null("isa")
       .integer("threads", all_threads)
-      .integer("samples", n_float)
-      .integer("passes", float_t.passes)
-      .num("seconds", float_t.seconds, "%.4f")
-      .num("samples_per_second", float_sps, "%.1f")
+      .throughput(n_float, float_t.passes, float_t.seconds)
       .integer("mismatches_vs_software_model", float_vs_sim)
       .str("machine", machine)
       .print();
@@ -380,10 +400,7 @@ int run(const Args& a) {
           .str("ops", ops_form)
           .integer("jit_code_bytes", static_cast<int64_t>(engine.jit_code_bytes()))
           .integer("threads", threads)
-          .integer("samples", N)
-          .integer("passes", t.passes)
-          .num("seconds", t.seconds, "%.4f")
-          .num("samples_per_second", sps, "%.1f")
+          .throughput(N, t.passes, t.seconds)
           .integer("mismatches_vs_software_model", bad)
           .str("machine", machine)
           .print();
@@ -396,7 +413,6 @@ int run(const Args& a) {
 
   // ---- memory-bandwidth bound (CPU) ----
   const double gbs = read_bandwidth_gbs(codes.data(), static_cast<int64_t>(codes.size()));
-  const double ceiling = gbs * 1e9 / static_cast<double>(F);
 
   // ---- CUDA engine ----
   Best gpu;
@@ -453,11 +469,7 @@ int run(const Args& a) {
         .str("isa", "cuda")
         .str("layout", cuda_engine.layout())
         .null("threads")
-        .integer("samples", B * passes)
-        .integer("buffer_samples", B)
-        .integer("passes", passes)
-        .num("seconds", secs, "%.4f")
-        .num("samples_per_second", sps, "%.1f")
+        .throughput(B, passes, secs)
         .integer("mismatches_vs_software_model", bad)
         .str("machine", gpu_name)
         .print();
@@ -484,34 +496,11 @@ int run(const Args& a) {
       .raw("cuda_vs_best_cpu_engine", gpu.sps > 0 ? str_cat(gpu.sps / best.sps) : "null")
       .str("machine", machine)
       .print();
-  JsonLine()
-      .str("path", "bound")
-      .str("device", "cpu")
-      .str("measure", "streaming read of the engine's input buffer, all threads")
-      .integer("buffer_bytes", static_cast<int64_t>(codes.size()))
-      .num("read_gb_per_s", gbs, "%.2f")
-      .integer("bytes_per_sample", F)
-      .num("ceiling_samples_per_second", ceiling, "%.1f")
-      .num("best_engine_samples_per_second", best.sps, "%.1f")
-      .num("fraction_of_ceiling", best.sps / ceiling, "%.4f")
-      .num("ceiling_vs_engine", ceiling / best.sps, "%.2f")
-      .str("machine", machine)
-      .print();
-  if (gpu.sps > 0) {
-    const double gceil = gpu_gbs * 1e9 / static_cast<double>(F);
-    JsonLine()
-        .str("path", "bound")
-        .str("device", "cuda")
-        .str("measure", "device-to-device copy (read + write bytes) within the input buffer")
-        .num("read_gb_per_s", gpu_gbs, "%.2f")
-        .integer("bytes_per_sample", F)
-        .num("ceiling_samples_per_second", gceil, "%.1f")
-        .num("best_engine_samples_per_second", gpu.sps, "%.1f")
-        .num("fraction_of_ceiling", gpu.sps / gceil, "%.4f")
-        .num("ceiling_vs_engine", gceil / gpu.sps, "%.2f")
-        .str("machine", gpu_name)
-        .print();
-  }
+  print_bound("cpu", "streaming read of the engine's input buffer, all threads", gbs, F, best.sps,
+              machine);
+  if (gpu.sps > 0)
+    print_bound("cuda", "device-to-device copy (read + write bytes) within the input buffer",
+                gpu_gbs, F, gpu.sps, gpu_name);
   if (failed) {
     std::fprintf(stderr,
                  "bench_infer: error: an engine's classes differ from the software model's\n");
