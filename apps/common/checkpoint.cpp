@@ -1,7 +1,13 @@
 // Training checkpoints and resume (see checkpoint.h).
 #include "common/checkpoint.h"
 
+#include <cerrno>
+#include <cmath>
+#include <cstring>
 #include <filesystem>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "autograd/io/safetensors.h"
 #include "autograd/nn/module.h"
@@ -21,20 +27,33 @@ const std::string kOptim = "optim:";
 const std::string kSched = "sched:";
 const std::string kMetaPrefix = "difflut.";
 
+// Strictly a decimal unsigned integer: std::stoull also takes "-1" (as 2^64 - 1), " 7" and "+7",
+// which let a damaged checkpoint resume "after epoch -1" and delete a run's history.
 uint64_t parse_u64(const Metadata& meta, const std::string& key, const std::string& path) {
   auto it = meta.find(key);
   DIFFLUT_CHECK(it != meta.end(), "checkpoint '", path, "': metadata entry '", key,
                 "' is missing (not a difflut-train checkpoint?)");
-  size_t used = 0;
-  unsigned long long v = 0;
-  try {
-    v = std::stoull(it->second, &used);
-  } catch (...) {
-    used = 0;
+  const std::string& text = it->second;
+  uint64_t v = 0;
+  bool ok = !text.empty() && text.size() <= 20;
+  for (char c : text) {
+    if (!ok) break;
+    const uint64_t d = static_cast<uint64_t>(c - '0');
+    ok = c >= '0' && c <= '9' && v <= (UINT64_MAX - d) / 10;
+    v = v * 10 + d;
   }
-  DIFFLUT_CHECK(used == it->second.size() && !it->second.empty(), "checkpoint '", path,
-                "': metadata entry '", key, "': expected an unsigned integer, found '", it->second, "'");
+  DIFFLUT_CHECK(ok, "checkpoint '", path, "': metadata entry '", key,
+                "': expected an unsigned integer, found '", text, "'");
   return v;
+}
+
+// Every element of a floating-point tensor finite; `what` names the entry.
+void check_finite(const Tensor& t, const std::string& path, const std::string& what) {
+  if (t.dtype() != DType::f32 && t.dtype() != DType::f64) return;
+  const std::vector<double> v = t.to(Device::cpu).to(DType::f64).to_vector<double>();
+  for (size_t i = 0; i < v.size(); ++i)
+    DIFFLUT_CHECK(std::isfinite(v[i]), "checkpoint '", path, "': ", what,
+                  ": expected finite values, found ", v[i], " at element ", i);
 }
 }  // namespace
 
@@ -55,7 +74,12 @@ void save_training_checkpoint(const std::string& path, Module& model, Optimizer&
   meta["optimizer"] = optimizer.name();
   meta["scheduler"] = scheduler ? scheduler->name() : "none";
   for (const auto& [k, v] : state.extra) meta[kMetaPrefix + k] = v;
+  // save_safetensors flushes the file and renames it; flushing the directory makes the rename
+  // itself durable, so "epoch N is recorded" (which follows) implies its checkpoint survives a
+  // power loss too.
   save_safetensors(path, tensors, meta);
+  sync_directory(fs::path(path).parent_path().empty() ? std::string(".")
+                                                      : fs::path(path).parent_path().string());
 }
 
 CheckpointState load_training_checkpoint(const std::string& path, Module& model,
@@ -73,7 +97,10 @@ CheckpointState load_training_checkpoint(const std::string& path, Module& model,
   meta_is("optimizer", optimizer.name());
   meta_is("scheduler", scheduler ? scheduler->name() : "none");
   CheckpointState state;
-  state.epoch = static_cast<int64_t>(parse_u64(meta, "epoch", path));
+  const uint64_t epoch = parse_u64(meta, "epoch", path);
+  DIFFLUT_CHECK(epoch <= kMaxCheckpointEpoch, "checkpoint '", path, "': metadata entry 'epoch': ",
+                "expected at most ", kMaxCheckpointEpoch, ", found ", epoch);
+  state.epoch = static_cast<int64_t>(epoch);
   state.generator_seed = parse_u64(meta, "generator_seed", path);
   state.generator_offset = parse_u64(meta, "generator_offset", path);
   for (const auto& [k, v] : meta)
@@ -93,13 +120,33 @@ CheckpointState load_training_checkpoint(const std::string& path, Module& model,
     DIFFLUT_CHECK(t->shape() == p->value.shape() && t->dtype() == p->value.dtype(), "checkpoint '",
                   path, "': parameter '", name, "': expected ", p->value.describe(), ", found ",
                   t->describe());
+    check_finite(*t, path, "parameter '" + name + "'");
     copies.emplace_back(p, t);
+  }
+  // The scheduler steps once per epoch, so its position must be the checkpoint's epoch.
+  if (scheduler) {
+    const Tensor* last = find_tensor(sched, "scheduler.last_epoch");
+    DIFFLUT_CHECK(last && last->numel() == 1 &&
+                      last->item_as_double() == static_cast<double>(state.epoch),
+                  "checkpoint '", path, "': entry 'sched:scheduler.last_epoch': expected ",
+                  state.epoch, " (the checkpoint's epoch), found ",
+                  last ? (last->numel() == 1 ? str_cat(last->item_as_double()) : last->describe())
+                       : std::string("none"));
   }
   optimizer.load_state_dict(optim);
   if (scheduler) scheduler->load_state_dict(sched);
   for (auto& [p, t] : copies) p->value.copy_(*t);
   generator.set_state(state.generator_seed, state.generator_offset);
   return state;
+}
+
+void sync_directory(const std::string& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIFFLUT_CHECK(fd >= 0, "run directory '", dir, "': cannot open it to flush: ", std::strerror(errno));
+  const int rc = ::fsync(fd);
+  const int err = errno;
+  ::close(fd);
+  DIFFLUT_CHECK(rc == 0, "run directory '", dir, "': flushing failed: ", std::strerror(err));
 }
 
 std::string resume_run_dir(const std::string& resume) {

@@ -26,6 +26,9 @@ inline constexpr const char* kCheckpointFile = "checkpoint.safetensors";
 inline constexpr const char* kBestModelFile = "best.safetensors";
 inline constexpr const char* kTrackingFile = "tracking.json";
 
+// The largest epoch a checkpoint may claim (a sanity bound against damaged metadata).
+inline constexpr uint64_t kMaxCheckpointEpoch = 1000000000;
+
 struct CheckpointState {
   int64_t epoch = 0;  // completed epochs; training continues with epoch + 1
   uint64_t generator_seed = 0, generator_offset = 0;
@@ -37,11 +40,16 @@ void save_training_checkpoint(const std::string& path, Module& model, Optimizer&
                               const LRScheduler* scheduler, const Generator& generator,
                               const CheckpointState& state);
 // Restores model parameters, optimizer and scheduler state and the generator from `path`. Every
-// model parameter must be present with its shape and dtype (errors name the file and entry);
-// nothing is changed unless the whole file matches. Returns the metadata.
+// model parameter must be present with its shape and dtype and finite values; the metadata's
+// integers must be plain decimals (epoch <= kMaxCheckpointEpoch), the scheduler's epoch the checkpoint's, the optimizer state finite with a step
+// count >= 0. Errors name the file and the entry; the model is not changed unless everything
+// matches. Returns the metadata.
 CheckpointState load_training_checkpoint(const std::string& path, Module& model,
                                          Optimizer& optimizer, LRScheduler* scheduler,
                                          Generator& generator);
+
+// fsync of a directory: makes the renames inside it durable.
+void sync_directory(const std::string& dir);
 
 // `training.resume` names a run directory or a file inside one (its checkpoint.safetensors):
 // returns the run directory. Throws when it is neither a directory nor an existing file.

@@ -186,4 +186,15 @@ std::string current_hostname() {
   return h.substr(0, h.find('.'));
 }
 
+std::string config_hash(const std::string& config_json) {
+  uint64_t h = 14695981039346656037ull;
+  for (unsigned char c : config_json) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
 }  // namespace difflut::app

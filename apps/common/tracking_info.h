@@ -13,6 +13,11 @@ namespace difflut::app {
 // The tree as compact JSON (maps keep their order; non-finite numbers become null).
 std::string config_to_json(const ConfigNode& node);
 
+// A fingerprint of a config snapshot (FNV-1a 64 of its JSON text, 16 hex digits): tracking.json
+// keeps the one of the experiment row's `config`, so a resume can tell that the row its stored id
+// points at is still this run's (ids are reused when a database is recreated).
+std::string config_hash(const std::string& config_json);
+
 // Everything start_experiment stores. from_config() fills the summary columns from the config
 // keys of docs/CONFIG.md (absent keys stay empty); the caller adds device and run facts.
 struct ExperimentStart {

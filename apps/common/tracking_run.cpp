@@ -22,6 +22,7 @@
 #include "common/run_dir.h"
 #include "common/tracking_info.h"
 #include "common/trainer.h"
+#include "tensor/error.h"
 #include "tensor/random.h"
 #if DIFFLUT_WITH_SQLITE
 #include "common/tracking_sqlite.h"
@@ -58,18 +59,38 @@ std::string history_json(const std::vector<EpochRecord>& history) {
   return s + "]";
 }
 
-std::vector<EpochRecord> parse_history(const std::string& text, const std::string& what) {
+// The checkpoint's epoch history, validated: exactly `epochs` entries numbered 1..epochs with
+// finite values (a damaged history would be written into the database as measurements).
+std::vector<EpochRecord> parse_history(const std::string& text, int64_t epochs,
+                                       const std::string& what) {
   std::vector<EpochRecord> out;
-  const json::Value v = json::parse(text, what);
+  const json::Value v = json::parse(text.empty() ? std::string("[]") : text, what);
   DIFFLUT_CHECK(v.is_array(), what, ": expected a JSON list of epochs");
+  DIFFLUT_CHECK(static_cast<int64_t>(v.items.size()) == epochs, what, ": expected ", epochs,
+                " epochs (the checkpoint's epoch), found ", v.items.size());
   for (const json::Value& item : v.items) {
     EpochRecord e;
-    e.epoch = static_cast<int64_t>(json_double(item.find("epoch"), 0));
-    e.lr = json_double(item.find("lr"), 0);
-    e.train_loss = json_double(item.find("train_loss"), 0);
-    e.val_accuracy = json_double(item.find("val_accuracy"), -1);
-    e.seconds = json_double(item.find("seconds"), 0);
-    e.samples_per_second = json_double(item.find("samples_per_second"), 0);
+    auto field = [&](const char* key, bool may_be_null) {
+      const json::Value* f = item.find(key);
+      if (may_be_null && f && f->kind == json::Value::Kind::null) return -1.0;
+      const double x = json_double(f, std::nan(""));
+      DIFFLUT_CHECK(std::isfinite(x), what, ": epoch ", out.size() + 1, ": expected a finite '",
+                    key, "', found ", f ? f->text : std::string("none"));
+      return x;
+    };
+    const double epoch = field("epoch", false);
+    DIFFLUT_CHECK(epoch == static_cast<double>(out.size() + 1), what, ": entry ", out.size() + 1,
+                  ": expected epoch ", out.size() + 1, ", found ", epoch);
+    e.epoch = static_cast<int64_t>(epoch);
+    e.lr = field("lr", false);
+    e.train_loss = field("train_loss", false);
+    e.val_accuracy = field("val_accuracy", true);
+    e.seconds = field("seconds", false);
+    e.samples_per_second = field("samples_per_second", false);
+    DIFFLUT_CHECK(e.lr >= 0 && e.seconds >= 0 && e.samples_per_second >= 0 &&
+                      e.val_accuracy <= 1.0 && (e.val_accuracy >= 0 || e.val_accuracy == -1.0),
+                  what, ": epoch ", e.epoch, ": expected lr, seconds, samples_per_second >= 0 and ",
+                  "val_accuracy in [0, 1] or null");
     out.push_back(e);
   }
   return out;
@@ -89,21 +110,42 @@ std::string opt_string(const Config& c, const char* key, const std::string& dflt
   return n && !n->is_null() ? c.get_string(key) : dflt;
 }
 
+double opt_double(const Config& c, const char* key, double dflt) {
+  const ConfigNode* n = c.find(key);
+  return n && !n->is_null() ? c.get_double(key) : dflt;
+}
+
 void write_text_atomic(const fs::path& path, const std::string& text) {
   const fs::path tmp = path.string() + ".tmp." + std::to_string(::getpid());
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     out << text;
+    out.flush();
     DIFFLUT_CHECK(out.good(), "run directory: cannot write '", tmp.string(), "'");
   }
-  fs::rename(tmp, path);
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  DIFFLUT_CHECK(!ec, "run directory: cannot rename '", tmp.string(), "' to '", path.string(),
+                "': ", ec.message());
 }
+
+// The same text save_config_file writes, but atomically (a resume rewrites it).
+std::string config_file_text(const Config& c) {
+  return "# Resolved DiffLUT configuration: every key after composition and overrides.\n" +
+         c.to_yaml();
+}
+
+// ---- test hook --------------------------------------------------------------------------------------
+// (the trainer's DIFFLUT_TEST_SIGNAL_AT lives in trainer.cpp; see docs/PIPELINE.md)
 
 // ---- SIGINT / SIGTERM ------------------------------------------------------------------------------
 // The handler only writes the signal number to a pipe; a watcher thread marks the experiment
 // "interrupted" through its own connection and ends the process with 128 + signal.
 int g_pipe[2] = {-1, -1};
 struct sigaction g_old_int, g_old_term;
+// The experiment the watcher marks: 0 until this process owns a row (a resume still validating
+// owns none, so a Ctrl-C then leaves the row as it was).
+std::atomic<int64_t> g_experiment_id{0};
 
 void on_signal(int sig) {
   const unsigned char b = static_cast<unsigned char>(sig);
@@ -116,6 +158,7 @@ void on_signal(int sig) {
 struct RunRecorder::Db {
   std::unique_ptr<Tracker> tracker;
   ExperimentStart start;
+  std::optional<ExperimentRow> resumed;  // the stored row a resume continues (validated)
   std::thread watcher;
 };
 #else
@@ -124,26 +167,41 @@ struct RunRecorder::Db {
 };
 #endif
 
-void RunRecorder::warn(const std::string& what) {
-  if (log_ && !warned_) *log_ << "difflut-train: warning: " << what << "\n" << std::flush;
-  warned_ = true;
+void RunRecorder::tracking_failure(const std::string& what, const std::exception& e) {
+  tracking_failed_ = true;
+  const std::string saved =
+      last_checkpoint_epoch_ > 0
+          ? str_cat("the checkpoint after epoch ", last_checkpoint_epoch_,
+                    " is saved: resume with training.resume=", run_dir_,
+                    " once the database can be written")
+          : std::string("no checkpoint was written yet");
+  DIFFLUT_FAIL(e.what(), " (while ", what, "; ", saved, ")");
 }
 
-// Runs a database write; a failure during training is reported once and training goes on (the
-// checkpoints are still written), rather than losing hours of work to a locked database.
+// Every database write of a running experiment goes through here. A write that fails is a
+// tracking failure: the run stops, because a run whose history is silently missing epochs is
+// worse than a run that has to be resumed.
 template <class F>
-void RunRecorder::track(const char* what, F&& f) {
+void RunRecorder::track(const std::string& what, F&& f) {
   if (!tracking_) return;
   try {
     f();
   } catch (const std::exception& e) {
-    warn(std::string("tracking database: ") + what + " failed: " + e.what());
+    tracking_failure(what, e);
   }
+}
+
+void RunRecorder::write_tracking_file() {
+  std::string db;
+  json::write_string(db, db_path_);
+  write_text_atomic(fs::path(run_dir_) / kTrackingFile,
+                    "{\"experiment_id\": " + std::to_string(experiment_id_) + ", \"db\": " + db +
+                        ", \"config_hash\": \"" + stored_hash_ + "\"}\n");
 }
 
 RunRecorder::RunRecorder(const Config& config, const TrainSettings& s, const std::string& device,
                          std::ostream* log)
-    : log_(log), db_(std::make_unique<Db>()) {
+    : log_(log), config_(config), db_(std::make_unique<Db>()) {
   epochs_ = s.epochs;
   resume_ = opt_string(config, "training.resume", "");
   save_best_ = opt_bool(config, "training.save_best", true);
@@ -156,55 +214,86 @@ RunRecorder::RunRecorder(const Config& config, const TrainSettings& s, const std
   DIFFLUT_CHECK(histogram_bins_ >= 1 && histogram_bins_ <= 10000, "config key ",
                 "'tracking.histogram_bins': expected an integer in [1, 10000], found ",
                 histogram_bins_);
+  busy_timeout_s_ = opt_double(config, "tracking.busy_timeout_s", 120.0);
+  DIFFLUT_CHECK(std::isfinite(busy_timeout_s_) && busy_timeout_s_ >= 0 && busy_timeout_s_ <= 86400,
+                "config key 'tracking.busy_timeout_s': expected seconds in [0, 86400], found ",
+                busy_timeout_s_);
   db_path_ = opt_string(config, "tracking.db", "results/experiments.db");
 
   int64_t stored_id = 0;
   if (!resume_.empty()) {
+    // Nothing is written here: the run directory, its files and the database stay as they are
+    // until restore() has validated the checkpoint and the stored experiment.
     run_dir_ = resume_run_dir(resume_);
     const fs::path tj = fs::path(run_dir_) / kTrackingFile;
-    if (fs::is_regular_file(tj)) {
+    std::error_code ec;
+    if (fs::exists(tj, ec)) {
+      DIFFLUT_CHECK(fs::is_regular_file(tj, ec), "training.resume: '", tj.string(),
+                    "': expected a file, found a directory or special file");
       std::ifstream in(tj);
       std::stringstream ss;
       ss << in.rdbuf();
+      DIFFLUT_CHECK(in.good() || in.eof(), "training.resume: cannot read '", tj.string(), "'");
       const json::Value v = json::parse(ss.str(), tj.string());
-      stored_id = static_cast<int64_t>(json_double(v.find("experiment_id"), 0));
+      const double id = json_double(v.find("experiment_id"), std::nan(""));
+      DIFFLUT_CHECK(std::isfinite(id) && id >= 1 && id <= 9.0e15 && id == std::floor(id),
+                    "training.resume: '", tj.string(),
+                    "': expected 'experiment_id' an integer >= 1, found ",
+                    v.find("experiment_id") ? v.find("experiment_id")->text : std::string("none"));
+      stored_id = static_cast<int64_t>(id);
       if (const json::Value* d = v.find("db"); d && d->is_string()) db_path_ = d->text;
+      if (const json::Value* h = v.find("config_hash"); h && h->is_string()) stored_hash_ = h->text;
     }
-  } else {
-    run_dir_ = fs::absolute(make_run_dir(s.output_dir, s.experiment_name, s.seed)).string();
   }
-  save_config_file(config, (fs::path(run_dir_) / "config.yaml").string());
 
 #if DIFFLUT_WITH_SQLITE
   if (tracking_) {
     db_path_ = fs::absolute(db_path_).lexically_normal().string();
-    db_->tracker = std::make_unique<Tracker>(db_path_);
+    TrackerOptions to;
+    to.busy_timeout_s = busy_timeout_s_;
+    // Opening checks the database is writable before any training time is spent.
+    db_->tracker = std::make_unique<Tracker>(db_path_, to);
     ExperimentStart& st = db_->start;
     st = ExperimentStart::from_config(config);
     st.device = device;
     st.cuda_available = device == "cuda";
     st.git_commit = current_git_commit();
-    st.run_dir = run_dir_;
-    if (stored_id > 0 && db_->tracker->experiment(stored_id)) {
-      experiment_id_ = stored_id;  // resume_experiment runs in restore(), once the epoch is known
-    } else {
-      experiment_id_ = db_->tracker->start_experiment(st);
-    }
-    write_text_atomic(fs::path(run_dir_) / kTrackingFile,
-                      "{\"experiment_id\": " + std::to_string(experiment_id_) + ", \"db\": " + [&] {
-                        std::string q;
-                        json::write_string(q, db_path_);
-                        return q;
-                      }() + "}\n");
-    if (log_)
-      *log_ << "difflut-train: tracking experiment " << experiment_id_ << " in " << db_path_
-            << "\n";
   }
 #else
   (void)device;
-  (void)stored_id;
   tracking_ = false;
 #endif
+
+  if (resume_.empty()) {
+    run_dir_ = fs::absolute(make_run_dir(s.output_dir, s.experiment_name, s.seed)).string();
+    try {
+      save_config_file(config, (fs::path(run_dir_) / "config.yaml").string());
+#if DIFFLUT_WITH_SQLITE
+      if (tracking_) {
+        db_->start.run_dir = run_dir_;
+        stored_hash_ = config_hash(db_->start.config_json);
+        experiment_id_ = db_->tracker->start_experiment(db_->start);
+        write_tracking_file();
+      }
+#endif
+    } catch (...) {
+      // A run that could not start leaves nothing behind: the directory is ours and new.
+      std::error_code ec;
+      fs::remove_all(run_dir_, ec);
+      throw;
+    }
+    started_ = true;
+    g_experiment_id = experiment_id_;
+    if (log_ && tracking_)
+      *log_ << "difflut-train: tracking experiment " << experiment_id_ << " in " << db_path_ << "\n";
+  } else {
+#if DIFFLUT_WITH_SQLITE
+    if (tracking_ && stored_id > 0) {
+      experiment_id_ = stored_id;
+      open_resumed_experiment(s.experiment_name);
+    }
+#endif
+  }
   if (log_) *log_ << "difflut-train: run directory " << run_dir_ << "\n" << std::flush;
 
   // Signals: only when this process does not have a recorder already (one run at a time).
@@ -215,17 +304,16 @@ RunRecorder::RunRecorder(const Config& config, const TrainSettings& s, const std
     sigaction(SIGINT, &sa, &g_old_int);
     sigaction(SIGTERM, &sa, &g_old_term);
     const std::string db_path = db_path_;
-    const int64_t id = experiment_id_;
     const bool tracking = tracking_;
     std::ostream* out = log_;
     const std::string run_dir = run_dir_;
-    db_->watcher = std::thread([db_path, id, tracking, out, run_dir] {
+    db_->watcher = std::thread([db_path, tracking, out, run_dir] {
       unsigned char sig = 0;
       while (::read(g_pipe[0], &sig, 1) < 0) {
       }
       if (sig == 0) return;  // the recorder is done
 #if DIFFLUT_WITH_SQLITE
-      if (tracking) {
+      if (const int64_t id = g_experiment_id.load(); tracking && id > 0) {
         try {
           TrackerOptions o;
           o.busy_timeout_s = 10;
@@ -235,7 +323,6 @@ RunRecorder::RunRecorder(const Config& config, const TrainSettings& s, const std
       }
 #else
       (void)tracking;
-      (void)id;
 #endif
       if (out)
         *out << "\ndifflut-train: interrupted by signal " << static_cast<int>(sig)
@@ -245,14 +332,51 @@ RunRecorder::RunRecorder(const Config& config, const TrainSettings& s, const std
   }
 }
 
-RunRecorder::~RunRecorder() {
-  if (!finished_) {
-    track("marking the run failed", [&] {
 #if DIFFLUT_WITH_SQLITE
-      db_->tracker->finish(experiment_id_, kStatusFailed);
-#endif
-    });
+// The row tracking.json names must be this run's: ids are reused when a database is recreated,
+// and trusting the id rewrote another experiment's history.
+void RunRecorder::open_resumed_experiment(const std::string& experiment_name) {
+  std::optional<ExperimentRow> row = db_->tracker->experiment(experiment_id_);
+  if (!row) {
+    if (log_)
+      *log_ << "difflut-train: experiment " << experiment_id_ << " of " << kTrackingFile
+            << " is not in " << db_path_
+            << " (a new database?): the resumed run will be recorded as a new experiment\n";
+    experiment_id_ = 0;
+    return;
   }
+  auto same_dir = [](const std::string& a, const std::string& b) {
+    std::error_code ec;
+    return a == b || (!a.empty() && fs::exists(a, ec) && fs::equivalent(a, b, ec));
+  };
+  const std::string found_hash = config_hash(row->config_json);
+  const bool hash_ok = stored_hash_.empty() || stored_hash_ == found_hash;
+  DIFFLUT_CHECK(row->name == experiment_name && same_dir(row->run_dir, run_dir_) && hash_ok,
+                "training.resume: ", kTrackingFile, " of ", run_dir_, " names experiment ",
+                experiment_id_, " of ", db_path_, ", but that row is another run (expected name '",
+                experiment_name, "', run directory '", run_dir_, "'",
+                stored_hash_.empty() ? std::string() : ", config " + stored_hash_,
+                "; found '", row->name, "', '", row->run_dir, "'",
+                stored_hash_.empty() ? std::string() : ", config " + found_hash,
+                "): refusing to change it (was the database recreated? move ", kTrackingFile,
+                " away to record the resumed run as a new experiment)");
+  db_->resumed = std::move(row);
+}
+#endif
+
+RunRecorder::~RunRecorder() {
+  if (started_ && !finished_ && tracking_) {
+    // After a tracking failure the run can be resumed from its checkpoint: "interrupted", if the
+    // database still takes this one write; any other exception: "failed". Silent either way: the
+    // error line the app prints is the one the user needs.
+    try {
+#if DIFFLUT_WITH_SQLITE
+      db_->tracker->finish(experiment_id_, tracking_failed_ ? kStatusInterrupted : kStatusFailed);
+#endif
+    } catch (...) {
+    }
+  }
+  g_experiment_id = 0;
   if (db_->watcher.joinable()) {
     sigaction(SIGINT, &g_old_int, nullptr);
     sigaction(SIGTERM, &g_old_term, nullptr);
@@ -268,34 +392,161 @@ RunRecorder::~RunRecorder() {
 int64_t RunRecorder::restore(Module& model, Optimizer& optimizer, LRScheduler* scheduler,
                              Generator& generator, TrainResult& result) {
   if (resume_.empty()) return 1;
+  // ---- 1. read and validate the checkpoint: nothing on disk or in the database changes yet ----
   const fs::path ckpt = fs::path(run_dir_) / kCheckpointFile;
   int64_t done = 0;
-  if (fs::is_regular_file(ckpt)) {
+  std::error_code ec;
+  if (fs::exists(fs::symlink_status(ckpt, ec))) {
+    // A directory or device where the checkpoint belongs is damage, not "no checkpoint yet"
+    // (which restarted the run from epoch 1 and deleted its recorded epochs).
+    DIFFLUT_CHECK(fs::is_regular_file(ckpt, ec), "training.resume: '", ckpt.string(),
+                  "': expected a checkpoint file, found ",
+                  fs::is_directory(ckpt, ec) ? "a directory" : "something that is not a file");
+    const uint64_t seed = generator.seed();
     const CheckpointState st =
         load_training_checkpoint(ckpt.string(), model, optimizer, scheduler, generator);
+    // The generator is seeded from the run's seed; another seed means another run's checkpoint.
+    DIFFLUT_CHECK(st.generator_seed == seed, "checkpoint '", ckpt.string(),
+                  "': metadata entry 'generator_seed': expected this run's seed ", seed,
+                  ", found ", st.generator_seed);
     done = st.epoch;
     auto extra = [&](const char* key) -> std::string {
       auto it = st.extra.find(key);
       return it == st.extra.end() ? std::string() : it->second;
     };
-    result.history = parse_history(extra("history"), ckpt.string() + " (history)");
-    result.best_val_accuracy = extra("best_val_accuracy").empty() ? -1.0 : std::stod(extra("best_val_accuracy"));
-    result.best_val_epoch = extra("best_val_epoch").empty() ? 0 : std::stoll(extra("best_val_epoch"));
-    result.train_seconds = extra("train_seconds").empty() ? 0.0 : std::stod(extra("train_seconds"));
-    if (log_)
-      *log_ << "difflut-train: resuming " << run_dir_ << " after epoch " << done << " of "
-            << epochs_ << "\n";
-  } else if (log_) {
-    *log_ << "difflut-train: " << run_dir_ << " has no " << kCheckpointFile
-          << " (killed in its first epoch?): starting it again from epoch 1\n";
+    auto number = [&](const char* key, double dflt) {
+      const std::string text = extra(key);
+      if (text.empty()) return dflt;
+      if (text == "null") return -1.0;
+      char* end = nullptr;
+      const double v = std::strtod(text.c_str(), &end);
+      DIFFLUT_CHECK(end == text.c_str() + text.size() && std::isfinite(v), "checkpoint '",
+                    ckpt.string(), "': metadata entry 'difflut.", key, "': expected a number, found '",
+                    text, "'");
+      return v;
+    };
+    const std::string what = "checkpoint '" + ckpt.string() + "': metadata entry 'difflut.history'";
+    result.history = parse_history(extra("history"), done, what);
+    result.best_val_accuracy = number("best_val_accuracy", -1.0);
+    const double best_epoch = number("best_val_epoch", 0.0);
+    result.train_seconds = number("train_seconds", 0.0);
+    DIFFLUT_CHECK(best_epoch >= 0 && best_epoch <= static_cast<double>(done) &&
+                      best_epoch == std::floor(best_epoch),
+                  "checkpoint '", ckpt.string(), "': metadata entry 'difflut.best_val_epoch': ",
+                  "expected an epoch in [0, ", done, "], found ", best_epoch);
+    result.best_val_epoch = static_cast<int64_t>(best_epoch);
+    DIFFLUT_CHECK(result.best_val_accuracy <= 1.0 &&
+                      (result.best_val_accuracy >= 0 || result.best_val_accuracy == -1.0),
+                  "checkpoint '", ckpt.string(), "': metadata entry 'difflut.best_val_accuracy': ",
+                  "expected an accuracy in [0, 1], found ", result.best_val_accuracy);
+    DIFFLUT_CHECK(result.train_seconds >= 0, "checkpoint '", ckpt.string(),
+                  "': metadata entry 'difflut.train_seconds': expected seconds >= 0, found ",
+                  result.train_seconds);
+#if DIFFLUT_WITH_SQLITE
+    // The checkpoint names the experiment it was written for; another one's checkpoint copied
+    // into this directory must not continue this row.
+    if (db_->resumed && !extra("experiment_id").empty())
+      DIFFLUT_CHECK(extra("experiment_id") == std::to_string(experiment_id_), "checkpoint '",
+                    ckpt.string(), "': written for experiment ", extra("experiment_id"),
+                    ", but ", kTrackingFile, " names experiment ", experiment_id_);
+#endif
+    last_checkpoint_epoch_ = done;
   }
   DIFFLUT_CHECK(done <= epochs_, "training.resume: the checkpoint is after epoch ", done,
                 " but training.epochs is ", epochs_, " (set training.epochs to train longer)");
-  track("resuming the experiment", [&] {
+
+  // ---- 2. the stored experiment: may it continue, and which of its rows would change? ----
 #if DIFFLUT_WITH_SQLITE
-    db_->tracker->resume_experiment(experiment_id_, done, db_->start);
+  if (tracking_) {
+    Tracker& t = *db_->tracker;
+    std::vector<MeasurementRow> points;
+    if (db_->resumed) {
+      const ExperimentRow& row = *db_->resumed;
+      DIFFLUT_CHECK(!(row.status == kStatusCompleted && done >= epochs_), "training.resume: ",
+                    "experiment ", experiment_id_, " is completed after epoch ", done,
+                    "; nothing to resume (set training.epochs above ", done, " to train longer)");
+      DIFFLUT_CHECK(!(row.status == kStatusRunning && row.pid && *row.pid != ::getpid() &&
+                      row.hostname == current_hostname() && process_alive(*row.pid)),
+                    "training.resume: experiment ", experiment_id_, " is running in process ",
+                    row.pid.value_or(0), " on this host; stop it first");
+      points = t.measurements(experiment_id_);
+      // Rows after the checkpoint are dropped and recorded again by the resumed run. That is
+      // only right for epochs that never had a checkpoint (training.checkpoint_every > 1); an
+      // epoch that had one means this checkpoint is older than the history: refuse.
+      int64_t every = checkpoint_every_;
+      try {
+        const json::Value cfg = json::parse(row.config_json, "stored config");
+        if (const json::Value* tr = cfg.find("training"))
+          every = static_cast<int64_t>(json_double(tr->find("checkpoint_every"), 1.0));
+      } catch (const std::exception&) {
+      }
+      for (const MeasurementRow& p : points) {
+        if (p.epoch <= done) continue;
+        const bool checkpointed = p.phase == "test" || (row.epochs && p.epoch == *row.epochs) ||
+                                  (every > 0 && p.epoch % every == 0);
+        DIFFLUT_CHECK(!checkpointed, "training.resume: experiment ", experiment_id_,
+                      " records epoch ", p.epoch, " (", p.phase, "), which had a checkpoint, but ",
+                      done > 0 ? str_cat(kCheckpointFile, " is after epoch ", done)
+                               : str_cat("there is no ", kCheckpointFile),
+                      ": refusing to delete recorded epochs (restore the run's newer checkpoint)");
+      }
+    }
+    // ---- 3. continue the row (or start one) in one transaction ----
+    ExperimentStart& st = db_->start;
+    st.run_dir = run_dir_;
+    const std::string best_path = (fs::path(run_dir_) / kBestModelFile).string();
+    try {
+      t.atomically([&] {
+        if (db_->resumed) {
+          t.resume_experiment(experiment_id_, done, st);
+        } else {
+          stored_hash_ = config_hash(st.config_json);
+          experiment_id_ = t.start_experiment(st);
+        }
+        // Epochs the checkpoint holds but the row lacks (the process died between the
+        // checkpoint's rename and the epoch's commit, or the row is new): recorded from the
+        // checkpoint's history, without histograms.
+        double total = 0;
+        for (const EpochRecord& e : result.history) {
+          total += e.seconds;
+          const bool have = std::any_of(points.begin(), points.end(), [&](const MeasurementRow& p) {
+            return p.epoch == e.epoch && p.phase == "train";
+          });
+          if (have) continue;
+          t.add_measurement(experiment_id_, e.epoch, "train", e.seconds, total,
+                            {{"loss", e.train_loss, "", false},
+                             {"lr", e.lr, "", false},
+                             {"samples_per_second", e.samples_per_second, "", false}});
+          if (e.val_accuracy >= 0) {
+            const bool best = e.epoch == result.best_val_epoch;
+            if (best) t.clear_best(experiment_id_, "accuracy");
+            t.add_measurement(experiment_id_, e.epoch, "val", std::nullopt, total,
+                              {{"accuracy", e.val_accuracy, best && save_best_ ? best_path : "",
+                                best}});
+          }
+        }
+      });
+    } catch (const std::exception& e) {
+      DIFFLUT_FAIL(e.what(), " (while resuming; nothing was changed)");
+    }
+    if (!db_->resumed) write_tracking_file();
+    if (log_)
+      *log_ << "difflut-train: tracking experiment " << experiment_id_ << " in " << db_path_
+            << "\n";
+  }
 #endif
-  });
+  // ---- 4. the run is this process's now ----
+  write_text_atomic(fs::path(run_dir_) / "config.yaml", config_file_text(config_));
+  started_ = true;
+  g_experiment_id = experiment_id_;
+  if (log_) {
+    if (done > 0)
+      *log_ << "difflut-train: resuming " << run_dir_ << " after epoch " << done << " of "
+            << epochs_ << "\n";
+    else
+      *log_ << "difflut-train: " << run_dir_ << " has no " << kCheckpointFile
+            << " (killed in its first epoch?): starting it again from epoch 1\n";
+  }
   return done + 1;
 }
 
@@ -305,7 +556,25 @@ void RunRecorder::end_epoch(const EpochRecord& rec, Module& model, Optimizer& op
                             const std::function<void(const std::string&)>& save_model) {
   const bool best = rec.val_accuracy >= 0 && rec.epoch == result.best_val_epoch;
   const std::string best_path = (fs::path(run_dir_) / kBestModelFile).string();
-  if (best && save_best_ && save_model) save_model(best_path);
+  if (best && save_best_ && save_model) {
+    save_model(best_path);
+    sync_directory(run_dir_);
+  }
+  // The checkpoint first, flushed and renamed: the database must never record an epoch that a
+  // resume could not continue from.
+  const bool last = rec.epoch == epochs_;
+  if (checkpoint_every_ > 0 && (rec.epoch % checkpoint_every_ == 0 || last)) {
+    CheckpointState st;
+    st.epoch = rec.epoch;
+    st.extra["history"] = history_json(result.history);
+    st.extra["best_val_accuracy"] = num(result.best_val_accuracy);
+    st.extra["best_val_epoch"] = std::to_string(result.best_val_epoch);
+    st.extra["train_seconds"] = num(result.train_seconds);
+    st.extra["experiment_id"] = std::to_string(experiment_id_);
+    save_training_checkpoint((fs::path(run_dir_) / kCheckpointFile).string(), model, optimizer,
+                             scheduler, generator, st);
+    last_checkpoint_epoch_ = rec.epoch;
+  }
 #if DIFFLUT_WITH_SQLITE
   if (tracking_) {
     std::vector<Histogram> hists;
@@ -337,45 +606,40 @@ void RunRecorder::end_epoch(const EpochRecord& rec, Module& model, Optimizer& op
         hists.push_back(std::move(h));
       }
     }
-    track("recording the epoch", [&] {
+    track(str_cat("recording epoch ", rec.epoch), [&] {
       Tracker& t = *db_->tracker;
-      t.add_measurement(experiment_id_, rec.epoch, "train", rec.seconds, result.train_seconds,
-                        {{"loss", rec.train_loss, "", false},
-                         {"lr", rec.lr, "", false},
-                         {"samples_per_second", rec.samples_per_second, "", false}},
-                        hists);
-      if (rec.val_accuracy >= 0) {
-        if (best) t.clear_best(experiment_id_, "accuracy");
-        t.add_measurement(experiment_id_, rec.epoch, "val", std::nullopt, result.train_seconds,
-                          {{"accuracy", rec.val_accuracy, best && save_best_ ? best_path : "", best}});
-      }
+      t.atomically([&] {
+        t.add_measurement(experiment_id_, rec.epoch, "train", rec.seconds, result.train_seconds,
+                          {{"loss", rec.train_loss, "", false},
+                           {"lr", rec.lr, "", false},
+                           {"samples_per_second", rec.samples_per_second, "", false}},
+                          hists);
+        if (rec.val_accuracy >= 0) {
+          if (best) t.clear_best(experiment_id_, "accuracy");
+          t.add_measurement(
+              experiment_id_, rec.epoch, "val", std::nullopt, result.train_seconds,
+              {{"accuracy", rec.val_accuracy, best && save_best_ ? best_path : "", best}});
+        }
+      });
     });
   }
 #else
   (void)model;
 #endif
-  const bool last = rec.epoch == epochs_;
-  if (checkpoint_every_ > 0 && (rec.epoch % checkpoint_every_ == 0 || last)) {
-    CheckpointState st;
-    st.epoch = rec.epoch;
-    st.extra["history"] = history_json(result.history);
-    st.extra["best_val_accuracy"] = num(result.best_val_accuracy);
-    st.extra["best_val_epoch"] = std::to_string(result.best_val_epoch);
-    st.extra["train_seconds"] = num(result.train_seconds);
-    st.extra["experiment_id"] = std::to_string(experiment_id_);
-    save_training_checkpoint((fs::path(run_dir_) / kCheckpointFile).string(), model, optimizer,
-                             scheduler, generator, st);
-  }
 }
 
 void RunRecorder::finish(const TrainResult& result) {
+  // The test point, the run directory and "completed" in one transaction: a completed row always
+  // has its test accuracy, and a row with a test accuracy is completed.
   track("recording the test accuracy", [&] {
 #if DIFFLUT_WITH_SQLITE
     Tracker& t = *db_->tracker;
-    t.add_measurement(experiment_id_, result.epochs, "test", std::nullopt, result.train_seconds,
-                      {{"accuracy", result.test_accuracy, "", false}});
-    t.set_run_dir(experiment_id_, run_dir_);
-    t.finish(experiment_id_, kStatusCompleted);
+    t.atomically([&] {
+      t.add_measurement(experiment_id_, result.epochs, "test", std::nullopt, result.train_seconds,
+                        {{"accuracy", result.test_accuracy, "", false}});
+      t.set_run_dir(experiment_id_, run_dir_);
+      t.finish(experiment_id_, kStatusCompleted);
+    });
 #else
     (void)result;
 #endif

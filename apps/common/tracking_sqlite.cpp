@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <thread>
@@ -175,24 +176,43 @@ class Stmt {
 
 // BEGIN IMMEDIATE ... COMMIT, rolled back if not committed. IMMEDIATE takes the write lock up
 // front, so a writer waits in the busy handler instead of failing on a read-to-write upgrade.
+// Inside an open transaction (Tracker::atomically) it joins that one: no BEGIN, and commit and
+// rollback are left to the outer transaction.
 class WriteTransaction {
  public:
-  WriteTransaction(sqlite3* db, const std::string& path) : db_(db), path_(path) {
-    exec(db, path, "BEGIN IMMEDIATE");
+  WriteTransaction(sqlite3* db, const std::string& path)
+      : db_(db), path_(path), nested_(sqlite3_get_autocommit(db) == 0) {
+    if (!nested_) exec(db, path, "BEGIN IMMEDIATE");
   }
   ~WriteTransaction() {
-    if (!done_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    if (!done_ && !nested_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
   }
   void commit() {
-    exec(db_, path_, "COMMIT");
+    if (!nested_) exec(db_, path_, "COMMIT");
     done_ = true;
   }
 
  private:
   sqlite3* db_;
   const std::string& path_;
+  bool nested_;
   bool done_ = false;
 };
+
+// "file:" URI for `path` with `query` (SQLite URIs: '%', '?' and '#' must be escaped).
+std::string file_uri(const std::string& path, const std::string& query) {
+  std::string uri = "file:";
+  for (char c : std::filesystem::absolute(path).string()) {
+    if (c == '%' || c == '?' || c == '#') {
+      char buf[4];
+      std::snprintf(buf, sizeof buf, "%%%02X", static_cast<unsigned char>(c));
+      uri += buf;
+    } else {
+      uri += c;
+    }
+  }
+  return uri + "?" + query;
+}
 
 bool lower_is_better(const std::string& metric) {
   return metric.find("loss") != std::string::npos || metric.find("time") != std::string::npos;
@@ -250,6 +270,10 @@ Tracker::Tracker(const std::string& path, TrackerOptions options) : path_(path) 
     fs::create_directories(fs::path(path).parent_path(), ec);
     DIFFLUT_CHECK(!ec, "tracking database ", path, ": cannot create its directory: ", ec.message());
   }
+  if (options.read_only) {
+    open_read_only(options);
+    return;
+  }
   const int flags = SQLITE_OPEN_READWRITE | (options.create ? SQLITE_OPEN_CREATE : 0) |
                     SQLITE_OPEN_FULLMUTEX;
   if (sqlite3_open_v2(path.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
@@ -259,6 +283,11 @@ Tracker::Tracker(const std::string& path, TrackerOptions options) : path_(path) 
     DIFFLUT_FAIL("tracking database ", path, ": cannot open: ", msg);
   }
   try {
+    // SQLite silently opens a write-protected file read-only; a writer would then fail at its
+    // first record, possibly hours into a run. Say so now.
+    DIFFLUT_CHECK(sqlite3_db_readonly(db_, "main") != 1, "tracking database ", path,
+                  ": expected a writable file, found it read-only (file permissions or a "
+                  "read-only file system)");
     sqlite3_busy_timeout(db_, static_cast<int>(options.busy_timeout_s * 1000.0));
     // WAL: readers never block the writer and one writer commits while others wait; NORMAL
     // synchronisation keeps every committed transaction across a crash of the process.
@@ -289,7 +318,43 @@ Tracker::Tracker(const std::string& path, TrackerOptions options) : path_(path) 
   }
 }
 
+void Tracker::open_read_only(const TrackerOptions& options) {
+  // mode=ro still takes shared locks and reads the WAL, so it sees what running trainers have
+  // committed. On read-only media it cannot create the WAL index (-shm) and fails at the first
+  // read; immutable=1 then reads the main file without locks, which is right for media nobody
+  // writes (a database closed cleanly has its WAL folded into the main file).
+  for (const char* query : {"mode=ro", "immutable=1"}) {
+    const int flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_FULLMUTEX;
+    if (sqlite3_open_v2(file_uri(path_, query).c_str(), &db_, flags, nullptr) == SQLITE_OK) {
+      sqlite3_busy_timeout(db_, static_cast<int>(options.busy_timeout_s * 1000.0));
+      if (sqlite3_exec(db_, "SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr) ==
+          SQLITE_OK)
+        break;
+    }
+    const std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
+    sqlite3_close(db_);
+    db_ = nullptr;
+    if (std::string(query) == "immutable=1")
+      DIFFLUT_FAIL("tracking database ", path_, ": cannot open read-only: ", msg);
+  }
+  const int version = schema_version();
+  if (version != kSchemaVersion) {
+    sqlite3_close(db_);
+    db_ = nullptr;
+    DIFFLUT_FAIL("tracking database ", path_, ": expected schema version ", kSchemaVersion,
+                 ", found ", version,
+                 version > kSchemaVersion ? " (newer than this program: use a newer DiffLUT)"
+                                          : " (open it once with difflut-train to migrate it)");
+  }
+}
+
 Tracker::~Tracker() { sqlite3_close(db_); }
+
+void Tracker::atomically(const std::function<void()>& f) {
+  WriteTransaction tx(db_, path_);
+  f();
+  tx.commit();
+}
 
 int Tracker::schema_version() const {
   Stmt s(db_, path_, "PRAGMA user_version");
@@ -518,8 +583,10 @@ std::vector<ExperimentRow> Tracker::experiments(const ExperimentFilter& f) const
     sql += ")";
   }
   sql += " ORDER BY id";
-  // One read transaction: a consistent snapshot while sweep runs keep writing.
-  exec(db_, path_, "BEGIN");
+  // One read transaction: a consistent snapshot while sweep runs keep writing (inside an open
+  // transaction, that one already is).
+  const bool own = sqlite3_get_autocommit(db_) != 0;
+  if (own) exec(db_, path_, "BEGIN");
   std::vector<ExperimentRow> rows;
   try {
     Stmt s(db_, path_, sql);
@@ -528,10 +595,10 @@ std::vector<ExperimentRow> Tracker::experiments(const ExperimentFilter& f) const
     while (s.step()) rows.push_back(read_experiment(s));
     for (ExperimentRow& r : rows) fill_best(r);
   } catch (...) {
-    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    if (own) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
     throw;
   }
-  exec(db_, path_, "COMMIT");
+  if (own) exec(db_, path_, "COMMIT");
   return rows;
 }
 

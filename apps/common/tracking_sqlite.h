@@ -10,6 +10,7 @@
 // Layout and statuses: docs/PIPELINE.md.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -33,9 +34,13 @@ inline constexpr const char* kStatusInterrupted = "interrupted";  // SIGINT / SI
 struct TrackerOptions {
   double busy_timeout_s = 120.0;  // how long a write waits for another writer's lock
   bool create = true;             // false: a missing file is an error (the read-only tools)
+  // true: open with SQLite's read-only URI (mode=ro), falling back to immutable=1 when even that
+  // fails (read-only media, where the WAL index cannot be created); nothing is written, no
+  // migration runs. false: the database must be writable, else the constructor throws.
+  bool read_only = false;
 };
 // What the read-only tools (difflut-query, difflut-plot) open a database with.
-inline TrackerOptions existing_database_options() { return TrackerOptions{30.0, false}; }
+inline TrackerOptions existing_database_options() { return TrackerOptions{30.0, false, true}; }
 
 // One metric to record at a measurement point.
 struct MetricValue {
@@ -107,12 +112,16 @@ class Tracker {
   int schema_version() const;
 
   // ---- writing (each call is one transaction) ----
+  // Runs `f` in one IMMEDIATE transaction: the write calls it makes join it, so they commit
+  // together or (when `f` throws) not at all.
+  void atomically(const std::function<void()>& f);
   // A new experiment row, status "running", start_time now; returns its id.
   int64_t start_experiment(const ExperimentStart& start);
   // Continues experiment `id` after a crash or interruption: status back to "running", process
   // facts (pid, host, SLURM job) updated, end_time cleared, and every measurement point (with its
   // metrics and histograms) of an epoch after `completed_epochs` deleted, so the resumed run
-  // records those epochs again exactly once.
+  // records those epochs again exactly once. The caller (RunRecorder::restore) decides whether
+  // deleting them is allowed; this call only does it.
   void resume_experiment(int64_t id, int64_t completed_epochs, const ExperimentStart& start);
   // A measurement point with its metrics and histograms, all in one transaction; returns its id.
   int64_t add_measurement(int64_t experiment_id, int64_t epoch, const std::string& phase,
@@ -137,6 +146,7 @@ class Tracker {
 
  private:
   void migrate();
+  void open_read_only(const TrackerOptions& options);
   void fill_best(ExperimentRow& row) const;
 
   std::string path_;

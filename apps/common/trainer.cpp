@@ -4,7 +4,9 @@
 
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <tuple>
 #include <memory>
 #include <ostream>
@@ -46,6 +48,32 @@ std::string fixed(double v, int digits) {
 }
 std::string fmt4(double v) { return fixed(v, 4); }
 
+
+// Test hook DIFFLUT_TEST_SIGNAL_AT=<epoch>:<step>:<KILL|STOP>: after step <step> (1-based) of
+// epoch <epoch> the process sends itself SIGKILL or SIGSTOP. Tests use it to stop a run at a
+// point the trainer defines (the checkpoint of every earlier epoch is durable by then) instead
+// of guessing from timing, which failed on loaded machines.
+struct SignalHook {
+  int64_t epoch = 0, step = 0;
+  int signal = 0;  // 0: no hook
+};
+
+SignalHook signal_hook_from_env() {
+  SignalHook h;
+  const char* v = std::getenv("DIFFLUT_TEST_SIGNAL_AT");
+  if (!v || !*v) return h;
+  long long e = 0, st = 0;
+  char sig[8] = {0};
+  char tail = 0;
+  const bool ok = std::sscanf(v, "%lld:%lld:%7[A-Z]%c", &e, &st, sig, &tail) == 3 && e >= 1 &&
+                  st >= 1 && (std::string(sig) == "KILL" || std::string(sig) == "STOP");
+  DIFFLUT_CHECK(ok, "environment variable DIFFLUT_TEST_SIGNAL_AT: expected ",
+                "<epoch>:<step>:<KILL|STOP> with epoch, step >= 1, found '", v, "'");
+  h.epoch = e;
+  h.step = st;
+  h.signal = std::string(sig) == "KILL" ? SIGKILL : SIGSTOP;
+  return h;
+}
 
 }  // namespace
 
@@ -144,7 +172,14 @@ TrainResult run_training(const Config& config, const TrainerIo& io) {
   // ---- data ----
   Dataset train_full = load_dataset(s.dataset, "train", s.data_root);
   Dataset test = load_dataset(s.dataset, "test", s.data_root);
+  // A subset larger than the dataset is an error, not a clamp: the run would be recorded (config,
+  // database, sweep tables) as trained on a number of samples it never saw.
+  DIFFLUT_CHECK(s.subset_size <= train_full.size(), "config key 'dataloaders.subset_size': ",
+                "expected at most the ", train_full.size(), " training samples of '", s.dataset,
+                "', found ", s.subset_size, " (set it to null for all of them)");
   if (s.subset_size > 0) train_full = subset(train_full, s.subset_size, s.seed);
+  // An empty test set would report test_accuracy=0 for a completed run.
+  DIFFLUT_CHECK(test.size() >= 1, "dataset '", s.dataset, "': expected test samples, found none");
   Dataset train, val;
   if (s.val_fraction > 0) {
     std::tie(train, val) = split_validation(train_full, s.val_fraction, s.seed + 1);
@@ -218,6 +253,7 @@ TrainResult run_training(const Config& config, const TrainerIo& io) {
   const int64_t loss_every = device == Device::cuda ? 50 : 1;
   const int64_t eval_batch = 4096;
 
+  const SignalHook hook = signal_hook_from_env();
   TrainResult result;
   result.device = std::string(device_name(device));
   const int64_t first_epoch = recorder.restore(model, *opt, sched.get(), gen, result);
@@ -252,6 +288,7 @@ TrainResult run_training(const Config& config, const TrainerIo& io) {
         ++loss_count;
       }
       ++step;
+      if (hook.signal && epoch == hook.epoch && step == hook.step) ::raise(hook.signal);
       progress.update(done, loss_count ? loss_sum / static_cast<double>(loss_count) : shown_loss);
     }
     g.clear();

@@ -27,6 +27,7 @@ class Adam : public Optimizer {
   std::string state_slot_name(int slot) const override {
     return slot == 0 ? "exp_avg" : "exp_avg_sq";
   }
+  bool state_slot_nonnegative(int slot) const override { return slot == 1; }
   void update_group(ParameterBuffer::Group& group, std::vector<Tensor>& state,
                     const OptimChunks& chunks) override;
   OptimizerStep step_info() const override;

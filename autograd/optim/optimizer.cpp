@@ -159,6 +159,22 @@ void Optimizer::step() {
   }
 }
 
+namespace {
+// Every element finite (and >= 0 for slots such as Adam's second moment): a NaN moment turns the
+// parameters it updates into NaN on the first step, and the run then trains to chance.
+void check_state_values(const std::string& who, const std::string& entry, const Tensor& t,
+                        bool nonnegative) {
+  if (t.dtype() != DType::f32 && t.dtype() != DType::f64) return;
+  const std::vector<double> v = t.to(Device::cpu).to(DType::f64).to_vector<double>();
+  for (size_t i = 0; i < v.size(); ++i) {
+    DIFFLUT_CHECK(std::isfinite(v[i]), who, ": entry '", entry, "': expected finite values, found ",
+                  v[i], " at element ", i);
+    DIFFLUT_CHECK(!nonnegative || v[i] >= 0.0, who, ": entry '", entry,
+                  "': expected values >= 0, found ", v[i], " at element ", i);
+  }
+}
+}  // namespace
+
 NamedTensors Optimizer::state_dict() {
   buffer_->ensure_bound();
   sync_layout();
@@ -197,6 +213,15 @@ void Optimizer::load_state_dict(const NamedTensors& state) {
   DIFFLUT_CHECK(step_t.numel() == 1 && lr_t.numel() == 1, who,
                 ": expected one-element optimizer.step and optimizer.lr, found ",
                 step_t.describe(), " and ", lr_t.describe());
+  // A negative or fractional step count would silently change Adam's bias correction (a resume
+  // with step=-5 trained to chance); a non-finite lr would poison every parameter.
+  const double step_v = step_t.item_as_double();
+  DIFFLUT_CHECK(std::isfinite(step_v) && step_v >= 0 && step_v <= 9.0e15 &&
+                    step_v == std::floor(step_v),
+                who, ": entry 'optimizer.step': expected an integer >= 0, found ", step_v);
+  const double lr_v = lr_t.item_as_double();
+  DIFFLUT_CHECK(std::isfinite(lr_v) && lr_v >= 0.0, who,
+                ": entry 'optimizer.lr': expected a finite lr >= 0, found ", lr_v);
   // Validate everything before writing anything, so a bad file leaves the optimizer unchanged.
   std::vector<std::pair<Tensor, const Tensor*>> copies;
   const auto& groups = buffer_->groups();
@@ -209,6 +234,7 @@ void Optimizer::load_state_dict(const NamedTensors& state) {
         DIFFLUT_CHECK(src.shape() == shape && src.dtype() == groups[gi].dtype, who, ": entry '", n,
                       "': expected ", dtype_name(groups[gi].dtype), shape_str(shape), ", found ",
                       src.describe());
+        check_state_values(who, n, src, state_slot_nonnegative(k));
         copies.emplace_back(
             segment_view(state_[gi].slots[static_cast<size_t>(k)], s, shape), &src);
       }
@@ -223,8 +249,8 @@ void Optimizer::load_state_dict(const NamedTensors& state) {
     }
   }
   for (auto& [dst, src] : copies) dst.copy_(*src);
-  step_ = static_cast<int64_t>(step_t.item_as_double());
-  set_lr(lr_t.item_as_double());
+  step_ = static_cast<int64_t>(step_v);
+  set_lr(lr_v);
   on_state_loaded();
 }
 

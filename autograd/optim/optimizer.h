@@ -37,8 +37,9 @@ class Optimizer {
   // Everything needed to resume: "<param>.<state>" per parameter and state slot, plus
   // "optimizer.step" (i64 [1]) and "optimizer.lr" (f64 [1]). Tensors are host copies.
   NamedTensors state_dict();
-  // Restores a state_dict(): every parameter's state must be present with its shape; the step
-  // count and learning rate are restored. Throws naming the first missing or mismatched entry.
+  // Restores a state_dict(): every parameter's state must be present with its shape and finite
+  // values, the step count an integer >= 0 and the learning rate finite and >= 0. Throws naming
+  // the first missing, mismatched or invalid entry, before changing anything.
   void load_state_dict(const NamedTensors& state);
 
   ParameterBuffer& buffer() { return *buffer_; }
@@ -47,6 +48,9 @@ class Optimizer {
   // Number of state tensors per parameter (Adam 2, SGD with momentum 1, plain SGD 0) and names.
   virtual int num_state_slots() const = 0;
   virtual std::string state_slot_name(int slot) const = 0;
+  // Whether a slot's values can only be >= 0 (Adam's second moment); load_state_dict refuses
+  // negative values there, as it refuses non-finite values in every slot.
+  virtual bool state_slot_nonnegative(int /*slot*/) const { return false; }
   // The fused update of elements covered by `chunks` in `group` (state[s] is slot s, flat).
   virtual void update_group(ParameterBuffer::Group& group, std::vector<Tensor>& state,
                             const OptimChunks& chunks) = 0;
