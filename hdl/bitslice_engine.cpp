@@ -41,7 +41,8 @@ bool bitslice_isa_supported(BitsliceIsa isa) {
     case BitsliceIsa::avx512:
 #if defined(__x86_64__)
       return bitslice::avx512_kernels().run_ops != nullptr && __builtin_cpu_supports("avx512f") &&
-             __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vbmi");
+             __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vbmi") &&
+             __builtin_cpu_supports("gfni");
 #else
       return false;
 #endif
