@@ -1,8 +1,8 @@
 // The bit-sliced CPU inference engine: runs a BitsliceProgram (bitslice_program.h) on raw 8-bit
 // feature codes, 1024 samples per block (a plane is 16 64-bit words), blocks spread over the thread
 // pool. Three code paths share one program and one slot layout:
-//   avx512    comparator windows gathered with vpermi2b and tested with vpcmpub, 64x64 bit-tile
-//             transposes on zmm registers, every op one vpternlogq (needs AVX-512 F/BW/VBMI and GFNI);
+//   avx512    comparator windows gathered with vpermi2b and tested with vpcmpub, 64x64 bit tiles
+//             transposed with GFNI, the ops as machine code (bitslice_jit.h): one vpternlogq each (needs AVX-512 F/BW/VBMI and GFNI);
 //   avx2      the ops on 256-bit registers, the front end portable;
 //   portable  plain 64-bit words, any x86-64 or other CPU.
 // The fastest path the CPU supports is chosen at run time; DIFFLUT_INFER_ISA=avx512|avx2|portable
