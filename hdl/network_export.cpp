@@ -34,6 +34,9 @@ Circuit lower_lut_network(LUTNetwork& net, const NetworkLowerOptions& options,
   DIFFLUT_CHECK(probe.defined() && probe.dim() == 2 && probe.size(1) == F && probe.size(0) >= 1,
                 "hdl: expected probe features [B, ", F, "], found ",
                 probe.defined() ? probe.describe() : std::string("none"));
+  // A NaN table or threshold would lower to a circuit that agrees with an equally broken graph
+  // (mismatches=0); refuse it by name instead.
+  check_lut_network_finite(net, "hdl");
   EvalScope eval(net);
   NoGradGuard no_grad;
   Graph g;
@@ -65,8 +68,22 @@ Circuit lower_lut_network(LUTNetwork& net, const NetworkLowerOptions& options) {
   return lower_lut_network(net, options, probe, true);
 }
 
+void check_dataset_fits(const LUTNetwork& net, const Dataset& data) {
+  DIFFLUT_CHECK(data.features.dim() == 2 && data.features.size(1) == net.config().num_features,
+                "hdl: the model expects ", net.config().num_features, " features per sample, the ",
+                "data set has ", data.features.describe());
+  const int64_t C = net.config().num_classes;
+  const Tensor labels = data.labels.to(DType::i64);
+  const int64_t* y = labels.data<int64_t>();
+  for (int64_t i = 0; i < labels.numel(); ++i)
+    DIFFLUT_CHECK(y[i] >= 0 && y[i] < C, "hdl: sample ", i, " has label ", y[i],
+                  " but the model has ", C, " classes (expected labels in [0, ", C,
+                  "); is the checkpoint's class count or the data set wrong?)");
+}
+
 std::vector<uint32_t> network_input_codes(LUTNetwork& net, const Circuit& circuit,
                                           const Dataset& data) {
+  check_dataset_fits(net, data);
   if (circuit.input_width() > 1) return u8_codes(data.features);
   const Tensor bits = net.encoder().encode(data.features_f32());
   return encode_exact(bits, circuit.input().decode, "hdl: encoder output");

@@ -22,13 +22,20 @@ struct NetworkLowerOptions {
 // Builds the network's inference graph (eval mode, no grad) on `probe` features [B, F] (f32; the
 // values only matter for the stage-by-stage self-check, which runs when `check` is set and throws
 // on any mismatch) and lowers it from the features (or the encoder output) to the scores, with
-// the argmax appended. The network's train/eval mode is restored afterwards.
+// the argmax appended. The network's train/eval mode is restored afterwards. Non-finite
+// thresholds, tables or mapping weights throw difflut::Error naming the tensor.
 Circuit lower_lut_network(LUTNetwork& net, const NetworkLowerOptions& options,
                           const Tensor& probe, bool check = true);
 Circuit lower_lut_network(LUTNetwork& net, const NetworkLowerOptions& options = {});
 
+// Throws difflut::Error unless `data` has the network's feature count and every label is a class
+// of the network (a checkpoint whose class count was edited would otherwise export a circuit that
+// can never predict some classes, and report it as exact).
+void check_dataset_fits(const LUTNetwork& net, const Dataset& data);
+
 // Input codes of a data set for a lowered network: u8 features as they are (raw-input circuits),
-// or the encoder's bits computed in software (encoded-bits circuits): [N * input words].
+// or the encoder's bits computed in software (encoded-bits circuits): [N * input words]. Checks
+// the data set with check_dataset_fits first.
 std::vector<uint32_t> network_input_codes(LUTNetwork& net, const Circuit& circuit,
                                           const Dataset& data);
 

@@ -6,10 +6,12 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 
 #include "autograd/io/mini_json.h"
 #include "autograd/io/safetensors.h"
 #include "autograd/ops.h"
+#include "lut/model_memory.h"
 #include "lut/node_ops.h"
 #include "lut/node_registry.h"
 
@@ -53,13 +55,17 @@ LUTNetwork::LUTNetwork(const LUTNetworkConfig& config, ThermometerEncoder encode
   DIFFLUT_CHECK(cfg_.tau > 0 && std::isfinite(cfg_.tau), "LUTNetwork: expected GroupSum tau > 0, found ",
                 cfg_.tau);
   std::shared_ptr<NodeType> type = make_node_type(cfg_.node_type, cfg_.node_options, "node_type");
+  for (size_t i = 0; i < cfg_.hidden_sizes.size(); ++i)
+    DIFFLUT_CHECK(cfg_.hidden_sizes[i] >= 1, "LUTNetwork: expected every hidden size >= 1, found ",
+                  cfg_.hidden_sizes[i], " for layer ", i);
+  // Before the first allocation: a model that cannot fit is refused with the numbers at once,
+  // rather than after filling memory for many seconds (or being killed by the OOM killer).
+  check_lut_network_memory(cfg_, encoder_.output_features(), available_memory_bytes(cfg_.device));
   int64_t width = encoder_.output_features();
   for (size_t i = 0; i < cfg_.hidden_sizes.size(); ++i) {
     LUTLayerOptions o;
     o.input_size = width;
     o.num_nodes = cfg_.hidden_sizes[i];
-    DIFFLUT_CHECK(o.num_nodes >= 1, "LUTNetwork: expected every hidden size >= 1, found ",
-                  o.num_nodes, " for layer ", i);
     o.k = cfg_.k;
     o.mapping = i == 0 ? cfg_.first_mapping : cfg_.later_mapping;
     o.node_type = type;
@@ -255,7 +261,17 @@ struct JsonReader {
     const json::Value& v = member(obj, key);
     DIFFLUT_CHECK(v.is_number(), file, ": model metadata \"", key, "\": expected a number, found ",
                   json::kind_name(v.kind));
-    return std::strtod(v.text.c_str(), nullptr);
+    const double x = std::strtod(v.text.c_str(), nullptr);
+    DIFFLUT_CHECK(std::isfinite(x), file, ": model metadata \"", key,
+                  "\": expected a finite number, found '", v.text, "'");
+    return x;
+  }
+  // An integer in [lo, hi] (fields stored in an int, or with a meaningful range).
+  int64_t bounded(const json::Value& obj, const char* key, int64_t lo, int64_t hi) const {
+    const int64_t x = integer(obj, key);
+    DIFFLUT_CHECK(x >= lo && x <= hi, file, ": model metadata \"", key, "\": expected an integer in [",
+                  lo, ", ", hi, "], found ", x);
+    return x;
   }
   std::string string(const json::Value& obj, const char* key) const {
     const json::Value& v = member(obj, key);
@@ -285,7 +301,50 @@ void load_value(Parameter& p, const Tensor& src, const std::string& file, const 
                 dtype_name(p.value.dtype()), ", found ", dtype_name(src.dtype()));
   p.value.copy_(src);
 }
+
+// "[i, j]" for flat index `flat` of `shape`.
+std::string index_str(const Shape& shape, int64_t flat) {
+  std::vector<int64_t> idx(shape.size());
+  for (size_t d = shape.size(); d-- > 0;) {
+    idx[d] = shape[d] ? flat % shape[d] : 0;
+    flat = shape[d] ? flat / shape[d] : 0;
+  }
+  std::string s = "[";
+  for (size_t d = 0; d < idx.size(); ++d) s += (d ? ", " : "") + std::to_string(idx[d]);
+  return s + "]";
+}
+
+template <class T>
+int64_t first_non_finite_in(const T* p, int64_t n) {
+  for (int64_t i = 0; i < n; ++i)
+    if (!std::isfinite(p[i])) return i;
+  return -1;
+}
 }  // namespace
+
+void check_finite_tensor(const Tensor& t, const std::string& what) {
+  if (!t.defined() || !is_floating(t.dtype())) return;
+  const Tensor h = t.to(Device::cpu);
+  const int64_t bad = h.dtype() == DType::f32 ? first_non_finite_in(h.data<float>(), h.numel())
+                                              : first_non_finite_in(h.data<double>(), h.numel());
+  if (bad < 0) return;
+  const double v = h.dtype() == DType::f32 ? static_cast<double>(h.data<float>()[bad])
+                                           : h.data<double>()[bad];
+  DIFFLUT_FAIL(what, ": expected finite values, found ", std::isnan(v) ? "NaN" : (v > 0 ? "+Inf" : "-Inf"),
+               " at ", index_str(h.shape(), bad), " (of ", h.describe(), ")");
+}
+
+void check_lut_network_finite(LUTNetwork& net, const std::string& what) {
+  const std::string prefix = what.empty() ? std::string() : what + ": ";
+  check_finite_tensor(net.encoder().thresholds(), prefix + "tensor 'encoder.thresholds'");
+  for (size_t i = 0; i < net.num_layers(); ++i) {
+    LUTLayer& l = net.layer(i);
+    check_finite_tensor(l.node_params().value, prefix + "tensor '" + layer_name(i) + ".params'");
+    if (l.mapping_weights())
+      check_finite_tensor(l.mapping_weights()->value,
+                          prefix + "tensor '" + layer_name(i) + ".mapping_weights'");
+  }
+}
 
 std::shared_ptr<LUTNetwork> load_lut_network(const std::string& path, Device device) {
   const SafetensorsContents c = load_safetensors(path);
@@ -298,31 +357,57 @@ std::shared_ptr<LUTNetwork> load_lut_network(const std::string& path, Device dev
   JsonReader r{path};
   DIFFLUT_CHECK(r.integer(root, "version") == kFormatVersion, path, ": unsupported format version ",
                 r.integer(root, "version"), " (this build reads ", kFormatVersion, ")");
+  constexpr int64_t kIntMax = std::numeric_limits<int>::max();
 
+  // 1. The architecture, every field range-checked (fields held in an int must fit one).
   LUTNetworkConfig cfg;
   cfg.dtype = parse_float_dtype(r.string(root, "dtype"), path);
-  cfg.num_features = r.integer(root, "num_features");
-  cfg.num_classes = static_cast<int>(r.integer(root, "num_classes"));
+  cfg.num_features = r.bounded(root, "num_features", 1, int64_t{1} << 40);
+  cfg.num_classes = static_cast<int>(r.bounded(root, "num_classes", 1, kIntMax));
   cfg.node_type = r.string(root, "node_type");
   find_node_type(cfg.node_type, path + ": node_type");  // unknown types fail here, listing the known
-  cfg.k = static_cast<int>(r.integer(root, "k"));
+  cfg.k = static_cast<int>(r.bounded(root, "k", 1, 8));
   // Checkpoints written before node options existed hold only default-option node types.
   if (const json::Value* no = root.find("node_options")) {
-    cfg.node_options.degree = static_cast<int>(r.integer(*no, "degree"));
-    cfg.node_options.hidden_width = static_cast<int>(r.integer(*no, "hidden_width"));
-    cfg.node_options.depth = static_cast<int>(r.integer(*no, "depth"));
-    cfg.node_options.skip_interval = static_cast<int>(r.integer(*no, "skip_interval"));
+    cfg.node_options.degree = static_cast<int>(r.bounded(*no, "degree", 0, kIntMax));
+    cfg.node_options.hidden_width = static_cast<int>(r.bounded(*no, "hidden_width", 0, kIntMax));
+    cfg.node_options.depth = static_cast<int>(r.bounded(*no, "depth", 0, kIntMax));
+    cfg.node_options.skip_interval = static_cast<int>(r.bounded(*no, "skip_interval", 0, kIntMax));
     cfg.node_options.temperature = r.number(*no, "temperature");
   }
+  // The class count is stored twice (top level and GroupSum); a difference means the metadata
+  // was edited, and either value would silently change what the circuit computes.
   const json::Value& gs = r.member(root, "groupsum");
+  const int64_t gs_classes = r.integer(gs, "num_classes");
+  DIFFLUT_CHECK(gs_classes == cfg.num_classes, path, ": model metadata \"num_classes\" = ",
+                cfg.num_classes, " but \"groupsum\".\"num_classes\" = ", gs_classes,
+                " (expected the same class count)");
   cfg.tau = r.number(gs, "tau");
+  DIFFLUT_CHECK(cfg.tau > 0, path, ": model metadata \"tau\": expected a number > 0, found ", cfg.tau);
+
+  const json::Value& enc = r.member(root, "encoder");
+  const int64_t nb = r.bounded(enc, "num_bits", 1, kIntMax);
+  // output_features = num_features x num_bits, checked by division (no overflow).
+  const int64_t enc_out = r.integer(enc, "output_features");
+  DIFFLUT_CHECK(enc_out % nb == 0 && enc_out / nb == cfg.num_features, path,
+                ": model metadata \"encoder\".\"output_features\" = ", enc_out, ", expected ",
+                "num_features x num_bits = ", cfg.num_features, " x ", nb);
+
   const json::Value& layers = r.member(root, "layers");
   DIFFLUT_CHECK(layers.is_array() && !layers.items.empty(), path,
                 ": model metadata \"layers\": expected a non-empty array");
   cfg.hidden_sizes.clear();
+  int64_t width = enc_out;  // what layer i reads
   for (size_t i = 0; i < layers.items.size(); ++i) {
     const json::Value& l = layers.items[i];
-    cfg.hidden_sizes.push_back(r.integer(l, "num_nodes"));
+    DIFFLUT_CHECK(r.string(l, "name") == layer_name(i), path, ": model metadata layer ", i,
+                  ": expected name '", layer_name(i), "', found '", r.string(l, "name"), "'");
+    const int64_t in = r.integer(l, "input_size");
+    DIFFLUT_CHECK(in == width, path, ": model metadata layer ", i, " \"input_size\" = ", in,
+                  ", expected ", width, i == 0 ? " (the encoder's output_features)"
+                                               : " (the previous layer's num_nodes)");
+    width = r.bounded(l, "num_nodes", 1, int64_t{1} << 40);
+    cfg.hidden_sizes.push_back(width);
     const MappingKind kind = parse_mapping_kind(r.string(l, "mapping"), path + ": layer mapping");
     if (i == 0) cfg.first_mapping = kind;
     if (i == 1) cfg.later_mapping = kind;
@@ -336,16 +421,41 @@ std::shared_ptr<LUTNetwork> load_lut_network(const std::string& path, Device dev
   }
   cfg.device = device;
 
-  const json::Value& enc = r.member(root, "encoder");
+  // 2. The tensors against the architecture, before anything is built: exactly the expected names
+  // (an extra "layer2.params" means the metadata lost a layer), each of the expected shape, and
+  // every floating value finite (a NaN table or threshold exports as a circuit that silently
+  // disagrees with nothing, since the model it is checked against is just as broken).
+  const std::shared_ptr<NodeType> type = make_node_type(cfg.node_type, cfg.node_options,
+                                                        path + ": node_type");
+  const int64_t P = type->num_params(cfg.k);
+  std::vector<std::string> expected = {"encoder.thresholds"};
+  for (size_t i = 0; i < cfg.hidden_sizes.size(); ++i) {
+    const std::string n = layer_name(i);
+    const int64_t N = cfg.hidden_sizes[i];
+    need_tensor(c, path, n + ".params", {N, P});
+    need_tensor(c, path, n + ".mapping_indices", {N * cfg.k});
+    expected.push_back(n + ".params");
+    expected.push_back(n + ".mapping_indices");
+    if ((i == 0 ? cfg.first_mapping : cfg.later_mapping) == MappingKind::learnable)
+      expected.push_back(n + ".mapping_weights");  // optional
+  }
+  for (const auto& [name, t] : c.tensors) {
+    DIFFLUT_CHECK(std::find(expected.begin(), expected.end(), name) != expected.end(), path,
+                  ": unexpected tensor '", name, "' (the model metadata describes ",
+                  cfg.hidden_sizes.size(), " layer(s) of ", mapping_kind_name(cfg.first_mapping),
+                  "/", mapping_kind_name(cfg.later_mapping), " mappings)");
+    check_finite_tensor(t, path + ": tensor '" + name + "'");
+  }
+
   EncoderState es;
   es.metadata["encoder"] = r.string(enc, "type");
   es.metadata["kind"] = r.string(enc, "kind");
-  es.metadata["num_bits"] = std::to_string(r.integer(enc, "num_bits"));
+  es.metadata["num_bits"] = std::to_string(nb);
   es.metadata["feature_wise"] = r.boolean(enc, "feature_wise") ? "true" : "false";
-  const int64_t nb = r.integer(enc, "num_bits");
   es.tensors["thresholds"] = need_tensor(c, path, "encoder.thresholds", {cfg.num_features, nb});
   ThermometerEncoder encoder = ThermometerEncoder::from_state(es);
 
+  // 3. Build (the constructor refuses a model that cannot fit in memory) and fill in the values.
   Generator gen(0);  // every value below is overwritten from the file
   auto net = std::make_shared<LUTNetwork>(cfg, std::move(encoder), gen);
   for (size_t i = 0; i < net->num_layers(); ++i) {
@@ -356,6 +466,12 @@ std::shared_ptr<LUTNetwork> load_lut_network(const std::string& path, Device dev
     const Tensor& idx = need_tensor(c, path, n + ".mapping_indices", {l.num_slots()});
     DIFFLUT_CHECK(idx.dtype() == DType::i32 || idx.dtype() == DType::i64, path, ": tensor '", n,
                   ".mapping_indices' expected an integer dtype, found ", dtype_name(idx.dtype()));
+    const std::vector<int64_t> m = idx.to(DType::i64).to_vector<int64_t>();
+    const int64_t F = l.input_size(), S = l.num_slots();
+    for (int64_t s = 0; s < S; ++s)
+      DIFFLUT_CHECK(m[static_cast<size_t>(s)] >= 0 && m[static_cast<size_t>(s)] < F, path,
+                    ": tensor '", n, ".mapping_indices'[", s, "] = ", m[static_cast<size_t>(s)],
+                    " is outside [0, ", F, ")");
     if (l.mapping_kind() != MappingKind::learnable) {
       l.set_mapping_indices(idx);
       continue;
@@ -366,18 +482,19 @@ std::shared_ptr<LUTNetwork> load_lut_network(const std::string& path, Device dev
                     ".mapping_weights' expected shape ", shape_str(w.value.shape()), ", found ",
                     wt->describe());
       load_value(w, *wt, path, n + ".mapping_weights");
+      l.invalidate_mapping_cache();
+      // The stored indices were written as W's argmax; a difference means one of them was edited
+      // (and the exported wires would not be the mapping the network computes with).
+      const std::vector<int64_t> am = l.mapping_indices().to_vector<int64_t>();
+      for (int64_t s = 0; s < S; ++s)
+        DIFFLUT_CHECK(am[static_cast<size_t>(s)] == m[static_cast<size_t>(s)], path, ": tensor '", n,
+                      ".mapping_indices'[", s, "] = ", m[static_cast<size_t>(s)], ", expected ",
+                      am[static_cast<size_t>(s)], " (the argmax of '", n, ".mapping_weights')");
     } else {
       // One-hot W: its argmax is exactly the saved mapping.
-      const std::vector<int64_t> m = idx.to(DType::i64).to_vector<int64_t>();
-      const int64_t F = l.input_size(), S = l.num_slots();
       Tensor oh = Tensor::zeros({F, S}, DType::f64, Device::cpu);
       double* p = oh.data<double>();
-      for (int64_t s = 0; s < S; ++s) {
-        DIFFLUT_CHECK(m[static_cast<size_t>(s)] >= 0 && m[static_cast<size_t>(s)] < F, path,
-                      ": tensor '", n, ".mapping_indices'[", s, "] = ", m[static_cast<size_t>(s)],
-                      " is outside [0, ", F, ")");
-        p[m[static_cast<size_t>(s)] * S + s] = 1.0;
-      }
+      for (int64_t s = 0; s < S; ++s) p[m[static_cast<size_t>(s)] * S + s] = 1.0;
       w.value.copy_(oh.to(w.value.dtype()));
     }
     l.invalidate_mapping_cache();

@@ -86,11 +86,24 @@ struct LUTNetworkSaveOptions {
 // Writes `path` (.safetensors) and, unless disabled, <path without extension>.json.
 void save_lut_network(LUTNetwork& net, const std::string& path,
                       const LUTNetworkSaveOptions& options = {});
-// Rebuilds a network saved by save_lut_network on `device` (eval mode). Unknown node types,
-// missing tensors and inconsistent shapes throw difflut::Error naming the file and the entry.
+// Rebuilds a network saved by save_lut_network on `device` (eval mode). Everything read is checked
+// before the network is built, and any problem throws difflut::Error naming the file and the entry:
+// unknown node types; metadata fields out of range or disagreeing with each other (num_classes
+// against groupsum.num_classes, the encoder's output_features against num_features x num_bits,
+// each layer's input_size against the previous width); missing, unexpected or misshapen tensors;
+// NaN/Inf in any floating tensor (thresholds, tables, mapping weights); mapping indices out of
+// range or differing from the argmax of the stored mapping weights; a model too large for the
+// available memory.
 std::shared_ptr<LUTNetwork> load_lut_network(const std::string& path, Device device = Device::cpu);
 // The resolved config stored in a checkpoint ("" if none).
 std::string load_lut_network_config(const std::string& path);
+
+// Throws difflut::Error "<what>: expected finite values, found NaN at [i, j] (of f32[..])" if a
+// floating tensor holds NaN or +-Inf; integer tensors always pass.
+void check_finite_tensor(const Tensor& t, const std::string& what);
+// The same over a network's encoder thresholds, node tables and mapping weights, naming the tensor
+// as a checkpoint does ("<what>: tensor 'layer0.params': ..."). Resumes and exports call it.
+void check_lut_network_finite(LUTNetwork& net, const std::string& what = "");
 
 // The architecture description stored in checkpoints (JSON text, no arrays of values).
 std::string lut_network_model_json(const LUTNetwork& net);

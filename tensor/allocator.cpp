@@ -30,8 +30,20 @@ struct Pool {
   AllocatorStats stats;
 };
 
+void release_host_cache_at_exit();
+
+// The pools are created once and never destroyed. Why: tensors held by static objects (caches built
+// before the first allocation, e.g. op tables or encoder caches) may be released during static
+// destruction, after a function-local `static Pool[]` would already be gone; an immortal pool takes
+// those blocks back safely. The static pointer keeps every cached block reachable, and at exit the
+// host cache is returned to the system (release_host_cache_at_exit), so LeakSanitizer and other
+// memory checkers see neither leaks nor use-after-destruction.
 Pool& pool(Device d) {
-  static Pool pools[kNumDevices];
+  static Pool* const pools = [] {
+    Pool* p = new Pool[kNumDevices];
+    std::atexit(release_host_cache_at_exit);
+    return p;
+  }();
   return pools[static_cast<int>(d)];
 }
 
@@ -57,6 +69,10 @@ void system_free(Device d, void* p) {
   cuda_free_nothrow(p);
 #endif
 }
+
+// Host blocks only: device memory is left to the driver, because at exit the CUDA runtime may
+// already be shutting down and cudaFree could fail or hang.
+void release_host_cache_at_exit() { empty_cache(Device::cpu); }
 
 }  // namespace
 

@@ -1,6 +1,10 @@
 // LUTNetwork -> circuit: the network's own forward graph lowers stage-for-stage exactly, with and
 // without the encoder; the circuit's software model gives the network's accuracy; a checkpoint
-// round trip keeps the circuit; difflut-export verifies a small checkpoint end to end.
+// round trip keeps the circuit; difflut-export verifies a small checkpoint end to end; NaN values
+// and a class count that does not fit the data are refused.
+#include <algorithm>
+#include <filesystem>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -93,4 +97,41 @@ TEST_CASE("difflut-export verifies a small Fashion-MNIST-shaped checkpoint end t
   r = test::run_command(exe + " " + dir + "/missing.safetensors");
   CHECK(r.exit_code != 0);
   CHECK(r.output.find("difflut-export: error:") != std::string::npos);
+}
+
+TEST_CASE("NaN tables and thresholds and an edited class count are refused, not exported") {
+  const Dataset d = toy_dataset(40, 16, 3, 6);
+  auto net = toy_network(d, 16, 4, MappingKind::random, "dwn", 8);
+  const std::string dir = test::temp_dir("hdl_nan");
+  // In memory: the lowering refuses by name (it used to export and report mismatches=0).
+  net->layer(0).node_params().value.data<float>()[5] = std::numeric_limits<float>::quiet_NaN();
+  CHECK_THROWS_WITH_AS(lower_lut_network(*net),
+                       doctest::Contains("hdl: tensor 'layer0.params': expected finite values, found NaN"),
+                       Error);
+  save_lut_network(*net, dir + "/nan.safetensors");
+  CHECK_THROWS_WITH_AS(load_lut_network(dir + "/nan.safetensors"),
+                       doctest::Contains("tensor 'layer0.params': expected finite values"), Error);
+
+  // difflut-export refuses the checkpoint with one line before writing anything.
+  const std::string exe = test::built_program("difflut-export");
+  test::CommandResult r = test::run_command(exe + " " + dir + "/nan.safetensors --dataset " +
+                                            "fashionmnist --out " + dir + "/v 2>&1");
+  INFO(r.output);
+  CHECK(r.exit_code == 2);
+  CHECK(r.output.rfind("difflut-export: error: " + dir + "/nan.safetensors: tensor 'layer0.params': "
+                       "expected finite values, found NaN at [0, 5]", 0) == 0);
+  CHECK(std::count(r.output.begin(), r.output.end(), '\n') == 1);
+  CHECK(!std::filesystem::exists(dir + "/v"));
+
+  // The class count edited consistently in the metadata (3 -> 2): the checkpoint is coherent, but
+  // the data set has labels the circuit can never produce, which the export refuses.
+  auto ok = toy_network(d, 16, 4, MappingKind::random, "dwn", 8);
+  LUTNetworkConfig two = ok->config();
+  two.num_classes = 2;
+  Generator gen(8);
+  LUTNetwork edited(two, ok->encoder(), gen);
+  CHECK_THROWS_WITH_AS(network_input_codes(edited, lower_lut_network(edited), d),
+                       doctest::Contains("but the model has 2 classes (expected labels in [0, 2)"),
+                       Error);
+  CHECK_THROWS_WITH_AS(evaluate_circuit(edited, d), doctest::Contains("has label 2"), Error);
 }
