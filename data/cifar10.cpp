@@ -32,6 +32,10 @@ Dataset read_cifar10_files(const std::vector<std::string>& paths, const std::str
                   kCifar10RecordBytes, " bytes (1 label + 3072 pixels per record), found ", size,
                   " bytes: record ", size / kCifar10RecordBytes, " is partial (",
                   size % kCifar10RecordBytes, " of ", kCifar10RecordBytes, " bytes; truncated?)");
+    // An empty batch adds nothing without a word: a training set silently short of a batch, or a
+    // test set on which every accuracy is 0.
+    DIFFLUT_CHECK(size > 0, path, ": expected CIFAR-10 records of ", kCifar10RecordBytes,
+                  " bytes, found an empty file");
     records.push_back(size / kCifar10RecordBytes);
     total += records.back();
   }
@@ -103,6 +107,19 @@ Dataset load_cifar10(const std::string& dir, const std::string& split) {
     }
   } else {
     DIFFLUT_FAIL("cifar10: unknown split '", split, "' (known: train, test)");
+  }
+  // CIFAR-10 batch files have no header, so a file cut at a record boundary reads like a smaller
+  // one: the fixed record counts of the named data set are the only check against that. Files
+  // with a partial record or no record at all get read_cifar10_files's more precise message.
+  const int64_t want_records = note.empty() ? 10000 : 1000;
+  for (const std::string& p : paths) {
+    std::error_code ec;
+    const auto size = static_cast<int64_t>(fs::file_size(p, ec));
+    if (ec || size == 0 || size % kCifar10RecordBytes != 0) continue;
+    DIFFLUT_CHECK(size / kCifar10RecordBytes == want_records, p, ": expected ", want_records,
+                  " records (", want_records * kCifar10RecordBytes, " bytes) in this CIFAR-10 ",
+                  "file, found ", size / kCifar10RecordBytes, " (truncated at a record boundary, ",
+                  "or not the CIFAR-10 binary version?)");
   }
   Dataset ds = read_cifar10_files(paths, "cifar10/" + split);
   ds.note = note;

@@ -12,28 +12,55 @@
 namespace difflut {
 
 namespace {
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) {
-    s.remove_suffix(1);
-  }
-  if (s.size() >= 2 && s.front() == '"' && s.back() == '"') s = s.substr(1, s.size() - 2);
-  return s;
-}
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r'; }
 
-// Splits one line on `delim` (no embedded delimiters inside quotes: numeric data does not need
-// them, and a label with a comma is rejected as a ragged row).
-void split(std::string_view line, char delim, std::vector<std::string_view>& out) {
+// Splits one line on `delim` into fields, RFC 4180 style within the line: a field may be wrapped
+// in double quotes (then it may hold the delimiter, and "" stands for one quote); spaces around a
+// field are dropped. A quoted field must close on the same line and be followed only by the
+// delimiter; a quote inside an unquoted field is an error. Those rules are what keeps a damaged
+// file (an unclosed quote swallowing the rest of the line) from parsing into plausible fields.
+void split(std::string_view line, char delim, const std::string& path, int64_t line_no,
+           std::vector<std::string>& out) {
   out.clear();
-  size_t start = 0;
+  size_t i = 0;
   for (;;) {
-    const size_t pos = line.find(delim, start);
-    if (pos == std::string_view::npos) {
-      out.push_back(trim(line.substr(start)));
-      return;
+    const size_t column = out.size() + 1;
+    while (i < line.size() && line[i] != delim && is_space(line[i])) ++i;
+    std::string field;
+    if (i < line.size() && line[i] == '"') {
+      const size_t open = i++;
+      for (;;) {
+        DIFFLUT_CHECK(i < line.size(), path, ":", line_no, ": column ", column,
+                      ": unclosed quote (the field opened at character ", open + 1,
+                      " has no closing '\"' on this line)");
+        if (line[i] == '"') {
+          if (i + 1 < line.size() && line[i + 1] == '"') {
+            field += '"';
+            i += 2;
+            continue;
+          }
+          ++i;
+          break;
+        }
+        field += line[i++];
+      }
+      while (i < line.size() && line[i] != delim && is_space(line[i])) ++i;
+      DIFFLUT_CHECK(i == line.size() || line[i] == delim, path, ":", line_no, ": column ", column,
+                    ": expected '", delim, "' or the end of the line after the closing quote, "
+                    "found '", line[i], "'");
+    } else {
+      const size_t start = i;
+      while (i < line.size() && line[i] != delim) ++i;
+      std::string_view raw = line.substr(start, i - start);
+      while (!raw.empty() && is_space(raw.back())) raw.remove_suffix(1);
+      DIFFLUT_CHECK(raw.find('"') == std::string_view::npos, path, ":", line_no, ": column ",
+                    column, ": stray '\"' inside the unquoted field '", std::string(raw),
+                    "' (quote the whole field and double inner quotes)");
+      field = std::string(raw);
     }
-    out.push_back(trim(line.substr(start, pos - start)));
-    start = pos + 1;
+    out.push_back(std::move(field));
+    if (i == line.size()) return;
+    ++i;  // the delimiter
   }
 }
 
@@ -45,11 +72,12 @@ bool parse_double(std::string_view s, double& v) {
 }
 
 // A class index: a non-negative integer, also written as an integral float ("3.0", as pandas
-// exports integer columns with missing values).
+// exports integer columns with missing values). Values too large for int64 are clamped: they are
+// refused by the class-count bound anyway, with the row's own text in the message.
 bool parse_label_index(std::string_view s, int64_t& v) {
   double d = 0;
-  if (!parse_double(s, d) || !(d >= 0) || d >= 2147483648.0 || d != std::floor(d)) return false;
-  v = static_cast<int64_t>(d);
+  if (!parse_double(s, d) || !(d >= 0) || d != std::floor(d)) return false;
+  v = d >= 9.0e18 ? int64_t{9000000000000000000} : static_cast<int64_t>(d);
   return true;
 }
 
@@ -63,7 +91,7 @@ Dataset read_csv(const std::string& path, const CsvOptions& options) {
   std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
   if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);  // UTF-8 byte order mark
 
-  std::vector<std::string_view> fields;
+  std::vector<std::string> fields;
   std::vector<std::string> header;
   int64_t ncols = -1;
   int64_t label_col = -1;
@@ -81,7 +109,7 @@ Dataset read_csv(const std::string& path, const CsvOptions& options) {
     pos = end + 1;
     ++line_no;
     if (blank(line)) continue;
-    split(line, options.delimiter, fields);
+    split(line, options.delimiter, path, line_no, fields);
     if (ncols < 0) {
       ncols = static_cast<int64_t>(fields.size());
       ncols_line = line_no;
@@ -90,10 +118,10 @@ Dataset read_csv(const std::string& path, const CsvOptions& options) {
       if (!options.label_name.empty()) {
         DIFFLUT_CHECK(options.has_header, path, ": label column '", options.label_name,
                       "' given by name, but the file has no header row");
-        auto it = std::find(fields.begin(), fields.end(), std::string_view(options.label_name));
+        auto it = std::find(fields.begin(), fields.end(), options.label_name);
         if (it == fields.end()) {
           std::string known;
-          for (std::string_view f : fields) known += (known.empty() ? "" : ", ") + std::string(f);
+          for (const std::string& f : fields) known += (known.empty() ? "" : ", ") + std::string(f);
           DIFFLUT_FAIL(path, ":", line_no, ": no column named '", options.label_name,
                        "' (columns: ", known, ")");
         }
@@ -105,7 +133,7 @@ Dataset read_csv(const std::string& path, const CsvOptions& options) {
                       line_no);
       }
       if (options.has_header) {
-        for (std::string_view f : fields) header.emplace_back(f);
+        header = fields;
         continue;
       }
     }
@@ -118,11 +146,11 @@ Dataset read_csv(const std::string& path, const CsvOptions& options) {
       if (!parse_double(fields[c], v)) {
         DIFFLUT_FAIL(path, ":", line_no, ": column ", c + 1,
                      header.empty() ? "" : " ('" + header[c] + "')",
-                     ": expected a finite number, found '", std::string(fields[c]), "'");
+                     ": expected a finite number, found '", fields[c], "'");
       }
       values.push_back(static_cast<float>(v));
     }
-    label_text.emplace_back(fields[label_col]);
+    label_text.push_back(std::move(fields[label_col]));
     label_line.push_back(line_no);
   }
   DIFFLUT_CHECK(!label_text.empty(), path, ": expected at least one data row, found none");
@@ -133,11 +161,23 @@ Dataset read_csv(const std::string& path, const CsvOptions& options) {
   ds.features = Tensor::from_vector(values, {n, ncols - 1});
   ds.labels = Tensor::empty({n}, DType::i64);
   int64_t* y = ds.labels.data<int64_t>();
+  DIFFLUT_CHECK(options.max_classes > 0 && options.max_classes <= INT32_MAX, path,
+                ": expected CsvOptions::max_classes in 1..", INT32_MAX, ", found ",
+                options.max_classes);
   bool numeric = true;
   int64_t max_label = -1;
   for (int64_t i = 0; i < n && numeric; ++i) {
     numeric = parse_label_index(label_text[i], y[i]);
     if (numeric) max_label = std::max(max_label, y[i]);
+  }
+  if (numeric && max_label >= options.max_classes) {
+    // The model gets one output per class up to the largest label: a stray large value (an id or
+    // a measurement in the label column) would silently build a model with that many classes.
+    const int64_t row =
+        std::find_if(y, y + n, [&](int64_t v) { return v >= options.max_classes; }) - y;
+    DIFFLUT_FAIL(path, ":", label_line[row], ": column ", label_col + 1, ": expected a class index "
+                 "below ", options.max_classes, ", found label ", label_text[row],
+                 " (CsvOptions::max_classes; is this the label column?)");
   }
   if (numeric) {
     ds.num_classes = static_cast<int>(max_label + 1);
@@ -146,7 +186,14 @@ Dataset read_csv(const std::string& path, const CsvOptions& options) {
     for (int64_t i = 0; i < n; ++i) {
       DIFFLUT_CHECK(!label_text[i].empty(), path, ":", label_line[i], ": column ", label_col + 1,
                     ": expected a label, found an empty field");
-      classes.emplace(label_text[i], 0);
+      // Same bound for class names: a column of distinct values is not a label column.
+      if (classes.emplace(label_text[i], 0).second &&
+          static_cast<int64_t>(classes.size()) > options.max_classes) {
+        DIFFLUT_FAIL(path, ":", label_line[i], ": column ", label_col + 1, ": label '",
+                     label_text[i], "' is distinct label number ", classes.size(),
+                     ", expected at most ", options.max_classes,
+                     " classes (CsvOptions::max_classes; is this the label column?)");
+      }
     }
     int64_t k = 0;
     for (auto& [name, index] : classes) {

@@ -2,6 +2,8 @@
 #include "data/file_io.h"
 
 #include <cerrno>
+#include <charconv>
+#include <cstdlib>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -42,12 +44,24 @@ bool gzip_supported() {
 #endif
 }
 
-std::vector<uint8_t> read_file_maybe_gz(const std::string& path) {
+uint64_t gunzip_max_bytes() {
+  const char* env = std::getenv("DIFFLUT_GUNZIP_MAX_BYTES");
+  if (!env || !*env) return kGunzipDefaultMaxBytes;
+  uint64_t v = 0;
+  const char* end = env + std::strlen(env);
+  const auto [ptr, ec] = std::from_chars(env, end, v);
+  DIFFLUT_CHECK(ec == std::errc() && ptr == end && v > 0,
+                "DIFFLUT_GUNZIP_MAX_BYTES: expected a positive number of bytes, found '", env, "'");
+  return v;
+}
+
+std::vector<uint8_t> read_file_maybe_gz(const std::string& path, const DeclaredSizeFn& declared) {
   std::vector<uint8_t> bytes = read_file_bytes(path);
   if (!is_gzip(bytes)) return bytes;
 #ifdef DIFFLUT_WITH_ZLIB
-  return gunzip_bytes(bytes, path);
+  return gunzip_bytes(bytes, path, declared);
 #else
+  (void)declared;
   DIFFLUT_FAIL(path, ": is gzip-compressed, but this DiffLUT build has no zlib (DIFFLUT_MINIMAL); "
                "decompress it first (gunzip -k) or use a full build");
 #endif

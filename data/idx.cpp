@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 
 #include "data/file_io.h"
 
@@ -21,11 +22,20 @@ uint32_t read_be32(const uint8_t* p) {
 }
 }  // namespace
 
-Tensor parse_idx_u8(const std::vector<uint8_t>& bytes, const std::string& what,
-                    int expected_ndims) {
-  DIFFLUT_CHECK(bytes.size() >= 4, what, ": expected an IDX header of at least 4 bytes, found ",
-                bytes.size(), " bytes (truncated?)");
-  const uint32_t magic = read_be32(bytes.data());
+namespace {
+struct IdxHeader {
+  Shape shape;
+  size_t header_bytes = 0;  // 4 + 4 * ndims
+  uint64_t payload = 0;     // product of the extents (u8 data: one byte each)
+};
+
+// Checks the magic and the extents in the first `size` bytes; nullopt when they are fewer than
+// the header (its length is known from byte 3). The same checks serve whole files and a gzip
+// stream that is still being inflated, so a bad header stops decompression early.
+std::optional<IdxHeader> parse_idx_header(const uint8_t* bytes, size_t size,
+                                          const std::string& what, int expected_ndims) {
+  if (size < 4) return std::nullopt;
+  const uint32_t magic = read_be32(bytes);
   const int ndims = bytes[3];
   if (expected_ndims > 0) {
     const uint32_t want = 0x00000800u | static_cast<uint32_t>(expected_ndims);
@@ -37,22 +47,45 @@ Tensor parse_idx_u8(const std::vector<uint8_t>& bytes, const std::string& what,
                   ": bad magic ", hex32(magic),
                   ", expected 0x000008NN (IDX u8 data, NN >= 1 dims)");
   }
-  const size_t header = 4 + 4 * static_cast<size_t>(ndims);
-  DIFFLUT_CHECK(bytes.size() >= header, what, ": expected an IDX header of ", header,
-                " bytes (", ndims, " dimensions), found ", bytes.size(), " bytes (truncated?)");
-  Shape shape(static_cast<size_t>(ndims));
-  // Extents are u32; a product above 2^40 bytes cannot be a real data set and would overflow.
-  uint64_t payload = 1;
+  IdxHeader h;
+  h.header_bytes = 4 + 4 * static_cast<size_t>(ndims);
+  if (size < h.header_bytes) return std::nullopt;
+  h.shape.resize(static_cast<size_t>(ndims));
+  // Extents are u32; a product of 2^40 bytes or more cannot be a real data set. The bound is
+  // checked before each multiply, so the product can never wrap (three extents of 2^20, 2^19 and
+  // 2^25 multiply to exactly 2^64, which would wrap to an empty payload).
+  constexpr uint64_t kMaxPayload = uint64_t{1} << 40;
+  h.payload = 1;
   for (int d = 0; d < ndims; ++d) {
-    shape[d] = read_be32(bytes.data() + 4 + 4 * d);
-    payload *= static_cast<uint64_t>(shape[d]);
-    DIFFLUT_CHECK(payload < (uint64_t{1} << 40), what, ": dimension ", d, " of the IDX header (",
-                  shape[d], ") gives an implausible size ", shape_str(shape));
+    const uint32_t extent = read_be32(bytes + 4 + 4 * d);
+    h.shape[d] = extent;
+    DIFFLUT_CHECK(extent == 0 || h.payload < kMaxPayload / extent, what, ": dimension ", d,
+                  " of the IDX header (", extent, ") gives an implausible size ",
+                  shape_str(h.shape));
+    h.payload *= extent;
   }
-  const uint64_t expected = header + payload;
+  return h;
+}
+}  // namespace
+
+Tensor parse_idx_u8(const std::vector<uint8_t>& bytes, const std::string& what,
+                    int expected_ndims) {
+  DIFFLUT_CHECK(bytes.size() >= 4, what, ": expected an IDX header of at least 4 bytes, found ",
+                bytes.size(), " bytes (truncated?)");
+  const std::optional<IdxHeader> h = parse_idx_header(bytes.data(), bytes.size(), what,
+                                                      expected_ndims);
+  if (!h) {
+    const size_t ndims = bytes[3];
+    DIFFLUT_FAIL(what, ": expected an IDX header of ", 4 + 4 * ndims, " bytes (", ndims,
+                 " dimensions), found ", bytes.size(), " bytes (truncated?)");
+  }
+  const Shape& shape = h->shape;
+  const uint64_t payload = h->payload;
+  const uint64_t expected = h->header_bytes + payload;
   if (bytes.size() < expected) {
-    const uint64_t per_record = ndims > 1 ? payload / std::max<uint64_t>(shape[0], 1) : 1;
-    const uint64_t complete = per_record ? (bytes.size() - header) / per_record : 0;
+    const uint64_t per_record =
+        shape.size() > 1 ? payload / std::max<uint64_t>(static_cast<uint64_t>(shape[0]), 1) : 1;
+    const uint64_t complete = per_record ? (bytes.size() - h->header_bytes) / per_record : 0;
     DIFFLUT_FAIL(what, ": expected ", expected, " bytes of IDX data, found ", bytes.size(),
                  " (truncated? header says ", shape_str(shape), "; the data ends in record ",
                  complete, " of ", shape[0], ")");
@@ -61,12 +94,20 @@ Tensor parse_idx_u8(const std::vector<uint8_t>& bytes, const std::string& what,
                 " bytes of IDX data, found ", bytes.size(), " (", bytes.size() - expected,
                 " unexpected trailing bytes after the ", shape_str(shape), " payload)");
   Tensor t = Tensor::empty(shape, DType::u8);
-  if (payload) std::memcpy(t.raw(), bytes.data() + header, payload);
+  if (payload) std::memcpy(t.raw(), bytes.data() + h->header_bytes, payload);
   return t;
 }
 
 Tensor read_idx_u8(const std::string& path, int expected_ndims) {
-  return parse_idx_u8(read_file_maybe_gz(path), path, expected_ndims);
+  // A gzip file may only decompress to the size its IDX header declares (see file_io.h).
+  const DeclaredSizeFn declared = [&](const uint8_t* data,
+                                      size_t size) -> std::optional<DeclaredSize> {
+    const std::optional<IdxHeader> h = parse_idx_header(data, size, path, expected_ndims);
+    if (!h) return std::nullopt;
+    return DeclaredSize{h->header_bytes + h->payload,
+                        "the IDX header (" + shape_str(h->shape) + ")"};
+  };
+  return parse_idx_u8(read_file_maybe_gz(path, declared), path, expected_ndims);
 }
 
 Dataset read_idx_dataset(const std::string& images_path, const std::string& labels_path,
@@ -74,6 +115,14 @@ Dataset read_idx_dataset(const std::string& images_path, const std::string& labe
                          const Shape& expected_image_shape) {
   Tensor images = read_idx_u8(images_path, 3);
   Tensor labels_u8 = read_idx_u8(labels_path, 1);
+  // An empty file of either kind is a damaged download, not a data set: training on nothing or
+  // testing on nothing would report a meaningless accuracy.
+  DIFFLUT_CHECK(images.size(0) > 0, images_path, ": expected at least one image, found an IDX ",
+                "header declaring 0 records (", shape_str(images.shape()), ")");
+  DIFFLUT_CHECK(images.numel() > 0, images_path, ": expected images of non-zero size, found ",
+                "an IDX header declaring ", shape_str(images.shape()));
+  DIFFLUT_CHECK(labels_u8.size(0) > 0, labels_path, ": expected at least one label, found an ",
+                "IDX header declaring 0 records");
   if (!expected_image_shape.empty()) {
     const Shape got(images.shape().begin() + 1, images.shape().end());
     DIFFLUT_CHECK(got == expected_image_shape, images_path, ": expected images of ",

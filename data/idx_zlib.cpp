@@ -1,4 +1,5 @@
-// gzip decompression for the dataset readers (MNIST / Fashion-MNIST ship as .gz IDX files).
+// gzip decompression for the dataset readers (MNIST / Fashion-MNIST ship as .gz IDX files), with
+// the output bounded by a hard cap and by the size the content declares (see file_io.h).
 #include <zlib.h>
 
 #include <algorithm>
@@ -12,7 +13,8 @@ namespace difflut {
 namespace {
 // Each gzip member ends with ISIZE, its uncompressed size mod 2^32 (little endian): a good first
 // guess for the output buffer of single-member files. Deflate expands at most ~1032x, so a larger
-// value is corrupt and is capped rather than trusted.
+// value is corrupt and is capped rather than trusted. It is only a hint for the first allocation:
+// zlib checks every member's ISIZE when the member ends, and the output limits below do the rest.
 size_t isize_hint(const std::vector<uint8_t>& c) {
   if (c.size() < 18) return 0;
   const size_t n = c.size();
@@ -27,7 +29,8 @@ struct InflateGuard {
 };
 }  // namespace
 
-std::vector<uint8_t> gunzip_bytes(const std::vector<uint8_t>& compressed, const std::string& path) {
+std::vector<uint8_t> gunzip_bytes(const std::vector<uint8_t>& compressed, const std::string& path,
+                                  const DeclaredSizeFn& declared, uint64_t max_bytes) {
   DIFFLUT_CHECK(compressed.size() <= std::numeric_limits<uInt>::max(), path,
                 ": compressed file of ", compressed.size(), " bytes is too large for one pass");
   z_stream zs{};
@@ -37,16 +40,51 @@ std::vector<uint8_t> gunzip_bytes(const std::vector<uint8_t>& compressed, const 
   zs.next_in = const_cast<Bytef*>(compressed.data());
   zs.avail_in = static_cast<uInt>(compressed.size());
 
+  // limit + 1 must not wrap, whatever DIFFLUT_GUNZIP_MAX_BYTES says.
+  max_bytes = std::min<uint64_t>(max_bytes, std::numeric_limits<size_t>::max() / 2);
+  // The output may hold at most `limit` bytes: the hard cap until the content declares its size,
+  // then that size. Inflating into a buffer of limit + 1 bytes is what detects "more than the
+  // limit" without ever producing (or allocating) more than one byte beyond it.
+  uint64_t limit = max_bytes;
+  std::optional<DeclaredSize> decl;
+  auto fail_over_limit = [&](uint64_t produced) {
+    if (decl) {
+      DIFFLUT_FAIL(path, ": the decompressed data is longer than the ", decl->bytes, " bytes ",
+                   decl->what, " declares (unexpected trailing bytes or a gzip bomb; stopped "
+                   "after ", produced, " bytes)");
+    }
+    DIFFLUT_FAIL(path, ": gzip data decompresses to more than ", max_bytes,
+                 " bytes, the limit for decompressed inputs (a gzip bomb? set "
+                 "DIFFLUT_GUNZIP_MAX_BYTES to raise it)");
+  };
+
   std::vector<uint8_t> out;
-  out.resize(std::max<size_t>(isize_hint(compressed), 1 << 16));
+  out.resize(static_cast<size_t>(
+      std::min<uint64_t>(std::max<size_t>(isize_hint(compressed), 1 << 16), limit + 1)));
   size_t produced = 0;
   for (;;) {
-    if (produced == out.size()) out.resize(out.size() * 2);
+    if (produced == out.size()) {
+      if (produced > limit) fail_over_limit(produced);
+      out.resize(static_cast<size_t>(std::min<uint64_t>(uint64_t{out.size()} * 2, limit + 1)));
+    }
     const size_t room = std::min<size_t>(out.size() - produced, std::numeric_limits<uInt>::max());
     zs.next_out = out.data() + produced;
     zs.avail_out = static_cast<uInt>(room);
     const int ret = inflate(&zs, Z_NO_FLUSH);
     produced += room - zs.avail_out;
+    if (produced > limit) fail_over_limit(produced);
+    if (declared && !decl) {
+      decl = declared(out.data(), produced);
+      if (decl) {
+        DIFFLUT_CHECK(decl->bytes <= max_bytes, path, ": ", decl->what, " declares ", decl->bytes,
+                      " bytes, more than the limit of ", max_bytes,
+                      " bytes for decompressed inputs (set DIFFLUT_GUNZIP_MAX_BYTES to raise it)");
+        limit = decl->bytes;
+        if (produced > limit) fail_over_limit(produced);
+        // The declared size is now the exact target: one allocation, plus the detecting byte.
+        out.resize(static_cast<size_t>(limit + 1));
+      }
+    }
     const size_t at = compressed.size() - zs.avail_in;  // compressed bytes consumed so far
     if (ret == Z_STREAM_END) {
       // Concatenated members are one file to gunzip; anything else after the stream is an error

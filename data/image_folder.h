@@ -33,8 +33,15 @@ struct DecodedImage {
 // True when this build can decode images (stb_image is built in).
 bool image_decoding_supported();
 
+// The largest image (width x height) the reader decodes: 8192 x 8192. A header declaring more is
+// refused before any pixel memory is allocated.
+constexpr int64_t kMaxImagePixels = int64_t{1} << 26;
+
 // Decodes a PNG/JPEG/BMP file; `desired_channels` 0 keeps the file's channels, 1..4 converts.
-// Throws difflut::Error naming the file and stb_image's reason.
+// Throws difflut::Error naming the file and stb_image's reason, and for an empty file, a header
+// declaring more than kMaxImagePixels, or a truncated JPEG (no end-of-image marker) or
+// uncompressed BMP (fewer pixel bytes than its header declares), which stb_image would otherwise
+// decode with the missing part filled in.
 DecodedImage decode_image_file(const std::string& path, int desired_channels = 0);
 
 }  // namespace difflut

@@ -25,16 +25,99 @@
 #include <cstring>
 #include <memory>
 
+#include "data/file_io.h"
+
 namespace difflut {
+
+namespace {
+// stb_image decodes a truncated JPEG or BMP "successfully": its readers return zeros past the end
+// of the data, so the missing part of the image comes back grey or black. These checks find the
+// end a complete file must have before decoding. PNG needs none: stb fails on a missing chunk.
+
+// A JPEG is a chain of marker segments; each scan's entropy-coded data runs until the next marker
+// that is not a restart (FF D0..D7) or a stuffed FF 00. A complete file reaches EOI (FF D9).
+// Returns the problem, or "" when the structure is complete.
+std::string jpeg_incomplete(const std::vector<uint8_t>& b) {
+  size_t i = 2;  // after SOI
+  while (i + 4 <= b.size()) {
+    if (b[i] != 0xFF) return "expected a marker at byte " + std::to_string(i);
+    const uint8_t m = b[i + 1];
+    if (m == 0xFF) {  // fill byte before a marker
+      ++i;
+      continue;
+    }
+    if (m == 0xD9) return "";
+    if (m == 0x01 || (m >= 0xD0 && m <= 0xD7)) {  // markers without a length
+      i += 2;
+      continue;
+    }
+    const size_t len = static_cast<size_t>(b[i + 2]) << 8 | b[i + 3];
+    if (len < 2) return "bad segment length at byte " + std::to_string(i);
+    i += 2 + len;
+    if (m != 0xDA) continue;
+    // Entropy-coded data after SOS.
+    while (i + 1 < b.size() &&
+           !(b[i] == 0xFF && b[i + 1] != 0x00 && !(b[i + 1] >= 0xD0 && b[i + 1] <= 0xD7))) {
+      ++i;
+    }
+  }
+  if (i + 2 <= b.size() && b[i] == 0xFF && b[i + 1] == 0xD9) return "";
+  return "the data ends at byte " + std::to_string(b.size()) + " before the end-of-image marker";
+}
+
+uint32_t le32(const std::vector<uint8_t>& b, size_t at) {
+  return static_cast<uint32_t>(b[at]) | static_cast<uint32_t>(b[at + 1]) << 8 |
+         static_cast<uint32_t>(b[at + 2]) << 16 | static_cast<uint32_t>(b[at + 3]) << 24;
+}
+
+// An uncompressed BMP (BI_RGB or BI_BITFIELDS) holds |height| rows of 4-byte-aligned pixels from
+// the pixel-data offset on. RLE-compressed files are left to the decoder.
+std::string bmp_incomplete(const std::vector<uint8_t>& b) {
+  if (b.size() < 34) return "the headers end at byte " + std::to_string(b.size());
+  const uint64_t offset = le32(b, 10);
+  const uint32_t dib = le32(b, 14);
+  if (dib < 40) return "";  // OS/2 core header: rare, left to the decoder
+  const int64_t width = static_cast<int32_t>(le32(b, 18));
+  const int64_t height = static_cast<int32_t>(le32(b, 22));
+  const uint64_t bpp = static_cast<uint64_t>(b[28]) | static_cast<uint64_t>(b[29]) << 8;
+  const uint32_t compression = le32(b, 30);
+  if (compression != 0 && compression != 3) return "";
+  if (width <= 0 || height == 0 || bpp == 0) return "";  // the decoder names these
+  const uint64_t row = (static_cast<uint64_t>(width) * bpp + 31) / 32 * 4;
+  const uint64_t rows = static_cast<uint64_t>(height < 0 ? -height : height);
+  const uint64_t need = offset + row * rows;
+  if (b.size() >= need) return "";
+  return "expected " + std::to_string(need) + " bytes for " + std::to_string(width) + "x" +
+         std::to_string(rows) + " pixels at " + std::to_string(bpp) + " bits, found " +
+         std::to_string(b.size());
+}
+}  // namespace
 
 bool image_decoding_supported() { return true; }
 
 DecodedImage decode_image_file(const std::string& path, int desired_channels) {
   DIFFLUT_CHECK(desired_channels >= 0 && desired_channels <= 4, "decode_image_file: ", path,
                 ": expected desired_channels in 0..4, found ", desired_channels);
+  const std::vector<uint8_t> bytes = read_file_bytes(path);
+  DIFFLUT_CHECK(!bytes.empty(), path, ": cannot decode image: the file is empty");
+  DIFFLUT_CHECK(bytes.size() <= static_cast<size_t>(INT32_MAX), path, ": image file of ",
+                bytes.size(), " bytes is too large to decode");
+  const int len = static_cast<int>(bytes.size());
   int w = 0, h = 0, c = 0;
+  if (!stbi_info_from_memory(bytes.data(), len, &w, &h, &c)) {
+    const char* why = stbi_failure_reason();
+    DIFFLUT_FAIL(path, ": cannot decode image: ", why ? why : "unknown stb_image error");
+  }
+  // The header's size decides the allocation: refuse absurd ones before decoding.
+  DIFFLUT_CHECK(w > 0 && h > 0 && static_cast<int64_t>(w) * h <= kMaxImagePixels, path,
+                ": image header declares ", w, "x", h, " pixels, expected at most ",
+                kMaxImagePixels, " pixels");
+  std::string incomplete;
+  if (bytes.size() >= 2 && bytes[0] == 0xFF && bytes[1] == 0xD8) incomplete = jpeg_incomplete(bytes);
+  if (bytes.size() >= 2 && bytes[0] == 'B' && bytes[1] == 'M') incomplete = bmp_incomplete(bytes);
+  DIFFLUT_CHECK(incomplete.empty(), path, ": truncated image: ", incomplete);
   std::unique_ptr<stbi_uc, void (*)(void*)> px(
-      stbi_load(path.c_str(), &w, &h, &c, desired_channels), &stbi_image_free);
+      stbi_load_from_memory(bytes.data(), len, &w, &h, &c, desired_channels), &stbi_image_free);
   if (!px) {
     const char* why = stbi_failure_reason();
     DIFFLUT_FAIL(path, ": cannot decode image: ", why ? why : "unknown stb_image error");

@@ -5,6 +5,7 @@
 #include <cctype>
 #include <cstdlib>
 #include <filesystem>
+#include <iostream>
 
 #include "data/cifar10.h"
 #include "data/idx.h"
@@ -51,7 +52,17 @@ Dataset load_idx_pair(const fs::path& dir, const std::string& split, const std::
   const std::string prefix = split == "train" ? "train" : "t10k";
   const std::string images = find_idx_file(dir, prefix + "-images-idx3-ubyte", dataset, hint);
   const std::string labels = find_idx_file(dir, prefix + "-labels-idx1-ubyte", dataset, hint);
-  return read_idx_dataset(images, labels, 10, dataset + "/" + split, {28, 28});
+  Dataset ds = read_idx_dataset(images, labels, 10, dataset + "/" + split, {28, 28});
+  // IDX headers carry their record count, so a cut file is already an error; a complete file
+  // with another count is a deliberate subset, which results must not be reported as the
+  // standard split.
+  const int64_t standard = split == "train" ? 60000 : 10000;
+  if (ds.size() != standard) {
+    ds.note = "non-standard " + dataset + " " + split + " split: " + std::to_string(ds.size()) +
+              " records instead of " + std::to_string(standard) + " (" + images + ")";
+    std::cerr << "difflut: warning: " << ds.note << "\n";
+  }
+  return ds;
 }
 }  // namespace
 

@@ -26,6 +26,8 @@ std::string resolve_fashion_mnist_dir(const std::string& data_root);
 //   fashionmnist  resolve_fashion_mnist_dir(root)/ (same file names)              u8 [N, 28, 28]
 //   cifar10       <root>/cifar10/data_batch_1..5.bin, test_batch.bin              u8 [N, 3, 32, 32]
 //                 (test falls back to test_batch_first1000.bin; see Dataset::note)
+// CIFAR-10 files must hold the published record counts (a cut headerless file is an error); an
+// MNIST-style split of another size loads with a Dataset::note and a warning line on stderr.
 // `data_root` as for resolve_data_root. Missing files throw an Error naming the path and how to
 // provide it (the env var, the Debian package).
 Dataset load_dataset(const std::string& name, const std::string& split,
