@@ -15,6 +15,11 @@ namespace difflut::app {
 // ---- YAML files (config_yaml.cpp; yaml-cpp) --------------------------------------------------------
 // Parse YAML text / a file into a tree. Plain scalars are typed by parse_plain_scalar, quoted ones
 // stay strings. Errors name the file (or `source`) and line. Builds without yaml-cpp throw.
+// Anchors (&name) and aliases (*name) are errors in both parsers: expanding nested aliases into a
+// tree is exponential (a YAML "billion laughs" took 17 s and 8 GB), and configs never need them.
+inline constexpr const char* kNoAliasesNote =
+    " is not allowed in DiffLUT configs (anchors and aliases can expand exponentially; write the "
+    "values out, or use a config group)";
 ConfigNode parse_yaml_string(const std::string& text, const std::string& source = "<string>");
 ConfigNode load_yaml_file(const std::string& path);
 // The block-YAML subset parser that builds without yaml-cpp use for the two functions above.

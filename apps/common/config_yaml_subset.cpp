@@ -71,6 +71,13 @@ class Parser {
                  " (this build reads a YAML subset: block maps and lists, flow lists of scalars)");
   }
 
+  [[noreturn]] void no_alias(const Line& l, const std::string& text) {
+    const size_t end = text.find_first_of(" \t,]");
+    const std::string name = text.substr(0, end);
+    DIFFLUT_FAIL(source_, ":", l.number, ": ", text[0] == '&' ? "an anchor (" : "an alias (", name, ")",
+                 kNoAliasesNote);
+  }
+
   ConfigNode parse_block(int indent) {
     return is_list_item(lines_[pos_].text) ? parse_list(indent) : parse_map(indent);
   }
@@ -84,6 +91,7 @@ class Parser {
       if (colon == std::string::npos) fail(line, "expected 'key: value', found '" + line.text + "'");
       const std::string key = trim(line.text.substr(0, colon));
       const std::string rest = trim(line.text.substr(colon + 1));
+      if (key[0] == '&' || key[0] == '*') no_alias(line, key);
       if (map.find(key)) fail(line, "duplicate key '" + key + "'");
       if (key.find('.') != std::string::npos)
         fail(line, "key '" + key + "' contains '.', which separates the parts of dotted keys");
@@ -160,6 +168,8 @@ class Parser {
 
   ConfigNode scalar(const std::string& text, const Line& line) {
     const char q = text[0];
+    // The same refusal as the yaml-cpp build (config_compose.h, kNoAliasesNote).
+    if (q == '&' || q == '*') no_alias(line, text);
     if (q == '"' || q == '\'') {
       if (text.size() < 2 || text.back() != q) fail(line, "unterminated quoted string " + text);
       return ConfigNode::string(text.substr(1, text.size() - 2));
