@@ -87,8 +87,9 @@ std::string help_text(std::string_view program) {
 Trains a DiffLUT model from a composed YAML configuration (Hydra-style).
 
 options:
-  --config-dir DIR    config directory (default: $DIFFLUT_CONFIG_DIR, else <exe>/../configs,
-                      else the nearest configs/ above the executable)
+  --config-dir DIR    config directory (default: $DIFFLUT_CONFIG_DIR, else ./configs, else the
+                      installed <prefix>/share/difflut/configs, else <exe>/../configs, else
+                      the nearest configs/ above the executable)
   --config-name NAME  base config file NAME.yaml in the config directory (default: experiment)
   -m, --multirun      sweep: key=a,b values run every combination of the listed values
   --print-config      print the resolved configuration as YAML and exit

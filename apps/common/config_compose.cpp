@@ -367,7 +367,8 @@ void save_config_file(const Config& config, const std::string& path) {
 
 std::string resolve_config_dir(const std::optional<std::string>& flag,
                                const std::string& config_name,
-                               const std::optional<std::string>& exe_path) {
+                               const std::optional<std::string>& exe_path,
+                               const std::optional<std::string>& cwd) {
   const std::string base = config_name + ".yaml";
   const auto has_base = [&](const fs::path& dir) {
     std::error_code ec;
@@ -387,6 +388,16 @@ std::string resolve_config_dir(const std::optional<std::string>& flag,
   if (const char* env = std::getenv("DIFFLUT_CONFIG_DIR"); env && *env)
     return explicit_dir(env, "DIFFLUT_CONFIG_DIR");
 
+  // ./configs: a project directory with its own configs wins over the installed ones.
+  fs::path here;
+  if (cwd) {
+    here = *cwd;
+  } else {
+    std::error_code ec;
+    here = fs::current_path(ec);
+  }
+  if (!here.empty() && has_base(here / "configs")) return normal(here / "configs");
+
   fs::path exe;
   if (exe_path) {
     exe = *exe_path;
@@ -396,14 +407,18 @@ std::string resolve_config_dir(const std::optional<std::string>& flag,
   }
   if (!exe.empty()) {
     const fs::path exe_dir = fs::absolute(exe).parent_path();
-    if (has_base(exe_dir / ".." / "configs")) return normal(exe_dir / ".." / "configs");
+    // Installed: <prefix>/bin/<app> with <prefix>/share/difflut/configs (CMake's install rule);
+    // then a copied tree <dir>/bin + <dir>/configs; then the source tree above a build directory.
+    for (const fs::path& dir : {exe_dir / ".." / "share" / "difflut" / "configs", exe_dir / ".." / "configs"})
+      if (has_base(dir)) return normal(dir);
     for (fs::path p = exe_dir;; p = p.parent_path()) {
       if (has_base(p / "configs")) return normal(p / "configs");
       if (p == p.parent_path()) break;
     }
   }
   DIFFLUT_FAIL("no config directory found: looked for ", base, " in $DIFFLUT_CONFIG_DIR (unset), ",
-               "<executable dir>/../configs and configs/ beside every parent of ",
+               "./configs, <executable dir>/../share/difflut/configs, <executable dir>/../configs ",
+               "and configs/ beside every parent of ",
                exe.empty() ? std::string("the executable") : exe.parent_path().string(),
                "; pass --config-dir DIR or set DIFFLUT_CONFIG_DIR");
 }

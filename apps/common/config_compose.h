@@ -73,13 +73,15 @@ std::vector<std::string> group_options(const std::string& config_dir, const std:
 std::vector<std::vector<std::string>> expand_multirun(const std::vector<std::string>& overrides);
 
 // ---- the config directory ------------------------------------------------------------------------
-// First match of: `flag` (--config-dir), $DIFFLUT_CONFIG_DIR, <exe dir>/../configs, then the
-// nearest `configs/` holding experiment.yaml in the executable's directory or any parent (the
-// source tree when run from a build directory). An explicit flag or env var that lacks
-// <config_name>.yaml is an error rather than silently skipped. `exe_path` defaults to
-// /proc/self/exe.
+// First match of: `flag` (--config-dir), $DIFFLUT_CONFIG_DIR, ./configs (in `cwd`, default the
+// current directory), <exe dir>/../share/difflut/configs (an installed app), <exe dir>/../configs,
+// then the nearest `configs/` in the executable's directory or any parent (the source tree when
+// run from a build directory); a directory counts only if it holds <config_name>.yaml. An explicit
+// flag or env var that lacks <config_name>.yaml is an error rather than silently skipped.
+// `exe_path` defaults to /proc/self/exe.
 std::string resolve_config_dir(const std::optional<std::string>& flag,
                                const std::string& config_name = "experiment",
-                               const std::optional<std::string>& exe_path = std::nullopt);
+                               const std::optional<std::string>& exe_path = std::nullopt,
+                               const std::optional<std::string>& cwd = std::nullopt);
 
 }  // namespace difflut::app

@@ -239,12 +239,17 @@ TEST_CASE("composition follows the defaults list and _self_ placement") {
   fs::remove_all(dir);
 }
 
-TEST_CASE("config directory lookup: flag, env, <exe>/../configs, then upward search") {
+TEST_CASE("config directory lookup: flag, env, ./configs, installed share/, <exe>/../configs, "
+          "then upward search") {
   const fs::path root = difflut::test::temp_dir("config-dir");
   write_file(root / "install" / "configs" / "experiment.yaml", "a: 1\n");
   write_file(root / "src" / "configs" / "experiment.yaml", "a: 2\n");
   write_file(root / "other" / "experiment.yaml", "a: 3\n");
+  write_file(root / "prefix" / "share" / "difflut" / "configs" / "experiment.yaml", "a: 4\n");
+  write_file(root / "project" / "configs" / "experiment.yaml", "a: 5\n");
+  write_file(root / "project2" / "configs" / "other_name.yaml", "a: 6\n");
   fs::create_directories(root / "install" / "bin");
+  fs::create_directories(root / "prefix" / "bin");
   fs::create_directories(root / "src" / "build" / "tests");
   fs::create_directories(root / "empty");
 
@@ -252,30 +257,82 @@ TEST_CASE("config directory lookup: flag, env, <exe>/../configs, then upward sea
   const std::string saved = old_env ? old_env : "";
   ::unsetenv("DIFFLUT_CONFIG_DIR");
 
+  // A working directory without configs/, so the results do not depend on where the test runs.
+  const std::string nowhere = (root / "empty").string();
   const std::string install_exe = (root / "install" / "bin" / "difflut-train").string();
+  const std::string prefix_exe = (root / "prefix" / "bin" / "difflut-train").string();
   const std::string build_exe = (root / "src" / "build" / "tests" / "test_apps").string();
-  CHECK(app::resolve_config_dir(std::nullopt, "experiment", install_exe) ==
+  CHECK(app::resolve_config_dir(std::nullopt, "experiment", install_exe, nowhere) ==
         (root / "install" / "configs").string());
-  CHECK(app::resolve_config_dir(std::nullopt, "experiment", build_exe) ==
+  CHECK(app::resolve_config_dir(std::nullopt, "experiment", prefix_exe, nowhere) ==
+        (root / "prefix" / "share" / "difflut" / "configs").string());
+  CHECK(app::resolve_config_dir(std::nullopt, "experiment", build_exe, nowhere) ==
         (root / "src" / "configs").string());
-  CHECK(app::resolve_config_dir((root / "other").string(), "experiment", build_exe) ==
+  // ./configs comes before anything found from the executable; it must hold the base file.
+  const std::string project = (root / "project").string();
+  CHECK(app::resolve_config_dir(std::nullopt, "experiment", prefix_exe, project) ==
+        (root / "project" / "configs").string());
+  CHECK(app::resolve_config_dir(std::nullopt, "experiment", build_exe, project) ==
+        (root / "project" / "configs").string());
+  CHECK(app::resolve_config_dir(std::nullopt, "experiment", prefix_exe, (root / "project2").string()) ==
+        (root / "prefix" / "share" / "difflut" / "configs").string());
+  CHECK(app::resolve_config_dir(std::nullopt, "other_name", prefix_exe, (root / "project2").string()) ==
+        (root / "project2" / "configs").string());
+  CHECK(app::resolve_config_dir((root / "other").string(), "experiment", build_exe, project) ==
         (root / "other").string());
-  CHECK_THROWS_WITH_AS(app::resolve_config_dir((root / "empty").string(), "experiment", build_exe),
-                       doctest::Contains("--config-dir '"), Error);
   CHECK_THROWS_WITH_AS(
-      app::resolve_config_dir(std::nullopt, "experiment", (root / "empty" / "exe").string()),
-      doctest::Contains("no config directory found"), Error);
+      app::resolve_config_dir((root / "empty").string(), "experiment", build_exe, project),
+      doctest::Contains("--config-dir '"), Error);
+  CHECK_THROWS_WITH_AS(
+      app::resolve_config_dir(std::nullopt, "experiment", (root / "empty" / "exe").string(), nowhere),
+      doctest::Contains("no config directory found: looked for experiment.yaml in $DIFFLUT_CONFIG_DIR "
+                        "(unset), ./configs, <executable dir>/../share/difflut/configs"),
+      Error);
 
+  // The environment variable still wins over ./configs (an explicit setting).
   ::setenv("DIFFLUT_CONFIG_DIR", (root / "other").string().c_str(), 1);
-  CHECK(app::resolve_config_dir(std::nullopt, "experiment", build_exe) ==
+  CHECK(app::resolve_config_dir(std::nullopt, "experiment", build_exe, project) ==
         (root / "other").string());
   ::setenv("DIFFLUT_CONFIG_DIR", (root / "empty").string().c_str(), 1);
-  CHECK_THROWS_WITH_AS(app::resolve_config_dir(std::nullopt, "experiment", build_exe),
+  CHECK_THROWS_WITH_AS(app::resolve_config_dir(std::nullopt, "experiment", build_exe, project),
                        doctest::Contains("DIFFLUT_CONFIG_DIR '"), Error);
 
   if (old_env)
     ::setenv("DIFFLUT_CONFIG_DIR", saved.c_str(), 1);
   else
     ::unsetenv("DIFFLUT_CONFIG_DIR");
+  fs::remove_all(root);
+}
+
+TEST_CASE("an installed or copied difflut-train finds its configs without environment variables") {
+  const fs::path root = difflut::test::temp_dir("config-install");
+  // The layout `cmake --install` makes: <prefix>/bin/difflut-train, <prefix>/share/difflut/configs.
+  fs::create_directories(root / "prefix" / "bin");
+  fs::create_directories(root / "prefix" / "share" / "difflut");
+  fs::copy_file(difflut::test::built_program("difflut-train"), root / "prefix" / "bin" / "difflut-train");
+  fs::copy(difflut::test::shipped_config_dir(), root / "prefix" / "share" / "difflut" / "configs",
+           fs::copy_options::recursive);
+  fs::create_directories(root / "elsewhere");
+  const std::string exe = (root / "prefix" / "bin" / "difflut-train").string();
+  const auto run_in = [&](const fs::path& dir, const std::string& args) {
+    return difflut::test::run_command("cd " + dir.string() + " && env -u DIFFLUT_CONFIG_DIR " + exe +
+                                      " --print-config " + args + " 2>&1");
+  };
+  difflut::test::CommandResult r = run_in(root / "elsewhere", "seed=7");
+  INFO(r.output);
+  CHECK(r.exit_code == 0);
+  CHECK(r.output.find("seed: 7") != std::string::npos);
+  CHECK(r.output.find("hidden_sizes: [2000, 1000]") != std::string::npos);
+
+  // ./configs in the working directory wins; --config-dir overrides both.
+  write_file(root / "project" / "configs" / "experiment.yaml", "seed: 11\nname_here: project\n");
+  r = run_in(root / "project", "");
+  INFO(r.output);
+  CHECK(r.exit_code == 0);
+  CHECK(r.output.find("name_here: project") != std::string::npos);
+  r = run_in(root / "project",
+             "--config-dir " + (root / "prefix" / "share" / "difflut" / "configs").string());
+  CHECK(r.exit_code == 0);
+  CHECK(r.output.find("name_here") == std::string::npos);
   fs::remove_all(root);
 }
