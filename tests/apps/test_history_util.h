@@ -78,9 +78,14 @@ inline std::vector<std::string> db_rows(const std::string& path) {
       for (int c = 0; c < sqlite3_column_count(st); ++c) {
         const int type = sqlite3_column_type(st, c);
         const unsigned char* t = sqlite3_column_text(st, c);
-        row += type == SQLITE_NULL ? "|NULL"
-                                   : "|" + std::to_string(type) + ":" +
-                                         std::string(reinterpret_cast<const char*>(t));
+        row += '|';
+        if (type == SQLITE_NULL) {
+          row += "NULL";
+        } else {
+          row += std::to_string(type);
+          row += ':';
+          row.append(reinterpret_cast<const char*>(t));
+        }
       }
       rows.push_back(row);
     }
