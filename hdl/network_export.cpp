@@ -69,7 +69,10 @@ Circuit lower_lut_network(LUTNetwork& net, const NetworkLowerOptions& options) {
 }
 
 void check_dataset_fits(const LUTNetwork& net, const Dataset& data) {
-  DIFFLUT_CHECK(data.features.dim() == 2 && data.features.size(1) == net.config().num_features,
+  // Features may be images [N, H, W(, C)]: what counts is the values per sample.
+  const int64_t n = data.features.dim() >= 1 ? data.features.size(0) : 0;
+  DIFFLUT_CHECK(data.features.dim() >= 2 && n >= 1 &&
+                    data.features.numel() / n == net.config().num_features,
                 "hdl: the model expects ", net.config().num_features, " features per sample, the ",
                 "data set has ", data.features.describe());
   const int64_t C = net.config().num_classes;
