@@ -78,8 +78,17 @@ class Parser {
                  kNoAliasesNote);
   }
 
+  // Nesting is bounded so a hostile file (thousands of ever deeper lines) cannot exhaust the stack;
+  // configs nest four or five levels.
+  static constexpr int kMaxDepth = 64;
+
   ConfigNode parse_block(int indent) {
-    return is_list_item(lines_[pos_].text) ? parse_list(indent) : parse_map(indent);
+    if (depth_ >= kMaxDepth)
+      fail(lines_[pos_], "nesting deeper than " + std::to_string(kMaxDepth) + " levels");
+    ++depth_;
+    ConfigNode node = is_list_item(lines_[pos_].text) ? parse_list(indent) : parse_map(indent);
+    --depth_;
+    return node;
   }
 
   ConfigNode parse_map(int indent) {
@@ -180,6 +189,7 @@ class Parser {
   std::vector<Line> lines_;
   std::string source_;
   size_t pos_ = 0;
+  int depth_ = 0;
 };
 
 }  // namespace

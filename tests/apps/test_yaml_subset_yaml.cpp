@@ -130,3 +130,14 @@ TEST_CASE("a config file with an alias bomb is refused by the composer") {
   CHECK_THROWS_WITH_AS(compose_config({dir, "experiment"}, {}),
                        doctest::Contains("experiment.yaml:2: an anchor (&a) is not allowed"), Error);
 }
+
+TEST_CASE("deeply nested YAML is an error, not a stack overflow, in both parsers") {
+  std::string deep;
+  for (int i = 0; i < 3000; ++i) deep += std::string(static_cast<size_t>(i), ' ') + "k:\n";
+  CHECK_THROWS_WITH_AS(parse_yaml_subset(deep, "deep.yaml"),
+                       doctest::Contains("deep.yaml:65: nesting deeper than 64 levels"), Error);
+  CHECK_THROWS_AS(parse_yaml_string(deep, "deep.yaml"), Error);
+  std::string flow(100000, '[');
+  CHECK_THROWS_AS(parse_yaml_string("a: " + flow + "\n", "deep.yaml"), Error);
+  CHECK_THROWS_AS(parse_yaml_subset("a: " + flow + "\n", "deep.yaml"), Error);
+}
