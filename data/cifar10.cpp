@@ -110,16 +110,23 @@ Dataset load_cifar10(const std::string& dir, const std::string& split) {
   }
   // CIFAR-10 batch files have no header, so a file cut at a record boundary reads like a smaller
   // one: the fixed record counts of the named data set are the only check against that. Files
-  // with a partial record or no record at all get read_cifar10_files's more precise message.
+  // with a partial record get read_cifar10_files's more precise message.
   const int64_t want_records = note.empty() ? 10000 : 1000;
+  std::vector<int64_t> sizes;
   for (const std::string& p : paths) {
     std::error_code ec;
-    const auto size = static_cast<int64_t>(fs::file_size(p, ec));
-    if (ec || size == 0 || size % kCifar10RecordBytes != 0) continue;
-    DIFFLUT_CHECK(size / kCifar10RecordBytes == want_records, p, ": expected ", want_records,
-                  " records (", want_records * kCifar10RecordBytes, " bytes) in this CIFAR-10 ",
-                  "file, found ", size / kCifar10RecordBytes, " (truncated at a record boundary, ",
-                  "or not the CIFAR-10 binary version?)");
+    sizes.push_back(static_cast<int64_t>(fs::file_size(p, ec)));
+    if (ec) sizes.back() = -1;
+    // Empty batches first, so an empty file is named as such whatever the other files hold.
+    DIFFLUT_CHECK(sizes.back() != 0, p, ": expected CIFAR-10 records of ", kCifar10RecordBytes,
+                  " bytes, found an empty file");
+  }
+  for (size_t i = 0; i < paths.size(); ++i) {
+    if (sizes[i] < 0 || sizes[i] % kCifar10RecordBytes != 0) continue;
+    DIFFLUT_CHECK(sizes[i] / kCifar10RecordBytes == want_records, paths[i], ": expected ",
+                  want_records, " records (", want_records * kCifar10RecordBytes,
+                  " bytes) in this CIFAR-10 file, found ", sizes[i] / kCifar10RecordBytes,
+                  " (truncated at a record boundary, or not the CIFAR-10 binary version?)");
   }
   Dataset ds = read_cifar10_files(paths, "cifar10/" + split);
   ds.note = note;

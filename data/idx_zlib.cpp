@@ -58,16 +58,21 @@ std::vector<uint8_t> gunzip_bytes(const std::vector<uint8_t>& compressed, const 
                  "DIFFLUT_GUNZIP_MAX_BYTES to raise it)");
   };
 
+  // Without a declared size, ISIZE sizes the first buffer; with one, the declaration does.
+  constexpr size_t kProbeBytes = 4096;
+  const size_t first = declared ? (1 << 16) : std::max<size_t>(isize_hint(compressed), 1 << 16);
   std::vector<uint8_t> out;
-  out.resize(static_cast<size_t>(
-      std::min<uint64_t>(std::max<size_t>(isize_hint(compressed), 1 << 16), limit + 1)));
+  out.resize(static_cast<size_t>(std::min<uint64_t>(first, limit + 1)));
   size_t produced = 0;
   for (;;) {
     if (produced == out.size()) {
       if (produced > limit) fail_over_limit(produced);
       out.resize(static_cast<size_t>(std::min<uint64_t>(uint64_t{out.size()} * 2, limit + 1)));
     }
-    const size_t room = std::min<size_t>(out.size() - produced, std::numeric_limits<uInt>::max());
+    size_t room = std::min<size_t>(out.size() - produced, std::numeric_limits<uInt>::max());
+    // Until the content has declared its size, inflate in small steps: the header is in the
+    // first bytes, and a bomb must not expand into a large buffer before it is looked at.
+    if (declared && !decl && produced < kProbeBytes) room = std::min(room, kProbeBytes);
     zs.next_out = out.data() + produced;
     zs.avail_out = static_cast<uInt>(room);
     const int ret = inflate(&zs, Z_NO_FLUSH);

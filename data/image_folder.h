@@ -39,9 +39,9 @@ constexpr int64_t kMaxImagePixels = int64_t{1} << 26;
 
 // Decodes a PNG/JPEG/BMP file; `desired_channels` 0 keeps the file's channels, 1..4 converts.
 // Throws difflut::Error naming the file and stb_image's reason, and for an empty file, a header
-// declaring more than kMaxImagePixels, or a truncated JPEG (no end-of-image marker) or
-// uncompressed BMP (fewer pixel bytes than its header declares), which stb_image would otherwise
-// decode with the missing part filled in.
+// declaring more than kMaxImagePixels, or a truncated PNG (no IEND chunk), JPEG (no end-of-image
+// marker) or uncompressed BMP (fewer pixel bytes than its header declares); stb_image would decode
+// a cut JPEG or BMP with the missing part filled in.
 DecodedImage decode_image_file(const std::string& path, int desired_channels = 0);
 
 }  // namespace difflut

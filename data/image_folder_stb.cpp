@@ -32,7 +32,8 @@ namespace difflut {
 namespace {
 // stb_image decodes a truncated JPEG or BMP "successfully": its readers return zeros past the end
 // of the data, so the missing part of the image comes back grey or black. These checks find the
-// end a complete file must have before decoding. PNG needs none: stb fails on a missing chunk.
+// end a complete file must have before decoding (PNG too: stb fails there, but with a misleading
+// reason).
 
 // A JPEG is a chain of marker segments; each scan's entropy-coded data runs until the next marker
 // that is not a restart (FF D0..D7) or a stuffed FF 00. A complete file reaches EOI (FF D9).
@@ -63,6 +64,25 @@ std::string jpeg_incomplete(const std::vector<uint8_t>& b) {
   }
   if (i + 2 <= b.size() && b[i] == 0xFF && b[i + 1] == 0xD9) return "";
   return "the data ends at byte " + std::to_string(b.size()) + " before the end-of-image marker";
+}
+
+// A PNG is the 8-byte signature and chunks (length, type, data, CRC) up to IEND. stb_image reports
+// a cut file as an "unknown PNG chunk type"; this names the truncation instead.
+std::string png_incomplete(const std::vector<uint8_t>& b) {
+  size_t i = 8;
+  while (i + 8 <= b.size()) {
+    const uint64_t len = static_cast<uint64_t>(b[i]) << 24 | static_cast<uint64_t>(b[i + 1]) << 16 |
+                         static_cast<uint64_t>(b[i + 2]) << 8 | b[i + 3];
+    const bool iend = b[i + 4] == 'I' && b[i + 5] == 'E' && b[i + 6] == 'N' && b[i + 7] == 'D';
+    const uint64_t end = i + 12 + len;
+    if (end > b.size()) {
+      return "the chunk at byte " + std::to_string(i) + " needs " + std::to_string(end) +
+             " bytes, found " + std::to_string(b.size());
+    }
+    if (iend) return "";
+    i = static_cast<size_t>(end);
+  }
+  return "the data ends at byte " + std::to_string(b.size()) + " before the IEND chunk";
 }
 
 uint32_t le32(const std::vector<uint8_t>& b, size_t at) {
@@ -112,9 +132,16 @@ DecodedImage decode_image_file(const std::string& path, int desired_channels) {
   DIFFLUT_CHECK(w > 0 && h > 0 && static_cast<int64_t>(w) * h <= kMaxImagePixels, path,
                 ": image header declares ", w, "x", h, " pixels, expected at most ",
                 kMaxImagePixels, " pixels");
+  // Then the structure: a file whose header reads but whose data is cut gets "truncated image",
+  // not whatever stb makes of the rest (for JPEG and BMP: a picture with a filled-in part).
   std::string incomplete;
-  if (bytes.size() >= 2 && bytes[0] == 0xFF && bytes[1] == 0xD8) incomplete = jpeg_incomplete(bytes);
-  if (bytes.size() >= 2 && bytes[0] == 'B' && bytes[1] == 'M') incomplete = bmp_incomplete(bytes);
+  if (bytes.size() >= 8 && std::memcmp(bytes.data(), "\x89PNG\r\n\x1a\n", 8) == 0) {
+    incomplete = png_incomplete(bytes);
+  } else if (bytes.size() >= 2 && bytes[0] == 0xFF && bytes[1] == 0xD8) {
+    incomplete = jpeg_incomplete(bytes);
+  } else if (bytes.size() >= 2 && bytes[0] == 'B' && bytes[1] == 'M') {
+    incomplete = bmp_incomplete(bytes);
+  }
   DIFFLUT_CHECK(incomplete.empty(), path, ": truncated image: ", incomplete);
   std::unique_ptr<stbi_uc, void (*)(void*)> px(
       stbi_load_from_memory(bytes.data(), len, &w, &h, &c, desired_channels), &stbi_image_free);
