@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iostream>
 #include <numeric>
 
 #include "tensor/random.h"
@@ -113,6 +114,11 @@ std::pair<Dataset, Dataset> split_validation(const Dataset& dataset, double frac
 Dataset subset(const Dataset& dataset, int64_t size, uint64_t seed) {
   DIFFLUT_CHECK(size > 0, "subset: expected a positive subset size, found ", size);
   const int64_t n = dataset.size();
+  if (size > n) {
+    // A documented clamp, but never a silent one: the run is not on the subset size asked for.
+    std::cerr << "difflut: warning: subset size " << size << " is above the " << n
+              << " samples of '" << dataset.name << "': using all " << n << "\n";
+  }
   if (size >= n) return dataset;
   std::vector<int64_t> perm = permutation_at(seed, kSubsetStream, n);
   perm.resize(static_cast<size_t>(size));

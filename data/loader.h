@@ -92,7 +92,8 @@ std::pair<Dataset, Dataset> split_validation_count(const Dataset& dataset, int64
                                                    uint64_t seed);
 
 // A random subset of `size` samples (original relative order kept), for `subset_size` options.
-// size >= N returns the whole dataset; size must be positive.
+// size >= N returns the whole dataset (size > N also prints a warning line to stderr saying so);
+// size must be positive.
 Dataset subset(const Dataset& dataset, int64_t size, uint64_t seed);
 
 }  // namespace difflut
