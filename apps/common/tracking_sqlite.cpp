@@ -419,13 +419,16 @@ void Tracker::resume_experiment(int64_t id, int64_t completed_epochs, const Expe
   {
     Stmt st(db_, path_,
             "UPDATE experiments SET status = ?2, end_time = NULL, hostname = ?3, pid = ?4, "
-            "slurm_job_id = ?5, device = COALESCE(?6, device) WHERE id = ?1");
+            "slurm_job_id = ?5, device = COALESCE(?6, device), epochs = COALESCE(?7, epochs) "
+            "WHERE id = ?1");
+    // epochs: the planned count, which a resume with training.epochs=N raises (train longer).
     st.bind(1, id)
         .bind(2, std::string(kStatusRunning))
         .bind_text_or_null(3, s.hostname)
         .bind(4, s.pid)
         .bind_text_or_null(5, s.slurm_job_id)
-        .bind_text_or_null(6, s.device);
+        .bind_text_or_null(6, s.device)
+        .bind(7, s.epochs);
     st.run();
     DIFFLUT_CHECK(sqlite3_changes(db_) == 1, "tracking database ", path_, ": experiment ", id,
                   " to resume does not exist");

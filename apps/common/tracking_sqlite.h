@@ -118,7 +118,7 @@ class Tracker {
   // A new experiment row, status "running", start_time now; returns its id.
   int64_t start_experiment(const ExperimentStart& start);
   // Continues experiment `id` after a crash or interruption: status back to "running", process
-  // facts (pid, host, SLURM job) updated, end_time cleared, and every measurement point (with its
+  // facts (pid, host, SLURM job) and the planned epochs updated, end_time cleared, and every measurement point (with its
   // metrics and histograms) of an epoch after `completed_epochs` deleted, so the resumed run
   // records those epochs again exactly once. The caller (RunRecorder::restore) decides whether
   // deleting them is allowed; this call only does it.
