@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <string_view>
 
@@ -12,6 +13,25 @@
 namespace difflut {
 
 namespace {
+// A field as it goes into an error message: control bytes escaped (\xNN) so the message stays
+// one printable line, and long fields shortened.
+std::string printable(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size() && i < 60; ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c == 0x7F) {
+      static const char* kHex = "0123456789ABCDEF";
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  if (s.size() > 60) out += "...";
+  return out;
+}
+
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r'; }
 
 // Splits one line on `delim` into fields, RFC 4180 style within the line: a field may be wrapped
@@ -47,14 +67,14 @@ void split(std::string_view line, char delim, const std::string& path, int64_t l
       while (i < line.size() && line[i] != delim && is_space(line[i])) ++i;
       DIFFLUT_CHECK(i == line.size() || line[i] == delim, path, ":", line_no, ": column ", column,
                     ": expected '", delim, "' or the end of the line after the closing quote, "
-                    "found '", line[i], "'");
+                    "found '", printable(line.substr(i, 1)), "'");
     } else {
       const size_t start = i;
       while (i < line.size() && line[i] != delim) ++i;
       std::string_view raw = line.substr(start, i - start);
       while (!raw.empty() && is_space(raw.back())) raw.remove_suffix(1);
       DIFFLUT_CHECK(raw.find('"') == std::string_view::npos, path, ":", line_no, ": column ",
-                    column, ": stray '\"' inside the unquoted field '", std::string(raw),
+                    column, ": stray '\"' inside the unquoted field '", printable(raw),
                     "' (quote the whole field and double inner quotes)");
       field = std::string(raw);
     }
@@ -121,7 +141,7 @@ Dataset read_csv(const std::string& path, const CsvOptions& options) {
         auto it = std::find(fields.begin(), fields.end(), options.label_name);
         if (it == fields.end()) {
           std::string known;
-          for (const std::string& f : fields) known += (known.empty() ? "" : ", ") + std::string(f);
+          for (const std::string& f : fields) known += (known.empty() ? "" : ", ") + printable(f);
           DIFFLUT_FAIL(path, ":", line_no, ": no column named '", options.label_name,
                        "' (columns: ", known, ")");
         }
@@ -145,9 +165,14 @@ Dataset read_csv(const std::string& path, const CsvOptions& options) {
       double v = 0;
       if (!parse_double(fields[c], v)) {
         DIFFLUT_FAIL(path, ":", line_no, ": column ", c + 1,
-                     header.empty() ? "" : " ('" + header[c] + "')",
-                     ": expected a finite number, found '", fields[c], "'");
+                     header.empty() ? "" : " ('" + printable(header[c]) + "')",
+                     ": expected a finite number, found '", printable(fields[c]), "'");
       }
+      // Features are stored as f32: a finite double beyond its range would become infinity.
+      DIFFLUT_CHECK(std::fabs(v) <= std::numeric_limits<float>::max(), path, ":", line_no,
+                    ": column ", c + 1, header.empty() ? "" : " ('" + printable(header[c]) + "')",
+                    ": expected a number within the 32-bit float range (|x| <= 3.4e38), found '",
+                    printable(fields[c]), "'");
       values.push_back(static_cast<float>(v));
     }
     label_text.push_back(std::move(fields[label_col]));
@@ -176,7 +201,7 @@ Dataset read_csv(const std::string& path, const CsvOptions& options) {
     const int64_t row =
         std::find_if(y, y + n, [&](int64_t v) { return v >= options.max_classes; }) - y;
     DIFFLUT_FAIL(path, ":", label_line[row], ": column ", label_col + 1, ": expected a class index "
-                 "below ", options.max_classes, ", found label ", label_text[row],
+                 "below ", options.max_classes, ", found label ", printable(label_text[row]),
                  " (CsvOptions::max_classes; is this the label column?)");
   }
   if (numeric) {
@@ -190,7 +215,7 @@ Dataset read_csv(const std::string& path, const CsvOptions& options) {
       if (classes.emplace(label_text[i], 0).second &&
           static_cast<int64_t>(classes.size()) > options.max_classes) {
         DIFFLUT_FAIL(path, ":", label_line[i], ": column ", label_col + 1, ": label '",
-                     label_text[i], "' is distinct label number ", classes.size(),
+                     printable(label_text[i]), "' is distinct label number ", classes.size(),
                      ", expected at most ", options.max_classes,
                      " classes (CsvOptions::max_classes; is this the label column?)");
       }

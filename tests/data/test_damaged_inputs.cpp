@@ -248,6 +248,13 @@ std::vector<DamagedCase> csv_cases() {
        "{dir}/c.csv:2: column 1 ('a'): expected a finite number, found 'inf'"},
       {"csv: overflowing feature", {{"c.csv", test::bytes_of("a,y\n1e999,0\n")}}, csv("c.csv"),
        "{dir}/c.csv:2: column 1 ('a'): expected a finite number, found '1e999'"},
+      {"csv: feature beyond the float range", {{"c.csv", test::bytes_of("a,y\n1e300,0\n")}},
+       csv("c.csv"),
+       "{dir}/c.csv:2: column 1 ('a'): expected a number within the 32-bit float range (|x| <= "
+       "3.4e38), found '1e300'"},
+      {"csv: control bytes are escaped in the message",
+       {{"c.csv", test::bytes_of(std::string("a,y\n1\x01\r2,0\n"))}}, csv("c.csv"),
+       "{dir}/c.csv:2: column 1 ('a'): expected a finite number, found '1\\x01\\x0D2'"},
       {"csv: empty label among names", {{"c.csv", test::bytes_of("a,y\n1,cat\n2,\"\"\n")}},
        csv("c.csv"), "{dir}/c.csv:3: column 2: expected a label, found an empty field"},
   };
