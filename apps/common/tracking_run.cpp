@@ -261,6 +261,7 @@ RunRecorder::RunRecorder(const Config& config, const TrainSettings& s, const std
   }
 #else
   (void)device;
+  (void)stored_id;
   tracking_ = false;
 #endif
 

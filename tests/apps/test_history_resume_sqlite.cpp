@@ -3,6 +3,7 @@
 // epoch rows, test rows, metrics, histograms) and the run directory's files byte-for-byte.
 #include <algorithm>
 #include <cmath>
+#include <csignal>
 #include <filesystem>
 #include <limits>
 #include <string>
@@ -189,4 +190,58 @@ TEST_CASE("history: dataloaders.subset_size above the dataset size is an error n
   CHECK(r.last_line() ==
         "difflut-train: error: config key 'dataloaders.subset_size': expected at most the 60000 "
         "training samples of 'fashionmnist', found 60001 (set it to null for all of them)");
+}
+
+TEST_CASE("history: resuming a run whose process is still alive is refused") {
+  const std::string dir = test::temp_dir("hist-alive");
+  const std::string db = dir + "/e.db";
+  const std::string log = dir + "/run.log";
+  // The first run stops itself (SIGSTOP) in epoch 2: alive, its row "running".
+  const pid_t pid = spawn_train(
+      dir, std::string(kSmallRun) + " output_dir=out training.epochs=3 tracking.db=" + db,
+      {"DIFFLUT_TEST_SIGNAL_AT=2:1:STOP"}, log);
+  REQUIRE_MESSAGE(wait_stopped(pid), read_text(log));
+  const std::string run = sql_text(db, "SELECT run_dir FROM experiments");
+  expect_refused(dir, db, run, "", "is running in process " + std::to_string(pid));
+  ::kill(pid, SIGKILL);
+  CHECK(wait_exit(pid) == 128 + SIGKILL);
+  // Once it is gone the same resume completes the run, every epoch once.
+  const test::CommandResult r = train(dir, "training.resume='" + run + "'");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  for (int e = 1; e <= 3; ++e)
+    CHECK(sql_int(db, "SELECT count(*) FROM measurement_points WHERE phase = 'train' AND epoch = " +
+                          std::to_string(e)) == 1);
+  CHECK(sql_text(db, "SELECT status FROM experiments") == "completed");
+}
+
+TEST_CASE("history: with checkpoint_every=2, epochs after the checkpoint are recorded again once") {
+  // Epoch 1 has no checkpoint; a kill in epoch 2 resumes from the start, and epoch 1's rows are
+  // replaced by the bit-identical recomputation (documented), not duplicated.
+  const std::string dir = test::temp_dir("hist-every2");
+  const std::string db = dir + "/e.db";
+  const std::string args = std::string(kSmallRun) + " training.checkpoint_every=2 training.epochs=3";
+  const test::CommandResult ref = train(dir, args + " output_dir=ref tracking.db=" + dir + "/ref.db");
+  REQUIRE(ref.exit_code == 0);
+  const test::CommandResult victim =
+      train(dir, args + " output_dir=out tracking.db=" + db, "DIFFLUT_TEST_SIGNAL_AT=2:2:KILL");
+  CHECK(victim.exit_code == 128 + SIGKILL);
+  const std::string run = sql_text(db, "SELECT run_dir FROM experiments");
+  CHECK_FALSE(fs::exists(run + "/checkpoint.safetensors"));
+  CHECK(sql_int(db, "SELECT count(*) FROM measurement_points WHERE epoch = 1") == 2);
+  const test::CommandResult r = train(dir, "training.resume='" + run + "'");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.last_line() == ref.last_line());
+  for (int e = 1; e <= 3; ++e)
+    CHECK(sql_int(db, "SELECT count(*) FROM measurement_points WHERE phase = 'train' AND epoch = " +
+                          std::to_string(e)) == 1);
+  // Same losses as the run that was never killed.
+  CHECK(sql_text(db, "SELECT group_concat(metric_value) FROM (SELECT m.metric_value FROM metrics m "
+                     "JOIN measurement_points p ON m.measurement_point_id = p.id WHERE m.metric_name "
+                     "= 'loss' ORDER BY p.epoch)") ==
+        sql_text(dir + "/ref.db",
+                 "SELECT group_concat(metric_value) FROM (SELECT m.metric_value FROM metrics m JOIN "
+                 "measurement_points p ON m.measurement_point_id = p.id WHERE m.metric_name = "
+                 "'loss' ORDER BY p.epoch)"));
 }

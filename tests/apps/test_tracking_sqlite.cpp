@@ -380,3 +380,46 @@ TEST_CASE("tracking: the git commit of this checkout is found, and none outside 
   const std::string outside = test::temp_dir("tracking-nogit");
   CHECK(current_git_commit(outside) == "");
 }
+
+TEST_CASE("tracking: atomically commits its writes together, or none of them when it throws") {
+  const std::string dir = test::temp_dir("tracking-atomic");
+  const std::string db = dir + "/e.db";
+  Tracker t(db);
+  const int64_t id = t.start_experiment(sample_start("atomic"));
+  CHECK_THROWS_WITH_AS(t.atomically([&] {
+    t.add_measurement(id, 1, "train", 1.0, 1.0, {{"loss", 0.5, "", false}});
+    t.set_status(id, kStatusCompleted);
+    throw Error("stop here");
+  }),
+                       "stop here", Error);
+  CHECK(raw_count(db, "SELECT COUNT(*) FROM measurement_points") == 0);
+  CHECK(raw_count(db, "SELECT COUNT(*) FROM metrics") == 0);
+  CHECK(t.experiment(id)->status == kStatusRunning);
+  t.atomically([&] {
+    t.add_measurement(id, 1, "train", 1.0, 1.0, {{"loss", 0.5, "", false}});
+    t.finish(id, kStatusCompleted);
+  });
+  CHECK(raw_count(db, "SELECT COUNT(*) FROM measurement_points") == 1);
+  CHECK(t.experiment(id)->status == kStatusCompleted);
+}
+
+TEST_CASE("tracking: a read-only open reads without writing; an old schema is refused, not migrated") {
+  const std::string dir = test::temp_dir("tracking-ro");
+  const std::string db = dir + "/e.db";
+  {
+    Tracker t(db);
+    t.start_experiment(sample_start("ro"));
+  }
+  {
+    const Tracker ro(db, existing_database_options());
+    CHECK(ro.experiments().size() == 1);
+    Tracker& w = const_cast<Tracker&>(ro);
+    CHECK_THROWS_WITH_AS(w.set_status(1, kStatusFailed), doctest::Contains("readonly"), Error);
+  }
+  raw_exec(db, "PRAGMA user_version=1");
+  CHECK_THROWS_WITH_AS(Tracker(db, existing_database_options()),
+                       doctest::Contains("expected schema version 2, found 1 (open it once with "
+                                         "difflut-train to migrate it)"),
+                       Error);
+  CHECK(raw_text(db, "PRAGMA user_version") == "1");  // nothing was migrated
+}
