@@ -35,6 +35,9 @@ DataLoader::DataLoader(const Dataset& dataset, int64_t batch_size, bool shuffle,
                 "DataLoader: device cuda requested, but no usable GPU was found (",
                 cuda_compiled() ? "CUDA kernels compiled" : "built without CUDA", ")");
   dataset.validate();
+  // No epoch over nothing: a loss and accuracy over zero samples would read as a result.
+  DIFFLUT_CHECK(dataset.size() > 0, "DataLoader: dataset '", dataset.name,
+                "' has no samples, expected at least one");
   DIFFLUT_CHECK(dataset.size() < (int64_t{1} << kEpochStreamShift), "DataLoader: dataset '",
                 dataset.name, "' has too many samples (", dataset.size(), ")");
   features_ = dataset.features;

@@ -23,7 +23,8 @@ struct Batch {
 //   for (int epoch = 0; epoch < 10; ++epoch)
 //     for (const Batch& b : loader) { ... }   // each range-for runs the next epoch
 //
-// The dataset's labels are checked on the host against num_classes once, at construction.
+// The dataset's labels are checked on the host against num_classes once, at construction; an
+// empty dataset is an Error.
 // The loader keeps a reference to the dataset's tensors (shared storage), not a copy.
 class DataLoader {
  public:

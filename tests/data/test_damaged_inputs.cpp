@@ -8,6 +8,7 @@
 #include "data/cifar10.h"
 #include "data/csv.h"
 #include "data/idx.h"
+#include "data/loader.h"
 #include "data/registry.h"
 
 using namespace difflut;
@@ -313,4 +314,15 @@ TEST_CASE("shape_numel: overflow is an Error naming the shape, not a wrapped cou
                        "(more than 9223372036854775807 elements)",
                        Error);
   CHECK_THROWS_AS(Tensor::empty({int64_t{1} << 40, int64_t{1} << 40}, DType::u8), Error);
+}
+
+TEST_CASE("loader: an empty dataset is refused, not iterated as an epoch of nothing") {
+  Dataset empty;
+  empty.name = "nothing";
+  empty.num_classes = 2;
+  empty.features = Tensor::empty({0, 3}, DType::f32);
+  empty.labels = Tensor::empty({0}, DType::i64);
+  CHECK_THROWS_WITH_AS(DataLoader(empty, 4),
+                       "DataLoader: dataset 'nothing' has no samples, expected at least one",
+                       Error);
 }
