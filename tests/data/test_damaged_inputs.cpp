@@ -103,7 +103,8 @@ std::vector<DamagedCase> idx_cases() {
        idx_pair(), "{dir}/img: expected images of non-zero size, found an IDX header declaring "
                    "[2, 28, 0]"},
       {"idx pair: zero labels", {{"img", idx({2, 28, 28}, 2 * 784)}, {"lbl", labels({})}},
-       idx_pair(), "{dir}/lbl: expected at least one label, found an IDX header declaring 0 records"},
+       idx_pair(),
+       "{dir}/lbl: expected at least one label, found an IDX header declaring 0 records"},
       {"idx pair: fewer labels than images",
        {{"img", idx({3, 28, 28}, 3 * 784)}, {"lbl", labels({1, 2})}}, idx_pair(),
        "pair: {dir}/img holds 3 images but {dir}/lbl holds 2 labels"},

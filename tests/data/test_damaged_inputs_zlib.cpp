@@ -144,7 +144,8 @@ std::vector<DamagedCase> gz_cases() {
        "{dir}/f.gz: the IDX header ([60000, 28000, 28]) declares 47040000016 bytes, more than the "
        "limit of 1073741824 bytes for decompressed inputs (set DIFFLUT_GUNZIP_MAX_BYTES to raise "
        "it)"},
-      {"idx gz: wrapping extents", {{"f.gz", gz(test::make_idx({1u << 20, 1u << 19, 1u << 25}, {}))}},
+      {"idx gz: wrapping extents",
+       {{"f.gz", gz(test::make_idx({1u << 20, 1u << 19, 1u << 25}, {}))}},
        [](const std::string& dir) { read_idx_u8(dir + "/f.gz"); },
        "{dir}/f.gz: dimension 2 of the IDX header (33554432) gives an implausible size [1048576, "
        "524288, 33554432]"},
@@ -170,7 +171,8 @@ TEST_CASE("gzip: the hard cap stops content without a declared size, overridable
   // The cap applies whatever the content; the default cap is exercised by the IDX header case.
   CHECK_THROWS_WITH_AS(gunzip_bytes(bomb, "z.gz", {}, 1000000),
                        "z.gz: gzip data decompresses to more than 1000000 bytes, the limit for "
-                       "decompressed inputs (a gzip bomb? set DIFFLUT_GUNZIP_MAX_BYTES to raise it)",
+                       "decompressed inputs (a gzip bomb? set DIFFLUT_GUNZIP_MAX_BYTES to raise "
+                       "it)",
                        Error);
   CHECK(gunzip_bytes(bomb, "z.gz", {}, 32u << 20).size() == 32u << 20);
   const std::string dir = test::temp_dir("gz-env");

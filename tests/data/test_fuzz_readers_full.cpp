@@ -105,7 +105,9 @@ std::vector<uint8_t> mutate(std::vector<uint8_t> b, Rng& r) {
         break;
       }
       default:  // a text-format byte: delimiters, quotes, newlines, signs
-        if (!b.empty()) b[r.below(b.size())] = static_cast<uint8_t>(",\"\n\r-.e9 \t\0"[r.below(11)]);
+        if (!b.empty()) {
+          b[r.below(b.size())] = static_cast<uint8_t>(",\"\n\r-.e9 \t\0"[r.below(11)]);
+        }
         break;
     }
   }
