@@ -166,9 +166,6 @@ TrainResult run_training(const Config& config, const TrainerIo& io) {
   auto info = [&](const std::string& line) {
     if (io.log) *io.log << line << '\n' << std::flush;
   };
-  // Run directory, tracking database, checkpoints and resume (tracking_run.h).
-  RunRecorder recorder(config, s, std::string(device_name(device)), io.log);
-
   // ---- data ----
   Dataset train_full = load_dataset(s.dataset, "train", s.data_root);
   Dataset test = load_dataset(s.dataset, "test", s.data_root);
@@ -240,6 +237,11 @@ TrainResult run_training(const Config& config, const TrainerIo& io) {
   std::unique_ptr<LRScheduler> sched;
   if (s.scheduler == "step") sched = std::make_unique<StepLR>(*opt, s.step_size, s.gamma);
   if (s.scheduler == "cosine") sched = std::make_unique<CosineAnnealingLR>(*opt, s.epochs);
+
+  // Run directory, tracking database, checkpoints and resume (tracking_run.h). Created only now:
+  // a bad dataset, subset or model setting above fails with nothing written (no run directory,
+  // no experiment row).
+  RunRecorder recorder(config, s, std::string(device_name(device)), io.log);
 
   // ---- training ----
   DataLoader loader(train, s.batch_size, /*shuffle=*/true, s.seed + 2, /*drop_last=*/false, device);

@@ -183,10 +183,13 @@ TEST_CASE("history: NaN/Inf parameters and bad optimizer state in a checkpoint a
 
 TEST_CASE("history: dataloaders.subset_size above the dataset size is an error naming both") {
   const std::string dir = test::temp_dir("hist-subset");
-  const test::CommandResult r =
-      train(dir, std::string(kSmallRun) + " dataloaders.subset_size=60001 tracking.enabled=false");
+  const test::CommandResult r = train(
+      dir, std::string(kSmallRun) + " dataloaders.subset_size=60001 tracking.db=" + dir + "/e.db");
   INFO(r.output);
   CHECK(r.exit_code != 0);
+  // Refused before anything was written: no run directory, no database.
+  CHECK_FALSE(fs::exists(dir + "/outputs"));
+  CHECK_FALSE(fs::exists(dir + "/e.db"));
   CHECK(r.last_line() ==
         "difflut-train: error: config key 'dataloaders.subset_size': expected at most the 60000 "
         "training samples of 'fashionmnist', found 60001 (set it to null for all of them)");
