@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 #include "tensor/error.h"
 
@@ -342,6 +343,20 @@ std::vector<std::vector<std::string>> expand_multirun(const std::vector<std::str
 }
 
 // ---- files and directories -----------------------------------------------------------------------
+
+std::string read_config_text(const std::string& path) {
+  std::error_code ec;
+  const uintmax_t size = fs::file_size(path, ec);
+  // A size limit before reading: a multi-gigabyte "config" would otherwise be read and parsed
+  // whole. Shipped configs and run dumps are a few kB.
+  DIFFLUT_CHECK(ec || size <= kMaxConfigBytes, "config file '", path, "': expected at most ",
+                kMaxConfigBytes, " bytes, found ", size);
+  std::ifstream in(path, std::ios::binary);
+  DIFFLUT_CHECK(in.good(), "config file '", path, "': cannot open it (missing or unreadable)");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  DIFFLUT_CHECK(!in.bad(), "config file '", path, "': read error");
+  return text;
+}
 
 Config load_config_file(const std::string& path) {
   ConfigNode root = load_yaml_file(path);

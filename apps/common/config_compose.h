@@ -3,6 +3,7 @@
 // overrides typed against the composed tree. Also: `-m` sweep expansion and the config directory
 // lookup. See docs/CONFIG.md for the keys and the grammar.
 #pragma once
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -22,6 +23,9 @@ inline constexpr const char* kNoAliasesNote =
     "values out, or use a config group)";
 ConfigNode parse_yaml_string(const std::string& text, const std::string& source = "<string>");
 ConfigNode load_yaml_file(const std::string& path);
+// The text of a config file; files over kMaxConfigBytes, unreadable or missing ones throw.
+inline constexpr uintmax_t kMaxConfigBytes = 16u << 20;
+std::string read_config_text(const std::string& path);
 // The block-YAML subset parser that builds without yaml-cpp use for the two functions above.
 ConfigNode parse_yaml_subset(const std::string& text, const std::string& source = "<string>");
 // Reads a resolved config file (e.g. a run directory's config.yaml); a `defaults:` list in it is

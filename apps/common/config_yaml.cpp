@@ -3,7 +3,6 @@
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
-#include <fstream>
 #include <sstream>
 
 #include "common/config_compose.h"
@@ -101,11 +100,7 @@ ConfigNode parse_yaml_string(const std::string& text, const std::string& source)
 }
 
 ConfigNode load_yaml_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  DIFFLUT_CHECK(in.good(), "config file '", path, "': cannot open it (missing or unreadable)");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return parse_yaml_string(text.str(), path);
+  return parse_yaml_string(read_config_text(path), path);
 }
 
 }  // namespace difflut::app

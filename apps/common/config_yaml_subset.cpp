@@ -4,7 +4,6 @@
 // ("[2000, 1000]"), quoted and plain scalars, comments. Anything else is an error naming file:line.
 // Plain scalars are typed by parse_plain_scalar, exactly as in the yaml-cpp build. It is compiled
 // in every build so tests can compare it with yaml-cpp on the shipped configs.
-#include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -219,11 +218,7 @@ ConfigNode parse_yaml_string(const std::string& text, const std::string& source)
 }
 
 ConfigNode load_yaml_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  DIFFLUT_CHECK(in.good(), "config file '", path, "': cannot open it (missing or unreadable)");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return parse_yaml_string(text.str(), path);
+  return parse_yaml_string(read_config_text(path), path);
 }
 
 #endif

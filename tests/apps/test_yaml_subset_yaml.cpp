@@ -141,3 +141,16 @@ TEST_CASE("deeply nested YAML is an error, not a stack overflow, in both parsers
   CHECK_THROWS_AS(parse_yaml_string("a: " + flow + "\n", "deep.yaml"), Error);
   CHECK_THROWS_AS(parse_yaml_subset("a: " + flow + "\n", "deep.yaml"), Error);
 }
+
+TEST_CASE("a config file over 16 MiB is refused before it is read") {
+  const std::string dir = test::temp_dir("yaml_big");
+  const std::string path = dir + "/experiment.yaml";
+  { std::ofstream(path) << "seed: 1\n"; }
+  std::filesystem::resize_file(path, (16u << 20) + 1);  // sparse: nothing is written
+  CHECK_THROWS_WITH_AS(load_yaml_file(path),
+                       ("config file '" + path + "': expected at most 16777216 bytes, found 16777217").c_str(),
+                       Error);
+  CHECK_THROWS_WITH_AS(compose_config({dir, "experiment"}, {}), doctest::Contains("at most 16777216 bytes"),
+                       Error);
+  CHECK_THROWS_WITH_AS(load_yaml_file(dir + "/missing.yaml"), doctest::Contains("cannot open it"), Error);
+}
