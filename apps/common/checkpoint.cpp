@@ -167,6 +167,16 @@ Config resume_config(const Config& composed, const std::vector<std::string>& ove
   DIFFLUT_CHECK(fs::is_regular_file(config_path), "config key 'training.resume': '", dir,
                 "' has no config.yaml (not a difflut-train run directory)");
   Config config = load_config_file(config_path.string());
+  const Config started = config;
+  // What the checkpoint describes: the model, the data and the seed (which draws the subset, the
+  // validation split, the encoder thresholds and the random mappings). A different value there
+  // would continue the run as another experiment under the same row, and some changes load
+  // without any shape error (node type dwn -> probabilistic has the same tables), so they are
+  // refused by key, not left to the checkpoint's shapes. Values equal to the run's pass.
+  auto describes_checkpoint = [](const std::string& key) {
+    return key == "seed" || key == "model" || key.rfind("model.", 0) == 0 ||
+           key == "dataloaders" || key.rfind("dataloaders.", 0) == 0;
+  };
   for (const std::string& text : overrides) {
     const Override ov = parse_override(text);
     if (ov.key == "training.resume") continue;
@@ -180,6 +190,13 @@ Config resume_config(const Config& composed, const std::vector<std::string>& ove
       }
     }
     apply_override(config, ov);
+    if (describes_checkpoint(ov.key)) {
+      const ConfigNode* before = started.find(ov.key);
+      const ConfigNode* after = config.find(ov.key);
+      DIFFLUT_CHECK(before && after && *before == *after, ov.text,
+                    ": the model, data and seed cannot change when resuming (the checkpoint holds ",
+                    "the run as it started; start a new run for another setting)");
+    }
   }
   config.set("training.resume", ConfigNode::string(resume));
   return config;

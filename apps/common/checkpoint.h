@@ -58,7 +58,8 @@ std::string resume_run_dir(const std::string& resume);
 // When `composed` sets training.resume, the run continues with the configuration it was started
 // with: <run dir>/config.yaml, with this command line's value overrides applied on top (e.g.
 // training.epochs=30 trains longer) and training.resume set. Group selections (dataloaders=...)
-// are refused: they would change the model or data under the checkpoint. Without
+// and values that differ from the run's under model.*, dataloaders.* and seed are refused: they
+// would change the model or data under the checkpoint. Without
 // training.resume, `composed` is returned as is.
 Config resume_config(const Config& composed, const std::vector<std::string>& overrides);
 

@@ -77,18 +77,35 @@ TEST_CASE("history: a failed resume of a completed run leaves it completed") {
   const std::string dir = test::temp_dir("hist-completed");
   const std::string db = dir + "/e.db";
   const std::string run = completed_run(dir, db, 2);
-  const char* const refused[][2] = {
-      {"'model.params.hidden_sizes=[30,20]' training.epochs=3", "parameter '"},
-      {"'model.params.hidden_sizes=[40,20,10]' training.epochs=3", "parameter '"},
-      {"model.params.num_inputs=4 training.epochs=3", "parameter '"},
-      {"model.params.encoder.num_bits=4 training.epochs=3", "parameter '"},
+  const std::string fixed = "the model, data and seed cannot change when resuming";
+  const std::string refused[][2] = {
+      {"'model.params.hidden_sizes=[30,20]' training.epochs=3", fixed},
+      {"'model.params.hidden_sizes=[40,20,10]' training.epochs=3", fixed},
+      {"model.params.num_inputs=4 training.epochs=3", fixed},
+      {"model.params.encoder.num_bits=4 training.epochs=3", fixed},
+      {"model.params.encoder.name=gaussian training.epochs=3", fixed},
+      {"dataloaders.subset_size=200 training.epochs=3", fixed},
+      {"seed=7 training.epochs=3", "seed=7: " + fixed},
+      {"mapping=x training.epochs=3", "unknown config key"},
+      {"dataloaders=mnist training.epochs=3", "config groups cannot change when resuming"},
       {"training.optimizer=sgd training.epochs=3", "expected optimizer 'sgd'"},
       {"training.scheduler.type=cosine training.epochs=3", "expected scheduler"},
-      {"seed=7 training.epochs=3", "expected this run's seed 7, found 42"},
       {"training.epochs=2", "experiment 1 is completed after epoch 2; nothing to resume"},
       {"training.epochs=1", "the checkpoint is after epoch 2 but training.epochs is 1"},
   };
   for (const auto& [overrides, expected] : refused) expect_refused(dir, db, run, overrides, expected);
+  // Every other node type and mapping: the parameters differ, and the error names one.
+  for (const char* change :
+       {"model.params.node_type=linear_lut", "model.params.node_type=polylut",
+        "model.params.node_type=neurallut", "model.params.node_type=probabilistic",
+        "model.params.node_type=unbound_probabilistic", "model.params.node_type=hybrid",
+        "model.params.node_type=difflogic model.params.num_inputs=2",
+        "model.params.layer_type=random", "model.params.layer_type=cyclic",
+        "model.params.later_layer_type=learnable"})
+    expect_refused(dir, db, run, std::string(change) + " training.epochs=3", fixed);
+  // The run's own values may be repeated (scripts pass the same arguments again).
+  expect_refused(dir, db, run, "model.params.node_type=dwn seed=42 training.epochs=2",
+                 "is completed after epoch 2");
   CHECK(sql_text(db, "SELECT status FROM experiments WHERE id = 1") == "completed");
 }
 
