@@ -455,6 +455,18 @@ int64_t RunRecorder::restore(Module& model, Optimizer& optimizer, LRScheduler* s
   }
   DIFFLUT_CHECK(done <= epochs_, "training.resume: the checkpoint is after epoch ", done,
                 " but training.epochs is ", epochs_, " (set training.epochs to train longer)");
+  // The resumed config.yaml is written to a temporary file now and renamed into place after the
+  // database has taken the resume, so a full disk fails here, before any row changes.
+  const fs::path config_path = fs::path(run_dir_) / "config.yaml";
+  const fs::path config_tmp = config_path.string() + ".resume." + std::to_string(::getpid());
+  struct TempFile {
+    fs::path path;
+    ~TempFile() {
+      std::error_code ec;
+      fs::remove(path, ec);
+    }
+  } pending{config_tmp};
+  write_text_atomic(config_tmp, config_file_text(config_));
 
   // ---- 2. the stored experiment: may it continue, and which of its rows would change? ----
 #if DIFFLUT_WITH_SQLITE
@@ -537,7 +549,9 @@ int64_t RunRecorder::restore(Module& model, Optimizer& optimizer, LRScheduler* s
   }
 #endif
   // ---- 4. the run is this process's now ----
-  write_text_atomic(fs::path(run_dir_) / "config.yaml", config_file_text(config_));
+  fs::rename(config_tmp, config_path, ec);
+  DIFFLUT_CHECK(!ec, "run directory: cannot rename '", config_tmp.string(), "' to '",
+                config_path.string(), "': ", ec.message());
   started_ = true;
   g_experiment_id = experiment_id_;
   if (log_) {
