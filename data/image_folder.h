@@ -41,7 +41,8 @@ constexpr int64_t kMaxImagePixels = int64_t{1} << 26;
 // Throws difflut::Error naming the file and stb_image's reason, and for an empty file, a header
 // declaring more than kMaxImagePixels, or a truncated PNG (no IEND chunk), JPEG (no end-of-image
 // marker) or uncompressed BMP (fewer pixel bytes than its header declares); stb_image would decode
-// a cut JPEG or BMP with the missing part filled in.
+// a cut JPEG or BMP with the missing part filled in. JPEG Huffman tables declaring more than 256
+// codes are refused before stb_image reads them (its copy in Debian 2022-09 overflows on them).
 DecodedImage decode_image_file(const std::string& path, int desired_channels = 0);
 
 }  // namespace difflut

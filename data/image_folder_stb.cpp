@@ -35,13 +35,45 @@ namespace {
 // end a complete file must have before decoding (PNG too: stb fails there, but with a misleading
 // reason).
 
+// The Huffman tables of one DHT segment, read the way stb_image reads them (table after table
+// until the segment length is used up; bytes past the end of the file read as 0). stb_image
+// (Debian's 2022-09 copy) writes a table's code lengths and values into fixed 256-entry arrays
+// without checking the 16 declared counts, so a table declaring more than 256 codes overflows
+// them: such files must never reach it. Returns the problem, or "".
+std::string jpeg_dht_problem(const std::vector<uint8_t>& b, size_t seg, size_t len) {
+  auto at = [&](size_t k) -> unsigned { return k < b.size() ? b[k] : 0u; };
+  int64_t left = static_cast<int64_t>(len) - 2;
+  size_t p = seg + 4;
+  while (left > 0) {
+    const unsigned q = at(p);
+    unsigned n = 0;
+    for (size_t k = 1; k <= 16; ++k) n += at(p + k);
+    if ((q >> 4) > 1 || (q & 15) > 3) {
+      return "corrupt JPEG: Huffman table at byte " + std::to_string(p) + " has class/id 0x" +
+             "0123456789ABCDEF"[q >> 4] + "0123456789ABCDEF"[q & 15] + ", expected 0x00-0x13";
+    }
+    if (n > 256) {
+      return "corrupt JPEG: Huffman table at byte " + std::to_string(p) + " declares " +
+             std::to_string(n) + " codes, expected at most 256";
+    }
+    p += 17 + n;
+    left -= 17 + static_cast<int64_t>(n);
+  }
+  if (left != 0) {
+    return "corrupt JPEG: the Huffman tables of the segment at byte " + std::to_string(seg) +
+           " overrun its length";
+  }
+  return "";
+}
+
 // A JPEG is a chain of marker segments; each scan's entropy-coded data runs until the next marker
 // that is not a restart (FF D0..D7) or a stuffed FF 00. A complete file reaches EOI (FF D9).
-// Returns the problem, or "" when the structure is complete.
-std::string jpeg_incomplete(const std::vector<uint8_t>& b) {
+// Every Huffman table segment on the way is checked (jpeg_dht_problem). Returns the whole reason,
+// or "" when the structure is complete and safe to hand to stb_image.
+std::string jpeg_problem(const std::vector<uint8_t>& b) {
   size_t i = 2;  // after SOI
   while (i + 4 <= b.size()) {
-    if (b[i] != 0xFF) return "expected a marker at byte " + std::to_string(i);
+    if (b[i] != 0xFF) return "corrupt JPEG: expected a marker at byte " + std::to_string(i);
     const uint8_t m = b[i + 1];
     if (m == 0xFF) {  // fill byte before a marker
       ++i;
@@ -53,7 +85,11 @@ std::string jpeg_incomplete(const std::vector<uint8_t>& b) {
       continue;
     }
     const size_t len = static_cast<size_t>(b[i + 2]) << 8 | b[i + 3];
-    if (len < 2) return "bad segment length at byte " + std::to_string(i);
+    if (len < 2) return "corrupt JPEG: bad segment length at byte " + std::to_string(i);
+    if (m == 0xC4) {
+      const std::string dht = jpeg_dht_problem(b, i, len);
+      if (!dht.empty()) return dht;
+    }
     i += 2 + len;
     if (m != 0xDA) continue;
     // Entropy-coded data after SOS.
@@ -63,7 +99,8 @@ std::string jpeg_incomplete(const std::vector<uint8_t>& b) {
     }
   }
   if (i + 2 <= b.size() && b[i] == 0xFF && b[i + 1] == 0xD9) return "";
-  return "the data ends at byte " + std::to_string(b.size()) + " before the end-of-image marker";
+  return "truncated image: the data ends at byte " + std::to_string(b.size()) +
+         " before the end-of-image marker";
 }
 
 // A PNG is the 8-byte signature and chunks (length, type, data, CRC) up to IEND. stb_image reports
@@ -123,6 +160,12 @@ DecodedImage decode_image_file(const std::string& path, int desired_channels) {
   DIFFLUT_CHECK(bytes.size() <= static_cast<size_t>(INT32_MAX), path, ": image file of ",
                 bytes.size(), " bytes is too large to decode");
   const int len = static_cast<int>(bytes.size());
+  // JPEG structure before stb_image sees any of it: stbi_info already builds the Huffman tables
+  // that precede the frame header.
+  if (bytes.size() >= 2 && bytes[0] == 0xFF && bytes[1] == 0xD8) {
+    const std::string problem = jpeg_problem(bytes);
+    DIFFLUT_CHECK(problem.empty(), path, ": ", problem);
+  }
   int w = 0, h = 0, c = 0;
   if (!stbi_info_from_memory(bytes.data(), len, &w, &h, &c)) {
     const char* why = stbi_failure_reason();
@@ -133,12 +176,10 @@ DecodedImage decode_image_file(const std::string& path, int desired_channels) {
                 ": image header declares ", w, "x", h, " pixels, expected at most ",
                 kMaxImagePixels, " pixels");
   // Then the structure: a file whose header reads but whose data is cut gets "truncated image",
-  // not whatever stb makes of the rest (for JPEG and BMP: a picture with a filled-in part).
+  // not whatever stb makes of the rest (for BMP: a picture with a filled-in part).
   std::string incomplete;
   if (bytes.size() >= 8 && std::memcmp(bytes.data(), "\x89PNG\r\n\x1a\n", 8) == 0) {
     incomplete = png_incomplete(bytes);
-  } else if (bytes.size() >= 2 && bytes[0] == 0xFF && bytes[1] == 0xD8) {
-    incomplete = jpeg_incomplete(bytes);
   } else if (bytes.size() >= 2 && bytes[0] == 'B' && bytes[1] == 'M') {
     incomplete = bmp_incomplete(bytes);
   }

@@ -71,6 +71,18 @@ std::vector<uint8_t> png_declaring(uint32_t w, uint32_t h) {
   }
   return b;
 }
+// The JPEG with every count of its first Huffman table set to 255 (stb_image would write 4080
+// code lengths into a 257-entry array).
+std::vector<uint8_t> huge_dht(std::vector<uint8_t> b) {
+  for (size_t i = 2; i + 1 < b.size(); ++i) {
+    if (b[i] == 0xFF && b[i + 1] == 0xC4) {
+      for (size_t k = 0; k < 16; ++k) b.at(i + 5 + k) = 0xFF;
+      return b;
+    }
+  }
+  FAIL("no DHT segment in the test JPEG");
+  return b;
+}
 auto folder(ImageColor color = ImageColor::keep) {
   return [color](const std::string& dir) {
     ImageFolderOptions o;
@@ -123,7 +135,12 @@ std::vector<DamagedCase> image_cases() {
        "{dir}/root/cat/a.jpg: truncated image: the data ends at byte {n} before the end-of-image "
        "marker"},
       {"images: JPEG cut in the headers", {{"root/cat/a.jpg", cut(jpg, 30)}}, folder(),
-       "{dir}/root/cat/a.jpg: cannot decode image: {UNKNOWN}"},
+       "{dir}/root/cat/a.jpg: truncated image: the data ends at byte 30 before the end-of-image "
+       "marker"},
+      {"images: JPEG Huffman table declaring 4080 codes", {{"root/cat/a.jpg", huge_dht(jpg)}},
+       folder(),
+       "{dir}/root/cat/a.jpg: corrupt JPEG: Huffman table at byte {n} declares 4080 codes, "
+       "expected at most 256"},
       {"images: BMP cut in the pixels", {{"root/cat/a.bmp", cut(bmp, bmp.size() - 10)}}, folder(),
        "{dir}/root/cat/a.bmp: truncated image: expected 154 bytes for 6x5 pixels at 24 bits, "
        "found 144"},
