@@ -29,6 +29,8 @@ cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 
 targets=()
 for s in "${suites[@]}"; do targets+=("test_$s"); done
+# The hdl suite runs difflut-export (its refusal cases), so the app is built instrumented too.
+for s in "${suites[@]}"; do [ "$s" = hdl ] && targets+=(difflut-export); done
 echo "sanitizers: building ${targets[*]} in $build (-j$jobs, nice)"
 if ! nice -n 10 cmake --build "$build" -j "$jobs" --target "${targets[@]}" >"$build/build.log" 2>&1; then
   grep -E "error" "$build/build.log" | head -20
