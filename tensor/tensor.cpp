@@ -25,8 +25,13 @@ Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
   Tensor t;
   t.shape_ = shape;
   t.dtype_ = dtype;
-  t.storage_ = std::make_shared<Storage>(device, static_cast<size_t>(shape_numel(shape)) *
-                                                     dtype_size(dtype));
+  // shape_numel checks its own product; the byte count can still overflow (2^62 f64 elements).
+  size_t bytes = 0;
+  DIFFLUT_CHECK(!__builtin_mul_overflow(static_cast<size_t>(shape_numel(shape)), dtype_size(dtype),
+                                        &bytes),
+                "tensor.empty: ", shape_str(shape), " of ", dtype_name(dtype),
+                " needs more bytes than an address can hold");
+  t.storage_ = std::make_shared<Storage>(device, bytes);
   return t;
 }
 

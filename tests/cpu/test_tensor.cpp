@@ -76,3 +76,10 @@ TEST_CASE("randn has zero mean and unit variance; randint stays in range") {
   std::sort(p.begin(), p.end());
   for (int64_t i = 0; i < 100; ++i) CHECK(p[i] == i);
 }
+
+TEST_CASE("a shape whose byte count overflows is refused, not allocated short") {
+  CHECK_THROWS_WITH_AS(Tensor::empty({int64_t{1} << 62}, DType::f64),
+                       doctest::Contains("needs more bytes than an address can hold"), Error);
+  CHECK_THROWS_WITH_AS(Tensor::empty({int64_t{1} << 40, int64_t{1} << 40}, DType::u8),
+                       doctest::Contains("overflow"), Error);
+}
