@@ -170,9 +170,14 @@ void BitsliceEngine::run_blocks(const uint8_t* codes, int64_t n, const std::vect
           DIFFLUT_CHECK(x[i] <= max_code, "bitslice engine: sample ", first + i / F, ", word ",
                         i % F, ": code ", int{x[i]}, " does not fit ", program_.input_width,
                         " bit(s)");
-      if (b == blocks - 1) {
-        // The last block reads from a zero-padded copy: whole rows for a partial block, and the
-        // bytes a window may read past the last row of a short sample.
+      // A window reads 128 bytes from its base. Samples of at least 128 bytes clip the base so the
+      // window stays inside the row; shorter samples read into the following rows, which for the
+      // last rows of the input would be past its end (the last block, and also the one before it
+      // when fewer than 128 bytes follow). Such blocks read from a zero-padded copy (the padding
+      // bytes are never selected by a used lane: those read features < F).
+      const bool past_end =
+          F < kWindowBytes && (first + kBlockSamples - 1) * F + kWindowBytes > n * F;
+      if (b == blocks - 1 || past_end) {
         const size_t bytes = static_cast<size_t>(kBlockSamples * F + kWindowBytes);
         uint8_t* pad = t_pad.get((bytes + 7) / 8) ? reinterpret_cast<uint8_t*>(t_pad.p) : nullptr;
         std::memcpy(pad, x, static_cast<size_t>(m * F));
