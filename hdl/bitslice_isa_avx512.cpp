@@ -109,6 +109,15 @@ void front_end_avx512(const difflut::hdl::bitslice::FrontEndTables& t, const uin
       }
       for (int s = 0; s < 64; ++s) {
         const uint8_t* xs = xg + s * F;
+        // The windows revisit each row once per batch, in a pattern the hardware prefetchers do
+        // not follow across rows; fetching the next group's rows into L2 during the first batch
+        // hides the memory latency (measured on one core: 125 -> 86 ns/sample for the front end on 1 M
+        // samples streamed from DRAM). After the block's last group this is the next block's
+        // first, usually this thread's next (blocks are split in contiguous ranges); a prefetch
+        // past the end of the input never faults.
+        if (w0 == 0)
+          for (int64_t off = 0; off < F; off += 64)
+            _mm_prefetch(reinterpret_cast<const char*>(xs + 64 * F + off), _MM_HINT_T1);
         for (int64_t b = 0; b < nb; ++b) {
           const uint8_t* win = xs + t.base[w0 + b];
           const __m512i lo = _mm512_loadu_si512(win);
