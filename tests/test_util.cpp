@@ -97,7 +97,11 @@ CommandResult run_command(const std::string& command) {
 }
 
 std::string built_program(const std::string& name) {
-  if (const char* v = std::getenv("DIFFLUT_BINARY_DIR")) return std::string(v) + "/" + name;
+  if (const char* v = std::getenv("DIFFLUT_BINARY_DIR"); v && *v) return std::string(v) + "/" + name;
+  // Run by hand from anywhere: the suites live in <build>/tests/, the programs in <build>/.
+  std::error_code ec;
+  const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) return (self.parent_path().parent_path() / name).string();
   return "./" + name;
 }
 
