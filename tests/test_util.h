@@ -46,7 +46,8 @@ struct CommandResult {
   std::string last_line() const;  // the last non-empty line of output
 };
 CommandResult run_command(const std::string& command);
-// Path of a built executable: $DIFFLUT_BINARY_DIR/<name> (set by CTest), else ./<name>.
+// Path of a built executable: $DIFFLUT_BINARY_DIR/<name> (set by CTest), else <name> in the
+// build directory that holds this test executable (<build>/tests/test_x).
 std::string built_program(const std::string& name);
 
 // A fresh empty temporary directory for one test.
