@@ -18,6 +18,7 @@
 #include "apps_test_util.h"
 #include "autograd/io/mini_json.h"
 #include "common/tracking_sqlite.h"
+#include "test_history_util.h"
 #include "test_util.h"
 
 using namespace difflut;
@@ -38,17 +39,6 @@ std::set<std::string> columns_of(const std::string& path, const std::string& tab
   sqlite3_finalize(st);
   sqlite3_close(db);
   return cols;
-}
-
-void raw_exec(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
-  char* err = nullptr;
-  const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
-  INFO((err ? err : ""));
-  sqlite3_free(err);
-  sqlite3_close(db);
-  REQUIRE(rc == SQLITE_OK);
 }
 
 std::string raw_text(const std::string& path, const std::string& sql) {
@@ -120,7 +110,7 @@ TEST_CASE("tracking: a version-1 database migrates to the current version and ke
   const std::string dir = test::temp_dir("tracking-migrate");
   const std::string path = dir + "/old.db";
   // The version-1 layout written independently here: the original DiffLUT's tables only.
-  raw_exec(path,
+  test::history::sql_exec(path,
            "CREATE TABLE experiments (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, "
            "created_at TEXT NOT NULL, config TEXT NOT NULL, model_name TEXT NOT NULL, node_type TEXT, "
            "layer_type TEXT, hidden_size INTEGER, num_layers INTEGER, n INTEGER, dataset_name TEXT "
@@ -156,7 +146,7 @@ TEST_CASE("tracking: a version-1 database migrates to the current version and ke
 
 TEST_CASE("tracking: clear errors for a newer schema, a non-database file and a missing file") {
   const std::string dir = test::temp_dir("tracking-errors");
-  raw_exec(dir + "/future.db", "CREATE TABLE x (a INTEGER); PRAGMA user_version = 99;");
+  test::history::sql_exec(dir + "/future.db", "CREATE TABLE x (a INTEGER); PRAGMA user_version = 99;");
   CHECK_THROWS_WITH_AS(Tracker(dir + "/future.db"),
                        doctest::Contains("schema version 99 is newer than this program's"), Error);
   test::write_file(dir + "/text.db", "this is not a database, just some text long enough to check\n");
@@ -416,7 +406,7 @@ TEST_CASE("tracking: a read-only open reads without writing; an old schema is re
     Tracker& w = const_cast<Tracker&>(ro);
     CHECK_THROWS_WITH_AS(w.set_status(1, kStatusFailed), doctest::Contains("readonly"), Error);
   }
-  raw_exec(db, "PRAGMA user_version=1");
+  test::history::sql_exec(db, "PRAGMA user_version=1");
   CHECK_THROWS_WITH_AS(Tracker(db, existing_database_options()),
                        doctest::Contains("expected schema version 2, found 1 (open it once with "
                                          "difflut-train to migrate it)"),

@@ -21,6 +21,7 @@
 #include "data/csv.h"
 #include "data/idx.h"
 #include "data/image_folder.h"
+#include "gzip_util.h"
 #include "image_bytes.h"
 
 using namespace difflut;
@@ -43,20 +44,7 @@ uint64_t env_u64(const char* name, uint64_t fallback) {
   return v && *v ? std::strtoull(v, nullptr, 10) : fallback;
 }
 
-std::vector<uint8_t> gz(const std::vector<uint8_t>& in) {
-  uLongf size = compressBound(static_cast<uLong>(in.size())) + 32;
-  std::vector<uint8_t> out(size);
-  z_stream zs{};
-  REQUIRE(deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK);
-  zs.next_in = const_cast<Bytef*>(in.data());
-  zs.avail_in = static_cast<uInt>(in.size());
-  zs.next_out = out.data();
-  zs.avail_out = static_cast<uInt>(out.size());
-  REQUIRE(deflate(&zs, Z_FINISH) == Z_STREAM_END);
-  out.resize(zs.total_out);
-  deflateEnd(&zs);
-  return out;
-}
+std::vector<uint8_t> gz(const std::vector<uint8_t>& in) { return test::gzip_bytes(in); }
 
 // One to four mutations of `b`.
 std::vector<uint8_t> mutate(std::vector<uint8_t> b, Rng& r) {

@@ -1,31 +1,19 @@
 // IDX .gz files: generated with zlib here (round trip, concatenated members, truncated and corrupt
 // streams), then the real MNIST and Fashion-MNIST files checked against facts computed
 // independently (Python's gzip module and zcat | od when this test was written).
-#include <zlib.h>
 
 #include <filesystem>
 
 #include "data/idx.h"
 #include "data/registry.h"
 #include "data_files.h"
+#include "gzip_util.h"
 #include "test_util.h"
 
 using namespace difflut;
 
 namespace {
-std::vector<uint8_t> gzip_bytes(const std::vector<uint8_t>& in) {
-  z_stream zs{};
-  REQUIRE(deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK);
-  std::vector<uint8_t> out(deflateBound(&zs, static_cast<uLong>(in.size())));
-  zs.next_in = const_cast<Bytef*>(in.data());
-  zs.avail_in = static_cast<uInt>(in.size());
-  zs.next_out = out.data();
-  zs.avail_out = static_cast<uInt>(out.size());
-  REQUIRE(deflate(&zs, Z_FINISH) == Z_STREAM_END);
-  out.resize(zs.total_out);
-  deflateEnd(&zs);
-  return out;
-}
+using test::gzip_bytes;
 
 std::vector<int64_t> histogram(const Tensor& labels, int classes) {
   std::vector<int64_t> h(static_cast<size_t>(classes), 0);
