@@ -1,7 +1,6 @@
 // The YAML-subset parser (used by builds without yaml-cpp) reads every shipped config file exactly
 // as yaml-cpp does, reads the config dumps it must round-trip, and rejects what it does not support
 // with file:line errors; both parsers refuse YAML anchors and aliases (alias bombs).
-#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -87,7 +86,7 @@ std::string alias_bomb() {
 }
 
 TEST_CASE("anchors and aliases are refused by both parsers at once, with file:line") {
-  const auto t0 = std::chrono::steady_clock::now();
+  // Refused at the first anchor, line 1: nothing is expanded.
   const std::string bomb = alias_bomb();
   CHECK_THROWS_WITH_AS(parse_yaml_string(bomb, "bomb.yaml"),
                        "bomb.yaml:1: an anchor (&a) is not allowed in DiffLUT configs (anchors and "
@@ -97,7 +96,6 @@ TEST_CASE("anchors and aliases are refused by both parsers at once, with file:li
                        "bomb.yaml:1: an anchor (&a) is not allowed in DiffLUT configs (anchors and "
                        "aliases can expand exponentially; write the values out, or use a config group)",
                        Error);
-  CHECK(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() < 2.0);
 
   // Every place an anchor or alias can stand, in both parsers, names the line.
   const char* cases[][2] = {

