@@ -82,12 +82,6 @@ struct Op {
   uint8_t imm;
 };
 
-bool depends(uint8_t t, int i) {
-  for (int x = 0; x < 8; ++x)
-    if (((t >> x) & 1) != ((t >> (x ^ (1 << i))) & 1)) return true;
-  return false;
-}
-
 // The program's table (bit va | vb << 1 | vc << 2) for an instruction whose sources 1, 2, 3 (its
 // table bit s1 << 2 | s2 << 1 | s3) feed program operands a, b, c as src[0..2] says.
 uint8_t instruction_imm(uint8_t imm, const int src[3]) {
@@ -159,7 +153,7 @@ class Generator {
           const Op& o = op_of(v);
           const int x = k == 0 ? o.a : k == 1 ? o.b : o.c;
           ++k;
-          if (x >= n_inputs_ && !done[static_cast<size_t>(x)] && depends(o.imm, k - 1)) {
+          if (x >= n_inputs_ && !done[static_cast<size_t>(x)] && truth_table_depends(o.imm, k - 1)) {
             done[static_cast<size_t>(x)] = 1;  // marked on entry: each value is pushed once
             stack.push_back({x, 0});
           }
@@ -177,7 +171,7 @@ class Generator {
     std::vector<int> r;
     const int x[3] = {o.a, o.b, o.c};
     for (int j = 0; j < 3; ++j)
-      if (depends(o.imm, j) && std::find(r.begin(), r.end(), x[j]) == r.end()) r.push_back(x[j]);
+      if (truth_table_depends(o.imm, j) && std::find(r.begin(), r.end(), x[j]) == r.end()) r.push_back(x[j]);
     return r;
   }
 
@@ -227,7 +221,6 @@ class Generator {
     const int v = reg_val_[best];
     if (best_use != std::numeric_limits<int64_t>::max() && home_[static_cast<size_t>(v)] < 0) {
       home_[static_cast<size_t>(v)] = new_spill_slot();
-      spilled_.push_back(v);
       enc_.store(best, home_[static_cast<size_t>(v)]);
     }
     val_reg_[static_cast<size_t>(v)] = -1;
@@ -298,7 +291,7 @@ class Generator {
       const int x[3] = {o.a, o.b, o.c};
       int src[3];
       for (int j = 0; j < 3; ++j)
-        src[j] = !depends(o.imm, j) ? 1 : x[j] == s1 ? 1 : x[j] == s2 ? 2 : 3;
+        src[j] = !truth_table_depends(o.imm, j) ? 1 : x[j] == s1 ? 1 : x[j] == s2 ? 2 : 3;
       const int r2eff = r2 >= 0 ? r2 : d;
       const uint8_t imm = instruction_imm(o.imm, src);
       if (s3 < 0) enc_.tern(d, r2eff, d, imm);  // source 3 unused: any register
@@ -337,7 +330,6 @@ class Generator {
   std::vector<int> val_reg_;
   int reg_val_[kRegs] = {};
   std::vector<int64_t> free_spill_;
-  std::vector<int> spilled_;
   int64_t spill_top_ = 0;
 };
 

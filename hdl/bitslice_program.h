@@ -62,6 +62,9 @@ struct BitsliceProgram {
   std::string summary() const;
 };
 
+// Whether the 3-input function with truth table `imm` depends on operand `operand` (0, 1, 2).
+bool truth_table_depends(uint8_t imm, int operand);
+
 // Compiles a circuit (usually optimize_circuit's output). Throws difflut::Error when the circuit
 // cannot run bit-sliced: input words wider than 8 bits, or an argmax or popcount reading raw input
 // words.
