@@ -11,6 +11,7 @@
 #include <map>
 #include <string>
 
+#include "common/checkpoint_dataset.h"
 #include "common/config.h"
 #include "common/config_compose.h"
 #include "data/registry.h"
@@ -131,16 +132,6 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 
 void info(const std::string& s) { std::cerr << "difflut-export: " << s << "\n"; }
 
-// The dataset the checkpoint was trained on, from its stored config.
-std::string checkpoint_dataset(const std::string& path, std::string* data_root) {
-  const std::string yaml = load_lut_network_config(path);
-  DIFFLUT_CHECK(!yaml.empty(), path, ": the checkpoint stores no config; pass --dataset NAME");
-  const app::Config cfg(app::parse_yaml_string(yaml, path + " (difflut.config)"));
-  if (data_root->empty() && cfg.has("data_root") && !cfg.is_null("data_root"))
-    *data_root = cfg.get_string("data_root");
-  return cfg.get_string("dataloaders.name");
-}
-
 const char* part_of(StageKind k) {
   switch (k) {
     case StageKind::compare: return "encoder (comparators)";
@@ -158,7 +149,8 @@ int run(const Options& o) {
   std::shared_ptr<LUTNetwork> net = load_lut_network(o.checkpoint, Device::cpu);
   std::string data_root = o.data_root;
   const std::string dataset =
-      canonical_dataset_name(o.dataset.empty() ? checkpoint_dataset(o.checkpoint, &data_root)
+      canonical_dataset_name(o.dataset.empty() ? app::checkpoint_dataset(o.checkpoint, &data_root,
+                                                                          "pass --dataset NAME")
                                                : o.dataset);
   Dataset test = load_dataset(dataset, "test", data_root);
   const int64_t n = o.limit > 0 ? std::min(o.limit, test.size()) : test.size();

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "common/cli.h"
+#include "common/checkpoint_dataset.h"
 #include "common/config.h"
 #include "common/config_compose.h"
 #include "data/registry.h"
@@ -145,17 +146,6 @@ std::string read_bytes(const std::string& path, const char* what) {
   return bytes;
 }
 
-// The dataset the checkpoint was trained on, from its stored config (as difflut-export finds it).
-std::string checkpoint_dataset(const std::string& path, std::string* data_root) {
-  const std::string yaml = load_lut_network_config(path);
-  DIFFLUT_CHECK(!yaml.empty(), path,
-                ": the checkpoint stores no config; pass --dataset NAME or --codes FILE");
-  const Config cfg(parse_yaml_string(yaml, path + " (difflut.config)"));
-  if (data_root->empty() && cfg.has("data_root") && !cfg.is_null("data_root"))
-    *data_root = cfg.get_string("data_root");
-  return cfg.get_string("dataloaders.name");
-}
-
 // What is classified: raw codes [n, features] and, when known, labels [n].
 struct Input {
   std::string what;  // for the log line
@@ -186,7 +176,9 @@ Input load_input(const Options& o, const LUTNetwork& net, int64_t features) {
   }
   std::string data_root = o.data_root;
   const std::string name = canonical_dataset_name(
-      o.dataset.empty() ? checkpoint_dataset(o.checkpoint, &data_root) : o.dataset);
+      o.dataset.empty()
+          ? app::checkpoint_dataset(o.checkpoint, &data_root, "pass --dataset NAME or --codes FILE")
+          : o.dataset);
   const Dataset d = load_dataset(name, o.split, data_root);
   DIFFLUT_CHECK(d.features.dtype() == DType::u8, "dataset '", name, "' has ",
                 dtype_name(d.features.dtype()),
