@@ -42,6 +42,18 @@ std::string checkpoint_epoch(const std::string& run_dir) {
   return load_safetensors(run_dir + "/checkpoint.safetensors").metadata.at("epoch");
 }
 
+// Resumes the run that stopped after epoch 2 (its checkpoint must say so) to completion; returns
+// the resumed run's result.
+test::CommandResult resume_to_completion(const std::string& dir, const std::string& db) {
+  const std::string run_dir = sql_text(db, "SELECT run_dir FROM experiments");
+  CHECK(checkpoint_epoch(run_dir) == "2");
+  test::CommandResult resumed = train(dir, "training.resume='" + run_dir + "'");
+  INFO(resumed.output);
+  REQUIRE(resumed.exit_code == 0);
+  check_completed_once(db);
+  return resumed;
+}
+
 // A uninterrupted 3-epoch run's last line (test_accuracy=...), to compare resumed runs with.
 std::string reference_line(const std::string& dir) {
   const test::CommandResult r = train(
@@ -115,13 +127,7 @@ TEST_CASE("tracking failure: a database locked past tracking.busy_timeout_s stop
   // shows running* since the process is gone).
   CHECK(sql_text(db, "SELECT status FROM experiments") == "running");
   CHECK(count(db, "epoch > 1") == 0);
-  const std::string run_dir = sql_text(db, "SELECT run_dir FROM experiments");
-  CHECK(checkpoint_epoch(run_dir) == "2");
-
-  const test::CommandResult resumed = train(dir, "training.resume='" + run_dir + "'");
-  INFO(resumed.output);
-  REQUIRE(resumed.exit_code == 0);
-  check_completed_once(db);
+  const test::CommandResult resumed = resume_to_completion(dir, db);
   CHECK(resumed.last_line() == reference_line(dir));
 }
 
@@ -174,12 +180,7 @@ TEST_CASE("tracking failure: a full disk (tmpfs) stops the run; freeing space an
   const std::string status = sql_text(db, "SELECT status FROM experiments");
   CHECK((status == "running" || status == "interrupted"));
   CHECK(count(db, "epoch > 1") == 0);
-  const std::string run_dir = sql_text(db, "SELECT run_dir FROM experiments");
-  CHECK(checkpoint_epoch(run_dir) == "2");
-  const test::CommandResult resumed = train(dir, "training.resume='" + run_dir + "'");
-  INFO(resumed.output);
-  REQUIRE(resumed.exit_code == 0);
-  check_completed_once(db);
+  resume_to_completion(dir, db);
 }
 
 TEST_CASE("tracking failure: a read-only database stops a new run before it starts; difflut-query reads it") {
