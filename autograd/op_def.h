@@ -1,5 +1,7 @@
 // The op table's row type: what the engine knows about one op kind (shape inference, kernels per
-// device, differentiable inputs, optional HDL emitter), and the argument bundle kernels receive.
+// device, differentiable inputs, optional HDL emitter), the argument bundle kernels receive, and the
+// registry every layer adds its op kinds to. autograd names only its own kinds (op_list.h); higher
+// layers (encoders/, lut/) register theirs with register_op and keep the returned OpKind.
 #pragma once
 #include <array>
 #include <memory>
@@ -12,13 +14,17 @@
 
 namespace difflut {
 
+// An op kind is an index into the registry. autograd's own kinds are the named enumerators; a
+// higher layer's kinds are the values register_op hands out after them (stable for the process,
+// found by name with op_kind_from_name).
 enum class OpKind : uint16_t {
 #define DIFFLUT_OP_ENUM(name) name,
-  DIFFLUT_ALL_OPS(DIFFLUT_OP_ENUM)
+  DIFFLUT_CORE_OPS(DIFFLUT_OP_ENUM)
 #undef DIFFLUT_OP_ENUM
-      count_
+      num_core_
 };
-constexpr int kNumOps = static_cast<int>(OpKind::count_);
+constexpr int kNumCoreOps = static_cast<int>(OpKind::num_core_);
+constexpr int kMaxOps = 1024;  // capacity of the registry (rows never move once added)
 
 // Small plain-data attributes plus attribute tensors (e.g. a mapping, a label vector).
 struct Attrs {
@@ -71,7 +77,7 @@ struct OpDef {
   std::array<KernelFn, kNumDevices> backward{};  // null when no input is differentiable
   bool deterministic = true;
   HdlEmitFn hdl = nullptr;
-  OpKind kind = OpKind::count_;  // filled in by the table
+  OpKind kind = OpKind::num_core_;  // filled in by the registry
   bool is_differentiable(int input) const;
 };
 
@@ -82,30 +88,38 @@ struct OpDef {
 #define DIFFLUT_CUDA_FN(f) nullptr
 #endif
 
-// The table, filled on first use by explicit calls to each family's register function.
+// The registry. autograd's rows are added on first use; a higher layer adds each of its rows once
+// with register_op (typically from a function-local static, so the row exists as soon as the op is
+// first used, whatever the link order) and exposes a register_ops() that adds them all.
+//
+// Adds `def` as a new op kind and returns it. Throws difflut::Error if the name is missing,
+// already registered, or the registry is full. Thread-safe.
+OpKind register_op(const OpDef& def);
 const OpDef& op_def(OpKind kind);
 const char* op_name(OpKind kind);
-// Throws difflut::Error if `name` is not an op kind.
+// The kind registered as `name`; throws difflut::Error listing the registered names otherwise.
 OpKind op_kind_from_name(const std::string& name);
+// The row registered as `name`, or null.
+const OpDef* find_op(const std::string& name);
+// Every registered row / name, autograd's first, then in registration order. Ops of a layer whose
+// register_ops() has not run yet (and none of whose ops has been used) are not listed.
+std::vector<const OpDef*> registered_ops();
+std::vector<std::string> registered_op_names();
 
+// Builder of autograd's own rows (one call per core kind), used by the family registrations below.
 class OpTable {
  public:
   void add(OpKind kind, const OpDef& def);
-  const OpDef& get(OpKind kind) const;
-  bool has(OpKind kind) const;
- private:
-  std::array<OpDef, kNumOps> rows_{};
-  std::array<bool, kNumOps> present_{};
+  std::array<OpDef, kNumCoreOps> rows{};
+  std::array<bool, kNumCoreOps> present{};
 };
 
-// Per-family registration (each defined next to its rows). register_all_ops calls them all.
+// Per-family registration of autograd's rows (each defined next to its rows in
+// autograd/ops/<family>/<family>.cpp).
 void register_elementwise_ops(OpTable& t);
 void register_reduce_ops(OpTable& t);
 void register_matmul_ops(OpTable& t);
 void register_softmax_ops(OpTable& t);
 void register_shape_ops(OpTable& t);
-void register_encoder_ops(OpTable& t);
-void register_lut_ops(OpTable& t);
-void register_all_ops(OpTable& t);
 
 }  // namespace difflut

@@ -1,5 +1,6 @@
-// Every op kind of the engine, listed once. Each entry X(name) has exactly one OpDef row, defined in
-// the op family's file and gathered by register_all_ops() (op_table.cpp). Add new kinds here.
+// autograd's own op kinds, listed once. Each entry X(name) has exactly one OpDef row, defined in
+// its family's file (autograd/ops/<family>/<family>.cpp) and gathered on first use of the registry
+// (op_table.cpp). Higher layers never appear here: they register their kinds themselves.
 #pragma once
 
 // clang-format off
@@ -20,8 +21,3 @@
   /* shape and indexing */                                                   \
   X(reshape) X(transpose) X(concat) X(slice) X(gather)
 // clang-format on
-
-#include "encoders/encoder_op_list.h"  // DIFFLUT_ENCODER_OPS(X): thermometer encoders
-#include "lut/lut_op_list.h"            // DIFFLUT_LUT_OPS(X): LUT nodes, mappings, GroupSum
-
-#define DIFFLUT_ALL_OPS(X) DIFFLUT_CORE_OPS(X) DIFFLUT_ENCODER_OPS(X) DIFFLUT_LUT_OPS(X)

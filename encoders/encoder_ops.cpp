@@ -1,5 +1,5 @@
 // Op rows of the encoder family: the thermometer comparison x > thresholds.
-#include "autograd/op_def.h"
+#include "encoders/encoder_ops.h"
 #include "encoders/thermometer_kernels.h"
 
 namespace difflut {
@@ -30,13 +30,16 @@ TensorMeta infer_thermometer(const std::vector<TensorMeta>& in, const Attrs& att
 }
 }  // namespace
 
-void register_encoder_ops(OpTable& t) {
-  t.add(OpKind::thermometer,
-        OpDef{.name = "thermometer",
-              .differentiable_inputs = {},  // a step function: no gradient flows into raw inputs
-              .infer = infer_thermometer,
-              .forward = {thermometer_forward_cpu, DIFFLUT_CUDA_FN(thermometer_forward_cuda)},
-              .backward = {}});
+OpKind thermometer_op() {
+  static const OpKind kind = register_op(
+      OpDef{.name = "thermometer",
+            .differentiable_inputs = {},  // a step function: no gradient flows into raw inputs
+            .infer = infer_thermometer,
+            .forward = {thermometer_forward_cpu, DIFFLUT_CUDA_FN(thermometer_forward_cuda)},
+            .backward = {}});
+  return kind;
 }
+
+void encoders::register_ops() { thermometer_op(); }
 
 }  // namespace difflut

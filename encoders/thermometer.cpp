@@ -6,6 +6,7 @@
 #include <limits>
 #include <vector>
 
+#include "encoders/encoder_ops.h"
 #include "encoders/normal_quantile.h"
 #include "tensor/parallel.h"
 
@@ -202,7 +203,7 @@ Var ThermometerEncoder::encode(Graph& g, Var x) const {
                 x.value().describe());
   Attrs attrs;
   attrs.tensors = {thresholds_on(x.device(), dt)};
-  return g.apply(OpKind::thermometer, {x}, std::move(attrs));
+  return g.apply(thermometer_op(), {x}, std::move(attrs));
 }
 
 Tensor ThermometerEncoder::encode(const Tensor& x) const {

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "autograd/graph.h"
+#include "encoders/encoder_ops.h"
 
 namespace difflut {
 

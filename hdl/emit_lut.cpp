@@ -3,8 +3,8 @@
 // (one LUT6 per node for k <= 6).
 //   dwn_lut     table[j][a] = 1[T[j][a] > 0]           (the op's forward rule)
 //   custom_lut  the registered NodeType's truth_table(params, k)   (eval-mode nodes only)
-//   linear_lut, polylut, neurallut, probabilistic_lut, unbound_probabilistic_lut, hybrid_lut,
-//   difflogic_lut: the built-in node ops' own truth tables (the table their eval forward looks up)
+//   the built-in node ops of the node list (lut/nodes/node_list.h): their own truth tables (the
+//   table their eval forward looks up)
 #include "hdl/lower.h"
 #include "lut/node_registry.h"
 #include "lut/nodes/node_kernels.h"
@@ -98,9 +98,7 @@ int lower_node_op(LowerContext& ctx, int id) {
 void register_lut_lowerings() {
   register_lowering("dwn_lut", lower_dwn_lut);
   register_lowering("custom_lut", lower_custom_lut);
-  for (const char* op : {"linear_lut", "polylut", "neurallut", "probabilistic_lut",
-                         "unbound_probabilistic_lut", "hybrid_lut", "difflogic_lut"})
-    register_lowering(op, lower_node_op);
+  for (const char* op : nodes::kNodeOpNames) register_lowering(op, lower_node_op);
 }
 
 }  // namespace difflut::hdl

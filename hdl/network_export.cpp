@@ -1,6 +1,7 @@
 // LUTNetwork -> circuit: lower the forward graph; data set -> input codes; circuit accuracy.
 #include "hdl/network_export.h"
 
+#include "encoders/encoder_ops.h"
 #include "hdl/lower.h"
 
 namespace difflut::hdl {
@@ -22,7 +23,7 @@ class EvalScope {
 int find_encoder_node(const Graph& g, int input) {
   for (int id = input + 1; id < static_cast<int>(g.size()); ++id) {
     const Node& n = g.node(id);
-    if (n.op == OpKind::thermometer && n.inputs.size() == 1 && n.inputs[0] == input) return id;
+    if (n.op == thermometer_op() && n.inputs.size() == 1 && n.inputs[0] == input) return id;
   }
   DIFFLUT_FAIL("hdl: the network's graph has no thermometer node reading its features");
 }

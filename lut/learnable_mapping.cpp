@@ -3,6 +3,7 @@
 #include "lut/learnable_mapping.h"
 
 #include "lut/learnable_mapping_kernels.h"
+#include "lut/lut_ops.h"
 
 namespace difflut {
 
@@ -49,7 +50,7 @@ Var learnable_mapping(Var x, Var w, std::shared_ptr<LearnableMappingState> state
   Attrs attrs;
   attrs.floats = {tau};
   attrs.context = std::move(state);
-  return x.graph->apply(OpKind::learnable_mapping, {x, w}, std::move(attrs));
+  return x.graph->apply(learnable_mapping_op(), {x, w}, std::move(attrs));
 }
 
 Tensor learnable_mapping_argmax(const Tensor& w) {

@@ -14,7 +14,7 @@
 #include "lut/learnable_mapping.h"
 #include "lut/learnable_mapping_kernels.h"
 #include "lut/learnable_mapping_math.h"
-#include "tensor/kernels/matmul_kernels.h"
+#include "autograd/ops/matmul/matmul_kernels.h"
 #include "tensor/parallel.h"
 
 #if defined(__SSE2__)

@@ -12,7 +12,7 @@
 #include "lut/learnable_mapping_kernels.h"
 #include "lut/learnable_mapping_math.h"
 #include "tensor/cuda_utils.h"
-#include "tensor/kernels/cublas_handle.h"
+#include "autograd/ops/matmul/cublas_handle.h"
 
 namespace difflut {
 

@@ -1,14 +1,19 @@
-// Registration of the LUT family: node ops and GroupSum, and mapping ops.
-#include "autograd/op_def.h"
+// Registration of every op of the LUT layer: node ops, GroupSum, the regulariser and mappings.
+#include "lut/lut_ops.h"
+
+#include "lut/nodes/node_kernels.h"
 
 namespace difflut {
 
-void register_lut_node_ops(OpTable& t);
-void register_mapping_ops(OpTable& t);
-
-void register_lut_ops(OpTable& t) {
-  register_lut_node_ops(t);
-  register_mapping_ops(t);
+void lut::register_ops() {
+  dwn_lut_op();
+  group_sum_op();
+  custom_lut_op();
+  custom_lut_reg_op();
+  for (int i = 0; i < nodes::kNumNodeKinds; ++i)
+    nodes::builtin_node_op(static_cast<nodes::NodeKind>(i));
+  lut_regularizer_op();
+  learnable_mapping_op();
 }
 
 }  // namespace difflut

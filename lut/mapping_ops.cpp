@@ -1,5 +1,5 @@
 // Op rows of mapping layers: the DWN learnable mapping (kernels in lut/learnable_mapping_*).
-#include "autograd/op_def.h"
+#include "lut/lut_ops.h"
 #include "lut/learnable_mapping_kernels.h"
 
 namespace difflut {
@@ -30,8 +30,8 @@ TensorMeta infer_learnable_mapping(const std::vector<TensorMeta>& in, const Attr
 }
 }  // namespace
 
-void register_mapping_ops(OpTable& t) {
-  t.add(OpKind::learnable_mapping,
+OpKind learnable_mapping_op() {
+  static const OpKind kind = register_op(
         OpDef{.name = "learnable_mapping",
               .differentiable_inputs = {0, 1},  // x, W
               .infer = infer_learnable_mapping,
@@ -39,6 +39,7 @@ void register_mapping_ops(OpTable& t) {
                           DIFFLUT_CUDA_FN(learnable_mapping_forward_cuda)},
               .backward = {learnable_mapping_backward_cpu,
                            DIFFLUT_CUDA_FN(learnable_mapping_backward_cuda)}});
+  return kind;
 }
 
 }  // namespace difflut

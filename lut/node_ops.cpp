@@ -5,8 +5,9 @@
 #include <cmath>
 
 #include "autograd/op_def.h"
+#include "lut/lut_ops.h"
 #include "lut/custom_lut_kernels.h"
-#include "lut/dwn_kernels.h"
+#include "lut/nodes/dwn_kernels.h"
 #include "lut/group_sum_kernels.h"
 #include "lut/node_registry.h"
 
@@ -109,35 +110,45 @@ Graph& graph_of(Var v, const char* op) {
 
 }  // namespace
 
-void register_node_type_ops(OpTable& t);  // lut/nodes/node_type_ops.cpp
+OpKind dwn_lut_op() {
+  static const OpKind kind = register_op(
+      OpDef{.name = "dwn_lut",
+            .differentiable_inputs = {0, 1},
+            .infer = infer_dwn_lut,
+            .forward = {dwn_lut_forward_cpu, DIFFLUT_CUDA_FN(dwn_lut_forward_cuda)},
+            .backward = {dwn_lut_backward_cpu, DIFFLUT_CUDA_FN(dwn_lut_backward_cuda)}});
+  return kind;
+}
 
-void register_lut_node_ops(OpTable& t) {
-  register_node_type_ops(t);
-  t.add(OpKind::dwn_lut,
-        OpDef{.name = "dwn_lut",
-              .differentiable_inputs = {0, 1},
-              .infer = infer_dwn_lut,
-              .forward = {dwn_lut_forward_cpu, DIFFLUT_CUDA_FN(dwn_lut_forward_cuda)},
-              .backward = {dwn_lut_backward_cpu, DIFFLUT_CUDA_FN(dwn_lut_backward_cuda)}});
-  t.add(OpKind::group_sum,
-        OpDef{.name = "group_sum",
-              .differentiable_inputs = {0},
-              .infer = infer_group_sum,
-              .forward = {group_sum_forward_cpu, DIFFLUT_CUDA_FN(group_sum_forward_cuda)},
-              .backward = {group_sum_backward_cpu, DIFFLUT_CUDA_FN(group_sum_backward_cuda)}});
-  t.add(OpKind::custom_lut,
-        OpDef{.name = "custom_lut",
-              .differentiable_inputs = {0, 1},
-              .infer = infer_custom_lut,
-              .forward = {custom_lut_forward_cpu, DIFFLUT_CUDA_FN(custom_lut_forward_cuda)},
-              .backward = {custom_lut_backward_cpu, DIFFLUT_CUDA_FN(custom_lut_backward_cuda)}});
-  t.add(OpKind::custom_lut_reg,
-        OpDef{.name = "custom_lut_reg",
-              .differentiable_inputs = {0},
-              .infer = infer_custom_lut_reg,
-              .forward = {custom_lut_reg_forward_cpu, DIFFLUT_CUDA_FN(custom_lut_reg_forward_cuda)},
-              .backward = {custom_lut_reg_backward_cpu,
-                           DIFFLUT_CUDA_FN(custom_lut_reg_backward_cuda)}});
+OpKind group_sum_op() {
+  static const OpKind kind = register_op(
+      OpDef{.name = "group_sum",
+            .differentiable_inputs = {0},
+            .infer = infer_group_sum,
+            .forward = {group_sum_forward_cpu, DIFFLUT_CUDA_FN(group_sum_forward_cuda)},
+            .backward = {group_sum_backward_cpu, DIFFLUT_CUDA_FN(group_sum_backward_cuda)}});
+  return kind;
+}
+
+OpKind custom_lut_op() {
+  static const OpKind kind = register_op(
+      OpDef{.name = "custom_lut",
+            .differentiable_inputs = {0, 1},
+            .infer = infer_custom_lut,
+            .forward = {custom_lut_forward_cpu, DIFFLUT_CUDA_FN(custom_lut_forward_cuda)},
+            .backward = {custom_lut_backward_cpu, DIFFLUT_CUDA_FN(custom_lut_backward_cuda)}});
+  return kind;
+}
+
+OpKind custom_lut_reg_op() {
+  static const OpKind kind = register_op(
+      OpDef{.name = "custom_lut_reg",
+            .differentiable_inputs = {0},
+            .infer = infer_custom_lut_reg,
+            .forward = {custom_lut_reg_forward_cpu, DIFFLUT_CUDA_FN(custom_lut_reg_forward_cuda)},
+            .backward = {custom_lut_reg_backward_cpu,
+                         DIFFLUT_CUDA_FN(custom_lut_reg_backward_cuda)}});
+  return kind;
 }
 
 double dwn_default_alpha(int k) { return 0.5 * std::pow(0.75, k - 1); }
@@ -147,7 +158,7 @@ Var dwn_lut(Var x, Var table, int k, double alpha, double beta) {
   Attrs at;
   at.ints = {k};
   at.floats = {alpha, beta};
-  return graph_of(x, "dwn_lut").apply(OpKind::dwn_lut, {x, table}, std::move(at));
+  return graph_of(x, "dwn_lut").apply(dwn_lut_op(), {x, table}, std::move(at));
 }
 
 Var dwn_lut(Var x, Var table, int k) {
@@ -158,7 +169,7 @@ Var group_sum(Var x, int64_t num_groups, double tau) {
   Attrs at;
   at.ints = {num_groups};
   at.floats = {tau};
-  return graph_of(x, "group_sum").apply(OpKind::group_sum, {x}, std::move(at));
+  return graph_of(x, "group_sum").apply(group_sum_op(), {x}, std::move(at));
 }
 
 Var custom_lut(Var x, Var params, const std::shared_ptr<NodeType>& type, int k, bool training) {
@@ -167,7 +178,7 @@ Var custom_lut(Var x, Var params, const std::shared_ptr<NodeType>& type, int k, 
   Attrs at;
   at.ints = {k, training ? 1 : 0};
   at.context = std::shared_ptr<void>(type);  // holds the NodeType* subobject; cast back exactly
-  return graph_of(x, "custom_lut").apply(OpKind::custom_lut, {x, params}, std::move(at));
+  return graph_of(x, "custom_lut").apply(custom_lut_op(), {x, params}, std::move(at));
 }
 
 Var custom_lut_reg(Var params, const std::shared_ptr<NodeType>& type, int k) {
@@ -175,7 +186,7 @@ Var custom_lut_reg(Var params, const std::shared_ptr<NodeType>& type, int k) {
   Attrs at;
   at.ints = {k};
   at.context = std::shared_ptr<void>(type);
-  return graph_of(params, "custom_lut_reg").apply(OpKind::custom_lut_reg, {params}, std::move(at));
+  return graph_of(params, "custom_lut_reg").apply(custom_lut_reg_op(), {params}, std::move(at));
 }
 
 }  // namespace difflut

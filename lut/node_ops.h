@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "autograd/graph.h"
+#include "lut/lut_ops.h"
 
 namespace difflut {
 

@@ -9,7 +9,7 @@
 
 #include "autograd/io/named_tensors.h"
 #include "autograd/nn/module.h"
-#include "tensor/kernels/optim_kernels.h"
+#include "autograd/optim/optim_kernels.h"
 
 namespace difflut {
 

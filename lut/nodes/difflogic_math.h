@@ -9,6 +9,7 @@
 //    3 a     a          7 or    a + b − ab   11 a∨¬b  1 − b + ab         15 true  1
 // Params per node: 16 logits.
 #pragma once
+#include "lut/nodes/node_init.h"
 #include "lut/nodes/node_math_common.h"
 
 namespace difflut::nodes {
@@ -31,8 +32,12 @@ DIFFLUT_NODE_HD int difflogic_argmax(const T* p) {
 }
 
 struct DiffLogicMath {
-  static constexpr NodeKind kKind = NodeKind::difflogic;
   static int num_params(const NodeConsts&) { return kDiffLogicGates; }
+  static void init(Tensor& p, const NodeConsts&, Generator& gen) { init_normal(p, gen, 1.0); }
+  static void check(const NodeConsts& c, const std::string& who) {
+    DIFFLUT_CHECK(c.k <= 0 || c.k == 2, who, ": difflogic nodes are 2-input logic gates: expected "
+                  "k = 2 (model.params.num_inputs=2), found k = ", c.k);
+  }
   // q = softmax(θ) [16], then the corner values c [4].
   static int prep_size(const NodeConsts&) { return kDiffLogicGates + 4; }
   static constexpr int scratch_size(int) { return 8; }

@@ -12,14 +12,20 @@
 //                                        pre-image of it, see post) into acc [P] (double; may be null)
 //   post(p, q, c, acc)                   turns the batch sum of acc into dL/dparams, in place
 //   corner_logit(a, p, c, s)             eval: node output at address a is 1[corner_logit >= 0]
+//   init(params, c, gen)                 host: initial values of params [N, P]
+// and optionally check / kUsesOptions / kUsesTermTable (see node_math.h).
 #pragma once
+#include "lut/nodes/node_init.h"
 #include "lut/nodes/node_math_common.h"
 
 namespace difflut::nodes {
 
 struct LinearLutMath {
-  static constexpr NodeKind kKind = NodeKind::linear_lut;
   static int num_params(const NodeConsts& c) { return c.k + 1; }
+  static void init(Tensor& p, const NodeConsts& c, Generator& gen) {  // w ~ N(0, 0.1²), b = 0
+    init_normal(p, gen, 0.1);
+    init_column(p, c.k, 0.0);
+  }
   static int prep_size(const NodeConsts&) { return 0; }
   static constexpr int scratch_size(int) { return 1; }
 

@@ -8,12 +8,21 @@
 // S_i [out_i, k], c_i [out_i]. The original's logistic noise and temperature annealing of the
 // training output are not applied: the training output is σ(logit), deterministic.
 #pragma once
+#include "lut/nodes/node_init.h"
 #include "lut/nodes/node_math_common.h"
 
 namespace difflut::nodes {
 
 struct NeuralLutMath {
-  static constexpr NodeKind kKind = NodeKind::neurallut;
+  static constexpr bool kUsesOptions = true;
+  static void check(const NodeConsts& c, const std::string& who) {
+    DIFFLUT_CHECK(c.width >= 1 && c.width <= kNeuralMaxWidth, who,
+                  ": expected hidden_width in [1, ", kNeuralMaxWidth, "], found ", c.width);
+    DIFFLUT_CHECK(c.depth >= 1 && c.depth <= kNeuralMaxDepth, who,
+                  ": expected depth (linear layers) in [1, ", kNeuralMaxDepth, "], found ",
+                  c.depth);
+    DIFFLUT_CHECK(c.skip >= 0, who, ": expected skip_interval >= 0 (0: none), found ", c.skip);
+  }
   static constexpr int kZSize = kNeuralMaxDepth * kNeuralMaxWidth;
   static int prep_size(const NodeConsts&) { return 0; }
   static constexpr int scratch_size(int) { return kZSize + 2 * kNeuralMaxWidth; }
@@ -34,6 +43,17 @@ struct NeuralLutMath {
     int n = 0;
     for (int i = 0; i < c.depth; ++i) n += layer_params(c, i);
     return n;
+  }
+  // PyTorch's nn.Linear default per layer: weights and biases ~ U(−1/√fan_in, 1/√fan_in).
+  static void init(Tensor& p, const NodeConsts& c, Generator& gen) {
+    std::vector<double> bound;
+    auto fill = [&](int64_t n, int fan_in) { bound.insert(bound.end(), n, 1.0 / std::sqrt(fan_in)); };
+    for (int i = 0; i < c.depth; ++i) {
+      const int in = in_dim(c, i), out = out_dim(c, i);
+      fill(int64_t{out} * in + out, in);
+      if (has_skip(c, i)) fill(int64_t{out} * c.k + out, c.k);
+    }
+    init_uniform(p, gen, bound);
   }
 
   // Forward through every layer; pre-activations of layer i go to z + i*kNeuralMaxWidth.

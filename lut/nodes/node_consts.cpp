@@ -8,30 +8,13 @@
 namespace difflut::nodes {
 
 NodeKind node_kind_of(OpKind op) {
-  switch (op) {
-    case OpKind::linear_lut: return NodeKind::linear_lut;
-    case OpKind::polylut: return NodeKind::polylut;
-    case OpKind::neurallut: return NodeKind::neurallut;
-    case OpKind::probabilistic_lut: return NodeKind::probabilistic;
-    case OpKind::unbound_probabilistic_lut: return NodeKind::unbound_probabilistic;
-    case OpKind::hybrid_lut: return NodeKind::hybrid;
-    case OpKind::difflogic_lut: return NodeKind::difflogic;
-    default: DIFFLUT_FAIL("node_kind_of: op '", op_name(op), "' is not a built-in node op");
-  }
+  for (int i = 0; i < kNumNodeKinds; ++i)
+    if (builtin_node_op(static_cast<NodeKind>(i)) == op) return static_cast<NodeKind>(i);
+  DIFFLUT_FAIL("node_kind_of: op '", op_name(op), "' is not a built-in node op");
 }
 
-const char* node_op_name(NodeKind kind) {
-  switch (kind) {
-    case NodeKind::linear_lut: return "linear_lut";
-    case NodeKind::polylut: return "polylut";
-    case NodeKind::neurallut: return "neurallut";
-    case NodeKind::probabilistic: return "probabilistic_lut";
-    case NodeKind::unbound_probabilistic: return "unbound_probabilistic_lut";
-    case NodeKind::hybrid: return "hybrid_lut";
-    case NodeKind::difflogic: return "difflogic_lut";
-  }
-  return "?";
-}
+const char* node_op_name(NodeKind kind) { return kNodeOpNames[static_cast<int>(kind)]; }
+const char* node_type_name(NodeKind kind) { return kNodeTypeNames[static_cast<int>(kind)]; }
 
 int node_num_params(NodeKind kind, const NodeConsts& c) {
   int P = 0;
@@ -48,20 +31,15 @@ NodeConsts node_consts(NodeKind kind, const Attrs& attrs) {
   c.depth = static_cast<int>(attrs.ints[4]);
   c.skip = static_cast<int>(attrs.ints[5]);
   c.temperature = attrs.floats[0];
-  if (kind == NodeKind::polylut) {
+  bool term_table = false;
+  dispatch_node_math(kind, [&](auto m) { term_table = node_uses_term_table<decltype(m)>(); });
+  if (term_table) {
     DIFFLUT_ASSERT(attrs.tensors.size() == 1);
     c.num_terms = static_cast<int>(attrs.tensors[0].size(0));
     c.poly_table = attrs.tensors[0].data<int32_t>();
   }
   c.num_params = node_num_params(kind, c);
   return c;
-}
-
-int64_t polylut_num_terms(int k, int degree) {
-  // C(k + D, D), computed exactly step by step.
-  int64_t n = 1;
-  for (int i = 1; i <= degree; ++i) n = n * (k + i) / i;
-  return n;
 }
 
 Tensor polylut_term_table(int k, int degree) {

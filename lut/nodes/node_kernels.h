@@ -12,25 +12,31 @@
 // gradients are summed over the batch in double in a fixed order (CPU: ascending b; CUDA: chunks of
 // kGradChunk samples, each ascending, then the chunks in order). No atomics.
 #pragma once
+#include "autograd/graph.h"
 #include "autograd/op_def.h"
-#include "lut/nodes/node_math_common.h"
+#include "lut/nodes/node_math.h"
 
 namespace difflut::nodes {
 
 constexpr int kGradChunk = 16;  // samples per partial parameter-gradient sum on the GPU
 
-// Which built-in node a node op kind runs.
+// The op kind of a built-in node (registered on first use) and, back, which node an op kind runs.
+OpKind builtin_node_op(NodeKind kind);
 NodeKind node_kind_of(OpKind op);
-const char* node_op_name(NodeKind kind);
+const char* node_op_name(NodeKind kind);    // "probabilistic_lut"
+const char* node_type_name(NodeKind kind);  // "probabilistic"
 // Parameters per node of `kind` with constants c (c.k and the type's options set).
 int node_num_params(NodeKind kind, const NodeConsts& c);
 // The constants of a node op call (the poly table pointer is the attribute tensor's data).
 NodeConsts node_consts(NodeKind kind, const Attrs& attrs);
 
 // PolyLUT monomials of k inputs up to degree D: [M, 2] i32 host table {parent term, variable}
-// (term 0 is the constant), M = C(k + D, D), ordered by degree. See polylut_math.h.
+// (term 0 is the constant), M = C(k + D, D) (polylut_num_terms), ordered by degree.
 Tensor polylut_term_table(int k, int degree);
-int64_t polylut_num_terms(int k, int degree);
+
+// Appends the built-in node op of `kind` to x's graph with the options in o (o.k and o.num_params
+// are ignored; k is the argument).
+Var apply_builtin_node(NodeKind kind, Var x, Var params, int k, bool training, const NodeConsts& o);
 
 // Host (CPU tensor) entry points with the op kernels' semantics. training: soft output; else bits.
 void node_forward_host(NodeKind kind, const Tensor& x, const Tensor& params, const NodeConsts& c,

@@ -19,11 +19,11 @@ struct Dims {
 };
 
 template <class M>
-Dims dims_of(const Tensor& x, const Tensor& params, const NodeConsts& c) {
+Dims dims_of(NodeKind kind, const Tensor& x, const Tensor& params, const NodeConsts& c) {
   const int64_t N = params.size(0);
   DIFFLUT_CHECK(params.dim() == 2 && params.size(1) == c.num_params && x.dim() == 2 &&
                     x.size(1) == N * c.k,
-                node_op_name(M::kKind), ": expected x [B, N*k] and params [N, ", c.num_params,
+                node_op_name(kind), ": expected x [B, N*k] and params [N, ", c.num_params,
                 "] for k = ", c.k, ", found x ", x.describe(), " and params ", params.describe());
   return Dims{x.size(0), N, c.k, c.num_params, M::prep_size(c)};
 }
@@ -109,7 +109,7 @@ void node_forward_host(NodeKind kind, const Tensor& x, const Tensor& params, con
                        bool training, Tensor& out) {
   dispatch_node_math(kind, [&](auto m) {
     using M = decltype(m);
-    const Dims d = dims_of<M>(x, params, c);
+    const Dims d = dims_of<M>(kind, x, params, c);
     if (d.B == 0 || d.N == 0) return;
     DIFFLUT_DISPATCH_FLOAT(x.dtype(), node_op_name(kind), [&] {
       forward_impl<M>(x.data<scalar_t>(), params.data<scalar_t>(), d, c, training,
@@ -123,7 +123,7 @@ void node_backward_host(NodeKind kind, const Tensor& x, const Tensor& params, co
   if (!grad_x && !grad_params) return;
   dispatch_node_math(kind, [&](auto m) {
     using M = decltype(m);
-    const Dims d = dims_of<M>(x, params, c);
+    const Dims d = dims_of<M>(kind, x, params, c);
     if (d.B == 0 || d.N == 0) return;
     DIFFLUT_DISPATCH_FLOAT(x.dtype(), node_op_name(kind), [&] {
       backward_impl<M>(x.data<scalar_t>(), params.data<scalar_t>(), grad_out.data<scalar_t>(), d,

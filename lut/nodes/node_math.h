@@ -1,25 +1,62 @@
-// All built-in node types' math structs and the dispatch from a NodeKind to its struct.
+// The built-in node types of the list (node_list.h) as a NodeKind, their names, and the dispatch
+// from a NodeKind to its math struct, plus the optional parts of a math struct's interface with
+// their defaults (check, uses_options, uses_term_table).
 #pragma once
-#include "lut/nodes/difflogic_math.h"
-#include "lut/nodes/linear_lut_math.h"
-#include "lut/nodes/neurallut_math.h"
-#include "lut/nodes/polylut_math.h"
-#include "lut/nodes/probabilistic_math.h"
+#include <array>
+#include <string>
+
+#include "lut/nodes/node_list.h"
 
 namespace difflut::nodes {
+
+enum class NodeKind : int {
+#define DIFFLUT_NODE_ENUM(type, op, Math) type,
+  DIFFLUT_BUILTIN_NODES(DIFFLUT_NODE_ENUM)
+#undef DIFFLUT_NODE_ENUM
+};
+
+inline constexpr const char* kNodeTypeNames[] = {
+#define DIFFLUT_NODE_NAME(type, op, Math) #type,
+    DIFFLUT_BUILTIN_NODES(DIFFLUT_NODE_NAME)
+#undef DIFFLUT_NODE_NAME
+};
+inline constexpr const char* kNodeOpNames[] = {
+#define DIFFLUT_NODE_OP(type, op, Math) #op,
+    DIFFLUT_BUILTIN_NODES(DIFFLUT_NODE_OP)
+#undef DIFFLUT_NODE_OP
+};
+constexpr int kNumNodeKinds = static_cast<int>(sizeof(kNodeTypeNames) / sizeof(kNodeTypeNames[0]));
 
 // Calls f(Math{}) with the math struct of `kind` (f returns void).
 template <class F>
 void dispatch_node_math(NodeKind kind, F&& f) {
   switch (kind) {
-    case NodeKind::linear_lut: f(LinearLutMath{}); return;
-    case NodeKind::polylut: f(PolyLutMath{}); return;
-    case NodeKind::neurallut: f(NeuralLutMath{}); return;
-    case NodeKind::probabilistic: f(ProbabilisticMath{}); return;
-    case NodeKind::unbound_probabilistic: f(UnboundProbabilisticMath{}); return;
-    case NodeKind::hybrid: f(HybridMath{}); return;
-    case NodeKind::difflogic: f(DiffLogicMath{}); return;
+#define DIFFLUT_NODE_CASE(type, op, Math) \
+  case NodeKind::type: f(Math{}); return;
+    DIFFLUT_BUILTIN_NODES(DIFFLUT_NODE_CASE)
+#undef DIFFLUT_NODE_CASE
   }
+}
+
+// Optional members of a math struct:
+//   static void check(const NodeConsts& c, const std::string& who)  validates the options (and k
+//       when c.k > 0), throwing difflut::Error prefixed by `who`; default: nothing to check
+//   static constexpr bool kUsesOptions = true   the type reads NodeOptions (make_node_type builds a
+//       fresh instance for it); default false
+//   static constexpr bool kUsesTermTable = true  the op carries polylut's monomial table
+template <class M>
+void node_check(const NodeConsts& c, const std::string& who) {
+  if constexpr (requires { M::check(c, who); }) M::check(c, who);
+}
+template <class M>
+constexpr bool node_uses_options() {
+  if constexpr (requires { M::kUsesOptions; }) return M::kUsesOptions;
+  return false;
+}
+template <class M>
+constexpr bool node_uses_term_table() {
+  if constexpr (requires { M::kUsesTermTable; }) return M::kUsesTermTable;
+  return false;
 }
 
 }  // namespace difflut::nodes

@@ -4,6 +4,9 @@
 #pragma once
 #include <cmath>
 #include <cstdint>
+#include <string>
+
+#include "tensor/error.h"
 
 #if defined(__CUDACC__)
 #define DIFFLUT_NODE_HD __host__ __device__ inline
@@ -19,10 +22,6 @@ constexpr int kPolyMaxTerms = 256;   // monomials of a polylut node
 constexpr int kNeuralMaxWidth = 32;  // hidden width of a neurallut node
 constexpr int kNeuralMaxDepth = 6;   // linear layers of a neurallut node
 
-// The built-in node kinds with a batched op (dwn has its own dwn_lut op).
-enum class NodeKind : int {
-  linear_lut, polylut, neurallut, probabilistic, unbound_probabilistic, hybrid, difflogic,
-};
 
 // Per-op constants every kernel receives (plain data, copied to the GPU by value).
 struct NodeConsts {

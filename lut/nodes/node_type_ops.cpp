@@ -1,11 +1,14 @@
 // Op rows of the built-in node types and the lut_regularizer op (shape and attribute validation,
 // kernels per device), and their user-facing constructors declared in lut/node_ops.h.
+#include <array>
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <mutex>
 #include <tuple>
 
 #include "autograd/op_def.h"
+#include "lut/lut_ops.h"
 #include "lut/node_ops.h"
 #include "lut/nodes/node_kernels.h"
 
@@ -25,32 +28,24 @@ TensorMeta infer_node_op(NodeKind kind, const std::vector<TensorMeta>& in, const
   const int64_t k = attrs.ints[0];
   DIFFLUT_CHECK(k >= 1 && k <= nodes::kMaxK, op, ": k must be in [1, ", nodes::kMaxK,
                 "], found ", k);
-  if (kind == NodeKind::difflogic)
-    DIFFLUT_CHECK(k == 2, op, ": difflogic nodes are 2-input logic gates: expected k = 2, found k = ",
-                  k);
-  if (kind == NodeKind::polylut) {
-    const int64_t D = attrs.ints[2];
-    DIFFLUT_CHECK(D >= 1, op, ": expected a degree D >= 1, found ", D);
-    const int64_t M = nodes::polylut_num_terms(static_cast<int>(k), static_cast<int>(std::min<int64_t>(D, 16)));
-    DIFFLUT_CHECK(D <= 16 && M <= nodes::kPolyMaxTerms, op, ": k = ", k, " and degree ", D,
-                  " give more than ", nodes::kPolyMaxTerms, " monomials (", M,
-                  "); lower the degree");
+  NodeConsts opts;  // the options as the type's check reads them (no term table yet)
+  opts.k = static_cast<int>(k);
+  opts.degree = static_cast<int>(std::clamp<int64_t>(attrs.ints[2], -1, 1 << 20));
+  opts.width = static_cast<int>(std::clamp<int64_t>(attrs.ints[3], -1, 1 << 20));
+  opts.depth = static_cast<int>(std::clamp<int64_t>(attrs.ints[4], -1, 1 << 20));
+  opts.skip = static_cast<int>(std::clamp<int64_t>(attrs.ints[5], -1, 1 << 20));
+  opts.temperature = attrs.floats[0];
+  bool term_table = false;
+  nodes::dispatch_node_math(kind, [&](auto m) {
+    using M = decltype(m);
+    nodes::node_check<M>(opts, op);
+    term_table = nodes::node_uses_term_table<M>();
+  });
+  if (term_table) {
+    const int64_t M = nodes::polylut_num_terms(opts.k, opts.degree);
     DIFFLUT_CHECK(attrs.tensors.size() == 1 && attrs.tensors[0].dtype() == DType::i32 &&
                       attrs.tensors[0].shape() == Shape({M, 2}),
                   op, ": expected the monomial table i32 [", M, ", 2] as attribute tensor");
-  }
-  if (kind == NodeKind::neurallut) {
-    const int64_t W = attrs.ints[3], depth = attrs.ints[4], skip = attrs.ints[5];
-    DIFFLUT_CHECK(W >= 1 && W <= nodes::kNeuralMaxWidth, op, ": expected a hidden width in [1, ",
-                  nodes::kNeuralMaxWidth, "], found ", W);
-    DIFFLUT_CHECK(depth >= 1 && depth <= nodes::kNeuralMaxDepth, op,
-                  ": expected a depth (linear layers) in [1, ", nodes::kNeuralMaxDepth,
-                  "], found ", depth);
-    DIFFLUT_CHECK(skip >= 0, op, ": expected a skip interval >= 0 (0: none), found ", skip);
-  }
-  if (kind == NodeKind::probabilistic) {
-    const double T = attrs.floats[0];
-    DIFFLUT_CHECK(std::isfinite(T) && T > 0, op, ": expected a temperature T > 0, found ", T);
   }
   DIFFLUT_CHECK(in.size() == 2, op, ": expected 2 inputs (x, params), found ", in.size());
   const TensorMeta& x = in[0];
@@ -112,81 +107,98 @@ Tensor cached_term_table(int k, int degree, Device dev) {
   return t;
 }
 
-Var apply_node(NodeKind kind, OpKind op, Var x, Var params, int k, bool training, int degree,
-               int width, int depth, int skip, double temperature) {
-  const char* name = nodes::node_op_name(kind);
-  DIFFLUT_CHECK(x.defined() && params.defined(), name, ": input is an undefined Var");
-  Attrs at;
-  at.ints = {k, training ? 1 : 0, degree, width, depth, skip};
-  at.floats = {temperature};
-  if (kind == NodeKind::polylut && k >= 1 && k <= nodes::kMaxK && degree >= 1 &&
-      nodes::polylut_num_terms(k, std::min(degree, 16)) <= nodes::kPolyMaxTerms)
-    at.tensors = {cached_term_table(k, degree, x.device())};
-  return x.graph->apply(op, {x, params}, std::move(at));
-}
-
 }  // namespace
 
-void register_node_type_ops(OpTable& t) {
-  t.add(OpKind::linear_lut, node_row("linear_lut", infer_node<NodeKind::linear_lut>));
-  t.add(OpKind::polylut, node_row("polylut", infer_node<NodeKind::polylut>));
-  t.add(OpKind::neurallut, node_row("neurallut", infer_node<NodeKind::neurallut>));
-  t.add(OpKind::probabilistic_lut,
-        node_row("probabilistic_lut", infer_node<NodeKind::probabilistic>));
-  t.add(OpKind::unbound_probabilistic_lut,
-        node_row("unbound_probabilistic_lut", infer_node<NodeKind::unbound_probabilistic>));
-  t.add(OpKind::hybrid_lut, node_row("hybrid_lut", infer_node<NodeKind::hybrid>));
-  t.add(OpKind::difflogic_lut, node_row("difflogic_lut", infer_node<NodeKind::difflogic>));
-  t.add(OpKind::lut_regularizer,
-        OpDef{.name = "lut_regularizer",
-              .differentiable_inputs = {0},
-              .infer = infer_lut_regularizer,
-              .forward = {nodes::lut_regularizer_forward_cpu,
-                          DIFFLUT_CUDA_FN(nodes::lut_regularizer_forward_cuda)},
-              .backward = {nodes::lut_regularizer_backward_cpu,
-                           DIFFLUT_CUDA_FN(nodes::lut_regularizer_backward_cuda)}});
+Var nodes::apply_builtin_node(NodeKind kind, Var x, Var params, int k, bool training,
+                              const NodeConsts& o) {
+  const char* name = node_op_name(kind);
+  DIFFLUT_CHECK(x.defined() && params.defined(), name, ": input is an undefined Var");
+  Attrs at;
+  at.ints = {k, training ? 1 : 0, o.degree, o.width, o.depth, o.skip};
+  at.floats = {o.temperature};
+  bool term_table = false;
+  dispatch_node_math(kind, [&](auto m) { term_table = node_uses_term_table<decltype(m)>(); });
+  if (term_table && k >= 1 && k <= kMaxK && o.degree >= 1 && o.degree <= 16 &&
+      polylut_num_terms(k, o.degree) <= kPolyMaxTerms)
+    at.tensors = {cached_term_table(k, o.degree, x.device())};
+  return x.graph->apply(builtin_node_op(kind), {x, params}, std::move(at));
 }
 
+OpKind nodes::builtin_node_op(NodeKind kind) {
+  static const std::array<OpKind, kNumNodeKinds> kinds = [] {
+    std::array<OpKind, kNumNodeKinds> k{};
+#define DIFFLUT_NODE_ROW(type, op, Math) \
+  k[static_cast<int>(NodeKind::type)] = register_op(node_row(#op, infer_node<NodeKind::type>));
+    DIFFLUT_BUILTIN_NODES(DIFFLUT_NODE_ROW)
+#undef DIFFLUT_NODE_ROW
+    return k;
+  }();
+  return kinds[static_cast<size_t>(kind)];
+}
+
+OpKind lut_regularizer_op() {
+  static const OpKind kind = register_op(
+      OpDef{.name = "lut_regularizer",
+            .differentiable_inputs = {0},
+            .infer = infer_lut_regularizer,
+            .forward = {nodes::lut_regularizer_forward_cpu,
+                        DIFFLUT_CUDA_FN(nodes::lut_regularizer_forward_cuda)},
+            .backward = {nodes::lut_regularizer_backward_cpu,
+                         DIFFLUT_CUDA_FN(nodes::lut_regularizer_backward_cuda)}});
+  return kind;
+}
+
+namespace {
+// The named constructors below: default options with the given ones set.
+NodeConsts with_options(int degree, int width, int depth, int skip, double temperature) {
+  NodeConsts o;
+  o.degree = degree;
+  o.width = width;
+  o.depth = depth;
+  o.skip = skip;
+  o.temperature = temperature;
+  return o;
+}
+const NodeConsts kDefaults{};
+}  // namespace
+
 Var linear_lut(Var x, Var params, int k, bool training) {
-  return apply_node(NodeKind::linear_lut, OpKind::linear_lut, x, params, k, training, 0, 0, 0, 0,
-                    1.0);
+  return nodes::apply_builtin_node(NodeKind::linear_lut, x, params, k, training, kDefaults);
 }
 
 Var polylut(Var x, Var params, int k, int degree, bool training) {
-  return apply_node(NodeKind::polylut, OpKind::polylut, x, params, k, training, degree, 0, 0, 0,
-                    1.0);
+  return nodes::apply_builtin_node(NodeKind::polylut, x, params, k, training,
+                                   with_options(degree, 8, 2, 2, 1.0));
 }
 
 Var neurallut(Var x, Var params, int k, int width, int depth, int skip_interval, bool training) {
-  return apply_node(NodeKind::neurallut, OpKind::neurallut, x, params, k, training, 0, width,
-                    depth, skip_interval, 1.0);
+  return nodes::apply_builtin_node(NodeKind::neurallut, x, params, k, training,
+                                   with_options(2, width, depth, skip_interval, 1.0));
 }
 
 Var probabilistic_lut(Var x, Var params, int k, double temperature, bool training) {
-  return apply_node(NodeKind::probabilistic, OpKind::probabilistic_lut, x, params, k, training, 0,
-                    0, 0, 0, temperature);
+  return nodes::apply_builtin_node(NodeKind::probabilistic, x, params, k, training,
+                                   with_options(2, 8, 2, 2, temperature));
 }
 
 Var unbound_probabilistic_lut(Var x, Var params, int k, bool training) {
-  return apply_node(NodeKind::unbound_probabilistic, OpKind::unbound_probabilistic_lut, x, params,
-                    k, training, 0, 0, 0, 0, 1.0);
+  return nodes::apply_builtin_node(NodeKind::unbound_probabilistic, x, params, k, training,
+                                   kDefaults);
 }
 
 Var hybrid_lut(Var x, Var params, int k, bool training) {
-  return apply_node(NodeKind::hybrid, OpKind::hybrid_lut, x, params, k, training, 0, 0, 0, 0,
-                    1.0);
+  return nodes::apply_builtin_node(NodeKind::hybrid, x, params, k, training, kDefaults);
 }
 
 Var difflogic_lut(Var x, Var params, bool training) {
-  return apply_node(NodeKind::difflogic, OpKind::difflogic_lut, x, params, 2, training, 0, 0, 0, 0,
-                    1.0);
+  return nodes::apply_builtin_node(NodeKind::difflogic, x, params, 2, training, kDefaults);
 }
 
 Var lut_regularizer(Var corner_values, int k, LutRegularizer kind) {
   DIFFLUT_CHECK(corner_values.defined(), "lut_regularizer: input is an undefined Var");
   Attrs at;
   at.ints = {k, kind == LutRegularizer::spectral ? nodes::kRegSpectral : nodes::kRegFunctional};
-  return corner_values.graph->apply(OpKind::lut_regularizer, {corner_values}, std::move(at));
+  return corner_values.graph->apply(lut_regularizer_op(), {corner_values}, std::move(at));
 }
 
 }  // namespace difflut

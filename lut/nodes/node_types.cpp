@@ -7,7 +7,6 @@
 #include <vector>
 
 #include "autograd/ops.h"
-#include "lut/nodes/neurallut_math.h"
 #include "lut/nodes/node_kernels.h"
 
 namespace difflut {
@@ -17,42 +16,29 @@ using nodes::NodeKind;
 
 namespace {
 
-void check_options(const std::string& type, const NodeOptions& o) {
-  if (type == "polylut")
-    DIFFLUT_CHECK(o.degree >= 1, "polylut: expected degree >= 1, found ", o.degree);
-  if (type == "neurallut") {
-    DIFFLUT_CHECK(o.hidden_width >= 1 && o.hidden_width <= nodes::kNeuralMaxWidth,
-                  "neurallut: expected hidden_width in [1, ", nodes::kNeuralMaxWidth, "], found ",
-                  o.hidden_width);
-    DIFFLUT_CHECK(o.depth >= 1 && o.depth <= nodes::kNeuralMaxDepth,
-                  "neurallut: expected depth (linear layers) in [1, ", nodes::kNeuralMaxDepth,
-                  "], found ", o.depth);
-    DIFFLUT_CHECK(o.skip_interval >= 0, "neurallut: expected skip_interval >= 0 (0: none), found ",
-                  o.skip_interval);
-  }
-  if (type == "probabilistic")
-    DIFFLUT_CHECK(std::isfinite(o.temperature) && o.temperature > 0,
-                  "probabilistic: expected temperature > 0, found ", o.temperature);
+// The op constants of options `o` (k = 0: not known yet).
+NodeConsts consts_of(const NodeOptions& o, int k) {
+  NodeConsts c;
+  c.k = k;
+  c.degree = o.degree;
+  c.width = o.hidden_width;
+  c.depth = o.depth;
+  c.skip = o.skip_interval;
+  c.temperature = o.temperature;
+  return c;
 }
 
-// Fills p [N, P] (host) with N(0, std²) draws.
-void init_normal(Tensor& p, Generator& gen, double std) {
-  Tensor r = Tensor::randn(p.shape(), gen, p.dtype());
-  DIFFLUT_DISPATCH_FLOAT(p.dtype(), "node.init", [&] {
-    const scalar_t* rp = r.data<scalar_t>();
-    scalar_t* d = p.data<scalar_t>();
-    for (int64_t i = 0; i < p.numel(); ++i) d[i] = static_cast<scalar_t>(std * rp[i]);
-  });
-}
-
+// Every built-in type of the node list (node_list.h) is this class, parameterised by its kind;
+// everything type-specific comes from the math struct.
 class BuiltinNodeType final : public NodeType {
  public:
-  BuiltinNodeType(NodeKind kind, std::string name, NodeOptions opts)
-      : kind_(kind), name_(std::move(name)), opts_(opts) {
-    check_options(name_, opts_);
+  BuiltinNodeType(NodeKind kind, NodeOptions opts) : kind_(kind), opts_(opts) {
+    nodes::dispatch_node_math(kind_, [&](auto m) {
+      nodes::node_check<decltype(m)>(consts_of(opts_, 0), name());
+    });
   }
 
-  std::string name() const override { return name_; }
+  std::string name() const override { return nodes::node_type_name(kind_); }
 
   int64_t num_params(int k) const override {
     Tensor table;
@@ -60,21 +46,9 @@ class BuiltinNodeType final : public NodeType {
   }
 
   void init(Tensor& params, int k, Generator& gen) const override {
-    switch (kind_) {
-      case NodeKind::linear_lut: {  // w ~ N(0, 0.1²), b = 0
-        init_normal(params, gen, 0.1);
-        DIFFLUT_DISPATCH_FLOAT(params.dtype(), "linear_lut.init", [&] {
-          for (int64_t j = 0; j < params.size(0); ++j) params.data<scalar_t>()[j * (k + 1) + k] = 0;
-        });
-        return;
-      }
-      case NodeKind::polylut:
-      case NodeKind::hybrid: init_normal(params, gen, 0.1); return;
-      case NodeKind::probabilistic:
-      case NodeKind::unbound_probabilistic:
-      case NodeKind::difflogic: init_normal(params, gen, 1.0); return;
-      case NodeKind::neurallut: init_neural(params, k, gen); return;
-    }
+    Tensor table;
+    const NodeConsts c = consts(k, table);
+    nodes::dispatch_node_math(kind_, [&](auto m) { decltype(m)::init(params, c, gen); });
   }
 
   void forward_train(const Tensor& x, const Tensor& params, int k, Tensor& out) const override {
@@ -96,120 +70,67 @@ class BuiltinNodeType final : public NodeType {
   }
 
   Var apply(Var x, Var params, int k, bool training) const override {
-    switch (kind_) {
-      case NodeKind::linear_lut: return linear_lut(x, params, k, training);
-      case NodeKind::polylut: return polylut(x, params, k, opts_.degree, training);
-      case NodeKind::neurallut:
-        return neurallut(x, params, k, opts_.hidden_width, opts_.depth, opts_.skip_interval,
-                         training);
-      case NodeKind::probabilistic:
-        return probabilistic_lut(x, params, k, opts_.temperature, training);
-      case NodeKind::unbound_probabilistic:
-        return unbound_probabilistic_lut(x, params, k, training);
-      case NodeKind::hybrid: return hybrid_lut(x, params, k, training);
-      case NodeKind::difflogic:
-        check_k(k);
-        return difflogic_lut(x, params, training);
-    }
-    DIFFLUT_FAIL(name_, ": unknown node kind");
+    check_k(k);
+    return nodes::apply_builtin_node(kind_, x, params, k, training, consts_of(opts_, k));
   }
 
  private:
   void check_k(int k) const {
-    DIFFLUT_CHECK(k >= 1 && k <= nodes::kMaxK, name_, ": k must be in [1, ", nodes::kMaxK,
+    DIFFLUT_CHECK(k >= 1 && k <= nodes::kMaxK, name(), ": k must be in [1, ", nodes::kMaxK,
                   "], found ", k);
-    if (kind_ == NodeKind::difflogic)
-      DIFFLUT_CHECK(k == 2, name_, ": difflogic nodes are 2-input logic gates: expected k = 2 "
-                    "(model.params.num_inputs=2), found k = ", k);
+    nodes::dispatch_node_math(kind_, [&](auto m) {
+      nodes::node_check<decltype(m)>(consts_of(opts_, k), name());
+    });
   }
 
   // The op constants for k; `table` keeps polylut's host monomial table alive.
   NodeConsts consts(int k, Tensor& table) const {
     check_k(k);
-    NodeConsts c;
-    c.k = k;
-    c.degree = opts_.degree;
-    c.width = opts_.hidden_width;
-    c.depth = opts_.depth;
-    c.skip = opts_.skip_interval;
-    c.temperature = opts_.temperature;
-    if (kind_ == NodeKind::polylut) {
-      const int64_t M = nodes::polylut_num_terms(k, std::min(opts_.degree, 16));
-      DIFFLUT_CHECK(opts_.degree <= 16 && M <= nodes::kPolyMaxTerms, name_, ": k = ", k,
-                    " and degree ", opts_.degree, " give more than ", nodes::kPolyMaxTerms,
-                    " monomials (", M, "); lower the degree");
+    NodeConsts c = consts_of(opts_, k);
+    bool term_table = false;
+    nodes::dispatch_node_math(kind_, [&](auto m) {
+      term_table = nodes::node_uses_term_table<decltype(m)>();
+    });
+    if (term_table) {
       table = nodes::polylut_term_table(k, opts_.degree);
-      c.num_terms = static_cast<int>(M);
+      c.num_terms = static_cast<int>(table.size(0));
       c.poly_table = table.data<int32_t>();
     }
     c.num_params = nodes::node_num_params(kind_, c);
     return c;
   }
 
-  // PyTorch's nn.Linear default per layer: weights and biases ~ U(−1/√fan_in, 1/√fan_in).
-  void init_neural(Tensor& params, int k, Generator& gen) const {
-    Tensor table;
-    const NodeConsts c = consts(k, table);
-    Tensor u = Tensor::rand(params.shape(), gen, DType::f64);
-    std::vector<double> bound(static_cast<size_t>(c.num_params));
-    int64_t off = 0;
-    auto fill = [&](int64_t n, int fan_in) {
-      for (int64_t i = 0; i < n; ++i) bound[static_cast<size_t>(off + i)] = 1.0 / std::sqrt(fan_in);
-      off += n;
-    };
-    for (int i = 0; i < c.depth; ++i) {
-      const int in = nodes::NeuralLutMath::in_dim(c, i), out = nodes::NeuralLutMath::out_dim(c, i);
-      fill(int64_t{out} * in + out, in);
-      if (nodes::NeuralLutMath::has_skip(c, i)) fill(int64_t{out} * k + out, k);
-    }
-    DIFFLUT_DISPATCH_FLOAT(params.dtype(), "neurallut.init", [&] {
-      const double* up = u.data<double>();
-      scalar_t* p = params.data<scalar_t>();
-      for (int64_t j = 0; j < params.size(0); ++j)
-        for (int64_t i = 0; i < c.num_params; ++i) {
-          const double b = bound[static_cast<size_t>(i)];
-          p[j * c.num_params + i] = static_cast<scalar_t>(b * (2.0 * up[j * c.num_params + i] - 1.0));
-        }
-    });
-  }
-
   NodeKind kind_;
-  std::string name_;
   NodeOptions opts_;
 };
 
-std::shared_ptr<NodeType> make_builtin(const std::string& name, const NodeOptions& opts) {
-  static const std::pair<const char*, NodeKind> kTypes[] = {
-      {"linear_lut", NodeKind::linear_lut},
-      {"polylut", NodeKind::polylut},
-      {"neurallut", NodeKind::neurallut},
-      {"probabilistic", NodeKind::probabilistic},
-      {"unbound_probabilistic", NodeKind::unbound_probabilistic},
-      {"hybrid", NodeKind::hybrid},
-      {"difflogic", NodeKind::difflogic},
-  };
-  for (const auto& [n, kind] : kTypes)
-    if (name == n) return std::make_shared<BuiltinNodeType>(kind, name, opts);
-  return nullptr;
+// The built-in kind called `name`, or -1.
+int builtin_kind(const std::string& name) {
+  for (int i = 0; i < nodes::kNumNodeKinds; ++i)
+    if (name == nodes::kNodeTypeNames[i]) return i;
+  return -1;
 }
 
 }  // namespace
 
 std::vector<std::shared_ptr<NodeType>> builtin_node_types() {
   std::vector<std::shared_ptr<NodeType>> v;
-  for (const char* n : {"linear_lut", "polylut", "neurallut", "probabilistic",
-                        "unbound_probabilistic", "hybrid", "difflogic"})
-    v.push_back(make_builtin(n, NodeOptions{}));
+  for (int i = 0; i < nodes::kNumNodeKinds; ++i)
+    v.push_back(std::make_shared<BuiltinNodeType>(static_cast<NodeKind>(i), NodeOptions{}));
   return v;
 }
 
 std::shared_ptr<NodeType> make_node_type(const std::string& name, const NodeOptions& opts,
                                          const std::string& what) {
-  if (name == "polylut" || name == "neurallut" || name == "probabilistic") {
-    find_node_type(name, what);  // a removed or shadowed built-in still reports like the registry
-    return make_builtin(name, opts);
-  }
-  return find_node_type(name, what);
+  std::shared_ptr<NodeType> registered = find_node_type(name, what);  // unknown names throw here
+  const int kind = builtin_kind(name);
+  bool uses_options = false;
+  if (kind >= 0)
+    nodes::dispatch_node_math(static_cast<NodeKind>(kind), [&](auto m) {
+      uses_options = nodes::node_uses_options<decltype(m)>();
+    });
+  if (!uses_options) return registered;
+  return std::make_shared<BuiltinNodeType>(static_cast<NodeKind>(kind), opts);
 }
 
 LutRegularizer parse_lut_regularizer(const std::string& name, const std::string& what) {

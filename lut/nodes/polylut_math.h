@@ -8,13 +8,31 @@
 // times one variable, parent < m (poly_table[m] = {parent, variable}), so one pass computes all
 // monomial values and the reverse pass all their input gradients, O(#terms) per sample.
 #pragma once
+#include "lut/nodes/node_init.h"
 #include "lut/nodes/node_math_common.h"
 
 namespace difflut::nodes {
 
+// C(k + D, D): the number of monomials of k inputs up to degree D, computed exactly step by step.
+inline int64_t polylut_num_terms(int k, int degree) {
+  int64_t n = 1;
+  for (int i = 1; i <= degree; ++i) n = n * (k + i) / i;
+  return n;
+}
+
 struct PolyLutMath {
-  static constexpr NodeKind kKind = NodeKind::polylut;
+  static constexpr bool kUsesOptions = true;
+  static constexpr bool kUsesTermTable = true;
   static int num_params(const NodeConsts& c) { return c.num_terms; }
+  static void init(Tensor& p, const NodeConsts&, Generator& gen) { init_normal(p, gen, 0.1); }
+  static void check(const NodeConsts& c, const std::string& who) {
+    DIFFLUT_CHECK(c.degree >= 1, who, ": expected degree >= 1, found ", c.degree);
+    if (c.k <= 0) return;
+    const int64_t M = polylut_num_terms(c.k, c.degree < 16 ? c.degree : 16);
+    DIFFLUT_CHECK(c.degree <= 16 && M <= kPolyMaxTerms, who, ": k = ", c.k, " and degree ",
+                  c.degree, " give more than ", kPolyMaxTerms, " monomials (", M,
+                  "); lower the degree");
+  }
   static int prep_size(const NodeConsts&) { return 0; }
   static constexpr int scratch_size(int) { return 2 * kPolyMaxTerms; }
 

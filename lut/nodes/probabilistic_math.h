@@ -8,6 +8,7 @@
 // Params per node: θ [2^k]. All three use the multilinear fold of node_math_common.h, whose input
 // gradient never divides by x (exact at binary inputs).
 #pragma once
+#include "lut/nodes/node_init.h"
 #include "lut/nodes/node_math_common.h"
 
 namespace difflut::nodes {
@@ -47,7 +48,12 @@ struct ProbabilisticBase {
 };
 
 struct ProbabilisticMath : ProbabilisticBase {
-  static constexpr NodeKind kKind = NodeKind::probabilistic;
+  static constexpr bool kUsesOptions = true;
+  static void init(Tensor& p, const NodeConsts&, Generator& gen) { init_normal(p, gen, 1.0); }
+  static void check(const NodeConsts& c, const std::string& who) {
+    DIFFLUT_CHECK(std::isfinite(c.temperature) && c.temperature > 0, who,
+                  ": expected temperature > 0, found ", c.temperature);
+  }
   static int prep_size(const NodeConsts& c) { return 1 << c.k; }
   template <class T>
   DIFFLUT_NODE_HD static void prep(const T* p, T* q, const NodeConsts& c) {
@@ -69,7 +75,7 @@ struct ProbabilisticMath : ProbabilisticBase {
 };
 
 struct UnboundProbabilisticMath : ProbabilisticBase {
-  static constexpr NodeKind kKind = NodeKind::unbound_probabilistic;
+  static void init(Tensor& p, const NodeConsts&, Generator& gen) { init_normal(p, gen, 1.0); }
   static int prep_size(const NodeConsts&) { return 0; }
   template <class T>
   DIFFLUT_NODE_HD static void prep(const T*, T*, const NodeConsts&) {}
@@ -88,7 +94,7 @@ struct UnboundProbabilisticMath : ProbabilisticBase {
 };
 
 struct HybridMath : ProbabilisticBase {
-  static constexpr NodeKind kKind = NodeKind::hybrid;
+  static void init(Tensor& p, const NodeConsts&, Generator& gen) { init_normal(p, gen, 0.1); }
   static int prep_size(const NodeConsts& c) { return 1 << c.k; }
   template <class T>
   DIFFLUT_NODE_HD static void prep(const T* p, T* q, const NodeConsts& c) {

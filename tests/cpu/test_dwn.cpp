@@ -4,7 +4,7 @@
 #include <vector>
 
 #include "autograd/graph.h"
-#include "lut/dwn_kernels.h"
+#include "lut/nodes/dwn_kernels.h"
 #include "lut/node_ops.h"
 #include "tensor/random.h"
 #include "test_util.h"

@@ -248,7 +248,7 @@ TEST_CASE("encode in a graph records one thermometer node that needs no gradient
   Graph g;
   Var x = g.input(mat({1.5f, 2.5f}, 2, 1), "x", /*requires_grad=*/true);
   Var y = e.encode(g, x);
-  CHECK(g.node(y.id).op == OpKind::thermometer);
+  CHECK(g.node(y.id).op == thermometer_op());
   CHECK_FALSE(g.node(y.id).requires_grad);
   CHECK(y.value().to_vector<float>() == std::vector<float>{1, 0, 1, 1});
   // Encoding twice reuses the cached thresholds and gives the same bits.
@@ -326,9 +326,9 @@ TEST_CASE("bad input throws errors that name the encoder or op and the shapes") 
   // A raw op call with mismatched thresholds dtype.
   Attrs a;
   a.tensors = {Tensor::zeros({2, 2}, DType::f64)};
-  CHECK_THROWS_WITH_AS(g.apply(OpKind::thermometer, {x}, a), doctest::Contains("thermometer"), Error);
+  CHECK_THROWS_WITH_AS(g.apply(thermometer_op(), {x}, a), doctest::Contains("thermometer"), Error);
   Attrs none;
-  CHECK_THROWS_WITH_AS(g.apply(OpKind::thermometer, {x}, none), doctest::Contains("thermometer"),
+  CHECK_THROWS_WITH_AS(g.apply(thermometer_op(), {x}, none), doctest::Contains("thermometer"),
                        Error);
 }
 

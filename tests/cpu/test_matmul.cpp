@@ -4,7 +4,7 @@
 #include <vector>
 
 #include "autograd/ops.h"
-#include "tensor/kernels/matmul_kernels.h"
+#include "autograd/ops/matmul/matmul_kernels.h"
 #include "tensor/parallel.h"
 #include "tensor/random.h"
 #include "test_util.h"

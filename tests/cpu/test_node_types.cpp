@@ -19,8 +19,12 @@ using namespace difflut;
 
 namespace {
 
-const std::vector<std::string> kTypes = {"linear_lut", "polylut", "neurallut", "probabilistic",
-                                         "unbound_probabilistic", "hybrid", "difflogic"};
+// Every built-in type of the node list (lut/nodes/node_list.h), as the registry holds them.
+const std::vector<std::string> kTypes = [] {
+  std::vector<std::string> v;
+  for (const auto& t : builtin_node_types()) v.push_back(t->name());
+  return v;
+}();
 
 double sig(double z) { return 1.0 / (1.0 + std::exp(-z)); }
 
@@ -73,7 +77,15 @@ TEST_CASE("every DiffLUT node type is a registered built-in, in the documented o
                                            "neurallut",     "probabilistic",
                                            "unbound_probabilistic", "hybrid", "difflogic"};
   CHECK(std::vector<std::string>(names.begin(), names.begin() + 8) == expect);
+  REQUIRE(names.size() >= kTypes.size() + 1);
+  CHECK(std::vector<std::string>(names.begin() + 1, names.begin() + 1 + kTypes.size()) == kTypes);
   for (const auto& n : kTypes) CHECK(find_node_type(n)->name() == n);
+  // Each built-in type runs its own op, registered under the list's op name.
+  for (int i = 0; i < nodes::kNumNodeKinds; ++i) {
+    const auto kind = static_cast<nodes::NodeKind>(i);
+    CHECK(std::string(op_name(nodes::builtin_node_op(kind))) == nodes::node_op_name(kind));
+    CHECK(nodes::node_kind_of(nodes::builtin_node_op(kind)) == kind);
+  }
   CHECK_THROWS_WITH_AS(unregister_node_type("probabilistic"), doctest::Contains("built-in"), Error);
   CHECK_THROWS_WITH_AS(make_node_type("polylutt", {}, "model.params.node_type"),
                        doctest::Contains("model.params.node_type='polylutt' is not a registered "

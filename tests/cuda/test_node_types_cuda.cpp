@@ -60,11 +60,16 @@ std::vector<Case> cases() {
   deep.skip_interval = 1;
   NodeOptions cold;
   cold.temperature = 0.3;
-  return {{"linear_lut", {}, {1, 6, 8}},         {"polylut", {}, {2, 6, 8}},
-          {"polylut", d3, {6}},                  {"neurallut", {}, {2, 6, 8}},
-          {"neurallut", deep, {6}},              {"probabilistic", {}, {1, 4, 6, 7, 8}},
-          {"probabilistic", cold, {6}},          {"unbound_probabilistic", {}, {2, 6, 8}},
-          {"hybrid", {}, {3, 6, 8}},             {"difflogic", {}, {2}}};
+  // Every built-in type of the registry with default options, then the options that change the math.
+  std::vector<Case> cases;
+  for (const auto& t : builtin_node_types())
+    cases.push_back({t->name(), {}, t->name() == "difflogic" ? std::vector<int>{2}
+                                                               : std::vector<int>{1, 6, 8}});
+  cases.push_back({"polylut", d3, {6}});
+  cases.push_back({"neurallut", deep, {6}});
+  cases.push_back({"probabilistic", {}, {4, 7}});
+  cases.push_back({"probabilistic", cold, {6}});
+  return cases;
 }
 
 }  // namespace
@@ -112,10 +117,9 @@ TEST_CASE("node types on CUDA match the CPU: soft forward, eval bits exactly, gr
 
 TEST_CASE("node types on CUDA are bit-identical run to run, for a large layer") {
   DIFFLUT_REQUIRE_GPU();
-  for (const char* name : {"linear_lut", "polylut", "neurallut", "probabilistic",
-                           "unbound_probabilistic", "hybrid", "difflogic"}) {
+  for (const auto& t : builtin_node_types()) {
+    const std::string name = t->name();
     CAPTURE(name);
-    auto t = find_node_type(name);
     const int k = std::string(name) == "difflogic" ? 2 : 6;
     const int64_t B = 257, N = 1501;
     Generator gen(7);

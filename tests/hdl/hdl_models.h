@@ -60,7 +60,7 @@ inline Tensor random_table(int64_t N, int k, Generator& gen) {
 inline Var thermometer_node(Graph& g, Var x, const Tensor& thresholds) {
   Attrs a;
   a.tensors = {thresholds};
-  return g.apply(OpKind::thermometer, {x}, a, "encoder");
+  return g.apply(thermometer_op(), {x}, a, "encoder");
 }
 
 // raw [B, F] -> thermometer (nb) -> random mapping -> dwn_lut k (N1) -> cyclic mapping -> dwn_lut k

@@ -1,0 +1,210 @@
+// CUDA kernels of the elementwise family: grid-stride loops, one thread per output element. The
+// broadcast index math is specialised by the collapsed rank: 1-D (same shape, scalar) needs one
+// multiply per operand, 2-D (row / column broadcasts) one division, anything else the general walk.
+#include "tensor/cuda_utils.h"
+#include "autograd/ops/elementwise/elementwise_kernels.h"
+#include "autograd/ops/reduce/reduce_kernels.h"
+
+namespace difflut {
+namespace {
+
+constexpr int kBlock = 256;
+
+// Kind: 0 = collapsed 1-D, 1 = collapsed 2-D, 2 = general.
+template <class T, class F, int Kind, bool HasG, bool Acc>
+__global__ void binary_map_kernel(F f,
+                                  const T* g,  // [n] output-shaped gradient (HasG) or null
+                                  const T* a,  // operand a, broadcast by bi
+                                  const T* b,  // operand b, broadcast by bi
+                                  T* y,        // [n] output
+                                  BroadcastIndex bi, int64_t n) {
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
+       i += (int64_t)gridDim.x * blockDim.x) {
+    int64_t oa, ob;
+    if constexpr (Kind == 0) {
+      oa = i * bi.stride_a[0];
+      ob = i * bi.stride_b[0];
+    } else if constexpr (Kind == 1) {
+      const int64_t r = i / bi.size[1], c = i - r * bi.size[1];
+      oa = r * bi.stride_a[0] + c * bi.stride_a[1];
+      ob = r * bi.stride_b[0] + c * bi.stride_b[1];
+    } else {
+      broadcast_offsets(bi, i, oa, ob);
+    }
+    T gv = T(0);
+    if constexpr (HasG) gv = g[i];
+    const T v = f(gv, a[oa], b[ob]);
+    if constexpr (Acc) y[i] += v;
+    else y[i] = v;
+  }
+}
+
+template <bool HasG, bool Acc, class T, class F>
+void launch_map(F f, const T* g, const T* a, const T* b, T* y, const BroadcastIndex& bi,
+                int64_t n) {
+  const unsigned grid = grid_for(n, kBlock);
+  if (bi.ndim == 1)
+    binary_map_kernel<T, F, 0, HasG, Acc><<<grid, kBlock>>>(f, g, a, b, y, bi, n);
+  else if (bi.ndim == 2)
+    binary_map_kernel<T, F, 1, HasG, Acc><<<grid, kBlock>>>(f, g, a, b, y, bi, n);
+  else
+    binary_map_kernel<T, F, 2, HasG, Acc><<<grid, kBlock>>>(f, g, a, b, y, bi, n);
+  DIFFLUT_CUDA_LAUNCH_CHECK();
+}
+
+template <class T, class F>
+__global__ void unary_forward_kernel(F f,
+                                     const T* x,  // [n]
+                                     T* y,        // [n]
+                                     int64_t n) {
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
+       i += (int64_t)gridDim.x * blockDim.x)
+    y[i] = f.fwd(x[i]);
+}
+
+template <class T, class F>
+__global__ void unary_backward_kernel(F f,
+                                      const T* x,   // [n]
+                                      const T* y,   // [n] forward output
+                                      const T* gy,  // [n]
+                                      T* gx,        // [n] accumulated
+                                      int64_t n) {
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
+       i += (int64_t)gridDim.x * blockDim.x)
+    gx[i] += f.bwd(x[i], y[i], gy[i]);
+}
+
+template <class T>
+__global__ void relu_forward_kernel(const T* x,  // [n]
+                                    T* y,        // [n]
+                                    int64_t n) {
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
+       i += (int64_t)gridDim.x * blockDim.x)
+    y[i] = x[i] > T(0) ? x[i] : T(0);
+}
+
+template <class T>
+__global__ void relu_backward_kernel(const T* x,   // [n]
+                                     const T* gy,  // [n]
+                                     T* gx,        // [n] accumulated
+                                     int64_t n) {
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
+       i += (int64_t)gridDim.x * blockDim.x)
+    gx[i] += x[i] > T(0) ? gy[i] : T(0);
+}
+
+void unary_fwd(OpCall& c, UnaryFn op) {
+  const std::vector<double>& p = c.attrs.floats;
+  unary_forward_cuda(op, *c.in[0], *c.out, p.empty() ? 0.0 : p[0], p.size() > 1 ? p[1] : 0.0);
+}
+void unary_bwd(OpCall& c, UnaryFn op) {
+  if (!c.grad_in[0]) return;
+  const std::vector<double>& p = c.attrs.floats;
+  unary_backward_cuda(op, *c.in[0], *c.out, *c.grad_out, *c.grad_in[0], p.empty() ? 0.0 : p[0],
+                      p.size() > 1 ? p[1] : 0.0);
+}
+
+}  // namespace
+
+void binary_map_cuda(BinaryFn fn, const Tensor* g, const Tensor& a, const Tensor& b, Tensor& y,
+                     bool accumulate) {
+  const int64_t n = y.numel();
+  if (n == 0) return;
+  const BroadcastIndex bi = make_broadcast_index(y.shape(), a.shape(), b.shape());
+  DIFFLUT_DISPATCH_FLOAT(y.dtype(), "binary op", [&] {
+    const scalar_t* gp = g ? g->data<scalar_t>() : nullptr;
+    const scalar_t* ap = a.data<scalar_t>();
+    const scalar_t* bp = b.data<scalar_t>();
+    scalar_t* yp = y.data<scalar_t>();
+    dispatch_binary_fn(fn, [&](auto f) {
+      if constexpr (decltype(f)::kGrad) {
+        DIFFLUT_ASSERT(gp != nullptr);
+        if (accumulate) launch_map<true, true>(f, gp, ap, bp, yp, bi, n);
+        else launch_map<true, false>(f, gp, ap, bp, yp, bi, n);
+      } else {
+        DIFFLUT_ASSERT(gp == nullptr && !accumulate);
+        launch_map<false, false>(f, gp, ap, bp, yp, bi, n);
+      }
+    });
+  });
+}
+
+void unary_forward_cuda(UnaryFn op, const Tensor& x, Tensor& y, double p0, double p1) {
+  const int64_t n = x.numel();
+  if (n == 0) return;
+  DIFFLUT_DISPATCH_FLOAT(x.dtype(), "unary op", [&] {
+    dispatch_unary_fn<scalar_t>(op, p0, p1, [&](auto f) {
+      unary_forward_kernel<<<grid_for(n, kBlock), kBlock>>>(f, x.data<scalar_t>(),
+                                                            y.data<scalar_t>(), n);
+    });
+  });
+  DIFFLUT_CUDA_LAUNCH_CHECK();
+}
+
+void unary_backward_cuda(UnaryFn op, const Tensor& x, const Tensor& y, const Tensor& g, Tensor& gx,
+                         double p0, double p1) {
+  const int64_t n = x.numel();
+  if (n == 0) return;
+  DIFFLUT_DISPATCH_FLOAT(x.dtype(), "unary op", [&] {
+    dispatch_unary_fn<scalar_t>(op, p0, p1, [&](auto f) {
+      unary_backward_kernel<<<grid_for(n, kBlock), kBlock>>>(
+          f, x.data<scalar_t>(), y.data<scalar_t>(), g.data<scalar_t>(), gx.data<scalar_t>(), n);
+    });
+  });
+  DIFFLUT_CUDA_LAUNCH_CHECK();
+}
+
+// --- op kernels -------------------------------------------------------------------------------
+#define DIFFLUT_BINARY_CUDA(op)                                                             \
+  void op##_forward_cuda(OpCall& c) {                                                       \
+    binary_map_cuda(BinaryFn::op, nullptr, *c.in[0], *c.in[1], *c.out, false);              \
+  }                                                                                         \
+  void op##_backward_cuda(OpCall& c) {                                                      \
+    binary_backward(c, BinaryFn::op##_grad_a, BinaryFn::op##_grad_b, binary_map_cuda,       \
+                    sum_to_shape_cuda);                                                     \
+  }
+DIFFLUT_BINARY_CUDA(add)
+DIFFLUT_BINARY_CUDA(sub)
+DIFFLUT_BINARY_CUDA(mul)
+DIFFLUT_BINARY_CUDA(div)
+#undef DIFFLUT_BINARY_CUDA
+
+#define DIFFLUT_UNARY_CUDA(op)                                          \
+  void op##_forward_cuda(OpCall& c) { unary_fwd(c, UnaryFn::op); }      \
+  void op##_backward_cuda(OpCall& c) { unary_bwd(c, UnaryFn::op); }
+DIFFLUT_UNARY_CUDA(add_scalar)
+DIFFLUT_UNARY_CUDA(mul_scalar)
+DIFFLUT_UNARY_CUDA(pow_scalar)
+DIFFLUT_UNARY_CUDA(neg)
+DIFFLUT_UNARY_CUDA(exp)
+DIFFLUT_UNARY_CUDA(log)
+DIFFLUT_UNARY_CUDA(sigmoid)
+DIFFLUT_UNARY_CUDA(tanh)
+DIFFLUT_UNARY_CUDA(clamp)
+DIFFLUT_UNARY_CUDA(threshold_ste)
+#undef DIFFLUT_UNARY_CUDA
+
+void relu_forward_cuda(OpCall& c) {
+  const Tensor& x = *c.in[0];
+  const int64_t n = x.numel();
+  if (n == 0) return;
+  DIFFLUT_DISPATCH_FLOAT(x.dtype(), "relu", [&] {
+    relu_forward_kernel<<<grid_for(n, kBlock), kBlock>>>(x.data<scalar_t>(),
+                                                         c.out->data<scalar_t>(), n);
+  });
+  DIFFLUT_CUDA_LAUNCH_CHECK();
+}
+
+void relu_backward_cuda(OpCall& c) {
+  if (!c.grad_in[0]) return;
+  const Tensor& x = *c.in[0];
+  const int64_t n = x.numel();
+  if (n == 0) return;
+  DIFFLUT_DISPATCH_FLOAT(x.dtype(), "relu", [&] {
+    relu_backward_kernel<<<grid_for(n, kBlock), kBlock>>>(
+        x.data<scalar_t>(), c.grad_out->data<scalar_t>(), c.grad_in[0]->data<scalar_t>(), n);
+  });
+  DIFFLUT_CUDA_LAUNCH_CHECK();
+}
+
+}  // namespace difflut

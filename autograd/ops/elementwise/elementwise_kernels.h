@@ -1,0 +1,56 @@
+// Kernel entry points of the elementwise family, CPU (elementwise_cpu.cpp) and CUDA
+// (elementwise_cuda.cu), plus the device-generic primitives they are built from.
+#pragma once
+#include "autograd/op_def.h"
+#include "autograd/ops/elementwise/elementwise_functors.h"
+
+namespace difflut {
+
+// --- primitives -------------------------------------------------------------------------------
+// y (+)= f(g, a, b) elementwise over y's shape, which is the broadcast of a's and b's shapes; g is
+// null (forward functors) or has y's shape (gradient functors).
+void binary_map_cpu(BinaryFn fn, const Tensor* g, const Tensor& a, const Tensor& b, Tensor& y,
+                    bool accumulate);
+void binary_map_cuda(BinaryFn fn, const Tensor* g, const Tensor& a, const Tensor& b, Tensor& y,
+                     bool accumulate);
+// y = op.fwd(x) and gx += op.bwd(x, y, g), elementwise over equal shapes.
+void unary_forward_cpu(UnaryFn op, const Tensor& x, Tensor& y, double p0, double p1);
+void unary_backward_cpu(UnaryFn op, const Tensor& x, const Tensor& y, const Tensor& g, Tensor& gx,
+                        double p0, double p1);
+void unary_forward_cuda(UnaryFn op, const Tensor& x, Tensor& y, double p0, double p1);
+void unary_backward_cuda(UnaryFn op, const Tensor& x, const Tensor& y, const Tensor& g, Tensor& gx,
+                         double p0, double p1);
+
+// The backward of a broadcasting binary op, shared by both devices (elementwise_binary.cpp): an
+// operand with the output's layout gets its gradient in one map; a broadcast operand gets the
+// output-shaped gradient summed down to its shape by the owner-computes reduction `sum_to_shape`.
+using BinaryMapFn = void (*)(BinaryFn, const Tensor*, const Tensor&, const Tensor&, Tensor&, bool);
+using SumToShapeFn = void (*)(const Tensor& src, Tensor& dst, double scale, bool accumulate);
+void binary_backward(OpCall& c, BinaryFn grad_a, BinaryFn grad_b, BinaryMapFn map,
+                     SumToShapeFn sum_to_shape);
+
+// --- op kernels -------------------------------------------------------------------------------
+#define DIFFLUT_ELEMENTWISE_DECLARE(op)   \
+  void op##_forward_cpu(OpCall& c);       \
+  void op##_backward_cpu(OpCall& c);      \
+  void op##_forward_cuda(OpCall& c);      \
+  void op##_backward_cuda(OpCall& c);
+
+DIFFLUT_ELEMENTWISE_DECLARE(add)
+DIFFLUT_ELEMENTWISE_DECLARE(sub)
+DIFFLUT_ELEMENTWISE_DECLARE(mul)
+DIFFLUT_ELEMENTWISE_DECLARE(div)
+DIFFLUT_ELEMENTWISE_DECLARE(add_scalar)
+DIFFLUT_ELEMENTWISE_DECLARE(mul_scalar)
+DIFFLUT_ELEMENTWISE_DECLARE(pow_scalar)
+DIFFLUT_ELEMENTWISE_DECLARE(neg)
+DIFFLUT_ELEMENTWISE_DECLARE(exp)
+DIFFLUT_ELEMENTWISE_DECLARE(log)
+DIFFLUT_ELEMENTWISE_DECLARE(sigmoid)
+DIFFLUT_ELEMENTWISE_DECLARE(tanh)
+DIFFLUT_ELEMENTWISE_DECLARE(relu)
+DIFFLUT_ELEMENTWISE_DECLARE(clamp)
+DIFFLUT_ELEMENTWISE_DECLARE(threshold_ste)
+#undef DIFFLUT_ELEMENTWISE_DECLARE
+
+}  // namespace difflut

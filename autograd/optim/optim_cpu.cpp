@@ -1,0 +1,82 @@
+// CPU optimizer kernels: one parallel pass over the chunk work list (see optim_kernels.h). The
+// update is elementwise, so any partition gives bit-identical results.
+#include "autograd/optim/optim_math.h"
+#include "tensor/parallel.h"
+
+namespace difflut {
+
+namespace {
+void check_flat(const char* op, const Tensor& param, const Tensor& other, const char* what) {
+  DIFFLUT_CHECK(other.defined() && other.numel() == param.numel() &&
+                    other.dtype() == param.dtype() && other.device() == param.device(),
+                op, ": expected ", what, " like ", param.describe(), ", found ", other.describe());
+}
+// The flat gradient covers only the ordinary trainable parameters, which are packed first (see
+// ParameterBuffer): it may be a prefix of the value buffer, and the update chunks stay inside it.
+void check_flat_grad(const char* op, const Tensor& param, const Tensor& grad) {
+  DIFFLUT_CHECK(grad.defined() && grad.numel() <= param.numel() && grad.dtype() == param.dtype() &&
+                    grad.device() == param.device(),
+                op, ": expected a gradient prefix of ", param.describe(), ", found ",
+                grad.describe());
+}
+}  // namespace
+
+void adam_update_cpu(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& exp_avg_sq,
+                     const OptimChunks& chunks, const AdamHyper& h) {
+  check_flat_grad("adam", param, grad);
+  check_flat("adam", param, exp_avg, "first moment");
+  check_flat("adam", param, exp_avg_sq, "second moment");
+  DIFFLUT_DISPATCH_FLOAT(param.dtype(), "adam", [&] {
+    using T = scalar_t;
+    const AdamCoeffs<T> c = make_adam_coeffs<T>(h);
+    T* p = param.data<T>();           // [n]
+    const T* g = grad.data<T>();      // [n_grad <= n]: only the chunks' range is read
+    T* m = exp_avg.data<T>();         // [n]
+    T* v = exp_avg_sq.data<T>();      // [n]
+    const int64_t* bounds = chunks.bounds.data<int64_t>();  // [C, 2]
+    const double* clamps = chunks.clamps.data<double>();    // [C, 2]
+    parallel_for(0, chunks.count(), 1, [&](int64_t lo_c, int64_t hi_c) {
+      for (int64_t k = lo_c; k < hi_c; ++k) {
+        const T lo = static_cast<T>(clamps[2 * k]), hi = static_cast<T>(clamps[2 * k + 1]);
+        for (int64_t i = bounds[2 * k]; i < bounds[2 * k + 1]; ++i)
+          adam_element(p[i], g[i], m[i], v[i], c, lo, hi);
+      }
+    });
+  });
+}
+
+void sgd_update_cpu(Tensor& param, const Tensor& grad, Tensor* velocity, const OptimChunks& chunks,
+                    const SgdHyper& h) {
+  check_flat_grad("sgd", param, grad);
+  DIFFLUT_CHECK(h.momentum == 0.0 || velocity != nullptr, "sgd: momentum needs a velocity buffer");
+  if (h.momentum != 0.0) check_flat("sgd", param, *velocity, "velocity");
+  DIFFLUT_DISPATCH_FLOAT(param.dtype(), "sgd", [&] {
+    using T = scalar_t;
+    const SgdCoeffs<T> c = make_sgd_coeffs<T>(h);
+    T* p = param.data<T>();                                  // [n]
+    const T* g = grad.data<T>();                             // [n_grad <= n]
+    T* buf = c.has_momentum ? velocity->data<T>() : nullptr; // [n] or null
+    const int64_t* bounds = chunks.bounds.data<int64_t>();   // [C, 2]
+    const double* clamps = chunks.clamps.data<double>();     // [C, 2]
+    parallel_for(0, chunks.count(), 1, [&](int64_t lo_c, int64_t hi_c) {
+      for (int64_t k = lo_c; k < hi_c; ++k) {
+        const T lo = static_cast<T>(clamps[2 * k]), hi = static_cast<T>(clamps[2 * k + 1]);
+        for (int64_t i = bounds[2 * k]; i < bounds[2 * k + 1]; ++i)
+          sgd_element(p[i], g[i], buf ? buf + i : nullptr, c, lo, hi);
+      }
+    });
+  });
+}
+
+#ifndef DIFFLUT_WITH_CUDA
+// Host-only build: the CUDA entry points exist but say so.
+void adam_update_cuda(Tensor&, const Tensor&, Tensor&, Tensor&, const OptimChunks&,
+                      const AdamHyper&) {
+  DIFFLUT_FAIL("adam: this build of DiffLUT has no CUDA support (configure with DIFFLUT_CUDA=ON)");
+}
+void sgd_update_cuda(Tensor&, const Tensor&, Tensor*, const OptimChunks&, const SgdHyper&) {
+  DIFFLUT_FAIL("sgd: this build of DiffLUT has no CUDA support (configure with DIFFLUT_CUDA=ON)");
+}
+#endif
+
+}  // namespace difflut

@@ -1,0 +1,94 @@
+// CUDA optimizer kernels: one block per chunk of the work list (see optim_kernels.h); each block
+// reads its chunk's bounds and clamp range once and sweeps the chunk with coalesced accesses.
+#include "tensor/cuda_utils.h"
+#include "autograd/optim/optim_math.h"
+
+namespace difflut {
+
+namespace {
+constexpr int kOptimBlock = 256;
+
+void check_flat(const char* op, const Tensor& param, const Tensor& other, const char* what) {
+  DIFFLUT_CHECK(other.defined() && other.numel() == param.numel() &&
+                    other.dtype() == param.dtype() && other.device() == param.device(),
+                op, ": expected ", what, " like ", param.describe(), ", found ", other.describe());
+}
+// The flat gradient covers only the ordinary trainable parameters, which are packed first (see
+// ParameterBuffer): it may be a prefix of the value buffer, and the update chunks stay inside it.
+void check_flat_grad(const char* op, const Tensor& param, const Tensor& grad) {
+  DIFFLUT_CHECK(grad.defined() && grad.numel() <= param.numel() && grad.dtype() == param.dtype() &&
+                    grad.device() == param.device(),
+                op, ": expected a gradient prefix of ", param.describe(), ", found ",
+                grad.describe());
+}
+void check_chunks(const char* op, const Tensor& param, const OptimChunks& chunks) {
+  DIFFLUT_CHECK(chunks.bounds.device() == param.device() && chunks.clamps.device() == param.device(),
+                op, ": expected the chunk table on ", device_name(param.device()));
+}
+}  // namespace
+
+template <class T>
+__global__ void adam_update_kernel(T* p,                    // [n]
+                                   const T* g,              // [n]
+                                   T* m,                    // [n]
+                                   T* v,                    // [n]
+                                   const int64_t* bounds,   // [C, 2] element ranges
+                                   const double* clamps,    // [C, 2] clamp ranges
+                                   AdamCoeffs<T> c) {
+  const int64_t k = blockIdx.x;
+  const int64_t end = bounds[2 * k + 1];
+  const T lo = static_cast<T>(clamps[2 * k]), hi = static_cast<T>(clamps[2 * k + 1]);
+  for (int64_t i = bounds[2 * k] + threadIdx.x; i < end; i += blockDim.x)
+    adam_element(p[i], g[i], m[i], v[i], c, lo, hi);
+}
+
+template <class T>
+__global__ void sgd_update_kernel(T* p,                    // [n]
+                                  const T* g,              // [n]
+                                  T* buf,                  // [n] velocity, or null
+                                  const int64_t* bounds,   // [C, 2] element ranges
+                                  const double* clamps,    // [C, 2] clamp ranges
+                                  SgdCoeffs<T> c) {
+  const int64_t k = blockIdx.x;
+  const int64_t end = bounds[2 * k + 1];
+  const T lo = static_cast<T>(clamps[2 * k]), hi = static_cast<T>(clamps[2 * k + 1]);
+  for (int64_t i = bounds[2 * k] + threadIdx.x; i < end; i += blockDim.x)
+    sgd_element(p[i], g[i], buf ? buf + i : nullptr, c, lo, hi);
+}
+
+void adam_update_cuda(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& exp_avg_sq,
+                      const OptimChunks& chunks, const AdamHyper& h) {
+  check_flat_grad("adam", param, grad);
+  check_flat("adam", param, exp_avg, "first moment");
+  check_flat("adam", param, exp_avg_sq, "second moment");
+  check_chunks("adam", param, chunks);
+  const int64_t n_chunks = chunks.count();
+  if (n_chunks == 0) return;
+  DIFFLUT_DISPATCH_FLOAT(param.dtype(), "adam", [&] {
+    using T = scalar_t;
+    adam_update_kernel<T><<<static_cast<unsigned>(n_chunks), kOptimBlock>>>(
+        param.data<T>(), grad.data<T>(), exp_avg.data<T>(), exp_avg_sq.data<T>(),
+        chunks.bounds.data<int64_t>(), chunks.clamps.data<double>(), make_adam_coeffs<T>(h));
+  });
+  DIFFLUT_CUDA_LAUNCH_CHECK();
+}
+
+void sgd_update_cuda(Tensor& param, const Tensor& grad, Tensor* velocity,
+                     const OptimChunks& chunks, const SgdHyper& h) {
+  check_flat_grad("sgd", param, grad);
+  DIFFLUT_CHECK(h.momentum == 0.0 || velocity != nullptr, "sgd: momentum needs a velocity buffer");
+  if (h.momentum != 0.0) check_flat("sgd", param, *velocity, "velocity");
+  check_chunks("sgd", param, chunks);
+  const int64_t n_chunks = chunks.count();
+  if (n_chunks == 0) return;
+  DIFFLUT_DISPATCH_FLOAT(param.dtype(), "sgd", [&] {
+    using T = scalar_t;
+    T* buf = h.momentum != 0.0 ? velocity->data<T>() : nullptr;
+    sgd_update_kernel<T><<<static_cast<unsigned>(n_chunks), kOptimBlock>>>(
+        param.data<T>(), grad.data<T>(), buf, chunks.bounds.data<int64_t>(),
+        chunks.clamps.data<double>(), make_sgd_coeffs<T>(h));
+  });
+  DIFFLUT_CUDA_LAUNCH_CHECK();
+}
+
+}  // namespace difflut

@@ -1,0 +1,3 @@
+// Fixture: a lut header including its own layer through a relative path (allowed).
+#pragma once
+#include "../autograd/op.h"

@@ -1,0 +1,2 @@
+// Fixture: a tensor header with no includes.
+#pragma once
