@@ -45,7 +45,12 @@ LUTLayer::LUTLayer(const LUTLayerOptions& options, Generator& gen) : opt_(option
   DIFFLUT_CHECK(opt_.num_nodes >= 1, "LUTLayer: expected num_nodes >= 1, found ", opt_.num_nodes);
   DIFFLUT_CHECK(is_floating(opt_.dtype), "LUTLayer: expected dtype f32 or f64, found ",
                 dtype_name(opt_.dtype));
-  if (!opt_.node_type) opt_.node_type = find_node_type("dwn");
+  if (!opt_.node_type)
+    opt_.node_type = make_node_type(opt_.node_type_name.empty() ? "dwn" : opt_.node_type_name,
+                                    opt_.node_options, "LUTLayerOptions.node_type_name");
+  DIFFLUT_CHECK(opt_.node_type_name.empty() || opt_.node_type_name == opt_.node_type->name(),
+                "LUTLayer: node_type '", opt_.node_type->name(), "' and node_type_name '",
+                opt_.node_type_name, "' disagree; set one of them");
   const int64_t S = num_slots();
 
   // 1. the mapping (random draws come first so a layer's mapping depends only on the seed).
@@ -114,6 +119,10 @@ Var LUTLayer::forward(Graph& g, Var x) {
   Var out = opt_.node_type->apply(mapped, g.param(*params_), opt_.k, is_training());
   g.set_name(out, prefix + "nodes");
   return out;
+}
+
+Var LUTLayer::node_regularization(Graph& g) {
+  return custom_lut_reg(g.param(*params_), opt_.node_type, opt_.k);
 }
 
 Tensor LUTLayer::mapping_indices() const {

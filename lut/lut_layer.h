@@ -9,6 +9,7 @@
 #include <string>
 
 #include "autograd/nn/module.h"
+#include "lut/nodes/node_types.h"
 #include "tensor/random.h"
 
 namespace difflut {
@@ -28,7 +29,13 @@ struct LUTLayerOptions {
   int64_t num_nodes = 0;    // N: nodes (= outputs)
   int k = 6;                // inputs per node, 1..8
   MappingKind mapping = MappingKind::random;
-  std::shared_ptr<NodeType> node_type;  // null: the built-in "dwn"
+  // The node type, by name (any registered type: "dwn", "linear_lut", a registered custom type)
+  // with the built-in types' options, or as an object (which wins; node_type_name must then be
+  // empty or its name). Both empty: "dwn". An unknown name throws difflut::Error listing the known
+  // ones: "LUTLayerOptions.node_type_name='x' is not a registered node type (known: dwn, ...)".
+  std::string node_type_name;
+  NodeOptions node_options;
+  std::shared_ptr<NodeType> node_type;
   int64_t cyclic_stride = 1;            // cyclic mapping: node j starts at input j * stride
   double learnable_tau = 1e-3;          // learnable mapping: softmax temperature of the backward
   // Learnable mapping: W's Parameter gets the fused dW + optimizer + argmax custom_update.
@@ -49,6 +56,10 @@ class LUTLayer : public Module {
   // ("layer0." inside a LUTNetwork). The node type runs its training forward in training mode.
   Var forward(Graph& g, Var x) override;
   std::string type_name() const override { return "LUTLayer"; }
+  // The node type's own regularisation term of this layer's parameters (NodeType::regularization,
+  // e.g. a custom node's weight decay) as a [1] value to add to the loss; differentiable in the
+  // parameters. 0 for types without one (every built-in type).
+  Var node_regularization(Graph& g);
 
   const LUTLayerOptions& options() const { return opt_; }
   int64_t input_size() const { return opt_.input_size; }

@@ -88,6 +88,15 @@ Var LUTNetwork::regularization(Graph& g, LutRegularizer kind, double weight) {
   return total;
 }
 
+Var LUTNetwork::node_regularization(Graph& g) {
+  Var total;
+  for (const auto& layer : layers_) {
+    Var r = layer->node_regularization(g);
+    total = total.defined() ? add(total, r) : r;
+  }
+  return total;
+}
+
 Var LUTNetwork::forward(Graph& g, Var x) {
   DIFFLUT_CHECK(x.graph == &g, "LUTNetwork: x belongs to another graph");
   DIFFLUT_CHECK(x.value().dim() == 2 && x.size(1) == cfg_.num_features,

@@ -56,6 +56,10 @@ class LUTNetwork : public Module {
   // weight · Σ over layers of node_regularizer(layer params) as a [1] value to add to the loss
   // (DiffLUT's per-layer functional or spectral regulariser of the node functions).
   Var regularization(Graph& g, LutRegularizer kind, double weight);
+  // Σ over layers of LUTLayer::node_regularization: every layer's NodeType::regularization term
+  // (e.g. a custom node's weight decay) as a [1] value to add to the loss. A training step adds it
+  // whenever the node type has one: loss = add(loss, net.node_regularization(g)).
+  Var node_regularization(Graph& g);
   // Moves parameters and records the device (forward then expects inputs there).
   LUTNetwork& to_device(Device device);
 

@@ -1,4 +1,4 @@
-// Op rows of mapping layers: the DWN learnable mapping (kernels in lut/learnable_mapping_*).
+// Op row of mapping layers: the DWN learnable mapping (kernels in lut/learnable_mapping_*).
 #include "lut/lut_ops.h"
 #include "lut/learnable_mapping_kernels.h"
 
@@ -32,13 +32,13 @@ TensorMeta infer_learnable_mapping(const std::vector<TensorMeta>& in, const Attr
 
 OpKind learnable_mapping_op() {
   static const OpKind kind = register_op(
-        OpDef{.name = "learnable_mapping",
-              .differentiable_inputs = {0, 1},  // x, W
-              .infer = infer_learnable_mapping,
-              .forward = {learnable_mapping_forward_cpu,
-                          DIFFLUT_CUDA_FN(learnable_mapping_forward_cuda)},
-              .backward = {learnable_mapping_backward_cpu,
-                           DIFFLUT_CUDA_FN(learnable_mapping_backward_cuda)}});
+      OpDef{.name = "learnable_mapping",
+            .differentiable_inputs = {0, 1},  // x, W
+            .infer = infer_learnable_mapping,
+            .forward = {learnable_mapping_forward_cpu,
+                        DIFFLUT_CUDA_FN(learnable_mapping_forward_cuda)},
+            .backward = {learnable_mapping_backward_cpu,
+                         DIFFLUT_CUDA_FN(learnable_mapping_backward_cuda)}});
   return kind;
 }
 

@@ -5,11 +5,11 @@
 #include <cmath>
 
 #include "autograd/op_def.h"
-#include "lut/lut_ops.h"
 #include "lut/custom_lut_kernels.h"
-#include "lut/nodes/dwn_kernels.h"
 #include "lut/group_sum_kernels.h"
+#include "lut/lut_ops.h"
 #include "lut/node_registry.h"
+#include "lut/nodes/dwn_kernels.h"
 
 namespace difflut {
 

@@ -327,3 +327,26 @@ TEST_CASE("load_lut_network: files that are not LUT networks or are inconsistent
   save_safetensors(dir + "/badtype.safetensors", c.tensors, meta);
   CHECK_THROWS_WITH_AS(load_lut_network(dir + "/badtype.safetensors"), doctest::Contains("dwm"), Error);
 }
+
+TEST_CASE("LUTLayerOptions: the node type by name, with options; unknown names list the known ones") {
+  LUTLayerOptions o;
+  o.input_size = 8;
+  o.num_nodes = 3;
+  o.k = 3;
+  o.node_type_name = "polylut";
+  o.node_options.degree = 3;
+  Generator gen(1);
+  LUTLayer layer(o, gen);
+  CHECK(layer.node_type()->name() == "polylut");
+  CHECK(layer.node_params().value.size(1) == 20);  // C(3 + 3, 3) monomials: the options apply
+  o.node_type_name = "";
+  CHECK(LUTLayer(o, gen).node_type()->name() == "dwn");  // neither name nor object: dwn
+  o.node_type_name = "linear_lutt";
+  CHECK_THROWS_WITH_AS(LUTLayer(o, gen),
+                       doctest::Contains("LUTLayerOptions.node_type_name='linear_lutt' is not a "
+                                         "registered node type (known: dwn, linear_lut, polylut"),
+                       Error);
+  o.node_type_name = "linear_lut";
+  o.node_type = find_node_type("hybrid");
+  CHECK_THROWS_WITH_AS(LUTLayer(o, gen), doctest::Contains("disagree"), Error);
+}
