@@ -92,8 +92,9 @@ struct OpDef {
 // with register_op (typically from a function-local static, so the row exists as soon as the op is
 // first used, whatever the link order) and exposes a register_ops() that adds them all.
 //
-// Adds `def` as a new op kind and returns it. Throws difflut::Error if the name is missing,
-// already registered, or the registry is full. Thread-safe.
+// Adds `def` as a new op kind and returns it. def.name must live as long as the process (a string
+// literal). Throws difflut::Error if the name is missing, already registered, or the registry is
+// full. Thread-safe.
 OpKind register_op(const OpDef& def);
 const OpDef& op_def(OpKind kind);
 const char* op_name(OpKind kind);

@@ -58,7 +58,8 @@ class LUTLayer : public Module {
   std::string type_name() const override { return "LUTLayer"; }
   // The node type's own regularisation term of this layer's parameters (NodeType::regularization,
   // e.g. a custom node's weight decay) as a [1] value to add to the loss; differentiable in the
-  // parameters. 0 for types without one (every built-in type).
+  // parameters. 0 for types without one (every built-in type). Runs the custom_lut_reg op, which
+  // evaluates the term on the host (a copy of the parameters when they live on the GPU).
   Var node_regularization(Graph& g);
 
   const LUTLayerOptions& options() const { return opt_; }

@@ -2,6 +2,7 @@
 // example on the ScalarNodeType base) and its regularisation, through the custom_lut /
 // custom_lut_reg ops and as the layers apply it (LUTLayer/LUTNetwork::node_regularization).
 #include <algorithm>
+#include <cmath>
 
 #include "autograd/gradcheck.h"
 #include "encoders/thermometer.h"
@@ -9,6 +10,7 @@
 #include "lut/lut_network.h"
 #include "lut/node_ops.h"
 #include "lut/node_registry.h"
+#include "lut/scalar_node_type.h"
 #include "test_util.h"
 
 using namespace difflut;
@@ -116,4 +118,53 @@ TEST_CASE("node_regularization is 0 for node types without a regularisation term
   LUTLayer layer(o, gen);
   Graph g;
   CHECK(layer.node_regularization(g).value().to_vector<double>() == std::vector<double>{0.0});
+}
+
+namespace {
+// The smallest ScalarNodeType: only forward and backward; init, eval and regularisation default.
+struct ProductNode : ScalarNodeType<ProductNode> {
+  std::string name() const override { return "test_product"; }
+  int64_t num_params(int) const override { return 1; }
+  template <class T>
+  T node_forward(const T* x, const T* p, int k) const {  // y = p_0 · Π_l x_l
+    T y = p[0];
+    for (int l = 0; l < k; ++l) y *= x[l];
+    return y;
+  }
+  template <class T>
+  void node_backward(const T* x, const T* p, int k, T g, T* dx, T* dp) const {
+    for (int l = 0; l < k; ++l) {
+      T rest = p[0];
+      for (int m = 0; m < k; ++m)
+        if (m != l) rest *= x[m];
+      dx[l] += g * rest;
+    }
+    dp[0] += g * node_forward(x, p, k) / p[0];
+  }
+};
+}  // namespace
+
+TEST_CASE("ScalarNodeType defaults: gradcheck, eval = forward >= 0.5 on the truth table, no "
+          "regularisation, N(0, 0.1²) init") {
+  auto type = std::make_shared<ProductNode>();
+  const int k = 3;
+  Generator gen(9);
+  Tensor x = Tensor::rand({5, 4 * k}, gen, DType::f64);
+  Tensor p = Tensor::rand({4, 1}, gen, DType::f64);
+  GradcheckResult r = gradcheck(
+      [&](Graph&, const std::vector<Var>& v) { return custom_lut(v[0], v[1], type, k, true); },
+      {x, p});
+  CHECK_MESSAGE(r.ok, r.report);
+  // p_0 > 0.5 for node 0 only: its table is 1 exactly at the all-ones address.
+  const Tensor q = Tensor::from_vector(std::vector<double>{0.9, 0.4, -1.0, 0.5}, {4, 1});
+  const std::vector<uint8_t> tt = type->truth_table(q, k).to_vector<uint8_t>();
+  for (int64_t j = 0; j < 4; ++j)
+    for (int64_t a = 0; a < 8; ++a)
+      CHECK(tt[static_cast<size_t>(j * 8 + a)] == ((j == 0 || j == 3) && a == 7 ? 1 : 0));
+  CHECK(type->regularization(q, k) == 0.0);
+  Tensor init = Tensor::empty({4000, 1}, DType::f64);
+  type->init(init, k, gen);
+  double sq = 0;
+  for (double v : init.to_vector<double>()) sq += v * v;
+  CHECK(std::sqrt(sq / 4000) == doctest::Approx(0.1).epsilon(0.05));
 }
