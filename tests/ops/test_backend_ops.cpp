@@ -1,6 +1,7 @@
 // The cross-backend op test: every case of the table (op_cases_*.cpp) is checked three ways:
 //   (a) the CPU op in f32 and f64 against the case's f64 reference (inputs as misaligned views);
-//   (b) its gradient: central differences in f64, or the documented surrogate, or "no gradient";
+//   (b) its gradient: central differences in f64 (per element on small cases, along a random
+//       direction on large ones), or the documented surrogate, or "no gradient";
 //   (c) the CUDA op against the CPU op (values and gradients, f32 and f64) and against itself
 //       (two runs are bit-identical); skipped with a message without a GPU.
 // A completeness check fails when a registered op has no case.
@@ -99,6 +100,50 @@ void check_against_reference(const OpCase& c, DType dt) {
   }
 }
 
+// The op's output values, evaluated without a tape.
+std::vector<double> output_values(const OpCase& c, const Tensors& in) {
+  NoGradGuard no_grad;
+  return values(run_case(c, in, Device::cpu, Tensor()).out);
+}
+
+// The analytic gradient's projection on a random direction d against the central difference of
+// Σ seed ⊙ op along d (f64): cheap at any size, and an error in any one element's gradient shows.
+void check_directional_derivative(const OpCase& c, const Tensors& in) {
+  const Tensor seed = seed_for(c, run_case(c, in, Device::cpu, Tensor()).out.shape());
+  const Run r = run_case(c, in, Device::cpu, seed);
+  const std::vector<double> w = values(seed);
+  Generator gen(case_seed(c) + 2);
+  // Small: a step of eps·d must not cross a kink (ReLUs inside neurallut, relu and clamp inputs
+  // stay 0.05 away) for the difference to be exact to O(eps²).
+  const double eps = 1e-7;
+  Tensors plus = in, minus = in;
+  double analytic = 0, scale = 0;
+  for (int i : differentiable_inputs(c, in)) {
+    const size_t u = static_cast<size_t>(i);
+    const std::vector<double> d = values(Tensor::randn(in[u].shape(), gen, DType::f64));
+    const std::vector<double> g = values(r.grads[u]), x = values(in[u]);
+    std::vector<double> xp(x), xm(x);
+    for (size_t e = 0; e < d.size(); ++e) {
+      analytic += g[e] * d[e];
+      scale += std::fabs(g[e] * d[e]);
+      xp[e] += eps * d[e];
+      xm[e] -= eps * d[e];
+    }
+    plus[u] = f64_tensor(xp, in[u].shape());
+    minus[u] = f64_tensor(xm, in[u].shape());
+  }
+  // Differences per element before the weighted sum: no cancellation between two large sums.
+  const std::vector<double> yp = output_values(c, plus), ym = output_values(c, minus);
+  double numeric = 0, rounding = 0;
+  for (size_t e = 0; e < w.size(); ++e) {
+    numeric += w[e] * (yp[e] - ym[e]) / (2 * eps);
+    // A few ulps of each output (and of the perturbed inputs it copies) over the step.
+    rounding += std::fabs(w[e]) * (std::fabs(yp[e]) + std::fabs(ym[e])) * 1e-15 / eps;
+  }
+  CHECK_MESSAGE(std::fabs(numeric - analytic) <= 1e-6 * (scale + 1.0) + rounding,
+                "directional derivative: analytic ", analytic, " numeric ", numeric);
+}
+
 void check_gradient(const OpCase& c) {
   const RegisteredOp& op = registered_op(c.op);
   if (c.grad == GradCheck::none) {
@@ -113,10 +158,14 @@ void check_gradient(const OpCase& c) {
     CHECK_FALSE(g.node(y.id).requires_grad);
     return;
   }
-  if (c.large) return;  // the op's small cases check its gradient
   CHECK(op.any_differentiable());
   const Tensors in = cast_floats(make_inputs(c, c.fd_inputs ? c.fd_inputs : c.inputs), DType::f64);
   if (differentiable_inputs(c, in).empty()) return;  // integer data (transpose of i64): forward only
+  if (c.large) {
+    // Too large for element-wise differences: one random direction through every input at once.
+    if (c.grad == GradCheck::finite_differences) check_directional_derivative(c, in);
+    return;  // a surrogate is checked on the op's small cases
+  }
   if (c.grad == GradCheck::finite_differences) {
     GradcheckOptions opts;
     opts.check_inputs = differentiable_inputs(c, in);
