@@ -117,6 +117,7 @@ void add_binary_cases(std::vector<OpCase>& cases) {
       {{1000, 37}, {1000, 1}}, {{37}, {1}},            {{1}, {999, 3}},
       {{257, 1}, {1, 129}},    {{5, 1, 7, 3}, {4, 1, 3}}, {{3, 1, 5, 1}, {2, 3, 4, 5, 6}},
       {{3, 100003}, {3, 1}},   {{100003, 3}, {3}},     {{300, 130}, {300, 1}},
+      {{300, 130}, {130}},
   };
   for (const Binary& b : ops)
     for (int pass = 0; pass < 2; ++pass)
@@ -149,6 +150,8 @@ void add_unary_cases(std::vector<OpCase>& cases) {
        [](double x) { return x * x * x; }, -3, 3, {0.0, -2.0}},
       {"pow_scalar", "p = 0.5", [](Var v) { return pow_scalar(v, 0.5); },
        [](double x) { return std::sqrt(x); }, 0.1, 3, {1.0}},
+      {"pow_scalar", "p = -1", [](Var v) { return pow_scalar(v, -1); },
+       [](double x) { return 1.0 / x; }, 0.25, 4, {0.25, 1.0, 4.0}},
       {"pow_scalar", "p = -1.5", [](Var v) { return pow_scalar(v, -1.5); },
        [](double x) { return 1.0 / (x * std::sqrt(x)); }, 0.5, 2, {1.0}},
       {"neg", "", [](Var v) { return neg(v); }, [](double x) { return -x; }, -3, 3, {0.0}},
