@@ -199,7 +199,9 @@ void check_cuda_against_cpu(const OpCase& c, DType dt) {
   const Run cpu = run_case(c, in, Device::cpu, seed);
   const Run gpu = run_case(c, in, Device::cuda, seed);
   const Run again = run_case(c, in, Device::cuda, seed);
-  const double tol = tol_for(c, dt);
+  // Both devices round, in different orders (fused multiply-adds, tree sums, device math
+  // functions): ten times the tolerance against the exact reference.
+  const double tol = 10 * tol_for(c, dt);
   if (c.exact || !is_floating(cpu.out.dtype())) test::check_equal(gpu.out, cpu.out);
   else test::check_close(gpu.out, cpu.out, tol, tol);
   test::check_equal(again.out, gpu.out);
