@@ -46,7 +46,8 @@ struct OpCase {
   double tol_f32 = 2e-6;      // forward against the reference and CUDA against the CPU (atol = rtol)
   double tol_f64 = 1e-12;
   // Sized for blocked / CUDA code paths (or extreme values): checked against the reference and
-  // across devices, but the gradient is checked on the op's small cases only.
+  // across devices; its gradient only along one random direction (finite-difference cases), the
+  // element-wise and surrogate checks run on the op's small cases.
   bool large = false;
   bool exact = false;       // outputs (data movement, bits): equal to the reference and across devices
   bool exact_grad = false;  // gradients too: CUDA equals the CPU bit for bit (fixed summation order)

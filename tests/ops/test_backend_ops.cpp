@@ -107,7 +107,8 @@ std::vector<double> output_values(const OpCase& c, const Tensors& in) {
 }
 
 // The analytic gradient's projection on a random direction d against the central difference of
-// Σ seed ⊙ op along d (f64): cheap at any size, and an error in any one element's gradient shows.
+// Σ seed ⊙ op along d (f64): cheap at any size; a wrong gradient over a chunk, block or tail shows
+// (single-element errors are the small cases' job).
 void check_directional_derivative(const OpCase& c, const Tensors& in) {
   const Tensor seed = seed_for(c, run_case(c, in, Device::cpu, Tensor()).out.shape());
   const Run r = run_case(c, in, Device::cpu, seed);
