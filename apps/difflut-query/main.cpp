@@ -13,9 +13,9 @@
 #include <vector>
 
 #include "autograd/io/mini_json.h"
-#include "common/cli.h"
-#include "common/seed_groups.h"
-#include "common/tracking_sqlite.h"
+#include "common/config/cli.h"
+#include "common/tracking/seed_groups.h"
+#include "common/tracking/tracking_sqlite.h"
 #include "tensor/error.h"
 
 namespace {
