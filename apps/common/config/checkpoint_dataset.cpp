@@ -3,6 +3,7 @@
 
 #include "common/config/config.h"
 #include "common/config/config_compose.h"
+#include "common/config/config_values.h"
 #include "lut/lut_network.h"
 #include "tensor/error.h"
 
@@ -13,8 +14,7 @@ std::string checkpoint_dataset(const std::string& checkpoint, std::string* data_
   const std::string yaml = load_lut_network_config(checkpoint);
   DIFFLUT_CHECK(!yaml.empty(), checkpoint, ": the checkpoint stores no config; ", hint);
   const Config cfg(parse_yaml_string(yaml, checkpoint + " (difflut.config)"));
-  if (data_root->empty() && cfg.has("data_root") && !cfg.is_null("data_root"))
-    *data_root = cfg.get_string("data_root");
+  if (data_root->empty()) *data_root = string_or(cfg, "data_root", "");
   return cfg.get_string("dataloaders.name");
 }
 
