@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "autograd/io/mini_json.h"
+#include "common/tracking/json_number.h"
 
 namespace difflut::app {
 namespace {
@@ -19,16 +20,10 @@ void append_json(std::string& out, const ConfigNode& n) {
     case ConfigNode::Kind::kBool: out += n.as_bool() ? "true" : "false"; return;
     case ConfigNode::Kind::kInt: out += std::to_string(n.as_int()); return;
     case ConfigNode::Kind::kDouble: {
-      const double v = n.as_double();
-      if (!std::isfinite(v)) {
-        out += "null";
-        return;
-      }
-      char buf[40];
-      std::snprintf(buf, sizeof buf, "%.17g", v);
-      out += buf;
+      const std::string text = json_number(n.as_double());
+      out += text;
       // Keep a number that was a double recognisable as one (1.0 rather than 1).
-      if (std::string_view(buf).find_first_of(".eE") == std::string_view::npos) out += ".0";
+      if (text != "null" && text.find_first_of(".eE") == std::string::npos) out += ".0";
       return;
     }
     case ConfigNode::Kind::kString: json::write_string(out, n.as_string()); return;

@@ -17,12 +17,13 @@
 
 #include "autograd/io/mini_json.h"
 #include "autograd/nn/module.h"
-#include "common/tracking/checkpoint.h"
 #include "common/config/config_compose.h"
-#include "common/tracking/run_dir.h"
-#include "common/tracking/tracking_info.h"
 #include "common/config/settings.h"
+#include "common/tracking/checkpoint.h"
+#include "common/tracking/json_number.h"
+#include "common/tracking/run_dir.h"
 #include "common/tracking/run_result.h"
+#include "common/tracking/tracking_info.h"
 #include "tensor/error.h"
 #include "tensor/random.h"
 #if DIFFLUT_WITH_SQLITE
@@ -35,13 +36,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string num(double v) {
-  if (!std::isfinite(v)) return "null";
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
-}
-
 double json_double(const json::Value* v, double fallback) {
   if (!v || v->kind != json::Value::Kind::number) return fallback;
   return std::strtod(v->text.c_str(), nullptr);
@@ -52,9 +46,9 @@ std::string history_json(const std::vector<EpochRecord>& history) {
   for (size_t i = 0; i < history.size(); ++i) {
     const EpochRecord& e = history[i];
     if (i) s += ',';
-    s += "{\"epoch\":" + std::to_string(e.epoch) + ",\"lr\":" + num(e.lr) +
-         ",\"train_loss\":" + num(e.train_loss) + ",\"val_accuracy\":" + num(e.val_accuracy) +
-         ",\"seconds\":" + num(e.seconds) + ",\"samples_per_second\":" + num(e.samples_per_second) +
+    s += "{\"epoch\":" + std::to_string(e.epoch) + ",\"lr\":" + json_number(e.lr) +
+         ",\"train_loss\":" + json_number(e.train_loss) + ",\"val_accuracy\":" + json_number(e.val_accuracy) +
+         ",\"seconds\":" + json_number(e.seconds) + ",\"samples_per_second\":" + json_number(e.samples_per_second) +
          "}";
   }
   return s + "]";
@@ -556,9 +550,9 @@ void RunRecorder::end_epoch(const EpochRecord& rec, Module& model, Optimizer& op
     CheckpointState st;
     st.epoch = rec.epoch;
     st.extra["history"] = history_json(result.history);
-    st.extra["best_val_accuracy"] = num(result.best_val_accuracy);
+    st.extra["best_val_accuracy"] = json_number(result.best_val_accuracy);
     st.extra["best_val_epoch"] = std::to_string(result.best_val_epoch);
-    st.extra["train_seconds"] = num(result.train_seconds);
+    st.extra["train_seconds"] = json_number(result.train_seconds);
     st.extra["experiment_id"] = std::to_string(experiment_id_);
     save_training_checkpoint((fs::path(run_dir_) / kCheckpointFile).string(), model, optimizer,
                              scheduler, generator, st);

@@ -29,19 +29,12 @@
 #include <string>
 
 #include "common/config/config.h"
-
-namespace difflut {
-class Module;
-class Optimizer;
-class LRScheduler;
-class Generator;
-}  // namespace difflut
+#include "common/config/settings.h"
+#include "common/tracking/checkpoint.h"  // declares Module, Optimizer, LRScheduler, Generator
+#include "common/tracking/run_result.h"
 
 namespace difflut::app {
 
-struct ExperimentSettings;
-struct TrainResult;
-struct EpochRecord;
 class Tracker;
 
 class RunRecorder {

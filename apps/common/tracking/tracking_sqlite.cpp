@@ -494,26 +494,32 @@ void Tracker::clear_best(int64_t experiment_id, const std::string& metric_name) 
   tx.commit();
 }
 
-void Tracker::set_status(int64_t experiment_id, const std::string& status) {
-  WriteTransaction tx(db_, path_);
-  Stmt st(db_, path_, "UPDATE experiments SET status = ?2 WHERE id = ?1");
-  st.bind(1, experiment_id).bind(2, status).run();
+namespace {
+// One UPDATE of an experiment row (?1 = its id, ?2 = `value`) in its own write transaction.
+void update_experiment(sqlite3* db, const std::string& path, const std::string& sql,
+                       int64_t experiment_id, const std::string& value) {
+  WriteTransaction tx(db, path);
+  Stmt st(db, path, sql);
+  st.bind(1, experiment_id).bind(2, value).run();
   tx.commit();
+}
+}  // namespace
+
+void Tracker::set_status(int64_t experiment_id, const std::string& status) {
+  update_experiment(db_, path_, "UPDATE experiments SET status = ?2 WHERE id = ?1", experiment_id,
+                    status);
 }
 
 void Tracker::finish(int64_t experiment_id, const std::string& status) {
-  WriteTransaction tx(db_, path_);
-  Stmt st(db_, path_,
-          std::string("UPDATE experiments SET status = ?2, end_time = ") + kNow + " WHERE id = ?1");
-  st.bind(1, experiment_id).bind(2, status).run();
-  tx.commit();
+  update_experiment(db_, path_,
+                    std::string("UPDATE experiments SET status = ?2, end_time = ") + kNow +
+                        " WHERE id = ?1",
+                    experiment_id, status);
 }
 
 void Tracker::set_run_dir(int64_t experiment_id, const std::string& run_dir) {
-  WriteTransaction tx(db_, path_);
-  Stmt st(db_, path_, "UPDATE experiments SET run_dir = ?2 WHERE id = ?1");
-  st.bind(1, experiment_id).bind(2, run_dir).run();
-  tx.commit();
+  update_experiment(db_, path_, "UPDATE experiments SET run_dir = ?2 WHERE id = ?1", experiment_id,
+                    run_dir);
 }
 
 // ---- reading -----------------------------------------------------------------------------------
