@@ -1,7 +1,8 @@
 // Typed settings of the apps, parsed and validated once from a composed Config (docs/CONFIG.md):
 // each struct holds one group of keys, and the parsers are the only code that reads those keys.
 // Every error is one line naming the key, what was expected and what was found. The trainer,
-// the run recorder and the sweep launcher take these structs, never the raw tree.
+// the run recorder and the sweep launcher take these structs; none of them reads a key from the
+// raw tree (they only record it: config.yaml, the database's config column).
 #pragma once
 #include <cstdint>
 #include <string>
