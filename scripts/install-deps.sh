@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config
-  doctest-dev zlib1g-dev libyaml-cpp-dev nlohmann-json3-dev libsqlite3-dev libstb-dev
+  doctest-dev zlib1g-dev libyaml-cpp-dev libsqlite3-dev libstb-dev
   dataset-fashion-mnist
 )
 # Extra groups: "hdl" for Verilog simulation/synthesis, "python" for the PyTorch baselines,

@@ -11,9 +11,9 @@
 #include <map>
 #include <string>
 
-#include "common/checkpoint_dataset.h"
-#include "common/config.h"
-#include "common/config_compose.h"
+#include "common/config/checkpoint_dataset.h"
+#include "common/config/config.h"
+#include "common/config/config_compose.h"
 #include "data/registry.h"
 #include "hdl/circuit_sim.h"
 #include "hdl/export.h"

@@ -15,10 +15,10 @@
 #include <string>
 #include <vector>
 
-#include "common/cli.h"
-#include "common/checkpoint_dataset.h"
-#include "common/config.h"
-#include "common/config_compose.h"
+#include "common/config/cli.h"
+#include "common/config/checkpoint_dataset.h"
+#include "common/config/config.h"
+#include "common/config/config_compose.h"
 #include "data/registry.h"
 #include "hdl/bitslice_cuda.h"
 #include "hdl/compile.h"

@@ -17,9 +17,9 @@
 #include <string>
 #include <vector>
 
-#include "common/cli.h"
-#include "common/svg_plot.h"
-#include "common/tracking_sqlite.h"
+#include "common/config/cli.h"
+#include "difflut-plot/svg_plot.h"
+#include "common/tracking/tracking_sqlite.h"
 #include "tensor/error.h"
 
 namespace {

@@ -13,9 +13,10 @@
 #include <vector>
 
 #include "autograd/io/mini_json.h"
-#include "common/cli.h"
-#include "common/seed_groups.h"
-#include "common/tracking_sqlite.h"
+#include "common/config/cli.h"
+#include "common/tracking/json_number.h"
+#include "common/tracking/seed_groups.h"
+#include "common/tracking/tracking_sqlite.h"
 #include "tensor/error.h"
 
 namespace {
@@ -180,13 +181,6 @@ std::string to_csv(const Table& t) {
     s += "\n";
   }
   return s;
-}
-
-std::string json_number(double v) {
-  if (!std::isfinite(v)) return "null";
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
 }
 
 std::string json_cell(const Cell& c) {

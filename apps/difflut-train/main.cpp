@@ -7,12 +7,13 @@
 #include <filesystem>
 #include <iostream>
 
-#include "common/cli.h"
-#include "common/config_compose.h"
-#include "common/checkpoint.h"
-#include "common/progress.h"
-#include "common/sweep.h"
-#include "common/trainer.h"
+#include "common/config/cli.h"
+#include "common/config/config_compose.h"
+#include "common/config/settings.h"
+#include "common/tracking/checkpoint.h"
+#include "common/training/progress.h"
+#include "common/sweeps/sweep.h"
+#include "common/training/trainer.h"
 
 namespace {
 
@@ -45,10 +46,12 @@ int run(int argc, char** argv) {
     }
     return 0;
   }
-  for (const Config& c : configs) parse_train_settings(c);
+  // Every run's settings are parsed and checked here, once, before anything starts.
+  std::vector<ExperimentSettings> settings;
+  for (const Config& c : configs) settings.push_back(parse_experiment_settings(c));
   // A sweep runs each set as its own difflut-train process (locally or as a SLURM array job).
   if (args.multirun)
-    return run_sweep(runs, configs,
+    return run_sweep(runs, settings, parse_launcher_settings(configs.front()),
                      {"--config-dir", std::filesystem::absolute(config_dir).string(),
                       "--config-name", args.config_name},
                      std::cerr);
@@ -59,7 +62,7 @@ int run(int argc, char** argv) {
   for (size_t i = 0; i < configs.size(); ++i) {
     if (configs.size() > 1)
       std::cerr << kProgram << ": run " << (i + 1) << " of " << configs.size() << "\n";
-    const TrainResult r = run_training(configs[i], io);
+    const TrainResult r = run_training(settings[i], configs[i], io);
     std::printf("run_dir=%s\n", r.run_dir.c_str());
     if (r.best_val_accuracy >= 0) std::printf("best_val_accuracy=%.4f\n", r.best_val_accuracy);
     std::printf("train_seconds=%.1f samples_per_second=%.0f\n", r.train_seconds,

@@ -11,7 +11,7 @@
 #include "autograd/nn/module.h"
 #include "autograd/ops.h"
 #include "autograd/optim/adam.h"
-#include "common/cli.h"
+#include "common/config/cli.h"
 #include "data/loader.h"
 #include "data/registry.h"
 #include "tensor/random.h"

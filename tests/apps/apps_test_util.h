@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "common/config_compose.h"
+#include "common/config/config_compose.h"
 #include "tensor/error.h"
 #include "test_util.h"
 

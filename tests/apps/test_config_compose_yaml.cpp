@@ -8,7 +8,7 @@
 #include <filesystem>
 
 #include "apps_test_util.h"
-#include "common/config_compose.h"
+#include "common/config/config_compose.h"
 #include "tensor/error.h"
 #include "test_util.h"
 

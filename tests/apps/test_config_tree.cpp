@@ -4,8 +4,8 @@
 
 #include <cmath>
 
-#include "common/config.h"
-#include "common/config_compose.h"
+#include "common/config/config.h"
+#include "common/config/config_compose.h"
 #include "tensor/error.h"
 
 namespace app = difflut::app;

@@ -15,8 +15,8 @@
 
 #include "apps_test_util.h"
 #include "autograd/io/mini_json.h"
-#include "common/config_compose.h"
-#include "common/trainer.h"
+#include "common/config/config_compose.h"
+#include "common/training/trainer.h"
 #include "data/registry.h"
 #include "lut/lut_network.h"
 #include "test_util.h"

@@ -8,7 +8,7 @@
 #include <limits>
 #include <string>
 
-#include "common/checkpoint.h"
+#include "common/tracking/checkpoint.h"
 #include "test_history_util.h"
 
 using namespace difflut;

@@ -13,7 +13,7 @@
 
 #include <unistd.h>
 
-#include "common/tracking_sqlite.h"
+#include "common/tracking/tracking_sqlite.h"
 #include "test_history_util.h"
 
 using namespace difflut;

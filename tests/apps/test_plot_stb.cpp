@@ -30,8 +30,8 @@
 #include <vector>
 
 #include "apps_test_util.h"
-#include "common/svg_plot.h"
-#include "common/tracking_sqlite.h"
+#include "difflut-plot/svg_plot.h"
+#include "common/tracking/tracking_sqlite.h"
 #include "test_util.h"
 
 using namespace difflut;

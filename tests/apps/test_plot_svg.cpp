@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "common/svg_plot.h"
+#include "difflut-plot/svg_plot.h"
 #include "test_util.h"
 
 using namespace difflut::app;

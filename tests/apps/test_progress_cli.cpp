@@ -4,8 +4,8 @@
 #include <algorithm>
 #include <sstream>
 
-#include "common/cli.h"
-#include "common/progress.h"
+#include "common/config/cli.h"
+#include "common/training/progress.h"
 #include "tensor/error.h"
 
 namespace app = difflut::app;

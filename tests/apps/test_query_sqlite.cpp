@@ -8,7 +8,7 @@
 
 #include "apps_test_util.h"
 #include "autograd/io/mini_json.h"
-#include "common/tracking_sqlite.h"
+#include "common/tracking/tracking_sqlite.h"
 #include "test_util.h"
 
 using namespace difflut;

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "common/seed_groups.h"
+#include "common/tracking/seed_groups.h"
 #include "test_util.h"
 
 using namespace difflut;

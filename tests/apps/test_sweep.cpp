@@ -10,8 +10,8 @@
 #include <sys/stat.h>
 
 #include "apps_test_util.h"
-#include "common/config_compose.h"
-#include "common/sweep.h"
+#include "common/config/config_compose.h"
+#include "common/sweeps/sweep.h"
 #include "test_util.h"
 
 using namespace difflut;

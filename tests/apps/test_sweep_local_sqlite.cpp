@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "apps_test_util.h"
-#include "common/tracking_sqlite.h"
+#include "common/tracking/tracking_sqlite.h"
 #include "test_util.h"
 
 using namespace difflut;

@@ -12,8 +12,8 @@
 #include "autograd/ops.h"
 #include "autograd/optim/adam.h"
 #include "autograd/optim/lr_scheduler.h"
-#include "common/checkpoint.h"
-#include "common/config_compose.h"
+#include "common/tracking/checkpoint.h"
+#include "common/config/config_compose.h"
 #include "tensor/random.h"
 #include "test_util.h"
 

@@ -16,7 +16,7 @@
 
 #include "apps_test_util.h"
 #include "autograd/io/safetensors.h"
-#include "common/tracking_sqlite.h"
+#include "common/tracking/tracking_sqlite.h"
 #include "test_util.h"
 
 using namespace difflut;

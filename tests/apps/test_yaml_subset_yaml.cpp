@@ -6,7 +6,7 @@
 #include <sstream>
 
 #include "apps_test_util.h"
-#include "common/config_compose.h"
+#include "common/config/config_compose.h"
 #include "test_util.h"
 
 using namespace difflut;

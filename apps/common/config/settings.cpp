@@ -1,0 +1,136 @@
+// The settings parsers (see settings.h): the one place that reads the experiment, data, model,
+// training, tracking and launcher keys of a composed config and checks their values.
+#include "common/config/settings.h"
+
+#include <cmath>
+
+#include "common/config/config_values.h"
+#include "data/registry.h"
+#include "lut/node_registry.h"
+#include "tensor/error.h"
+
+namespace difflut::app {
+
+DataSettings parse_data_settings(const Config& c) {
+  DataSettings s;
+  s.data_root = c.is_null("data_root") ? std::string() : c.get_string("data_root");
+  try {
+    s.dataset = canonical_dataset_name(c.get_string("dataloaders.name"));
+  } catch (const Error& e) {
+    DIFFLUT_FAIL("config key 'dataloaders.name': ", e.what());
+  }
+  s.subset_size = c.is_null("dataloaders.subset_size") ? 0 : int_at_least(c, "dataloaders.subset_size", 1);
+  return s;
+}
+
+ModelSettings parse_model_settings(const Config& c) {
+  ModelSettings s;
+  s.node_type = c.get_string("model.params.node_type");
+  find_node_type(s.node_type, "model.params.node_type");  // unknown names fail here, listing the known
+  s.k = static_cast<int>(int_in_range(c, "model.params.num_inputs", 1, 8));
+  s.node_options.degree = static_cast<int>(c.get_int("model.params.node_params.degree"));
+  s.node_options.hidden_width = static_cast<int>(c.get_int("model.params.node_params.hidden_width"));
+  s.node_options.depth = static_cast<int>(c.get_int("model.params.node_params.depth"));
+  s.node_options.skip_interval = static_cast<int>(c.get_int("model.params.node_params.skip_interval"));
+  s.node_options.temperature = c.get_double("model.params.node_params.temperature");
+  // Out-of-range options and k for the type (difflogic needs k = 2) fail here, naming the key.
+  make_node_type(s.node_type, s.node_options, "model.params.node_type")->num_params(s.k);
+  s.regularizer = c.get_choice("model.params.regularizer.kind", {"none", "functional", "spectral"});
+  s.regularizer_weight = c.get_double("model.params.regularizer.weight");
+  DIFFLUT_CHECK(s.regularizer_weight >= 0, "config key 'model.params.regularizer.weight': expected ",
+                "a weight >= 0, found ", s.regularizer_weight);
+  s.hidden_sizes = c.get_int_list("model.params.hidden_sizes");
+  DIFFLUT_CHECK(!s.hidden_sizes.empty(), "config key 'model.params.hidden_sizes': expected at least ",
+                "one layer size, found []");
+  for (int64_t h : s.hidden_sizes)
+    DIFFLUT_CHECK(h >= 1, "config key 'model.params.hidden_sizes': expected sizes >= 1, found ", h);
+  s.first_mapping = parse_mapping_kind(c.get_string("model.params.layer_type"), "model.params.layer_type");
+  s.later_mapping = c.is_null("model.params.later_layer_type")
+                        ? s.first_mapping
+                        : parse_mapping_kind(c.get_string("model.params.later_layer_type"),
+                                             "model.params.later_layer_type");
+  s.learnable_tau = positive_number(c, "model.params.learnable_tau");
+  s.tau = positive_number(c, "model.params.tau");
+  s.encoder = c.get_choice("model.params.encoder.name", {"thermometer", "uniform", "gaussian", "distributive"});
+  s.encoder_bits = static_cast<int>(int_in_range(c, "model.params.encoder.num_bits", 1, 255));
+  s.encoder_feature_wise = c.get_bool("model.params.encoder.feature_wise");
+  return s;
+}
+
+TrainSettings parse_train_settings(const Config& c) {
+  TrainSettings s;
+  s.epochs = int_at_least(c, "training.epochs", 1);
+  s.batch_size = int_at_least(c, "training.batch_size", 1);
+  s.lr = positive_number(c, "training.lr");
+  s.optimizer = c.get_choice("training.optimizer", {"adam", "adamw", "sgd"});
+  s.weight_decay = positive_number(c, "training.weight_decay", true);
+  s.val_fraction = positive_number(c, "training.val_fraction", true);
+  DIFFLUT_CHECK(s.val_fraction < 1.0, "config key 'training.val_fraction': expected a number in ",
+                "[0, 1), found ", s.val_fraction);
+  s.scheduler = c.get_choice("training.scheduler.type", {"step", "cosine", "none"});
+  s.step_size = int_at_least(c, "training.scheduler.step_size", 1);
+  s.gamma = positive_number(c, "training.scheduler.gamma");
+  // The resume and checkpoint keys came later than the others: older configs lack them.
+  s.resume = string_or(c, "training.resume", "");
+  s.save_best = bool_or(c, "training.save_best", true);
+  s.checkpoint_every = int_at_least_or(c, "training.checkpoint_every", 0, 1);
+  return s;
+}
+
+TrackingSettings parse_tracking_settings(const Config& c) {
+  TrackingSettings s;
+  s.enabled = bool_or(c, "tracking.enabled", s.enabled);
+  s.histograms = bool_or(c, "tracking.histograms", s.histograms);
+  s.histogram_bins = int_or(c, "tracking.histogram_bins", s.histogram_bins);
+  DIFFLUT_CHECK(s.histogram_bins >= 1 && s.histogram_bins <= 10000, "config key ",
+                "'tracking.histogram_bins': expected an integer in [1, 10000], found ",
+                s.histogram_bins);
+  s.busy_timeout_s = double_or(c, "tracking.busy_timeout_s", s.busy_timeout_s);
+  DIFFLUT_CHECK(std::isfinite(s.busy_timeout_s) && s.busy_timeout_s >= 0 &&
+                    s.busy_timeout_s <= 86400,
+                "config key 'tracking.busy_timeout_s': expected seconds in [0, 86400], found ",
+                s.busy_timeout_s);
+  s.db = string_or(c, "tracking.db", s.db);
+  return s;
+}
+
+ExperimentSettings parse_experiment_settings(const Config& c) {
+  ExperimentSettings s;
+  s.experiment_name = c.get_string("experiment_name");
+  DIFFLUT_CHECK(!s.experiment_name.empty() && s.experiment_name.find('/') == std::string::npos &&
+                    s.experiment_name != "." && s.experiment_name != "..",
+                "config key 'experiment_name': expected a non-empty name without '/', found '",
+                s.experiment_name, "'");
+  s.seed = static_cast<uint64_t>(int_at_least(c, "seed", 0));
+  s.device = c.get_choice("device", {"auto", "cpu", "cuda"});
+  s.output_dir = c.get_string("output_dir");
+  DIFFLUT_CHECK(!s.output_dir.empty(), "config key 'output_dir': expected a directory, found ''");
+  s.data = parse_data_settings(c);
+  s.model = parse_model_settings(c);
+  s.eval_circuit = c.get_bool("evaluation.circuit");
+  s.training = parse_train_settings(c);
+  s.tracking = parse_tracking_settings(c);
+  return s;
+}
+
+LauncherSettings parse_launcher_settings(const Config& c) {
+  LauncherSettings s;
+  const ConfigNode* l = c.find("launcher");
+  if (!l || !l->is_map()) return s;
+  s.name = c.get_choice("launcher.name", {"local", "slurm"});
+  s.n_jobs = static_cast<int>(int_at_least_or(c, "launcher.n_jobs", 1, s.n_jobs));
+  s.threads_per_job = static_cast<int>(int_at_least_or(c, "launcher.threads_per_job", 0, s.threads_per_job));
+  s.timeout_min = int_at_least_or(c, "launcher.timeout_min", 1, s.timeout_min);
+  s.cpus_per_task = static_cast<int>(int_at_least_or(c, "launcher.cpus_per_task", 1, s.cpus_per_task));
+  s.mem_gb = int_or(c, "launcher.mem_gb", s.mem_gb);
+  s.array_parallelism = static_cast<int>(int_or(c, "launcher.array_parallelism", s.array_parallelism));
+  s.partition = string_or(c, "launcher.partition", "");
+  s.gres = string_or(c, "launcher.gres", "");
+  s.setup = string_or(c, "launcher.setup", "");
+  if (has_value(c, "launcher.additional_parameters"))
+    s.additional_parameters = c.get_string_list("launcher.additional_parameters");
+  s.wait = bool_or(c, "launcher.wait", s.wait);
+  return s;
+}
+
+}  // namespace difflut::app
