@@ -4,6 +4,7 @@
 // land here). Every output element is written by one thread, so results do not depend on threads.
 #include <algorithm>
 
+#include "tensor/cpu_clones.h"
 #include "tensor/kernels/elementwise_kernels.h"
 #include "tensor/kernels/reduce_kernels.h"
 #include "tensor/parallel.h"
@@ -13,8 +14,9 @@ namespace difflut {
 namespace {
 constexpr int64_t kGrain = 1 << 15;
 
+// The hot loop: one clone per instruction set (tensor/cpu_clones.h).
 template <bool A1, bool B1, bool HasG, bool Acc, class T, class F>
-inline void map_run(F f,
+DIFFLUT_CPU_CLONES void map_run(F f,
                     const T* g,  // [n] output-shaped gradient (HasG)
                     const T* a,  // operand a, read from offset oa with stride A1
                     const T* b,  // operand b, read from offset ob with stride B1
