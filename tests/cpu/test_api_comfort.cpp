@@ -19,13 +19,12 @@ std::shared_ptr<LUTNetwork> small_network(const std::string& node_type, Tensor& 
   x = Tensor::rand({40, 6}, gen);
   ThermometerEncoder enc("uniform", 3);
   enc.fit(x);
-  LUTNetworkConfig c;
-  c.num_features = 6;
-  c.num_classes = 2;
-  c.hidden_sizes = {16, 8};
-  c.k = 3;
-  c.node_type = node_type;
-  c.first_mapping = MappingKind::random;
+  const LUTNetworkConfig c{.num_features = 6,
+                           .num_classes = 2,
+                           .hidden_sizes = {16, 8},
+                           .k = 3,
+                           .node_type = node_type,
+                           .first_mapping = MappingKind::random};
   return std::make_shared<LUTNetwork>(c, enc, gen);
 }
 
