@@ -24,6 +24,7 @@ std::shared_ptr<LUTNetwork> small_network(const std::string& node_type, Tensor& 
                            .hidden_sizes = {16, 8},
                            .k = 3,
                            .node_type = node_type,
+                           .node_options = {},
                            .first_mapping = MappingKind::random};
   return std::make_shared<LUTNetwork>(c, enc, gen);
 }
