@@ -4,7 +4,7 @@
 # quick start extracted from README.md, a custom node, a train-and-export program), runs all three,
 # and checks that the CPU-only binaries need neither libcublas nor libcudart.
 #
-#   cmake -DSOURCE=<repo> -DWORK=<scratch dir> [-DLAUNCHER=ccache] -P run_install_test.cmake
+#   cmake -DSOURCE=<repo> -DWORK=<scratch dir> [-DLAUNCHER=ccache] [-DMINIMAL=ON] -P run_install_test.cmake
 cmake_minimum_required(VERSION 3.25)
 foreach(v SOURCE WORK)
   if(NOT ${v})
@@ -26,13 +26,17 @@ function(run step)
 endfunction()
 
 # ---- the package ---------------------------------------------------------------------------------
+set(minimal OFF)  # the same optional libraries as the build running the test
+if(MINIMAL)
+  set(minimal ON)
+endif()
 set(launcher "")
 if(LAUNCHER)
   set(launcher -DCMAKE_CXX_COMPILER_LAUNCHER=${LAUNCHER})
 endif()
 run("configure the CPU-only package" ${CMAKE_COMMAND} -S "${SOURCE}" -B "${lib_build}"
     -DCMAKE_BUILD_TYPE=Release -DDIFFLUT_CUDA=OFF -DDIFFLUT_PORTABLE=ON -DDIFFLUT_BUILD_APPS=OFF
-    -DDIFFLUT_BUILD_TESTS=OFF -DDIFFLUT_BUILD_BENCH=OFF ${launcher})
+    -DDIFFLUT_BUILD_TESTS=OFF -DDIFFLUT_BUILD_BENCH=OFF -DDIFFLUT_MINIMAL=${minimal} ${launcher})
 run("build it" ${CMAKE_COMMAND} --build "${lib_build}" -j2)
 run("install it" ${CMAKE_COMMAND} --install "${lib_build}" --prefix "${prefix}")
 
