@@ -218,4 +218,11 @@ void Graph::clear() {
   grads_.clear();
 }
 
+void Graph::truncate(size_t size) {
+  DIFFLUT_CHECK(size <= nodes_.size(), "graph.truncate: expected at most ", nodes_.size(),
+                " nodes, found ", size);
+  nodes_.resize(size);
+  grads_.clear();
+}
+
 }  // namespace difflut

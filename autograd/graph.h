@@ -64,6 +64,27 @@ class Graph {
 
   // Drops all nodes, values and saved tensors (returning memory to the caching allocator).
   void clear();
+  // Drops the nodes from `size` on (and every gradient): the tape as it was when it had `size`
+  // nodes. Vars of the dropped nodes become invalid. Throws if `size` > size().
+  void truncate(size_t size);
+
+  // One training step's scope: when it ends, the graph drops every node appended since it began
+  // (nodes built before it, such as inputs refilled with set_input, stay). A loop written
+  //   for (...) { Graph::Step step = g.step(); Var loss = ...; g.backward(loss); opt.step(); }
+  // keeps the tape at one step's nodes however many iterations run, without a clear() to forget.
+  class Step {
+   public:
+    explicit Step(Graph& g) : graph_(g), begin_(g.size()) {}
+    ~Step() {
+      if (graph_.size() > begin_) graph_.truncate(begin_);  // a clear() inside the step already did it
+    }
+    Step(const Step&) = delete;
+    Step& operator=(const Step&) = delete;
+   private:
+    Graph& graph_;
+    size_t begin_;
+  };
+  [[nodiscard]] Step step() { return Step(*this); }
 
   size_t size() const { return nodes_.size(); }
   const Node& node(int id) const;

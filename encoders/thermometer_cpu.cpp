@@ -2,9 +2,28 @@
 #include <algorithm>
 
 #include "encoders/thermometer_kernels.h"
+#include "tensor/cpu_clones.h"
 #include "tensor/parallel.h"
 
 namespace difflut {
+
+namespace {
+// Rows [lo, hi) (hot loop: one clone per instruction set, tensor/cpu_clones.h).
+template <class T>
+DIFFLUT_CPU_CLONES void thermometer_rows(const T* xp, const T* tp, T* yp, int64_t F, int64_t nb,
+                                         int64_t lo, int64_t hi) {
+  for (int64_t b = lo; b < hi; ++b) {
+    const T* xr = xp + b * F;
+    T* yr = yp + b * F * nb;
+    for (int64_t f = 0; f < F; ++f) {
+      const T v = xr[f];
+      const T* tf = tp + f * nb;
+      T* yf = yr + f * nb;
+      for (int64_t i = 0; i < nb; ++i) yf[i] = v > tf[i] ? T(1) : T(0);
+    }
+  }
+}
+}  // namespace
 
 void thermometer_forward_cpu(OpCall& c) {
   const Tensor& x = *c.in[0];
@@ -17,16 +36,7 @@ void thermometer_forward_cpu(OpCall& c) {
     scalar_t* yp = c.out->data<scalar_t>();    // [B, F*nb]
     const int64_t row = F * nb;
     parallel_for(0, B, std::max<int64_t>(1, (1 << 15) / row), [&](int64_t lo, int64_t hi) {
-      for (int64_t b = lo; b < hi; ++b) {
-        const scalar_t* xr = xp + b * F;
-        scalar_t* yr = yp + b * row;
-        for (int64_t f = 0; f < F; ++f) {
-          const scalar_t v = xr[f];
-          const scalar_t* tf = tp + f * nb;
-          scalar_t* yf = yr + f * nb;
-          for (int64_t i = 0; i < nb; ++i) yf[i] = v > tf[i] ? scalar_t(1) : scalar_t(0);
-        }
-      }
+      thermometer_rows(xp, tp, yp, F, nb, lo, hi);
     });
   });
 }

@@ -7,19 +7,6 @@
 namespace difflut::hdl {
 
 namespace {
-// Restores a module's train/eval mode on scope exit.
-class EvalScope {
- public:
-  explicit EvalScope(Module& m) : m_(m), was_training_(m.is_training()) { m_.eval(); }
-  ~EvalScope() { m_.train(was_training_); }
-  EvalScope(const EvalScope&) = delete;
-  EvalScope& operator=(const EvalScope&) = delete;
-
- private:
-  Module& m_;
-  bool was_training_;
-};
-
 int find_encoder_node(const Graph& g, int input) {
   for (int id = input + 1; id < static_cast<int>(g.size()); ++id) {
     const Node& n = g.node(id);

@@ -126,6 +126,7 @@ Tensor LUTNetwork::logits(const Tensor& features, int64_t batch_size) {
   const int64_t N = host.size(0), F = host.size(1);
   Tensor out = Tensor::empty({N, cfg_.num_classes}, cfg_.dtype, Device::cpu);
   NoGradGuard no_grad;
+  EvalScope eval(*this);
   Graph g;
   const size_t row_bytes = static_cast<size_t>(F) * dtype_size(cfg_.dtype);
   const size_t out_row_bytes = static_cast<size_t>(cfg_.num_classes) * dtype_size(cfg_.dtype);

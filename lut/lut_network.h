@@ -64,9 +64,10 @@ class LUTNetwork : public Module {
   LUTNetwork& to_device(Device device);
 
   // Class predictions (argmax of the logits, first index on ties) for host features [N, F] (f32),
-  // in batches of `batch_size`, without gradients and in the current train/eval mode.
+  // in batches of `batch_size`, without gradients, in eval mode (the hard nodes the hardware has);
+  // the network's train/eval mode is restored afterwards.
   Tensor predict(const Tensor& features, int64_t batch_size = 4096);
-  // Logits [N, C] (host, network dtype) the same way.
+  // Logits [N, C] (host, network dtype) the same way (eval mode, mode restored).
   Tensor logits(const Tensor& features, int64_t batch_size = 4096);
 
  private:

@@ -86,6 +86,20 @@ class Module {
   bool training_ = true;
 };
 
+// Puts a module tree in eval mode for its lifetime, then restores the mode it found (predict(),
+// logits() and lowering to hardware evaluate whatever mode the caller left the model in).
+class EvalScope {
+ public:
+  explicit EvalScope(Module& m) : m_(m), was_training_(m.is_training()) { m_.eval(); }
+  ~EvalScope() { m_.train(was_training_); }
+  EvalScope(const EvalScope&) = delete;
+  EvalScope& operator=(const EvalScope&) = delete;
+
+ private:
+  Module& m_;
+  bool was_training_;
+};
+
 // Runs its children in order, each on the previous one's output. Children are named "0", "1", ...
 class Sequential : public Module {
  public:

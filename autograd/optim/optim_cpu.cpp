@@ -1,6 +1,7 @@
 // CPU optimizer kernels: one parallel pass over the chunk work list (see optim_kernels.h). The
 // update is elementwise, so any partition gives bit-identical results.
 #include "autograd/optim/optim_math.h"
+#include "tensor/cpu_clones.h"
 #include "tensor/parallel.h"
 
 namespace difflut {
@@ -18,6 +19,12 @@ void check_flat_grad(const char* op, const Tensor& param, const Tensor& grad) {
                     grad.device() == param.device(),
                 op, ": expected a gradient prefix of ", param.describe(), ", found ",
                 grad.describe());
+}
+// Elements [lo, hi) of one chunk (the hot loop: one clone per instruction set, tensor/cpu_clones.h).
+template <class T>
+DIFFLUT_CPU_CLONES void adam_range(T* p, const T* g, T* m, T* v, int64_t lo, int64_t hi,
+                                   const AdamCoeffs<T>& c, T min, T max) {
+  for (int64_t i = lo; i < hi; ++i) adam_element(p[i], g[i], m[i], v[i], c, min, max);
 }
 }  // namespace
 
@@ -37,9 +44,8 @@ void adam_update_cpu(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor&
     const double* clamps = chunks.clamps.data<double>();    // [C, 2]
     parallel_for(0, chunks.count(), 1, [&](int64_t lo_c, int64_t hi_c) {
       for (int64_t k = lo_c; k < hi_c; ++k) {
-        const T lo = static_cast<T>(clamps[2 * k]), hi = static_cast<T>(clamps[2 * k + 1]);
-        for (int64_t i = bounds[2 * k]; i < bounds[2 * k + 1]; ++i)
-          adam_element(p[i], g[i], m[i], v[i], c, lo, hi);
+        adam_range(p, g, m, v, bounds[2 * k], bounds[2 * k + 1], c,
+                   static_cast<T>(clamps[2 * k]), static_cast<T>(clamps[2 * k + 1]));
       }
     });
   });

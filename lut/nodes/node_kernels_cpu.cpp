@@ -7,6 +7,7 @@
 
 #include "lut/nodes/node_kernels.h"
 #include "lut/nodes/node_math.h"
+#include "tensor/cpu_clones.h"
 #include "tensor/parallel.h"
 
 namespace difflut::nodes {
@@ -50,6 +51,35 @@ void truth_table_impl(const T* p, const Dims& d, const NodeConsts& c, uint8_t* t
   });
 }
 
+// Training forward of batch rows [lo, hi) (hot loop: one clone per instruction set).
+template <class M, class T>
+DIFFLUT_CPU_CLONES void forward_rows(const T* x, const T* p, const T* q, const Dims& d,
+                                     const NodeConsts& c, int64_t lo, int64_t hi, T* s, T* out) {
+  for (int64_t b = lo; b < hi; ++b)
+    for (int64_t j = 0; j < d.N; ++j)
+      out[b * d.N + j] = M::forward(x + (b * d.N + j) * d.k, p + j * d.P,
+                                    d.Q > 0 ? q + j * d.Q : nullptr, c, s);
+}
+
+// Backward of nodes [lo, hi) over the whole batch; parameter gradients accumulate into acc
+// [(hi - lo), P] (hot loop: one clone per instruction set).
+template <class M, class T>
+DIFFLUT_CPU_CLONES void backward_nodes(const T* x, const T* p, const T* q, const T* g,
+                                       const Dims& d, const NodeConsts& c, int64_t lo, int64_t hi,
+                                       T* s, double* acc, T* gx) {
+  T dx[kMaxK];
+  for (int64_t b = 0; b < d.B; ++b) {
+    for (int64_t j = lo; j < hi; ++j) {
+      const int64_t i = b * d.N + j;
+      for (int l = 0; l < d.k; ++l) dx[l] = T(0);
+      M::backward(x + i * d.k, p + j * d.P, d.Q > 0 ? q + j * d.Q : nullptr, c, g[i], dx,
+                  acc ? acc + (j - lo) * d.P : nullptr, s);
+      if (gx)
+        for (int l = 0; l < d.k; ++l) gx[i * d.k + l] += dx[l];
+    }
+  }
+}
+
 template <class M, class T>
 void forward_impl(const T* x, const T* p, const Dims& d, const NodeConsts& c, bool training,
                   T* out) {
@@ -58,10 +88,7 @@ void forward_impl(const T* x, const T* p, const Dims& d, const NodeConsts& c, bo
     const std::vector<T> q = prep_all<M>(p, d, c);
     parallel_for(0, d.B, grain, [&](int64_t lo, int64_t hi) {
       std::vector<T> s(static_cast<size_t>(M::scratch_size(d.k)));
-      for (int64_t b = lo; b < hi; ++b)
-        for (int64_t j = 0; j < d.N; ++j)
-          out[b * d.N + j] = M::forward(x + (b * d.N + j) * d.k, p + j * d.P,
-                                        d.Q > 0 ? q.data() + j * d.Q : nullptr, c, s.data());
+      forward_rows<M>(x, p, q.data(), d, c, lo, hi, s.data(), out);
     });
     return;
   }
@@ -83,17 +110,7 @@ void backward_impl(const T* x, const T* p, const T* g, const Dims& d, const Node
   parallel_for(0, d.N, 1, [&](int64_t lo, int64_t hi) {
     std::vector<T> s(static_cast<size_t>(M::scratch_size(d.k)));
     std::vector<double> acc(gp ? static_cast<size_t>((hi - lo) * d.P) : 0, 0.0);
-    T dx[kMaxK];
-    for (int64_t b = 0; b < d.B; ++b) {
-      for (int64_t j = lo; j < hi; ++j) {
-        const int64_t i = b * d.N + j;
-        for (int l = 0; l < d.k; ++l) dx[l] = T(0);
-        M::backward(x + i * d.k, p + j * d.P, d.Q > 0 ? q.data() + j * d.Q : nullptr, c, g[i], dx,
-                    gp ? acc.data() + (j - lo) * d.P : nullptr, s.data());
-        if (gx)
-          for (int l = 0; l < d.k; ++l) gx[i * d.k + l] += dx[l];
-      }
-    }
+    backward_nodes<M>(x, p, q.data(), g, d, c, lo, hi, s.data(), gp ? acc.data() : nullptr, gx);
     if (gp)
       for (int64_t j = lo; j < hi; ++j) {
         double* a = acc.data() + (j - lo) * d.P;

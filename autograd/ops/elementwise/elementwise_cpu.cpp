@@ -6,6 +6,7 @@
 
 #include "autograd/ops/elementwise/elementwise_kernels.h"
 #include "autograd/ops/reduce/reduce_kernels.h"
+#include "tensor/cpu_clones.h"
 #include "tensor/parallel.h"
 
 namespace difflut {
@@ -13,8 +14,9 @@ namespace difflut {
 namespace {
 constexpr int64_t kGrain = 1 << 15;
 
+// The hot loop: one clone per instruction set (tensor/cpu_clones.h).
 template <bool A1, bool B1, bool HasG, bool Acc, class T, class F>
-inline void map_run(F f,
+DIFFLUT_CPU_CLONES void map_run(F f,
                     const T* g,  // [n] output-shaped gradient (HasG)
                     const T* a,  // operand a, read from offset oa with stride A1
                     const T* b,  // operand b, read from offset ob with stride B1
