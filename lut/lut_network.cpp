@@ -97,6 +97,12 @@ Var LUTNetwork::node_regularization(Graph& g) {
   return total;
 }
 
+bool LUTNetwork::has_node_regularization() const {
+  for (const auto& layer : layers_)
+    if (layer->node_type()->has_regularization()) return true;
+  return false;
+}
+
 Var LUTNetwork::forward(Graph& g, Var x) {
   DIFFLUT_CHECK(x.graph == &g, "LUTNetwork: x belongs to another graph");
   DIFFLUT_CHECK(x.value().dim() == 2 && x.size(1) == cfg_.num_features,

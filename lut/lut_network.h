@@ -60,6 +60,8 @@ class LUTNetwork : public Module {
   // (e.g. a custom node's weight decay) as a [1] value to add to the loss. A training step adds it
   // whenever the node type has one: loss = add(loss, net.node_regularization(g)).
   Var node_regularization(Graph& g);
+  // Whether any layer's node type has such a term (NodeType::has_regularization).
+  bool has_node_regularization() const;
   // Moves parameters and records the device (forward then expects inputs there).
   LUTNetwork& to_device(Device device);
 

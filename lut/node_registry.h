@@ -48,6 +48,10 @@ class NodeType : public std::enable_shared_from_this<NodeType> {
   virtual double regularization(const Tensor& params, int k) const;
   virtual void regularization_backward(const Tensor& params, int k, double scale,
                                        Tensor& grad_params) const;
+  // Whether regularization() is a real term. Trainers add LUTNetwork::node_regularization to the
+  // loss only then, so types without one cost nothing (no parameter round trip per step). A type
+  // that overrides regularization() overrides this to return true.
+  virtual bool has_regularization() const { return false; }
 
   // The eval function of every node as a truth table: [N, 2^k] u8 in {0, 1}, entry [j][a] is node
   // j's output when input l reads bit l of a. Hardware export and bit-sliced inference use it.

@@ -84,6 +84,10 @@ class ScalarNodeType : public NodeType {
     });
   }
 
+  bool has_regularization() const override {
+    return requires(const Derived& d, const double* p) { d.node_regularization(p, 0); };
+  }
+
   double regularization(const Tensor& params, int k) const override {
     double s = 0.0;
     if constexpr (requires(const Derived& d, const double* p) { d.node_regularization(p, 0); }) {

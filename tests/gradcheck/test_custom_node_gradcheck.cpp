@@ -59,6 +59,7 @@ TEST_CASE("LUTNetwork::node_regularization adds every layer's NodeType::regulari
   for (size_t i = 0; i < net.num_layers(); ++i)
     expect += type->regularization(net.layer(i).node_params().value, c.k);
   CHECK(expect > 0);
+  CHECK(net.has_node_regularization());  // the trainer adds the term to every step's loss
   CHECK(net_regularization(net) == doctest::Approx(expect).epsilon(1e-12));
 
   Graph g;
@@ -95,6 +96,7 @@ TEST_CASE("node_regularization is 0 for node types without a regularisation term
   LUTLayer layer(o, gen);
   Graph g;
   CHECK(layer.node_regularization(g).value().to_vector<double>() == std::vector<double>{0.0});
+  CHECK_FALSE(layer.node_type()->has_regularization());  // so the trainer skips the term
 }
 
 namespace {
@@ -124,6 +126,7 @@ struct ProductNode : ScalarNodeType<ProductNode> {
 TEST_CASE("ScalarNodeType defaults: gradcheck, eval = forward >= 0.5 on the truth table, no "
           "regularisation, N(0, 0.1²) init") {
   auto type = std::make_shared<ProductNode>();
+  CHECK_FALSE(type->has_regularization());  // no node_regularization member: no term
   const int k = 3;
   Generator gen(9);
   Tensor x = Tensor::rand({5, 4 * k}, gen, DType::f64);

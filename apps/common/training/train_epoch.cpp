@@ -49,6 +49,9 @@ EpochRecord EpochRunner::run(int64_t epoch) {
   model_.train();
   progress_.begin_epoch(static_cast<int>(epoch), static_cast<int>(num_epochs_), loader_.size());
   const bool regularize = settings_.regularizer != "none" && settings_.regularizer_weight > 0;
+  // A node type's own term (NodeType::regularization, e.g. a custom node's weight decay) always
+  // joins the loss; built-in types have none and skip it.
+  const bool node_term = model_.has_node_regularization();
   double loss_sum = 0.0, shown_loss = 0.0;
   int64_t loss_count = 0, done = 0, step = 0;
   const auto t0 = std::chrono::steady_clock::now();
@@ -60,6 +63,7 @@ EpochRecord EpochRunner::run(int64_t epoch) {
     if (regularize)
       loss = add(loss, model_.regularization(g_, parse_lut_regularizer(settings_.regularizer),
                                              settings_.regularizer_weight));
+    if (node_term) loss = add(loss, model_.node_regularization(g_));
     optimizer_.zero_grad();  // one memset: custom-update parameters own no gradient storage
     g_.backward(loss);
     optimizer_.step();
