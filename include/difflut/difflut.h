@@ -28,6 +28,7 @@
 #include "lut/lut_network.h"
 #include "lut/node_ops.h"
 #include "lut/node_registry.h"
+#include "lut/scalar_node_type.h"
 #include "lut/nodes/node_types.h"
 
 #include "data/dataset.h"

@@ -14,50 +14,32 @@ using namespace difflut;
 
 namespace {
 
-class FlipParityNode : public NodeType {
+// Per-node scalar functions on the ScalarNodeType base, which does the dtype dispatch, the loops
+// over samples and nodes, the threads and the truth table (from node_eval).
+class FlipParityNode : public ScalarNodeType<FlipParityNode> {
  public:
   std::string name() const override { return "flip_parity"; }
   int64_t num_params(int) const override { return 1; }
-  void init(Tensor& params, int, Generator&) const override {
-    DIFFLUT_DISPATCH_FLOAT(params.dtype(), "flip_parity.init", [&] {
-      for (int64_t j = 0; j < params.size(0); ++j) params.data<scalar_t>()[j] = scalar_t(-1);
-    });
+
+  template <class T>
+  void node_init(T* p, int) const { p[0] = T(-1); }
+  template <class T>
+  T node_forward(const T* x, const T* p, int k) const {
+    const double s = soft_parity(x, k, -1), f = sigmoid(p[0]);
+    return static_cast<T>(s + f * (1 - 2 * s));
   }
-  void forward_train(const Tensor& x, const Tensor& params, int k, Tensor& out) const override {
-    DIFFLUT_DISPATCH_FLOAT(x.dtype(), "flip_parity", [&] {
-      for_each_node<scalar_t>(x, params, k, [&](int64_t i, const scalar_t* xs, scalar_t theta) {
-        const double s = soft_parity(xs, k, -1), f = sigmoid(theta);
-        out.data<scalar_t>()[i] = static_cast<scalar_t>(s + f * (1 - 2 * s));
-      });
-    });
+  template <class T>
+  void node_backward(const T* x, const T* p, int k, T g, T* dx, T* dp) const {
+    const double s = soft_parity(x, k, -1), f = sigmoid(p[0]);
+    dp[0] += static_cast<T>(g * f * (1 - f) * (1 - 2 * s));
+    for (int l = 0; l < k; ++l)  // ds/dx_l = Π_{m≠l} (1 - 2 x_m)
+      dx[l] += static_cast<T>(g * (1 - 2 * f) * (1 - 2 * soft_parity(x, k, l)));
   }
-  void backward(const Tensor& x, const Tensor& params, int k, const Tensor& grad_out,
-                Tensor* grad_x, Tensor* grad_params) const override {
-    DIFFLUT_DISPATCH_FLOAT(x.dtype(), "flip_parity", [&] {
-      const int64_t N = params.size(0);
-      for_each_node<scalar_t>(x, params, k, [&](int64_t i, const scalar_t* xs, scalar_t theta) {
-        const double g = grad_out.data<scalar_t>()[i], s = soft_parity(xs, k, -1);
-        const double f = sigmoid(theta);
-        if (grad_params)
-          grad_params->data<scalar_t>()[i % N] +=
-              static_cast<scalar_t>(g * f * (1 - f) * (1 - 2 * s));
-        if (grad_x)  // ds/dx_l = Π_{m≠l} (1 - 2 x_m)
-          for (int l = 0; l < k; ++l)
-            grad_x->data<scalar_t>()[i * k + l] +=
-                static_cast<scalar_t>(g * (1 - 2 * f) * soft_parity_rest(xs, k, l));
-      });
-    });
-  }
-  Tensor truth_table(const Tensor& params, int k) const override {
-    const int64_t N = params.size(0), K = int64_t{1} << k;
-    Tensor tt = Tensor::empty({N, K}, DType::u8);
-    const Tensor p = params.to(DType::f64);
-    for (int64_t j = 0; j < N; ++j)
-      for (int64_t a = 0; a < K; ++a)
-        tt.data<uint8_t>()[j * K + a] =
-            static_cast<uint8_t>((__builtin_popcountll(static_cast<unsigned long long>(a)) & 1) ^
-                                 (p.data<double>()[j] >= 0 ? 1 : 0));
-    return tt;
+  template <class T>
+  bool node_eval(const T* bits, const T* p, int k) const {
+    int parity = 0;
+    for (int l = 0; l < k; ++l) parity ^= bits[l] != T(0);
+    return (parity ^ (p[0] >= 0 ? 1 : 0)) != 0;
   }
 
  private:
@@ -69,17 +51,6 @@ class FlipParityNode : public NodeType {
     for (int l = 0; l < k; ++l)
       if (l != skip) prod *= 1 - 2 * static_cast<double>(xs[l]);
     return (1 - prod) / 2;
-  }
-  template <class T>
-  static double soft_parity_rest(const T* xs, int k, int l) {
-    return 1 - 2 * soft_parity(xs, k, l);
-  }
-  template <class T, class Fn>
-  static void for_each_node(const Tensor& x, const Tensor& params, int k, Fn&& fn) {
-    const int64_t B = x.size(0), N = params.size(0);
-    for (int64_t b = 0; b < B; ++b)
-      for (int64_t j = 0; j < N; ++j)
-        fn(b * N + j, x.data<T>() + (b * N + j) * k, params.data<T>()[j]);
   }
 };
 
