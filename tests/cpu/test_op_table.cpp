@@ -59,7 +59,8 @@ TEST_CASE("op names round-trip and unknown or duplicate names are rejected") {
   CHECK(find_op("no_such_op") == nullptr);
   CHECK_THROWS_WITH_AS(op_kind_from_name("no_such_op"), doctest::Contains("no_such_op"), Error);
   CHECK_THROWS_WITH_AS(op_kind_from_name("no_such_op"), doctest::Contains("thermometer"), Error);
-  CHECK_THROWS_WITH_AS(register_op(OpDef{.name = "add"}), doctest::Contains("already registered"),
-                       Error);
+  OpDef duplicate;
+  duplicate.name = "add";
+  CHECK_THROWS_WITH_AS(register_op(duplicate), doctest::Contains("already registered"), Error);
   CHECK_THROWS_WITH_AS(register_op(OpDef{}), doctest::Contains("name"), Error);
 }
