@@ -73,7 +73,7 @@ struct RegisteredOp {
   bool differentiable(int input) const;
   bool any_differentiable() const { return !diff_inputs.empty(); }
 };
-std::vector<RegisteredOp> registered_ops();
+std::vector<RegisteredOp> registered_op_list();
 const RegisteredOp& registered_op(const std::string& name);  // throws if unknown
 std::string op_name_of(Var v);                                 // the op of v's node
 

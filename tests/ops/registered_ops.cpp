@@ -13,7 +13,7 @@ bool RegisteredOp::differentiable(int input) const {
   return false;
 }
 
-std::vector<RegisteredOp> registered_ops() {
+std::vector<RegisteredOp> registered_op_list() {
   // Higher layers add their kinds on first use; list them all before reading the registry.
   encoders::register_ops();
   lut::register_ops();
@@ -26,7 +26,7 @@ std::vector<RegisteredOp> registered_ops() {
 }
 
 const RegisteredOp& registered_op(const std::string& name) {
-  static const std::vector<RegisteredOp> ops = registered_ops();
+  static const std::vector<RegisteredOp> ops = registered_op_list();
   for (const RegisteredOp& op : ops)
     if (op.name == name) return op;
   DIFFLUT_FAIL("op test: '", name, "' is not a registered op");

@@ -232,7 +232,7 @@ TEST_CASE("every registered op has a case, and every differentiable op a gradien
     by_op[c.op].push_back(&c);
   }
   int ops = 0;
-  for (const RegisteredOp& op : registered_ops()) {
+  for (const RegisteredOp& op : registered_op_list()) {
     if (!op.has_kernel) continue;  // the leaf row: graph inputs, nothing to compute
     CAPTURE(op.name);
     ++ops;
