@@ -94,6 +94,30 @@ TEST_CASE("difflut-export verifies a small Fashion-MNIST-shaped checkpoint end t
   CHECK(lut_layer_luts > 0);
   CHECK(lut_layer_luts <= 42);
 
+  // Encoded bits in, the AXI4-Stream top over a 256-bit bus (10 beats a sample), registers inside
+  // the popcount and argmax trees, random stalls, Icarus; flattened and per-module synthesis.
+  r = test::run_command(exe + " " + dir + "/m.safetensors --dataset fashionmnist --limit 12 "
+                        "--no-encoder --interface stream --bus-bits 256 --stall 40 --pipeline 1 "
+                        "--popcount-regs 1 --argmax-regs 1 --verify --simulator icarus --synth "
+                        "--out " + dir + "/v3");
+  INFO(r.output);
+  CHECK(r.exit_code == 0);
+  CHECK(r.output.find("stream top: difflut_top_stream (s_axis 256 bits, 10 beat(s) a sample") !=
+        std::string::npos);
+  CHECK(r.output.find("simulation (icarus): 0 mismatches in 12 vectors") != std::string::npos);
+  CHECK(r.output.find("synthesis per module (") != std::string::npos);
+  CHECK(r.output.find("  stream top (buffer, FIFO): ") != std::string::npos);
+  CHECK(r.output.find("synthesis flattened (") != std::string::npos);
+  CHECK(r.last_line().rfind("mismatches=0 luts=", 0) == 0);
+
+  // Options that make no sense together are refused in one line.
+  r = test::run_command(exe + " " + dir + "/m.safetensors --bus-bits 16 2>&1");
+  CHECK(r.exit_code == 2);
+  CHECK(r.output == "difflut-export: error: --bus-bits and --stream-scores need --interface stream\n");
+  r = test::run_command(exe + " " + dir + "/m.safetensors --pnr ice40 2>&1");
+  CHECK(r.exit_code == 2);
+  CHECK(r.output.find("--pnr needs a clocked design") != std::string::npos);
+
   r = test::run_command(exe + " " + dir + "/missing.safetensors");
   CHECK(r.exit_code != 0);
   CHECK(r.output.find("difflut-export: error:") != std::string::npos);
