@@ -16,6 +16,7 @@
 #include "common/checkpoint_dataset.h"
 #include "common/config.h"
 #include "common/config_compose.h"
+#include "data/csv.h"
 #include "data/registry.h"
 #include "hdl/circuit_sim.h"
 #include "hdl/export.h"
@@ -57,6 +58,9 @@ const char* kUsage =
     "  --part P / --package K   iCE40 part and package (default hx8k, ct256)\n"
     "  --seeds N            place-and-route seeds 1..N (default 3)\n"
     "  --pnr-freq MHz       nextpnr's target frequency (default 200)\n"
+    "  --csv FILE           test set from a CSV file (label in the last column) instead\n"
+    "  --input-bits N       features that are not 8-bit codes: N-bit fixed-point codes (default:\n"
+    "                       the exact fixed-point format of the test features, when one exists)\n"
     "  --dataset NAME       test set to use (default: the checkpoint's dataloaders.name)\n"
     "  --data-root DIR      where datasets live (default: $DIFFLUT_DATA_ROOT, ../shared/data)\n"
     "Last line: mismatches=N luts=M ffs=K latency_cycles=L fmax_mhz=F lut4=N (luts/ffs only\n"
@@ -87,6 +91,8 @@ struct Options {
   bool sv = false;
   bool pnr = false;
   Ice40Options ice40;
+  std::string csv;
+  int input_bits = 0;
 };
 
 int64_t parse_int(const std::string& opt, const std::string& v, int64_t min) {
@@ -163,6 +169,11 @@ Options parse(int argc, char** argv) {
       for (int64_t i = 1; i <= n; ++i) o.ice40.seeds.push_back(static_cast<int>(i));
     } else if (a == "--pnr-freq") {
       o.ice40.target_mhz = static_cast<double>(parse_int(a, value(), 1));
+    } else if (a == "--csv") {
+      o.csv = value();
+    } else if (a == "--input-bits") {
+      o.input_bits = static_cast<int>(parse_int(a, value(), 1));
+      DIFFLUT_CHECK(o.input_bits <= 16, "--input-bits expects 1 to 16, found ", o.input_bits);
     } else if (a == "--dataset") {
       o.dataset = value();
     } else if (a == "--data-root") {
@@ -210,19 +221,35 @@ int run(const Options& o) {
   std::shared_ptr<LUTNetwork> net = load_lut_network(o.checkpoint, Device::cpu);
   std::string data_root = o.data_root;
   const std::string dataset =
-      canonical_dataset_name(o.dataset.empty() ? app::checkpoint_dataset(o.checkpoint, &data_root,
-                                                                          "pass --dataset NAME")
-                                               : o.dataset);
-  Dataset test = load_dataset(dataset, "test", data_root);
+      !o.csv.empty() ? "csv " + o.csv
+      : canonical_dataset_name(o.dataset.empty()
+                                   ? app::checkpoint_dataset(o.checkpoint, &data_root,
+                                                             "pass --dataset NAME")
+                                   : o.dataset);
+  Dataset test = o.csv.empty() ? load_dataset(dataset, "test", data_root) : read_csv(o.csv);
   const int64_t n = o.limit > 0 ? std::min(o.limit, test.size()) : test.size();
   if (n < test.size()) {
     std::vector<int64_t> rows(static_cast<size_t>(n));
     for (int64_t i = 0; i < n; ++i) rows[static_cast<size_t>(i)] = i;
     test = select_rows(test, rows);
   }
-  DIFFLUT_CHECK(!o.encoder || test.features.dtype() == DType::u8, "dataset '", dataset,
-                "' has ", dtype_name(test.features.dtype()),
-                " features; raw-input export needs u8 codes, use --no-encoder");
+  NetworkLowerOptions lo;
+  lo.include_encoder = o.encoder;
+  if (o.encoder && test.features.dtype() != DType::u8) {
+    // Features that are not 8-bit codes: fixed-point input words. An inexact format (given
+    // --input-bits) rounds the features; the golden vectors are then the model on those values.
+    const FixedPoint fp = derive_fixed_point(test.features_f32(), o.input_bits);
+    const Tensor raw = test.features_f32();
+    const Tensor q = quantize_features(raw, fp);
+    const double float_acc = accuracy(net->predict(raw), test.labels);
+    int64_t changed = 0;
+    for (int64_t i = 0; i < q.numel(); ++i) changed += q.data<float>()[i] != raw.data<float>()[i];
+    std::cout << "input format: " << fp.describe() << " ("
+              << (o.input_bits ? "--input-bits" : "exact for every test feature") << "); " << changed << " feature values rounded; model accuracy on the features "
+              << float_acc << "\n";
+    test.features = q;
+    lo.fixed_point = fp;
+  }
   const Tensor features = test.features_f32();
   info(str_cat("model ", o.checkpoint, ": ", net->config().num_features, " features, layers of ",
                net->config().k, "-input ", net->config().node_type, " nodes, ",
@@ -230,8 +257,6 @@ int run(const Options& o) {
 
   // 1. Lower (with a stage-by-stage check against the network's graph on the first samples).
   auto t0 = std::chrono::steady_clock::now();
-  NetworkLowerOptions lo;
-  lo.include_encoder = o.encoder;
   const int64_t probe_rows = std::min<int64_t>(n, 256);
   std::vector<int64_t> probe_idx(static_cast<size_t>(probe_rows));
   for (int64_t i = 0; i < probe_rows; ++i) probe_idx[static_cast<size_t>(i)] = i;
