@@ -98,9 +98,14 @@ StreamDesign write_stream_top(const Circuit& circuit, const VerilogDesign& core,
     os << "    else if (s_fire) token <= {token[" << BEATS - 2 << ":0], token[" << BEATS - 1
        << "]};\n";
   os << "  end\n";
+  // Slice b follows the bus while the token is on it, so it holds the bus at the edge that moves
+  // the token on: the edge accepting beat b. (It also takes whatever the bus carries while the
+  // source idles, which is harmless: the core reads the buffer in the cycle after the last beat,
+  // and a slice is only rewritten after that edge.) The token bit is the flip-flops' enable
+  // directly: no enable logic per slice.
   os << "  " << ff << " begin\n";
   for (int64_t b = 0; b < BEATS; ++b)
-    os << "    if (s_fire && token[" << b << "]) buffer[" << b * B + B - 1 << ":" << b * B
+    os << "    if (token[" << b << "]) buffer[" << b * B + B - 1 << ":" << b * B
        << "] <= s_axis_tdata;\n";
   os << "  end\n";
   os << "  " << reg << " in_valid;  // the buffer holds a complete sample this cycle\n";

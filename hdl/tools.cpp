@@ -329,7 +329,7 @@ Ice40Report run_ice40(const std::string& dir, const VerilogDesign& design,
     const CommandResult r = run_command(
         str_cat("nextpnr-ice40 --", part, " --package ", quote(options.package), " --json ", stem,
                 ".json --asc ", asc, " --seed ", seed, " --freq ", options.target_mhz,
-                " --timing-allow-fail -l ", log, " -q"),
+                " --router ", quote(options.router), " --timing-allow-fail -l ", log, " -q"),
         dir);
     std::ifstream lf((std::filesystem::path(dir) / log).string());
     std::stringstream text;

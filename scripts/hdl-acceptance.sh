@@ -34,7 +34,6 @@ case "$step" in
     nice "$exe" "$model" --simulator icarus --verify --limit 1000 --out "$out/fm_icarus" ;;
   synth-fmnist)
     nice "$exe" "$model" --synth --limit 16 --out "$out/fm_synth"
-    nice "$exe" "$model" --synth --limit 16 --no-encoder --out "$out/fm_synth_noenc"
-    nice "$exe" "$model" --synth --limit 16 --pipeline 1 --out "$out/fm_synth_p1" ;;
+    nice "$exe" "$model" --synth --limit 16 --no-encoder --out "$out/fm_synth_noenc" ;;
   *) echo "hdl-acceptance.sh: unknown step '$step'" >&2; exit 2 ;;
 esac

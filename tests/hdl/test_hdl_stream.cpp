@@ -14,6 +14,7 @@
 #include "hdl/testbench.h"
 #include "hdl/tools.h"
 #include "hdl_models.h"
+#include "hdl_tools.h"
 #include "test_util.h"
 
 using namespace difflut;
@@ -21,12 +22,7 @@ using namespace difflut::hdl;
 using difflut::test::HdlModel;
 
 namespace {
-void require_tools() {
-  for (const char* t : {"verilator", "iverilog", "vvp", "yosys"}) {
-    INFO("'" << t << "' must be on PATH for the hdl suite: apt-get install -y verilator iverilog yosys");
-    REQUIRE(have_tool(t));
-  }
-}
+void require_tools() { test::require_hdl_tools(); }
 
 // Deeper popcount (8 bits a group: 3 adder levels) and argmax (5 classes: 3 levels) trees.
 HdlModel deep_model(uint64_t seed) { return test::dwn_chain(seed, 6, 40, 6, 4, 24, 40, 5, 0.5); }
