@@ -241,7 +241,8 @@ TEST_CASE("iCE40 place and route: a small stream top routes with a clock figure;
     INFO("'" << t << "' must be on PATH: apt-get install -y nextpnr-ice40 fpga-icestorm");
     REQUIRE(have_tool(t));
   }
-  HdlModel m = deep_model(67);
+  // A small model (3 features, 8 + 6 LUT4 nodes) keeps nextpnr to seconds.
+  HdlModel m = test::dwn_chain(67, 4, 16, 3, 2, 8, 6, 3, 0.5);
   Core c = export_core(m, "pnr", {.pipeline_every = 1, .popcount_register_every = 1,
                                   .argmax_register_every = 1});
   const ExportedStream s = export_stream(c.circuit, c.e, {.bus_bits = 8});
