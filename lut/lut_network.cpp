@@ -468,7 +468,9 @@ std::shared_ptr<LUTNetwork> load_lut_network(const std::string& path, Device dev
   es.metadata["kind"] = r.string(enc, "kind");
   es.metadata["num_bits"] = std::to_string(nb);
   es.metadata["feature_wise"] = r.boolean(enc, "feature_wise") ? "true" : "false";
-  es.tensors["thresholds"] = need_tensor(c, path, "encoder.thresholds", {cfg.num_features, nb});
+  const ThermometerEncoder kind_check(r.string(enc, "kind"), static_cast<int>(nb));
+  es.tensors["thresholds"] =
+      need_tensor(c, path, "encoder.thresholds", {cfg.num_features, kind_check.num_thresholds()});
   ThermometerEncoder encoder = ThermometerEncoder::from_state(es);
 
   // 3. Build (the constructor refuses a model that cannot fit in memory) and fill in the values.

@@ -51,7 +51,9 @@ ModelSettings parse_model_settings(const Config& c) {
                                              "model.params.later_layer_type");
   s.learnable_tau = positive_number(c, "model.params.learnable_tau");
   s.tau = positive_number(c, "model.params.tau");
-  s.encoder = c.get_choice("model.params.encoder.name", {"thermometer", "uniform", "gaussian", "distributive"});
+  s.encoder = c.get_choice("model.params.encoder.name",
+                           {"thermometer", "uniform", "gaussian", "distributive", "binary", "gray",
+                            "onehot", "sign_magnitude", "logarithmic"});
   s.encoder_bits = static_cast<int>(int_in_range(c, "model.params.encoder.num_bits", 1, 255));
   s.encoder_feature_wise = c.get_bool("model.params.encoder.feature_wise");
   return s;
