@@ -2,8 +2,8 @@
 // Fashion-MNIST model with model.params.encoder.name=<e>, and difflut-export lowers its checkpoint
 // from raw 8-bit pixels (the encoder's comparators and code logic included) and counts 0 vectors
 // where the circuit's software model differs from the model; for binary (the widest code logic)
-// Verilator also simulates the Verilog on the golden vectors. An unknown encoder name is refused
-// with the known names.
+// Verilator also simulates the Verilog on the golden vectors. Unknown encoder names and bit counts
+// out of a code's range are refused with one line, before any data is loaded.
 #include <doctest/doctest.h>
 
 #include <filesystem>
@@ -56,9 +56,17 @@ TEST_CASE("difflut-train trains with every level-code encoder and difflut-export
   }
 }
 
-TEST_CASE("an unknown encoder name is refused with the known names") {
-  const std::string dir = test::temp_dir("enc_unknown");
+TEST_CASE("bad encoder configs fail with one clear line: unknown names, bit counts out of range") {
+  const std::string dir = test::temp_dir("enc_bad");
   const test::RunOutput t = train_tiny("octal", dir);
   CHECK(t.rc != 0);
-  CHECK((t.out + t.err).find("binary, gray, onehot, sign_magnitude, logarithmic") != std::string::npos);
+  CHECK(t.err.find("binary, gray, onehot, sign_magnitude, logarithmic") != std::string::npos);
+  const test::RunOutput b = test::run_program(
+      test::built_program("difflut-train"),
+      str_cat("--config-dir '", test::shipped_config_dir(), "' model.params.encoder.name=binary "
+              "model.params.encoder.num_bits=13 tracking.enabled=false output_dir='", dir, "'"),
+      "enc_bad_bits");
+  CHECK(b.rc != 0);
+  CHECK(b.err == "difflut-train: error: config key 'model.params.encoder.num_bits': binary encoder: "
+                 "expected num_bits in [1, 12], found 13\n");
 }

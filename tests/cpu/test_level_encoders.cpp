@@ -1,14 +1,16 @@
 // The level-code encoders (binary, gray, onehot, sign_magnitude, logarithmic) against an
 // independent reference: the published formulas (normalise with eps = 1e-8, clamp, floor, code
 // the integer) evaluated in double on hand-picked values, the range ends, values outside it and
-// values on both sides of every level boundary. Values whose scaled level lies within 1e-6 of an
-// integer are left out of the formula check (there the f32 thresholds decide, by design); onehot
-// edges and sign_magnitude's zero are exact and checked on the boundary itself. Also: the bit
-// layout, state and checkpoint round trips, and errors (unknown names list the known ones).
+// values on and beside every level boundary, features with negative values among them. Values
+// within two f32 steps of a boundary of the double formula are left out of that check (there the
+// f32 thresholds decide, by design); exact cases are checked on the boundary itself: onehot edges,
+// sign_magnitude's zero, constant features (x == min is level 0). Also: the bit layout, state and
+// checkpoint round trips, and errors (unknown names, bit counts, corrupt checkpoint thresholds).
 #include <cmath>
 #include <string>
 #include <vector>
 
+#include "autograd/io/safetensors.h"
 #include "encoders/level_code.h"
 #include "encoders/thermometer.h"
 #include "lut/lut_network.h"
@@ -214,4 +216,76 @@ TEST_CASE("level-code errors: unknown names list the known ones, bit counts are 
   EncoderState s = e.to_state();
   s.tensors["thresholds"] = Tensor::zeros({2, 2});
   CHECK_THROWS_WITH_AS(ThermometerEncoder::from_state(s), doctest::Contains("expected thresholds f32 [F, 3]"), Error);
+}
+
+TEST_CASE("a constant feature: x == min keeps level 0, anything above it the levels of s = eps") {
+  // Hand-computed from the published rules with min = max = 0.5 (feature 0) and 0 (feature 1):
+  // (x - min) / (0 + 1e-8) is 0 at x = min and clamps to 1 a few f32 steps above 0.5; around 0 the
+  // levels of s = 1e-8 are still reachable (binary, 3 bits: x = 5e-9 -> floor(0.5 * 7) = 3).
+  const Tensor train = Tensor::from_vector(std::vector<float>{0.5f, 0.f, 0.5f, 0.f}, {2, 2});
+  const float above = std::nextafter(0.5f, 1.f);
+  auto code = [&](const char* name, int nb, float x0, float x1) {
+    ThermometerEncoder e(name, nb);
+    e.fit(train);
+    return e.encode(Tensor::from_vector(std::vector<float>{x0, x1}, {1, 2})).to_vector<float>();
+  };
+  using V = std::vector<float>;
+  CHECK(code("binary", 3, 0.5f, 0.f) == V{0, 0, 0, 0, 0, 0});
+  CHECK(code("binary", 3, above, 5e-9f) == V{1, 1, 1, 0, 1, 1});
+  CHECK(code("binary", 3, 0.25f, -1.f) == V{0, 0, 0, 0, 0, 0});
+  CHECK(code("gray", 3, above, 5e-9f) == V{1, 0, 0, 0, 1, 0});  // gray(7) = 100, gray(3) = 010
+  CHECK(code("logarithmic", 3, 0.5f, 0.f) == V{0, 0, 0, 0, 0, 0});
+  CHECK(code("logarithmic", 3, above, 1.f) == V{1, 1, 1, 1, 1, 1});
+  // onehot: every edge is min, strict: min is bin 0, above it bin b - 1.
+  CHECK(code("onehot", 3, 0.5f, 0.f) == V{1, 0, 0, 1, 0, 0});
+  CHECK(code("onehot", 3, above, 1e-30f) == V{0, 0, 1, 0, 0, 1});
+  // sign_magnitude, 3 bits: max|x| = 0.5 (feature 0), 0 (feature 1, s = 1e-8, 3 magnitude levels).
+  CHECK(code("sign_magnitude", 3, 0.25f, 5e-9f) == V{0, 0, 1, 0, 0, 1});   // floor(0.5 * 3) = 1
+  CHECK(code("sign_magnitude", 3, -0.5f, -1.f) == V{1, 1, 1, 1, 1, 1});  // 0.5 + 1e-8 == 0.5 in f32
+  CHECK(code("sign_magnitude", 3, 0.5f, 0.f) == V{0, 1, 1, 0, 0, 0});
+}
+
+TEST_CASE("level-code checkpoints: unknown kinds and corrupt thresholds fail with clear errors") {
+  Generator gen(5);
+  const Tensor data = Tensor::rand({50, 6}, gen);
+  ThermometerEncoder e("binary", 2);
+  e.fit(data);
+  LUTNetworkConfig c;
+  c.num_features = 6;
+  c.num_classes = 2;
+  c.hidden_sizes = {8, 4};
+  c.k = 3;
+  Generator g2(2);
+  LUTNetwork net(c, e, g2);
+  const std::string dir = test::temp_dir("level_code_bad");
+  save_lut_network(net, dir + "/m.safetensors");
+  const SafetensorsContents saved = load_safetensors(dir + "/m.safetensors");
+
+  Metadata meta = saved.metadata;
+  std::string& model = meta["difflut.model"];
+  const size_t at = model.find("\"binary\"");
+  REQUIRE(at != std::string::npos);
+  model.replace(at, 8, "\"binarx\"");
+  save_safetensors(dir + "/kind.safetensors", saved.tensors, meta);
+  CHECK_THROWS_WITH_AS(load_lut_network(dir + "/kind.safetensors"),
+                       doctest::Contains("kind.safetensors: thermometer encoder: 'binarx' is not a "
+                                         "thermometer kind (known: "),
+                       Error);
+
+  // Feature 1's boundary 1 (of 3) set to 0, below boundary 0 (not ascending), then to NaN.
+  const std::pair<float, const char*> bad[] = {
+      {0.f, "thr.safetensors: thermometer encoder state (binary): expected finite ascending "
+            "thresholds per feature, found feature 1 threshold 1 = 0 after "},
+      {std::nanf(""), "thr.safetensors: tensor 'encoder.thresholds': expected finite values, found NaN at [1, 1]"}};
+  for (const auto& [value, message] : bad) {
+    NamedTensors t = saved.tensors;
+    for (auto& [name, tensor] : t)
+      if (name == "encoder.thresholds") {
+        std::vector<float> v = tensor.to_vector<float>();
+        v[4] = value;
+        tensor = Tensor::from_vector(v, tensor.shape());
+      }
+    save_safetensors(dir + "/thr.safetensors", t, saved.metadata);
+    CHECK_THROWS_WITH_AS(load_lut_network(dir + "/thr.safetensors"), doctest::Contains(message), Error);
+  }
 }
