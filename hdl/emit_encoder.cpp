@@ -4,7 +4,8 @@
 // dtype exactly as the kernel does, and finds the code threshold c with pred == (code >= c). So the
 // comparator is exact by construction, not by rounding argument.
 // level_code (binary, gray, onehot, sign_magnitude, logarithmic) lowers to the same comparators,
-// one per level boundary, then one LUT per output bit over the comparators where that bit changes.
+// one per level boundary, then per output bit one LUT (or a parity tree of LUT6s for wide codes)
+// over the comparators where that bit changes.
 #include <algorithm>
 #include <cmath>
 
@@ -63,12 +64,29 @@ int lower_thermometer(LowerContext& ctx, int id) {
 }
 
 // level_code: stage 1 compares every feature with its T boundaries (x > t or x >= t as the op's
-// strict flag says). Stage 2 (wires) routes them to stage 3, one LUT per output bit (f, j): its
-// inputs are the comparators of the boundaries where bit j of the code table changes between
-// adjacent levels, padded with the first of them to the stage's common fan-in. Its truth table is filled by enumerating every input
-// code v of the feature: the level is the number of comparators true at v and the LUT address is
-// their values at v, so the LUT equals the kernel's table[level] on every reachable code; two codes
-// that reach one address with different bits throw (they cannot for monotone thresholds).
+// strict flag says); comparator b is 1 exactly when the level q exceeds b (thresholds ascend, which
+// the encoder checks on load). Output bit j of the code only changes at some boundaries ch_j, and
+// there it toggles, so bit j = bit j of level 0 XOR the parity of the comparators in ch_j. With at
+// most kDirect of them each bit is one LUT over those comparators; otherwise a parity tree of LUTs
+// of fan-in kTree, one stage per tree level (the last level folds in level 0's bit), so wide codes
+// (binary 8 bits: 255 boundaries) still map to small LUTs. Every truth table is filled by
+// enumerating the input codes of the feature and evaluating the nodes' definitions, and the last
+// level is checked against the kernel's table[level] on every reachable code (a conflict throws).
+namespace {
+constexpr size_t kDirect = 8, kTree = 6;
+
+// A stage of 1-bit words.
+Stage bit_stage(StageKind kind, std::string name) {
+  Stage st;
+  st.kind = kind;
+  st.name = std::move(name);
+  st.op = "level_code";
+  st.width = 1;
+  st.decode = {0.0, 1.0};
+  return st;
+}
+}  // namespace
+
 int lower_level_code(LowerContext& ctx, int id) {
   const Node& n = ctx.node(id);
   const int s = ctx.live_input(id, 0);
@@ -82,14 +100,9 @@ int lower_level_code(LowerContext& ctx, int id) {
   const double* tp = t.data<double>();
   const double* table = tab_t.data<double>();
 
-  Stage cmp;
-  cmp.kind = StageKind::compare;
-  cmp.name = n.name + "_cmp";
-  cmp.op = "level_code";
+  Stage cmp = bit_stage(StageKind::compare, n.name + "_cmp");
   cmp.source = s;
   cmp.size = F * T;
-  cmp.width = 1;
-  cmp.decode = {0.0, 1.0};
   for (int64_t f = 0; f < F; ++f)
     for (int64_t k = 0; k < T; ++k) {
       const double thr = tp[f * T + k];
@@ -102,62 +115,98 @@ int lower_level_code(LowerContext& ctx, int id) {
       cmp.threshold_value.push_back(thr);
     }
 
-  // Boundaries where each output bit changes (the same for every feature).
-  std::vector<std::vector<int64_t>> changes(static_cast<size_t>(nb));
-  int k = 1;
+  // The tree's shape for one feature (the same for every feature): level L's node i reads
+  // levels[L][i], indices into the level below (level 0: the feature's comparators).
+  std::vector<std::vector<int64_t>> cur(static_cast<size_t>(nb));
+  size_t widest = 1;
   for (int64_t j = 0; j < nb; ++j) {
+    std::vector<int64_t>& c = cur[static_cast<size_t>(j)];
     for (int64_t b = 0; b < T; ++b)
-      if (table[b * nb + j] != table[(b + 1) * nb + j]) changes[static_cast<size_t>(j)].push_back(b);
-    k = std::max(k, static_cast<int>(changes[static_cast<size_t>(j)].size()));
+      if (table[b * nb + j] != table[(b + 1) * nb + j]) c.push_back(b);
+    if (c.empty()) c.push_back(0);  // a constant bit: any input, a constant table
+    widest = std::max(widest, c.size());
   }
-  DIFFLUT_CHECK(k <= 16, ctx.where(id), ": an output bit changes at ", k,
-                " level boundaries; a LUT of the circuit IR takes at most 16 inputs (use fewer bits)");
+  size_t depth = 1;
+  if (widest > kDirect)
+    for (size_t reach = kTree; reach < widest; reach *= kTree) ++depth;
+  std::vector<std::vector<std::vector<int64_t>>> levels;
+  for (size_t L = 0; L < depth; ++L) {
+    std::vector<std::vector<int64_t>> nodes, next(static_cast<size_t>(nb));
+    for (int64_t j = 0; j < nb; ++j) {
+      const std::vector<int64_t>& c = cur[static_cast<size_t>(j)];
+      const size_t chunk = L + 1 == depth ? c.size() : kTree;  // the last level: one node per bit
+      for (size_t i = 0; i < c.size(); i += chunk) {
+        next[static_cast<size_t>(j)].push_back(static_cast<int64_t>(nodes.size()));
+        nodes.emplace_back(c.begin() + static_cast<std::ptrdiff_t>(i),
+                           c.begin() + static_cast<std::ptrdiff_t>(std::min(c.size(), i + chunk)));
+      }
+    }
+    levels.push_back(std::move(nodes));
+    cur = std::move(next);
+  }
 
-  Stage wires;  // the LUTs' inputs, k per LUT, in order (a lut stage reads its source contiguously)
-  wires.kind = StageKind::wires;
-  wires.name = n.name + "_in";
-  wires.op = "level_code";
-  wires.width = 1;
-  wires.decode = {0.0, 1.0};
-  Stage lut;
-  lut.kind = StageKind::lut;
-  lut.name = n.name;
-  lut.width = 1;
-  lut.decode = {0.0, 1.0};
-  lut.k = k;
-  lut.size = F * nb;
-  lut.table.assign(static_cast<size_t>(lut.size) << k, 0);
-  const size_t codes = src.decode.size();
-  std::vector<uint8_t> seen(size_t{1} << k);
+  // One wires + lut stage pair per level; inputs padded with the node's first input.
+  std::vector<Stage> wires, luts;
+  int64_t below = T;  // words per feature of the level below
+  for (size_t L = 0; L < depth; ++L) {
+    const std::string tag = depth == 1 ? "" : std::to_string(L);
+    wires.push_back(bit_stage(StageKind::wires, n.name + "_in" + tag));
+    luts.push_back(bit_stage(StageKind::lut, L + 1 == depth ? n.name : n.name + "_parity" + tag));
+    Stage &w = wires.back(), &l = luts.back();
+    size_t k = 1;
+    for (const auto& in : levels[L]) k = std::max(k, in.size());
+    DIFFLUT_CHECK(k <= 16, ctx.where(id), ": a LUT of ", k, " inputs (the circuit IR takes at most 16)");
+    l.k = static_cast<int>(k);
+    const auto per = static_cast<int64_t>(levels[L].size());
+    l.size = F * per;
+    l.table.assign(static_cast<size_t>(l.size) << k, 0);
+    for (int64_t f = 0; f < F; ++f)
+      for (const auto& in : levels[L])
+        for (size_t i = 0; i < k; ++i) w.index.push_back(f * below + in[i < in.size() ? i : 0]);
+    w.size = static_cast<int64_t>(w.index.size());
+    below = per;
+  }
+
+  // Truth tables by enumeration of each feature's input codes.
+  std::vector<std::vector<int8_t>> seen(depth);
+  for (size_t L = 0; L < depth; ++L) seen[L].assign(luts[L].table.size(), -1);
+  std::vector<std::vector<uint8_t>> val(depth + 1);
+  val[0].resize(static_cast<size_t>(T));
   for (int64_t f = 0; f < F; ++f) {
     const uint32_t* ct = cmp.threshold.data() + f * T;
-    for (int64_t j = 0; j < nb; ++j) {
-      const std::vector<int64_t>& ch = changes[static_cast<size_t>(j)];
-      const int64_t node = f * nb + j;
-      for (int l = 0; l < k; ++l)
-        wires.index.push_back(f * T + (ch.empty() ? 0 : ch[static_cast<size_t>(l < static_cast<int>(ch.size()) ? l : 0)]));
-      uint8_t* tt = lut.table.data() + (static_cast<size_t>(node) << k);
-      std::fill(seen.begin(), seen.end(), 0);
-      for (size_t v = 0; v < codes; ++v) {
-        int64_t level = 0;
-        for (int64_t b = 0; b < T; ++b) level += v >= ct[b];
-        size_t addr = 0;
-        for (int l = 0; l < k; ++l) {
-          const int64_t b = ch.empty() ? 0 : ch[static_cast<size_t>(l < static_cast<int>(ch.size()) ? l : 0)];
-          addr |= static_cast<size_t>(v >= ct[b]) << l;
+    for (size_t v = 0; v < src.decode.size(); ++v) {
+      int64_t level = 0;
+      for (int64_t b = 0; b < T; ++b) level += val[0][static_cast<size_t>(b)] = v >= ct[b];
+      for (size_t L = 0; L < depth; ++L) {
+        const auto& nodes = levels[L];
+        const size_t k = static_cast<size_t>(luts[L].k);
+        val[L + 1].assign(nodes.size(), 0);
+        for (size_t i = 0; i < nodes.size(); ++i) {
+          const std::vector<int64_t>& in = nodes[i];
+          size_t addr = 0;
+          uint8_t parity = 0;
+          for (size_t l = 0; l < k; ++l) addr |= size_t{val[L][static_cast<size_t>(in[l < in.size() ? l : 0])]} << l;
+          for (int64_t x : in) parity ^= val[L][static_cast<size_t>(x)];
+          // The last level holds bit j = i of the code: the kernel's table at this level.
+          const uint8_t bit = L + 1 == depth ? (table[level * nb + static_cast<int64_t>(i)] != 0.0) : parity;
+          const size_t at = ((static_cast<size_t>(f) * nodes.size() + i) << k) + addr;
+          DIFFLUT_CHECK(seen[L][at] < 0 || seen[L][at] == bit, ctx.where(id), ": feature ", f, " bit ", i,
+                        " is not a function of its boundary comparators (thresholds not ascending?)");
+          seen[L][at] = static_cast<int8_t>(bit);
+          luts[L].table[at] = bit;
+          val[L + 1][i] = bit;
         }
-        const uint8_t bit = table[level * nb + j] != 0.0 ? 1 : 0;
-        DIFFLUT_CHECK(!seen[addr] || tt[addr] == bit, ctx.where(id), ": feature ", f, " bit ", j,
-                      " is not a function of its boundary comparators (thresholds not ascending?)");
-        seen[addr] = 1;
-        tt[addr] = bit;
       }
     }
   }
-  wires.size = static_cast<int64_t>(wires.index.size());
-  wires.source = ctx.add_internal_stage(std::move(cmp));
-  lut.source = ctx.add_internal_stage(std::move(wires));
-  return ctx.add_stage(id, std::move(lut));
+
+  int prev = ctx.add_internal_stage(std::move(cmp));
+  for (size_t L = 0; L < depth; ++L) {
+    wires[L].source = prev;
+    luts[L].source = ctx.add_internal_stage(std::move(wires[L]));
+    prev = L + 1 == depth ? ctx.add_stage(id, std::move(luts[L])) : ctx.add_internal_stage(std::move(luts[L]));
+  }
+  return prev;
 }
 
 int lower_threshold_ste(LowerContext& ctx, int id) {
