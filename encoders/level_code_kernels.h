@@ -4,12 +4,7 @@
 // q = #{k : strict[k] ? x[b, f] > t[f, k] : x[b, f] >= t[f, k]}.
 #pragma once
 #include "autograd/op_def.h"
-
-#if defined(__CUDACC__)
-#define DIFFLUT_LEVEL_HD __host__ __device__
-#else
-#define DIFFLUT_LEVEL_HD
-#endif
+#include "tensor/host_device.h"
 
 namespace difflut {
 
@@ -18,7 +13,7 @@ void level_code_forward_cuda(OpCall& c);
 
 // The level of one value: shared by both kernels so they count identically.
 template <class T>
-DIFFLUT_LEVEL_HD inline long long level_of(T v, const T* t, const T* strict, long long T_count) {
+DIFFLUT_HD long long level_of(T v, const T* t, const T* strict, long long T_count) {
   long long q = 0;
   for (long long k = 0; k < T_count; ++k) q += strict[k] != T(0) ? (v > t[k]) : (v >= t[k]);
   return q;
