@@ -29,7 +29,8 @@ Range range_of(const std::vector<double>& v) {
 
 // Boundaries k = 1..m of floor(clamp((x - lo) / s) m), written to out[0..m-1].
 void floor_boundaries(double lo, double s, int64_t m, double* out) {
-  for (int64_t k = 1; k <= m; ++k) out[k - 1] = lo + static_cast<double>(k) * s / static_cast<double>(m);
+  for (int64_t k = 1; k <= m; ++k)
+    out[k - 1] = lo + static_cast<double>(k) * s / static_cast<double>(m);
 }
 
 // The published rule maps x == min to level 0 exactly ((x - min) / s = 0), but a boundary
@@ -67,8 +68,8 @@ bool find_level_code(const std::string& name, LevelCode* code) {
 void check_level_code_bits(LevelCode code, int num_bits) {
   const int lo = code == LevelCode::onehot || code == LevelCode::sign_magnitude ? 2 : 1;
   const int hi = code == LevelCode::onehot ? 64 : 12;
-  DIFFLUT_CHECK(num_bits >= lo && num_bits <= hi, level_code_name(code), " encoder: expected num_bits in [",
-                lo, ", ", hi, "], found ", num_bits);
+  DIFFLUT_CHECK(num_bits >= lo && num_bits <= hi, level_code_name(code),
+                " encoder: expected num_bits in [", lo, ", ", hi, "], found ", num_bits);
 }
 
 int64_t level_count(LevelCode code, int num_bits) {
@@ -80,7 +81,8 @@ std::vector<uint8_t> level_table(LevelCode code, int nb) {
   std::vector<uint8_t> t(static_cast<size_t>(M * nb), 0);
   auto put_bits = [&](int64_t q, uint64_t word, int first, int count) {  // MSB first
     for (int j = 0; j < count; ++j)
-      t[static_cast<size_t>(q * nb + first + j)] = static_cast<uint8_t>((word >> (count - 1 - j)) & 1u);
+      t[static_cast<size_t>(q * nb + first + j)] =
+          static_cast<uint8_t>((word >> (count - 1 - j)) & 1u);
   };
   const int64_t half = M / 2;
   for (int64_t q = 0; q < M; ++q) {
@@ -122,7 +124,8 @@ void fit_level_thresholds(LevelCode code, int nb, const std::vector<double>& val
       return;
     case LevelCode::onehot:
       // linspace(min, max, b + 1)'s inner edges.
-      for (int64_t i = 1; i < M; ++i) out[i - 1] = r.lo + static_cast<double>(i) * (r.hi - r.lo) / static_cast<double>(M);
+      for (int64_t i = 1; i < M; ++i)
+        out[i - 1] = r.lo + static_cast<double>(i) * (r.hi - r.lo) / static_cast<double>(M);
       return;
     case LevelCode::sign_magnitude: {
       const int64_t half = M / 2, m = half - 1;

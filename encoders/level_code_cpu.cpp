@@ -17,13 +17,14 @@ void level_code_forward_cpu(OpCall& c) {
     const scalar_t* sp = c.attrs.tensors[1].data<scalar_t>();
     const scalar_t* table = c.attrs.tensors[2].data<scalar_t>();
     scalar_t* yp = c.out->data<scalar_t>();
-    parallel_for(0, B, std::max<int64_t>(1, (1 << 14) / (F * (T + nb))), [&](int64_t lo, int64_t hi) {
-      for (int64_t b = lo; b < hi; ++b)
-        for (int64_t f = 0; f < F; ++f) {
-          const long long q = level_of(xp[b * F + f], tp + f * T, sp, T);
-          std::copy(table + q * nb, table + (q + 1) * nb, yp + (b * F + f) * nb);
-        }
-    });
+    parallel_for(0, B, std::max<int64_t>(1, (1 << 14) / (F * (T + nb))),
+                 [&](int64_t lo, int64_t hi) {
+                   for (int64_t b = lo; b < hi; ++b)
+                     for (int64_t f = 0; f < F; ++f) {
+                       const long long q = level_of(xp[b * F + f], tp + f * T, sp, T);
+                       std::copy(table + q * nb, table + (q + 1) * nb, yp + (b * F + f) * nb);
+                     }
+                 });
   });
 }
 

@@ -25,10 +25,9 @@ void level_code_forward_cuda(OpCall& c) {
   const long long F = x.size(1), n = x.size(0) * F, nt = t.size(1), nb = c.attrs.tensors[2].size(1);
   if (n == 0) return;
   DIFFLUT_DISPATCH_FLOAT(x.dtype(), "level_code", [&] {
-    level_code_kernel<<<grid_for(n), 256>>>(x.data<scalar_t>(), t.data<scalar_t>(),
-                                            c.attrs.tensors[1].data<scalar_t>(),
-                                            c.attrs.tensors[2].data<scalar_t>(),
-                                            c.out->data<scalar_t>(), n, F, nt, nb);
+    level_code_kernel<<<grid_for(n), 256>>>(
+        x.data<scalar_t>(), t.data<scalar_t>(), c.attrs.tensors[1].data<scalar_t>(),
+        c.attrs.tensors[2].data<scalar_t>(), c.out->data<scalar_t>(), n, F, nt, nb);
   });
   DIFFLUT_CUDA_LAUNCH_CHECK();
 }

@@ -22,14 +22,17 @@ test::RunOutput train_tiny(const std::string& encoder, const std::string& out_di
       test::built_program("difflut-train"),
       str_cat("--config-dir '", test::shipped_config_dir(),
               "' device=cpu dataloaders.subset_size=600 'model.params.hidden_sizes=[60,30]' "
-              "model.params.encoder.name=", encoder, " model.params.encoder.num_bits=3 "
+              "model.params.encoder.name=",
+              encoder,
+              " model.params.encoder.num_bits=3 "
               "training.epochs=1 tracking.enabled=false experiment_name=enc output_dir='",
               out_dir, "'"),
       "enc_train_" + encoder);
 }
 }  // namespace
 
-TEST_CASE("difflut-train trains with every level-code encoder and difflut-export verifies 0 mismatches") {
+TEST_CASE(
+    "difflut-train trains with every level-code encoder and difflut-export verifies 0 mismatches") {
   for (const char* name : {"binary", "gray", "onehot", "sign_magnitude", "logarithmic"}) {
     CAPTURE(name);
     const std::string dir = test::temp_dir(str_cat("enc_export_", name));
@@ -43,16 +46,17 @@ TEST_CASE("difflut-train trains with every level-code encoder and difflut-export
       ckpt = (e.path() / "model.safetensors").string();
     REQUIRE(fs::exists(ckpt));
     const bool sim = std::string(name) == "binary" && hdl::have_tool("verilator");
-    const test::RunOutput x = test::run_program(
-        test::built_program("difflut-export"),
-        str_cat("'", ckpt, "' --dataset fashionmnist --limit ", sim ? 20 : 200,
-                sim ? " --verify" : "", " --out '", dir, "/v'"),
-        str_cat("enc_export_run_", name));
+    const test::RunOutput x =
+        test::run_program(test::built_program("difflut-export"),
+                          str_cat("'", ckpt, "' --dataset fashionmnist --limit ", sim ? 20 : 200,
+                                  sim ? " --verify" : "", " --out '", dir, "/v'"),
+                          str_cat("enc_export_run_", name));
     INFO(x.out);
     INFO(x.err);
     CHECK(x.rc == 0);
     CHECK(x.last_line().rfind("mismatches=0", 0) == 0);
-    if (sim) CHECK(x.out.find("simulation (verilator): 0 mismatches in 20 vectors") != std::string::npos);
+    if (sim)
+      CHECK(x.out.find("simulation (verilator): 0 mismatches in 20 vectors") != std::string::npos);
   }
 }
 
@@ -63,10 +67,13 @@ TEST_CASE("bad encoder configs fail with one clear line: unknown names, bit coun
   CHECK(t.err.find("binary, gray, onehot, sign_magnitude, logarithmic") != std::string::npos);
   const test::RunOutput b = test::run_program(
       test::built_program("difflut-train"),
-      str_cat("--config-dir '", test::shipped_config_dir(), "' model.params.encoder.name=binary "
-              "model.params.encoder.num_bits=13 tracking.enabled=false output_dir='", dir, "'"),
+      str_cat("--config-dir '", test::shipped_config_dir(),
+              "' model.params.encoder.name=binary "
+              "model.params.encoder.num_bits=13 tracking.enabled=false output_dir='",
+              dir, "'"),
       "enc_bad_bits");
   CHECK(b.rc != 0);
-  CHECK(b.err == "difflut-train: error: config key 'model.params.encoder.num_bits': binary encoder: "
-                 "expected num_bits in [1, 12], found 13\n");
+  CHECK(b.err ==
+        "difflut-train: error: config key 'model.params.encoder.num_bits': binary encoder: "
+        "expected num_bits in [1, 12], found 13\n");
 }

@@ -58,7 +58,8 @@ std::vector<float> published(const std::string& name, int nb, const Fit& fit, do
     push_bits(out, name == "gray" ? q ^ (q >> 1) : q, nb);
   } else if (name == "logarithmic") {
     const double o = fit.lo < 0 ? 1 - fit.lo : 0;
-    const double l = std::log2(x + o + eps), lmin = std::log2(fit.lo + o + eps), lmax = std::log2(fit.hi + o + eps);
+    const double l = std::log2(x + o + eps), lmin = std::log2(fit.lo + o + eps),
+                 lmax = std::log2(fit.hi + o + eps);
     push_bits(out, level((l - lmin) / (lmax - lmin + eps), std::ldexp(1.0, nb) - 1), nb);
   } else if (name == "sign_magnitude") {
     out.push_back(x < 0 ? 1.f : 0.f);
@@ -74,7 +75,8 @@ std::vector<float> published(const std::string& name, int nb, const Fit& fit, do
 // The published code of the f32 value x; *ambiguous is set when a level boundary lies within two
 // f32 steps of x, where the f32 rounding of a threshold (and the published f32 arithmetic) may
 // decide either way.
-std::vector<float> reference(const std::string& name, int nb, const Fit& fit, float x, bool* ambiguous) {
+std::vector<float> reference(const std::string& name, int nb, const Fit& fit, float x,
+                             bool* ambiguous) {
   const std::vector<float> want = published(name, nb, fit, x);
   float lo = x, hi = x;
   for (int i = 0; i < 2; ++i) {
@@ -104,7 +106,8 @@ std::vector<double> probes(const Fit& f, const std::vector<float>& thresholds) {
 
 TEST_CASE("level-code encoders equal the published formulas on hand-picked values and boundaries") {
   // Two features: one in [0, 1] (pixels), one with negatives, [-2.5, 1.5].
-  const std::vector<float> c0 = {0.0f, 0.25f, 0.5f, 1.0f, 0.75f}, c1 = {-2.5f, 0.0f, 1.5f, -1.0f, 0.5f};
+  const std::vector<float> c0 = {0.0f, 0.25f, 0.5f, 1.0f, 0.75f},
+                           c1 = {-2.5f, 0.0f, 1.5f, -1.0f, 0.5f};
   std::vector<float> data;
   for (size_t i = 0; i < c0.size(); ++i) data.insert(data.end(), {c0[i], c1[i]});
   const Tensor train = Tensor::from_vector(data, {static_cast<int64_t>(c0.size()), 2});
@@ -128,7 +131,8 @@ TEST_CASE("level-code encoders equal the published formulas on hand-picked value
           if (ambiguous) continue;
           std::vector<float> row = {0.f, 0.f};
           row[static_cast<size_t>(f)] = xf;
-          const std::vector<float> got = e.encode(Tensor::from_vector(row, {1, 2})).to_vector<float>();
+          const std::vector<float> got =
+              e.encode(Tensor::from_vector(row, {1, 2})).to_vector<float>();
           CAPTURE(x);
           INFO("thresholds ", str(own), " got ", str(got), " want ", str(want));
           CHECK(std::vector<float>(got.begin() + f * nb, got.begin() + (f + 1) * nb) == want);
@@ -153,9 +157,12 @@ TEST_CASE("onehot edges are strict and sign_magnitude's zero is positive, on the
 
   ThermometerEncoder sm("sign_magnitude", 3);
   sm.fit(train);  // feature 1: max |x| = 3, magnitude levels 0..3
-  const Tensor z = Tensor::from_vector(std::vector<float>{0, 0.0f, 0, -0.0f, 0, -1e-30f, 0, -3, 0, 3}, {5, 2});
+  const Tensor z =
+      Tensor::from_vector(std::vector<float>{0, 0.0f, 0, -0.0f, 0, -1e-30f, 0, -3, 0, 3}, {5, 2});
   const std::vector<float> s = sm.encode(z).to_vector<float>();
-  auto feat1 = [&](int b) { return std::vector<float>(s.begin() + b * 6 + 3, s.begin() + b * 6 + 6); };
+  auto feat1 = [&](int b) {
+    return std::vector<float>(s.begin() + b * 6 + 3, s.begin() + b * 6 + 6);
+  };
   CHECK(feat1(0) == std::vector<float>{0, 0, 0});
   CHECK(feat1(1) == std::vector<float>{0, 0, 0});  // -0.0 is not < 0
   CHECK(feat1(2) == std::vector<float>{1, 0, 0});
@@ -204,10 +211,15 @@ TEST_CASE("level-code encoders round-trip through their state and a LUTNetwork c
 }
 
 TEST_CASE("level-code errors: unknown names list the known ones, bit counts are checked") {
-  CHECK_THROWS_WITH_AS(ThermometerEncoder("octal", 3), doctest::Contains("binary, gray, onehot, sign_magnitude, logarithmic"), Error);
-  CHECK_THROWS_WITH_AS(ThermometerEncoder("sign_magnitude", 1), doctest::Contains("expected num_bits in [2, 12], found 1"), Error);
-  CHECK_THROWS_WITH_AS(ThermometerEncoder("binary", 13), doctest::Contains("expected num_bits in [1, 12], found 13"), Error);
-  CHECK_THROWS_WITH_AS(ThermometerEncoder("onehot", 1), doctest::Contains("expected num_bits in [2, 64], found 1"), Error);
+  CHECK_THROWS_WITH_AS(ThermometerEncoder("octal", 3),
+                       doctest::Contains("binary, gray, onehot, sign_magnitude, logarithmic"),
+                       Error);
+  CHECK_THROWS_WITH_AS(ThermometerEncoder("sign_magnitude", 1),
+                       doctest::Contains("expected num_bits in [2, 12], found 1"), Error);
+  CHECK_THROWS_WITH_AS(ThermometerEncoder("binary", 13),
+                       doctest::Contains("expected num_bits in [1, 12], found 13"), Error);
+  CHECK_THROWS_WITH_AS(ThermometerEncoder("onehot", 1),
+                       doctest::Contains("expected num_bits in [2, 64], found 1"), Error);
   ThermometerEncoder e("gray", 2);
   CHECK_THROWS_WITH_AS(e.encode(Tensor::zeros({1, 2})), doctest::Contains("before fit()"), Error);
   // A state whose thresholds do not have M - 1 columns is refused.
@@ -215,7 +227,8 @@ TEST_CASE("level-code errors: unknown names list the known ones, bit counts are 
   e.fit(Tensor::rand({10, 2}, gen));
   EncoderState s = e.to_state();
   s.tensors["thresholds"] = Tensor::zeros({2, 2});
-  CHECK_THROWS_WITH_AS(ThermometerEncoder::from_state(s), doctest::Contains("expected thresholds f32 [F, 3]"), Error);
+  CHECK_THROWS_WITH_AS(ThermometerEncoder::from_state(s),
+                       doctest::Contains("expected thresholds f32 [F, 3]"), Error);
 }
 
 TEST_CASE("a constant feature: x == min keeps level 0, anything above it the levels of s = eps") {
@@ -240,7 +253,7 @@ TEST_CASE("a constant feature: x == min keeps level 0, anything above it the lev
   CHECK(code("onehot", 3, 0.5f, 0.f) == V{1, 0, 0, 1, 0, 0});
   CHECK(code("onehot", 3, above, 1e-30f) == V{0, 0, 1, 0, 0, 1});
   // sign_magnitude, 3 bits: max|x| = 0.5 (feature 0), 0 (feature 1, s = 1e-8, 3 magnitude levels).
-  CHECK(code("sign_magnitude", 3, 0.25f, 5e-9f) == V{0, 0, 1, 0, 0, 1});   // floor(0.5 * 3) = 1
+  CHECK(code("sign_magnitude", 3, 0.25f, 5e-9f) == V{0, 0, 1, 0, 0, 1});  // floor(0.5 * 3) = 1
   CHECK(code("sign_magnitude", 3, -0.5f, -1.f) == V{1, 1, 1, 1, 1, 1});  // 0.5 + 1e-8 == 0.5 in f32
   CHECK(code("sign_magnitude", 3, 0.5f, 0.f) == V{0, 1, 1, 0, 0, 0});
 }
@@ -274,9 +287,11 @@ TEST_CASE("level-code checkpoints: unknown kinds and corrupt thresholds fail wit
 
   // Feature 1's boundary 1 (of 3) set to 0, below boundary 0 (not ascending), then to NaN.
   const std::pair<float, const char*> bad[] = {
-      {0.f, "thr.safetensors: thermometer encoder state (binary): expected finite ascending "
-            "thresholds per feature, found feature 1 threshold 1 = 0 after "},
-      {std::nanf(""), "thr.safetensors: tensor 'encoder.thresholds': expected finite values, found NaN at [1, 1]"}};
+      {0.f,
+       "thr.safetensors: thermometer encoder state (binary): expected finite ascending "
+       "thresholds per feature, found feature 1 threshold 1 = 0 after "},
+      {std::nanf(""),
+       "thr.safetensors: tensor 'encoder.thresholds': expected finite values, found NaN at [1, 1]"}};
   for (const auto& [value, message] : bad) {
     NamedTensors t = saved.tensors;
     for (auto& [name, tensor] : t)
@@ -286,6 +301,7 @@ TEST_CASE("level-code checkpoints: unknown kinds and corrupt thresholds fail wit
         tensor = Tensor::from_vector(v, tensor.shape());
       }
     save_safetensors(dir + "/thr.safetensors", t, saved.metadata);
-    CHECK_THROWS_WITH_AS(load_lut_network(dir + "/thr.safetensors"), doctest::Contains(message), Error);
+    CHECK_THROWS_WITH_AS(load_lut_network(dir + "/thr.safetensors"), doctest::Contains(message),
+                         Error);
   }
 }
