@@ -1,5 +1,6 @@
 // Thermometer and level-code encoders on the GPU: CUDA encoding equals CPU encoding bit for bit, including inputs
 // that sit exactly on thresholds, for every kind, both modes and both float dtypes.
+#include <string>
 #include <vector>
 
 #include "autograd/graph.h"
@@ -85,7 +86,7 @@ TEST_CASE("CUDA level-code encoding equals CPU bit for bit, values on boundaries
   DIFFLUT_REQUIRE_GPU();
   Generator gen(8);
   Tensor data = Tensor::randn({300, 29}, gen);
-  for (const char* name : {"binary", "gray", "onehot", "sign_magnitude", "logarithmic"}) {
+  for (const std::string name : {"binary", "gray", "onehot", "sign_magnitude", "logarithmic"}) {
     for (int nb : {2, 4}) {
       CAPTURE(name);
       CAPTURE(nb);
