@@ -14,6 +14,7 @@ void lut::register_ops() {
     nodes::builtin_node_op(static_cast<nodes::NodeKind>(i));
   lut_regularizer_op();
   learnable_mapping_op();
+  sparse_mapping_op();
 }
 
 }  // namespace difflut
