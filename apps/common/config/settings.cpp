@@ -50,6 +50,7 @@ ModelSettings parse_model_settings(const Config& c) {
                         : parse_mapping_kind(c.get_string("model.params.later_layer_type"),
                                              "model.params.later_layer_type");
   s.learnable_tau = positive_number(c, "model.params.learnable_tau");
+  s.sparse_candidates = int_at_least_or(c, "model.params.sparse_candidates", 1, 8);
   s.tau = positive_number(c, "model.params.tau");
   s.encoder = c.get_choice("model.params.encoder.name", {"thermometer", "uniform", "gaussian", "distributive"});
   s.encoder_bits = static_cast<int>(int_in_range(c, "model.params.encoder.num_bits", 1, 255));
