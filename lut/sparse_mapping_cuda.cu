@@ -32,7 +32,7 @@ __global__ void dw_kernel(const T* x, const T* g, const int32_t* cand, T* dw, lo
                           long long F, long long S, long long C) {
   for (long long e = blockIdx.x * (long long)blockDim.x + threadIdx.x; e < S * C;
        e += (long long)gridDim.x * blockDim.x)
-    dw[e] += sparse_dw_entry(x, g, B, F, S, e / C, cand[e]);
+    dw[e] += sparse_dw_accumulate(T(0), x + cand[e], F, g + e / C, S, B);
 }
 
 template <class T>
@@ -42,13 +42,24 @@ __global__ void softmax_kernel(const T* w, T* p, long long S, long long C, T tau
   sparse_softmax(w + s * C, C, tau, p + s * C);
 }
 
+// The CSR list's slot and softmax weight of every entry, in list order (see sparse_dx_entry).
 template <class T>
-__global__ void dx_kernel(const T* g, const T* p, const int32_t* offsets, const int32_t* positions,
-                          T* dx, long long B, long long F, long long S, long long C) {
+__global__ void csr_weights_kernel(const T* p, const int32_t* positions, int32_t* slot, T* weight,
+                                   long long SC, long long C) {
+  for (long long k = blockIdx.x * (long long)blockDim.x + threadIdx.x; k < SC;
+       k += (long long)gridDim.x * blockDim.x) {
+    slot[k] = static_cast<int32_t>(positions[k] / C);
+    weight[k] = p[positions[k]];
+  }
+}
+
+template <class T>
+__global__ void dx_kernel(const T* g, const int32_t* slot, const T* weight, const int32_t* offsets,
+                          T* dx, long long B, long long F, long long S) {
   for (long long e = blockIdx.x * (long long)blockDim.x + threadIdx.x; e < B * F;
        e += (long long)gridDim.x * blockDim.x) {
     const long long b = e / F, i = e % F;
-    dx[e] += sparse_dx_entry(g + b * S, p, positions, offsets[i], offsets[i + 1], C);
+    dx[e] += sparse_dx_entry(g + b * S, slot, weight, offsets[i], offsets[i + 1]);
   }
 }
 
@@ -102,11 +113,22 @@ void sparse_mapping_backward_cuda(OpCall& c) {
                                                 static_cast<T>(tau));
         DIFFLUT_CUDA_LAUNCH_CHECK();
       }
-      dx_kernel<T><<<grid_for(B * F), 256>>>(g.data<T>(), p.data<T>(), offsets.data<int32_t>(),
-                                             positions.data<int32_t>(), c.grad_in[0]->data<T>(),
-                                             B, F, S, C);
+      Tensor slot = Tensor::empty({S * C}, DType::i32, w.device());
+      Tensor weight = Tensor::empty({S * C}, w.dtype(), w.device());
+      if (S * C > 0) {
+        csr_weights_kernel<T><<<grid_for(S * C), 256>>>(p.data<T>(), positions.data<int32_t>(),
+                                                        slot.data<int32_t>(), weight.data<T>(),
+                                                        S * C, C);
+        DIFFLUT_CUDA_LAUNCH_CHECK();
+      }
+      dx_kernel<T><<<grid_for(B * F), 256>>>(g.data<T>(), slot.data<int32_t>(), weight.data<T>(),
+                                             offsets.data<int32_t>(), c.grad_in[0]->data<T>(), B,
+                                             F, S);
       DIFFLUT_CUDA_LAUNCH_CHECK();
-      c.saved.push_back(p);  // freed with the tape, after the kernels that read it
+      // Freed with the tape, after the kernels that read them.
+      c.saved.push_back(p);
+      c.saved.push_back(slot);
+      c.saved.push_back(weight);
     }
   });
 }

@@ -45,26 +45,25 @@ DIFFLUT_SM_HD void sparse_softmax(const T* w, int64_t C, T tau, T* p) {
   for (int64_t c = 0; c < C; ++c) p[c] = p[c] / z;
 }
 
-// dW[s, c] = sum_b (2 x[b, cand[s, c]] - 1) g[b, s], summed over b in order (one owner per entry).
+// acc + sum_j (2 x[j xs] - 1) g[j gs] over j = 0..n-1 in order: one dW[s, c] entry (x the column
+// cand[s, c] of the batch, g the column s of the output gradient), or a run of it continued from
+// `acc`. The CUDA kernel reads the columns in place (strides F and S); the CPU kernel reads
+// transposed copies (stride 1) in batch chunks, carrying acc: the same additions in the same order.
 template <class T>
-DIFFLUT_SM_HD T sparse_dw_entry(const T* x, const T* g, int64_t B, int64_t F, int64_t S,
-                                int64_t s, int32_t input) {
-  T acc = T(0);
-  for (int64_t b = 0; b < B; ++b) acc += (T(2) * x[b * F + input] - T(1)) * g[b * S + s];
+DIFFLUT_SM_HD T sparse_dw_accumulate(T acc, const T* x, int64_t xs, const T* g, int64_t gs,
+                                     int64_t n) {
+  for (int64_t j = 0; j < n; ++j) acc += (T(2) * x[j * xs] - T(1)) * g[j * gs];
   return acc;
 }
 
 // dx[b, i] = sum over the candidate entries e = s*C + c with cand[e] = i (the CSR inverse's list of
-// i, in increasing e) of g[b, s] p[e]: one owner per (b, i), a fixed order, no atomics.
+// i, in increasing e) of g[b, s] p[e]: one owner per (b, i), a fixed order, no atomics. `slot` and
+// `weight` are that list's s and p[e] (slot[k] = positions[k] / C, weight[k] = p[positions[k]]).
 template <class T>
 DIFFLUT_SM_HD T sparse_dx_entry(const T* g_row,  // g[b, :] [S]
-                                const T* p,      // [S*C] softmax weights
-                                const int32_t* positions, int32_t begin, int32_t end, int64_t C) {
+                                const int32_t* slot, const T* weight, int32_t begin, int32_t end) {
   T acc = T(0);
-  for (int32_t k = begin; k < end; ++k) {
-    const int32_t e = positions[k];
-    acc += g_row[e / C] * p[e];
-  }
+  for (int32_t k = begin; k < end; ++k) acc += g_row[slot[k]] * weight[k];
   return acc;
 }
 
