@@ -8,7 +8,9 @@
 // scripts/bench-dwn.sh runs this next to bench/dwn_torch_baseline.py and reports the ratios
 // (of the learnable rows: the baselines implement the dense mapping).
 //   bench_dwn [--device cpu|cuda] [--steps N] [--epoch] [--batches 32,256,1024]
-//             [--mappings learnable,sparse] [--candidates 8]
+//             [--mappings learnable,sparse] [--candidates 8] [--hidden 2000,1000] [--later random]
+// --hidden and --later change the model's layer sizes and the mapping of the later layers (e.g. a
+// 64,000-node sparse model: --hidden 64000,64000 --mappings sparse --later sparse).
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -36,6 +38,8 @@ struct Args {
   std::vector<int64_t> batches = {32, 256, 1024};
   std::vector<MappingKind> mappings = {MappingKind::learnable, MappingKind::sparse};
   int64_t candidates = 8;  // sparse mapping: C
+  std::vector<int64_t> hidden = {2000, 1000};
+  MappingKind later = MappingKind::random;
 };
 
 Args parse(int argc, char** argv) {
@@ -54,6 +58,13 @@ Args parse(int argc, char** argv) {
       std::string item;
       while (std::getline(ss, item, ','))
         a.mappings.push_back(parse_mapping_kind(item, "--mappings"));
+    } else if (s == "--hidden" && i + 1 < argc) {
+      a.hidden.clear();
+      std::stringstream ss(argv[++i]);
+      std::string item;
+      while (std::getline(ss, item, ',')) a.hidden.push_back(std::stoll(item));
+    } else if (s == "--later" && i + 1 < argc) {
+      a.later = parse_mapping_kind(argv[++i], "--later");
     } else if (s == "--candidates" && i + 1 < argc) {
       a.candidates = std::atoll(argv[++i]);
     } else if (s == "--batches" && i + 1 < argc) {
@@ -69,7 +80,7 @@ Args parse(int argc, char** argv) {
 }
 
 std::shared_ptr<LUTNetwork> make_model(const Tensor& train_x, int classes, Device dev,
-                                       uint64_t seed, MappingKind first, int64_t candidates) {
+                                       uint64_t seed, MappingKind first, const Args& a) {
   ThermometerEncoder enc("distributive", 3, true);
   enc.fit(train_x);
   LUTNetworkConfig cfg;
@@ -77,7 +88,9 @@ std::shared_ptr<LUTNetwork> make_model(const Tensor& train_x, int classes, Devic
   cfg.num_classes = classes;
   cfg.device = dev;
   cfg.first_mapping = first;
-  cfg.sparse_candidates = candidates;
+  cfg.later_mapping = a.later;
+  cfg.hidden_sizes = a.hidden;
+  cfg.sparse_candidates = a.candidates;
   Generator gen(seed);
   return std::make_shared<LUTNetwork>(cfg, enc, gen);
 }
@@ -100,8 +113,16 @@ int run(const Args& a) {
 
   for (MappingKind mk : a.mappings) {
     const std::string mapping = mapping_kind_name(mk);
+    // The layer sizes and later mapping, only where they differ from the default model.
+    std::string shape;
+    if (a.hidden != std::vector<int64_t>{2000, 1000} || a.later != MappingKind::random) {
+      shape = "\"hidden\":\"";
+      for (size_t h = 0; h < a.hidden.size(); ++h)
+        shape += (h ? "," : "") + std::to_string(a.hidden[h]);
+      shape += "\",\"later\":\"" + mapping_kind_name(a.later) + "\",";
+    }
     for (int64_t bs : a.batches) {
-      auto model = make_model(train_x, train.num_classes, a.device, 0, mk, a.candidates);
+      auto model = make_model(train_x, train.num_classes, a.device, 0, mk, a);
       Adam opt(*model, AdamOptions{.lr = 1e-2});
       DataLoader loader(train, bs, /*shuffle=*/true, 0, true, a.device);
       Graph g;
@@ -117,15 +138,15 @@ int run(const Args& a) {
       if (a.device == Device::cuda) cuda_synchronize();
       const double ms = (bench::now_seconds() - t0) / a.steps * 1e3;
       std::printf(
-          "{\"bench\":\"dwn_train_step\",\"impl\":\"difflut\",\"mapping\":\"%s\",\"device\":\"%s\","
+          "{\"bench\":\"dwn_train_step\",\"impl\":\"difflut\",\"mapping\":\"%s\",%s\"device\":\"%s\","
           "\"machine\":\"%s\",\"batch\":%lld,\"ms_per_step\":%.3f,\"epoch_seconds_est\":%.2f}\n",
-          mapping.c_str(), dev.c_str(), machine.c_str(), (long long)bs, ms,
+          mapping.c_str(), shape.c_str(), dev.c_str(), machine.c_str(), (long long)bs, ms,
           ms / 1e3 * static_cast<double>(60000 / bs));
       std::fflush(stdout);
     }
 
     {
-      auto model = make_model(train_x, train.num_classes, a.device, 0, mk, a.candidates);
+      auto model = make_model(train_x, train.num_classes, a.device, 0, mk, a);
       model->eval();
       const int64_t bs = 1024;
       Tensor x = test.features_f32().reshape({-1, train_x.size(1)});
@@ -139,14 +160,14 @@ int run(const Args& a) {
         (void)out;
       });
       std::printf(
-          "{\"bench\":\"dwn_inference\",\"impl\":\"difflut\",\"mapping\":\"%s\",\"device\":\"%s\","
+          "{\"bench\":\"dwn_inference\",\"impl\":\"difflut\",\"mapping\":\"%s\",%s\"device\":\"%s\","
           "\"machine\":\"%s\",\"batch\":%lld,\"samples_per_second\":%.0f}\n",
-          mapping.c_str(), dev.c_str(), machine.c_str(), (long long)bs, bs / s);
+          mapping.c_str(), shape.c_str(), dev.c_str(), machine.c_str(), (long long)bs, bs / s);
       std::fflush(stdout);
     }
 
     if (a.epoch) {
-      auto model = make_model(train_x, train.num_classes, a.device, 0, mk, a.candidates);
+      auto model = make_model(train_x, train.num_classes, a.device, 0, mk, a);
       Adam opt(*model, AdamOptions{.lr = 1e-2});
       DataLoader loader(train, 32, /*shuffle=*/true, 0, false, a.device);
       Graph g;
@@ -160,9 +181,9 @@ int run(const Args& a) {
       const double acc =
           accuracy(model->predict(test.features_f32().reshape({-1, train_x.size(1)})), test.labels);
       std::printf(
-          "{\"bench\":\"dwn_train_epoch\",\"impl\":\"difflut\",\"mapping\":\"%s\",\"device\":\"%s\","
+          "{\"bench\":\"dwn_train_epoch\",\"impl\":\"difflut\",\"mapping\":\"%s\",%s\"device\":\"%s\","
           "\"machine\":\"%s\",\"batch\":32,\"epoch\":1,\"epoch_seconds\":%.2f,\"test_accuracy\":%.4f}\n",
-          mapping.c_str(), dev.c_str(), machine.c_str(), secs, acc);
+          mapping.c_str(), shape.c_str(), dev.c_str(), machine.c_str(), secs, acc);
       std::fflush(stdout);
     }
   }
