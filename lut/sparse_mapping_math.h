@@ -6,16 +6,12 @@
 #include <cmath>
 #include <cstdint>
 
-#if defined(__CUDACC__)
-#define DIFFLUT_SM_HD __host__ __device__ __forceinline__
-#else
-#define DIFFLUT_SM_HD inline
-#endif
+#include "tensor/host_device.h"
 
 namespace difflut {
 
 template <class T>
-DIFFLUT_SM_HD T sm_exp(T x) {
+DIFFLUT_HD T sm_exp(T x) {
 #if defined(__CUDA_ARCH__)
   return exp(x);
 #else
@@ -25,7 +21,7 @@ DIFFLUT_SM_HD T sm_exp(T x) {
 
 // argmax_c w[c] over one slot's C scores; the first index wins ties (as the dense mapping's).
 template <class T>
-DIFFLUT_SM_HD int sparse_choice(const T* w, int64_t C) {
+DIFFLUT_HD int sparse_choice(const T* w, int64_t C) {
   int best = 0;
   for (int64_t c = 1; c < C; ++c)
     if (w[c] > w[best]) best = static_cast<int>(c);
@@ -34,7 +30,7 @@ DIFFLUT_SM_HD int sparse_choice(const T* w, int64_t C) {
 
 // p[c] = softmax(w / tau)[c] over one slot's C scores (largest term subtracted first).
 template <class T>
-DIFFLUT_SM_HD void sparse_softmax(const T* w, int64_t C, T tau, T* p) {
+DIFFLUT_HD void sparse_softmax(const T* w, int64_t C, T tau, T* p) {
   T m = w[0];
   for (int64_t c = 1; c < C; ++c) m = w[c] > m ? w[c] : m;
   T z = T(0);
@@ -50,7 +46,7 @@ DIFFLUT_SM_HD void sparse_softmax(const T* w, int64_t C, T tau, T* p) {
 // `acc`. The CUDA kernel reads the columns in place (strides F and S); the CPU kernel reads
 // transposed copies (stride 1) in batch chunks, carrying acc: the same additions in the same order.
 template <class T>
-DIFFLUT_SM_HD T sparse_dw_accumulate(T acc, const T* x, int64_t xs, const T* g, int64_t gs,
+DIFFLUT_HD T sparse_dw_accumulate(T acc, const T* x, int64_t xs, const T* g, int64_t gs,
                                      int64_t n) {
   for (int64_t j = 0; j < n; ++j) acc += (T(2) * x[j * xs] - T(1)) * g[j * gs];
   return acc;
@@ -60,7 +56,7 @@ DIFFLUT_SM_HD T sparse_dw_accumulate(T acc, const T* x, int64_t xs, const T* g, 
 // i, in increasing e) of g[b, s] p[e]: one owner per (b, i), a fixed order, no atomics. `slot` and
 // `weight` are that list's s and p[e] (slot[k] = positions[k] / C, weight[k] = p[positions[k]]).
 template <class T>
-DIFFLUT_SM_HD T sparse_dx_entry(const T* g_row,  // g[b, :] [S]
+DIFFLUT_HD T sparse_dx_entry(const T* g_row,  // g[b, :] [S]
                                 const int32_t* slot, const T* weight, int32_t begin, int32_t end) {
   T acc = T(0);
   for (int32_t k = begin; k < end; ++k) acc += g_row[slot[k]] * weight[k];
