@@ -14,6 +14,7 @@
 #include "autograd/optim/adam.h"
 #include "lut/lut_layer.h"
 #include "lut/lut_network.h"
+#include "lut/model_memory.h"
 #include "lut/sparse_mapping.h"
 #include "test_util.h"
 
@@ -256,4 +257,26 @@ TEST_CASE("load_lut_network: bad sparse mapping data is refused naming the tenso
   save_safetensors(dir + "/badc.safetensors", good.tensors, meta);
   CHECK_THROWS_WITH_AS(load_lut_network(dir + "/badc.safetensors"),
                        doctest::Contains("sparse_candidates"), Error);
+}
+
+TEST_CASE("memory estimate: a sparse mapping's W is [slots, C], not [inputs, slots]") {
+  LUTNetworkConfig c;
+  c.num_features = 784;
+  c.num_classes = 10;
+  c.hidden_sizes = {64000, 64000};
+  c.k = 6;
+  c.first_mapping = MappingKind::sparse;
+  c.later_mapping = MappingKind::sparse;
+  c.sparse_candidates = 8;
+  const double S = 64000.0 * 6, tables = 2 * 64000.0 * 64 * 4;  // both layers, dwn: 2^6 f32 a node
+  const ModelMemoryEstimate sparse = estimate_lut_network_memory(c, 2352);
+  CHECK(sparse.parameter_bytes == doctest::Approx(tables + 2 * S * 8 * 4));
+  CHECK(sparse.optimizer_bytes == doctest::Approx(2 * (tables + 2 * S * 8 * 4)));
+  c.first_mapping = MappingKind::learnable;
+  c.later_mapping = MappingKind::random;
+  const ModelMemoryEstimate dense = estimate_lut_network_memory(c, 2352);
+  // The dense first layer alone: W [2352, 384000] f32 and two Adam moments, 10.8 GB.
+  CHECK(dense.parameter_bytes == doctest::Approx(tables + 2352 * S * 4));
+  CHECK(dense.total() > 10.8e9);
+  CHECK(sparse.total() < 0.35e9);  // tables, W [S, 8] and candidates of both layers
 }
