@@ -3,7 +3,9 @@
 same machine (dwn_torch_baseline.py: "impl": "pytorch"; torch_dwn_reference.py: "impl":
 "torch_dwn"), and prints one JSON line per comparable pair with the speed ratio, named
 speedup_vs_<baseline> (difflut over the baseline: > 1 means DiffLUT is faster). Training epochs
-are paired only with the same epoch number, so that accuracies are compared like for like."""
+are paired only with the same epoch number, so that accuracies are compared like for like. Only
+bench_dwn's rows with the dense learnable first mapping (the baselines' model) are paired; its other
+"mapping" rows (e.g. sparse) are printed by bench_dwn itself and skipped here."""
 import json
 import sys
 
@@ -22,6 +24,8 @@ def main():
     rows = [json.loads(line) for line in sys.stdin if line.strip().startswith("{")]
     by_key = {}
     for r in rows:
+        if r.get("mapping", "learnable") != "learnable":
+            continue
         key = (r.get("bench"), r.get("device"), r.get("batch"), r.get("epoch"))
         by_key.setdefault(key, {})[r.get("impl")] = r
     for (bench, device, batch, epoch), impls in sorted(by_key.items(), key=lambda kv: str(kv[0])):

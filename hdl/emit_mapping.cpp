@@ -1,9 +1,11 @@
 // Lowerings of the ops that only move words around: they become wires (no logic).
 //   gather             out[m] = x[index[m]]                (random and cyclic mappings)
 //   learnable_mapping  out[s] = x[argmax_i W[i, s]]         (DWN learnable mapping; first max wins)
+//   sparse_mapping     out[s] = x[cand[s, argmax_c W[s, c]]] (sparse learnable mapping; first max)
 //   slice (axis 1)     out[m] = x[start + m]
 //   reshape            an alias when every row keeps its size (e.g. [B, 28, 28] -> [B, 784])
 #include "hdl/lower.h"
+#include "lut/sparse_mapping.h"
 
 namespace difflut::hdl {
 
@@ -59,6 +61,17 @@ int lower_learnable_mapping(LowerContext& ctx, int id) {
   return ctx.add_stage(id, wires_from(ctx, id, src, std::move(index)));
 }
 
+int lower_sparse_mapping(LowerContext& ctx, int id) {
+  const Node& n = ctx.node(id);
+  const int src = ctx.live_input(id, 0);
+  require_rows(ctx, id, src);
+  // The op's own choice (first candidate with the largest score), so the wires are what it gathers.
+  const Tensor w = ctx.const_input(id, 1);
+  const Tensor idx = sparse_mapping_choice(w, n.attrs.tensors.at(0));
+  const int64_t* p = idx.data<int64_t>();
+  return ctx.add_stage(id, wires_from(ctx, id, src, std::vector<int64_t>(p, p + idx.numel())));
+}
+
 int lower_slice(LowerContext& ctx, int id) {
   const Node& n = ctx.node(id);
   const int src = ctx.live_input(id, 0);
@@ -86,6 +99,7 @@ int lower_reshape(LowerContext& ctx, int id) {
 void register_mapping_lowerings() {
   register_lowering("gather", lower_gather);
   register_lowering("learnable_mapping", lower_learnable_mapping);
+  register_lowering("sparse_mapping", lower_sparse_mapping);
   register_lowering("slice", lower_slice);
   register_lowering("reshape", lower_reshape);
 }

@@ -10,6 +10,7 @@
 #include "lut/node_registry.h"
 
 #include "lut/learnable_mapping.h"
+#include "lut/sparse_mapping.h"
 
 namespace difflut {
 
@@ -18,6 +19,7 @@ std::string mapping_kind_name(MappingKind kind) {
     case MappingKind::random: return "random";
     case MappingKind::cyclic: return "cyclic";
     case MappingKind::learnable: return "learnable";
+    case MappingKind::sparse: return "sparse";
   }
   return "?";
 }
@@ -26,13 +28,18 @@ MappingKind parse_mapping_kind(const std::string& name, const std::string& what)
   if (name == "random") return MappingKind::random;
   if (name == "cyclic") return MappingKind::cyclic;
   if (name == "learnable") return MappingKind::learnable;
-  DIFFLUT_FAIL(what, "='", name, "' is not a mapping kind (known: random, cyclic, learnable)");
+  if (name == "sparse") return MappingKind::sparse;
+  DIFFLUT_FAIL(what, "='", name, "' is not a mapping kind (known: random, cyclic, learnable, sparse)");
 }
 
 struct LUTLayer::FixedCache {
   Device device = Device::cpu;
   Tensor index;      // i32 [N*k] on `device`
   GatherInverse inverse;
+};
+
+struct LUTLayer::SparseCache {
+  SparseMappingIndex index;
 };
 
 namespace {
@@ -67,6 +74,14 @@ LUTLayer::LUTLayer(const LUTLayerOptions& options, Generator& gen) : opt_(option
       DIFFLUT_CHECK(opt_.learnable_tau > 0, "LUTLayer: expected learnable_tau > 0, found ",
                     opt_.learnable_tau);
       break;
+    case MappingKind::sparse:
+      DIFFLUT_CHECK(opt_.learnable_tau > 0, "LUTLayer: expected learnable_tau > 0, found ",
+                    opt_.learnable_tau);
+      DIFFLUT_CHECK(opt_.sparse_candidates >= 1 && opt_.sparse_candidates <= opt_.input_size,
+                    "LUTLayer: expected sparse_candidates in [1, ", opt_.input_size,
+                    "] (the layer's inputs), found ", opt_.sparse_candidates);
+      candidates_ = sparse_mapping_candidates(opt_.input_size, S, opt_.sparse_candidates, gen);
+      break;
   }
 
   // 2. node parameters [N, P], initialised by the node type on the host.
@@ -86,6 +101,11 @@ LUTLayer::LUTLayer(const LUTLayerOptions& options, Generator& gen) : opt_(option
     weights_ = &register_parameter("mapping_weights", w);
     state_ = make_learnable_mapping_state();
     if (opt_.fused_update) weights_->custom_update = make_learnable_mapping_update(state_);
+  }
+  // 3'. sparse mapping scores W [S, C]: small, so the generic optimizer updates them.
+  if (opt_.mapping == MappingKind::sparse) {
+    Tensor w = sparse_mapping_init(S, opt_.sparse_candidates, gen, opt_.dtype, opt_.device);
+    weights_ = &register_parameter("mapping_weights", w);
   }
 
   // 4. training aids: checked here; the bit-flip seed is drawn last and only when flips are on, so
@@ -118,6 +138,12 @@ Var LUTLayer::forward(Graph& g, Var x) {
   Var mapped;
   if (opt_.mapping == MappingKind::learnable) {
     mapped = learnable_mapping(x, g.param(*weights_), state_, opt_.learnable_tau);
+  } else if (opt_.mapping == MappingKind::sparse) {
+    const Device dev = x.device();
+    if (!sparse_cache_ || sparse_cache_->index.device != dev)
+      sparse_cache_ = std::make_unique<SparseCache>(
+          SparseCache{make_sparse_mapping_index(candidates_, opt_.input_size, dev)});
+    mapped = sparse_mapping(x, g.param(*weights_), sparse_cache_->index, opt_.learnable_tau);
   } else {
     const Device dev = x.device();
     if (!cache_ || cache_->device != dev) {
@@ -144,13 +170,16 @@ Var LUTLayer::node_regularization(Graph& g) {
 }
 
 Tensor LUTLayer::mapping_indices() const {
+  if (opt_.mapping == MappingKind::sparse)
+    return sparse_mapping_choice(weights_->value, candidates_);
   if (opt_.mapping != MappingKind::learnable) return host_i64(index_);
   return host_i64(learnable_mapping_argmax(weights_->value));
 }
 
 void LUTLayer::set_mapping_indices(const Tensor& index) {
-  DIFFLUT_CHECK(opt_.mapping != MappingKind::learnable,
-                "LUTLayer.set_mapping_indices: a learnable mapping is set through its weights W");
+  DIFFLUT_CHECK(opt_.mapping != MappingKind::learnable && opt_.mapping != MappingKind::sparse,
+                "LUTLayer.set_mapping_indices: a learnable or sparse mapping is set through its "
+                "weights W");
   DIFFLUT_CHECK(index.defined() && index.dim() == 1 && index.numel() == num_slots() &&
                     (index.dtype() == DType::i32 || index.dtype() == DType::i64),
                 "LUTLayer.set_mapping_indices: expected an i32/i64 index [", num_slots(),
@@ -162,6 +191,23 @@ void LUTLayer::set_mapping_indices(const Tensor& index) {
                   "] = ", p[s], " is outside [0, ", opt_.input_size, ")");
   index_ = idx.to(DType::i32);
   cache_.reset();
+}
+
+void LUTLayer::set_mapping_candidates(const Tensor& candidates) {
+  DIFFLUT_CHECK(opt_.mapping == MappingKind::sparse,
+                "LUTLayer.set_mapping_candidates: the layer's mapping is not sparse");
+  DIFFLUT_CHECK(candidates.defined() && candidates.shape() == candidates_.shape() &&
+                    (candidates.dtype() == DType::i32 || candidates.dtype() == DType::i64),
+                "LUTLayer.set_mapping_candidates: expected i32/i64 candidates ",
+                shape_str(candidates_.shape()), ", found ",
+                candidates.defined() ? candidates.describe() : std::string("undefined"));
+  const Tensor c = host_i64(candidates);
+  const int64_t* p = c.data<int64_t>();
+  for (int64_t e = 0; e < c.numel(); ++e)
+    DIFFLUT_CHECK(p[e] >= 0 && p[e] < opt_.input_size, "LUTLayer.set_mapping_candidates: entry ", e,
+                  " = ", p[e], " is outside [0, ", opt_.input_size, ")");
+  candidates_ = c.to(DType::i32);
+  sparse_cache_.reset();
 }
 
 void LUTLayer::invalidate_mapping_cache() {

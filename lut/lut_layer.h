@@ -2,7 +2,9 @@
 // the layer's F inputs (slot j*k + l is input l of node j), then the node type turns each node's k
 // bits into one output. Mappings: random and cyclic are fixed index vectors applied with the core
 // gather op (its CSR inverse built once per device); learnable is DWN's trainable W [F, N*k] (hard
-// argmax gather forward, optionally updated by a fused dW + optimizer pass, lut/learnable_mapping.h).
+// argmax gather forward, optionally updated by a fused dW + optimizer pass, lut/learnable_mapping.h);
+// sparse learns, per slot, a choice among C candidate inputs drawn at construction (W [N*k, C],
+// lut/sparse_mapping.h).
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -18,9 +20,9 @@ namespace difflut {
 class NodeType;
 struct LearnableMappingState;
 
-enum class MappingKind { random, cyclic, learnable };
+enum class MappingKind { random, cyclic, learnable, sparse };
 
-// "random", "cyclic", "learnable".
+// "random", "cyclic", "learnable", "sparse".
 std::string mapping_kind_name(MappingKind kind);
 // Parses a mapping name; anything else throws difflut::Error naming `what` and the known names.
 MappingKind parse_mapping_kind(const std::string& name, const std::string& what = "layer_type");
@@ -45,6 +47,8 @@ struct LUTLayerOptions {
   // input bit flipped with this probability (0: off), and the output gradient rescaled.
   double flip_probability = 0.0;
   GradStabilizationOptions grad_stabilization{};
+  // Sparse mapping: candidate inputs per slot (C), 1 <= C <= input_size.
+  int64_t sparse_candidates = 8;
   DType dtype = DType::f32;
   Device device = Device::cpu;
 };
@@ -83,21 +87,26 @@ class LUTLayer : public Module {
   const std::shared_ptr<NodeType>& node_type() const { return opt_.node_type; }
 
   // The input index each slot reads now: i64 [N*k] on the host. Learnable: argmax_i W[i, slot]
-  // (first index on ties), i.e. exactly what the forward gathers.
+  // (first index on ties), i.e. exactly what the forward gathers; sparse: cand[slot, argmax_c W].
   Tensor mapping_indices() const;
   // Replaces a fixed (random/cyclic) mapping, e.g. from a checkpoint: i64 or i32 [N*k], every entry
-  // in [0, F). Throws for a learnable layer (set W instead).
+  // in [0, F). Throws for a learnable or sparse layer (set W instead).
   void set_mapping_indices(const Tensor& index);
 
   Parameter& node_params() { return *params_; }  // [N, P], registered as "params"
-  // W [F, N*k], registered as "mapping_weights"; null unless the mapping is learnable.
+  // W [F, N*k] (learnable) or [N*k, C] (sparse), registered as "mapping_weights"; null otherwise.
   Parameter* mapping_weights() { return weights_; }
   const std::shared_ptr<LearnableMappingState>& mapping_state() const { return state_; }
+  // Sparse mapping: the candidates, i32 [N*k, C] on the host (undefined otherwise).
+  const Tensor& mapping_candidates() const { return candidates_; }
+  // Replaces them (a checkpoint): i32/i64 [N*k, C], every entry in [0, F).
+  void set_mapping_candidates(const Tensor& candidates);
   // Call after writing W outside the optimizer (loading a checkpoint): drops the cached argmax.
   void invalidate_mapping_cache();
 
  private:
   struct FixedCache;  // index + CSR inverse on one device
+  struct SparseCache;  // candidates + their CSR inverse on one device
   std::string node_prefix() const;
 
   LUTLayerOptions opt_;
@@ -105,6 +114,8 @@ class LUTLayer : public Module {
   Parameter* weights_ = nullptr;
   Tensor index_;  // fixed mappings: i32 [N*k] on the host
   std::unique_ptr<FixedCache> cache_;
+  Tensor candidates_;  // sparse mapping: i32 [N*k, C] on the host
+  std::unique_ptr<SparseCache> sparse_cache_;
   std::shared_ptr<LearnableMappingState> state_;
   uint64_t aug_seed_ = 0;  // drawn from the generator last, only when flip_probability > 0
   uint64_t aug_step_ = 0;

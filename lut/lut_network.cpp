@@ -58,6 +58,14 @@ LUTNetwork::LUTNetwork(const LUTNetworkConfig& config, ThermometerEncoder encode
   for (size_t i = 0; i < cfg_.hidden_sizes.size(); ++i)
     DIFFLUT_CHECK(cfg_.hidden_sizes[i] >= 1, "LUTNetwork: expected every hidden size >= 1, found ",
                   cfg_.hidden_sizes[i], " for layer ", i);
+  // A sparse mapping draws C distinct candidates per slot among the layer's inputs.
+  for (size_t i = 0, width = static_cast<size_t>(encoder_.output_features());
+       i < cfg_.hidden_sizes.size(); width = static_cast<size_t>(cfg_.hidden_sizes[i]), ++i)
+    if ((i == 0 ? cfg_.first_mapping : cfg_.later_mapping) == MappingKind::sparse)
+      DIFFLUT_CHECK(cfg_.sparse_candidates >= 1 &&
+                        cfg_.sparse_candidates <= static_cast<int64_t>(width),
+                    "LUTNetwork: expected sparse_candidates in [1, ", width, "] (the inputs of layer ",
+                    i, ", whose mapping is sparse), found ", cfg_.sparse_candidates);
   // Before the first allocation: a model that cannot fit is refused with the numbers at once,
   // rather than after filling memory for many seconds (or being killed by the OOM killer).
   check_lut_network_memory(cfg_, encoder_.output_features(), available_memory_bytes(cfg_.device));
@@ -70,6 +78,7 @@ LUTNetwork::LUTNetwork(const LUTNetworkConfig& config, ThermometerEncoder encode
     o.mapping = i == 0 ? cfg_.first_mapping : cfg_.later_mapping;
     o.node_type = type;
     o.learnable_tau = cfg_.learnable_tau;
+    o.sparse_candidates = cfg_.sparse_candidates;
     o.fused_update = cfg_.fused_update;
     o.flip_probability = cfg_.flip_probability;
     o.grad_stabilization = cfg_.grad_stabilization;
@@ -203,6 +212,8 @@ std::string lut_network_model_json(const LUTNetwork& net) {
     json::write_string(s, l.node_type()->name());
     s += ", \"mapping\": \"" + mapping_kind_name(l.mapping_kind()) + "\"";
     s += ", \"learnable_tau\": " + num(l.options().learnable_tau);
+    if (l.mapping_kind() == MappingKind::sparse)
+      s += ", \"sparse_candidates\": " + std::to_string(l.mapping_candidates().size(1));
     s += ", \"cyclic_stride\": " + std::to_string(l.options().cyclic_stride) + "}";
   }
   s += "]";
@@ -220,8 +231,11 @@ void save_lut_network(LUTNetwork& net, const std::string& path, const LUTNetwork
     LUTLayer& l = net.layer(i);
     mappings.push_back(l.mapping_indices());
     tensors.emplace_back(layer_name(i) + ".params", l.node_params().value);
-    if (l.mapping_weights() && options.mapping_weights)
+    // Sparse mappings always keep W and the candidates: they are small ([N*k, C]) and define it.
+    const bool sparse = l.mapping_kind() == MappingKind::sparse;
+    if (l.mapping_weights() && (options.mapping_weights || sparse))
       tensors.emplace_back(layer_name(i) + ".mapping_weights", l.mapping_weights()->value);
+    if (sparse) tensors.emplace_back(layer_name(i) + ".mapping_candidates", l.mapping_candidates());
     tensors.emplace_back(layer_name(i) + ".mapping_indices", mappings.back().to(DType::i32));
   }
   const std::string model = lut_network_model_json(net);
@@ -324,6 +338,30 @@ void load_value(Parameter& p, const Tensor& src, const std::string& file, const 
   p.value.copy_(src);
 }
 
+// A sparse layer's candidates and W [N*k, C] from the file; the stored indices must be the choice
+// they make (a difference means one of them was edited, and the export would disagree).
+void load_sparse_mapping(LUTLayer& l, const SafetensorsContents& c, const std::string& path,
+                         const std::string& n, const std::vector<int64_t>& stored) {
+  Parameter& w = *l.mapping_weights();
+  const Tensor& cand = need_tensor(c, path, n + ".mapping_candidates", w.value.shape());
+  DIFFLUT_CHECK(cand.dtype() == DType::i32 || cand.dtype() == DType::i64, path, ": tensor '", n,
+                ".mapping_candidates' expected an integer dtype, found ", dtype_name(cand.dtype()));
+  const std::vector<int64_t> cv = cand.to(DType::i64).to_vector<int64_t>();
+  const int64_t C = cand.size(1), F = l.input_size();
+  for (size_t e = 0; e < cv.size(); ++e)
+    DIFFLUT_CHECK(cv[e] >= 0 && cv[e] < F, path, ": tensor '", n, ".mapping_candidates'[",
+                  static_cast<int64_t>(e) / C, ", ", static_cast<int64_t>(e) % C, "] = ", cv[e],
+                  " is outside [0, ", F, ")");
+  l.set_mapping_candidates(cand);
+  load_value(w, need_tensor(c, path, n + ".mapping_weights", w.value.shape()), path,
+             n + ".mapping_weights");
+  const std::vector<int64_t> chosen = l.mapping_indices().to_vector<int64_t>();
+  for (size_t s = 0; s < chosen.size(); ++s)
+    DIFFLUT_CHECK(chosen[s] == stored[s], path, ": tensor '", n, ".mapping_indices'[", s, "] = ",
+                  stored[s], ", expected ", chosen[s], " (the candidate '", n,
+                  ".mapping_weights' chooses)");
+}
+
 // "[i, j]" for flat index `flat` of `shape`.
 std::string index_str(const Shape& shape, int64_t flat) {
   std::vector<int64_t> idx(shape.size());
@@ -420,6 +458,7 @@ std::shared_ptr<LUTNetwork> load_lut_network(const std::string& path, Device dev
                 ": model metadata \"layers\": expected a non-empty array");
   cfg.hidden_sizes.clear();
   int64_t width = enc_out;  // what layer i reads
+  bool sparse_seen = false;
   for (size_t i = 0; i < layers.items.size(); ++i) {
     const json::Value& l = layers.items[i];
     DIFFLUT_CHECK(r.string(l, "name") == layer_name(i), path, ": model metadata layer ", i,
@@ -440,6 +479,15 @@ std::shared_ptr<LUTNetwork> load_lut_network(const std::string& path, Device dev
     DIFFLUT_CHECK(r.integer(l, "k") == cfg.k && r.string(l, "node_type") == cfg.node_type, path,
                   ": layer ", i, " differs in k or node_type from the network");
     cfg.learnable_tau = r.number(l, "learnable_tau");
+    if (kind == MappingKind::sparse) {
+      // One C for the network: every sparse layer must give the same.
+      const int64_t C = r.bounded(l, "sparse_candidates", 1, in);
+      DIFFLUT_CHECK(!sparse_seen || C == cfg.sparse_candidates, path, ": layer ", i,
+                    " has sparse_candidates ", C, ", expected ", cfg.sparse_candidates,
+                    " (as the earlier sparse layers)");
+      cfg.sparse_candidates = C;
+      sparse_seen = true;
+    }
   }
   cfg.device = device;
 
@@ -458,8 +506,13 @@ std::shared_ptr<LUTNetwork> load_lut_network(const std::string& path, Device dev
     need_tensor(c, path, n + ".mapping_indices", {N * cfg.k});
     expected.push_back(n + ".params");
     expected.push_back(n + ".mapping_indices");
-    if ((i == 0 ? cfg.first_mapping : cfg.later_mapping) == MappingKind::learnable)
+    const MappingKind kind = i == 0 ? cfg.first_mapping : cfg.later_mapping;
+    if (kind == MappingKind::learnable)
       expected.push_back(n + ".mapping_weights");  // optional
+    if (kind == MappingKind::sparse) {
+      expected.push_back(n + ".mapping_weights");  // required, checked when loaded
+      expected.push_back(n + ".mapping_candidates");
+    }
   }
   for (const auto& [name, t] : c.tensors) {
     DIFFLUT_CHECK(std::find(expected.begin(), expected.end(), name) != expected.end(), path,
@@ -502,6 +555,10 @@ std::shared_ptr<LUTNetwork> load_lut_network(const std::string& path, Device dev
       DIFFLUT_CHECK(m[static_cast<size_t>(s)] >= 0 && m[static_cast<size_t>(s)] < F, path,
                     ": tensor '", n, ".mapping_indices'[", s, "] = ", m[static_cast<size_t>(s)],
                     " is outside [0, ", F, ")");
+    if (l.mapping_kind() == MappingKind::sparse) {
+      load_sparse_mapping(l, c, path, n, m);
+      continue;
+    }
     if (l.mapping_kind() != MappingKind::learnable) {
       l.set_mapping_indices(idx);
       continue;

@@ -31,6 +31,7 @@ struct LUTNetworkConfig {
   MappingKind first_mapping = MappingKind::learnable;  // into layer 0
   MappingKind later_mapping = MappingKind::random;     // into every later layer
   double learnable_tau = 1e-3;
+  int64_t sparse_candidates = 8;  // sparse mappings: candidate inputs per slot
   double tau = 1.0 / 0.3;  // GroupSum temperature
   bool fused_update = true;  // learnable mappings: fused dW + optimizer step
   // Training aids of every layer (LUTLayerOptions; training mode only, not stored in checkpoints

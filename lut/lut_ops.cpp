@@ -16,6 +16,7 @@ void lut::register_ops() {
   learnable_mapping_op();
   bit_flip_op();
   grad_stabilize_op();
+  sparse_mapping_op();
 }
 
 }  // namespace difflut

@@ -14,6 +14,7 @@ OpKind lut_regularizer_op();    // corner values [2^k, N] -> per-node regularise
 OpKind learnable_mapping_op();  // DWN learnable mapping x [B, F], W [F, S] -> [B, S]
 OpKind bit_flip_op();           // training aid: input bits flipped with probability p
 OpKind grad_stabilize_op();     // training aid: identity forward, gradient rescaled
+OpKind sparse_mapping_op();     // sparse learnable mapping x [B, F], W [S, C] -> [B, S]
 
 namespace lut {
 // Registers every op of the LUT layer (idempotent).

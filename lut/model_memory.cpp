@@ -43,6 +43,15 @@ ModelMemoryEstimate estimate_lut_network_memory(const LUTNetworkConfig& config, 
       optim += 2 * width * S * value;
       if (!config.fused_update) grads += width * S * value;
       index += S * 8;
+    } else if (kind == MappingKind::sparse) {
+      // W [S, C] with its gradient and two moments (the generic optimizer); the candidates i32
+      // [S, C] on the host and the device, and their CSR inverse (offsets [F+1], positions [S*C]).
+      const double C = static_cast<double>(std::min<int64_t>(
+          config.sparse_candidates, static_cast<int64_t>(width)));
+      params += S * C * value;
+      grads += S * C * value;
+      optim += 2 * S * C * value;
+      index += S * C * 4 * 3 + (width + 1) * 4;
     } else {
       // i32 index on the host and on the device, plus the CSR inverse (i64 offsets [F+1] and
       // positions [S]) the gather's backward uses.

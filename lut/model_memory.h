@@ -15,7 +15,7 @@ struct LUTNetworkConfig;
 // Bytes of one model under training with Adam. Doubles: the estimate must not overflow for
 // absurd sizes, which are exactly the ones it exists to catch.
 struct ModelMemoryEstimate {
-  double parameter_bytes = 0;  // node tables [N, P] and learnable mapping weights W [F, N*k]
+  double parameter_bytes = 0;  // node tables [N, P], mapping weights W [F, N*k] or sparse [N*k, C]
   double gradient_bytes = 0;   // flat gradient buffers (fused learnable mappings have none)
   double optimizer_bytes = 0;  // Adam's two moments for every trainable value
   double index_bytes = 0;      // fixed mapping indices and their CSR inverse

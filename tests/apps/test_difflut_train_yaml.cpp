@@ -168,6 +168,43 @@ TEST_CASE("difflut-train: malformed and unknown overrides are one error line nam
   check_one_error(run_train("justaword", "word"), "justaword");
 }
 
+TEST_CASE("difflut-train: sparse_candidates below 1 or above a sparse layer's inputs is one error line") {
+  check_one_error(run_train("model.params.layer_type=sparse model.params.sparse_candidates=0", "sparse0"),
+                  "model.params.sparse_candidates");
+  // Layer 1 reads 2000 inputs: C = 2001 fits layer 0 (2352) but not a sparse layer 1.
+  check_one_error(run_train("device=cpu dataloaders.subset_size=100 model.params.layer_type=sparse "
+                            "model.params.later_layer_type=sparse model.params.sparse_candidates=2001",
+                            "sparsebig"),
+                  "model.params.sparse_candidates: expected at most 2000 (the inputs of layer 1, whose "
+                  "mapping is sparse), found 2001");
+}
+
+TEST_CASE("difflut-train: layer_type=sparse trains, and its checkpoint reloads to the reported accuracy") {
+  const std::string out_dir = test::temp_dir("train_sparse");
+  const RunOutput r = run_train(
+      "device=cpu dataloaders.subset_size=2000 'model.params.hidden_sizes=[600,200]' "
+      "model.params.layer_type=sparse model.params.later_layer_type=sparse "
+      "model.params.sparse_candidates=6 training.epochs=2 training.batch_size=32 "
+      "experiment_name=sparse output_dir='" + out_dir + "'",
+      "sparse");
+  REQUIRE_MESSAGE(r.rc == 0, r.err);
+  const std::vector<std::string> out = lines_of(r.out);
+  REQUIRE_FALSE(out.empty());
+  REQUIRE_MESSAGE(out.back().rfind("test_accuracy=0.", 0) == 0, out.back());
+  const double printed = std::strtod(out.back().c_str() + 14, nullptr);
+  MESSAGE("sparse mapping, 2 epochs on 2000 Fashion-MNIST samples: " << out.back());
+  CHECK(printed > 0.5);
+  std::vector<fs::path> runs;
+  for (const auto& e : fs::directory_iterator(fs::path(out_dir) / "sparse")) runs.push_back(e.path());
+  REQUIRE(runs.size() == 1);
+  auto net = load_lut_network((runs[0] / "model.safetensors").string());
+  CHECK(net->layer(0).mapping_kind() == MappingKind::sparse);
+  CHECK(net->layer(1).mapping_kind() == MappingKind::sparse);
+  CHECK(net->layer(0).mapping_weights()->value.shape() == Shape{600 * 6, 6});
+  const Dataset test = load_dataset("fashionmnist", "test");
+  CHECK(std::abs(accuracy(net->predict(test.features_f32(), 1000), test.labels) - printed) < 6e-5);
+}
+
 TEST_CASE("difflut-train: a truncated .gz dataset file is one error line naming the file") {
   const fs::path src = fs::path(test::fashion_mnist_dir()) / "train-images-idx3-ubyte.gz";
   const std::string full = read_text(src);

@@ -25,7 +25,8 @@ void toy_data(int64_t n, int64_t F, int C, uint64_t seed, Tensor& x, Tensor& y) 
   }
 }
 
-std::shared_ptr<LUTNetwork> make_net(MappingKind first, const Tensor& x, Device dev) {
+std::shared_ptr<LUTNetwork> make_net(MappingKind first, const Tensor& x, Device dev,
+                                     MappingKind later = MappingKind::random) {
   ThermometerEncoder enc("distributive", 3);
   enc.fit(x);
   LUTNetworkConfig c;
@@ -34,7 +35,7 @@ std::shared_ptr<LUTNetwork> make_net(MappingKind first, const Tensor& x, Device 
   c.hidden_sizes = {96, 40};
   c.k = 6;
   c.first_mapping = first;
-  c.later_mapping = MappingKind::random;
+  c.later_mapping = later;
   c.device = dev;
   Generator gen(123);
   return std::make_shared<LUTNetwork>(c, enc, gen);
@@ -42,11 +43,11 @@ std::shared_ptr<LUTNetwork> make_net(MappingKind first, const Tensor& x, Device 
 
 // Builds the network on both devices, checks the forward, takes one Adam step on each and
 // compares everything that changed.
-void compare_devices(MappingKind first) {
+void compare_devices(MappingKind first, MappingKind later = MappingKind::random) {
   Tensor x, y;
   toy_data(48, 20, 4, 9, x, y);
-  auto cpu = make_net(first, x, Device::cpu);
-  auto gpu = make_net(first, x, Device::cuda);
+  auto cpu = make_net(first, x, Device::cpu, later);
+  auto gpu = make_net(first, x, Device::cuda, later);
   for (size_t i = 0; i < cpu->num_layers(); ++i) {
     test::check_equal(gpu->layer(i).node_params().value.to(Device::cpu),
                       cpu->layer(i).node_params().value);
@@ -107,6 +108,11 @@ TEST_CASE("LUT network on CUDA matches the CPU: cyclic + random mappings, forwar
 TEST_CASE("LUT network on CUDA matches the CPU: learnable + random mappings, forward and one step") {
   DIFFLUT_REQUIRE_GPU();
   compare_devices(MappingKind::learnable);
+}
+
+TEST_CASE("LUT network on CUDA matches the CPU: sparse mappings in every layer, forward and one step") {
+  DIFFLUT_REQUIRE_GPU();
+  compare_devices(MappingKind::sparse, MappingKind::sparse);
 }
 
 TEST_CASE("LUT network moved to CUDA with to_device predicts like the CPU original") {

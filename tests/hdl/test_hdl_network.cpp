@@ -29,7 +29,8 @@ using test::toy_network;
 
 TEST_CASE("a LUTNetwork lowers exactly: circuit accuracy equals the network's, both input forms") {
   const Dataset d = toy_dataset(300, 16, 3, 1);
-  for (MappingKind first : {MappingKind::learnable, MappingKind::random, MappingKind::cyclic}) {
+  for (MappingKind first :
+       {MappingKind::learnable, MappingKind::sparse, MappingKind::random, MappingKind::cyclic}) {
     auto net = toy_network(d, 16, 4, first, "dwn", 7);
     const double sw = accuracy(net->predict(d.features_f32()), d.labels);
     for (bool enc : {true, false}) {
@@ -48,17 +49,46 @@ TEST_CASE("a LUTNetwork lowers exactly: circuit accuracy equals the network's, b
 
 TEST_CASE("a checkpoint round trip gives the same circuit") {
   const Dataset d = toy_dataset(50, 16, 3, 2);
-  auto net = toy_network(d, 16, 6, MappingKind::learnable, "dwn", 3);
-  const std::string dir = test::temp_dir("hdl_ckpt");
-  save_lut_network(*net, dir + "/m.safetensors");
-  auto back = load_lut_network(dir + "/m.safetensors");
-  const Circuit a = lower_lut_network(*net), b = lower_lut_network(*back);
-  REQUIRE(a.stages.size() == b.stages.size());
-  for (size_t s = 0; s < a.stages.size(); ++s) {
-    CHECK(a.stages[s].index == b.stages[s].index);
-    CHECK(a.stages[s].threshold == b.stages[s].threshold);
-    CHECK(a.stages[s].table == b.stages[s].table);
+  for (MappingKind first : {MappingKind::learnable, MappingKind::sparse}) {
+    INFO("mapping " << mapping_kind_name(first));
+    auto net = toy_network(d, 16, 6, first, "dwn", 3);
+    const std::string dir = test::temp_dir("hdl_ckpt");
+    save_lut_network(*net, dir + "/m.safetensors");
+    auto back = load_lut_network(dir + "/m.safetensors");
+    const Circuit a = lower_lut_network(*net), b = lower_lut_network(*back);
+    REQUIRE(a.stages.size() == b.stages.size());
+    for (size_t s = 0; s < a.stages.size(); ++s) {
+      CHECK(a.stages[s].index == b.stages[s].index);
+      CHECK(a.stages[s].threshold == b.stages[s].threshold);
+      CHECK(a.stages[s].table == b.stages[s].table);
+    }
   }
+}
+
+TEST_CASE("difflut-export verifies a sparse-mapping checkpoint: each slot's choice is a fixed wire") {
+  for (const char* t : {"verilator", "iverilog"}) {
+    INFO("'" << t << "' must be on PATH: apt-get install -y verilator iverilog yosys");
+    REQUIRE(have_tool(t));
+  }
+  const Dataset d = toy_dataset(64, 784, 10, 6);
+  auto net = toy_network(d, 784, 6, MappingKind::sparse, "dwn", 9);
+  // The wires of layer 0 are the choices the network computes with, each one of its candidates.
+  const Circuit c = lower_lut_network(*net, {.include_encoder = false});
+  const Stage* wires = nullptr;
+  for (const Stage& st : c.stages)
+    if (st.kind == StageKind::wires && !wires) wires = &st;
+  REQUIRE(wires != nullptr);
+  const std::vector<int64_t> chosen = net->layer(0).mapping_indices().to_vector<int64_t>();
+  CHECK(wires->index == chosen);
+  const std::string dir = test::temp_dir("hdl_sparse_app");
+  save_lut_network(*net, dir + "/m.safetensors");
+  test::CommandResult r = test::run_command(
+      test::built_program("difflut-export") + " " + dir + "/m.safetensors --dataset fashionmnist "
+      "--limit 40 --verify --simulator icarus --out " + dir + "/v");
+  INFO(r.output);
+  CHECK(r.exit_code == 0);
+  CHECK(r.output.find("simulation (icarus): 0 mismatches in 40 vectors") != std::string::npos);
+  CHECK(r.last_line().rfind("mismatches=0", 0) == 0);
 }
 
 TEST_CASE("difflut-export verifies a small Fashion-MNIST-shaped checkpoint end to end") {

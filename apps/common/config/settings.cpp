@@ -51,6 +51,7 @@ ModelSettings parse_model_settings(const Config& c) {
                         : parse_mapping_kind(c.get_string("model.params.later_layer_type"),
                                              "model.params.later_layer_type");
   s.learnable_tau = positive_number(c, "model.params.learnable_tau");
+  s.sparse_candidates = int_at_least_or(c, "model.params.sparse_candidates", 1, 8);
   s.tau = positive_number(c, "model.params.tau");
   // Training aids (DiffLUT's layer options); configs older than them lack the keys: off.
   s.flip_probability = double_or(c, "model.params.flip_probability", 0.0);

@@ -20,10 +20,19 @@ std::unique_ptr<LUTNetwork> build_model(const ModelSettings& m, const Dataset& t
   mc.first_mapping = m.first_mapping;
   mc.later_mapping = m.later_mapping;
   mc.learnable_tau = m.learnable_tau;
+  mc.sparse_candidates = m.sparse_candidates;
   mc.tau = m.tau;
   mc.flip_probability = m.flip_probability;
   mc.grad_stabilization = m.grad_stabilization;
   mc.device = device;
+  // A sparse mapping chooses among C distinct inputs of its layer: C above a layer's width is a
+  // config error, named by its key before the library's own check.
+  int64_t width = encoder.output_features();
+  for (size_t i = 0; i < mc.hidden_sizes.size(); width = mc.hidden_sizes[i++])
+    if ((i == 0 ? mc.first_mapping : mc.later_mapping) == MappingKind::sparse)
+      DIFFLUT_CHECK(mc.sparse_candidates <= width, "model.params.sparse_candidates: expected at most ",
+                    width, " (the inputs of layer ", i, ", whose mapping is sparse), found ",
+                    mc.sparse_candidates);
   return std::make_unique<LUTNetwork>(mc, encoder, gen);
 }
 

@@ -1,0 +1,117 @@
+// Sparse learnable mapping: candidate draws, W init, the CSR index, the op builder and its op row
+// (kernels in sparse_mapping_{cpu.cpp,cuda.cu}).
+#include "lut/sparse_mapping.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "autograd/ops.h"
+#include "lut/lut_ops.h"
+#include "lut/mapping.h"
+#include "lut/sparse_mapping_kernels.h"
+
+namespace difflut {
+
+Tensor sparse_mapping_candidates(int64_t num_inputs, int64_t num_slots, int64_t num_candidates,
+                                 Generator& gen) {
+  DIFFLUT_CHECK(num_candidates >= 1 && num_candidates <= num_inputs,
+                "sparse_mapping_candidates: expected 1 <= C <= F = ", num_inputs, " candidates, found ",
+                num_candidates);
+  const std::vector<int64_t> first = random_mapping(num_inputs, num_slots, gen).to_vector<int64_t>();
+  const int64_t C = num_candidates;
+  std::vector<int32_t> cand(static_cast<size_t>(num_slots * C));
+  for (int64_t s = 0; s < num_slots; ++s) {
+    int32_t* row = cand.data() + s * C;
+    row[0] = static_cast<int32_t>(first[static_cast<size_t>(s)]);
+    for (int64_t c = 1; c < C; ++c) {
+      int32_t r;
+      do {
+        r = static_cast<int32_t>(gen.below(static_cast<uint64_t>(num_inputs)));
+      } while (std::find(row, row + c, r) != row + c);  // distinct within the slot
+      row[c] = r;
+    }
+  }
+  return Tensor::from_vector(cand, {num_slots, C});
+}
+
+Tensor sparse_mapping_init(int64_t num_slots, int64_t num_candidates, Generator& gen, DType dtype,
+                           Device device) {
+  DIFFLUT_CHECK(num_slots >= 0 && num_candidates >= 1, "sparse_mapping_init: expected S >= 0 and ",
+                "C >= 1, found S = ", num_slots, ", C = ", num_candidates);
+  DIFFLUT_CHECK(is_floating(dtype), "sparse_mapping_init: expected f32 or f64, found ",
+                dtype_name(dtype));
+  return Tensor::rand({num_slots, num_candidates}, gen, dtype, device);
+}
+
+SparseMappingIndex make_sparse_mapping_index(const Tensor& candidates, int64_t num_inputs,
+                                             Device device) {
+  DIFFLUT_CHECK(candidates.defined() && candidates.dim() == 2,
+                "sparse_mapping: expected candidates [S, C], found ",
+                candidates.defined() ? candidates.describe() : std::string("an undefined tensor"));
+  const Tensor flat = candidates.to(Device::cpu).to(DType::i32).reshape({candidates.numel()});
+  GatherInverse inv = make_gather_inverse(flat, num_inputs, device);  // checks the range
+  return SparseMappingIndex{device, flat.to(device), inv.offsets, inv.positions};
+}
+
+Var sparse_mapping(Var x, Var w, const SparseMappingIndex& index, double tau) {
+  DIFFLUT_CHECK(x.defined() && w.defined(), "sparse_mapping: undefined input Var");
+  Attrs attrs;
+  attrs.floats = {tau};
+  attrs.tensors = {index.candidates, index.offsets, index.positions};
+  return x.graph->apply(sparse_mapping_op(), {x, w}, std::move(attrs));
+}
+
+Tensor sparse_mapping_choice(const Tensor& w, const Tensor& candidates) {
+  DIFFLUT_CHECK(w.defined() && w.dim() == 2 && is_floating(w.dtype()) && candidates.defined() &&
+                    candidates.numel() == w.numel(),
+                "sparse_mapping_choice: expected a float W [S, C] and candidates of as many entries");
+  const Tensor wh = w.to(Device::cpu);
+  const Tensor ch = candidates.to(Device::cpu).to(DType::i32);
+  Tensor idx = Tensor::empty({w.size(0)}, DType::i32, Device::cpu);
+  sparse_mapping_choice_cpu(wh, ch, idx);
+  return idx.to(DType::i64);
+}
+
+namespace {
+// x [B, F] float, W [S, C] of x's dtype, attrs: tau > 0, {cand [S*C], offsets [F+1],
+// positions [S*C]} i32 -> [B, S].
+TensorMeta infer_sparse_mapping(const std::vector<TensorMeta>& in, const Attrs& attrs) {
+  DIFFLUT_CHECK(in.size() == 2, "sparse_mapping: expected 2 inputs (x, W), found ", in.size());
+  const TensorMeta& x = in[0];
+  const TensorMeta& w = in[1];
+  DIFFLUT_CHECK(is_floating(x.dtype) && w.dtype == x.dtype,
+                "sparse_mapping: expected a floating x and W of its dtype, found ",
+                dtype_name(x.dtype), " and ", dtype_name(w.dtype));
+  DIFFLUT_CHECK(x.shape.size() == 2 && w.shape.size() == 2, "sparse_mapping: expected x [B, F] and ",
+                "W [S, C], found ", shape_str(x.shape), " and ", shape_str(w.shape));
+  DIFFLUT_CHECK(w.shape[1] >= 1, "sparse_mapping: expected C >= 1 candidates, found W ",
+                shape_str(w.shape));
+  DIFFLUT_CHECK(attrs.floats.size() == 1 && attrs.floats[0] > 0.0,
+                "sparse_mapping: expected attrs.floats = {tau > 0}");
+  DIFFLUT_CHECK(attrs.tensors.size() == 3, "sparse_mapping: expected attrs.tensors = {candidates, ",
+                "offsets, positions}, found ", attrs.tensors.size(), " tensors");
+  const int64_t SC = w.shape[0] * w.shape[1];
+  const Tensor& cand = attrs.tensors[0];
+  const Tensor& off = attrs.tensors[1];
+  const Tensor& pos = attrs.tensors[2];
+  DIFFLUT_CHECK(cand.dtype() == DType::i32 && cand.numel() == SC && off.dtype() == DType::i32 &&
+                    off.numel() == x.shape[1] + 1 && pos.dtype() == DType::i32 && pos.numel() == SC,
+                "sparse_mapping: expected i32 candidates [", SC, "], offsets [", x.shape[1] + 1,
+                "], positions [", SC, "], found ", cand.describe(), ", ", off.describe(), ", ",
+                pos.describe());
+  return TensorMeta{{x.shape[0], w.shape[0]}, x.dtype};
+}
+}  // namespace
+
+OpKind sparse_mapping_op() {
+  static const OpKind kind = register_op(
+      OpDef{.name = "sparse_mapping",
+            .differentiable_inputs = {0, 1},  // x, W
+            .infer = infer_sparse_mapping,
+            .forward = {sparse_mapping_forward_cpu, DIFFLUT_CUDA_FN(sparse_mapping_forward_cuda)},
+            .backward = {sparse_mapping_backward_cpu,
+                         DIFFLUT_CUDA_FN(sparse_mapping_backward_cuda)}});
+  return kind;
+}
+
+}  // namespace difflut

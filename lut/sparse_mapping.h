@@ -1,0 +1,45 @@
+// Sparse learnable mapping (host API): each slot s of a layer learns a choice among C candidate
+// inputs cand[s, 0..C), fixed when the layer is built, with C scores W [S, C]. The forward is a hard
+// gather of x at cand[s, argmax_c W[s, c]] (first index on ties); the backward is the dense learnable
+// mapping's gradient restricted to the candidates: dW[s, c] = sum_b (2 x[b, cand[s, c]] - 1) g[b, s]
+// and dx[b, i] = sum over the entries (s, c) with cand[s, c] = i of g[b, s] softmax(W[s, :] / tau)[c].
+// Memory is O(S C) instead of the dense mapping's O(F S), so W is an ordinary Parameter updated by
+// the generic optimizer (no fused pass needed).
+#pragma once
+#include <cstdint>
+
+#include "autograd/graph.h"
+#include "tensor/random.h"
+
+namespace difflut {
+
+constexpr int64_t kSparseMappingDefaultCandidates = 8;
+
+// Candidates i32 [S, C] on the host: candidate 0 of the slots is a random mapping (random_mapping in
+// lut/mapping.h: every input is some slot's first candidate before any is used twice), the other
+// C - 1 are uniform draws distinct within the slot. Needs 1 <= C <= F.
+Tensor sparse_mapping_candidates(int64_t num_inputs, int64_t num_slots, int64_t num_candidates,
+                                 Generator& gen);
+
+// Uniform [0, 1) scores W [S, C], as the dense mapping starts.
+Tensor sparse_mapping_init(int64_t num_slots, int64_t num_candidates, Generator& gen,
+                           DType dtype = DType::f32, Device device = Device::cpu);
+
+// The candidates and their CSR inverse on one device, as the op takes them.
+struct SparseMappingIndex {
+  Device device = Device::cpu;
+  Tensor candidates;  // i32 [S*C]
+  Tensor offsets;     // i32 [F+1]
+  Tensor positions;   // i32 [S*C]
+};
+// Checks every candidate is in [0, F) (throws difflut::Error otherwise).
+SparseMappingIndex make_sparse_mapping_index(const Tensor& candidates, int64_t num_inputs,
+                                             Device device);
+
+// Appends a sparse_mapping node: x [B, F], W [S, C] (usually graph.param(p)) -> [B, S].
+Var sparse_mapping(Var x, Var w, const SparseMappingIndex& index, double tau);
+
+// cand[s, argmax_c W[s, c]] for every slot: i64 [S] on the host (what the forward gathers).
+Tensor sparse_mapping_choice(const Tensor& w, const Tensor& candidates);
+
+}  // namespace difflut

@@ -1,0 +1,66 @@
+// Per-slot math of the sparse learnable mapping, shared by the CPU and CUDA kernels (one definition,
+// so both devices choose and weigh candidates identically). A slot s holds C candidate inputs
+// cand[s, 0..C) and C scores W[s, 0..C): the hard choice is the first candidate with the largest
+// score, and the backward weighs the candidates by softmax(W[s, :] / tau).
+#pragma once
+#include <cmath>
+#include <cstdint>
+
+#include "tensor/host_device.h"
+
+namespace difflut {
+
+template <class T>
+DIFFLUT_HD T sm_exp(T x) {
+#if defined(__CUDA_ARCH__)
+  return exp(x);
+#else
+  return std::exp(x);
+#endif
+}
+
+// argmax_c w[c] over one slot's C scores; the first index wins ties (as the dense mapping's).
+template <class T>
+DIFFLUT_HD int sparse_choice(const T* w, int64_t C) {
+  int best = 0;
+  for (int64_t c = 1; c < C; ++c)
+    if (w[c] > w[best]) best = static_cast<int>(c);
+  return best;
+}
+
+// p[c] = softmax(w / tau)[c] over one slot's C scores (largest term subtracted first).
+template <class T>
+DIFFLUT_HD void sparse_softmax(const T* w, int64_t C, T tau, T* p) {
+  T m = w[0];
+  for (int64_t c = 1; c < C; ++c) m = w[c] > m ? w[c] : m;
+  T z = T(0);
+  for (int64_t c = 0; c < C; ++c) {
+    p[c] = sm_exp((w[c] - m) / tau);
+    z += p[c];
+  }
+  for (int64_t c = 0; c < C; ++c) p[c] = p[c] / z;
+}
+
+// acc + sum_j (2 x[j xs] - 1) g[j gs] over j = 0..n-1 in order: one dW[s, c] entry (x the column
+// cand[s, c] of the batch, g the column s of the output gradient), or a run of it continued from
+// `acc`. The CUDA kernel reads the columns in place (strides F and S); the CPU kernel reads
+// transposed copies (stride 1) in batch chunks, carrying acc: the same additions in the same order.
+template <class T>
+DIFFLUT_HD T sparse_dw_accumulate(T acc, const T* x, int64_t xs, const T* g, int64_t gs,
+                                     int64_t n) {
+  for (int64_t j = 0; j < n; ++j) acc += (T(2) * x[j * xs] - T(1)) * g[j * gs];
+  return acc;
+}
+
+// dx[b, i] = sum over the candidate entries e = s*C + c with cand[e] = i (the CSR inverse's list of
+// i, in increasing e) of g[b, s] p[e]: one owner per (b, i), a fixed order, no atomics. `slot` and
+// `weight` are that list's s and p[e] (slot[k] = positions[k] / C, weight[k] = p[positions[k]]).
+template <class T>
+DIFFLUT_HD T sparse_dx_entry(const T* g_row,  // g[b, :] [S]
+                                const int32_t* slot, const T* weight, int32_t begin, int32_t end) {
+  T acc = T(0);
+  for (int32_t k = begin; k < end; ++k) acc += g_row[slot[k]] * weight[k];
+  return acc;
+}
+
+}  // namespace difflut

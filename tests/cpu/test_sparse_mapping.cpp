@@ -1,0 +1,282 @@
+// Sparse learnable mapping in LUTLayer and LUTNetwork (lut/sparse_mapping.h): candidates and W's
+// shape, the forward as a gather at the chosen candidates, C out of range refused in one line,
+// training moves choices only among the candidates, and checkpoints reload exactly or refuse bad
+// data naming the tensor. The op itself (forward, f64 gradient) is checked by its op cases.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "autograd/io/safetensors.h"
+#include "autograd/ops.h"
+#include "autograd/optim/adam.h"
+#include "lut/lut_layer.h"
+#include "lut/lut_network.h"
+#include "lut/model_memory.h"
+#include "lut/sparse_mapping.h"
+#include "test_util.h"
+
+using namespace difflut;
+
+namespace {
+
+LUTLayerOptions sparse_opts(int64_t F, int64_t N, int k, int64_t C) {
+  LUTLayerOptions o;
+  o.input_size = F;
+  o.num_nodes = N;
+  o.k = k;
+  o.mapping = MappingKind::sparse;
+  o.sparse_candidates = C;
+  return o;
+}
+
+// Features in [0, 1] with a class signal: class c lights up feature block c.
+void toy_data(int64_t n, int64_t F, int C, uint64_t seed, Tensor& x, Tensor& y) {
+  Generator g(seed);
+  x = Tensor::rand({n, F}, g);
+  y = Tensor::empty({n}, DType::i64);
+  float* xp = x.data<float>();
+  int64_t* yp = y.data<int64_t>();
+  for (int64_t i = 0; i < n; ++i) {
+    yp[i] = static_cast<int64_t>(g.below(static_cast<uint64_t>(C)));
+    for (int64_t f = 0; f < F; ++f)
+      if (f * C / F == yp[i]) xp[i * F + f] = 0.5f + 0.5f * xp[i * F + f];
+  }
+}
+
+LUTNetworkConfig toy_config(MappingKind first, MappingKind later, int64_t C) {
+  LUTNetworkConfig c;
+  c.num_features = 12;
+  c.num_classes = 3;
+  c.hidden_sizes = {30, 12};
+  c.k = 4;
+  c.first_mapping = first;
+  c.later_mapping = later;
+  c.sparse_candidates = C;
+  return c;
+}
+
+std::shared_ptr<LUTNetwork> toy_network(const LUTNetworkConfig& c, uint64_t seed, const Tensor& x) {
+  ThermometerEncoder enc("distributive", 3);
+  enc.fit(x);
+  Generator gen(seed);
+  return std::make_shared<LUTNetwork>(c, enc, gen);
+}
+
+void train(LUTNetwork& net, const Tensor& x, const Tensor& y, int steps) {
+  net.train();
+  AdamOptions ao;
+  ao.lr = 1e-2;
+  Adam opt(net, ao);
+  Graph g;
+  for (int s = 0; s < steps; ++s) {
+    g.clear();
+    Var loss = cross_entropy(net.forward(g, g.input(x, "x")), g.input(y, "y"));
+    opt.zero_grad();
+    g.backward(loss);
+    opt.step();
+  }
+}
+
+}  // namespace
+
+TEST_CASE("sparse LUTLayer: W [S, C], distinct candidates per slot, the choice is a candidate") {
+  Generator gen(3);
+  LUTLayer layer(sparse_opts(40, 25, 4, 5), gen);
+  const int64_t S = 100;
+  REQUIRE(layer.mapping_weights() != nullptr);
+  CHECK(layer.mapping_weights()->value.shape() == Shape{S, 5});
+  CHECK_FALSE(static_cast<bool>(layer.mapping_weights()->custom_update));  // the generic optimizer
+  const Tensor& cand = layer.mapping_candidates();
+  REQUIRE(cand.shape() == Shape{S, 5});
+  const std::vector<int32_t> cv = cand.to_vector<int32_t>();
+  const std::vector<int64_t> chosen = layer.mapping_indices().to_vector<int64_t>();
+  std::set<int32_t> firsts;
+  for (int64_t s = 0; s < S; ++s) {
+    const std::set<int32_t> row(cv.begin() + s * 5, cv.begin() + (s + 1) * 5);
+    CHECK(row.size() == 5);
+    CHECK(*row.begin() >= 0);
+    CHECK(*row.rbegin() < 40);
+    CHECK(row.count(static_cast<int32_t>(chosen[static_cast<size_t>(s)])) == 1);
+    firsts.insert(cv[static_cast<size_t>(s * 5)]);
+  }
+  CHECK(firsts.size() == 40);  // candidate 0 is a random mapping: every input covered (S >= F)
+  // C = F is allowed: every input is a candidate of every slot.
+  LUTLayer full(sparse_opts(6, 3, 2, 6), gen);
+  CHECK(full.mapping_weights()->value.shape() == Shape{6, 6});
+  // A sparse layer is set through W and the candidates, not a fixed index.
+  CHECK_THROWS_AS(layer.set_mapping_indices(Tensor::zeros({S}, DType::i64)), Error);
+}
+
+TEST_CASE("sparse mapping: C < 1 and C > inputs are one-line errors") {
+  Generator gen(1);
+  CHECK_THROWS_WITH_AS(LUTLayer(sparse_opts(10, 4, 2, 0), gen),
+                       "LUTLayer: expected sparse_candidates in [1, 10] (the layer's inputs), found 0",
+                       Error);
+  CHECK_THROWS_WITH_AS(LUTLayer(sparse_opts(10, 4, 2, 11), gen),
+                       "LUTLayer: expected sparse_candidates in [1, 10] (the layer's inputs), found 11",
+                       Error);
+  Tensor x, y;
+  toy_data(16, 12, 3, 1, x, y);
+  // Layer 1 reads the 30 outputs of layer 0: C = 31 fits layer 0 (36 inputs) but not layer 1.
+  CHECK_THROWS_WITH_AS(toy_network(toy_config(MappingKind::sparse, MappingKind::sparse, 31), 1, x),
+                       "LUTNetwork: expected sparse_candidates in [1, 30] (the inputs of layer 1, "
+                       "whose mapping is sparse), found 31",
+                       Error);
+  // Only sparse layers are bound by C.
+  CHECK_NOTHROW(toy_network(toy_config(MappingKind::sparse, MappingKind::random, 31), 1, x));
+  CHECK_THROWS_AS(toy_network(toy_config(MappingKind::sparse, MappingKind::random, 0), 1, x), Error);
+  CHECK(parse_mapping_kind("sparse") == MappingKind::sparse);
+  CHECK(mapping_kind_name(MappingKind::sparse) == "sparse");
+}
+
+TEST_CASE("sparse LUTLayer: the forward reads the chosen candidate of every slot") {
+  Generator gen(7);
+  LUTLayerOptions o = sparse_opts(16, 6, 3, 4);
+  LUTLayer layer(o, gen);
+  // The same layer with a random mapping set to the sparse layer's choice computes the same bits.
+  LUTLayerOptions ro = o;
+  ro.mapping = MappingKind::random;
+  LUTLayer fixed(ro, gen);
+  fixed.node_params().value.copy_(layer.node_params().value);
+  fixed.set_mapping_indices(layer.mapping_indices());
+  Generator dg(2);
+  Tensor x = Tensor::rand({9, 16}, dg);
+  for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = x.data<float>()[i] < 0.5f ? 0.f : 1.f;
+  Graph g;
+  const Tensor a = layer.forward(g, g.input(x)).value();
+  const Tensor b = fixed.forward(g, g.input(x)).value();
+  test::check_equal(a, b);
+}
+
+TEST_CASE("sparse network: training moves choices among the candidates; the checkpoint reloads") {
+  Tensor x, y;
+  toy_data(64, 12, 3, 11, x, y);
+  auto net = toy_network(toy_config(MappingKind::sparse, MappingKind::sparse, 8), 11, x);
+  const Tensor cand0 = net->layer(0).mapping_candidates().clone();
+  const Tensor choice0 = net->layer(0).mapping_indices();
+  net->eval();
+  const double acc0 = accuracy(net->predict(x, 16), y);
+  train(*net, x, y, 60);
+  net->eval();
+  const Tensor pred = net->predict(x, 16);
+  const double acc1 = accuracy(pred, y);
+  MESSAGE("toy accuracy before " << acc0 << ", after " << acc1);
+  CHECK(acc1 > 0.6);
+  // The candidates are fixed; the choices moved, each to one of its slot's candidates.
+  test::check_equal(net->layer(0).mapping_candidates(), cand0);
+  const std::vector<int64_t> c0 = choice0.to_vector<int64_t>();
+  const std::vector<int64_t> c1 = net->layer(0).mapping_indices().to_vector<int64_t>();
+  const std::vector<int32_t> cv = cand0.to_vector<int32_t>();
+  int moved = 0;
+  for (size_t s = 0; s < c1.size(); ++s) {
+    moved += c1[s] != c0[s];
+    CHECK(std::find(cv.begin() + static_cast<long>(s * 8), cv.begin() + static_cast<long>(s * 8 + 8),
+                    static_cast<int32_t>(c1[s])) != cv.begin() + static_cast<long>(s * 8 + 8));
+  }
+  MESSAGE(moved << " of " << c1.size() << " slots changed their choice");
+  CHECK(moved > 0);
+
+  const std::string dir = test::temp_dir("sparse_ckpt");
+  // W and the candidates are saved even when the option leaves dense W out (they define the map).
+  for (bool with_w : {false, true}) {
+    LUTNetworkSaveOptions so;
+    so.mapping_weights = with_w;
+    const std::string path = dir + (with_w ? "/full.safetensors" : "/model.safetensors");
+    save_lut_network(*net, path, so);
+    auto back = load_lut_network(path);
+    test::check_equal(back->predict(x, 7), pred);
+    test::check_equal(back->logits(x), net->logits(x));
+    CHECK(back->config().sparse_candidates == 8);
+    for (size_t i = 0; i < net->num_layers(); ++i) {
+      CHECK(back->layer(i).mapping_kind() == MappingKind::sparse);
+      test::check_equal(back->layer(i).mapping_candidates(), net->layer(i).mapping_candidates());
+      test::check_equal(back->layer(i).mapping_weights()->value, net->layer(i).mapping_weights()->value);
+      test::check_equal(back->layer(i).mapping_indices(), net->layer(i).mapping_indices());
+    }
+  }
+}
+
+TEST_CASE("load_lut_network: bad sparse mapping data is refused naming the tensor") {
+  Tensor x, y;
+  toy_data(32, 12, 3, 4, x, y);
+  auto net = toy_network(toy_config(MappingKind::sparse, MappingKind::random, 4), 4, x);
+  const std::string dir = test::temp_dir("sparse_bad");
+  save_lut_network(*net, dir + "/m.safetensors");
+  const SafetensorsContents good = load_safetensors(dir + "/m.safetensors");
+  // Rewrites one tensor (or drops it with an undefined replacement) and expects an error naming it.
+  auto expect = [&](const std::string& name, const Tensor& repl, const std::string& message) {
+    NamedTensors t;
+    for (const auto& [n, v] : good.tensors)
+      if (n != name) t.emplace_back(n, v);
+      else if (repl.defined()) t.emplace_back(n, repl);
+    const std::string path = dir + "/edited.safetensors";
+    save_safetensors(path, t, good.metadata);
+    INFO(name << " -> " << message);
+    CHECK_THROWS_WITH_AS(load_lut_network(path), doctest::Contains(message.c_str()), Error);
+  };
+  const Tensor* cand = nullptr;
+  const Tensor* w = nullptr;
+  for (const auto& [n, v] : good.tensors) {
+    if (n == "layer0.mapping_candidates") cand = &v;
+    if (n == "layer0.mapping_weights") w = &v;
+  }
+  REQUIRE(cand != nullptr);
+  REQUIRE(w != nullptr);
+  const int64_t S = cand->size(0);
+  expect("layer0.mapping_candidates", Tensor(), "missing tensor 'layer0.mapping_candidates'");
+  expect("layer0.mapping_weights", Tensor(), "missing tensor 'layer0.mapping_weights'");
+  expect("layer0.mapping_candidates", Tensor::zeros({S, 3}, DType::i32),
+         "tensor 'layer0.mapping_candidates' expected shape [" + std::to_string(S) + ", 4]");
+  expect("layer0.mapping_candidates", Tensor::zeros({S, 4}, DType::f32),
+         "'layer0.mapping_candidates' expected an integer dtype, found f32");
+  Tensor out_of_range = cand->clone();
+  out_of_range.data<int32_t>()[5] = 36;  // the encoder gives 36 bits
+  expect("layer0.mapping_candidates", out_of_range,
+         "tensor 'layer0.mapping_candidates'[1, 1] = 36 is outside [0, 36)");
+  // W edited so that slot 0 chooses another candidate: the stored indices no longer agree.
+  Tensor w2 = w->clone();
+  float* wp = w2.data<float>();
+  const int32_t* cp = cand->data<int32_t>();
+  int best = 0;
+  for (int c = 1; c < 4; ++c)
+    if (wp[c] > wp[best]) best = c;
+  const int other = best == 0 ? 1 : 0;
+  wp[other] = wp[best] + 1.0f;
+  expect("layer0.mapping_weights", w2,
+         "tensor 'layer0.mapping_indices'[0] = " + std::to_string(cp[best]) + ", expected " +
+             std::to_string(cp[other]));
+  // A C in the metadata that no layer can have.
+  Metadata meta = good.metadata;
+  std::string& model = meta["difflut.model"];
+  const size_t at = model.find("\"sparse_candidates\": 4");
+  REQUIRE(at != std::string::npos);
+  model.replace(at, 22, "\"sparse_candidates\": 0");
+  save_safetensors(dir + "/badc.safetensors", good.tensors, meta);
+  CHECK_THROWS_WITH_AS(load_lut_network(dir + "/badc.safetensors"),
+                       doctest::Contains("sparse_candidates"), Error);
+}
+
+TEST_CASE("memory estimate: a sparse mapping's W is [slots, C], not [inputs, slots]") {
+  LUTNetworkConfig c;
+  c.num_features = 784;
+  c.num_classes = 10;
+  c.hidden_sizes = {64000, 64000};
+  c.k = 6;
+  c.first_mapping = MappingKind::sparse;
+  c.later_mapping = MappingKind::sparse;
+  c.sparse_candidates = 8;
+  const double S = 64000.0 * 6, tables = 2 * 64000.0 * 64 * 4;  // both layers, dwn: 2^6 f32 a node
+  const ModelMemoryEstimate sparse = estimate_lut_network_memory(c, 2352);
+  CHECK(sparse.parameter_bytes == doctest::Approx(tables + 2 * S * 8 * 4));
+  CHECK(sparse.optimizer_bytes == doctest::Approx(2 * (tables + 2 * S * 8 * 4)));
+  c.first_mapping = MappingKind::learnable;
+  c.later_mapping = MappingKind::random;
+  const ModelMemoryEstimate dense = estimate_lut_network_memory(c, 2352);
+  // The dense first layer alone: W [2352, 384000] f32 and two Adam moments, 10.8 GB.
+  CHECK(dense.parameter_bytes == doctest::Approx(tables + 2352 * S * 4));
+  CHECK(dense.total() > 10.8e9);
+  CHECK(sparse.total() < 0.35e9);  // tables, W [S, 8] and candidates of both layers
+}
