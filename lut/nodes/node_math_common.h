@@ -36,6 +36,12 @@ struct NodeConsts {
 
 DIFFLUT_NODE_HD float node_exp(float x) { return ::expf(x); }
 DIFFLUT_NODE_HD double node_exp(double x) { return ::exp(x); }
+DIFFLUT_NODE_HD float node_cos(float x) { return ::cosf(x); }
+DIFFLUT_NODE_HD double node_cos(double x) { return ::cos(x); }
+DIFFLUT_NODE_HD float node_sin(float x) { return ::sinf(x); }
+DIFFLUT_NODE_HD double node_sin(double x) { return ::sin(x); }
+DIFFLUT_NODE_HD float node_log(float x) { return ::logf(x); }
+DIFFLUT_NODE_HD double node_log(double x) { return ::log(x); }
 
 // σ(z) = 1 / (1 + e^-z): e^-z overflows to inf for very negative z, giving exactly 0 (no NaN).
 template <class T>
