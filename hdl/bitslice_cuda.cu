@@ -72,6 +72,8 @@ __device__ __forceinline__ void dispatch_segment(int imm,
                                                  int i, int end, int step,
                                                  uint32_t* words) {  // [num_slots, T] from here
   switch (imm) {
+    // Kept by hand: clang-format cannot settle on one layout for these macros.
+    // clang-format off
 #define DIFFLUT_BITSLICE_CASE(k) \
   case (k):                      \
     run_segment<(k)>(ops, i, end, step, words); \
@@ -93,6 +95,7 @@ __device__ __forceinline__ void dispatch_segment(int imm,
 #undef DIFFLUT_BITSLICE_CASE16
 #undef DIFFLUT_BITSLICE_CASE4
 #undef DIFFLUT_BITSLICE_CASE
+    // clang-format on
     default:
       break;
   }

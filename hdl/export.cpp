@@ -26,6 +26,17 @@ ExportedDesign export_design(const Circuit& circuit, const VerilogOptions& optio
   return e;
 }
 
+ExportedStream export_stream(const Circuit& circuit, const ExportedDesign& core,
+                             const StreamOptions& options, const StreamBenchOptions& bench) {
+  DIFFLUT_CHECK(core.vectors > 0, "hdl: the streaming testbench needs the core's golden vectors");
+  ExportedStream e;
+  e.stream = write_stream_top(circuit, core.design, options);
+  VerilogFile tb = write_stream_testbench(circuit, e.stream, core.vectors, core.vectors_file, bench);
+  e.testbench_file = tb.name;
+  save_files({e.stream.design.files.back(), tb}, core.dir);
+  return e;
+}
+
 GoldenVectors golden_from_values(const Circuit& circuit, std::vector<uint32_t> input_codes,
                                  int64_t count, const std::vector<Tensor>& port_values) {
   DIFFLUT_CHECK(port_values.size() == circuit.outputs.size(), "hdl: expected values for ",

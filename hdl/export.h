@@ -6,6 +6,7 @@
 
 #include "autograd/graph.h"
 #include "hdl/circuit.h"
+#include "hdl/stream.h"
 #include "hdl/testbench.h"
 #include "hdl/verilog.h"
 #include "tensor/tensor.h"
@@ -23,6 +24,17 @@ struct ExportedDesign {
 // Writes the design files into `dir`, and with `vectors` also <top>_vectors.hex and tb_<top>.v.
 ExportedDesign export_design(const Circuit& circuit, const VerilogOptions& options,
                              const std::string& dir, const GoldenVectors* vectors = nullptr);
+
+// The streaming top around an exported core (export_design's result, with vectors): writes the
+// stream module and its random-stall testbench (reading the core's vector file) into the same
+// directory. The returned design holds the core's files and the stream module (top).
+struct ExportedStream {
+  StreamDesign stream;
+  std::string testbench_file;
+};
+ExportedStream export_stream(const Circuit& circuit, const ExportedDesign& core,
+                             const StreamOptions& options = {},
+                             const StreamBenchOptions& bench = {});
 
 // Golden vectors from software values: `input_codes` [count, input words], and for each output
 // port the graph's value tensor [count, port words] (scores as floats, class indices as integers),

@@ -3,6 +3,7 @@
 #include "hdl/lower.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <mutex>
 #include <set>
@@ -17,6 +18,32 @@ InputEncoding InputEncoding::u8_unit() {
   e.width = 8;
   e.decode.resize(256);
   for (int v = 0; v < 256; ++v) e.decode[static_cast<size_t>(v)] = static_cast<float>(v) / 255.0f;
+  return e;
+}
+
+double FixedPoint::value(uint32_t code) const {
+  return std::ldexp(static_cast<double>(static_cast<int64_t>(code) - offset), -frac_bits);
+}
+
+uint32_t FixedPoint::code_of(double v) const {
+  const double c = std::floor(std::ldexp(v, frac_bits) + 0.5) + static_cast<double>(offset);
+  const double top = static_cast<double>((int64_t{1} << width) - 1);
+  return static_cast<uint32_t>(std::min(std::max(c, 0.0), top));
+}
+
+std::string FixedPoint::describe() const {
+  return str_cat(width, "-bit offset-binary fixed point, value = (code - ", offset, ") / 2^",
+                 frac_bits);
+}
+
+InputEncoding InputEncoding::fixed_point(const FixedPoint& format) {
+  DIFFLUT_CHECK(format.width >= 1 && format.width <= 16,
+                "hdl: expected a fixed-point input of 1 to 16 bits, found ", format.width);
+  InputEncoding e;
+  e.width = format.width;
+  e.decode.resize(size_t{1} << format.width);
+  for (size_t c = 0; c < e.decode.size(); ++c)
+    e.decode[c] = static_cast<float>(format.value(static_cast<uint32_t>(c)));
   return e;
 }
 

@@ -17,6 +17,21 @@
 
 namespace difflut::hdl {
 
+// Fixed-point input words for features that are not 8-bit codes (CSV / scaled features): code c
+// holds the value (c - offset) / 2^frac_bits. Offset binary, so codes compare in the same order as
+// values and the encoder's comparators stay unsigned `code >= c` (frac_bits may be negative:
+// steps of 2, 4, ...).
+struct FixedPoint {
+  int width = 8;        // bits per input word, 1..16
+  int frac_bits = 0;
+  int64_t offset = 0;
+  double value(uint32_t code) const;
+  // The code of the nearest value (halfway rounds up), clamped to [0, 2^width - 1].
+  uint32_t code_of(double v) const;
+  // "16-bit offset-binary fixed point, value = (code - 300) / 2^4"
+  std::string describe() const;
+};
+
 // How the top module's input words map to the values the graph's input node holds.
 struct InputEncoding {
   int width = 8;               // bits per input word
@@ -25,6 +40,8 @@ struct InputEncoding {
   static InputEncoding u8_unit();
   // Encoded bits: width 1, 0 -> 0.0, 1 -> 1.0.
   static InputEncoding bits();
+  // Fixed-point codes: decode[c] = float(format.value(c)) (the f32 the graph holds).
+  static InputEncoding fixed_point(const FixedPoint& format);
 };
 
 struct LowerOptions {

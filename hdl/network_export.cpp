@@ -1,6 +1,9 @@
 // LUTNetwork -> circuit: lower the forward graph; data set -> input codes; circuit accuracy.
 #include "hdl/network_export.h"
 
+#include <algorithm>
+#include <cmath>
+
 #include "encoders/encoder_ops.h"
 #include "hdl/lower.h"
 
@@ -36,6 +39,8 @@ Circuit lower_lut_network(LUTNetwork& net, const NetworkLowerOptions& options,
   if (!options.include_encoder) {
     input = find_encoder_node(g, x.id);
     lo.input = InputEncoding::bits();
+  } else if (options.fixed_point) {
+    lo.input = InputEncoding::fixed_point(*options.fixed_point);
   }
   Circuit c = lower_graph(g, input, scores.id, lo);
   if (check) {
@@ -75,9 +80,73 @@ void check_dataset_fits(const LUTNetwork& net, const Dataset& data) {
 std::vector<uint32_t> network_input_codes(LUTNetwork& net, const Circuit& circuit,
                                           const Dataset& data) {
   check_dataset_fits(net, data);
-  if (circuit.input_width() > 1) return u8_codes(data.features);
+  if (circuit.input_width() > 1 && data.features.dtype() == DType::u8) return u8_codes(data.features);
+  if (circuit.input_width() > 1)
+    return encode_exact(data.features_f32(), circuit.input().decode,
+                        "hdl: features (quantize them to the circuit's input format first)");
   const Tensor bits = net.encoder().encode(data.features_f32());
   return encode_exact(bits, circuit.input().decode, "hdl: encoder output");
+}
+
+FixedPoint derive_fixed_point(const Tensor& features, int input_bits) {
+  DIFFLUT_CHECK(input_bits >= 0 && input_bits <= 16, "hdl: expected --input-bits in [1, 16], found ",
+                input_bits);
+  const Tensor f = features.to(Device::cpu).to(DType::f32);
+  const float* p = f.data<float>();
+  const int64_t n = f.numel();
+  DIFFLUT_CHECK(n >= 1, "hdl: no feature values to derive an input format from");
+  double lo = p[0], hi = p[0];
+  for (int64_t i = 0; i < n; ++i) {
+    DIFFLUT_CHECK(std::isfinite(p[i]), "hdl: feature value at flat index ", i, " is ", p[i],
+                  "; expected finite values");
+    lo = std::min(lo, static_cast<double>(p[i]));
+    hi = std::max(hi, static_cast<double>(p[i]));
+  }
+  FixedPoint fp;
+  auto fit = [&](int frac) {  // offset and width for the range at `frac` fractional bits
+    const double a = std::floor(std::ldexp(lo, frac)), b = std::ceil(std::ldexp(hi, frac));
+    fp.frac_bits = frac;
+    fp.offset = static_cast<int64_t>(-a);
+    return bits_for(static_cast<uint64_t>(b - a));
+  };
+  if (input_bits > 0) {
+    // The finest step whose range fits input_bits (steps may be coarser than 1: frac < 0).
+    int frac = 24;
+    while (frac > -24 && fit(frac) > input_bits) --frac;
+    DIFFLUT_CHECK(fit(frac) <= input_bits, "hdl: features in [", lo, ", ", hi,
+                  "] do not fit ", input_bits, "-bit codes");
+    fp.width = input_bits;
+    return fp;
+  }
+  for (int frac = 0; frac <= 16; ++frac) {
+    bool exact = true;
+    for (int64_t i = 0; i < n && exact; ++i) {
+      const double s = std::ldexp(static_cast<double>(p[i]), frac);
+      exact = s == std::floor(s);
+    }
+    if (!exact) continue;
+    const int w = fit(frac);
+    DIFFLUT_CHECK(w <= 16, "hdl: features in [", lo, ", ", hi, "] with ", frac,
+                  " fractional bits need ", w, "-bit codes (at most 16); give --input-bits N to "
+                  "round them to N-bit codes");
+    fp.width = w;
+    return fp;
+  }
+  for (int64_t i = 0; i < n; ++i)
+    DIFFLUT_CHECK(std::ldexp(static_cast<double>(p[i]), 16) ==
+                      std::floor(std::ldexp(static_cast<double>(p[i]), 16)),
+                  "hdl: feature value ", p[i], " (flat index ", i, ") is not a fixed-point number "
+                  "with at most 16 fractional bits; give --input-bits N to round the features to "
+                  "N-bit codes");
+  DIFFLUT_FAIL("hdl: no fixed-point format found");  // unreachable: the loop above finds one
+}
+
+Tensor quantize_features(const Tensor& features, const FixedPoint& format) {
+  Tensor f = features.to(Device::cpu).to(DType::f32).clone();
+  float* p = f.data<float>();
+  for (int64_t i = 0; i < f.numel(); ++i)
+    p[i] = static_cast<float>(format.value(format.code_of(p[i])));
+  return f;
 }
 
 CircuitAccuracy evaluate_circuit(LUTNetwork& net, const Dataset& data) {

@@ -3,11 +3,13 @@
 // (the accuracy the FPGA design will have). difflut-train and difflut-export use these.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "data/dataset.h"
 #include "hdl/circuit.h"
 #include "hdl/evaluate.h"
+#include "hdl/lower.h"
 #include "lut/lut_network.h"
 
 namespace difflut::hdl {
@@ -17,7 +19,19 @@ struct NetworkLowerOptions {
   // loader feeds the network) and includes the encoder's comparators. false: it starts from the
   // encoder's output bits.
   bool include_encoder = true;
+  // With the encoder: the input words' format. Empty: 8-bit codes (u8 pixels / 255); set for
+  // features that are not 8-bit codes (derive_fixed_point).
+  std::optional<FixedPoint> fixed_point{};
 };
+
+// The input format for f32 features [N, ...] that are not 8-bit codes. input_bits 0: exact, the
+// fewest fractional bits (at most 16) that represent every value, over the values' range (an
+// error, one line, when no such format has at most 16 bits). input_bits N: N-bit codes spanning
+// the values' range as finely as N bits allow (values are then rounded: quantize_features).
+FixedPoint derive_fixed_point(const Tensor& features, int input_bits = 0);
+// The features rounded to the format's nearest codes, as the f32 values those codes decode to
+// (what the exported circuit computes on); unchanged when the format represents them exactly.
+Tensor quantize_features(const Tensor& features, const FixedPoint& format);
 
 // Builds the network's inference graph (eval mode, no grad) on `probe` features [B, F] (f32; the
 // values only matter for the stage-by-stage self-check, which runs when `check` is set and throws
@@ -34,7 +48,8 @@ Circuit lower_lut_network(LUTNetwork& net, const NetworkLowerOptions& options = 
 void check_dataset_fits(const LUTNetwork& net, const Dataset& data);
 
 // Input codes of a data set for a lowered network: u8 features as they are (raw-input circuits),
-// or the encoder's bits computed in software (encoded-bits circuits): [N * input words]. Checks
+// f32 features through the circuit's fixed-point input format (exact decodes only), or the
+// encoder's bits computed in software (encoded-bits circuits): [N * input words]. Checks
 // the data set with check_dataset_fits first.
 std::vector<uint32_t> network_input_codes(LUTNetwork& net, const Circuit& circuit,
                                           const Dataset& data);

@@ -2,6 +2,7 @@
 // difflut::Error messages that quote the tool's last lines.
 #include "hdl/tools.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -46,6 +47,8 @@ std::string design_files(const VerilogDesign& d) {
 const char* package_of(const std::string& exe) {
   if (exe == "iverilog" || exe == "vvp") return "iverilog";
   if (exe == "yosys") return "yosys";
+  if (exe == "nextpnr-ice40") return "nextpnr-ice40";
+  if (exe == "icepack") return "fpga-icestorm";
   return "verilator";
 }
 }  // namespace
@@ -72,13 +75,13 @@ bool have_tool(const std::string& exe) {
 
 void require_tool(const std::string& exe) {
   DIFFLUT_CHECK(have_tool(exe), "hdl: '", exe, "' is not on PATH (install the Debian package '",
-                package_of(exe), "': apt-get install -y verilator iverilog yosys)");
+                package_of(exe), "': apt-get install -y ", package_of(exe), ")");
 }
 
 LintResult verilator_lint(const std::string& dir, const VerilogDesign& design) {
   require_tool("verilator");
   const CommandResult r = run_command(
-      "verilator --lint-only -Wall --top-module " + design.top + design_files(design), dir);
+      std::string("verilator --lint-only -Wall ") + (design.sv ? "--sv " : "") + "--top-module " + design.top + design_files(design), dir);
   LintResult out;
   out.output = r.output;
   out.clean = r.exit_code == 0 && r.output.find("%Warning") == std::string::npos &&
@@ -103,7 +106,7 @@ SimRun run_testbench(const std::string& dir, const VerilogDesign& design,
   } else {
     require_tool("iverilog");
     require_tool("vvp");
-    build = "iverilog -g2005 -s " + tb + " -o " + tb + ".vvp " + quote(tb_file) +
+    build = std::string("iverilog ") + (design.sv ? "-g2012" : "-g2005") + " -s " + tb + " -o " + tb + ".vvp " + quote(tb_file) +
             design_files(design);
     run = "vvp -n " + tb + ".vvp";
   }
@@ -191,26 +194,29 @@ SynthReport parse_yosys_stat(const std::string& text, const std::string& top) {
 }
 
 SynthReport run_yosys(const std::string& dir, const VerilogDesign& design, int lut_size,
-                      bool full_synth) {
+                      bool full_synth, bool flatten) {
   require_tool("yosys");
   DIFFLUT_CHECK(lut_size >= 2 && lut_size <= 8, "hdl: expected a LUT size in [2, 8], found ",
                 lut_size);
-  const std::string script = "synth_" + design.top + ".ys";
-  const std::string stat_file = "synth_" + design.top + "_stat.txt";
+  const std::string stem = "synth_" + design.top + (flatten ? "_flat" : "");
+  const std::string script = stem + ".ys";
+  const std::string stat_file = stem + "_stat.txt";
   {
     std::ofstream ys((std::filesystem::path(dir) / script).string());
     DIFFLUT_CHECK(ys.good(), "hdl: cannot write ", script, " in ", dir);
-    for (const VerilogFile& f : design.files) ys << "read_verilog " << f.name << "\n";
+    for (const VerilogFile& f : design.files)
+      ys << "read_verilog " << (design.sv ? "-sv " : "") << f.name << "\n";
     if (full_synth) {
-      ys << "synth -top " << design.top << " -lut " << lut_size << "\n";
+      ys << "synth -top " << design.top << (flatten ? " -flatten" : "") << " -lut " << lut_size
+         << "\n";
     } else {
-      ys << "hierarchy -check -top " << design.top << "\nproc\nopt_clean\ntechmap\nopt -fast\n"
-         << "abc -lut " << lut_size << "\nopt_clean\n";
+      ys << "hierarchy -check -top " << design.top << "\nproc\n" << (flatten ? "flatten\n" : "")
+         << "opt_clean\ntechmap\nopt -fast\nabc -lut " << lut_size << "\nopt_clean\n";
     }
     ys << "tee -q -o " << stat_file << " stat\n";
   }
   SynthReport rep;
-  rep.log_file = "synth_" + design.top + ".log";
+  rep.log_file = stem + ".log";
   const CommandResult r = run_command("yosys -q -l " + rep.log_file + " -s " + script, dir);
   DIFFLUT_CHECK(r.exit_code == 0, "hdl: yosys failed in ", dir, " (exit ", r.exit_code, "):\n",
                 tail(r.output, 20));
@@ -222,6 +228,132 @@ SynthReport run_yosys(const std::string& dir, const VerilogDesign& design, int l
   parsed.seconds = r.seconds;
   parsed.log_file = rep.log_file;
   return parsed;
+}
+
+namespace {
+// "Info: \t  ICESTORM_LC:  4321/ 7680    56%" -> used, available.
+bool utilisation_line(const std::string& line, const std::string& what, int64_t& used,
+                      int64_t& available) {
+  const size_t p = line.find(what + ":");
+  if (p == std::string::npos) return false;
+  long long u = 0, a = 0;
+  if (std::sscanf(line.c_str() + p + what.size() + 1, " %lld/ %lld", &u, &a) != 2) return false;
+  used = u;
+  available = a;
+  return true;
+}
+}  // namespace
+
+void parse_nextpnr_log(const std::string& log, const Ice40Options& options, Ice40Report& report,
+                       double& fmax_mhz) {
+  std::istringstream in(log);
+  std::string line;
+  fmax_mhz = 0;
+  struct Need {
+    const char* cell;
+    const char* what;
+  };
+  const Need needs[] = {{"ICESTORM_LC", "logic cells"},
+                        {"SB_IO", "I/O pins"},
+                        {"ICESTORM_RAM", "block RAMs"},
+                        {"SB_GB", "global buffers"}};
+  while (std::getline(in, line)) {
+    for (const Need& n : needs) {
+      int64_t used = 0, available = 0;
+      if (!utilisation_line(line, n.cell, used, available)) continue;
+      DIFFLUT_CHECK(used <= available, "hdl: the design does not fit the iCE40 ", options.part,
+                    " (", options.package, "): it needs ", used, " ", n.what, " (", n.cell,
+                    "), the part has ", available);
+      if (std::string(n.cell) == "ICESTORM_LC") {
+        report.logic_cells = used;
+        report.logic_cells_available = available;
+      } else if (std::string(n.cell) == "SB_IO") {
+        report.io = used;
+        report.io_available = available;
+      } else if (std::string(n.cell) == "ICESTORM_RAM") {
+        report.ram = used;
+      }
+    }
+    const size_t p = line.find("Max frequency for clock");
+    if (p != std::string::npos) {
+      const size_t colon = line.find("': ", p);
+      double f = 0;
+      if (colon != std::string::npos && std::sscanf(line.c_str() + colon + 3, "%lf", &f) == 1)
+        fmax_mhz = f;  // the last one (after routing) wins
+    }
+  }
+}
+
+Ice40Report run_ice40(const std::string& dir, const VerilogDesign& design,
+                      const Ice40Options& options) {
+  require_tool("yosys");
+  require_tool("nextpnr-ice40");
+  require_tool("icepack");
+  DIFFLUT_CHECK(!options.seeds.empty(), "hdl: expected at least one place-and-route seed");
+  const std::string part = options.part;
+  DIFFLUT_CHECK(!part.empty() && part.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789") ==
+                                     std::string::npos,
+                "hdl: expected an iCE40 part such as hx8k, hx1k, up5k, found '", part, "'");
+  Ice40Report rep;
+  const std::string stem = "ice40_" + design.top;
+  {
+    std::ofstream ys((std::filesystem::path(dir) / (stem + ".ys")).string());
+    DIFFLUT_CHECK(ys.good(), "hdl: cannot write ", stem, ".ys in ", dir);
+    for (const VerilogFile& f : design.files)
+      ys << "read_verilog " << (design.sv ? "-sv " : "") << f.name << "\n";
+    ys << "synth_ice40 -top " << design.top << " -json " << stem << ".json\n";
+    ys << "tee -q -o " << stem << "_stat.txt stat\n";
+  }
+  const CommandResult y = run_command("yosys -q -l " + stem + "_yosys.log -s " + stem + ".ys", dir);
+  rep.synth_seconds = y.seconds;
+  DIFFLUT_CHECK(y.exit_code == 0, "hdl: yosys synth_ice40 failed in ", dir, " (exit ", y.exit_code,
+                "):\n", tail(y.output, 20));
+  {
+    std::ifstream st((std::filesystem::path(dir) / (stem + "_stat.txt")).string());
+    std::string line;
+    while (std::getline(st, line)) {
+      std::istringstream ls(line);
+      std::string cell;
+      long long n = 0;
+      if (!(ls >> cell >> n)) continue;
+      if (cell == "SB_LUT4") rep.lut4 += n;
+      else if (cell.rfind("SB_DFF", 0) == 0) rep.ffs += n;
+      else if (cell == "SB_CARRY") rep.carries += n;
+    }
+  }
+  std::vector<double> f;
+  double best = -1;
+  for (int seed : options.seeds) {
+    const std::string asc = str_cat(stem, "_seed", seed, ".asc");
+    const std::string log = str_cat(stem, "_seed", seed, ".log");
+    const CommandResult r = run_command(
+        str_cat("nextpnr-ice40 --", part, " --package ", quote(options.package), " --json ", stem,
+                ".json --asc ", asc, " --seed ", seed, " --freq ", options.target_mhz,
+                " --router ", quote(options.router), " --timing-allow-fail -l ", log, " -q"),
+        dir);
+    std::ifstream lf((std::filesystem::path(dir) / log).string());
+    std::stringstream text;
+    text << lf.rdbuf();
+    Ice40Run run;
+    run.seed = seed;
+    run.seconds = r.seconds;
+    parse_nextpnr_log(text.str() + r.output, options, rep, run.fmax_mhz);
+    DIFFLUT_CHECK(r.exit_code == 0, "hdl: nextpnr-ice40 (seed ", seed, ") failed in ", dir,
+                  " (exit ", r.exit_code, "):\n", tail(r.output, 10));
+    DIFFLUT_CHECK(run.fmax_mhz > 0, "hdl: nextpnr-ice40 reported no clock frequency (log ", log,
+                  " in ", dir, ")");
+    rep.runs.push_back(run);
+    f.push_back(run.fmax_mhz);
+    if (run.fmax_mhz > best) {
+      best = run.fmax_mhz;
+      rep.bitstream = design.top + ".bin";
+      const CommandResult p = run_command("icepack " + asc + " " + rep.bitstream, dir);
+      DIFFLUT_CHECK(p.exit_code == 0, "hdl: icepack failed in ", dir, ":\n", tail(p.output, 10));
+    }
+  }
+  std::sort(f.begin(), f.end());
+  rep.fmax_median_mhz = f.size() % 2 ? f[f.size() / 2] : (f[f.size() / 2 - 1] + f[f.size() / 2]) / 2;
+  return rep;
 }
 
 }  // namespace difflut::hdl

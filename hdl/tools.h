@@ -61,8 +61,45 @@ struct SynthReport {
 // count is its own), stat; parses the per-module and total LUT and flip-flop counts. The default
 // flow is proc; techmap; opt -fast; abc -lut N (seconds for thousands of LUT nodes);
 // full_synth runs Yosys's generic `synth -lut N` instead (more optimisation passes, much slower).
+// flatten: `flatten` after reading, so the figures are what a user's flow that flattens gets
+// (logic merged and shared across layer boundaries; modules then holds only the top).
 SynthReport run_yosys(const std::string& dir, const VerilogDesign& design, int lut_size = 6,
-                      bool full_synth = false);
+                      bool full_synth = false, bool flatten = false);
+
+// Place and route on a Lattice iCE40 with the open tools: yosys synth_ice40, then nextpnr-ice40
+// once per seed, then icepack (the bitstream of the best seed). Fails with one line when the
+// design does not fit the part.
+struct Ice40Options {
+  std::string part = "hx8k";      // nextpnr-ice40 device flag without dashes: hx1k, hx8k, up5k, ...
+  std::string package = "ct256";  // nextpnr --package
+  std::vector<int> seeds = {1, 2, 3};
+  double target_mhz = 200;        // nextpnr --freq: the timing-driven placer's goal
+  // nextpnr --router (router1, nextpnr's default; router2 of nextpnr 0.4 was seen cycling for
+  // 100,000+ iterations on one overused wire of a small design).
+  std::string router = "router1";
+};
+struct Ice40Run {
+  int seed = 0;
+  double fmax_mhz = 0;
+  double seconds = 0;
+};
+struct Ice40Report {
+  int64_t lut4 = 0, ffs = 0, carries = 0;  // SB_LUT4, SB_DFF*, SB_CARRY cells after synth_ice40
+  int64_t logic_cells = 0, logic_cells_available = 0;  // ICESTORM_LC used / on the part
+  int64_t io = 0, io_available = 0;                    // SB_IO used / on the package
+  int64_t ram = 0;                                     // ICESTORM_RAM used
+  std::vector<Ice40Run> runs;  // per seed
+  double fmax_median_mhz = 0;
+  std::string bitstream;       // <top>.bin of the fastest seed
+  double synth_seconds = 0;
+};
+Ice40Report run_ice40(const std::string& dir, const VerilogDesign& design,
+                      const Ice40Options& options = {});
+// Parses one nextpnr-ice40 log: the last "Max frequency for clock" figure (0 when none) and the
+// device utilisation lines (exposed for tests). Throws the one-line "does not fit" error when a
+// resource is over its capacity.
+void parse_nextpnr_log(const std::string& log, const Ice40Options& options, Ice40Report& report,
+                       double& fmax_mhz);
 
 // Parses Yosys `stat` text (exposed for tests).
 SynthReport parse_yosys_stat(const std::string& text, const std::string& top);

@@ -6,12 +6,8 @@
 #include <cstdint>
 
 #include "autograd/parameter.h"
+#include "tensor/host_device.h"
 
-#if defined(__CUDACC__)
-#define DIFFLUT_LM_HD __host__ __device__ __forceinline__
-#else
-#define DIFFLUT_LM_HD inline
-#endif
 
 namespace difflut {
 
@@ -72,7 +68,7 @@ MappingOptCoeffs<T> make_mapping_opt_coeffs(const OptimizerStep& st, double lo, 
 }
 
 template <class T>
-DIFFLUT_LM_HD T lm_sqrt(T x) {
+DIFFLUT_HD T lm_sqrt(T x) {
 #if defined(__CUDA_ARCH__)
   return sqrt(x);
 #else
@@ -81,13 +77,13 @@ DIFFLUT_LM_HD T lm_sqrt(T x) {
 }
 
 template <class T>
-DIFFLUT_LM_HD T lm_clamp(T x, T lo, T hi) {
+DIFFLUT_HD T lm_clamp(T x, T lo, T hi) {
   return x < lo ? lo : (x > hi ? hi : x);
 }
 
 // One Adam / AdamW element: returns the new weight and updates the moments.
 template <class T>
-DIFFLUT_LM_HD T lm_adam(T w, T g, T& m, T& v, const MappingOptCoeffs<T>& c) {
+DIFFLUT_HD T lm_adam(T w, T g, T& m, T& v, const MappingOptCoeffs<T>& c) {
   T x = w * c.decay_factor;
   g = g + c.l2 * x;
   const T mi = c.beta1 * m + c.one_minus_beta1 * g;
@@ -102,7 +98,7 @@ DIFFLUT_LM_HD T lm_adam(T w, T g, T& m, T& v, const MappingOptCoeffs<T>& c) {
 // One SGD element; `buf` is the velocity (PyTorch's rule without dampening: a zero buffer makes the
 // first step's velocity the gradient itself).
 template <class T>
-DIFFLUT_LM_HD T lm_sgd(T w, T g, T& buf, const MappingOptCoeffs<T>& c) {
+DIFFLUT_HD T lm_sgd(T w, T g, T& buf, const MappingOptCoeffs<T>& c) {
   T d = g + c.l2 * w;
   if (c.has_momentum) {
     buf = c.momentum * buf + d;

@@ -12,7 +12,7 @@ packages=(
 # "pipeline" for the experiment-pipeline tests (SVG to PNG, XML check, a single-node SLURM).
 for extra in "$@"; do
   case "$extra" in
-    hdl) packages+=(verilator iverilog yosys) ;;
+    hdl) packages+=(verilator iverilog yosys nextpnr-ice40 fpga-icestorm) ;;
     python) packages+=(python3-torch python3-numpy) ;;
     pipeline) packages+=(librsvg2-bin libxml2-utils slurm-wlm munge) ;;
     *) echo "install-deps.sh: unknown group '$extra' (known: hdl, python, pipeline)" >&2; exit 2 ;;

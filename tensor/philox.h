@@ -2,12 +2,8 @@
 // of a draw is a pure function of (seed, offset + i), which is what makes CPU and GPU draws equal.
 #pragma once
 #include <cstdint>
+#include "tensor/host_device.h"
 
-#if defined(__CUDACC__)
-#define DIFFLUT_HD __host__ __device__ __forceinline__
-#else
-#define DIFFLUT_HD inline
-#endif
 
 namespace difflut {
 

@@ -2,7 +2,9 @@
 // circuit, writes one Verilog module per layer plus a documented top module, golden vectors that
 // the C++ model computes on the test set (raw inputs in, class scores and predicted class out) and
 // a self-checking testbench. --verify runs the testbench in Verilator (or Icarus), --synth maps the
-// design to LUT6 with Yosys. Last line: mismatches=N [luts=M ffs=K] latency_cycles=L.
+// design to LUT6 with Yosys (per module and flattened), --interface stream wraps it in an
+// AXI4-Stream top, --pnr ice40 places and routes it with nextpnr. Last line:
+// mismatches=N [luts=M ffs=K] latency_cycles=L [fmax_mhz=F lut4=N].
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -14,6 +16,7 @@
 #include "common/config/checkpoint_dataset.h"
 #include "common/config/config.h"
 #include "common/config/config_compose.h"
+#include "data/csv.h"
 #include "data/registry.h"
 #include "hdl/circuit_sim.h"
 #include "hdl/export.h"
@@ -42,9 +45,26 @@ const char* kUsage =
     "                       the default model)\n"
     "  --synth              map to LUT6 with Yosys and report LUTs and flip-flops\n"
     "  --full-synth         with --synth: Yosys's generic `synth -lut 6` flow (much slower)\n"
+    "  --interface NAME     bare (default: the core, wide ports) or stream (AXI4-Stream top:\n"
+    "                       aclk, aresetn, s_axis_* input bus, m_axis_* class out, FIFO)\n"
+    "  --bus-bits N         stream: s_axis_tdata width (default 8)\n"
+    "  --stream-scores      stream: m_axis_tdata carries the scores above the class\n"
+    "  --stall P            stream testbench: each side stalls P %% of the cycles (default 30)\n"
+    "  --popcount-regs N    registers inside the popcount trees every N adder levels (0: none)\n"
+    "  --argmax-regs N      registers inside the argmax tree every N comparator levels (0: none)\n"
+    "  --sv                 write SystemVerilog (.sv, logic, always_ff) instead of Verilog-2005\n"
+    "  --pnr ice40          yosys synth_ice40, nextpnr-ice40 per seed, icepack; reports LUT4s,\n"
+    "                       FFs, I/O and the median Fmax (needs a clocked design)\n"
+    "  --part P / --package K   iCE40 part and package (default hx8k, ct256)\n"
+    "  --seeds N            place-and-route seeds 1..N (default 3)\n"
+    "  --pnr-freq MHz       nextpnr's target frequency (default 200)\n"
+    "  --csv FILE           test set from a CSV file (label in the last column) instead\n"
+    "  --input-bits N       features that are not 8-bit codes: N-bit fixed-point codes (default:\n"
+    "                       the exact fixed-point format of the test features, when one exists)\n"
     "  --dataset NAME       test set to use (default: the checkpoint's dataloaders.name)\n"
     "  --data-root DIR      where datasets live (default: $DIFFLUT_DATA_ROOT, ../shared/data)\n"
-    "Last line: mismatches=N luts=M ffs=K latency_cycles=L (luts/ffs only with --synth).\n"
+    "Last line: mismatches=N luts=M ffs=K latency_cycles=L fmax_mhz=F lut4=N (luts/ffs only\n"
+    "with --synth: the flattened design; fmax_mhz/lut4 only with --pnr).\n"
     "mismatches counts vectors the Verilog simulation got wrong (with --verify); without\n"
     "--verify it counts vectors where the circuit's C++ software model differs from the model.\n";
 
@@ -62,6 +82,17 @@ struct Options {
   bool full_synth = false;
   std::string dataset;
   std::string data_root;
+  bool stream = false;
+  int bus_bits = 8;
+  bool stream_scores = false;
+  int stall = 30;
+  int popcount_regs = 0;
+  int argmax_regs = 0;
+  bool sv = false;
+  bool pnr = false;
+  Ice40Options ice40;
+  std::string csv;
+  int input_bits = 0;
 };
 
 int64_t parse_int(const std::string& opt, const std::string& v, int64_t min) {
@@ -106,6 +137,43 @@ Options parse(int argc, char** argv) {
       o.synth = true;
     } else if (a == "--full-synth") {
       o.synth = o.full_synth = true;
+    } else if (a == "--interface") {
+      const std::string v = value();
+      DIFFLUT_CHECK(v == "bare" || v == "stream", "--interface expects bare or stream, found '", v,
+                    "'");
+      o.stream = v == "stream";
+    } else if (a == "--bus-bits") {
+      o.bus_bits = static_cast<int>(parse_int(a, value(), 1));
+    } else if (a == "--stream-scores") {
+      o.stream_scores = true;
+    } else if (a == "--stall") {
+      o.stall = static_cast<int>(parse_int(a, value(), 0));
+      DIFFLUT_CHECK(o.stall <= 99, "--stall expects a percentage in [0, 99], found ", o.stall);
+    } else if (a == "--popcount-regs") {
+      o.popcount_regs = static_cast<int>(parse_int(a, value(), 0));
+    } else if (a == "--argmax-regs") {
+      o.argmax_regs = static_cast<int>(parse_int(a, value(), 0));
+    } else if (a == "--sv") {
+      o.sv = true;
+    } else if (a == "--pnr") {
+      const std::string v = value();
+      DIFFLUT_CHECK(v == "ice40", "--pnr expects ice40, found '", v, "'");
+      o.pnr = true;
+    } else if (a == "--part") {
+      o.ice40.part = value();
+    } else if (a == "--package") {
+      o.ice40.package = value();
+    } else if (a == "--seeds") {
+      const int64_t n = parse_int(a, value(), 1);
+      o.ice40.seeds.clear();
+      for (int64_t i = 1; i <= n; ++i) o.ice40.seeds.push_back(static_cast<int>(i));
+    } else if (a == "--pnr-freq") {
+      o.ice40.target_mhz = static_cast<double>(parse_int(a, value(), 1));
+    } else if (a == "--csv") {
+      o.csv = value();
+    } else if (a == "--input-bits") {
+      o.input_bits = static_cast<int>(parse_int(a, value(), 1));
+      DIFFLUT_CHECK(o.input_bits <= 16, "--input-bits expects 1 to 16, found ", o.input_bits);
     } else if (a == "--dataset") {
       o.dataset = value();
     } else if (a == "--data-root") {
@@ -119,6 +187,10 @@ Options parse(int argc, char** argv) {
     }
   }
   DIFFLUT_CHECK(!o.checkpoint.empty(), "expected a checkpoint file (see --help)");
+  DIFFLUT_CHECK(o.stream || (o.bus_bits == 8 && !o.stream_scores),
+                "--bus-bits and --stream-scores need --interface stream");
+  DIFFLUT_CHECK(!o.pnr || o.stream || o.pipeline > 0 || o.popcount_regs > 0 || o.argmax_regs > 0,
+                "--pnr needs a clocked design: use --interface stream or --pipeline N");
   if (o.out.empty()) {
     const std::filesystem::path p(o.checkpoint);
     o.out = (p.parent_path() / (p.stem().string() + "_verilog")).string();
@@ -149,19 +221,35 @@ int run(const Options& o) {
   std::shared_ptr<LUTNetwork> net = load_lut_network(o.checkpoint, Device::cpu);
   std::string data_root = o.data_root;
   const std::string dataset =
-      canonical_dataset_name(o.dataset.empty() ? app::checkpoint_dataset(o.checkpoint, &data_root,
-                                                                          "pass --dataset NAME")
-                                               : o.dataset);
-  Dataset test = load_dataset(dataset, "test", data_root);
+      !o.csv.empty() ? "csv " + o.csv
+      : canonical_dataset_name(o.dataset.empty()
+                                   ? app::checkpoint_dataset(o.checkpoint, &data_root,
+                                                             "pass --dataset NAME")
+                                   : o.dataset);
+  Dataset test = o.csv.empty() ? load_dataset(dataset, "test", data_root) : read_csv(o.csv);
   const int64_t n = o.limit > 0 ? std::min(o.limit, test.size()) : test.size();
   if (n < test.size()) {
     std::vector<int64_t> rows(static_cast<size_t>(n));
     for (int64_t i = 0; i < n; ++i) rows[static_cast<size_t>(i)] = i;
     test = select_rows(test, rows);
   }
-  DIFFLUT_CHECK(!o.encoder || test.features.dtype() == DType::u8, "dataset '", dataset,
-                "' has ", dtype_name(test.features.dtype()),
-                " features; raw-input export needs u8 codes, use --no-encoder");
+  NetworkLowerOptions lo;
+  lo.include_encoder = o.encoder;
+  if (o.encoder && test.features.dtype() != DType::u8) {
+    // Features that are not 8-bit codes: fixed-point input words. An inexact format (given
+    // --input-bits) rounds the features; the golden vectors are then the model on those values.
+    const FixedPoint fp = derive_fixed_point(test.features_f32(), o.input_bits);
+    const Tensor raw = test.features_f32();
+    const Tensor q = quantize_features(raw, fp);
+    const double float_acc = accuracy(net->predict(raw), test.labels);
+    int64_t changed = 0;
+    for (int64_t i = 0; i < q.numel(); ++i) changed += q.data<float>()[i] != raw.data<float>()[i];
+    std::cout << "input format: " << fp.describe() << " ("
+              << (o.input_bits ? "--input-bits" : "exact for every test feature") << "); " << changed << " feature values rounded; model accuracy on the features "
+              << float_acc << "\n";
+    test.features = q;
+    lo.fixed_point = fp;
+  }
   const Tensor features = test.features_f32();
   info(str_cat("model ", o.checkpoint, ": ", net->config().num_features, " features, layers of ",
                net->config().k, "-input ", net->config().node_type, " nodes, ",
@@ -169,8 +257,6 @@ int run(const Options& o) {
 
   // 1. Lower (with a stage-by-stage check against the network's graph on the first samples).
   auto t0 = std::chrono::steady_clock::now();
-  NetworkLowerOptions lo;
-  lo.include_encoder = o.encoder;
   const int64_t probe_rows = std::min<int64_t>(n, 256);
   std::vector<int64_t> probe_idx(static_cast<size_t>(probe_rows));
   for (int64_t i = 0; i < probe_rows; ++i) probe_idx[static_cast<size_t>(i)] = i;
@@ -219,26 +305,50 @@ int run(const Options& o) {
             << static_cast<double>(correct) / static_cast<double>(n) << " ("
             << seconds_since(t0) << " s)\n";
 
-  // 3. Verilog, vectors, testbench.
+  // 3. Verilog, vectors, testbench (and the streaming top around the core).
   t0 = std::chrono::steady_clock::now();
-  const ExportedDesign e =
-      export_design(circuit, {.top = o.top, .pipeline_every = o.pipeline}, o.out, &golden);
-  std::cout << "verilog: " << e.design.files.size() << " modules in " << o.out << " (top "
+  const VerilogOptions vo{.top = o.top,
+                          .pipeline_every = o.pipeline,
+                          .popcount_register_every = o.popcount_regs,
+                          .argmax_register_every = o.argmax_regs,
+                          .sv = o.sv};
+  const ExportedDesign e = export_design(circuit, vo, o.out, &golden);
+  VerilogDesign target = e.design;
+  std::string tb_file = e.testbench_file;
+  std::cout << "verilog: " << e.design.files.size() << " modules in " << o.out << " (core "
             << e.design.top << ", latency " << e.design.latency << " cycle(s)), testbench "
             << e.testbench_file << " with " << n << " vectors (" << seconds_since(t0) << " s)\n";
+  if (o.stream) {
+    const ExportedStream es = export_stream(
+        circuit, e, {.bus_bits = o.bus_bits, .scores = o.stream_scores},
+        {.valid_percent = 100 - o.stall, .ready_percent = 100 - o.stall, .seed = 1});
+    target = es.stream.design;
+    tb_file = es.testbench_file;
+    std::cout << "stream top: " << target.top << " (s_axis " << es.stream.bus_bits << " bits, "
+              << es.stream.beats << " beat(s) a sample; m_axis " << es.stream.out_bits
+              << " bits; FIFO " << es.stream.depth << "; latency " << target.latency
+              << " cycles), testbench " << tb_file << " (stalls " << o.stall << " %)\n";
+  }
 
   int64_t mismatches = sw_mismatches;
   if (o.verify) {
     t0 = std::chrono::steady_clock::now();
-    const LintResult lint = verilator_lint(o.out, e.design);
+    const LintResult lint = verilator_lint(o.out, target);
     std::cout << "lint (verilator --lint-only -Wall): " << (lint.clean ? "clean" : "WARNINGS")
               << " (" << seconds_since(t0) << " s)\n";
     if (!lint.clean) std::cout << lint.output;
     info(str_cat("simulating with ", simulator_name(o.simulator), " ..."));
-    const SimRun r = run_testbench(o.out, e.design, e.testbench_file, o.simulator);
+    const SimRun r = run_testbench(o.out, target, tb_file, o.simulator);
     std::cout << "simulation (" << simulator_name(o.simulator) << "): " << r.mismatches
               << " mismatches in " << r.vectors << " vectors (build " << r.build_seconds
               << " s, run " << r.run_seconds << " s)\n";
+    if (o.stream) {
+      const size_t at = r.output.rfind("latency=");
+      if (at != std::string::npos)
+        std::cout << "stream testbench: " << r.output.substr(at, r.output.find('\n', at) - at)
+                  << " (latency from the first sample's last beat to its result; "
+                  << target.latency << " without stalls)\n";
+    }
     DIFFLUT_CHECK(r.vectors == n, "the testbench checked ", r.vectors, " vectors, expected ", n);
     mismatches = r.mismatches;
     if (r.mismatches > 0) std::cout << r.output;
@@ -246,8 +356,8 @@ int run(const Options& o) {
 
   std::string synth_fields;
   if (o.synth) {
-    info("synthesising with yosys ...");
-    const SynthReport rep = run_yosys(o.out, e.design, 6, o.full_synth);
+    info("synthesising with yosys (hierarchy kept, then flattened) ...");
+    const SynthReport rep = run_yosys(o.out, target, 6, o.full_synth);
     std::map<std::string, std::pair<int64_t, int64_t>> parts;  // part -> (luts, ffs)
     std::map<std::string, int64_t> nodes;
     for (size_t s = 1; s < circuit.stages.size(); ++s) {
@@ -261,20 +371,44 @@ int run(const Options& o) {
     }
     for (const ModuleCells& m : rep.modules)
       if (m.module == e.design.top) parts[part_of(StageKind::input)] = {m.luts, m.ffs};
-    std::cout << "synthesis (yosys " << (o.full_synth ? "synth -lut 6" : "abc -lut 6")
+    if (o.stream)
+      for (const ModuleCells& m : rep.modules)
+        if (m.module == target.top) parts["stream top (buffer, FIFO)"] = {m.luts, m.ffs};
+    std::cout << "synthesis per module (yosys " << (o.full_synth ? "synth -lut 6" : "abc -lut 6")
               << ", hierarchy kept; " << rep.seconds << " s):\n";
     for (const auto& [part, cnt] : parts) {
       std::cout << "  " << part << ": " << cnt.first << " LUTs, " << cnt.second << " FFs";
       if (nodes.count(part)) std::cout << " (" << nodes[part] << " LUT nodes)";
       std::cout << "\n";
     }
-    std::cout << "  total: " << rep.luts << " LUTs, " << rep.ffs << " FFs (log "
+    std::cout << "  sum of modules: " << rep.luts << " LUTs, " << rep.ffs << " FFs (log "
               << rep.log_file << ")\n";
-    synth_fields = str_cat(" luts=", rep.luts, " ffs=", rep.ffs);
+    const SynthReport flat = run_yosys(o.out, target, 6, o.full_synth, /*flatten=*/true);
+    std::cout << "synthesis flattened (what a flow that flattens gets; " << flat.seconds
+              << " s): " << flat.luts << " LUTs, " << flat.ffs << " FFs (log " << flat.log_file
+              << ")\n";
+    synth_fields = str_cat(" luts=", flat.luts, " ffs=", flat.ffs);
+  }
+  std::string pnr_fields;
+  if (o.pnr) {
+    info(str_cat("placing and routing on iCE40 ", o.ice40.part, " (", o.ice40.package, "), ",
+                 o.ice40.seeds.size(), " seed(s) ..."));
+    const Ice40Report p = run_ice40(o.out, target, o.ice40);
+    std::cout << "ice40 " << o.ice40.part << " " << o.ice40.package << " (yosys synth_ice40 "
+              << p.synth_seconds << " s): " << p.lut4 << " LUT4, " << p.ffs << " FFs, "
+              << p.carries << " carries; " << p.logic_cells << "/" << p.logic_cells_available
+              << " logic cells, " << p.io << "/" << p.io_available << " I/O, " << p.ram
+              << " block RAMs\n";
+    for (const Ice40Run& r : p.runs)
+      std::cout << "  nextpnr seed " << r.seed << ": Fmax " << r.fmax_mhz << " MHz (" << r.seconds
+                << " s)\n";
+    std::cout << "  median Fmax " << p.fmax_median_mhz << " MHz; bitstream " << p.bitstream
+              << "\n";
+    pnr_fields = str_cat(" fmax_mhz=", p.fmax_median_mhz, " lut4=", p.lut4);
   }
   info(str_cat("done in ", seconds_since(t_start), " s"));
   std::cout << "mismatches=" << mismatches << synth_fields << " latency_cycles="
-            << e.design.latency << std::endl;
+            << target.latency << pnr_fields << std::endl;
   return mismatches == 0 ? 0 : 1;
 }
 

@@ -6,12 +6,8 @@
 #include <cstdint>
 
 #include "tensor/shape.h"
+#include "tensor/host_device.h"
 
-#if defined(__CUDACC__)
-#define DIFFLUT_HD __host__ __device__
-#else
-#define DIFFLUT_HD
-#endif
 
 namespace difflut {
 
@@ -77,7 +73,7 @@ inline BroadcastIndex make_broadcast_index(const Shape& out, const Shape& a, con
 }
 
 // Offsets into a and b of flat output element i.
-DIFFLUT_HD inline void broadcast_offsets(const BroadcastIndex& bi, int64_t i, int64_t& oa,
+DIFFLUT_HD void broadcast_offsets(const BroadcastIndex& bi, int64_t i, int64_t& oa,
                                          int64_t& ob) {
   oa = 0;
   ob = 0;
@@ -156,7 +152,7 @@ inline void axis_split(const Shape& shape, int64_t axis, int64_t& O, int64_t& R,
 
 // General-form helpers: the src offset of dst element k (kept dims), and the src offset of reduced
 // position j (reduced dims), both counted row-major over their dims.
-DIFFLUT_HD inline int64_t reduce_kept_offset(const ReducePlan& p, int64_t k) {
+DIFFLUT_HD int64_t reduce_kept_offset(const ReducePlan& p, int64_t k) {
   int64_t off = 0;
   for (int d = p.ndim - 1; d >= 0; --d) {
     if (!p.kept[d]) continue;
@@ -166,7 +162,7 @@ DIFFLUT_HD inline int64_t reduce_kept_offset(const ReducePlan& p, int64_t k) {
   }
   return off;
 }
-DIFFLUT_HD inline int64_t reduce_reduced_offset(const ReducePlan& p, int64_t j) {
+DIFFLUT_HD int64_t reduce_reduced_offset(const ReducePlan& p, int64_t j) {
   int64_t off = 0;
   for (int d = p.ndim - 1; d >= 0; --d) {
     if (p.kept[d]) continue;

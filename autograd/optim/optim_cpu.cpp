@@ -1,5 +1,6 @@
 // CPU optimizer kernels: one parallel pass over the chunk work list (see optim_kernels.h). The
 // update is elementwise, so any partition gives bit-identical results.
+#include "autograd/optim/optim_checks.h"
 #include "autograd/optim/optim_math.h"
 #include "tensor/cpu_clones.h"
 #include "tensor/parallel.h"
@@ -7,19 +8,6 @@
 namespace difflut {
 
 namespace {
-void check_flat(const char* op, const Tensor& param, const Tensor& other, const char* what) {
-  DIFFLUT_CHECK(other.defined() && other.numel() == param.numel() &&
-                    other.dtype() == param.dtype() && other.device() == param.device(),
-                op, ": expected ", what, " like ", param.describe(), ", found ", other.describe());
-}
-// The flat gradient covers only the ordinary trainable parameters, which are packed first (see
-// ParameterBuffer): it may be a prefix of the value buffer, and the update chunks stay inside it.
-void check_flat_grad(const char* op, const Tensor& param, const Tensor& grad) {
-  DIFFLUT_CHECK(grad.defined() && grad.numel() <= param.numel() && grad.dtype() == param.dtype() &&
-                    grad.device() == param.device(),
-                op, ": expected a gradient prefix of ", param.describe(), ", found ",
-                grad.describe());
-}
 // Elements [lo, hi) of one chunk (the hot loop: one clone per instruction set, tensor/cpu_clones.h).
 template <class T>
 DIFFLUT_CPU_CLONES void adam_range(T* p, const T* g, T* m, T* v, int64_t lo, int64_t hi,
@@ -30,9 +18,9 @@ DIFFLUT_CPU_CLONES void adam_range(T* p, const T* g, T* m, T* v, int64_t lo, int
 
 void adam_update_cpu(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& exp_avg_sq,
                      const OptimChunks& chunks, const AdamHyper& h) {
-  check_flat_grad("adam", param, grad);
-  check_flat("adam", param, exp_avg, "first moment");
-  check_flat("adam", param, exp_avg_sq, "second moment");
+  check_optim_flat_grad("adam", param, grad);
+  check_optim_flat("adam", param, exp_avg, "first moment");
+  check_optim_flat("adam", param, exp_avg_sq, "second moment");
   DIFFLUT_DISPATCH_FLOAT(param.dtype(), "adam", [&] {
     using T = scalar_t;
     const AdamCoeffs<T> c = make_adam_coeffs<T>(h);
@@ -53,9 +41,9 @@ void adam_update_cpu(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor&
 
 void sgd_update_cpu(Tensor& param, const Tensor& grad, Tensor* velocity, const OptimChunks& chunks,
                     const SgdHyper& h) {
-  check_flat_grad("sgd", param, grad);
+  check_optim_flat_grad("sgd", param, grad);
   DIFFLUT_CHECK(h.momentum == 0.0 || velocity != nullptr, "sgd: momentum needs a velocity buffer");
-  if (h.momentum != 0.0) check_flat("sgd", param, *velocity, "velocity");
+  if (h.momentum != 0.0) check_optim_flat("sgd", param, *velocity, "velocity");
   DIFFLUT_DISPATCH_FLOAT(param.dtype(), "sgd", [&] {
     using T = scalar_t;
     const SgdCoeffs<T> c = make_sgd_coeffs<T>(h);

@@ -1,6 +1,7 @@
 // CUDA optimizer kernels: one block per chunk of the work list (see optim_kernels.h); each block
 // reads its chunk's bounds and clamp range once and sweeps the chunk with coalesced accesses.
 #include "tensor/cuda_utils.h"
+#include "autograd/optim/optim_checks.h"
 #include "autograd/optim/optim_math.h"
 
 namespace difflut {
@@ -8,19 +9,6 @@ namespace difflut {
 namespace {
 constexpr int kOptimBlock = 256;
 
-void check_flat(const char* op, const Tensor& param, const Tensor& other, const char* what) {
-  DIFFLUT_CHECK(other.defined() && other.numel() == param.numel() &&
-                    other.dtype() == param.dtype() && other.device() == param.device(),
-                op, ": expected ", what, " like ", param.describe(), ", found ", other.describe());
-}
-// The flat gradient covers only the ordinary trainable parameters, which are packed first (see
-// ParameterBuffer): it may be a prefix of the value buffer, and the update chunks stay inside it.
-void check_flat_grad(const char* op, const Tensor& param, const Tensor& grad) {
-  DIFFLUT_CHECK(grad.defined() && grad.numel() <= param.numel() && grad.dtype() == param.dtype() &&
-                    grad.device() == param.device(),
-                op, ": expected a gradient prefix of ", param.describe(), ", found ",
-                grad.describe());
-}
 void check_chunks(const char* op, const Tensor& param, const OptimChunks& chunks) {
   DIFFLUT_CHECK(chunks.bounds.device() == param.device() && chunks.clamps.device() == param.device(),
                 op, ": expected the chunk table on ", device_name(param.device()));
@@ -58,9 +46,9 @@ __global__ void sgd_update_kernel(T* p,                    // [n]
 
 void adam_update_cuda(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& exp_avg_sq,
                       const OptimChunks& chunks, const AdamHyper& h) {
-  check_flat_grad("adam", param, grad);
-  check_flat("adam", param, exp_avg, "first moment");
-  check_flat("adam", param, exp_avg_sq, "second moment");
+  check_optim_flat_grad("adam", param, grad);
+  check_optim_flat("adam", param, exp_avg, "first moment");
+  check_optim_flat("adam", param, exp_avg_sq, "second moment");
   check_chunks("adam", param, chunks);
   const int64_t n_chunks = chunks.count();
   if (n_chunks == 0) return;
@@ -75,9 +63,9 @@ void adam_update_cuda(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor
 
 void sgd_update_cuda(Tensor& param, const Tensor& grad, Tensor* velocity,
                      const OptimChunks& chunks, const SgdHyper& h) {
-  check_flat_grad("sgd", param, grad);
+  check_optim_flat_grad("sgd", param, grad);
   DIFFLUT_CHECK(h.momentum == 0.0 || velocity != nullptr, "sgd: momentum needs a velocity buffer");
-  if (h.momentum != 0.0) check_flat("sgd", param, *velocity, "velocity");
+  if (h.momentum != 0.0) check_optim_flat("sgd", param, *velocity, "velocity");
   check_chunks("sgd", param, chunks);
   const int64_t n_chunks = chunks.count();
   if (n_chunks == 0) return;

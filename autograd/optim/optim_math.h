@@ -5,17 +5,13 @@
 #include <cmath>
 
 #include "autograd/optim/optim_kernels.h"
+#include "tensor/host_device.h"
 
-#if defined(__CUDACC__)
-#define DIFFLUT_OPTIM_HD __host__ __device__ __forceinline__
-#else
-#define DIFFLUT_OPTIM_HD inline
-#endif
 
 namespace difflut {
 
 template <class T>
-DIFFLUT_OPTIM_HD T optim_sqrt(T x) {
+DIFFLUT_HD T optim_sqrt(T x) {
 #if defined(__CUDA_ARCH__)
   return sqrt(x);  // CUDA's float/double overloads (IEEE-rounded unless -use_fast_math)
 #else
@@ -25,7 +21,7 @@ DIFFLUT_OPTIM_HD T optim_sqrt(T x) {
 
 // Clamp that keeps NaN visible (a NaN parameter is a bug to surface, not to hide at a bound).
 template <class T>
-DIFFLUT_OPTIM_HD T optim_clamp(T x, T lo, T hi) {
+DIFFLUT_HD T optim_clamp(T x, T lo, T hi) {
   return x < lo ? lo : (x > hi ? hi : x);
 }
 
@@ -61,7 +57,7 @@ AdamCoeffs<T> make_adam_coeffs(const AdamHyper& h) {
 
 // One Adam/AdamW element update (PyTorch's formulation), then the clamp.
 template <class T>
-DIFFLUT_OPTIM_HD void adam_element(T& p, T g, T& m, T& v, const AdamCoeffs<T>& c, T lo, T hi) {
+DIFFLUT_HD void adam_element(T& p, T g, T& m, T& v, const AdamCoeffs<T>& c, T lo, T hi) {
   T x = p;
   if (c.has_decay) x = x * c.decay_factor;
   if (c.has_l2) g = g + c.l2 * x;
@@ -97,7 +93,7 @@ SgdCoeffs<T> make_sgd_coeffs(const SgdHyper& h) {
 // One SGD element update (PyTorch's formulation: the velocity starts as the first gradient).
 // `buf` is ignored without momentum.
 template <class T>
-DIFFLUT_OPTIM_HD void sgd_element(T& p, T g, T* buf, const SgdCoeffs<T>& c, T lo, T hi) {
+DIFFLUT_HD void sgd_element(T& p, T g, T* buf, const SgdCoeffs<T>& c, T lo, T hi) {
   T x = p;
   T d = c.has_weight_decay ? g + c.weight_decay * x : g;
   if (c.has_momentum) {

@@ -17,14 +17,14 @@ namespace difflut::nodes {
 constexpr int kDiffLogicGates = 16;
 
 // Truth table of gate i as a 4-bit mask: bit (a + 2b) is gate_i(a, b).
-DIFFLUT_NODE_HD unsigned difflogic_gate_mask(int i) {
+DIFFLUT_HD unsigned difflogic_gate_mask(int i) {
   constexpr unsigned kMasks[kDiffLogicGates] = {0, 8, 2, 10, 4, 12, 6, 14, 1, 9, 3, 11, 5, 13, 7, 15};
   return kMasks[i];
 }
 
 // The gate with the largest logit (the first on ties).
 template <class T>
-DIFFLUT_NODE_HD int difflogic_argmax(const T* p) {
+DIFFLUT_HD int difflogic_argmax(const T* p) {
   int best = 0;
   for (int i = 1; i < kDiffLogicGates; ++i)
     if (p[i] > p[best]) best = i;
@@ -43,7 +43,7 @@ struct DiffLogicMath {
   static constexpr int scratch_size(int) { return 8; }
 
   template <class T>
-  DIFFLUT_NODE_HD static void prep(const T* p, T* q, const NodeConsts&) {
+  DIFFLUT_HD static void prep(const T* p, T* q, const NodeConsts&) {
     const T mx = p[difflogic_argmax(p)];
     T sum = T(0);
     for (int i = 0; i < kDiffLogicGates; ++i) {
@@ -59,11 +59,11 @@ struct DiffLogicMath {
     }
   }
   template <class T>
-  DIFFLUT_NODE_HD static T forward(const T* x, const T*, const T* q, const NodeConsts&, T* s) {
+  DIFFLUT_HD static T forward(const T* x, const T*, const T* q, const NodeConsts&, T* s) {
     return ml_forward(q + kDiffLogicGates, x, 2, s);
   }
   template <class T>
-  DIFFLUT_NODE_HD static void backward(const T* x, const T*, const T* q, const NodeConsts&, T g,
+  DIFFLUT_HD static void backward(const T* x, const T*, const T* q, const NodeConsts&, T g,
                                        T* dx, double* acc, T* s) {
     const T* cv = q + kDiffLogicGates;
     T* levels = s;
@@ -81,13 +81,13 @@ struct DiffLogicMath {
   }
   // Softmax Jacobian: dθ_i = s_i (ds_i − Σ_j s_j ds_j).
   template <class T>
-  DIFFLUT_NODE_HD static void post(const T*, const T* q, const NodeConsts&, double* acc) {
+  DIFFLUT_HD static void post(const T*, const T* q, const NodeConsts&, double* acc) {
     double dot = 0.0;
     for (int i = 0; i < kDiffLogicGates; ++i) dot += static_cast<double>(q[i]) * acc[i];
     for (int i = 0; i < kDiffLogicGates; ++i) acc[i] = static_cast<double>(q[i]) * (acc[i] - dot);
   }
   template <class T>
-  DIFFLUT_NODE_HD static T corner_logit(unsigned a, const T* p, const NodeConsts&, T*) {
+  DIFFLUT_HD static T corner_logit(unsigned a, const T* p, const NodeConsts&, T*) {
     return ((difflogic_gate_mask(difflogic_argmax(p)) >> a) & 1u) ? T(1) : T(-1);
   }
 };

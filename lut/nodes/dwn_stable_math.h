@@ -23,7 +23,7 @@ struct DwnStableMath : ProbabilisticBase {
   static constexpr int scratch_size(int) { return 1; }
 
   template <class T>
-  DIFFLUT_NODE_HD static void prep(const T* p, T* q, const NodeConsts& c) {
+  DIFFLUT_HD static void prep(const T* p, T* q, const NodeConsts& c) {
     const int K = 1 << c.k;
     sigmoid_table(p, q, c.k, T(1));
     T* G = q + K;
@@ -41,11 +41,11 @@ struct DwnStableMath : ProbabilisticBase {
       }
   }
   template <class T>
-  DIFFLUT_NODE_HD static T forward(const T* x, const T*, const T* q, const NodeConsts& c, T*) {
+  DIFFLUT_HD static T forward(const T* x, const T*, const T* q, const NodeConsts& c, T*) {
     return q[node_address(x, c.k)];
   }
   template <class T>
-  DIFFLUT_NODE_HD static void backward(const T* x, const T*, const T* q, const NodeConsts& c, T g,
+  DIFFLUT_HD static void backward(const T* x, const T*, const T* q, const NodeConsts& c, T g,
                                        T* dx, double* acc, T*) {
     const unsigned a = node_address(x, c.k);
     const T gs = g * T(kGradientScale);
@@ -54,7 +54,7 @@ struct DwnStableMath : ProbabilisticBase {
     if (acc) acc[a] += static_cast<double>(gs);
   }
   template <class T>
-  DIFFLUT_NODE_HD static void post(const T*, const T* q, const NodeConsts& c, double* acc) {
+  DIFFLUT_HD static void post(const T*, const T* q, const NodeConsts& c, double* acc) {
     sigmoid_chain(q, c.k, 1.0, acc);
   }
 };

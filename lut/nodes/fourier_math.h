@@ -37,7 +37,7 @@ struct FourierMath {
   static constexpr int scratch_size(int) { return 1; }
 
   template <class T>
-  DIFFLUT_NODE_HD static void prep(const T* p, T* q, const NodeConsts& c) {
+  DIFFLUT_HD static void prep(const T* p, T* q, const NodeConsts& c) {
     const int F = 1 << c.k;
     T sum = T(0);
     for (int f = 0; f < F; ++f) sum += p[f];
@@ -46,7 +46,7 @@ struct FourierMath {
   }
   // The angle of frequency f at inputs x: π Σ_{l ∈ f} x_l + φ_f.
   template <class T>
-  DIFFLUT_NODE_HD static T angle(const T* x, const T* p, int k, int f) {
+  DIFFLUT_HD static T angle(const T* x, const T* p, int k, int f) {
     T dot = T(0);
     for (int l = 0; l < k; ++l)
       if ((f >> l) & 1) dot += x[l];
@@ -54,20 +54,20 @@ struct FourierMath {
   }
   // The unclamped output b + Σ_f â_f cos(angle_f).
   template <class T>
-  DIFFLUT_NODE_HD static T raw(const T* x, const T* p, const T* q, int k) {
+  DIFFLUT_HD static T raw(const T* x, const T* p, const T* q, int k) {
     const int F = 1 << k;
     T y = p[2 * F];
     for (int f = 0; f < F; ++f) y += q[f] * node_cos(angle(x, p, k, f));
     return y;
   }
   template <class T>
-  DIFFLUT_NODE_HD static T forward(const T* x, const T* p, const T* q, const NodeConsts& c, T*) {
+  DIFFLUT_HD static T forward(const T* x, const T* p, const T* q, const NodeConsts& c, T*) {
     const T y = raw(x, p, q, c.k);
     return y < T(0) ? T(0) : (y > T(1) ? T(1) : y);
   }
   // The clamp passes the gradient where 0 <= y <= 1 (as torch.clamp does, boundaries included).
   template <class T>
-  DIFFLUT_NODE_HD static void backward(const T* x, const T* p, const T* q, const NodeConsts& c,
+  DIFFLUT_HD static void backward(const T* x, const T* p, const T* q, const NodeConsts& c,
                                        T g, T* dx, double* acc, T*) {
     const int F = 1 << c.k;
     const T y = raw(x, p, q, c.k);
@@ -87,7 +87,7 @@ struct FourierMath {
   }
   // dL/da_g = (dL/dâ_g − Σ_f dL/dâ_f â_f) / (S + ε), S = Σ_f a_f.
   template <class T>
-  DIFFLUT_NODE_HD static void post(const T* p, const T*, const NodeConsts& c, double* acc) {
+  DIFFLUT_HD static void post(const T* p, const T*, const NodeConsts& c, double* acc) {
     const int F = 1 << c.k;
     double sum = 0;
     for (int f = 0; f < F; ++f) sum += static_cast<double>(p[f]);
@@ -97,7 +97,7 @@ struct FourierMath {
     for (int f = 0; f < F; ++f) acc[f] = (acc[f] - dot) * inv;
   }
   template <class T>
-  DIFFLUT_NODE_HD static T corner_logit(unsigned a, const T* p, const NodeConsts& c, T*) {
+  DIFFLUT_HD static T corner_logit(unsigned a, const T* p, const NodeConsts& c, T*) {
     const int F = 1 << c.k;
     T sum = T(0);
     for (int f = 0; f < F; ++f) sum += p[f];

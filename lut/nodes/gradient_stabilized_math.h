@@ -21,7 +21,7 @@ struct GradientStabilizedMath : ProbabilisticBase {
   static constexpr int scratch_size(int) { return 1; }
 
   template <class T>
-  DIFFLUT_NODE_HD static void prep(const T* p, T* q, const NodeConsts& c) {
+  DIFFLUT_HD static void prep(const T* p, T* q, const NodeConsts& c) {
     const int K = 1 << c.k;
     sigmoid_table(p, q, c.k, T(1));
     T lo = q[0], hi = q[0];
@@ -32,11 +32,11 @@ struct GradientStabilizedMath : ProbabilisticBase {
     q[K] = hi - lo;
   }
   template <class T>
-  DIFFLUT_NODE_HD static T forward(const T* x, const T*, const T* q, const NodeConsts& c, T*) {
+  DIFFLUT_HD static T forward(const T* x, const T*, const T* q, const NodeConsts& c, T*) {
     return q[node_address(x, c.k)];
   }
   template <class T>
-  DIFFLUT_NODE_HD static void backward(const T* x, const T*, const T* q, const NodeConsts& c, T g,
+  DIFFLUT_HD static void backward(const T* x, const T*, const T* q, const NodeConsts& c, T g,
                                        T* dx, double* acc, T*) {
     const T range = q[1 << c.k];
     for (int l = 0; l < c.k; ++l) {
@@ -49,7 +49,7 @@ struct GradientStabilizedMath : ProbabilisticBase {
     if (acc) acc[node_address(x, c.k)] += static_cast<double>(g);
   }
   template <class T>
-  DIFFLUT_NODE_HD static void post(const T*, const T* q, const NodeConsts& c, double* acc) {
+  DIFFLUT_HD static void post(const T*, const T* q, const NodeConsts& c, double* acc) {
     sigmoid_chain(q, c.k, 1.0, acc);
   }
 };

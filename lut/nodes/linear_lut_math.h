@@ -30,19 +30,19 @@ struct LinearLutMath {
   static constexpr int scratch_size(int) { return 1; }
 
   template <class T>
-  DIFFLUT_NODE_HD static T logit(const T* x, const T* p, int k) {
+  DIFFLUT_HD static T logit(const T* x, const T* p, int k) {
     T z = p[k];
     for (int l = 0; l < k; ++l) z += p[l] * x[l];
     return z;
   }
   template <class T>
-  DIFFLUT_NODE_HD static void prep(const T*, T*, const NodeConsts&) {}
+  DIFFLUT_HD static void prep(const T*, T*, const NodeConsts&) {}
   template <class T>
-  DIFFLUT_NODE_HD static T forward(const T* x, const T* p, const T*, const NodeConsts& c, T*) {
+  DIFFLUT_HD static T forward(const T* x, const T* p, const T*, const NodeConsts& c, T*) {
     return node_sigmoid(logit(x, p, c.k));
   }
   template <class T>
-  DIFFLUT_NODE_HD static void backward(const T* x, const T* p, const T*, const NodeConsts& c, T g,
+  DIFFLUT_HD static void backward(const T* x, const T* p, const T*, const NodeConsts& c, T g,
                                        T* dx, double* acc, T*) {
     const T y = node_sigmoid(logit(x, p, c.k));
     const T dz = g * y * (T(1) - y);
@@ -53,9 +53,9 @@ struct LinearLutMath {
     }
   }
   template <class T>
-  DIFFLUT_NODE_HD static void post(const T*, const T*, const NodeConsts&, double*) {}
+  DIFFLUT_HD static void post(const T*, const T*, const NodeConsts&, double*) {}
   template <class T>
-  DIFFLUT_NODE_HD static T corner_logit(unsigned a, const T* p, const NodeConsts& c, T*) {
+  DIFFLUT_HD static T corner_logit(unsigned a, const T* p, const NodeConsts& c, T*) {
     T z = p[c.k];
     for (int l = 0; l < c.k; ++l)
       if ((a >> l) & 1u) z += p[l];

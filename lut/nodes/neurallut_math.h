@@ -27,15 +27,15 @@ struct NeuralLutMath {
   static int prep_size(const NodeConsts&) { return 0; }
   static constexpr int scratch_size(int) { return kZSize + 2 * kNeuralMaxWidth; }
 
-  DIFFLUT_NODE_HD static int in_dim(const NodeConsts& c, int i) { return i == 0 ? c.k : c.width; }
-  DIFFLUT_NODE_HD static int out_dim(const NodeConsts& c, int i) {
+  DIFFLUT_HD static int in_dim(const NodeConsts& c, int i) { return i == 0 ? c.k : c.width; }
+  DIFFLUT_HD static int out_dim(const NodeConsts& c, int i) {
     return i == c.depth - 1 ? 1 : c.width;
   }
-  DIFFLUT_NODE_HD static bool has_skip(const NodeConsts& c, int i) {
+  DIFFLUT_HD static bool has_skip(const NodeConsts& c, int i) {
     return c.skip > 0 && i > 0 && i % c.skip == 0;
   }
   // Parameters of layer i (weights, bias and its skip connection, if any).
-  DIFFLUT_NODE_HD static int layer_params(const NodeConsts& c, int i) {
+  DIFFLUT_HD static int layer_params(const NodeConsts& c, int i) {
     const int o = out_dim(c, i);
     return o * in_dim(c, i) + o + (has_skip(c, i) ? o * c.k + o : 0);
   }
@@ -58,7 +58,7 @@ struct NeuralLutMath {
 
   // Forward through every layer; pre-activations of layer i go to z + i*kNeuralMaxWidth.
   template <class T>
-  DIFFLUT_NODE_HD static T logit(const T* x, const T* p, const NodeConsts& c, T* z) {
+  DIFFLUT_HD static T logit(const T* x, const T* p, const NodeConsts& c, T* z) {
     int off = 0;
     for (int i = 0; i < c.depth; ++i) {
       const int in = in_dim(c, i), out = out_dim(c, i);
@@ -88,13 +88,13 @@ struct NeuralLutMath {
     return z[(c.depth - 1) * kNeuralMaxWidth];
   }
   template <class T>
-  DIFFLUT_NODE_HD static void prep(const T*, T*, const NodeConsts&) {}
+  DIFFLUT_HD static void prep(const T*, T*, const NodeConsts&) {}
   template <class T>
-  DIFFLUT_NODE_HD static T forward(const T* x, const T* p, const T*, const NodeConsts& c, T* s) {
+  DIFFLUT_HD static T forward(const T* x, const T* p, const T*, const NodeConsts& c, T* s) {
     return node_sigmoid(logit(x, p, c, s));
   }
   template <class T>
-  DIFFLUT_NODE_HD static void backward(const T* x, const T* p, const T*, const NodeConsts& c, T g,
+  DIFFLUT_HD static void backward(const T* x, const T* p, const T*, const NodeConsts& c, T g,
                                        T* dx, double* acc, T* s) {
     T* z = s;
     T* dcur = s + kZSize;                    // dL/dz_i
@@ -146,9 +146,9 @@ struct NeuralLutMath {
     }
   }
   template <class T>
-  DIFFLUT_NODE_HD static void post(const T*, const T*, const NodeConsts&, double*) {}
+  DIFFLUT_HD static void post(const T*, const T*, const NodeConsts&, double*) {}
   template <class T>
-  DIFFLUT_NODE_HD static T corner_logit(unsigned a, const T* p, const NodeConsts& c, T* s) {
+  DIFFLUT_HD static T corner_logit(unsigned a, const T* p, const NodeConsts& c, T* s) {
     return logit_at_corner<NeuralLutMath>(a, p, c, s);
   }
 };

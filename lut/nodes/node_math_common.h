@@ -7,12 +7,8 @@
 #include <string>
 
 #include "tensor/error.h"
+#include "tensor/host_device.h"
 
-#if defined(__CUDACC__)
-#define DIFFLUT_NODE_HD __host__ __device__ inline
-#else
-#define DIFFLUT_NODE_HD inline
-#endif
 
 namespace difflut::nodes {
 
@@ -34,24 +30,24 @@ struct NodeConsts {
   double temperature = 1.0;       // probabilistic: T in σ(θ/T)
 };
 
-DIFFLUT_NODE_HD float node_exp(float x) { return ::expf(x); }
-DIFFLUT_NODE_HD double node_exp(double x) { return ::exp(x); }
-DIFFLUT_NODE_HD float node_cos(float x) { return ::cosf(x); }
-DIFFLUT_NODE_HD double node_cos(double x) { return ::cos(x); }
-DIFFLUT_NODE_HD float node_sin(float x) { return ::sinf(x); }
-DIFFLUT_NODE_HD double node_sin(double x) { return ::sin(x); }
-DIFFLUT_NODE_HD float node_log(float x) { return ::logf(x); }
-DIFFLUT_NODE_HD double node_log(double x) { return ::log(x); }
+DIFFLUT_HD float node_exp(float x) { return ::expf(x); }
+DIFFLUT_HD double node_exp(double x) { return ::exp(x); }
+DIFFLUT_HD float node_cos(float x) { return ::cosf(x); }
+DIFFLUT_HD double node_cos(double x) { return ::cos(x); }
+DIFFLUT_HD float node_sin(float x) { return ::sinf(x); }
+DIFFLUT_HD double node_sin(double x) { return ::sin(x); }
+DIFFLUT_HD float node_log(float x) { return ::logf(x); }
+DIFFLUT_HD double node_log(double x) { return ::log(x); }
 
 // σ(z) = 1 / (1 + e^-z): e^-z overflows to inf for very negative z, giving exactly 0 (no NaN).
 template <class T>
-DIFFLUT_NODE_HD T node_sigmoid(T z) {
+DIFFLUT_HD T node_sigmoid(T z) {
   return T(1) / (T(1) + node_exp(-z));
 }
 
 // The address of k inputs read as bits x >= 0.5 (input l is bit l).
 template <class T>
-DIFFLUT_NODE_HD unsigned node_address(const T* x, int k) {
+DIFFLUT_HD unsigned node_address(const T* x, int k) {
   unsigned a = 0;
   for (int l = 0; l < k; ++l) a |= static_cast<unsigned>(x[l] >= T(0.5)) << l;
   return a;
@@ -64,7 +60,7 @@ DIFFLUT_NODE_HD unsigned node_address(const T* x, int k) {
 // 2^k·k products of the direct sum. Levels 1..k are written to `levels` [2^k] (level m at offset
 // 2^k − 2^(k−m+1)) for the reverse pass; the result is level k.
 template <class T>
-DIFFLUT_NODE_HD T ml_forward(const T* w, const T* x, int k, T* levels) {
+DIFFLUT_HD T ml_forward(const T* w, const T* x, int k, T* levels) {
   const T* cur = w;
   T* out = levels;
   int n = 1 << k;
@@ -85,7 +81,7 @@ DIFFLUT_NODE_HD T ml_forward(const T* w, const T* x, int k, T* levels) {
 // is exact at binary inputs (the original DiffLUT kernels divide and fail there). O(2^k) per sample
 // for all k input gradients and all 2^k corner gradients together.
 template <class T>
-DIFFLUT_NODE_HD void ml_backward(const T* w, const T* x, int k, const T* levels, T g, T* dx,
+DIFFLUT_HD void ml_backward(const T* w, const T* x, int k, const T* levels, T g, T* dx,
                                  T* adj) {
   const int K = 1 << k;
   adj[0] = g;
@@ -109,7 +105,7 @@ DIFFLUT_NODE_HD void ml_backward(const T* w, const T* x, int k, const T* levels,
 // The eval logit at address a for node types whose evaluation is their training logit at binary
 // inputs: input l is bit l of a (DESIGN.md §3), then Math::logit.
 template <class Math, class T>
-DIFFLUT_NODE_HD T logit_at_corner(unsigned a, const T* p, const NodeConsts& c, T* s) {
+DIFFLUT_HD T logit_at_corner(unsigned a, const T* p, const NodeConsts& c, T* s) {
   T bits[kMaxK];
   for (int l = 0; l < c.k; ++l) bits[l] = ((a >> l) & 1u) ? T(1) : T(0);
   return Math::logit(bits, p, c, s);

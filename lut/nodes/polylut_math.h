@@ -38,7 +38,7 @@ struct PolyLutMath {
 
   // Monomial values of x into mono [M]; returns z = Σ_m w_m mono_m.
   template <class T>
-  DIFFLUT_NODE_HD static T logit(const T* x, const T* p, const NodeConsts& c, T* mono) {
+  DIFFLUT_HD static T logit(const T* x, const T* p, const NodeConsts& c, T* mono) {
     mono[0] = T(1);
     T z = p[0];
     for (int m = 1; m < c.num_terms; ++m) {
@@ -48,13 +48,13 @@ struct PolyLutMath {
     return z;
   }
   template <class T>
-  DIFFLUT_NODE_HD static void prep(const T*, T*, const NodeConsts&) {}
+  DIFFLUT_HD static void prep(const T*, T*, const NodeConsts&) {}
   template <class T>
-  DIFFLUT_NODE_HD static T forward(const T* x, const T* p, const T*, const NodeConsts& c, T* s) {
+  DIFFLUT_HD static T forward(const T* x, const T* p, const T*, const NodeConsts& c, T* s) {
     return node_sigmoid(logit(x, p, c, s));
   }
   template <class T>
-  DIFFLUT_NODE_HD static void backward(const T* x, const T* p, const T*, const NodeConsts& c, T g,
+  DIFFLUT_HD static void backward(const T* x, const T* p, const T*, const NodeConsts& c, T g,
                                        T* dx, double* acc, T* s) {
     T* mono = s;
     T* adj = s + kPolyMaxTerms;  // dL/d(monomial m)
@@ -73,9 +73,9 @@ struct PolyLutMath {
     }
   }
   template <class T>
-  DIFFLUT_NODE_HD static void post(const T*, const T*, const NodeConsts&, double*) {}
+  DIFFLUT_HD static void post(const T*, const T*, const NodeConsts&, double*) {}
   template <class T>
-  DIFFLUT_NODE_HD static T corner_logit(unsigned a, const T* p, const NodeConsts& c, T* s) {
+  DIFFLUT_HD static T corner_logit(unsigned a, const T* p, const NodeConsts& c, T* s) {
     return logit_at_corner<PolyLutMath>(a, p, c, s);
   }
 };

@@ -18,17 +18,17 @@ struct ProbabilisticBase {
   static int num_params(const NodeConsts& c) { return 1 << c.k; }
   static constexpr int scratch_size(int kmax) { return 2 << kmax; }  // levels + adjoints
   template <class T>
-  DIFFLUT_NODE_HD static T corner_logit(unsigned a, const T* p, const NodeConsts&, T*) {
+  DIFFLUT_HD static T corner_logit(unsigned a, const T* p, const NodeConsts&, T*) {
     return p[a];
   }
   // q_a = σ(θ_a / t) for every address.
   template <class T>
-  DIFFLUT_NODE_HD static void sigmoid_table(const T* p, T* q, int k, T inv_t) {
+  DIFFLUT_HD static void sigmoid_table(const T* p, T* q, int k, T inv_t) {
     for (int a = 0; a < (1 << k); ++a) q[a] = node_sigmoid(p[a] * inv_t);
   }
   // Backward of y = ML(w)(x) scaled by g: dx and the corner gradients g·Pr(a | x) into acc.
   template <class T>
-  DIFFLUT_NODE_HD static void ml_grad(const T* w, const T* x, int k, T g, T* dx, double* acc,
+  DIFFLUT_HD static void ml_grad(const T* w, const T* x, int k, T g, T* dx, double* acc,
                                       T* s) {
     T* levels = s;
     T* adj = s + (1 << k);
@@ -39,7 +39,7 @@ struct ProbabilisticBase {
   }
   // acc_a (a sum of dL/dq_a) times dq_a/dθ_a = q_a (1 − q_a) / t.
   template <class T>
-  DIFFLUT_NODE_HD static void sigmoid_chain(const T* q, int k, double inv_t, double* acc) {
+  DIFFLUT_HD static void sigmoid_chain(const T* q, int k, double inv_t, double* acc) {
     for (int a = 0; a < (1 << k); ++a) {
       const double qa = static_cast<double>(q[a]);
       acc[a] *= qa * (1.0 - qa) * inv_t;
@@ -56,20 +56,20 @@ struct ProbabilisticMath : ProbabilisticBase {
   }
   static int prep_size(const NodeConsts& c) { return 1 << c.k; }
   template <class T>
-  DIFFLUT_NODE_HD static void prep(const T* p, T* q, const NodeConsts& c) {
+  DIFFLUT_HD static void prep(const T* p, T* q, const NodeConsts& c) {
     sigmoid_table(p, q, c.k, static_cast<T>(1.0 / c.temperature));
   }
   template <class T>
-  DIFFLUT_NODE_HD static T forward(const T* x, const T*, const T* q, const NodeConsts& c, T* s) {
+  DIFFLUT_HD static T forward(const T* x, const T*, const T* q, const NodeConsts& c, T* s) {
     return ml_forward(q, x, c.k, s);
   }
   template <class T>
-  DIFFLUT_NODE_HD static void backward(const T* x, const T*, const T* q, const NodeConsts& c, T g,
+  DIFFLUT_HD static void backward(const T* x, const T*, const T* q, const NodeConsts& c, T g,
                                        T* dx, double* acc, T* s) {
     ml_grad(q, x, c.k, g, dx, acc, s);
   }
   template <class T>
-  DIFFLUT_NODE_HD static void post(const T*, const T* q, const NodeConsts& c, double* acc) {
+  DIFFLUT_HD static void post(const T*, const T* q, const NodeConsts& c, double* acc) {
     sigmoid_chain(q, c.k, 1.0 / c.temperature, acc);
   }
 };
@@ -78,39 +78,39 @@ struct UnboundProbabilisticMath : ProbabilisticBase {
   static void init(Tensor& p, const NodeConsts&, Generator& gen) { init_normal(p, gen, 1.0); }
   static int prep_size(const NodeConsts&) { return 0; }
   template <class T>
-  DIFFLUT_NODE_HD static void prep(const T*, T*, const NodeConsts&) {}
+  DIFFLUT_HD static void prep(const T*, T*, const NodeConsts&) {}
   template <class T>
-  DIFFLUT_NODE_HD static T forward(const T* x, const T* p, const T*, const NodeConsts& c, T* s) {
+  DIFFLUT_HD static T forward(const T* x, const T* p, const T*, const NodeConsts& c, T* s) {
     return node_sigmoid(ml_forward(p, x, c.k, s));
   }
   template <class T>
-  DIFFLUT_NODE_HD static void backward(const T* x, const T* p, const T*, const NodeConsts& c, T g,
+  DIFFLUT_HD static void backward(const T* x, const T* p, const T*, const NodeConsts& c, T g,
                                        T* dx, double* acc, T* s) {
     const T y = node_sigmoid(ml_forward(p, x, c.k, s));
     ml_grad(p, x, c.k, g * y * (T(1) - y), dx, acc, s);
   }
   template <class T>
-  DIFFLUT_NODE_HD static void post(const T*, const T*, const NodeConsts&, double*) {}
+  DIFFLUT_HD static void post(const T*, const T*, const NodeConsts&, double*) {}
 };
 
 struct HybridMath : ProbabilisticBase {
   static void init(Tensor& p, const NodeConsts&, Generator& gen) { init_normal(p, gen, 0.1); }
   static int prep_size(const NodeConsts& c) { return 1 << c.k; }
   template <class T>
-  DIFFLUT_NODE_HD static void prep(const T* p, T* q, const NodeConsts& c) {
+  DIFFLUT_HD static void prep(const T* p, T* q, const NodeConsts& c) {
     sigmoid_table(p, q, c.k, T(1));
   }
   template <class T>
-  DIFFLUT_NODE_HD static T forward(const T* x, const T*, const T* q, const NodeConsts& c, T*) {
+  DIFFLUT_HD static T forward(const T* x, const T*, const T* q, const NodeConsts& c, T*) {
     return q[node_address(x, c.k)];
   }
   template <class T>
-  DIFFLUT_NODE_HD static void backward(const T* x, const T*, const T* q, const NodeConsts& c, T g,
+  DIFFLUT_HD static void backward(const T* x, const T*, const T* q, const NodeConsts& c, T g,
                                        T* dx, double* acc, T* s) {
     ml_grad(q, x, c.k, g, dx, acc, s);
   }
   template <class T>
-  DIFFLUT_NODE_HD static void post(const T*, const T* q, const NodeConsts& c, double* acc) {
+  DIFFLUT_HD static void post(const T*, const T* q, const NodeConsts& c, double* acc) {
     sigmoid_chain(q, c.k, 1.0, acc);
   }
 };

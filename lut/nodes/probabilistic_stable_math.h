@@ -23,15 +23,15 @@ struct ProbabilisticStableMath : ProbabilisticBase {
   }
   static int prep_size(const NodeConsts& c) { return 1 << c.k; }
   template <class T>
-  DIFFLUT_NODE_HD static void prep(const T* p, T* q, const NodeConsts& c) {
+  DIFFLUT_HD static void prep(const T* p, T* q, const NodeConsts& c) {
     sigmoid_table(p, q, c.k, T(1));
   }
   template <class T>
-  DIFFLUT_NODE_HD static T forward(const T* x, const T*, const T* q, const NodeConsts& c, T* s) {
+  DIFFLUT_HD static T forward(const T* x, const T*, const T* q, const NodeConsts& c, T* s) {
     return ml_forward(q, x, c.k, s);
   }
   template <class T>
-  DIFFLUT_NODE_HD static void backward(const T* x, const T*, const T* q, const NodeConsts& c, T g,
+  DIFFLUT_HD static void backward(const T* x, const T*, const T* q, const NodeConsts& c, T g,
                                        T* dx, double* acc, T* s) {
     T r[kMaxK];
     for (int l = 0; l < c.k; ++l) r[l] = T(0);
@@ -46,7 +46,7 @@ struct ProbabilisticStableMath : ProbabilisticBase {
     for (int l = 0; l < c.k; ++l) dx[l] += scale * r[l];
   }
   template <class T>
-  DIFFLUT_NODE_HD static void post(const T*, const T* q, const NodeConsts& c, double* acc) {
+  DIFFLUT_HD static void post(const T*, const T* q, const NodeConsts& c, double* acc) {
     sigmoid_chain(q, c.k, 1.0, acc);
   }
 };

@@ -8,14 +8,14 @@
 
 namespace difflut::nodes {
 
-DIFFLUT_NODE_HD int reg_popcount(unsigned v) {
+DIFFLUT_HD int reg_popcount(unsigned v) {
   int n = 0;
   for (; v; v &= v - 1) ++n;
   return n;
 }
 
 // In-place unnormalised Walsh–Hadamard transform of h[a * stride], a < 2^k.
-DIFFLUT_NODE_HD void reg_wht(double* h, int k, long long stride) {
+DIFFLUT_HD void reg_wht(double* h, int k, long long stride) {
   const int K = 1 << k;
   for (int m = 0; m < k; ++m)
     for (int a = 0; a < K; ++a)
@@ -27,7 +27,7 @@ DIFFLUT_NODE_HD void reg_wht(double* h, int k, long long stride) {
 }
 
 template <class T>
-DIFFLUT_NODE_HD double reg_functional(const T* F, long long stride, int k) {
+DIFFLUT_HD double reg_functional(const T* F, long long stride, int k) {
   const int K = 1 << k;
   double s = 0.0;
   for (int a = 0; a < K; ++a)
@@ -40,7 +40,7 @@ DIFFLUT_NODE_HD double reg_functional(const T* F, long long stride, int k) {
 
 // ADDS g · dR/dF into dF.
 template <class T>
-DIFFLUT_NODE_HD void reg_functional_backward(const T* F, long long stride, int k, double g, T* dF) {
+DIFFLUT_HD void reg_functional_backward(const T* F, long long stride, int k, double g, T* dF) {
   const int K = 1 << k;
   const double scale = 4.0 * g / (static_cast<double>(K) * k);
   for (int a = 0; a < K; ++a) {
@@ -53,7 +53,7 @@ DIFFLUT_NODE_HD void reg_functional_backward(const T* F, long long stride, int k
 
 // h: scratch [2^k] with stride hs.
 template <class T>
-DIFFLUT_NODE_HD double reg_spectral(const T* F, long long stride, int k, double* h, long long hs) {
+DIFFLUT_HD double reg_spectral(const T* F, long long stride, int k, double* h, long long hs) {
   const int K = 1 << k;
   for (int a = 0; a < K; ++a) h[a * hs] = static_cast<double>(F[a * stride]);
   reg_wht(h, k, hs);
@@ -64,7 +64,7 @@ DIFFLUT_NODE_HD double reg_spectral(const T* F, long long stride, int k, double*
 
 // dR/dF = (2/4^k) · WHT(|S| · WHT(F)). ADDS g · dR/dF into dF (stride like F).
 template <class T>
-DIFFLUT_NODE_HD void reg_spectral_backward(const T* F, long long stride, int k, double g, T* dF,
+DIFFLUT_HD void reg_spectral_backward(const T* F, long long stride, int k, double g, T* dF,
                                            double* h, long long hs) {
   const int K = 1 << k;
   for (int a = 0; a < K; ++a) h[a * hs] = static_cast<double>(F[a * stride]);

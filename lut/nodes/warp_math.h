@@ -24,7 +24,7 @@ struct WarpMath : ProbabilisticBase {
   // In place over v [2^k]: per input l, (c_{S}, c_{S ∪ l}) -> (c_S − c_{S∪l}, c_S + c_{S∪l}), the
   // factor 2a_l − 1 of an address with a_l = 0 (−1) or a_l = 1 (+1).
   template <class V>
-  DIFFLUT_NODE_HD static void walsh_to_corners(V* v, int k) {
+  DIFFLUT_HD static void walsh_to_corners(V* v, int k) {
     for (int l = 0; l < k; ++l)
       for (int a = 0; a < (1 << k); ++a)
         if (!((a >> l) & 1)) {
@@ -35,7 +35,7 @@ struct WarpMath : ProbabilisticBase {
   }
   // The transpose of walsh_to_corners: (g_0, g_1) -> (g_0 + g_1, g_1 − g_0) per input.
   template <class V>
-  DIFFLUT_NODE_HD static void corners_to_walsh_transposed(V* v, int k) {
+  DIFFLUT_HD static void corners_to_walsh_transposed(V* v, int k) {
     for (int l = 0; l < k; ++l)
       for (int a = 0; a < (1 << k); ++a)
         if (!((a >> l) & 1)) {
@@ -46,28 +46,28 @@ struct WarpMath : ProbabilisticBase {
   }
 
   template <class T>
-  DIFFLUT_NODE_HD static void prep(const T* p, T* q, const NodeConsts& c) {
+  DIFFLUT_HD static void prep(const T* p, T* q, const NodeConsts& c) {
     for (int a = 0; a < (1 << c.k); ++a) q[a] = p[a];
     walsh_to_corners(q, c.k);
   }
   template <class T>
-  DIFFLUT_NODE_HD static T forward(const T* x, const T*, const T* q, const NodeConsts& c, T* s) {
+  DIFFLUT_HD static T forward(const T* x, const T*, const T* q, const NodeConsts& c, T* s) {
     return node_sigmoid(ml_forward(q, x, c.k, s) / static_cast<T>(c.temperature));
   }
   template <class T>
-  DIFFLUT_NODE_HD static void backward(const T* x, const T*, const T* q, const NodeConsts& c, T g,
+  DIFFLUT_HD static void backward(const T* x, const T*, const T* q, const NodeConsts& c, T g,
                                        T* dx, double* acc, T* s) {
     const T inv_t = static_cast<T>(1.0 / c.temperature);
     const T y = node_sigmoid(ml_forward(q, x, c.k, s) * inv_t);
     ml_grad(q, x, c.k, g * y * (T(1) - y) * inv_t, dx, acc, s);
   }
   template <class T>
-  DIFFLUT_NODE_HD static void post(const T*, const T*, const NodeConsts& c, double* acc) {
+  DIFFLUT_HD static void post(const T*, const T*, const NodeConsts& c, double* acc) {
     corners_to_walsh_transposed(acc, c.k);
   }
   // w_a directly: Σ_S c_S (−1)^{|S \ a|}.
   template <class T>
-  DIFFLUT_NODE_HD static T corner_logit(unsigned a, const T* p, const NodeConsts& c, T*) {
+  DIFFLUT_HD static T corner_logit(unsigned a, const T* p, const NodeConsts& c, T*) {
     T w = T(0);
     for (unsigned S = 0; S < (1u << c.k); ++S) {
       bool negative = false;

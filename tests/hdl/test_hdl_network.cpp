@@ -3,12 +3,15 @@
 // round trip keeps the circuit; difflut-export verifies a small checkpoint end to end; NaN values
 // and a class count that does not fit the data are refused.
 #include <algorithm>
+#include <cmath>
+#include <fstream>
 #include <filesystem>
 #include <limits>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "data/csv.h"
 #include "hdl/circuit_sim.h"
 #include "hdl/export.h"
 #include "hdl/lower.h"
@@ -94,6 +97,30 @@ TEST_CASE("difflut-export verifies a small Fashion-MNIST-shaped checkpoint end t
   CHECK(lut_layer_luts > 0);
   CHECK(lut_layer_luts <= 42);
 
+  // Encoded bits in, the AXI4-Stream top over a 256-bit bus (10 beats a sample), registers inside
+  // the popcount and argmax trees, random stalls, Icarus; flattened and per-module synthesis.
+  r = test::run_command(exe + " " + dir + "/m.safetensors --dataset fashionmnist --limit 12 "
+                        "--no-encoder --interface stream --bus-bits 256 --stall 40 --pipeline 1 "
+                        "--popcount-regs 1 --argmax-regs 1 --verify --simulator icarus --synth "
+                        "--out " + dir + "/v3");
+  INFO(r.output);
+  CHECK(r.exit_code == 0);
+  CHECK(r.output.find("stream top: difflut_top_stream (s_axis 256 bits, 10 beat(s) a sample") !=
+        std::string::npos);
+  CHECK(r.output.find("simulation (icarus): 0 mismatches in 12 vectors") != std::string::npos);
+  CHECK(r.output.find("synthesis per module (") != std::string::npos);
+  CHECK(r.output.find("  stream top (buffer, FIFO): ") != std::string::npos);
+  CHECK(r.output.find("synthesis flattened (") != std::string::npos);
+  CHECK(r.last_line().rfind("mismatches=0 luts=", 0) == 0);
+
+  // Options that make no sense together are refused in one line.
+  r = test::run_command(exe + " " + dir + "/m.safetensors --bus-bits 16 2>&1");
+  CHECK(r.exit_code == 2);
+  CHECK(r.output == "difflut-export: error: --bus-bits and --stream-scores need --interface stream\n");
+  r = test::run_command(exe + " " + dir + "/m.safetensors --pnr ice40 2>&1");
+  CHECK(r.exit_code == 2);
+  CHECK(r.output.find("--pnr needs a clocked design") != std::string::npos);
+
   r = test::run_command(exe + " " + dir + "/missing.safetensors");
   CHECK(r.exit_code != 0);
   CHECK(r.output.find("difflut-export: error:") != std::string::npos);
@@ -134,4 +161,73 @@ TEST_CASE("NaN tables and thresholds and an edited class count are refused, not 
                        doctest::Contains("but the model has 2 classes (expected labels in [0, 2)"),
                        Error);
   CHECK_THROWS_WITH_AS(evaluate_circuit(edited, d), doctest::Contains("has label 2"), Error);
+}
+
+namespace {
+// A CSV test set: F feature columns from `value(gen)`, then the label column.
+Dataset write_csv(const std::string& path, int64_t N, int64_t F, uint64_t seed,
+                  double (*value)(Generator&)) {
+  Generator gen(seed);
+  std::ofstream out(path);
+  for (int64_t f = 0; f < F; ++f) out << "f" << f << ",";
+  out << "label\n";
+  for (int64_t i = 0; i < N; ++i) {
+    double sum = 0;
+    for (int64_t f = 0; f < F; ++f) {
+      const double v = value(gen);
+      sum += v;
+      out << v << ",";
+    }
+    out << static_cast<int64_t>(std::fabs(sum)) % 3 << "\n";
+  }
+  out.close();
+  return read_csv(path);
+}
+}  // namespace
+
+TEST_CASE("CSV features that are not 8-bit codes export with their encoder, bit-exact") {
+  REQUIRE(have_tool("iverilog"));
+  const std::string dir = test::temp_dir("hdl_csv");
+  const std::string exe = test::built_program("difflut-export");
+  // Quarter steps in [-3.5, 12.25]: exactly 6-bit codes with 2 fractional bits.
+  const Dataset d = write_csv(dir + "/quarters.csv", 60, 5, 3, [](Generator& g) {
+    return (static_cast<double>(g.below(64)) - 14.0) / 4.0;
+  });
+  const FixedPoint fp = derive_fixed_point(d.features_f32());
+  CHECK(fp.frac_bits == 2);
+  CHECK(fp.width <= 6);
+  CHECK(fp.value(fp.code_of(-3.5)) == -3.5);
+  CHECK(quantize_features(d.features_f32(), fp).to_vector<float>() ==
+        d.features_f32().to_vector<float>());
+  auto net = toy_network(d, 5, 4, MappingKind::learnable, "dwn", 9);
+  save_lut_network(*net, dir + "/q.safetensors");
+  test::CommandResult r = test::run_command(exe + " " + dir + "/q.safetensors --csv " + dir +
+                                            "/quarters.csv --pipeline 1 --verify --simulator icarus "
+                                            "--out " + dir + "/vq");
+  INFO(r.output);
+  CHECK(r.exit_code == 0);
+  CHECK(r.output.find("input format: " + fp.describe() + " (exact for every test feature); 0 "
+                      "feature values rounded") != std::string::npos);
+  CHECK(r.output.find("simulation (icarus): 0 mismatches in 60 vectors") != std::string::npos);
+  CHECK(r.last_line() == "mismatches=0 latency_cycles=5");
+
+  // Decimal fractions (0.17, ...) are no binary fixed-point numbers: refused in one line, then
+  // exported with --input-bits 12 (the model on the rounded features is what the circuit computes).
+  write_csv(dir + "/decimals.csv", 50, 4, 4, [](Generator& g) {
+    return static_cast<double>(g.below(1000)) * 0.017 - 2.0;
+  });
+  auto net2 = toy_network(read_csv(dir + "/decimals.csv"), 4, 3, MappingKind::random, "dwn", 10);
+  save_lut_network(*net2, dir + "/d.safetensors");
+  r = test::run_command(exe + " " + dir + "/d.safetensors --csv " + dir + "/decimals.csv --out " +
+                        dir + "/vd 2>&1");
+  CHECK(r.exit_code == 2);
+  CHECK(r.output.find("is not a fixed-point number with at most 16 fractional bits; give "
+                      "--input-bits N") != std::string::npos);
+  CHECK(!std::filesystem::exists(dir + "/vd"));
+  r = test::run_command(exe + " " + dir + "/d.safetensors --csv " + dir + "/decimals.csv "
+                        "--input-bits 12 --verify --simulator icarus --out " + dir + "/vd");
+  INFO(r.output);
+  CHECK(r.exit_code == 0);
+  CHECK(r.output.find("input format: 12-bit offset-binary fixed point") != std::string::npos);
+  CHECK(r.output.find("simulation (icarus): 0 mismatches in 50 vectors") != std::string::npos);
 }

@@ -11,6 +11,7 @@
 #include "hdl/optimize.h"
 #include "hdl/tools.h"
 #include "hdl_models.h"
+#include "hdl_tools.h"
 #include "test_util.h"
 
 using namespace difflut;
@@ -18,12 +19,7 @@ using namespace difflut::hdl;
 using difflut::test::HdlModel;
 
 namespace {
-void require_tools() {
-  for (const char* t : {"verilator", "iverilog", "vvp", "yosys"}) {
-    INFO("'" << t << "' must be on PATH for the hdl suite: apt-get install -y verilator iverilog yosys");
-    REQUIRE(have_tool(t));
-  }
-}
+void require_tools() { test::require_hdl_tools(); }
 
 struct Exported {
   Circuit circuit;

@@ -1,4 +1,5 @@
-// Backward of the broadcasting binary ops, written once over device primitives (map, sum_to_shape).
+// Device-independent rows of the elementwise family, written once over device primitives: the
+// backward of the broadcasting binary ops (map, sum_to_shape) and the unary ops' OpCall unpacking.
 #include "autograd/ops/elementwise/elementwise_kernels.h"
 
 namespace difflut {
@@ -40,6 +41,18 @@ void binary_backward(OpCall& c, BinaryFn grad_a, BinaryFn grad_b, BinaryMapFn ma
       sum_to_shape(local, *gx, 1.0, /*accumulate=*/true);
     }
   }
+}
+
+void unary_forward(OpCall& c, UnaryFn op, UnaryForwardFn forward) {
+  const std::vector<double>& p = c.attrs.floats;
+  forward(op, *c.in[0], *c.out, p.empty() ? 0.0 : p[0], p.size() > 1 ? p[1] : 0.0);
+}
+
+void unary_backward(OpCall& c, UnaryFn op, UnaryBackwardFn backward) {
+  if (!c.grad_in[0]) return;
+  const std::vector<double>& p = c.attrs.floats;
+  backward(op, *c.in[0], *c.out, *c.grad_out, *c.grad_in[0], p.empty() ? 0.0 : p[0],
+           p.size() > 1 ? p[1] : 0.0);
 }
 
 }  // namespace difflut

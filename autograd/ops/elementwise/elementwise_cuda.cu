@@ -93,40 +93,17 @@ __global__ void relu_backward_kernel(const T* x,   // [n]
     gx[i] += x[i] > T(0) ? gy[i] : T(0);
 }
 
-void unary_fwd(OpCall& c, UnaryFn op) {
-  const std::vector<double>& p = c.attrs.floats;
-  unary_forward_cuda(op, *c.in[0], *c.out, p.empty() ? 0.0 : p[0], p.size() > 1 ? p[1] : 0.0);
-}
-void unary_bwd(OpCall& c, UnaryFn op) {
-  if (!c.grad_in[0]) return;
-  const std::vector<double>& p = c.attrs.floats;
-  unary_backward_cuda(op, *c.in[0], *c.out, *c.grad_out, *c.grad_in[0], p.empty() ? 0.0 : p[0],
-                      p.size() > 1 ? p[1] : 0.0);
-}
-
 }  // namespace
 
 void binary_map_cuda(BinaryFn fn, const Tensor* g, const Tensor& a, const Tensor& b, Tensor& y,
-                     bool accumulate) {
+                    bool accumulate) {
   const int64_t n = y.numel();
   if (n == 0) return;
   const BroadcastIndex bi = make_broadcast_index(y.shape(), a.shape(), b.shape());
-  DIFFLUT_DISPATCH_FLOAT(y.dtype(), "binary op", [&] {
-    const scalar_t* gp = g ? g->data<scalar_t>() : nullptr;
-    const scalar_t* ap = a.data<scalar_t>();
-    const scalar_t* bp = b.data<scalar_t>();
-    scalar_t* yp = y.data<scalar_t>();
-    dispatch_binary_fn(fn, [&](auto f) {
-      if constexpr (decltype(f)::kGrad) {
-        DIFFLUT_ASSERT(gp != nullptr);
-        if (accumulate) launch_map<true, true>(f, gp, ap, bp, yp, bi, n);
-        else launch_map<true, false>(f, gp, ap, bp, yp, bi, n);
-      } else {
-        DIFFLUT_ASSERT(gp == nullptr && !accumulate);
-        launch_map<false, false>(f, gp, ap, bp, yp, bi, n);
-      }
-    });
-  });
+  binary_map_dispatch(fn, g, a, b, y, accumulate,
+                      [&](auto has_g, auto acc, auto f, auto gp, auto ap, auto bp, auto yp) {
+                        launch_map<decltype(has_g)::value, decltype(acc)::value>(f, gp, ap, bp, yp, bi, n);
+                      });
 }
 
 void unary_forward_cuda(UnaryFn op, const Tensor& x, Tensor& y, double p0, double p1) {
@@ -170,8 +147,8 @@ DIFFLUT_BINARY_CUDA(div)
 #undef DIFFLUT_BINARY_CUDA
 
 #define DIFFLUT_UNARY_CUDA(op)                                          \
-  void op##_forward_cuda(OpCall& c) { unary_fwd(c, UnaryFn::op); }      \
-  void op##_backward_cuda(OpCall& c) { unary_bwd(c, UnaryFn::op); }
+  void op##_forward_cuda(OpCall& c) { unary_forward(c, UnaryFn::op, unary_forward_cuda); }      \
+  void op##_backward_cuda(OpCall& c) { unary_backward(c, UnaryFn::op, unary_backward_cuda); }
 DIFFLUT_UNARY_CUDA(add_scalar)
 DIFFLUT_UNARY_CUDA(mul_scalar)
 DIFFLUT_UNARY_CUDA(pow_scalar)

@@ -21,14 +21,14 @@ enum class UnaryFn : int {
   add_scalar, mul_scalar, pow_scalar, neg, exp, log, sigmoid, tanh, clamp, threshold_ste,
 };
 
-DIFFLUT_HD inline float dl_exp(float x) { return ::expf(x); }
-DIFFLUT_HD inline double dl_exp(double x) { return ::exp(x); }
-DIFFLUT_HD inline float dl_log(float x) { return ::logf(x); }
-DIFFLUT_HD inline double dl_log(double x) { return ::log(x); }
-DIFFLUT_HD inline float dl_tanh(float x) { return ::tanhf(x); }
-DIFFLUT_HD inline double dl_tanh(double x) { return ::tanh(x); }
-DIFFLUT_HD inline float dl_pow(float x, float p) { return ::powf(x, p); }
-DIFFLUT_HD inline double dl_pow(double x, double p) { return ::pow(x, p); }
+DIFFLUT_HD float dl_exp(float x) { return ::expf(x); }
+DIFFLUT_HD double dl_exp(double x) { return ::exp(x); }
+DIFFLUT_HD float dl_log(float x) { return ::logf(x); }
+DIFFLUT_HD double dl_log(double x) { return ::log(x); }
+DIFFLUT_HD float dl_tanh(float x) { return ::tanhf(x); }
+DIFFLUT_HD double dl_tanh(double x) { return ::tanh(x); }
+DIFFLUT_HD float dl_pow(float x, float p) { return ::powf(x, p); }
+DIFFLUT_HD double dl_pow(double x, double p) { return ::pow(x, p); }
 
 struct AddF {
   static constexpr bool kGrad = false;

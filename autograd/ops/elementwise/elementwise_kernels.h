@@ -1,6 +1,8 @@
 // Kernel entry points of the elementwise family, CPU (elementwise_cpu.cpp) and CUDA
 // (elementwise_cuda.cu), plus the device-generic primitives they are built from.
 #pragma once
+#include <type_traits>
+
 #include "autograd/op_def.h"
 #include "autograd/ops/elementwise/elementwise_functors.h"
 
@@ -28,6 +30,38 @@ using BinaryMapFn = void (*)(BinaryFn, const Tensor*, const Tensor&, const Tenso
 using SumToShapeFn = void (*)(const Tensor& src, Tensor& dst, double scale, bool accumulate);
 void binary_backward(OpCall& c, BinaryFn grad_a, BinaryFn grad_b, BinaryMapFn map,
                      SumToShapeFn sum_to_shape);
+
+// The unary ops' rows, shared by both devices (elementwise_binary.cpp): unpack the OpCall (input,
+// output, gradients, the attribute parameters p0 and p1) and call the device's primitive.
+using UnaryForwardFn = void (*)(UnaryFn, const Tensor& x, Tensor& y, double p0, double p1);
+using UnaryBackwardFn = void (*)(UnaryFn, const Tensor& x, const Tensor& y, const Tensor& g,
+                                 Tensor& gx, double p0, double p1);
+void unary_forward(OpCall& c, UnaryFn op, UnaryForwardFn forward);
+void unary_backward(OpCall& c, UnaryFn op, UnaryBackwardFn backward);
+
+// The dtype and functor dispatch of binary_map_{cpu,cuda}, written once: calls
+// map(has_g, accumulate, f, g, a, b, y) with has_g / accumulate as std::bool_constant and the raw
+// typed pointers, for the device's loop or kernel launch.
+template <class Map>
+void binary_map_dispatch(BinaryFn fn, const Tensor* g, const Tensor& a, const Tensor& b, Tensor& y,
+                         bool accumulate, Map&& map) {
+  DIFFLUT_DISPATCH_FLOAT(y.dtype(), "binary op", [&] {
+    const scalar_t* gp = g ? g->data<scalar_t>() : nullptr;
+    const scalar_t* ap = a.data<scalar_t>();
+    const scalar_t* bp = b.data<scalar_t>();
+    scalar_t* yp = y.data<scalar_t>();
+    dispatch_binary_fn(fn, [&](auto f) {
+      if constexpr (decltype(f)::kGrad) {
+        DIFFLUT_ASSERT(gp != nullptr);
+        if (accumulate) map(std::true_type{}, std::true_type{}, f, gp, ap, bp, yp);
+        else map(std::true_type{}, std::false_type{}, f, gp, ap, bp, yp);
+      } else {
+        DIFFLUT_ASSERT(gp == nullptr && !accumulate);
+        map(std::false_type{}, std::false_type{}, f, gp, ap, bp, yp);
+      }
+    });
+  });
+}
 
 // --- op kernels -------------------------------------------------------------------------------
 #define DIFFLUT_ELEMENTWISE_DECLARE(op)   \
