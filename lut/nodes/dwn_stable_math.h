@@ -45,8 +45,8 @@ struct DwnStableMath : ProbabilisticBase {
     return q[node_address(x, c.k)];
   }
   template <class T>
-  DIFFLUT_HD static void backward(const T* x, const T*, const T* q, const NodeConsts& c, T g,
-                                       T* dx, double* acc, T*) {
+  DIFFLUT_HD static void backward(const T* x, const T*, const T* q, const NodeConsts& c, T g, T* dx,
+                                  double* acc, T*) {
     const unsigned a = node_address(x, c.k);
     const T gs = g * T(kGradientScale);
     const T* G = q + (1 << c.k) + a * c.k;

@@ -28,7 +28,9 @@ struct FourierMath {
       for (int64_t j = 0; j < p.size(0); ++j)
         for (int64_t i = 0; i < P; ++i) {
           const double v = up[j * P + i];
-          d[j * P + i] = static_cast<scalar_t>(i < F ? 0.1 * v : i < 2 * F ? kPi * (2 * v - 1) : 0.5);
+          d[j * P + i] = static_cast<scalar_t>(i < F       ? 0.1 * v
+                                               : i < 2 * F ? kPi * (2 * v - 1)
+                                                           : 0.5);
         }
     });
   }
@@ -67,8 +69,8 @@ struct FourierMath {
   }
   // The clamp passes the gradient where 0 <= y <= 1 (as torch.clamp does, boundaries included).
   template <class T>
-  DIFFLUT_HD static void backward(const T* x, const T* p, const T* q, const NodeConsts& c,
-                                       T g, T* dx, double* acc, T*) {
+  DIFFLUT_HD static void backward(const T* x, const T* p, const T* q, const NodeConsts& c, T g,
+                                  T* dx, double* acc, T*) {
     const int F = 1 << c.k;
     const T y = raw(x, p, q, c.k);
     if (y < T(0) || y > T(1)) return;

@@ -36,8 +36,8 @@ struct GradientStabilizedMath : ProbabilisticBase {
     return q[node_address(x, c.k)];
   }
   template <class T>
-  DIFFLUT_HD static void backward(const T* x, const T*, const T* q, const NodeConsts& c, T g,
-                                       T* dx, double* acc, T*) {
+  DIFFLUT_HD static void backward(const T* x, const T*, const T* q, const NodeConsts& c, T g, T* dx,
+                                  double* acc, T*) {
     const T range = q[1 << c.k];
     for (int l = 0; l < c.k; ++l) {
       const T d = x[l] - T(0.5);

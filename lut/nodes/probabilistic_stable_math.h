@@ -31,8 +31,8 @@ struct ProbabilisticStableMath : ProbabilisticBase {
     return ml_forward(q, x, c.k, s);
   }
   template <class T>
-  DIFFLUT_HD static void backward(const T* x, const T*, const T* q, const NodeConsts& c, T g,
-                                       T* dx, double* acc, T* s) {
+  DIFFLUT_HD static void backward(const T* x, const T*, const T* q, const NodeConsts& c, T g, T* dx,
+                                  double* acc, T* s) {
     T r[kMaxK];
     for (int l = 0; l < c.k; ++l) r[l] = T(0);
     ml_grad(q, x, c.k, g, r, acc, s);

@@ -55,8 +55,8 @@ struct WarpMath : ProbabilisticBase {
     return node_sigmoid(ml_forward(q, x, c.k, s) / static_cast<T>(c.temperature));
   }
   template <class T>
-  DIFFLUT_HD static void backward(const T* x, const T*, const T* q, const NodeConsts& c, T g,
-                                       T* dx, double* acc, T* s) {
+  DIFFLUT_HD static void backward(const T* x, const T*, const T* q, const NodeConsts& c, T g, T* dx,
+                                  double* acc, T* s) {
     const T inv_t = static_cast<T>(1.0 / c.temperature);
     const T y = node_sigmoid(ml_forward(q, x, c.k, s) * inv_t);
     ml_grad(q, x, c.k, g * y * (T(1) - y) * inv_t, dx, acc, s);
