@@ -71,6 +71,8 @@ LUTNetwork::LUTNetwork(const LUTNetworkConfig& config, ThermometerEncoder encode
     o.node_type = type;
     o.learnable_tau = cfg_.learnable_tau;
     o.fused_update = cfg_.fused_update;
+    o.flip_probability = cfg_.flip_probability;
+    o.grad_stabilization = cfg_.grad_stabilization;
     o.dtype = cfg_.dtype;
     o.device = cfg_.device;
     layers_.push_back(register_module(layer_name(i), std::make_shared<LUTLayer>(o, gen)));
@@ -95,6 +97,10 @@ Var LUTNetwork::node_regularization(Graph& g) {
     total = total.defined() ? add(total, r) : r;
   }
   return total;
+}
+
+void LUTNetwork::set_augmentation_step(uint64_t step) {
+  for (auto& l : layers_) l->set_augmentation_step(step);
 }
 
 bool LUTNetwork::has_node_regularization() const {

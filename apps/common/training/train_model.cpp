@@ -21,6 +21,8 @@ std::unique_ptr<LUTNetwork> build_model(const ModelSettings& m, const Dataset& t
   mc.later_mapping = m.later_mapping;
   mc.learnable_tau = m.learnable_tau;
   mc.tau = m.tau;
+  mc.flip_probability = m.flip_probability;
+  mc.grad_stabilization = m.grad_stabilization;
   mc.device = device;
   return std::make_unique<LUTNetwork>(mc, encoder, gen);
 }
