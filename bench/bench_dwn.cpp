@@ -84,6 +84,7 @@ std::shared_ptr<LUTNetwork> make_model(const Tensor& train_x, int classes, Devic
   ThermometerEncoder enc("distributive", 3, true);
   enc.fit(train_x);
   LUTNetworkConfig cfg;
+  cfg.node_type = "dwn";  // pinned: the comparison with torch_dwn is about DWN nodes
   cfg.num_features = train_x.size(1);
   cfg.num_classes = classes;
   cfg.device = dev;

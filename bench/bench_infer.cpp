@@ -186,7 +186,8 @@ std::shared_ptr<LUTNetwork> default_model(const Dataset& fit_on, int num_classes
   const Tensor x = fit_on.features_f32().reshape({fit_on.size(), -1});
   ThermometerEncoder enc("distributive", 3, /*feature_wise=*/true);
   enc.fit(x);
-  LUTNetworkConfig cfg;  // hidden 2000,1000, k = 6, dwn, learnable first mapping, random later
+  LUTNetworkConfig cfg;  // hidden 2000,1000, k = 6, learnable first mapping, random later
+  cfg.node_type = "dwn";  // pinned (the config default is hybrid): the published figures used dwn
   cfg.num_features = x.size(1);
   cfg.num_classes = num_classes;
   Generator gen(seed);

@@ -73,7 +73,8 @@ def write_data_root(src_dir, root):
 def train(exe, workdir, epochs):
     """Runs difflut-train on the 32-image root; returns the run directory."""
     cmd = [exe, f"data_root={workdir}/data", f"training.epochs={epochs}", "device=cpu",
-           "tracking.enabled=false", f"output_dir={workdir}/outputs", f"experiment_name=e{epochs}"]
+           "tracking.enabled=false", "model.params.node_type=dwn",
+           f"output_dir={workdir}/outputs", f"experiment_name=e{epochs}"]
     res = subprocess.run(cmd, capture_output=True, text=True, cwd=workdir)
     if res.returncode != 0:
         sys.exit(f"check_step_vs_torch: {' '.join(cmd)} failed: {res.stderr.strip()}")

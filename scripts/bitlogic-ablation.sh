@@ -9,9 +9,9 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 build="${DIFFLUT_BUILD_DIR:-$root/build}"
 epochs="${ABLATION_EPOCHS:-20}"
 # Paper figures (Fashion-MNIST test accuracy, %), in the order runs are made (cheapest first).
-types=(linear_lut difflogic dwn polylut hybrid probabilistic neurallut)
+types=(linear_lut difflogic dwn polylut hybrid probabilistic warp fourier neurallut)
 declare -A paper=([hybrid]=84.0 [probabilistic]=83.5 [neurallut]=81.7 [difflogic]=78.8 [dwn]=73.0
-                  [linear_lut]=70.8 [polylut]=70.2)
+                  [linear_lut]=70.8 [polylut]=70.2 [fourier]=77.8 [warp]=69.2)
 for t in "${types[@]}"; do
   extra=()
   [ "$t" = difflogic ] && extra=(model.params.num_inputs=2)  # DiffLogic gates have two inputs

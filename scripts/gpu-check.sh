@@ -89,22 +89,23 @@ for step in $steps; do
       timeout 120 ./build-gpu/mlp --device cuda > "$OUT/train.log" 2>&1
       echo "mlp cuda rc=$? $(tail -1 "$OUT/train.log")" >> "$summary"
       timeout 150 ./build-gpu/difflut-train device=cuda training.epochs=1 output_dir=/tmp/runs \
-        >> "$OUT/train.log" 2>&1
+        model.params.node_type=dwn >> "$OUT/train.log" 2>&1
       echo "difflut-train default 1 epoch cuda rc=$? $(tail -1 "$OUT/train.log")" >> "$summary"
       echo "train seconds=$(( $(date +%s) - t0 ))" >> "$summary"
       ;;
     long)
       t0=$(date +%s)
       timeout 200 ./build-gpu/difflut-train device=cuda training.epochs=15 output_dir=/tmp/runs \
-        experiment_name=fmnist_15ep > "$OUT/long.log" 2>&1
+        model.params.node_type=dwn experiment_name=fmnist_15ep > "$OUT/long.log" 2>&1
       echo "difflut-train fashionmnist 15 epochs cuda rc=$? $(tail -1 "$OUT/long.log")" >> "$summary"
       timeout 200 ./build-gpu/difflut-train device=cuda dataloaders=mnist training.epochs=30 \
-        output_dir=/tmp/runs experiment_name=mnist_30ep >> "$OUT/long.log" 2>&1
+        model.params.node_type=dwn output_dir=/tmp/runs experiment_name=mnist_30ep >> "$OUT/long.log" 2>&1
       echo "difflut-train mnist 30 epochs cuda rc=$? $(tail -1 "$OUT/long.log")" >> "$summary"
       echo "long seconds=$(( $(date +%s) - t0 ))" >> "$summary"
       ;;
     nodes)
-      for nt in linear_lut polylut neurallut probabilistic unbound_probabilistic hybrid difflogic; do
+      for nt in linear_lut polylut neurallut probabilistic unbound_probabilistic hybrid difflogic \
+                fourier warp dwn_stable; do
         extra=""
         [ "$nt" = difflogic ] && extra="model.params.num_inputs=2"
         timeout 90 ./build-gpu/difflut-train device=cuda training.epochs=1 output_dir=/tmp/runs \
@@ -124,7 +125,7 @@ for step in $steps; do
       # torch_dwn, StepLR(14, 0.1); started before the build) and difflut-train, 15 epochs each.
       for seed in ${REFERENCE_DIFFLUT_SEEDS:-1 2 3 4}; do
         timeout 100 ./build-gpu/difflut-train device=cuda training.epochs=15 seed="$seed" \
-          output_dir=/tmp/runs tracking.enabled=false > "$OUT/reference_difflut_$seed.log" 2>&1
+          model.params.node_type=dwn output_dir=/tmp/runs tracking.enabled=false > "$OUT/reference_difflut_$seed.log" 2>&1
         echo "difflut-train seed $seed rc=$? $(grep -E 'train_seconds' "$OUT/reference_difflut_$seed.log" | tail -1) $(tail -1 "$OUT/reference_difflut_$seed.log")" >> "$summary"
       done
       for pid in "${ref_pids[@]}"; do wait "$pid"; done

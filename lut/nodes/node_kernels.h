@@ -1,5 +1,5 @@
-// Kernels of the built-in node ops (linear_lut, polylut, neurallut, probabilistic_lut,
-// unbound_probabilistic_lut, hybrid_lut, difflogic_lut) and of the lut_regularizer op, plus the
+// Kernels of the built-in node ops (every op of the node list, node_list.h: linear_lut, polylut,
+// neurallut, probabilistic_lut, ..., gradient_stabilized_lut) and of the lut_regularizer op, plus the
 // host entry points the NodeType objects use. One generic implementation per device, instantiated
 // for every node type's math struct (lut/nodes/*_math.h).
 //

@@ -8,10 +8,15 @@
 // the list: its op (dwn_lut, lut/nodes/dwn_*) has its own table parameters and EFD backward.
 #pragma once
 #include "lut/nodes/difflogic_math.h"
+#include "lut/nodes/dwn_stable_math.h"
+#include "lut/nodes/fourier_math.h"
+#include "lut/nodes/gradient_stabilized_math.h"
 #include "lut/nodes/linear_lut_math.h"
 #include "lut/nodes/neurallut_math.h"
 #include "lut/nodes/polylut_math.h"
 #include "lut/nodes/probabilistic_math.h"
+#include "lut/nodes/probabilistic_stable_math.h"
+#include "lut/nodes/warp_math.h"
 
 // clang-format off
 #define DIFFLUT_BUILTIN_NODES(X)                                                      \
@@ -21,5 +26,10 @@
   X(probabilistic,         probabilistic_lut,         ProbabilisticMath)              \
   X(unbound_probabilistic, unbound_probabilistic_lut, UnboundProbabilisticMath)       \
   X(hybrid,                hybrid_lut,                HybridMath)                     \
-  X(difflogic,             difflogic_lut,             DiffLogicMath)
+  X(difflogic,             difflogic_lut,             DiffLogicMath)                  \
+  X(fourier,               fourier_lut,               FourierMath)                    \
+  X(warp,                  warp_lut,                  WarpMath)                       \
+  X(dwn_stable,            dwn_stable_lut,            DwnStableMath)                  \
+  X(probabilistic_stable,  probabilistic_stable_lut,  ProbabilisticStableMath)        \
+  X(gradient_stabilized,   gradient_stabilized_lut,   GradientStabilizedMath)
 // clang-format on

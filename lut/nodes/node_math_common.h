@@ -32,6 +32,12 @@ struct NodeConsts {
 
 DIFFLUT_HD float node_exp(float x) { return ::expf(x); }
 DIFFLUT_HD double node_exp(double x) { return ::exp(x); }
+DIFFLUT_HD float node_cos(float x) { return ::cosf(x); }
+DIFFLUT_HD double node_cos(double x) { return ::cos(x); }
+DIFFLUT_HD float node_sin(float x) { return ::sinf(x); }
+DIFFLUT_HD double node_sin(double x) { return ::sin(x); }
+DIFFLUT_HD float node_log(float x) { return ::logf(x); }
+DIFFLUT_HD double node_log(double x) { return ::log(x); }
 
 // σ(z) = 1 / (1 + e^-z): e^-z overflows to inf for very negative z, giving exactly 0 (no NaN).
 template <class T>

@@ -74,6 +74,16 @@ class BuiltinNodeType final : public NodeType {
     return nodes::apply_builtin_node(kind_, x, params, k, training, consts_of(opts_, k));
   }
 
+  // dwn_stable's training backward is scaled by its gradient scale, so the generic corner
+  // evaluation would give the regularisers a scaled gradient: its corner values are σ(θ) exactly.
+  Var corner_values(Var params, int k) const override {
+    if (kind_ != NodeKind::dwn_stable) return NodeType::corner_values(params, k);
+    check_k(k);
+    DIFFLUT_CHECK(params.defined() && params.shape().size() == 2 && params.size(1) == (int64_t{1} << k),
+                  name(), ".corner_values: expected params [N, ", int64_t{1} << k, "]");
+    return transpose(sigmoid(params));
+  }
+
  private:
   void check_k(int k) const {
     DIFFLUT_CHECK(k >= 1 && k <= nodes::kMaxK, name(), ": k must be in [1, ", nodes::kMaxK,

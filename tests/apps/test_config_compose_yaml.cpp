@@ -26,12 +26,12 @@ app::Config compose(const std::vector<std::string>& overrides) {
 
 }  // namespace
 
-TEST_CASE("shipped configs compose to torch_dwn's README model on Fashion-MNIST") {
+TEST_CASE("shipped configs compose to torch_dwn's README model on Fashion-MNIST, hybrid nodes") {
   const app::Config c = compose({});
   CHECK(c.get_string("dataloaders.name") == "fashionmnist");
   CHECK(c.is_null("dataloaders.subset_size"));
   CHECK(c.get_string("model.name") == "dwn");
-  CHECK(c.get_string("model.params.node_type") == "dwn");
+  CHECK(c.get_string("model.params.node_type") == "hybrid");  // issue 15: the default
   CHECK(c.get_int_list("model.params.hidden_sizes") == std::vector<int64_t>{2000, 1000});
   CHECK(c.get_int("model.params.num_inputs") == 6);
   CHECK(c.get_string("model.params.layer_type") == "learnable");

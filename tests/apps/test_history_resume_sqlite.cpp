@@ -98,13 +98,13 @@ TEST_CASE("history: a failed resume of a completed run leaves it completed") {
   for (const char* change :
        {"model.params.node_type=linear_lut", "model.params.node_type=polylut",
         "model.params.node_type=neurallut", "model.params.node_type=probabilistic",
-        "model.params.node_type=unbound_probabilistic", "model.params.node_type=hybrid",
+        "model.params.node_type=unbound_probabilistic", "model.params.node_type=dwn",
         "model.params.node_type=difflogic model.params.num_inputs=2",
         "model.params.layer_type=random", "model.params.layer_type=cyclic",
         "model.params.later_layer_type=learnable"})
     expect_refused(dir, db, run, std::string(change) + " training.epochs=3", fixed);
   // The run's own values may be repeated (scripts pass the same arguments again).
-  expect_refused(dir, db, run, "model.params.node_type=dwn seed=42 training.epochs=2",
+  expect_refused(dir, db, run, "model.params.node_type=hybrid seed=42 training.epochs=2",
                  "is completed after epoch 2");
   CHECK(sql_text(db, "SELECT status FROM experiments WHERE id = 1") == "completed");
 }

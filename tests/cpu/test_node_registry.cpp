@@ -57,7 +57,7 @@ TEST_CASE("registering a node type makes it findable; duplicates and bad names a
   CHECK(std::find(names.begin(), names.end(), "soft_majority") != names.end());
   CHECK_THROWS_WITH_AS(register_node_type(std::make_shared<examples::SoftMajorityNode>()),
                        doctest::Contains("'soft_majority' is already registered"), Error);
-  CHECK_THROWS_WITH_AS(find_node_type("nope"), doctest::Contains("difflogic, soft_majority)"), Error);
+  CHECK_THROWS_WITH_AS(find_node_type("nope"), doctest::Contains("gradient_stabilized, soft_majority)"), Error);
 
   struct BadName : examples::SoftMajorityNode {
     std::string name() const override { return "bad name"; }

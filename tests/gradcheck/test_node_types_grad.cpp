@@ -2,6 +2,7 @@
 // interior inputs (input and parameter gradients), the exact input derivative of the probabilistic
 // family at binary inputs against a naive scalar formula (no division by x), hybrid's surrogate
 // gradients, and the regularisers.
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -48,11 +49,15 @@ std::vector<Case> smooth_cases() {
   shallow.depth = 1;
   NodeOptions cold;
   cold.temperature = 0.5;
-  // Every built-in type of the registry with default options (hybrid's training forward is a
-  // table lookup, not smooth in x: its parameter gradient has its own test below) ...
+  // Every built-in type of the registry with default options, except those whose backward is not
+  // the gradient of their forward (their gradients have their own tests below): hybrid,
+  // dwn_stable and gradient_stabilized look up a table (not smooth in x), probabilistic_stable
+  // rescales its input gradient ...
+  const std::vector<std::string> surrogate = {"hybrid", "dwn_stable", "gradient_stabilized",
+                                              "probabilistic_stable"};
   std::vector<Case> cases;
   for (const auto& t : builtin_node_types())
-    if (t->name() != "hybrid")
+    if (std::find(surrogate.begin(), surrogate.end(), t->name()) == surrogate.end())
       cases.push_back({t->name(), {}, t->name() == "difflogic" ? std::vector<int>{2}
                                                                  : std::vector<int>{1, 3, 6}});
   // ... and the options that change the math.
@@ -60,6 +65,7 @@ std::vector<Case> smooth_cases() {
   cases.push_back({"neurallut", deep, {3}});
   cases.push_back({"neurallut", shallow, {4}});
   cases.push_back({"probabilistic", cold, {4}});
+  cases.push_back({"warp", cold, {3}});
   return cases;
 }
 
@@ -202,6 +208,154 @@ TEST_CASE("hybrid's parameter gradient is exact at binary inputs (gradcheck in p
     GradcheckResult r = gradcheck(
         [&](Graph&, const std::vector<Var>& v) { return t->apply(v[0], v[1], k, true); }, {x, p}, o);
     CHECK_MESSAGE(r.ok, r.report);
+  }
+}
+
+TEST_CASE("dwn_stable: parameter gradient is 1.25 times the exact one at binary inputs; input "
+          "gradient is the 1/(H + 1)-weighted EFD of the sigmoid table") {
+  auto t = find_node_type("dwn_stable");
+  const double scale = 1.25;
+  for (int k : {1, 3, 6}) {
+    CAPTURE(k);
+    const int64_t B = 7, N = 3, K = int64_t{1} << k;
+    Generator gen(60 + k);
+    const Tensor x = uniform({B, N * k}, gen, 0, 1);  // soft inputs: the address binarises them
+    const auto xv = x.to_vector<double>();
+    const Tensor theta = uniform({N, K}, gen, -2, 2);
+    const auto th = theta.to_vector<double>();
+    const Tensor seed = uniform({B, N}, gen, -1, 1);
+    const auto sv = seed.to_vector<double>();
+    Graph g;
+    Var vx = g.input(x, "x", true);
+    Var vp = g.input(theta, "theta", true);
+    g.backward(t->apply(vx, vp, k, true), seed);
+    const auto gx = g.grad(vx).to_vector<double>();
+    const auto gp = g.grad(vp).to_vector<double>();
+    std::vector<double> want_gp(gp.size(), 0.0);
+    bool ok = true;
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t j = 0; j < N; ++j) {
+        const double* xi = xv.data() + (b * N + j) * k;
+        unsigned addr = 0;
+        for (int l = 0; l < k; ++l) addr |= (xi[l] >= 0.5 ? 1u : 0u) << l;
+        const double gv = scale * sv[static_cast<size_t>(b * N + j)];
+        const double q = sig(th[static_cast<size_t>(j * K + addr)]);
+        want_gp[static_cast<size_t>(j * K + addr)] += gv * q * (1 - q);
+        for (int l = 0; l < k; ++l) {
+          double want = 0;
+          for (unsigned a = 0; a < K; ++a) {
+            const int h = __builtin_popcount((a ^ addr) & ~(1u << l));
+            want += (((a >> l) & 1) ? 1.0 : -1.0) * sig(th[static_cast<size_t>(j * K + a)]) / (h + 1);
+          }
+          want *= gv;
+          const double got = gx[static_cast<size_t>((b * N + j) * k + l)];
+          ok &= std::abs(got - want) <= 1e-12 * (1 + std::abs(want));
+        }
+      }
+    CHECK(ok);
+    for (size_t i = 0; i < gp.size(); ++i)
+      CHECK(gp[i] == doctest::Approx(want_gp[i]).epsilon(1e-12).scale(1));
+  }
+}
+
+TEST_CASE("probabilistic_stable: exact parameter gradient (gradcheck), input gradient the exact one "
+          "rescaled to ln(1 + k)·|g| in L1 norm, the scale clamped to [0.1, 10]") {
+  auto t = find_node_type("probabilistic_stable");
+  for (int k : {1, 3, 6}) {
+    CAPTURE(k);
+    const int64_t B = 5, N = 3, K = int64_t{1} << k;
+    Generator gen(80 + k);
+    Tensor x = uniform({B, N * k}, gen, 0.05, 0.95);
+    std::vector<double> xv = x.to_vector<double>();
+    for (size_t i = 0; i < xv.size(); i += 5) xv[i] = double(i % 2);  // some binary inputs
+    x = Tensor::from_vector(xv, {B, N * k});
+    const Tensor theta = init_params(*t, N, k, 90 + k);
+    const auto th = theta.to_vector<double>();
+    // Output gradients: a tiny one (its scale is clamped to 0.1) and a zero one among random ones.
+    std::vector<double> sv = uniform({B, N}, gen, -1, 1).to_vector<double>();
+    sv[0] = 1e-9;
+    sv[1] = 0.0;
+    const Tensor seed = Tensor::from_vector(sv, {B, N});
+    GradcheckResult r = gradcheck(
+        [&](Graph&, const std::vector<Var>& v) { return t->apply(v[0], v[1], k, true); }, {x, theta},
+        {.check_inputs = {1}});
+    CHECK_MESSAGE(r.ok, r.report);
+    Graph g;
+    Var vx = g.input(x, "x", true);
+    Var vp = g.input(theta, "theta", false);
+    g.backward(t->apply(vx, vp, k, true), seed);
+    const auto gx = g.grad(vx).to_vector<double>();
+    bool ok = true;
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t j = 0; j < N; ++j) {
+        std::vector<double> w(static_cast<size_t>(K));
+        for (int64_t a = 0; a < K; ++a) w[static_cast<size_t>(a)] = sig(th[static_cast<size_t>(j * K + a)]);
+        const double* xi = xv.data() + (b * N + j) * k;
+        const double gj = sv[static_cast<size_t>(b * N + j)];
+        std::vector<double> raw(static_cast<size_t>(k));
+        double l1 = 0;
+        for (int l = 0; l < k; ++l) {
+          raw[static_cast<size_t>(l)] = gj * naive_ml_dx(w, xi, k, l);
+          l1 += std::abs(raw[static_cast<size_t>(l)]);
+        }
+        const double scale = std::clamp(std::log(1.0 + k) * std::abs(gj) / (l1 + 1e-6), 0.1, 10.0);
+        for (int l = 0; l < k; ++l) {
+          const double want = scale * raw[static_cast<size_t>(l)];
+          const double got = gx[static_cast<size_t>((b * N + j) * k + l)];
+          ok &= std::abs(got - want) <= 1e-12 * (1 + std::abs(want));
+        }
+      }
+    CHECK(ok);
+  }
+}
+
+TEST_CASE("gradient_stabilized: parameter gradient exact at binary inputs; input gradient "
+          "±g·clamp(1 − 2|x − ½|, 0, 1)·(max σ(θ) − min σ(θ))") {
+  auto t = find_node_type("gradient_stabilized");
+  for (int k : {1, 3, 6}) {
+    CAPTURE(k);
+    const int64_t B = 7, N = 3, K = int64_t{1} << k;
+    Generator gen(70 + k);
+    Tensor x = uniform({B, N * k}, gen, 0, 1);
+    std::vector<double> xv = x.to_vector<double>();
+    xv[0] = 0.5;  // the threshold itself counts as 1 (positive sign, full magnitude)
+    if (xv.size() > 1) xv[1] = 0.0;
+    x = Tensor::from_vector(xv, {B, N * k});
+    const Tensor theta = uniform({N, K}, gen, -2, 2);
+    const auto th = theta.to_vector<double>();
+    const Tensor seed = uniform({B, N}, gen, -1, 1);
+    const auto sv = seed.to_vector<double>();
+    Graph g;
+    Var vx = g.input(x, "x", true);
+    Var vp = g.input(theta, "theta", true);
+    g.backward(t->apply(vx, vp, k, true), seed);
+    const auto gx = g.grad(vx).to_vector<double>();
+    const auto gp = g.grad(vp).to_vector<double>();
+    std::vector<double> want_gp(gp.size(), 0.0);
+    bool ok = true;
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t j = 0; j < N; ++j) {
+        double lo = 1, hi = 0;
+        for (int64_t a = 0; a < K; ++a) {
+          lo = std::min(lo, sig(th[static_cast<size_t>(j * K + a)]));
+          hi = std::max(hi, sig(th[static_cast<size_t>(j * K + a)]));
+        }
+        const double* xi = xv.data() + (b * N + j) * k;
+        const double gj = sv[static_cast<size_t>(b * N + j)];
+        unsigned addr = 0;
+        for (int l = 0; l < k; ++l) addr |= (xi[l] >= 0.5 ? 1u : 0u) << l;
+        const double q = sig(th[static_cast<size_t>(j * K + addr)]);
+        want_gp[static_cast<size_t>(j * K + addr)] += gj * q * (1 - q);
+        for (int l = 0; l < k; ++l) {
+          const double near = std::clamp(1 - 2 * std::abs(xi[l] - 0.5), 0.0, 1.0);
+          const double want = (xi[l] >= 0.5 ? 1.0 : -1.0) * gj * near * (hi - lo);
+          const double got = gx[static_cast<size_t>((b * N + j) * k + l)];
+          ok &= std::abs(got - want) <= 1e-12 * (1 + std::abs(want));
+        }
+      }
+    CHECK(ok);
+    for (size_t i = 0; i < gp.size(); ++i)
+      CHECK(gp[i] == doctest::Approx(want_gp[i]).epsilon(1e-12).scale(1));
   }
 }
 

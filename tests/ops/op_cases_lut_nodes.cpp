@@ -8,6 +8,8 @@
 
 #include "autograd/ops.h"
 #include "lut/node_ops.h"
+#include "lut/node_registry.h"
+#include "lut/nodes/node_types.h"
 #include "op_case.h"
 
 namespace difflut::optest {
@@ -28,6 +30,9 @@ struct NodeSpec {
   std::function<Var(Var, Var, bool)> build;
   double param_scale = 1.0;
   NodeFn surrogate_soft;  // null: the backward differentiates `soft` (hybrid: the probabilistic node)
+  GradReferenceFn surrogate_grad = nullptr;  // an explicit training backward (dwn_stable's EFD)
+  std::function<void(std::vector<double>&, int64_t P)> shape_params = nullptr;  // per-type ranges
+  const char* surrogate_note = "";  // what surrogate_grad computes
 };
 
 // Applies a per-node function to x [B, N*k] and params [N, P] -> [B, N].
@@ -157,6 +162,121 @@ double hybrid_soft(const double* x, const double* p, int k) {
   return sigmoid(p[a]);
 }
 
+// fourier: clamp(b + Σ_f â_f cos(π Σ_{l ∈ f} x_l + φ_f), 0, 1), â_f = a_f / (Σ a + 1e-8).
+double fourier_soft(const double* x, const double* p, int k) {
+  const unsigned F = 1u << k;
+  double S = 0;
+  for (unsigned f = 0; f < F; ++f) S += p[f];
+  double y = p[2 * F];
+  for (unsigned f = 0; f < F; ++f) {
+    double dot = 0;
+    for (int l = 0; l < k; ++l)
+      if ((f >> l) & 1u) dot += x[l];
+    y += p[f] / (S + 1e-8) * std::cos(M_PI * dot + p[F + f]);
+  }
+  return std::min(1.0, std::max(0.0, y));
+}
+
+// warp: σ(Σ_S c_S Π_{l ∈ S} (2x_l − 1) / T).
+NodeFn warp_soft(double T) {
+  return [T](const double* x, const double* p, int k) {
+    double z = 0;
+    for (unsigned S = 0; S < (1u << k); ++S) {
+      double m = p[S];
+      for (int l = 0; l < k; ++l)
+        if ((S >> l) & 1u) m *= 2 * x[l] - 1;
+      z += m;
+    }
+    return sigmoid(z / T);
+  };
+}
+
+// dwn_stable's backward, scaled by 1.25: dθ_a = Σ_b g σ'(θ_a) 1[addr = a];
+// dx_l = g Σ_a (2a_l − 1) σ(θ_a) / (popcount((addr ⊕ a) & ~(1 << l)) + 1).
+Tensors dwn_stable_grad(const Tensors& in, const Tensor& seed) {
+  const int64_t B = in[0].size(0), N = in[1].size(0), K = in[1].size(1);
+  int k = 0;
+  while ((int64_t{1} << k) < K) ++k;
+  const std::vector<double> x = values(in[0]), t = values(in[1]), g = values(seed);
+  std::vector<double> dx(x.size(), 0.0), dt(t.size(), 0.0);
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t j = 0; j < N; ++j) {
+      const double gj = 1.25 * g[static_cast<size_t>(b * N + j)];
+      unsigned addr = 0;
+      for (int l = 0; l < k; ++l) addr |= (x[static_cast<size_t>((b * N + j) * k + l)] >= 0.5 ? 1u : 0u) << l;
+      const double q = sigmoid(t[static_cast<size_t>(j * K + addr)]);
+      dt[static_cast<size_t>(j * K + addr)] += gj * q * (1 - q);
+      for (int l = 0; l < k; ++l) {
+        double s = 0;
+        for (unsigned a = 0; a < static_cast<unsigned>(K); ++a)
+          s += (((a >> l) & 1u) ? 1.0 : -1.0) * sigmoid(t[static_cast<size_t>(j * K + a)]) /
+               (__builtin_popcount((addr ^ a) & ~(1u << l)) + 1);
+        dx[static_cast<size_t>((b * N + j) * k + l)] = gj * s;
+      }
+    }
+  return Tensors{f64_tensor(dx, in[0].shape()), f64_tensor(dt, in[1].shape())};
+}
+
+// probabilistic_stable's backward: the probabilistic (T = 1) gradients, the input gradient of each
+// (sample, node) rescaled by clamp(ln(1 + k)·|g| / (‖raw‖₁ + 1e-6), 0.1, 10).
+Tensors probabilistic_stable_grad(const Tensors& in, const Tensor& seed) {
+  const int64_t B = in[0].size(0), N = in[1].size(0), K = in[1].size(1);
+  int k = 0;
+  while ((int64_t{1} << k) < K) ++k;
+  const std::vector<double> x = values(in[0]), t = values(in[1]), g = values(seed);
+  std::vector<double> dx(x.size(), 0.0), dt(t.size(), 0.0);
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t j = 0; j < N; ++j) {
+      const double gj = g[static_cast<size_t>(b * N + j)];
+      const double* xi = &x[static_cast<size_t>((b * N + j) * k)];
+      std::vector<double> raw(static_cast<size_t>(k), 0.0);
+      for (unsigned a = 0; a < static_cast<unsigned>(K); ++a) {
+        const double q = sigmoid(t[static_cast<size_t>(j * K + a)]);
+        dt[static_cast<size_t>(j * K + a)] += gj * q * (1 - q) * corner_probability(a, xi, k);
+        for (int l = 0; l < k; ++l) {
+          double pr = ((a >> l) & 1u) ? 1.0 : -1.0;
+          for (int m = 0; m < k; ++m)
+            if (m != l) pr *= ((a >> m) & 1u) ? xi[m] : 1.0 - xi[m];
+          raw[static_cast<size_t>(l)] += gj * q * pr;
+        }
+      }
+      double l1 = 0;
+      for (double v : raw) l1 += std::abs(v);
+      const double scale = std::min(10.0, std::max(0.1, std::log(1.0 + k) * std::abs(gj) / (l1 + 1e-6)));
+      for (int l = 0; l < k; ++l) dx[static_cast<size_t>((b * N + j) * k + l)] = scale * raw[static_cast<size_t>(l)];
+    }
+  return Tensors{f64_tensor(dx, in[0].shape()), f64_tensor(dt, in[1].shape())};
+}
+
+// gradient_stabilized's backward: dθ_addr = g σ'(θ_addr); dx_l = ±g·clamp(1 − 2|x_l − ½|, 0, 1)·
+// (max σ(θ) − min σ(θ)), + where x_l >= ½.
+Tensors gradient_stabilized_grad(const Tensors& in, const Tensor& seed) {
+  const int64_t B = in[0].size(0), N = in[1].size(0), K = in[1].size(1);
+  int k = 0;
+  while ((int64_t{1} << k) < K) ++k;
+  const std::vector<double> x = values(in[0]), t = values(in[1]), g = values(seed);
+  std::vector<double> dx(x.size(), 0.0), dt(t.size(), 0.0);
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t j = 0; j < N; ++j) {
+      const double gj = g[static_cast<size_t>(b * N + j)];
+      double lo = 1, hi = 0;
+      for (int64_t a = 0; a < K; ++a) {
+        lo = std::min(lo, sigmoid(t[static_cast<size_t>(j * K + a)]));
+        hi = std::max(hi, sigmoid(t[static_cast<size_t>(j * K + a)]));
+      }
+      unsigned addr = 0;
+      for (int l = 0; l < k; ++l) {
+        const double xl = x[static_cast<size_t>((b * N + j) * k + l)];
+        addr |= (xl >= 0.5 ? 1u : 0u) << l;
+        const double near = std::min(1.0, std::max(0.0, 1 - 2 * std::abs(xl - 0.5)));
+        dx[static_cast<size_t>((b * N + j) * k + l)] = (xl >= 0.5 ? 1.0 : -1.0) * gj * near * (hi - lo);
+      }
+      const double q = sigmoid(t[static_cast<size_t>(j * K + addr)]);
+      dt[static_cast<size_t>(j * K + addr)] += gj * q * (1 - q);
+    }
+  return Tensors{f64_tensor(dx, in[0].shape()), f64_tensor(dt, in[1].shape())};
+}
+
 // The 16 relaxed two-input gates in Petersen et al.'s order.
 double gate(int i, double a, double b) {
   switch (i) {
@@ -212,15 +332,43 @@ std::vector<NodeSpec> node_specs() {
        [](Var x, Var p, bool t) { return hybrid_lut(x, p, 3, t); }, 1.0, probabilistic_soft(1.0)},
       {"difflogic_lut", 2, 16, difflogic_soft, difflogic_eval,
        [](Var x, Var p, bool t) { return difflogic_lut(x, p, t); }, 1.5, nullptr},
+      {"fourier_lut", 3, 17, fourier_soft, bits_of(fourier_soft),
+       [](Var x, Var p, bool t) { return find_node_type("fourier")->apply(x, p, 3, t); }, 1.0,
+       nullptr, nullptr,
+       // Amplitudes kept away from a zero sum (where the normalisation is ill-conditioned).
+       [](std::vector<double>& p, int64_t P) {
+         for (size_t i = 0; i < p.size(); ++i)
+           if (static_cast<int64_t>(i) % P < 8) p[i] = 0.05 + std::abs(p[i]);
+       }},
+      {"warp_lut", 3, 8, warp_soft(0.6), bits_of(warp_soft(0.6)),
+       [](Var x, Var p, bool t) {
+         NodeOptions o;
+         o.temperature = 0.6;
+         return make_node_type("warp", o)->apply(x, p, 3, t);
+       }, 1.0, nullptr},
+      {"dwn_stable_lut", 3, 8, hybrid_soft, bits_of(hybrid_soft),
+       [](Var x, Var p, bool t) { return find_node_type("dwn_stable")->apply(x, p, 3, t); }, 1.0,
+       nullptr, dwn_stable_grad, nullptr,
+       "σ(θ_addr) forward; EFD input and table gradients scaled by 1.25 backward"},
+      {"probabilistic_stable_lut", 3, 8, probabilistic_soft(1.0), bits_of(probabilistic_soft(1.0)),
+       [](Var x, Var p, bool t) { return find_node_type("probabilistic_stable")->apply(x, p, 3, t); },
+       1.0, nullptr, probabilistic_stable_grad, nullptr,
+       "probabilistic (T = 1) forward and table gradient; input gradient rescaled per sample"},
+      {"gradient_stabilized_lut", 3, 8, hybrid_soft, bits_of(hybrid_soft),
+       [](Var x, Var p, bool t) { return find_node_type("gradient_stabilized")->apply(x, p, 3, t); },
+       1.0, nullptr, gradient_stabilized_grad, nullptr,
+       "σ(θ_addr) forward; threshold-distance × table-range input gradient"},
   };
 }
 
 // x in [0, 1] with corners and the bit threshold planted; params scaled normals.
-MakeInputs node_inputs(int64_t B, int64_t N, int k, int64_t P, double scale) {
+MakeInputs node_inputs(int64_t B, int64_t N, int k, int64_t P, double scale,
+                      std::function<void(std::vector<double>&, int64_t)> shape_params) {
   return [=](Generator& gen) {
     Tensor x = with_edges(uniform({B, N * k}, gen, 0, 1), {0.0, 1.0, 0.5, 0.4999, 1.0, 0.0});
     std::vector<double> p = values(Tensor::randn({N, P}, gen, DType::f64));
     for (double& v : p) v *= scale;
+    if (shape_params) shape_params(p, P);
     return Tensors{x, f64_tensor(p, {N, P})};
   };
 }
@@ -236,7 +384,7 @@ void add_node_cases(std::vector<OpCase>& cases, const NodeSpec& n) {
       c.op = n.op;
       c.variant = std::string(training ? "training" : "eval") + " B = " + std::to_string(z.B) +
                   " N = " + std::to_string(z.N) + " k = " + std::to_string(n.k);
-      c.inputs = node_inputs(z.B, z.N, n.k, n.P, n.param_scale);
+      c.inputs = node_inputs(z.B, z.N, n.k, n.P, n.param_scale, n.shape_params);
       auto build = n.build;
       c.build = [build, training](const std::vector<Var>& v) { return build(v[0], v[1], training); };
       c.reference = node_reference(training ? n.soft : n.eval);
@@ -244,7 +392,11 @@ void add_node_cases(std::vector<OpCase>& cases, const NodeSpec& n) {
       c.tol_f32 = 1e-5;
       c.tol_f64 = 1e-11;
       if (!training) c.exact = true;
-      if (!training || n.surrogate_soft) {
+      if (n.surrogate_grad) {
+        c.grad = GradCheck::surrogate;
+        c.surrogate = n.surrogate_grad;
+        c.grad_note = n.surrogate_note;
+      } else if (!training || n.surrogate_soft) {
         const ReferenceFn soft = node_reference(n.surrogate_soft ? n.surrogate_soft : n.soft);
         c.grad = GradCheck::surrogate;
         c.surrogate = [soft](const Tensors& in, const Tensor& seed) {

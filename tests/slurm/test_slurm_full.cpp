@@ -134,7 +134,7 @@ TEST_CASE("slurm: every sweep script passes its task's override and the extra ar
     const char* expected;  // an argument that task must get
   };
   const Case cases[] = {
-      {"sweep_node_types.sbatch", "difflut_nodes", 8, 7, "model.params.node_type=difflogic"},
+      {"sweep_node_types.sbatch", "difflut_nodes", 13, 12, "model.params.node_type=gradient_stabilized"},
       {"sweep_layer_types.sbatch", "difflut_layers", 3, 2, "model.params.layer_type=cyclic"},
       {"sweep_datasets.sbatch", "difflut_datasets", 3, 0, "dataloaders=mnist"},
       {"sweep_hyperparams.sbatch", "difflut_hparams", 18, 13, "model.params.hidden_sizes=[2000,1000]"},
