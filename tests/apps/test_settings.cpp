@@ -43,6 +43,14 @@ TEST_CASE("settings: the shipped experiment parses into every settings struct") 
   CHECK(s.tracking.histogram_bins == 12);
   CHECK(s.tracking.db == "results/experiments.db");
   CHECK_FALSE(s.eval_circuit);
+  CHECK(s.model.sparse_groups == 0);
+  const ExperimentSettings grouped = parse_experiment_settings(
+      shipped({"model.params.layer_type=grouped", "model.params.num_groups=6"}));
+  CHECK(grouped.model.first_mapping == MappingKind::sparse);
+  CHECK(grouped.model.sparse_groups == 6);
+  CHECK_THROWS_WITH_AS(parse_experiment_settings(shipped({"model.params.layer_type=grouped",
+                                                          "model.params.later_layer_type=sparse"})),
+                       doctest::Contains("expected grouped or sparse layers, found both"), Error);
 }
 
 TEST_CASE("settings: a bad value is one line naming the key, the expectation and the value") {
@@ -68,6 +76,11 @@ TEST_CASE("settings: a bad value is one line naming the key, the expectation and
        "config key 'dataloaders.subset_size': expected an integer >= 1, found 0"},
       {"training.optimizer=lbfgs",
        "config key 'training.optimizer': expected one of adam, adamw, sgd, found 'lbfgs' (a string)"},
+      {"model.params.layer_type=groupd",
+       "config key 'model.params.layer_type': expected one of random, cyclic, learnable, sparse, "
+       "grouped, found 'groupd'"},
+      {"model.params.group_overlap=0.6",
+       "config key 'model.params.group_overlap': expected a number in [0, 0.5], found 0.6"},
       {"tracking.enabled=null", ""},  // null: the default, not an error
   };
   for (const Case& c : cases) {
