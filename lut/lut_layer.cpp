@@ -77,6 +77,16 @@ LUTLayer::LUTLayer(const LUTLayerOptions& options, Generator& gen) : opt_(option
     case MappingKind::sparse:
       DIFFLUT_CHECK(opt_.learnable_tau > 0, "LUTLayer: expected learnable_tau > 0, found ",
                     opt_.learnable_tau);
+      if (opt_.sparse_groups > 0) {
+        // Grouped connections draw nothing: the windows follow from the sizes.
+        opt_.sparse_candidates = grouped_candidate_count(opt_.input_size, opt_.sparse_groups,
+                                                         opt_.sparse_group_overlap);
+        candidates_ = grouped_mapping_candidates(opt_.input_size, opt_.num_nodes, opt_.k,
+                                                 opt_.sparse_groups, opt_.sparse_group_overlap);
+        break;
+      }
+      DIFFLUT_CHECK(opt_.sparse_groups == 0, "LUTLayer: expected sparse_groups >= 0, found ",
+                    opt_.sparse_groups);
       DIFFLUT_CHECK(opt_.sparse_candidates >= 1 && opt_.sparse_candidates <= opt_.input_size,
                     "LUTLayer: expected sparse_candidates in [1, ", opt_.input_size,
                     "] (the layer's inputs), found ", opt_.sparse_candidates);

@@ -49,6 +49,11 @@ struct LUTLayerOptions {
   GradStabilizationOptions grad_stabilization{};
   // Sparse mapping: candidate inputs per slot (C), 1 <= C <= input_size.
   int64_t sparse_candidates = 8;
+  // Sparse mapping: 0 = C random candidates per slot; G >= 1 = the public DiffLUT's grouped
+  // connections (grouped_mapping_candidates: each node chooses within its group's window of the
+  // inputs; C is then the window width and sparse_candidates is ignored).
+  int64_t sparse_groups = 0;
+  double sparse_group_overlap = 0.0;  // grouped: window widened by this fraction of a group
   DType dtype = DType::f32;
   Device device = Device::cpu;
 };

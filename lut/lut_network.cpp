@@ -14,6 +14,7 @@
 #include "lut/model_memory.h"
 #include "lut/node_ops.h"
 #include "lut/node_registry.h"
+#include "lut/sparse_mapping.h"
 
 namespace difflut {
 
@@ -61,7 +62,8 @@ LUTNetwork::LUTNetwork(const LUTNetworkConfig& config, ThermometerEncoder encode
   // A sparse mapping draws C distinct candidates per slot among the layer's inputs.
   for (size_t i = 0, width = static_cast<size_t>(encoder_.output_features());
        i < cfg_.hidden_sizes.size(); width = static_cast<size_t>(cfg_.hidden_sizes[i]), ++i)
-    if ((i == 0 ? cfg_.first_mapping : cfg_.later_mapping) == MappingKind::sparse)
+    if ((i == 0 ? cfg_.first_mapping : cfg_.later_mapping) == MappingKind::sparse &&
+        cfg_.sparse_groups == 0)
       DIFFLUT_CHECK(cfg_.sparse_candidates >= 1 &&
                         cfg_.sparse_candidates <= static_cast<int64_t>(width),
                     "LUTNetwork: expected sparse_candidates in [1, ", width, "] (the inputs of layer ",
@@ -79,6 +81,8 @@ LUTNetwork::LUTNetwork(const LUTNetworkConfig& config, ThermometerEncoder encode
     o.node_type = type;
     o.learnable_tau = cfg_.learnable_tau;
     o.sparse_candidates = cfg_.sparse_candidates;
+    o.sparse_groups = cfg_.sparse_groups;
+    o.sparse_group_overlap = cfg_.sparse_group_overlap;
     o.fused_update = cfg_.fused_update;
     o.flip_probability = cfg_.flip_probability;
     o.grad_stabilization = cfg_.grad_stabilization;
@@ -214,6 +218,9 @@ std::string lut_network_model_json(const LUTNetwork& net) {
     s += ", \"learnable_tau\": " + num(l.options().learnable_tau);
     if (l.mapping_kind() == MappingKind::sparse)
       s += ", \"sparse_candidates\": " + std::to_string(l.mapping_candidates().size(1));
+    if (l.mapping_kind() == MappingKind::sparse && l.options().sparse_groups > 0)
+      s += ", \"sparse_groups\": " + std::to_string(l.options().sparse_groups) +
+           ", \"sparse_group_overlap\": " + num(l.options().sparse_group_overlap);
     s += ", \"cyclic_stride\": " + std::to_string(l.options().cyclic_stride) + "}";
   }
   s += "]";
@@ -479,8 +486,25 @@ std::shared_ptr<LUTNetwork> load_lut_network(const std::string& path, Device dev
     DIFFLUT_CHECK(r.integer(l, "k") == cfg.k && r.string(l, "node_type") == cfg.node_type, path,
                   ": layer ", i, " differs in k or node_type from the network");
     cfg.learnable_tau = r.number(l, "learnable_tau");
-    if (kind == MappingKind::sparse) {
+    if (kind == MappingKind::sparse && l.find("sparse_groups") != nullptr) {
+      // Grouped connections: C is each layer's window width, derived from its size and G.
+      const int64_t G = r.bounded(l, "sparse_groups", 1, in);
+      const double ov = r.number(l, "sparse_group_overlap");
+      DIFFLUT_CHECK(ov >= 0 && ov <= 0.5, path, ": model metadata \"sparse_group_overlap\": expected ",
+                    "a number in [0, 0.5], found ", ov);
+      const int64_t C = r.bounded(l, "sparse_candidates", 1, in);
+      DIFFLUT_CHECK(C == grouped_candidate_count(in, G, ov), path, ": layer ", i,
+                    " has sparse_candidates ", C, ", expected ", grouped_candidate_count(in, G, ov),
+                    " (the window of ", G, " groups over ", in, " inputs)");
+      DIFFLUT_CHECK(!sparse_seen || (G == cfg.sparse_groups && ov == cfg.sparse_group_overlap),
+                    path, ": layer ", i, " has other sparse_groups than the earlier sparse layers");
+      cfg.sparse_groups = G;
+      cfg.sparse_group_overlap = ov;
+      sparse_seen = true;
+    } else if (kind == MappingKind::sparse) {
       // One C for the network: every sparse layer must give the same.
+      DIFFLUT_CHECK(cfg.sparse_groups == 0, path, ": layer ", i,
+                    " has random candidates but an earlier sparse layer is grouped");
       const int64_t C = r.bounded(l, "sparse_candidates", 1, in);
       DIFFLUT_CHECK(!sparse_seen || C == cfg.sparse_candidates, path, ": layer ", i,
                     " has sparse_candidates ", C, ", expected ", cfg.sparse_candidates,

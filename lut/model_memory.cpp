@@ -14,6 +14,7 @@
 #include "lut/lut_network.h"
 #include "lut/nodes/node_types.h"
 #include "tensor/error.h"
+#include "lut/sparse_mapping.h"
 
 #ifdef DIFFLUT_WITH_CUDA
 #include <cuda_runtime.h>
@@ -46,8 +47,11 @@ ModelMemoryEstimate estimate_lut_network_memory(const LUTNetworkConfig& config, 
     } else if (kind == MappingKind::sparse) {
       // W [S, C] with its gradient and two moments (the generic optimizer); the candidates i32
       // [S, C] on the host and the device, and their CSR inverse (offsets [F+1], positions [S*C]).
-      const double C = static_cast<double>(std::min<int64_t>(
-          config.sparse_candidates, static_cast<int64_t>(width)));
+      const double C = static_cast<double>(
+          config.sparse_groups > 0
+              ? grouped_candidate_count(static_cast<int64_t>(width), config.sparse_groups,
+                                        config.sparse_group_overlap)
+              : std::min<int64_t>(config.sparse_candidates, static_cast<int64_t>(width)));
       params += S * C * value;
       grads += S * C * value;
       optim += 2 * S * C * value;

@@ -3,6 +3,7 @@
 #include "lut/sparse_mapping.h"
 
 #include <algorithm>
+#include <cmath>
 #include <vector>
 
 #include "autograd/ops.h"
@@ -32,6 +33,40 @@ Tensor sparse_mapping_candidates(int64_t num_inputs, int64_t num_slots, int64_t 
     }
   }
   return Tensor::from_vector(cand, {num_slots, C});
+}
+
+namespace {
+void check_groups(int64_t num_inputs, int64_t groups, double overlap) {
+  DIFFLUT_CHECK(groups >= 1 && groups <= num_inputs, "grouped mapping: expected 1 <= groups <= ",
+                num_inputs, " (the layer's inputs), found ", groups);
+  DIFFLUT_CHECK(overlap >= 0 && overlap <= 0.5,
+                "grouped mapping: expected an overlap in [0, 0.5], found ", overlap);
+}
+}  // namespace
+
+int64_t grouped_candidate_count(int64_t num_inputs, int64_t groups, double overlap) {
+  check_groups(num_inputs, groups, overlap);
+  const int64_t base = num_inputs / groups;
+  const auto widen = static_cast<int64_t>(std::floor(static_cast<double>(base) * overlap));
+  return std::min(num_inputs, base + widen);
+}
+
+Tensor grouped_mapping_candidates(int64_t num_inputs, int64_t num_nodes, int k, int64_t groups,
+                                  double overlap) {
+  const int64_t C = grouped_candidate_count(num_inputs, groups, overlap);
+  const int64_t base = num_inputs / groups;
+  const int64_t widen = C - base;  // 0 when the window is clipped to all F inputs (G = 1)
+  const int64_t per_group = (num_nodes + groups - 1) / groups;
+  std::vector<int32_t> cand(static_cast<size_t>(num_nodes * k * C));
+  for (int64_t j = 0; j < num_nodes; ++j) {
+    const int64_t g = j / per_group;
+    const int64_t start = std::min(std::max<int64_t>(0, g * base - widen), num_inputs - C);
+    for (int l = 0; l < k; ++l) {
+      int32_t* row = cand.data() + (j * k + l) * C;
+      for (int64_t c = 0; c < C; ++c) row[c] = static_cast<int32_t>(start + c);
+    }
+  }
+  return Tensor::from_vector(cand, {num_nodes * k, C});
 }
 
 Tensor sparse_mapping_init(int64_t num_slots, int64_t num_candidates, Generator& gen, DType dtype,

@@ -21,6 +21,15 @@ constexpr int64_t kSparseMappingDefaultCandidates = 8;
 Tensor sparse_mapping_candidates(int64_t num_inputs, int64_t num_slots, int64_t num_candidates,
                                  Generator& gen);
 
+// The public DiffLUT's grouped connections as candidates: the F inputs split into G contiguous groups
+// of base = floor(F / G) inputs, each widened to the left by floor(base * overlap) (overlap in
+// [0, 0.5]); the N nodes split into G groups of ceil(N / G) in order; every slot of node j takes the
+// window of its group as its candidates, in input order. Every window has the same width
+// C = min(F, base + floor(base * overlap)) (grouped_candidate_count). Needs 1 <= G <= F.
+int64_t grouped_candidate_count(int64_t num_inputs, int64_t groups, double overlap);
+Tensor grouped_mapping_candidates(int64_t num_inputs, int64_t num_nodes, int k, int64_t groups,
+                                  double overlap);
+
 // Uniform [0, 1) scores W [S, C], as the dense mapping starts.
 Tensor sparse_mapping_init(int64_t num_slots, int64_t num_candidates, Generator& gen,
                            DType dtype = DType::f32, Device device = Device::cpu);

@@ -52,6 +52,14 @@ TEST_CASE("settings: the shipped experiment parses into every settings struct") 
   CHECK(aids.model.grad_stabilization.mode == GradStabilization::batchwise);
   CHECK(aids.model.grad_stabilization.target == doctest::Approx(2.0));
   CHECK(aids.model.grad_stabilization.subtract_mean);
+  CHECK(s.model.sparse_groups == 0);
+  const ExperimentSettings grouped = parse_experiment_settings(
+      shipped({"model.params.layer_type=grouped", "model.params.num_groups=6"}));
+  CHECK(grouped.model.first_mapping == MappingKind::sparse);
+  CHECK(grouped.model.sparse_groups == 6);
+  CHECK_THROWS_WITH_AS(parse_experiment_settings(shipped({"model.params.layer_type=grouped",
+                                                          "model.params.later_layer_type=sparse"})),
+                       doctest::Contains("expected grouped or sparse layers, found both"), Error);
 }
 
 TEST_CASE("settings: a bad value is one line naming the key, the expectation and the value") {
@@ -85,6 +93,11 @@ TEST_CASE("settings: a bad value is one line naming the key, the expectation and
       {"model.params.grad_epsilon=0",
        "config key 'model.params.grad_*': grad_stabilization: expected a positive epsilon "
        "(grad_epsilon), found 0"},
+      {"model.params.layer_type=groupd",
+       "config key 'model.params.layer_type': expected one of random, cyclic, learnable, sparse, "
+       "grouped, found 'groupd'"},
+      {"model.params.group_overlap=0.6",
+       "config key 'model.params.group_overlap': expected a number in [0, 0.5], found 0.6"},
       {"tracking.enabled=null", ""},  // null: the default, not an error
   };
   for (const Case& c : cases) {

@@ -280,3 +280,50 @@ TEST_CASE("memory estimate: a sparse mapping's W is [slots, C], not [inputs, slo
   CHECK(dense.total() > 10.8e9);
   CHECK(sparse.total() < 0.35e9);  // tables, W [S, 8] and candidates of both layers
 }
+
+TEST_CASE("grouped mapping: each node's candidates are its group's window of the inputs") {
+  // F = 10 inputs, G = 3: base 3, overlap 0.5 widens by 1 -> C = 4; N = 7 nodes in groups of 3.
+  CHECK(grouped_candidate_count(10, 3, 0.0) == 3);
+  CHECK(grouped_candidate_count(10, 3, 0.5) == 4);
+  CHECK(grouped_candidate_count(10, 1, 0.5) == 10);  // one group: all inputs, clipped
+  const Tensor cand = grouped_mapping_candidates(10, 7, 2, 3, 0.5);
+  REQUIRE(cand.shape() == Shape{14, 4});
+  const std::vector<int32_t> v = cand.to_vector<int32_t>();
+  const int32_t want_start[7] = {0, 0, 0, 2, 2, 2, 5};  // groups 0, 1, 2 start at 0, 3-1, 6-1
+  for (int j = 0; j < 7; ++j)
+    for (int l = 0; l < 2; ++l)
+      for (int c = 0; c < 4; ++c) CHECK(v[static_cast<size_t>((j * 2 + l) * 4 + c)] == want_start[j] + c);
+  CHECK_THROWS_WITH_AS(grouped_mapping_candidates(10, 7, 2, 11, 0.0),
+                       doctest::Contains("expected 1 <= groups <= 10"), Error);
+  CHECK_THROWS_WITH_AS(grouped_candidate_count(10, 2, 0.75),
+                       doctest::Contains("expected an overlap in [0, 0.5], found 0.75"), Error);
+}
+
+TEST_CASE("grouped network: trains, chooses within the windows, and the checkpoint reloads") {
+  Tensor x, y;
+  toy_data(64, 12, 3, 13, x, y);
+  LUTNetworkConfig c = toy_config(MappingKind::sparse, MappingKind::sparse, 8);
+  c.sparse_groups = 3;
+  c.sparse_group_overlap = 0.25;
+  auto net = toy_network(c, 13, x);
+  // Layer 0 reads 36 encoded bits (12 features x 3): windows of 12 + 3; layer 1 reads 30: 10 + 2.
+  CHECK(net->layer(0).mapping_candidates().size(1) == 15);
+  CHECK(net->layer(1).mapping_candidates().size(1) == 12);
+  train(*net, x, y, 40);
+  net->eval();
+  const Tensor pred = net->predict(x, 16);
+  const std::vector<int64_t> choice = net->layer(0).mapping_indices().to_vector<int64_t>();
+  const std::vector<int32_t> cand = net->layer(0).mapping_candidates().to_vector<int32_t>();
+  for (size_t s = 0; s < choice.size(); ++s) {
+    CHECK(choice[s] >= cand[s * 15]);
+    CHECK(choice[s] <= cand[s * 15 + 14]);
+  }
+  const std::string path = test::temp_dir("grouped_ckpt") + "/model.safetensors";
+  save_lut_network(*net, path);
+  auto back = load_lut_network(path);
+  CHECK(back->config().sparse_groups == 3);
+  CHECK(back->config().sparse_group_overlap == doctest::Approx(0.25));
+  test::check_equal(back->predict(x, 7), pred);
+  for (size_t i = 0; i < net->num_layers(); ++i)
+    test::check_equal(back->layer(i).mapping_candidates(), net->layer(i).mapping_candidates());
+}

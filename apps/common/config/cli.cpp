@@ -109,10 +109,11 @@ main keys (see docs/CONFIG.md for all):
   model.params.node_type        LUT node type (dwn, ...)
   model.params.num_inputs       LUT inputs per node (k)
   model.params.hidden_sizes     nodes per layer, e.g. [2000, 1000]
-  model.params.layer_type       mapping of the first layer: learnable | sparse | random | cyclic
+  model.params.layer_type       mapping of the first layer: learnable | sparse | grouped | random | cyclic
   model.params.later_layer_type mapping of the later layers (null: same as layer_type)
   model.params.learnable_tau    softmax temperature of learnable mappings
   model.params.sparse_candidates  sparse mappings: candidate inputs per slot (C)
+  model.params.num_groups       grouped mappings: node/input groups (group_overlap)
   model.params.tau              GroupSum temperature (logits divided by tau)
   model.params.encoder.name     thermometer | gaussian | distributive | binary | gray | onehot |
                                 sign_magnitude | logarithmic

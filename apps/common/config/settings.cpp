@@ -45,11 +45,31 @@ ModelSettings parse_model_settings(const Config& c) {
                 "one layer size, found []");
   for (int64_t h : s.hidden_sizes)
     DIFFLUT_CHECK(h >= 1, "config key 'model.params.hidden_sizes': expected sizes >= 1, found ", h);
-  s.first_mapping = parse_mapping_kind(c.get_string("model.params.layer_type"), "model.params.layer_type");
-  s.later_mapping = c.is_null("model.params.later_layer_type")
-                        ? s.first_mapping
-                        : parse_mapping_kind(c.get_string("model.params.later_layer_type"),
-                                             "model.params.later_layer_type");
+  // "grouped" (the public DiffLUT's grouped connections) is the sparse mapping with candidate
+  // windows per node group instead of random candidates: sparse_groups applies to every sparse
+  // layer, so a model has grouped or random-candidate sparse layers, not both.
+  const std::string first = c.get_string("model.params.layer_type");
+  const std::string later = c.is_null("model.params.later_layer_type")
+                                ? first
+                                : c.get_string("model.params.later_layer_type");
+  const auto kind_of = [](const std::string& name, const char* key) {
+    if (name == "grouped") return MappingKind::sparse;
+    for (const char* k : {"random", "cyclic", "learnable", "sparse"})
+      if (name == k) return parse_mapping_kind(name, key);
+    DIFFLUT_FAIL("config key '", key, "': expected one of random, cyclic, learnable, sparse, ",
+                 "grouped, found '", name, "'");
+  };
+  s.first_mapping = kind_of(first, "model.params.layer_type");
+  s.later_mapping = kind_of(later, "model.params.later_layer_type");
+  const bool grouped = first == "grouped" || later == "grouped";
+  DIFFLUT_CHECK(!grouped || (first != "sparse" && later != "sparse"),
+                "config keys 'model.params.layer_type' / 'later_layer_type': expected grouped or ",
+                "sparse layers, found both (", first, ", ", later, ")");
+  s.sparse_groups = grouped ? int_at_least_or(c, "model.params.num_groups", 1, 4) : 0;
+  s.sparse_group_overlap = double_or(c, "model.params.group_overlap", 0.0);
+  DIFFLUT_CHECK(s.sparse_group_overlap >= 0 && s.sparse_group_overlap <= 0.5,
+                "config key 'model.params.group_overlap': expected a number in [0, 0.5], found ",
+                s.sparse_group_overlap);
   s.learnable_tau = positive_number(c, "model.params.learnable_tau");
   s.sparse_candidates = int_at_least_or(c, "model.params.sparse_candidates", 1, 8);
   s.tau = positive_number(c, "model.params.tau");

@@ -32,6 +32,8 @@ struct ModelSettings {
   MappingKind first_mapping = MappingKind::learnable;  // layer_type
   MappingKind later_mapping = MappingKind::random;     // later_layer_type (null: layer_type)
   double learnable_tau = 1e-3;
+  int64_t sparse_groups = 0;          // layer_type grouped: model.params.num_groups (else 0)
+  double sparse_group_overlap = 0.0;  // model.params.group_overlap
   int64_t sparse_candidates = 8;  // sparse_candidates: candidate inputs per slot of sparse mappings
   double tau = 1.0 / 0.3;
   double flip_probability = 0.0;                  // model.params.flip_probability

@@ -21,6 +21,8 @@ std::unique_ptr<LUTNetwork> build_model(const ModelSettings& m, const Dataset& t
   mc.later_mapping = m.later_mapping;
   mc.learnable_tau = m.learnable_tau;
   mc.sparse_candidates = m.sparse_candidates;
+  mc.sparse_groups = m.sparse_groups;
+  mc.sparse_group_overlap = m.sparse_group_overlap;
   mc.tau = m.tau;
   mc.flip_probability = m.flip_probability;
   mc.grad_stabilization = m.grad_stabilization;
@@ -29,7 +31,8 @@ std::unique_ptr<LUTNetwork> build_model(const ModelSettings& m, const Dataset& t
   // config error, named by its key before the library's own check.
   int64_t width = encoder.output_features();
   for (size_t i = 0; i < mc.hidden_sizes.size(); width = mc.hidden_sizes[i++])
-    if ((i == 0 ? mc.first_mapping : mc.later_mapping) == MappingKind::sparse)
+    if ((i == 0 ? mc.first_mapping : mc.later_mapping) == MappingKind::sparse &&
+        mc.sparse_groups == 0)
       DIFFLUT_CHECK(mc.sparse_candidates <= width, "model.params.sparse_candidates: expected at most ",
                     width, " (the inputs of layer ", i, ", whose mapping is sparse), found ",
                     mc.sparse_candidates);
@@ -41,9 +44,14 @@ std::string describe_model(LUTNetwork& model, const ModelSettings& m) {
   std::string arch =
       str_cat(model.encoder().kind_name(), is_level_code(model.encoder().kind()) ? " code (" : " thermometer (",
               m.encoder_bits, " bits) -> ");
-  for (size_t i = 0; i < model.num_layers(); ++i)
-    arch += str_cat(model.layer(i).num_nodes(), " x ", m.node_type, " k=", m.k, " (",
-                    mapping_kind_name(model.layer(i).mapping_kind()), ") -> ");
+  for (size_t i = 0; i < model.num_layers(); ++i) {
+    const LUTLayer& l = model.layer(i);
+    const bool grouped = l.mapping_kind() == MappingKind::sparse && l.options().sparse_groups > 0;
+    arch += str_cat(l.num_nodes(), " x ", m.node_type, " k=", m.k, " (",
+                    grouped ? str_cat("grouped, ", l.options().sparse_groups, " groups")
+                            : mapping_kind_name(l.mapping_kind()),
+                    ") -> ");
+  }
   arch += str_cat("GroupSum(", mc.num_classes, ", tau=", mc.tau, ")");
   const Device device = model.device();
   return str_cat("model ", arch, ", ", model.num_parameters(), " parameters; device ",
