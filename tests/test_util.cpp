@@ -114,4 +114,25 @@ std::string temp_dir(const std::string& tag) {
   return p.string();
 }
 
+Tensor random_bits(int64_t B, int64_t F, uint64_t seed) {
+  Generator g(seed);
+  Tensor u = Tensor::rand({B, F}, g);
+  float* p = u.data<float>();
+  for (int64_t i = 0; i < u.numel(); ++i) p[i] = p[i] < 0.5f ? 0.f : 1.f;
+  return u;
+}
+
+void toy_data(int64_t n, int64_t F, int C, uint64_t seed, Tensor& x, Tensor& y) {
+  Generator g(seed);
+  x = Tensor::rand({n, F}, g);
+  y = Tensor::empty({n}, DType::i64);
+  float* xp = x.data<float>();
+  int64_t* yp = y.data<int64_t>();
+  for (int64_t i = 0; i < n; ++i) {
+    yp[i] = static_cast<int64_t>(g.below(static_cast<uint64_t>(C)));
+    for (int64_t f = 0; f < F; ++f)
+      if (f * C / F == yp[i]) xp[i * F + f] = 0.5f + 0.5f * xp[i * F + f];
+  }
+}
+
 }  // namespace difflut::test

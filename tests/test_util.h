@@ -53,4 +53,10 @@ std::string built_program(const std::string& name);
 // A fresh empty temporary directory for one test.
 std::string temp_dir(const std::string& tag);
 
+// Random bits {0, 1} as an f32 CPU tensor [B, F], drawn from Generator(seed).
+Tensor random_bits(int64_t B, int64_t F, uint64_t seed);
+// A toy classification set: features x [n, F] uniform in [0, 1], labels y [n] i64 uniform in
+// [0, C); class c lifts its block of features (f * C / F == c) into [0.5, 1].
+void toy_data(int64_t n, int64_t F, int C, uint64_t seed, Tensor& x, Tensor& y);
+
 }  // namespace difflut::test

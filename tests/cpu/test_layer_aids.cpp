@@ -29,13 +29,6 @@ LUTLayerOptions layer_opts(double flip, GradStabilization mode) {
   return o;
 }
 
-Tensor bits(int64_t B, int64_t F, uint64_t seed) {
-  Generator g(seed);
-  Tensor u = Tensor::rand({B, F}, g);
-  float* p = u.data<float>();
-  for (int64_t i = 0; i < u.numel(); ++i) p[i] = p[i] < 0.5f ? 0.f : 1.f;
-  return u;
-}
 
 std::vector<std::string> node_names(const Graph& g) {
   std::vector<std::string> names;
@@ -62,7 +55,7 @@ Tensor flipped_input(LUTLayer& layer, const Tensor& x) {
 TEST_CASE("LUTLayer: the training aids are graph nodes in training mode and absent in eval mode") {
   Generator gen(1);
   LUTLayer layer(layer_opts(0.1, GradStabilization::layerwise), gen);
-  const Tensor x = bits(8, 40, 2);
+  const Tensor x = random_bits(8, 40, 2);
   {
     Graph g;
     layer.forward(g, g.input(x));
@@ -81,7 +74,7 @@ TEST_CASE("LUTLayer: the training aids are graph nodes in training mode and abse
 TEST_CASE("LUTLayer: bit flips follow the augmentation step: new masks per step, the same for a step") {
   Generator gen(3);
   LUTLayer layer(layer_opts(0.25, GradStabilization::none), gen);
-  const Tensor x = bits(16, 40, 4);
+  const Tensor x = random_bits(16, 40, 4);
   layer.set_augmentation_step(7);
   const Tensor a = flipped_input(layer, x);   // step 7, then the counter moves to 8
   const Tensor b = flipped_input(layer, x);   // step 8
@@ -114,7 +107,7 @@ TEST_CASE("LUTLayer: grad_stabilize leaves the forward alone and rescales the la
   o.grad_stabilization.mode = GradStabilization::layerwise;
   o.grad_stabilization.target = 4.0;
   LUTLayer stabilised(o, g2);
-  const Tensor x = bits(8, 40, 7);
+  const Tensor x = random_bits(8, 40, 7);
   Graph ga, gb;
   Var ya = plain.forward(ga, ga.input(x));
   Var yb = stabilised.forward(gb, gb.input(x));

@@ -18,6 +18,8 @@
 #include "test_util.h"
 
 using namespace difflut;
+using test::toy_data;
+using test::random_bits;
 
 namespace {
 
@@ -30,14 +32,6 @@ LUTLayerOptions opts(int64_t F, int64_t N, int k, MappingKind m) {
   return o;
 }
 
-// Random bits in {0, 1} as f32 [B, F].
-Tensor random_bits(int64_t B, int64_t F, uint64_t seed) {
-  Generator g(seed);
-  Tensor u = Tensor::rand({B, F}, g);
-  float* p = u.data<float>();
-  for (int64_t i = 0; i < u.numel(); ++i) p[i] = p[i] < 0.5f ? 0.f : 1.f;
-  return u;
-}
 
 // Naive oracle: out[b, j] = 1[T[j][addr] > 0], addr = Σ_l x[b, idx[j*k+l]] << l.
 std::vector<float> manual_dwn_layer(const Tensor& x, const Tensor& idx, const Tensor& table, int k) {
@@ -56,19 +50,6 @@ std::vector<float> manual_dwn_layer(const Tensor& x, const Tensor& idx, const Te
   return out;
 }
 
-// Features in [0, 1] with a class signal: class c lights up feature block c.
-void toy_data(int64_t n, int64_t F, int C, uint64_t seed, Tensor& x, Tensor& y) {
-  Generator g(seed);
-  x = Tensor::rand({n, F}, g);
-  y = Tensor::empty({n}, DType::i64);
-  float* xp = x.data<float>();
-  int64_t* yp = y.data<int64_t>();
-  for (int64_t i = 0; i < n; ++i) {
-    yp[i] = static_cast<int64_t>(g.below(static_cast<uint64_t>(C)));
-    for (int64_t f = 0; f < F; ++f)
-      if (f * C / F == yp[i]) xp[i * F + f] = 0.5f + 0.5f * xp[i * F + f];
-  }
-}
 
 std::shared_ptr<LUTNetwork> toy_network(MappingKind first, MappingKind later, uint64_t seed,
                                         Tensor& x, Tensor& y) {

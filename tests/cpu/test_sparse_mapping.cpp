@@ -19,6 +19,8 @@
 #include "test_util.h"
 
 using namespace difflut;
+using test::toy_data;
+
 
 namespace {
 
@@ -32,19 +34,6 @@ LUTLayerOptions sparse_opts(int64_t F, int64_t N, int k, int64_t C) {
   return o;
 }
 
-// Features in [0, 1] with a class signal: class c lights up feature block c.
-void toy_data(int64_t n, int64_t F, int C, uint64_t seed, Tensor& x, Tensor& y) {
-  Generator g(seed);
-  x = Tensor::rand({n, F}, g);
-  y = Tensor::empty({n}, DType::i64);
-  float* xp = x.data<float>();
-  int64_t* yp = y.data<int64_t>();
-  for (int64_t i = 0; i < n; ++i) {
-    yp[i] = static_cast<int64_t>(g.below(static_cast<uint64_t>(C)));
-    for (int64_t f = 0; f < F; ++f)
-      if (f * C / F == yp[i]) xp[i * F + f] = 0.5f + 0.5f * xp[i * F + f];
-  }
-}
 
 LUTNetworkConfig toy_config(MappingKind first, MappingKind later, int64_t C) {
   LUTNetworkConfig c;

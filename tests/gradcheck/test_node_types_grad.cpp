@@ -4,6 +4,7 @@
 // gradients, and the regularisers.
 #include <algorithm>
 #include <cmath>
+#include <utility>
 #include <vector>
 
 #include "autograd/gradcheck.h"
@@ -91,6 +92,19 @@ double naive_ml(const std::vector<double>& w, const double* x, int k) {
   return s;
 }
 
+// One training forward and backward of `type` on x [B, N*k] and its parameters with the output seed
+// [B, N]: the input and parameter gradients as f64 vectors.
+std::pair<std::vector<double>, std::vector<double>> training_grads(const NodeType& type,
+                                                                   const Tensor& x,
+                                                                   const Tensor& params,
+                                                                   const Tensor& seed, int k) {
+  Graph g;
+  Var vx = g.input(x, "x", true);
+  Var vp = g.input(params, "theta", true);
+  g.backward(type.apply(vx, vp, k, true), seed);
+  return {g.grad(vx).to_vector<double>(), g.grad(vp).to_vector<double>()};
+}
+
 }  // namespace
 
 TEST_CASE("every smooth node type passes f64 gradcheck in x (interior inputs) and params") {
@@ -132,12 +146,7 @@ TEST_CASE("probabilistic family: exact input derivative at binary and mixed inpu
   for (const char* name : {"probabilistic", "unbound_probabilistic", "hybrid"}) {
     CAPTURE(name);
     auto t = find_node_type(name);
-    Graph g;
-    Var vx = g.input(x, "x", true);
-    Var vp = g.input(theta, "theta", true);
-    g.backward(t->apply(vx, vp, k, true), seed);
-    const auto gx = g.grad(vx).to_vector<double>();
-    const auto gp = g.grad(vp).to_vector<double>();
+    const auto [gx, gp] = training_grads(*t, x, theta, seed, k);
     std::vector<double> want_gp(gp.size(), 0.0);
     bool ok = true;
     for (int64_t b = 0; b < B; ++b)
@@ -225,12 +234,7 @@ TEST_CASE("dwn_stable: parameter gradient is 1.25 times the exact one at binary 
     const auto th = theta.to_vector<double>();
     const Tensor seed = uniform({B, N}, gen, -1, 1);
     const auto sv = seed.to_vector<double>();
-    Graph g;
-    Var vx = g.input(x, "x", true);
-    Var vp = g.input(theta, "theta", true);
-    g.backward(t->apply(vx, vp, k, true), seed);
-    const auto gx = g.grad(vx).to_vector<double>();
-    const auto gp = g.grad(vp).to_vector<double>();
+    const auto [gx, gp] = training_grads(*t, x, theta, seed, k);
     std::vector<double> want_gp(gp.size(), 0.0);
     bool ok = true;
     for (int64_t b = 0; b < B; ++b)
@@ -325,12 +329,7 @@ TEST_CASE("gradient_stabilized: parameter gradient exact at binary inputs; input
     const auto th = theta.to_vector<double>();
     const Tensor seed = uniform({B, N}, gen, -1, 1);
     const auto sv = seed.to_vector<double>();
-    Graph g;
-    Var vx = g.input(x, "x", true);
-    Var vp = g.input(theta, "theta", true);
-    g.backward(t->apply(vx, vp, k, true), seed);
-    const auto gx = g.grad(vx).to_vector<double>();
-    const auto gp = g.grad(vp).to_vector<double>();
+    const auto [gx, gp] = training_grads(*t, x, theta, seed, k);
     std::vector<double> want_gp(gp.size(), 0.0);
     bool ok = true;
     for (int64_t b = 0; b < B; ++b)
