@@ -6,6 +6,7 @@
 
 #include "common/config/config_values.h"
 #include "data/registry.h"
+#include "encoders/thermometer.h"
 #include "lut/node_registry.h"
 #include "tensor/error.h"
 
@@ -67,8 +68,16 @@ ModelSettings parse_model_settings(const Config& c) {
   } catch (const Error& e) {
     DIFFLUT_FAIL("config key 'model.params.grad_*': ", e.what());
   }
-  s.encoder = c.get_choice("model.params.encoder.name", {"thermometer", "uniform", "gaussian", "distributive"});
+  s.encoder = c.get_choice("model.params.encoder.name",
+                           {"thermometer", "uniform", "gaussian", "distributive", "binary", "gray",
+                            "onehot", "sign_magnitude", "logarithmic"});
   s.encoder_bits = static_cast<int>(int_in_range(c, "model.params.encoder.num_bits", 1, 255));
+  // Bit counts the encoder cannot take (a level code's range) fail here, before data is loaded.
+  try {
+    ThermometerEncoder(s.encoder, s.encoder_bits);
+  } catch (const Error& e) {
+    DIFFLUT_FAIL("config key 'model.params.encoder.num_bits': ", e.what());
+  }
   s.encoder_feature_wise = c.get_bool("model.params.encoder.feature_wise");
   return s;
 }
