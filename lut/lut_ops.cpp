@@ -15,6 +15,8 @@ void lut::register_ops() {
   lut_regularizer_op();
   learnable_mapping_op();
   sparse_mapping_op();
+  bit_flip_op();
+  grad_stabilize_op();
 }
 
 }  // namespace difflut

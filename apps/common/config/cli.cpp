@@ -114,8 +114,9 @@ main keys (see docs/CONFIG.md for all):
   model.params.learnable_tau    softmax temperature of learnable mappings
   model.params.sparse_candidates  sparse mappings: candidate inputs per slot (C)
   model.params.tau              GroupSum temperature (logits divided by tau)
-  model.params.encoder.name     thermometer | gaussian | distributive
-  model.params.encoder.num_bits thermometer bits per feature
+  model.params.encoder.name     thermometer | gaussian | distributive | binary | gray | onehot |
+                                sign_magnitude | logarithmic
+  model.params.encoder.num_bits encoded bits per feature
   training.epochs, training.batch_size, training.lr
   training.optimizer            adam | adamw | sgd  (training.weight_decay)
   training.scheduler.type       step | cosine | none (step_size, gamma)

@@ -34,6 +34,8 @@ struct ModelSettings {
   double learnable_tau = 1e-3;
   int64_t sparse_candidates = 8;  // sparse_candidates: candidate inputs per slot of sparse mappings
   double tau = 1.0 / 0.3;
+  double flip_probability = 0.0;                  // model.params.flip_probability
+  GradStabilizationOptions grad_stabilization{};  // model.params.grad_* keys
   std::string encoder = "distributive";  // encoder.name
   int encoder_bits = 3;
   bool encoder_feature_wise = true;

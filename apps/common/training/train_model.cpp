@@ -22,6 +22,8 @@ std::unique_ptr<LUTNetwork> build_model(const ModelSettings& m, const Dataset& t
   mc.learnable_tau = m.learnable_tau;
   mc.sparse_candidates = m.sparse_candidates;
   mc.tau = m.tau;
+  mc.flip_probability = m.flip_probability;
+  mc.grad_stabilization = m.grad_stabilization;
   mc.device = device;
   // A sparse mapping chooses among C distinct inputs of its layer: C above a layer's width is a
   // config error, named by its key before the library's own check.
@@ -37,7 +39,8 @@ std::unique_ptr<LUTNetwork> build_model(const ModelSettings& m, const Dataset& t
 std::string describe_model(LUTNetwork& model, const ModelSettings& m) {
   const LUTNetworkConfig& mc = model.config();
   std::string arch =
-      str_cat(model.encoder().kind_name(), " thermometer (", m.encoder_bits, " bits) -> ");
+      str_cat(model.encoder().kind_name(), is_level_code(model.encoder().kind()) ? " code (" : " thermometer (",
+              m.encoder_bits, " bits) -> ");
   for (size_t i = 0; i < model.num_layers(); ++i)
     arch += str_cat(model.layer(i).num_nodes(), " x ", m.node_type, " k=", m.k, " (",
                     mapping_kind_name(model.layer(i).mapping_kind()), ") -> ");
