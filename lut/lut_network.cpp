@@ -146,6 +146,14 @@ Tensor LUTNetwork::logits(const Tensor& features, int64_t batch_size) {
                 "LUTNetwork.logits: expected features [N, ", cfg_.num_features, "], found ",
                 features.defined() ? features.describe() : std::string("undefined"));
   DIFFLUT_CHECK(batch_size >= 1, "LUTNetwork.logits: expected batch_size >= 1, found ", batch_size);
+  // The graph keeps every activation of a batch until the next: encoder bits, then each layer's
+  // mapped slots and node outputs. Batches are capped so that these stay near 512 MB (a 2 x 64,000
+  // LUT6 model holds 3.6 MB per sample: 4096 samples would be 15 GB); the default model's 93 KB per
+  // sample keeps batches of 4096. Batching does not change any sample's result.
+  double per_sample = static_cast<double>(encoder_.output_features());
+  for (const auto& l : layers_) per_sample += static_cast<double>(l->num_slots() + l->num_nodes());
+  per_sample *= static_cast<double>(dtype_size(cfg_.dtype));
+  batch_size = std::min<int64_t>(batch_size, std::max<int64_t>(1, static_cast<int64_t>(512e6 / per_sample)));
   const Device dev = layers_.front()->node_params().value.device();
   const Tensor host = features.to(Device::cpu).to(cfg_.dtype);
   const int64_t N = host.size(0), F = host.size(1);
