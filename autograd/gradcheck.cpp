@@ -40,7 +40,8 @@ GradcheckResult gradcheck(const GraphFn& fn, const std::vector<Tensor>& inputs,
   GradcheckResult res;
   int reported = 0;
   for (int c : check) {
-    std::vector<double> analytic = g.grad(vars[static_cast<size_t>(c)]).to(DType::f64).to_vector<double>();
+    std::vector<double> analytic =
+        g.grad(vars[static_cast<size_t>(c)]).to(DType::f64).to_vector<double>();
     Tensor base = inputs[static_cast<size_t>(c)].to(DType::f64).to(Device::cpu);
     for (int64_t e = 0; e < base.numel(); ++e) {
       auto eval_at = [&](double delta) {
@@ -62,8 +63,8 @@ GradcheckResult gradcheck(const GraphFn& fn, const std::vector<Tensor>& inputs,
       if (err > opts.atol + opts.rtol * std::fabs(numeric)) {
         res.ok = false;
         if (reported++ < 5)
-          res.report += str_cat("input ", c, " element ", e, ": analytic ", a, " numeric ",
-                                numeric, "\n");
+          res.report +=
+              str_cat("input ", c, " element ", e, ": analytic ", a, " numeric ", numeric, "\n");
       }
     }
   }

@@ -69,8 +69,14 @@ void Graph::run_forward(Node& n) {
   const Device dev = n.value.device();
   KernelFn fwd = def.forward[static_cast<int>(dev)];
   DIFFLUT_CHECK(fwd != nullptr, def.name, ": no ", device_name(dev), " kernel in this build");
-  OpCall call{.def = &def, .attrs = n.attrs, .in = {}, .out = &n.value, .saved = n.saved,
-              .grad_out = nullptr, .grad_in = {}, .device = dev};
+  OpCall call{.def = &def,
+              .attrs = n.attrs,
+              .in = {},
+              .out = &n.value,
+              .saved = n.saved,
+              .grad_out = nullptr,
+              .grad_in = {},
+              .device = dev};
   call.in.reserve(n.inputs.size());
   for (int id : n.inputs) call.in.push_back(&nodes_[static_cast<size_t>(id)].value);
   n.saved.clear();
@@ -90,7 +96,8 @@ Var Graph::apply(OpKind kind, const std::vector<Var>& inputs, Attrs attrs, std::
     DIFFLUT_CHECK(v.graph == this, def.name, ": input ", i, " belongs to another graph");
     const Tensor& t = node(v.id).value;
     if (i == 0) dev = t.device();
-    DIFFLUT_CHECK(t.device() == dev, def.name, ": expected all inputs on one device, found input 0 ",
+    DIFFLUT_CHECK(t.device() == dev, def.name,
+                  ": expected all inputs on one device, found input 0 ",
                   node(inputs[0].id).value.describe(), " and input ", i, " ", t.describe());
     metas.push_back(TensorMeta{t.shape(), t.dtype()});
   }
@@ -166,8 +173,14 @@ void Graph::backward(Var out, const Tensor& seed) {
     const Device dev = n.value.device();
     KernelFn bwd = def.backward[static_cast<int>(dev)];
     DIFFLUT_CHECK(bwd != nullptr, def.name, ": no ", device_name(dev), " backward kernel");
-    OpCall call{.def = &def, .attrs = n.attrs, .in = {}, .out = &n.value, .saved = n.saved,
-                .grad_out = &gout, .grad_in = {}, .device = dev};
+    OpCall call{.def = &def,
+                .attrs = n.attrs,
+                .in = {},
+                .out = &n.value,
+                .saved = n.saved,
+                .grad_out = &gout,
+                .grad_in = {},
+                .device = dev};
     for (size_t i = 0; i < n.inputs.size(); ++i) {
       const int in_id = n.inputs[i];
       call.in.push_back(&nodes_[static_cast<size_t>(in_id)].value);

@@ -29,10 +29,10 @@ struct Node {
   std::vector<int> inputs;
   Attrs attrs;
   Tensor value;
-  std::vector<Tensor> saved;     // what forward kept for backward (e.g. addresses, softmax)
-  std::string name;              // used in errors and as the Verilog wire name
-  bool requires_grad = false;    // some path from a trainable leaf reaches this node
-  Parameter* param = nullptr;    // leaf parameters: gradients accumulate into param->grad
+  std::vector<Tensor> saved;   // what forward kept for backward (e.g. addresses, softmax)
+  std::string name;            // used in errors and as the Verilog wire name
+  bool requires_grad = false;  // some path from a trainable leaf reaches this node
+  Parameter* param = nullptr;  // leaf parameters: gradients accumulate into param->grad
 };
 
 class Graph {
@@ -76,10 +76,12 @@ class Graph {
    public:
     explicit Step(Graph& g) : graph_(g), begin_(g.size()) {}
     ~Step() {
-      if (graph_.size() > begin_) graph_.truncate(begin_);  // a clear() inside the step already did it
+      if (graph_.size() > begin_)
+        graph_.truncate(begin_);  // a clear() inside the step already did it
     }
     Step(const Step&) = delete;
     Step& operator=(const Step&) = delete;
+
    private:
     Graph& graph_;
     size_t begin_;
@@ -111,6 +113,7 @@ class NoGradGuard {
   ~NoGradGuard();
   NoGradGuard(const NoGradGuard&) = delete;
   NoGradGuard& operator=(const NoGradGuard&) = delete;
+
  private:
   bool prev_;
 };

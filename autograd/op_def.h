@@ -4,8 +4,8 @@
 // layers (encoders/, lut/) register theirs with register_op and keep the returned OpKind.
 #pragma once
 #include <array>
-#include <memory>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 

@@ -94,9 +94,8 @@ GatherInverse make_gather_inverse(const Tensor& index, int64_t num_inputs, Devic
   std::vector<int32_t> positions(idx.size());
   for (size_t m = 0; m < idx.size(); ++m)
     positions[static_cast<size_t>(fill[static_cast<size_t>(idx[m])]++)] = static_cast<int32_t>(m);
-  return GatherInverse{
-      Tensor::from_vector(offsets, {num_inputs + 1}, device),
-      Tensor::from_vector(positions, {static_cast<int64_t>(idx.size())}, device)};
+  return GatherInverse{Tensor::from_vector(offsets, {num_inputs + 1}, device),
+                       Tensor::from_vector(positions, {static_cast<int64_t>(idx.size())}, device)};
 }
 
 }  // namespace difflut

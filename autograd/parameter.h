@@ -17,10 +17,10 @@ struct OptimizerStep {
   enum class Kind { sgd, adam } kind = Kind::adam;
   double lr = 0.0;
   double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;  // Adam
-  double momentum = 0.0;                            // SGD
+  double momentum = 0.0;                          // SGD
   double weight_decay = 0.0;
-  bool decoupled_weight_decay = false;              // AdamW
-  int64_t step = 0;                                 // 1-based count of steps taken, this one included
+  bool decoupled_weight_decay = false;  // AdamW
+  int64_t step = 0;                     // 1-based count of steps taken, this one included
   // The optimizer's state for this parameter, shaped like `value` and zero before the first step:
   // Adam: {first moment, second moment}; SGD with momentum: {velocity, unused}.
   Tensor* state[2] = {nullptr, nullptr};
@@ -29,7 +29,7 @@ struct OptimizerStep {
 struct Parameter {
   std::string name;
   Tensor value;
-  Tensor grad;               // same shape/dtype/device as value; allocated lazily by ensure_grad()
+  Tensor grad;  // same shape/dtype/device as value; allocated lazily by ensure_grad()
   bool requires_grad = true;
   // Clamped into [clamp_min, clamp_max] by the optimizer after every step (DWN tables: [-1, 1]).
   double clamp_min = -std::numeric_limits<double>::infinity();

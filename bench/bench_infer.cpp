@@ -24,8 +24,8 @@
 
 #include "bench/bench_util.h"
 #include "data/registry.h"
-#include "hdl/circuit_sim.h"
 #include "hdl/bitslice_cuda.h"
+#include "hdl/circuit_sim.h"
 #include "hdl/compile.h"
 #include "lut/lut_network.h"
 #include "tensor/cuda_utils.h"
@@ -186,7 +186,7 @@ std::shared_ptr<LUTNetwork> default_model(const Dataset& fit_on, int num_classes
   const Tensor x = fit_on.features_f32().reshape({fit_on.size(), -1});
   ThermometerEncoder enc("distributive", 3, /*feature_wise=*/true);
   enc.fit(x);
-  LUTNetworkConfig cfg;  // hidden 2000,1000, k = 6, learnable first mapping, random later
+  LUTNetworkConfig cfg;   // hidden 2000,1000, k = 6, learnable first mapping, random later
   cfg.node_type = "dwn";  // pinned (the config default is hybrid): the published figures used dwn
   cfg.num_features = x.size(1);
   cfg.num_classes = num_classes;
@@ -383,32 +383,32 @@ int run(const Args& a) {
     // avx512 runs twice: as machine code (the default) and from the op list (the fallback), so
     // the line pair shows what the machine code gains.
     for (bool jit : {true, false}) {
-    if (!jit && isa != hdl::BitsliceIsa::avx512) continue;
-    const hdl::BitsliceEngine engine(program, isa, jit);
-    if (jit != engine.uses_jit() && isa == hdl::BitsliceIsa::avx512) continue;
-    const std::string ops_form = engine.uses_jit() ? "machine_code" : "op_list";
-    for (int threads : {all_threads, 1}) {
-      set_num_threads(threads);
-      std::fill(classes.begin(), classes.end(), -1);
-      const Timing t =
-          measure(a.min_seconds, [&] { engine.predict(codes.data(), N, classes.data()); });
-      set_num_threads(all_threads);
-      const int64_t bad = count_mismatches(classes.data(), N, T, ref);
-      const double sps = static_cast<double>(N * t.passes) / t.seconds;
-      JsonLine()
-          .str("path", "bitslice_cpu")
-          .str("isa", isa_name)
-          .str("ops", ops_form)
-          .integer("jit_code_bytes", static_cast<int64_t>(engine.jit_code_bytes()))
-          .integer("threads", threads)
-          .throughput(N, t.passes, t.seconds)
-          .integer("mismatches_vs_software_model", bad)
-          .str("machine", machine)
-          .print();
-      if (bad) failed = true;
-      if (sps > best.sps) best = {sps, "bitslice_cpu", isa_name, threads};
-      if (all_threads == 1) break;  // one line is enough on a one-thread machine
-    }
+      if (!jit && isa != hdl::BitsliceIsa::avx512) continue;
+      const hdl::BitsliceEngine engine(program, isa, jit);
+      if (jit != engine.uses_jit() && isa == hdl::BitsliceIsa::avx512) continue;
+      const std::string ops_form = engine.uses_jit() ? "machine_code" : "op_list";
+      for (int threads : {all_threads, 1}) {
+        set_num_threads(threads);
+        std::fill(classes.begin(), classes.end(), -1);
+        const Timing t =
+            measure(a.min_seconds, [&] { engine.predict(codes.data(), N, classes.data()); });
+        set_num_threads(all_threads);
+        const int64_t bad = count_mismatches(classes.data(), N, T, ref);
+        const double sps = static_cast<double>(N * t.passes) / t.seconds;
+        JsonLine()
+            .str("path", "bitslice_cpu")
+            .str("isa", isa_name)
+            .str("ops", ops_form)
+            .integer("jit_code_bytes", static_cast<int64_t>(engine.jit_code_bytes()))
+            .integer("threads", threads)
+            .throughput(N, t.passes, t.seconds)
+            .integer("mismatches_vs_software_model", bad)
+            .str("machine", machine)
+            .print();
+        if (bad) failed = true;
+        if (sps > best.sps) best = {sps, "bitslice_cpu", isa_name, threads};
+        if (all_threads == 1) break;  // one line is enough on a one-thread machine
+      }
     }
   }
 

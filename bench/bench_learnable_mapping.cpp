@@ -128,9 +128,10 @@ int main(int argc, char** argv) {
           });
         }
       });
-      std::printf("{\"bench\": \"learnable_mapping\", \"case\": \"memcpy_ceiling\", \"device\": \"%s\", "
-                  "\"threads\": %d, \"traffic_mb\": %.1f, ",
-                  dev, threads, traffic_bytes / 1e6);
+      std::printf(
+          "{\"bench\": \"learnable_mapping\", \"case\": \"memcpy_ceiling\", \"device\": \"%s\", "
+          "\"threads\": %d, \"traffic_mb\": %.1f, ",
+          dev, threads, traffic_bytes / 1e6);
       print_timing("memcpy", t);
       std::printf(", \"gb_per_s\": %.2f}\n", traffic_bytes / 1e6 / t.median_ms);
       std::fflush(stdout);
@@ -151,9 +152,10 @@ int main(int argc, char** argv) {
           }
         });
       });
-      std::printf("{\"bench\": \"learnable_mapping\", \"case\": \"inplace_stream_ceiling\", "
-                  "\"device\": \"cpu\", \"threads\": %d, \"traffic_mb\": %.1f, ",
-                  threads, traffic_bytes / 1e6);
+      std::printf(
+          "{\"bench\": \"learnable_mapping\", \"case\": \"inplace_stream_ceiling\", "
+          "\"device\": \"cpu\", \"threads\": %d, \"traffic_mb\": %.1f, ",
+          threads, traffic_bytes / 1e6);
       print_timing("stream", t);
       std::printf(", \"gb_per_s\": %.2f}\n", traffic_bytes / 1e6 / t.median_ms);
       std::fflush(stdout);
@@ -226,10 +228,11 @@ int main(int argc, char** argv) {
       const Timing adam = time_ms(d, a.reps, adam_pass);
       const Timing argmax = time_ms(d, a.reps, [&] { (void)learnable_mapping_argmax(pu.value); });
 
-      std::printf("{\"bench\": \"learnable_mapping\", \"case\": \"optimizer_step\", \"device\": "
-                  "\"%s\", \"threads\": %d, \"F\": %lld, \"S\": %lld, \"B\": %lld, ",
-                  dev, threads, static_cast<long long>(F), static_cast<long long>(S),
-                  static_cast<long long>(B));
+      std::printf(
+          "{\"bench\": \"learnable_mapping\", \"case\": \"optimizer_step\", \"device\": "
+          "\"%s\", \"threads\": %d, \"F\": %lld, \"S\": %lld, \"B\": %lld, ",
+          dev, threads, static_cast<long long>(F), static_cast<long long>(S),
+          static_cast<long long>(B));
       print_timing("fused_step", fused_step);
       std::printf(", ");
       print_timing("unfused_step", unfused_step);

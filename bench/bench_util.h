@@ -9,8 +9,8 @@
 #include <thread>
 
 #include "tensor/cuda_utils.h"
-#include "tensor/device_info.h"
 #include "tensor/device.h"
+#include "tensor/device_info.h"
 #include "tensor/parallel.h"
 
 namespace difflut::bench {

@@ -11,9 +11,8 @@
 namespace difflut {
 
 const std::vector<std::string>& cifar10_class_names() {
-  static const std::vector<std::string> names = {"airplane", "automobile", "bird",  "cat",
-                                                 "deer",     "dog",        "frog",  "horse",
-                                                 "ship",     "truck"};
+  static const std::vector<std::string> names = {
+      "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"};
   return names;
 }
 
@@ -51,8 +50,8 @@ Dataset read_cifar10_files(const std::vector<std::string>& paths, const std::str
   int64_t row = 0;
   for (size_t f = 0; f < paths.size(); ++f) {
     const std::vector<uint8_t> bytes = read_file_bytes(paths[f]);
-    DIFFLUT_CHECK(static_cast<int64_t>(bytes.size()) == records[f] * kCifar10RecordBytes,
-                  paths[f], ": file changed size while being read");
+    DIFFLUT_CHECK(static_cast<int64_t>(bytes.size()) == records[f] * kCifar10RecordBytes, paths[f],
+                  ": file changed size while being read");
     for (int64_t r = 0; r < records[f]; ++r, ++row) {
       const uint8_t* rec = bytes.data() + r * kCifar10RecordBytes;
       DIFFLUT_CHECK(rec[0] < 10, paths[f], ": record ", r, " (byte offset ",

@@ -66,8 +66,10 @@ void split(std::string_view line, char delim, const std::string& path, int64_t l
       }
       while (i < line.size() && line[i] != delim && is_space(line[i])) ++i;
       DIFFLUT_CHECK(i == line.size() || line[i] == delim, path, ":", line_no, ": column ", column,
-                    ": expected '", delim, "' or the end of the line after the closing quote, "
-                    "found '", printable(line.substr(i, 1)), "'");
+                    ": expected '", delim,
+                    "' or the end of the line after the closing quote, "
+                    "found '",
+                    printable(line.substr(i, 1)), "'");
     } else {
       const size_t start = i;
       while (i < line.size() && line[i] != delim) ++i;
@@ -133,8 +135,10 @@ Dataset read_csv(const std::string& path, const CsvOptions& options) {
     if (ncols < 0) {
       ncols = static_cast<int64_t>(fields.size());
       ncols_line = line_no;
-      DIFFLUT_CHECK(ncols >= 2, path, ":", line_no, ": expected at least 2 columns (features and a "
-                    "label) separated by '", options.delimiter, "', found ", ncols);
+      DIFFLUT_CHECK(ncols >= 2, path, ":", line_no,
+                    ": expected at least 2 columns (features and a "
+                    "label) separated by '",
+                    options.delimiter, "', found ", ncols);
       if (!options.label_name.empty()) {
         DIFFLUT_CHECK(options.has_header, path, ": label column '", options.label_name,
                       "' given by name, but the file has no header row");
@@ -157,9 +161,9 @@ Dataset read_csv(const std::string& path, const CsvOptions& options) {
         continue;
       }
     }
-    DIFFLUT_CHECK(static_cast<int64_t>(fields.size()) == ncols, path, ":", line_no,
-                  ": expected ", ncols, " fields (as in line ", ncols_line, "), found ",
-                  fields.size(), " (ragged row)");
+    DIFFLUT_CHECK(static_cast<int64_t>(fields.size()) == ncols, path, ":", line_no, ": expected ",
+                  ncols, " fields (as in line ", ncols_line, "), found ", fields.size(),
+                  " (ragged row)");
     for (int64_t c = 0; c < ncols; ++c) {
       if (c == label_col) continue;
       double v = 0;
@@ -200,8 +204,10 @@ Dataset read_csv(const std::string& path, const CsvOptions& options) {
     // a measurement in the label column) would silently build a model with that many classes.
     const int64_t row =
         std::find_if(y, y + n, [&](int64_t v) { return v >= options.max_classes; }) - y;
-    DIFFLUT_FAIL(path, ":", label_line[row], ": column ", label_col + 1, ": expected a class index "
-                 "below ", options.max_classes, ", found label ", printable(label_text[row]),
+    DIFFLUT_FAIL(path, ":", label_line[row], ": column ", label_col + 1,
+                 ": expected a class index "
+                 "below ",
+                 options.max_classes, ", found label ", printable(label_text[row]),
                  " (CsvOptions::max_classes; is this the label column?)");
   }
   if (numeric) {

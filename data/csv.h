@@ -7,9 +7,9 @@
 namespace difflut {
 
 struct CsvOptions {
-  bool has_header = true;      // first line names the columns
-  int label_column = -1;       // column index of the label; negative counts from the end
-  std::string label_name;      // header name of the label column; overrides label_column
+  bool has_header = true;  // first line names the columns
+  int label_column = -1;   // column index of the label; negative counts from the end
+  std::string label_name;  // header name of the label column; overrides label_column
   char delimiter = ',';
   // Labels must make at most this many classes: a numeric label >= max_classes, or more distinct
   // label strings, is an error naming the row (a label column holding ids or measurements would

@@ -8,8 +8,8 @@
 namespace difflut {
 
 Shape Dataset::sample_shape() const {
-  DIFFLUT_CHECK(features.defined() && features.dim() >= 1,
-                "dataset '", name, "': features are not defined");
+  DIFFLUT_CHECK(features.defined() && features.dim() >= 1, "dataset '", name,
+                "': features are not defined");
   return Shape(features.shape().begin() + 1, features.shape().end());
 }
 
@@ -18,9 +18,9 @@ int64_t Dataset::feature_dim() const { return shape_numel(sample_shape()); }
 void Dataset::validate() const {
   DIFFLUT_CHECK(features.defined() && labels.defined(), "dataset '", name,
                 "': features and labels must both be defined");
-  DIFFLUT_CHECK(features.device() == Device::cpu && labels.device() == Device::cpu,
-                "dataset '", name, "': expected host tensors, found features ",
-                features.describe(), " and labels ", labels.describe());
+  DIFFLUT_CHECK(features.device() == Device::cpu && labels.device() == Device::cpu, "dataset '",
+                name, "': expected host tensors, found features ", features.describe(),
+                " and labels ", labels.describe());
   DIFFLUT_CHECK(labels.dtype() == DType::i64 && labels.dim() == 1, "dataset '", name,
                 "': expected labels i64[N], found ", labels.describe());
   DIFFLUT_CHECK(features.dim() >= 1 && features.size(0) == labels.size(0), "dataset '", name,
@@ -61,8 +61,8 @@ Dataset select_rows(const Dataset& ds, const std::vector<int64_t>& indices,
   int64_t* oy = out.labels.data<int64_t>();
   for (size_t k = 0; k < indices.size(); ++k) {
     const int64_t i = indices[k];
-    DIFFLUT_CHECK(i >= 0 && i < n, "dataset '", ds.name, "': row index ", i, " is outside [0, ",
-                  n, ")");
+    DIFFLUT_CHECK(i >= 0 && i < n, "dataset '", ds.name, "': row index ", i, " is outside [0, ", n,
+                  ")");
     if (row_bytes) {
       std::memcpy(to + k * row_bytes, from + static_cast<size_t>(i) * row_bytes, row_bytes);
     }
@@ -93,8 +93,7 @@ void gather_features_f32(const Tensor& features, const int64_t* rows, int64_t co
                 features.describe());
   const int64_t f = shape_numel(Shape(features.shape().begin() + 1, features.shape().end()));
   switch (features.dtype()) {
-    case DType::u8: gather_rows(features.data<uint8_t>(), rows, count, f, 255.0f, out);
-      break;
+    case DType::u8: gather_rows(features.data<uint8_t>(), rows, count, f, 255.0f, out); break;
     case DType::f32: gather_rows(features.data<float>(), rows, count, f, 1.0f, out); break;
     case DType::f64: gather_rows(features.data<double>(), rows, count, f, 1.0f, out); break;
     case DType::i32: gather_rows(features.data<int32_t>(), rows, count, f, 1.0f, out); break;

@@ -3,8 +3,8 @@
 
 #include <cerrno>
 #include <charconv>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <memory>
@@ -20,15 +20,15 @@ std::vector<uint8_t> read_file_bytes(const std::string& path) {
   std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
   DIFFLUT_CHECK(f != nullptr, path, ": cannot open for reading: ", std::strerror(errno));
   std::vector<uint8_t> bytes;
-  DIFFLUT_CHECK(std::fseek(f.get(), 0, SEEK_END) == 0, path, ": cannot seek: ",
-                std::strerror(errno));
+  DIFFLUT_CHECK(std::fseek(f.get(), 0, SEEK_END) == 0, path,
+                ": cannot seek: ", std::strerror(errno));
   const long size = std::ftell(f.get());
   DIFFLUT_CHECK(size >= 0, path, ": cannot determine the file size: ", std::strerror(errno));
   std::rewind(f.get());
   bytes.resize(static_cast<size_t>(size));
   const size_t got = size ? std::fread(bytes.data(), 1, bytes.size(), f.get()) : 0;
-  DIFFLUT_CHECK(got == bytes.size(), path, ": read ", got, " of ", bytes.size(), " bytes: ",
-                std::ferror(f.get()) ? std::strerror(errno) : "unexpected end of file");
+  DIFFLUT_CHECK(got == bytes.size(), path, ": read ", got, " of ", bytes.size(),
+                " bytes: ", std::ferror(f.get()) ? std::strerror(errno) : "unexpected end of file");
   return bytes;
 }
 
@@ -62,7 +62,8 @@ std::vector<uint8_t> read_file_maybe_gz(const std::string& path, const DeclaredS
   return gunzip_bytes(bytes, path, declared);
 #else
   (void)declared;
-  DIFFLUT_FAIL(path, ": is gzip-compressed, but this DiffLUT build has no zlib (DIFFLUT_MINIMAL); "
+  DIFFLUT_FAIL(path,
+               ": is gzip-compressed, but this DiffLUT build has no zlib (DIFFLUT_MINIMAL); "
                "decompress it first (gunzip -k) or use a full build");
 #endif
 }

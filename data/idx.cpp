@@ -72,8 +72,8 @@ Tensor parse_idx_u8(const std::vector<uint8_t>& bytes, const std::string& what,
                     int expected_ndims) {
   DIFFLUT_CHECK(bytes.size() >= 4, what, ": expected an IDX header of at least 4 bytes, found ",
                 bytes.size(), " bytes (truncated?)");
-  const std::optional<IdxHeader> h = parse_idx_header(bytes.data(), bytes.size(), what,
-                                                      expected_ndims);
+  const std::optional<IdxHeader> h =
+      parse_idx_header(bytes.data(), bytes.size(), what, expected_ndims);
   if (!h) {
     const size_t ndims = bytes[3];
     DIFFLUT_FAIL(what, ": expected an IDX header of ", 4 + 4 * ndims, " bytes (", ndims,

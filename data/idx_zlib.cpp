@@ -19,7 +19,7 @@ size_t isize_hint(const std::vector<uint8_t>& c) {
   if (c.size() < 18) return 0;
   const size_t n = c.size();
   const size_t isize = static_cast<size_t>(c[n - 4]) | static_cast<size_t>(c[n - 3]) << 8 |
-         static_cast<size_t>(c[n - 2]) << 16 | static_cast<size_t>(c[n - 1]) << 24;
+                       static_cast<size_t>(c[n - 2]) << 16 | static_cast<size_t>(c[n - 1]) << 24;
   return std::min(isize, n * 1032);
 }
 
@@ -50,8 +50,10 @@ std::vector<uint8_t> gunzip_bytes(const std::vector<uint8_t>& compressed, const 
   auto fail_over_limit = [&](uint64_t produced) {
     if (decl) {
       DIFFLUT_FAIL(path, ": the decompressed data is longer than the ", decl->bytes, " bytes ",
-                   decl->what, " declares (unexpected trailing bytes or a gzip bomb; stopped "
-                   "after ", produced, " bytes)");
+                   decl->what,
+                   " declares (unexpected trailing bytes or a gzip bomb; stopped "
+                   "after ",
+                   produced, " bytes)");
     }
     DIFFLUT_FAIL(path, ": gzip data decompresses to more than ", max_bytes,
                  " bytes, the limit for decompressed inputs (a gzip bomb? set "
@@ -99,8 +101,8 @@ std::vector<uint8_t> gunzip_bytes(const std::vector<uint8_t>& compressed, const 
         DIFFLUT_CHECK(inflateReset(&zs) == Z_OK, path, ": zlib could not restart at byte ", at);
         continue;
       }
-      const bool zeros = std::all_of(zs.next_in, zs.next_in + zs.avail_in,
-                                     [](Bytef b) { return b == 0; });
+      const bool zeros =
+          std::all_of(zs.next_in, zs.next_in + zs.avail_in, [](Bytef b) { return b == 0; });
       DIFFLUT_CHECK(zeros, path, ": unexpected ", zs.avail_in,
                     " bytes after the end of the gzip data at compressed byte ", at);
       break;

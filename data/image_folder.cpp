@@ -12,7 +12,8 @@ namespace difflut {
 bool image_decoding_supported() { return false; }
 
 DecodedImage decode_image_file(const std::string& path, int) {
-  DIFFLUT_FAIL(path, ": cannot decode images: this DiffLUT build has no stb_image "
+  DIFFLUT_FAIL(path,
+               ": cannot decode images: this DiffLUT build has no stb_image "
                "(DIFFLUT_MINIMAL); use a full build (Debian package libstb-dev)");
 }
 #endif
@@ -51,9 +52,8 @@ Dataset read_image_folder(const std::string& root, const ImageFolderOptions& opt
     for (const fs::directory_entry& e : fs::directory_iterator(class_dirs[c])) {
       if (e.is_regular_file() && is_image_name(e.path())) images.push_back(e.path());
     }
-    DIFFLUT_CHECK(!images.empty(), class_dirs[c].string(),
-                  ": expected images of class '", class_dirs[c].filename().string(),
-                  "' (.png, .jpg, .jpeg, .bmp), found none");
+    DIFFLUT_CHECK(!images.empty(), class_dirs[c].string(), ": expected images of class '",
+                  class_dirs[c].filename().string(), "' (.png, .jpg, .jpeg, .bmp), found none");
     std::sort(images.begin(), images.end());
     for (const fs::path& p : images) files.emplace_back(p, static_cast<int64_t>(c));
     ds.class_names.push_back(class_dirs[c].filename().string());

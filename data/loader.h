@@ -31,9 +31,9 @@ class DataLoader {
   DataLoader(const Dataset& dataset, int64_t batch_size, bool shuffle = true, uint64_t seed = 0,
              bool drop_last = false, Device device = Device::cpu);
 
-  int64_t size() const { return n_; }          // samples per epoch before drop_last
+  int64_t size() const { return n_; }  // samples per epoch before drop_last
   int64_t batch_size() const { return batch_size_; }
-  int64_t num_batches() const;                  // per epoch
+  int64_t num_batches() const;  // per epoch
   Device device() const { return device_; }
 
   // The epoch whose order order() and batch() use (0 after construction).

@@ -41,8 +41,8 @@ std::string find_idx_file(const fs::path& dir, const std::string& base, const st
 }
 
 const std::vector<std::string>& fashion_class_names() {
-  static const std::vector<std::string> names = {"T-shirt/top", "Trouser", "Pullover", "Dress",
-                                                 "Coat",        "Sandal",  "Shirt",    "Sneaker",
+  static const std::vector<std::string> names = {"T-shirt/top", "Trouser",   "Pullover", "Dress",
+                                                 "Coat",        "Sandal",    "Shirt",    "Sneaker",
                                                  "Bag",         "Ankle boot"};
   return names;
 }
@@ -103,7 +103,8 @@ Dataset load_dataset(const std::string& name, const std::string& split,
   if (canon == "mnist") {
     return load_idx_pair(fs::path(root) / "mnist", split, canon,
                          "set DIFFLUT_DATA_ROOT (or the data root option) to the folder holding "
-                         "mnist/ (now " + root + ")");
+                         "mnist/ (now " +
+                             root + ")");
   }
   if (canon == "fashionmnist") {
     Dataset ds = load_idx_pair(resolve_fashion_mnist_dir(root), split, canon,

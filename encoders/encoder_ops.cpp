@@ -23,9 +23,8 @@ TensorMeta infer_thermometer(const std::vector<TensorMeta>& in, const Attrs& att
   DIFFLUT_CHECK(t.dim() == 2 && t.size(1) >= 1,
                 "thermometer: expected thresholds of shape [F, nb] with nb >= 1, found ",
                 shape_str(t.shape()));
-  DIFFLUT_CHECK(t.size(0) == x.shape[1], "thermometer: x ", shape_str(x.shape), " has ",
-                x.shape[1], " features but thresholds ", shape_str(t.shape()), " has ", t.size(0),
-                " rows");
+  DIFFLUT_CHECK(t.size(0) == x.shape[1], "thermometer: x ", shape_str(x.shape), " has ", x.shape[1],
+                " features but thresholds ", shape_str(t.shape()), " has ", t.size(0), " rows");
   DIFFLUT_CHECK(t.dtype() == x.dtype, "thermometer: expected thresholds of x's dtype ",
                 dtype_name(x.dtype), ", found ", dtype_name(t.dtype()));
   return TensorMeta{{x.shape[0], x.shape[1] * t.size(1)}, x.dtype};

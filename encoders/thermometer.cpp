@@ -49,7 +49,8 @@ void column_thresholds(const T* data, Column c, ThermometerKind kind, int nb,
   LevelCode code;
   if (is_level_code(kind, &code)) {
     std::vector<double> v(static_cast<size_t>(c.count));
-    for (int64_t n = 0; n < c.count; ++n) v[static_cast<size_t>(n)] = static_cast<double>(data[c.first + n * c.stride]);
+    for (int64_t n = 0; n < c.count; ++n)
+      v[static_cast<size_t>(n)] = static_cast<double>(data[c.first + n * c.stride]);
     fit_level_thresholds(code, nb, v, out);
     return;
   }
@@ -67,7 +68,8 @@ void column_thresholds(const T* data, Column c, ThermometerKind kind, int nb,
     case ThermometerKind::gaussian: {
       // Two passes (mean, then squared deviations) in double, in a fixed order.
       double sum = 0.0;
-      for (int64_t n = 0; n < c.count; ++n) sum += static_cast<double>(data[c.first + n * c.stride]);
+      for (int64_t n = 0; n < c.count; ++n)
+        sum += static_cast<double>(data[c.first + n * c.stride]);
       const double mu = sum / static_cast<double>(c.count);
       double ss = 0.0;
       for (int64_t n = 0; n < c.count; ++n) {
@@ -80,7 +82,8 @@ void column_thresholds(const T* data, Column c, ThermometerKind kind, int nb,
     }
     case ThermometerKind::distributive: {
       scratch.resize(static_cast<size_t>(c.count));
-      for (int64_t n = 0; n < c.count; ++n) scratch[static_cast<size_t>(n)] = data[c.first + n * c.stride];
+      for (int64_t n = 0; n < c.count; ++n)
+        scratch[static_cast<size_t>(n)] = data[c.first + n * c.stride];
       // floor(N i / (b + 1)) in integers: the same index torch_dwn computes as int(N * i / (b + 1)).
       std::vector<int64_t> ks(static_cast<size_t>(nb));
       for (int i = 1; i <= nb; ++i) ks[static_cast<size_t>(i - 1)] = c.count * i / (nb + 1);
@@ -100,7 +103,8 @@ std::vector<double> fit_thresholds(const T* data, int64_t N, int64_t F, Thermome
                   j / F, ", feature ", j % F);
   std::vector<double> z;
   if (kind == ThermometerKind::gaussian) {
-    for (int i = 1; i <= nb; ++i) z.push_back(inverse_normal_cdf(static_cast<double>(i) / (nb + 1)));
+    for (int i = 1; i <= nb; ++i)
+      z.push_back(inverse_normal_cdf(static_cast<double>(i) / (nb + 1)));
   }
   const int64_t nt = thresholds_per_feature(kind, nb);
   std::vector<double> out(static_cast<size_t>(F * nt));
@@ -166,8 +170,9 @@ ThermometerKind parse_thermometer_kind(const std::string& name) {
   if (name == "distributive") return ThermometerKind::distributive;
   LevelCode code;
   if (find_level_code(name, &code))
-    for (ThermometerKind k : {ThermometerKind::binary, ThermometerKind::gray, ThermometerKind::onehot,
-                              ThermometerKind::sign_magnitude, ThermometerKind::logarithmic})
+    for (ThermometerKind k :
+         {ThermometerKind::binary, ThermometerKind::gray, ThermometerKind::onehot,
+          ThermometerKind::sign_magnitude, ThermometerKind::logarithmic})
       if (thermometer_kind_name(k) == name) return k;
   DIFFLUT_FAIL("thermometer encoder: '", name, "' is not a thermometer kind (known: ", kKnownKinds,
                ")");
@@ -180,7 +185,8 @@ ThermometerEncoder::ThermometerEncoder(ThermometerKind kind, int num_bits, bool 
   if (is_level_code(kind, &code)) check_level_code_bits(code, num_bits);
 }
 
-ThermometerEncoder::ThermometerEncoder(const std::string& kind_name, int num_bits, bool feature_wise)
+ThermometerEncoder::ThermometerEncoder(const std::string& kind_name, int num_bits,
+                                       bool feature_wise)
     : ThermometerEncoder(parse_thermometer_kind(kind_name), num_bits, feature_wise) {}
 
 ThermometerEncoder& ThermometerEncoder::fit(const Tensor& data) {
@@ -192,7 +198,8 @@ ThermometerEncoder& ThermometerEncoder::fit(const Tensor& data) {
                 data.describe());
   DIFFLUT_CHECK(kind_ != ThermometerKind::gaussian || (feature_wise_ ? N : N * F) >= 2,
                 "thermometer encoder: gaussian fit needs at least 2 values per standard deviation "
-                "(sigma uses N - 1), found ", data.describe());
+                "(sigma uses N - 1), found ",
+                data.describe());
   const Tensor host = data.to(Device::cpu);
   std::vector<double> t = DIFFLUT_DISPATCH_FLOAT(data.dtype(), "thermometer encoder: fit", [&] {
     return fit_thresholds(host.data<scalar_t>(), N, F, kind_, num_bits_, feature_wise_);
@@ -240,16 +247,20 @@ Var ThermometerEncoder::encode(Graph& g, Var x) const {
   check_fitted("encode");
   DIFFLUT_CHECK(x.graph == &g, "thermometer encoder: x belongs to another graph");
   const DType dt = x.dtype();
-  DIFFLUT_CHECK(is_floating(dt), "thermometer encoder: expected x [B, F] of dtype f32 or f64, found ",
+  DIFFLUT_CHECK(is_floating(dt),
+                "thermometer encoder: expected x [B, F] of dtype f32 or f64, found ",
                 x.value().describe());
   Attrs attrs;
   attrs.tensors = {thresholds_on(x.device(), dt)};
   LevelCode code;
   if (!is_level_code(kind_, &code)) return g.apply(thermometer_op(), {x}, std::move(attrs));
-  std::array<Tensor, 2>& c = code_cache_[static_cast<size_t>(x.device()) * 2 + (dt == DType::f64 ? 1 : 0)];
+  std::array<Tensor, 2>& c =
+      code_cache_[static_cast<size_t>(x.device()) * 2 + (dt == DType::f64 ? 1 : 0)];
   if (!c[0].defined()) {
     auto as_tensor = [&](const std::vector<uint8_t>& v, Shape shape) {
-      return Tensor::from_vector(std::vector<double>(v.begin(), v.end()), std::move(shape)).to(dt).to(x.device());
+      return Tensor::from_vector(std::vector<double>(v.begin(), v.end()), std::move(shape))
+          .to(dt)
+          .to(x.device());
     };
     c[0] = as_tensor(level_strict(code, num_bits_), {num_thresholds()});
     c[1] = as_tensor(level_table(code, num_bits_), {num_thresholds() + 1, num_bits_});
@@ -279,8 +290,8 @@ EncoderState ThermometerEncoder::to_state() const {
 
 ThermometerEncoder ThermometerEncoder::from_state(const EncoderState& s) {
   const std::string& enc = state_entry(s, "encoder");
-  DIFFLUT_CHECK(enc == "thermometer", "thermometer encoder state: expected encoder 'thermometer', found '",
-                enc, "'");
+  DIFFLUT_CHECK(enc == "thermometer",
+                "thermometer encoder state: expected encoder 'thermometer', found '", enc, "'");
   const ThermometerKind kind = parse_thermometer_kind(state_entry(s, "kind"));
   const std::string& bits_s = state_entry(s, "num_bits");
   size_t used = 0;
@@ -315,10 +326,13 @@ ThermometerEncoder ThermometerEncoder::from_state(const EncoderState& s) {
     for (int64_t f = 0; f < host.size(0); ++f)
       for (int64_t k = 0; k < nt; ++k) {
         const float a = v[static_cast<size_t>(f * nt + k)];
-        DIFFLUT_CHECK(std::isfinite(a) && (k == 0 || v[static_cast<size_t>(f * nt + k - 1)] <= a),
-                      "thermometer encoder state (", thermometer_kind_name(kind), "): expected finite ascending "
-                      "thresholds per feature, found feature ", f, " threshold ", k, " = ", a,
-                      k > 0 ? str_cat(" after ", v[static_cast<size_t>(f * nt + k - 1)]) : std::string());
+        DIFFLUT_CHECK(
+            std::isfinite(a) && (k == 0 || v[static_cast<size_t>(f * nt + k - 1)] <= a),
+            "thermometer encoder state (", thermometer_kind_name(kind),
+            "): expected finite ascending "
+            "thresholds per feature, found feature ",
+            f, " threshold ", k, " = ", a,
+            k > 0 ? str_cat(" after ", v[static_cast<size_t>(f * nt + k - 1)]) : std::string());
       }
   }
   e.set_thresholds(std::move(host));

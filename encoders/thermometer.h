@@ -23,8 +23,14 @@
 namespace difflut {
 
 enum class ThermometerKind {
-  uniform, gaussian, distributive,                        // thermometer codes
-  binary, gray, onehot, sign_magnitude, logarithmic       // level codes (level_code.h)
+  uniform,
+  gaussian,
+  distributive,  // thermometer codes
+  binary,
+  gray,
+  onehot,
+  sign_magnitude,
+  logarithmic  // level codes (level_code.h)
 };
 
 // "uniform", "gaussian", "distributive", "binary", "gray", "onehot", "sign_magnitude",
@@ -86,8 +92,9 @@ class ThermometerEncoder {
   ThermometerKind kind_;
   int num_bits_;
   bool feature_wise_;
-  Tensor thresholds_;                    // f32 [F, num_bits] on the host
-  mutable std::array<Tensor, 4> cache_;  // by (device, dtype): [cpu f32, cpu f64, cuda f32, cuda f64]
+  Tensor thresholds_;  // f32 [F, num_bits] on the host
+  mutable std::array<Tensor, 4>
+      cache_;  // by (device, dtype): [cpu f32, cpu f64, cuda f32, cuda f64]
   // Level codes: {strict, table} of level_code's attributes, by the same slots.
   mutable std::array<std::array<Tensor, 2>, 4> code_cache_;
 };

@@ -31,13 +31,12 @@ void thermometer_forward_cpu(OpCall& c) {
   const int64_t B = x.size(0), F = x.size(1), nb = t.size(1);
   if (B == 0 || F == 0) return;
   DIFFLUT_DISPATCH_FLOAT(x.dtype(), "thermometer", [&] {
-    const scalar_t* xp = x.data<scalar_t>();   // [B, F]
-    const scalar_t* tp = t.data<scalar_t>();   // [F, nb]
-    scalar_t* yp = c.out->data<scalar_t>();    // [B, F*nb]
+    const scalar_t* xp = x.data<scalar_t>();  // [B, F]
+    const scalar_t* tp = t.data<scalar_t>();  // [F, nb]
+    scalar_t* yp = c.out->data<scalar_t>();   // [B, F*nb]
     const int64_t row = F * nb;
-    parallel_for(0, B, std::max<int64_t>(1, (1 << 15) / row), [&](int64_t lo, int64_t hi) {
-      thermometer_rows(xp, tp, yp, F, nb, lo, hi);
-    });
+    parallel_for(0, B, std::max<int64_t>(1, (1 << 15) / row),
+                 [&](int64_t lo, int64_t hi) { thermometer_rows(xp, tp, yp, F, nb, lo, hi); });
   });
 }
 

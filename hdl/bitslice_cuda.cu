@@ -96,8 +96,7 @@ __device__ __forceinline__ void dispatch_segment(int imm,
 #undef DIFFLUT_BITSLICE_CASE4
 #undef DIFFLUT_BITSLICE_CASE
     // clang-format on
-    default:
-      break;
+    default: break;
   }
 }
 
@@ -105,21 +104,21 @@ __device__ __forceinline__ void dispatch_segment(int imm,
 // tiles. Per tile: comparator planes (front end), barrier, each stage then a barrier, the requested
 // port words (back end), barrier (the next tile's front end overwrites slots the back end reads).
 template <bool kShared>
-__global__ void __launch_bounds__(kBlockThreads)
-bitslice_forward_kernel(const uint8_t* __restrict__ codes,  // [n, input_words] raw feature codes
-                        int64_t n, int64_t input_words,
-                        const uint32_t* __restrict__ cmp_key,  // [num_cmp] feature << 8 | threshold
-                        const int32_t* __restrict__ cmp_off,   // [num_cmp] slot * T
-                        int num_cmp,
-                        const int4* __restrict__ ops,  // [num_ops] (dst, a, b, c) slot * T, by stage
-                        const int4* __restrict__ segments,  // [num_segments] (begin, end, imm, rot)
-                        const int32_t* __restrict__ stage_segments,  // [num_stages + 1] segment ranges
-                        int num_stages,
-                        const int32_t* __restrict__ port_planes,  // [num_planes] slot * T
-                        const PortWord* __restrict__ port_words,  // [num_port_words] outputs wanted
-                        int num_port_words, int num_slots, int log2_tile_words,
-                        uint32_t* global_scratch,  // [gridDim.x, num_slots, T] (unused if kShared)
-                        uint32_t* __restrict__ out) {  // [n * sum of words]: see PortWord
+__global__ void __launch_bounds__(kBlockThreads) bitslice_forward_kernel(
+    const uint8_t* __restrict__ codes,  // [n, input_words] raw feature codes
+    int64_t n, int64_t input_words,
+    const uint32_t* __restrict__ cmp_key,  // [num_cmp] feature << 8 | threshold
+    const int32_t* __restrict__ cmp_off,   // [num_cmp] slot * T
+    int num_cmp,
+    const int4* __restrict__ ops,                // [num_ops] (dst, a, b, c) slot * T, by stage
+    const int4* __restrict__ segments,           // [num_segments] (begin, end, imm, rot)
+    const int32_t* __restrict__ stage_segments,  // [num_stages + 1] segment ranges
+    int num_stages,
+    const int32_t* __restrict__ port_planes,  // [num_planes] slot * T
+    const PortWord* __restrict__ port_words,  // [num_port_words] outputs wanted
+    int num_port_words, int num_slots, int log2_tile_words,
+    uint32_t* global_scratch,      // [gridDim.x, num_slots, T] (unused if kShared)
+    uint32_t* __restrict__ out) {  // [n * sum of words]: see PortWord
   extern __shared__ uint32_t bitslice_shared_slots[];  // [num_slots, T] when kShared
   const int tile_words = 1 << log2_tile_words;
   uint32_t* slots;  // [num_slots, T]
@@ -238,12 +237,12 @@ class DeviceBuffer {
 
 // Everything the kernel needs that depends only on the program and T, on the host.
 struct PreparedProgram {
-  std::vector<uint32_t> cmp_key;        // [num_cmp] feature << 8 | threshold
-  std::vector<int32_t> cmp_off;         // [num_cmp] slot * T
-  std::vector<int4> ops;                // [num_ops] (dst, a, b, c) slot * T, stage by stage
-  std::vector<int4> segments;           // [num_segments] (begin, end, imm, rotation)
-  std::vector<int32_t> stage_segments;  // [num_stages + 1]
-  std::vector<int32_t> port_planes;     // every port's planes, slot * T
+  std::vector<uint32_t> cmp_key;           // [num_cmp] feature << 8 | threshold
+  std::vector<int32_t> cmp_off;            // [num_cmp] slot * T
+  std::vector<int4> ops;                   // [num_ops] (dst, a, b, c) slot * T, stage by stage
+  std::vector<int4> segments;              // [num_segments] (begin, end, imm, rotation)
+  std::vector<int32_t> stage_segments;     // [num_stages + 1]
+  std::vector<int32_t> port_planes;        // every port's planes, slot * T
   std::vector<PortWord> all_port_words;    // every port, in program order
   std::vector<PortWord> class_port_words;  // the class_idx port alone (empty when absent)
   int64_t out_words = 0;                   // words per sample over all ports
@@ -261,8 +260,8 @@ void validate_program(const BitsliceProgram& p) {
                          "expected 0 <= input_words < 2^23, found ", p.input_words);
   const size_t num_cmp = p.cmp_feature.size();
   DIFFLUT_BITSLICE_CHECK(p.cmp_threshold.size() == num_cmp && p.cmp_slot.size() == num_cmp,
-                         "comparator arrays differ in length: features ", num_cmp,
-                         ", thresholds ", p.cmp_threshold.size(), ", slots ", p.cmp_slot.size());
+                         "comparator arrays differ in length: features ", num_cmp, ", thresholds ",
+                         p.cmp_threshold.size(), ", slots ", p.cmp_slot.size());
   DIFFLUT_BITSLICE_CHECK(num_cmp < (size_t{1} << 30), "too many comparators: ", num_cmp);
   DIFFLUT_BITSLICE_CHECK(p.ops.size() < (size_t{1} << 30), "too many ops: ", p.ops.size());
   std::vector<uint8_t> written(static_cast<size_t>(num_slots), 0);
@@ -303,8 +302,8 @@ void validate_program(const BitsliceProgram& p) {
   for (const BitslicePort& port : p.ports) {
     DIFFLUT_BITSLICE_CHECK(port.width >= 1 && port.width <= 32, "port ", port.name, " has width ",
                            port.width, ", expected 1..32");
-    DIFFLUT_BITSLICE_CHECK(port.words >= 0 && port.words * port.width < (int64_t{1} << 30),
-                           "port ", port.name, " has ", port.words, " words");
+    DIFFLUT_BITSLICE_CHECK(port.words >= 0 && port.words * port.width < (int64_t{1} << 30), "port ",
+                           port.name, " has ", port.words, " words");
     DIFFLUT_BITSLICE_CHECK(static_cast<int64_t>(port.planes.size()) == port.words * port.width,
                            "port ", port.name, " has ", port.planes.size(), " planes, expected ",
                            port.words * port.width);
@@ -325,8 +324,8 @@ void validate_program(const BitsliceProgram& p) {
 // group to one per level of the circuit.
 struct Schedule {
   int32_t num_slots = 2;
-  std::vector<uint32_t> cmp_key;   // [live comparators] feature << 8 | threshold, program order
-  std::vector<int32_t> cmp_slot;   // [live comparators]
+  std::vector<uint32_t> cmp_key;  // [live comparators] feature << 8 | threshold, program order
+  std::vector<int32_t> cmp_slot;  // [live comparators]
   std::vector<std::vector<std::pair<uint8_t, BitsliceOp>>> stages;  // (imm, op) by stage from 1
   std::vector<int32_t> port_planes;  // every port's planes in program order, renamed slots
   int64_t num_ops = 0;
@@ -389,7 +388,8 @@ Schedule schedule_program(const BitsliceProgram& p) {
   };
   std::vector<std::vector<int64_t>> dies_after(static_cast<size_t>(num_stages) + 1);
   for (int64_t v = 2; v < num_values; ++v)
-    if (needed[v] && last_use[v] != kForever && last_use[v] >= 0) dies_after[last_use[v]].push_back(v);
+    if (needed[v] && last_use[v] != kForever && last_use[v] >= 0)
+      dies_after[last_use[v]].push_back(v);
   for (int64_t i = 0; i < num_cmp; ++i) {
     if (!needed[2 + i]) continue;
     slot[2 + i] = allocate();
@@ -433,8 +433,8 @@ PreparedProgram prepare_program(const BitsliceProgram& p, const Schedule& sched,
     for (size_t k = 0; k < stage.size(); ++k) {
       const int32_t begin = static_cast<int32_t>(out.ops.size());
       if (k == 0 || stage[k].first != stage[k - 1].first)
-        out.segments.push_back(make_int4(begin, begin, stage[k].first,
-                                         (begin - stage_begin) & worker_mask));
+        out.segments.push_back(
+            make_int4(begin, begin, stage[k].first, (begin - stage_begin) & worker_mask));
       const BitsliceOp& op = stage[k].second;
       out.ops.push_back(make_int4(op.dst * t, op.a * t, op.b * t, op.c * t));
       out.segments.back().y = begin + 1;
@@ -478,10 +478,10 @@ int device_attribute(cudaDeviceAttr attr, int device) {
 struct CudaBitsliceEngine::Impl {
   bool shared = true;
   int log2_tile_words = kMaxLog2TileWords;
-  int grid = 1;               // resident blocks; a launch uses min(grid, tiles)
-  size_t shared_bytes = 0;    // dynamic shared memory per block (kShared)
-  int32_t num_slots = 2;      // after rescheduling (Schedule)
-  int64_t num_ops = 0;        // live ops
+  int grid = 1;             // resident blocks; a launch uses min(grid, tiles)
+  size_t shared_bytes = 0;  // dynamic shared memory per block (kShared)
+  int32_t num_slots = 2;    // after rescheduling (Schedule)
+  int64_t num_ops = 0;      // live ops
   int num_cmp = 0, num_stages = 0, num_segments = 0;
   int num_port_words = 0, num_class_port_words = 0;
   int64_t out_words = 0;
@@ -499,14 +499,14 @@ struct CudaBitsliceEngine::Impl {
       bitslice_forward_kernel<true><<<blocks, kBlockThreads, shared_bytes>>>(
           d_codes, n, p.input_words, cmp_key.get<uint32_t>(), cmp_off.get<int32_t>(), num_cmp,
           ops.get<int4>(), segments.get<int4>(), stage_segments.get<int32_t>(), num_stages,
-          port_planes.get<int32_t>(), d_port_words, port_word_count, num_slots,
-          log2_tile_words, nullptr, d_out);
+          port_planes.get<int32_t>(), d_port_words, port_word_count, num_slots, log2_tile_words,
+          nullptr, d_out);
     } else {
       bitslice_forward_kernel<false><<<blocks, kBlockThreads, 0>>>(
           d_codes, n, p.input_words, cmp_key.get<uint32_t>(), cmp_off.get<int32_t>(), num_cmp,
           ops.get<int4>(), segments.get<int4>(), stage_segments.get<int32_t>(), num_stages,
-          port_planes.get<int32_t>(), d_port_words, port_word_count, num_slots,
-          log2_tile_words, global_scratch.get<uint32_t>(), d_out);
+          port_planes.get<int32_t>(), d_port_words, port_word_count, num_slots, log2_tile_words,
+          global_scratch.get<uint32_t>(), d_out);
     }
     DIFFLUT_CUDA_LAUNCH_CHECK();
     if (cuda_sync_debug()) cuda_synchronize();
@@ -576,8 +576,8 @@ CudaBitsliceEngine::CudaBitsliceEngine(const BitsliceProgram& program,
         &per, bitslice_forward_kernel<false>, kBlockThreads, 0));
     const int64_t block_bytes = (slot_words << im.log2_tile_words) * 4;
     const int64_t budget_blocks = std::max<int64_t>(1, kGlobalScratchBudget / block_bytes);
-    im.grid = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(int64_t{per} * sms,
-                                                                      budget_blocks)));
+    im.grid = static_cast<int>(
+        std::max<int64_t>(1, std::min<int64_t>(int64_t{per} * sms, budget_blocks)));
     im.global_scratch.reserve(static_cast<size_t>(block_bytes * im.grid));
   }
 
@@ -603,7 +603,8 @@ CudaBitsliceEngine::~CudaBitsliceEngine() = default;
 
 void CudaBitsliceEngine::predict_device(const uint8_t* d_codes, int64_t n, int32_t* d_classes) {
   const Impl& im = *impl_;
-  DIFFLUT_BITSLICE_CHECK(im.class_port >= 0, "predict needs a port named class_idx; the program has ",
+  DIFFLUT_BITSLICE_CHECK(im.class_port >= 0,
+                         "predict needs a port named class_idx; the program has ",
                          program_.ports.size(), " ports and none of them is");
   const BitslicePort& port = program_.ports[im.class_port];
   DIFFLUT_BITSLICE_CHECK(port.words == 1 && port.width <= 31, "port class_idx has ", port.words,
@@ -656,8 +657,8 @@ std::string CudaBitsliceEngine::layout() const {
   const Impl& im = *impl_;
   return str_cat(im.shared ? "shared" : "global", " scratch, ", 1 << im.log2_tile_words,
                  " words per tile, ", im.grid, " blocks x ", kBlockThreads, " threads; ",
-                 im.num_cmp, " comparators, ", im.num_ops, " ops in ", im.num_stages, " stages and ",
-                 im.num_segments, " segments, ", im.num_slots, " slots");
+                 im.num_cmp, " comparators, ", im.num_ops, " ops in ", im.num_stages,
+                 " stages and ", im.num_segments, " segments, ", im.num_slots, " slots");
 }
 
 }  // namespace difflut::hdl

@@ -10,8 +10,9 @@ struct CudaBitsliceEngine::Impl {};
 
 namespace {
 [[noreturn]] void built_without_cuda() {
-  DIFFLUT_FAIL("CudaBitsliceEngine: DiffLUT was built without CUDA, so no GPU can be used "
-               "(configure with DIFFLUT_CUDA=ON, or use the CPU engine)");
+  DIFFLUT_FAIL(
+      "CudaBitsliceEngine: DiffLUT was built without CUDA, so no GPU can be used "
+      "(configure with DIFFLUT_CUDA=ON, or use the CPU engine)");
 }
 }  // namespace
 

@@ -114,8 +114,7 @@ BitsliceEngine::BitsliceEngine(BitsliceProgram program, BitsliceIsa isa, bool al
   const char* env = std::getenv("DIFFLUT_INFER_JIT");
   if (isa == BitsliceIsa::avx512 && allow_jit && !(env && std::string(env) == "0"))
     jit_ = bitslice::JitOps::compile(program_);
-  DIFFLUT_CHECK(program_.input_words >= 1 && program_.input_width >= 1 &&
-                    program_.input_width <= 8,
+  DIFFLUT_CHECK(program_.input_words >= 1 && program_.input_width >= 1 && program_.input_width <= 8,
                 "bitslice engine: expected 1..8-bit input words, found ", program_.input_words,
                 " words of ", program_.input_width, " bits");
   // Windows: comparators are sorted by feature, so a greedy pass packs runs of nearby features.
@@ -126,8 +125,10 @@ BitsliceEngine::BitsliceEngine(BitsliceProgram program, BitsliceIsa isa, bool al
   size_t i = 0;
   while (i < C) {
     int64_t base = program_.cmp_feature[i];
-    if (F >= kWindowBytes) base = std::min<int64_t>(base, F - kWindowBytes);
-    else base = 0;
+    if (F >= kWindowBytes)
+      base = std::min<int64_t>(base, F - kWindowBytes);
+    else
+      base = 0;
     win_base_.push_back(static_cast<int32_t>(base));
     const size_t w = win_base_.size() - 1;
     win_idx_.resize((w + 1) * kWindowLanes, 0);
@@ -152,8 +153,7 @@ void BitsliceEngine::run_blocks(const uint8_t* codes, int64_t n, const std::vect
   const int64_t blocks = (n + kBlockSamples - 1) / kBlockSamples;
   const bitslice::Kernels k = kernels_for(isa_);
   const bitslice::FrontEndTables tables{win_base_.data(), win_idx_.data(), win_thr_.data(),
-                                        win_slot_.data(),
-                                        static_cast<int64_t>(win_base_.size())};
+                                        win_slot_.data(), static_cast<int64_t>(win_base_.size())};
   const uint32_t max_code = (1u << program_.input_width) - 1;
   parallel_for(0, blocks, 1, [&](int64_t lo, int64_t hi) {
     const int64_t n_slots = program_.num_slots + (jit_ ? jit_->extra_slots() : 0);
@@ -199,7 +199,8 @@ void BitsliceEngine::run_blocks(const uint8_t* codes, int64_t n, const std::vect
             uint32_t v = 0;
             for (int j = 0; j < port.width; ++j) {
               const int32_t sl = port.planes[static_cast<size_t>(w * port.width + j)];
-              v |= static_cast<uint32_t>((slots[static_cast<int64_t>(sl) * kPlaneWords + g] >> bit) & 1)
+              v |= static_cast<uint32_t>(
+                       (slots[static_cast<int64_t>(sl) * kPlaneWords + g] >> bit) & 1)
                    << j;
             }
             dst[s * port.words + w] = v;
@@ -218,7 +219,8 @@ std::string BitsliceEngine::describe() const {
 
 void BitsliceEngine::predict(const uint8_t* codes, int64_t n, int32_t* classes) const {
   const int p = program_.port_index("class_idx");
-  DIFFLUT_CHECK(p >= 0, "bitslice engine: the circuit has no class_idx output (it must end in a "
+  DIFFLUT_CHECK(p >= 0,
+                "bitslice engine: the circuit has no class_idx output (it must end in a "
                 "GroupSum or an argmax)");
   static_assert(sizeof(int32_t) == sizeof(uint32_t));
   std::vector<uint32_t*> out{reinterpret_cast<uint32_t*>(classes)};

@@ -18,7 +18,9 @@ struct Word256 {
   static V load(const uint64_t* p) { return *reinterpret_cast<const V*>(p); }
   static void store(uint64_t* p, V v) { *reinterpret_cast<V*>(p) = v; }
   template <int I>
-  static V tern(V a, V b, V c) { return tern_generic<I>(a, b, c); }
+  static V tern(V a, V b, V c) {
+    return tern_generic<I>(a, b, c);
+  }
 };
 }  // namespace
 

@@ -27,7 +27,9 @@ struct Word512 {
   static void store(uint64_t* p, V v) { _mm512_store_si512(p, v); }
   // vpternlogq indexes its table by (A << 2 | B << 1 | C); the program's by (a | b << 1 | c << 2).
   template <int I>
-  static V tern(V a, V b, V c) { return _mm512_ternarylogic_epi64(c, b, a, I); }
+  static V tern(V a, V b, V c) {
+    return _mm512_ternarylogic_epi64(c, b, a, I);
+  }
 };
 
 // 64x64 bit transpose in place (bit c of a[r] <-> bit r of a[c]) with GFNI, in about 48
@@ -77,7 +79,7 @@ inline void transpose64_gfni(uint64_t* a) {
     h[2 * m] = perm2(r[2 * m], r[2 * m + 1], 0, 8, 1, 9, 2, 10, 3, 11);
     h[2 * m + 1] = perm2(r[2 * m], r[2 * m + 1], 4, 12, 5, 13, 6, 14, 7, 15);
   }
-  for (int g = 0; g < 2; ++g)    // quads: registers 4g..4g+3
+  for (int g = 0; g < 2; ++g)      // quads: registers 4g..4g+3
     for (int x = 0; x < 2; ++x) {  // lower or upper qword half
       const __m512i lo = h[4 * g + x], hi = h[4 * g + 2 + x];
       q[4 * g + 2 * x] = perm2(lo, hi, 0, 1, 8, 9, 2, 3, 10, 11);
@@ -90,8 +92,8 @@ inline void transpose64_gfni(uint64_t* a) {
   for (int j = 0; j < 8; ++j) _mm512_store_si512(a + 8 * j, _mm512_permutexvar_epi8(bytes, y[j]));
 }
 
-void front_end_avx512(const difflut::hdl::bitslice::FrontEndTables& t, const uint8_t* x,
-                      int64_t F, uint64_t* rows, uint64_t* slots) {
+void front_end_avx512(const difflut::hdl::bitslice::FrontEndTables& t, const uint8_t* x, int64_t F,
+                      uint64_t* rows, uint64_t* slots) {
   using difflut::hdl::bitslice::kPlaneWords;
   // Windows in batches of kBatch: the batch's index and threshold vectors stay in registers while
   // its 64 samples pass (a sample's row is read from L1 by every window of the batch). One window

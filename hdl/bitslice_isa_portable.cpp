@@ -14,7 +14,9 @@ struct Word64 {
   static V load(const uint64_t* p) { return *p; }
   static void store(uint64_t* p, V v) { *p = v; }
   template <int I>
-  static V tern(V a, V b, V c) { return tern_generic<I>(a, b, c); }
+  static V tern(V a, V b, V c) {
+    return tern_generic<I>(a, b, c);
+  }
 };
 }  // namespace
 

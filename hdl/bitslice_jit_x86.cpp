@@ -67,8 +67,8 @@ class Encoder {
   }
   void mem_op(uint8_t mm, uint8_t opcode, int reg, int nds, int64_t slot) {
     const int64_t disp = slot * kSlotBytes;
-    DIFFLUT_CHECK(disp >= 0 && disp <= std::numeric_limits<int32_t>::max(),
-                  "bitslice jit: slot ", slot, " out of reach");
+    DIFFLUT_CHECK(disp >= 0 && disp <= std::numeric_limits<int32_t>::max(), "bitslice jit: slot ",
+                  slot, " out of reach");
     prefix(mm, reg, nds, 0, false);
     bytes.push_back(opcode);
     bytes.push_back(static_cast<uint8_t>(0x80 | ((reg & 7) << 3) | 7));  // [rdi + disp32]
@@ -127,7 +127,8 @@ class Generator {
         const BitsliceOp& o = p_.ops[static_cast<size_t>(i)];
         const Op op{slot_val[static_cast<size_t>(o.a)], slot_val[static_cast<size_t>(o.b)],
                     slot_val[static_cast<size_t>(o.c)], g.imm};
-        DIFFLUT_CHECK(op.a >= 0 && op.b >= 0 && op.c >= 0, "bitslice jit: a slot is read before "
+        DIFFLUT_CHECK(op.a >= 0 && op.b >= 0 && op.c >= 0,
+                      "bitslice jit: a slot is read before "
                       "anything writes it");
         ops_.push_back(op);
         home_.push_back(-1);
@@ -153,7 +154,8 @@ class Generator {
           const Op& o = op_of(v);
           const int x = k == 0 ? o.a : k == 1 ? o.b : o.c;
           ++k;
-          if (x >= n_inputs_ && !done[static_cast<size_t>(x)] && truth_table_depends(o.imm, k - 1)) {
+          if (x >= n_inputs_ && !done[static_cast<size_t>(x)] &&
+              truth_table_depends(o.imm, k - 1)) {
             done[static_cast<size_t>(x)] = 1;  // marked on entry: each value is pushed once
             stack.push_back({x, 0});
           }
@@ -171,18 +173,21 @@ class Generator {
     std::vector<int> r;
     const int x[3] = {o.a, o.b, o.c};
     for (int j = 0; j < 3; ++j)
-      if (truth_table_depends(o.imm, j) && std::find(r.begin(), r.end(), x[j]) == r.end()) r.push_back(x[j]);
+      if (truth_table_depends(o.imm, j) && std::find(r.begin(), r.end(), x[j]) == r.end())
+        r.push_back(x[j]);
     return r;
   }
 
   void uses() {
     use_pos_.assign(home_.size(), {});
     for (size_t i = 0; i < order_.size(); ++i)
-      for (int x : read_by(op_of(order_[i]))) use_pos_[static_cast<size_t>(x)].push_back(static_cast<int64_t>(i));
+      for (int x : read_by(op_of(order_[i])))
+        use_pos_[static_cast<size_t>(x)].push_back(static_cast<int64_t>(i));
     const int64_t end = static_cast<int64_t>(order_.size());
     for (const auto& [slot, v] : outputs_) {
       (void)slot;
-      if (use_pos_[static_cast<size_t>(v)].empty() || use_pos_[static_cast<size_t>(v)].back() != end)
+      if (use_pos_[static_cast<size_t>(v)].empty() ||
+          use_pos_[static_cast<size_t>(v)].back() != end)
         use_pos_[static_cast<size_t>(v)].push_back(end);
     }
   }
@@ -248,15 +253,23 @@ class Generator {
       const int v = order_[i];
       const Op& o = op_of(v);
       const std::vector<int> rd = read_by(o);
-      auto dies_here = [&](int x) { return next_use(x, pos + 1) == std::numeric_limits<int64_t>::max(); };
+      auto dies_here = [&](int x) {
+        return next_use(x, pos + 1) == std::numeric_limits<int64_t>::max();
+      };
       // Source 1 (overwritten by the result): an operand in a register that dies here, else one
       // that must be loaded anyway (memory keeps it), else a copy.
       int s1 = -1;
       for (int x : rd)
-        if (val_reg_[static_cast<size_t>(x)] >= 0 && dies_here(x)) { s1 = x; break; }
+        if (val_reg_[static_cast<size_t>(x)] >= 0 && dies_here(x)) {
+          s1 = x;
+          break;
+        }
       if (s1 < 0)
         for (int x : rd)
-          if (val_reg_[static_cast<size_t>(x)] < 0) { s1 = x; break; }
+          if (val_reg_[static_cast<size_t>(x)] < 0) {
+            s1 = x;
+            break;
+          }
       if (s1 < 0) s1 = rd[0];
       // Source 3 may stay in memory; source 2 is the remaining one (or repeats source 1).
       std::vector<int> rest;
@@ -284,8 +297,10 @@ class Generator {
       } else {
         const int from = d;
         d = take_register(pos, keep);
-        if (from >= 0) enc_.move(d, from);
-        else enc_.load(d, home_[static_cast<size_t>(s1)]);
+        if (from >= 0)
+          enc_.move(d, from);
+        else
+          enc_.load(d, home_[static_cast<size_t>(s1)]);
       }
       // Which source feeds each program operand (ignored operands: source 1).
       const int x[3] = {o.a, o.b, o.c};
@@ -294,9 +309,12 @@ class Generator {
         src[j] = !truth_table_depends(o.imm, j) ? 1 : x[j] == s1 ? 1 : x[j] == s2 ? 2 : 3;
       const int r2eff = r2 >= 0 ? r2 : d;
       const uint8_t imm = instruction_imm(o.imm, src);
-      if (s3 < 0) enc_.tern(d, r2eff, d, imm);  // source 3 unused: any register
-      else if (r3 >= 0) enc_.tern(d, r2eff, r3, imm);
-      else enc_.tern_mem(d, r2eff, home_[static_cast<size_t>(s3)], imm);
+      if (s3 < 0)
+        enc_.tern(d, r2eff, d, imm);  // source 3 unused: any register
+      else if (r3 >= 0)
+        enc_.tern(d, r2eff, r3, imm);
+      else
+        enc_.tern_mem(d, r2eff, home_[static_cast<size_t>(s3)], imm);
       reg_val_[d] = v;
       val_reg_[static_cast<size_t>(v)] = d;
       // Operands read for the last time give back their registers and spill slots.
@@ -307,7 +325,8 @@ class Generator {
           reg_val_[r] = -1;
           val_reg_[static_cast<size_t>(y)] = -1;
         }
-        if (y >= n_inputs_ && home_[static_cast<size_t>(y)] >= 0) free_spill_.push_back(home_[static_cast<size_t>(y)]);
+        if (y >= n_inputs_ && home_[static_cast<size_t>(y)] >= 0)
+          free_spill_.push_back(home_[static_cast<size_t>(y)]);
       }
     }
     // Outputs into the program's port slots, now that nothing reads the inputs any more.
@@ -340,7 +359,8 @@ std::unique_ptr<JitOps> JitOps::compile(const BitsliceProgram& program) {
   Generator gen(program);
   gen.run();
   const std::vector<uint8_t>& code = gen.code();
-  void* mem = mmap(nullptr, code.size(), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  void* mem =
+      mmap(nullptr, code.size(), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (mem == MAP_FAILED) return nullptr;
   std::memcpy(mem, code.data(), code.size());
   if (mprotect(mem, code.size(), PROT_READ | PROT_EXEC) != 0) {

@@ -10,22 +10,38 @@
 // Any 2-input function of (a, b), truth table T over bit (a | b << 1), in at most two operations.
 template <int T, class V>
 inline V lut2(V a, V b) {
-  if constexpr (T == 0) return a ^ a;
-  else if constexpr (T == 1) return ~(a | b);
-  else if constexpr (T == 2) return a & ~b;
-  else if constexpr (T == 3) return ~b;
-  else if constexpr (T == 4) return ~a & b;
-  else if constexpr (T == 5) return ~a;
-  else if constexpr (T == 6) return a ^ b;
-  else if constexpr (T == 7) return ~(a & b);
-  else if constexpr (T == 8) return a & b;
-  else if constexpr (T == 9) return ~(a ^ b);
-  else if constexpr (T == 10) return a;
-  else if constexpr (T == 11) return a | ~b;
-  else if constexpr (T == 12) return b;
-  else if constexpr (T == 13) return ~a | b;
-  else if constexpr (T == 14) return a | b;
-  else return ~(a ^ a);
+  if constexpr (T == 0)
+    return a ^ a;
+  else if constexpr (T == 1)
+    return ~(a | b);
+  else if constexpr (T == 2)
+    return a & ~b;
+  else if constexpr (T == 3)
+    return ~b;
+  else if constexpr (T == 4)
+    return ~a & b;
+  else if constexpr (T == 5)
+    return ~a;
+  else if constexpr (T == 6)
+    return a ^ b;
+  else if constexpr (T == 7)
+    return ~(a & b);
+  else if constexpr (T == 8)
+    return a & b;
+  else if constexpr (T == 9)
+    return ~(a ^ b);
+  else if constexpr (T == 10)
+    return a;
+  else if constexpr (T == 11)
+    return a | ~b;
+  else if constexpr (T == 12)
+    return b;
+  else if constexpr (T == 13)
+    return ~a | b;
+  else if constexpr (T == 14)
+    return a | b;
+  else
+    return ~(a ^ a);
 }
 
 // f(a, b, c) = c ? f_hi(a, b) : f_lo(a, b), as lo ^ ((lo ^ hi) & c).

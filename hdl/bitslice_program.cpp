@@ -27,10 +27,12 @@ constexpr uint8_t kAnd = truth([](bool a, bool b, bool) { return a && b; });
 constexpr uint8_t kOr = truth([](bool a, bool b, bool) { return a || b; });
 constexpr uint8_t kXor2 = truth([](bool a, bool b, bool) { return a != b; });
 constexpr uint8_t kXor3 = truth([](bool a, bool b, bool c) { return (a != b) != c; });
-constexpr uint8_t kMaj = truth([](bool a, bool b, bool c) { return (a && b) || (a && c) || (b && c); });
+constexpr uint8_t kMaj =
+    truth([](bool a, bool b, bool c) { return (a && b) || (a && c) || (b && c); });
 constexpr uint8_t kMux = truth([](bool lo, bool hi, bool sel) { return sel ? hi : lo; });
 // One step of x > y from the least significant bit up: g' = x & !y | (x == y) & g.
-constexpr uint8_t kGtStep = truth([](bool x, bool y, bool g) { return (x && !y) || (x == y && g); });
+constexpr uint8_t kGtStep =
+    truth([](bool x, bool y, bool g) { return (x && !y) || (x == y && g); });
 
 constexpr int kZero = 0, kOne = 1;  // SSA ids of the constants (and their slots)
 
@@ -47,7 +49,8 @@ class Builder {
   int compare_input(int64_t feature, uint32_t threshold, int width) {
     if (threshold == 0) return kOne;
     if (threshold >= (uint64_t{1} << width)) return kZero;
-    DIFFLUT_CHECK(threshold <= 255, "hdl.bitslice: threshold ", threshold, " needs more than 8 bits");
+    DIFFLUT_CHECK(threshold <= 255, "hdl.bitslice: threshold ", threshold,
+                  " needs more than 8 bits");
     const auto key = std::make_pair(feature, threshold);
     auto it = cmp_of_.find(key);
     if (it != cmp_of_.end()) return it->second;
@@ -121,7 +124,8 @@ class Builder {
       uint8_t t = 0;
       const int kk = std::min(k, 3);
       for (int x = 0; x < 8; ++x)
-        if (table[h * (int64_t{1} << kk) + (x & ((1 << kk) - 1))]) t = static_cast<uint8_t>(t | (1u << x));
+        if (table[h * (int64_t{1} << kk) + (x & ((1 << kk) - 1))])
+          t = static_cast<uint8_t>(t | (1u << x));
       return tern(t, in[0], kk > 1 ? in[1] : kZero, kk > 2 ? in[2] : kZero);
     };
     if (k <= 3) return leaf(0);
@@ -129,7 +133,8 @@ class Builder {
     for (int64_t h = 0; h < (int64_t{1} << (k - 3)); ++h) level.push_back(leaf(h));
     for (int l = 3; l < k; ++l) {  // Shannon on input l: pairs (bit l = 0, bit l = 1)
       std::vector<int> next;
-      for (size_t i = 0; i < level.size(); i += 2) next.push_back(mux(in[static_cast<size_t>(l)], level[i + 1], level[i]));
+      for (size_t i = 0; i < level.size(); i += 2)
+        next.push_back(mux(in[static_cast<size_t>(l)], level[i + 1], level[i]));
       level = std::move(next);
     }
     return level[0];
@@ -191,9 +196,7 @@ class Builder {
 
  private:
   int next_id() { return 2 + static_cast<int>(cmps_.size() + ops_.size()); }
-  static constexpr uint8_t truth_of_var(int i) {
-    return i == 0 ? 0xaa : i == 1 ? 0xcc : 0xf0;
-  }
+  static constexpr uint8_t truth_of_var(int i) { return i == 0 ? 0xaa : i == 1 ? 0xcc : 0xf0; }
   // Operand i fixed to v.
   static uint8_t fix(uint8_t t, int i, bool v) {
     uint8_t r = 0;
@@ -290,8 +293,9 @@ BitsliceProgram compile_bitslice(const Circuit& circuit) {
           for (int64_t m = 0; m < st.size; ++m) {
             const Word& w = src[static_cast<size_t>(st.index[static_cast<size_t>(m)])];
             const uint32_t t = st.threshold[static_cast<size_t>(m)];
-            out.push_back({-1, {w.feature >= 0 ? bld.compare_input(w.feature, t, in.width)
-                                               : bld.ge_const(w.planes, t)}});
+            out.push_back({-1,
+                           {w.feature >= 0 ? bld.compare_input(w.feature, t, in.width)
+                                           : bld.ge_const(w.planes, t)}});
           }
           break;
         case StageKind::lut: {
@@ -302,7 +306,8 @@ BitsliceProgram compile_bitslice(const Circuit& circuit) {
             for (int64_t i = l.input_begin[static_cast<size_t>(j)];
                  i < l.input_begin[static_cast<size_t>(j) + 1]; ++i)
               ins.push_back(input_bit(src[static_cast<size_t>(i)]));
-            out.push_back({-1, {bld.lut(ins, st.table.data() + l.table_begin[static_cast<size_t>(j)])}});
+            out.push_back(
+                {-1, {bld.lut(ins, st.table.data() + l.table_begin[static_cast<size_t>(j)])}});
           }
           break;
         }
@@ -316,7 +321,8 @@ BitsliceProgram compile_bitslice(const Circuit& circuit) {
           }
           break;
         case StageKind::argmax: {
-          DIFFLUT_CHECK(!src_input, "hdl.bitslice: an argmax over raw input words is not supported");
+          DIFFLUT_CHECK(!src_input,
+                        "hdl.bitslice: an argmax over raw input words is not supported");
           // Tournament as in the Verilog: the right (higher-index) candidate wins only if strictly
           // greater, and left subtrees hold the lower indices, so the first maximum wins.
           struct Cand {
@@ -336,8 +342,10 @@ BitsliceProgram compile_bitslice(const Circuit& circuit) {
               const int take = bld.greater(r.value, l.value);
               Cand w;
               if (cands.size() > 2)
-                for (size_t b = 0; b < l.value.size(); ++b) w.value.push_back(bld.mux(take, r.value[b], l.value[b]));
-              for (size_t b = 0; b < l.index.size(); ++b) w.index.push_back(bld.mux(take, r.index[b], l.index[b]));
+                for (size_t b = 0; b < l.value.size(); ++b)
+                  w.value.push_back(bld.mux(take, r.value[b], l.value[b]));
+              for (size_t b = 0; b < l.index.size(); ++b)
+                w.index.push_back(bld.mux(take, r.index[b], l.index[b]));
               next.push_back(std::move(w));
             }
             if (cands.size() % 2) next.push_back(cands.back());
@@ -390,7 +398,8 @@ BitsliceProgram compile_bitslice(const Circuit& circuit) {
   for (int i = static_cast<int>(ops.size()) - 1; i >= 0; --i) {
     if (!needed[static_cast<size_t>(op_base + i)]) continue;
     const SsaOp& o = ops[static_cast<size_t>(i)];
-    needed[static_cast<size_t>(o.a)] = needed[static_cast<size_t>(o.b)] = needed[static_cast<size_t>(o.c)] = 1;
+    needed[static_cast<size_t>(o.a)] = needed[static_cast<size_t>(o.b)] =
+        needed[static_cast<size_t>(o.c)] = 1;
   }
   // The schedule. Ops are cut into chunks of kChunkOps in creation order (creation order is
   // topological, and the builder creates one LUT node's ops together), and each chunk is ordered
@@ -423,8 +432,9 @@ BitsliceProgram compile_bitslice(const Circuit& circuit) {
   // Groups: runs of one (depth, imm).
   std::vector<std::pair<int64_t, int64_t>> runs;
   for (size_t i = 0; i < order.size(); ++i) {
-    const bool fresh = i == 0 || chunk_depth(order[i]) != chunk_depth(order[i - 1]) ||
-                       ops[static_cast<size_t>(order[i])].imm != ops[static_cast<size_t>(order[i - 1])].imm;
+    const bool fresh =
+        i == 0 || chunk_depth(order[i]) != chunk_depth(order[i - 1]) ||
+        ops[static_cast<size_t>(order[i])].imm != ops[static_cast<size_t>(order[i - 1])].imm;
     if (fresh) runs.push_back({static_cast<int64_t>(i), static_cast<int64_t>(i)});
     runs.back().second = static_cast<int64_t>(i) + 1;
   }
@@ -457,7 +467,8 @@ BitsliceProgram compile_bitslice(const Circuit& circuit) {
   std::vector<std::vector<int>> dies_after(runs.size());
   for (int x = 2; x < n_values; ++x) {
     const int64_t g = last_group[static_cast<size_t>(x)];
-    if (g >= 0 && g < forever && needed[static_cast<size_t>(x)]) dies_after[static_cast<size_t>(g)].push_back(x);
+    if (g >= 0 && g < forever && needed[static_cast<size_t>(x)])
+      dies_after[static_cast<size_t>(g)].push_back(x);
   }
   std::vector<size_t> cmp_order(bld.cmps().size());
   for (size_t i = 0; i < cmp_order.size(); ++i) cmp_order[i] = i;
@@ -528,7 +539,8 @@ std::vector<std::vector<uint32_t>> interpret_bitslice(const BitsliceProgram& p,
       const BitslicePort& port = p.ports[q];
       for (int64_t w = 0; w < port.words; ++w)
         for (int j = 0; j < port.width; ++j) {
-          const uint64_t plane = slot[static_cast<size_t>(port.planes[static_cast<size_t>(w * port.width + j)])];
+          const uint64_t plane =
+              slot[static_cast<size_t>(port.planes[static_cast<size_t>(w * port.width + j)])];
           for (int64_t s = 0; s < m; ++s)
             out[q][static_cast<size_t>((base + s) * port.words + w)] |=
                 static_cast<uint32_t>((plane >> s) & 1) << j;

@@ -32,8 +32,8 @@ struct BitsliceOp {
 };
 
 struct BitsliceGroup {
-  uint8_t imm;           // truth table of every op in the group
-  int64_t begin, end;    // ops [begin, end)
+  uint8_t imm;         // truth table of every op in the group
+  int64_t begin, end;  // ops [begin, end)
 };
 
 struct BitslicePort {

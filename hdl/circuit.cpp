@@ -71,7 +71,8 @@ void Circuit::validate() const {
       case StageKind::wires:
         DIFFLUT_CHECK(static_cast<int64_t>(s.index.size()) == s.size, what, ": index size");
         for (int64_t m : s.index)
-          DIFFLUT_CHECK(m >= 0 && m < src.size, what, ": index ", m, " outside [0, ", src.size, ")");
+          DIFFLUT_CHECK(m >= 0 && m < src.size, what, ": index ", m, " outside [0, ", src.size,
+                        ")");
         if (s.kind == StageKind::compare) {
           DIFFLUT_CHECK(static_cast<int64_t>(s.threshold.size()) == s.size && s.width == 1, what,
                         ": thresholds");
@@ -83,9 +84,9 @@ void Circuit::validate() const {
         }
         break;
       case StageKind::lut: {
-        DIFFLUT_CHECK(s.k >= (s.fanin.empty() ? 1 : 0) && s.k <= 16 && s.width == 1 &&
-                          src.width == 1,
-                      what, ": expected k in [1, 16] over bits");
+        DIFFLUT_CHECK(
+            s.k >= (s.fanin.empty() ? 1 : 0) && s.k <= 16 && s.width == 1 && src.width == 1, what,
+            ": expected k in [1, 16] over bits");
         DIFFLUT_CHECK(s.fanin.empty() || static_cast<int64_t>(s.fanin.size()) == s.size, what,
                       ": expected ", s.size, " fan-ins, found ", s.fanin.size());
         for (uint8_t f : s.fanin)
@@ -110,8 +111,8 @@ void Circuit::validate() const {
           const int64_t e = s.group_end[static_cast<size_t>(c)];
           DIFFLUT_CHECK(b >= 0 && b <= e && e <= src.size, what, ": group ", c, " range");
           DIFFLUT_CHECK(s.group_offset(c) >= 0, what, ": negative offset");
-          DIFFLUT_CHECK(bits_for(static_cast<uint64_t>(e - b + s.group_offset(c))) <= s.width,
-                        what, ": width");
+          DIFFLUT_CHECK(bits_for(static_cast<uint64_t>(e - b + s.group_offset(c))) <= s.width, what,
+                        ": width");
         }
         break;
       case StageKind::argmax:
@@ -122,20 +123,22 @@ void Circuit::validate() const {
     }
   }
   for (const OutputPort& o : outputs)
-    DIFFLUT_CHECK(o.stage >= 0 && o.stage < static_cast<int>(stages.size()),
-                  "hdl: output port '", o.port, "' names no stage");
+    DIFFLUT_CHECK(o.stage >= 0 && o.stage < static_cast<int>(stages.size()), "hdl: output port '",
+                  o.port, "' names no stage");
 }
 
 namespace {
 // Verilog-2005 and SystemVerilog reserved words a node name could plausibly collide with.
 constexpr std::array<const char*, 60> kReserved = {
-    "always", "and", "assign", "begin", "buf", "case", "casex", "casez", "cmos", "default",
-    "defparam", "disable", "else", "end", "endcase", "endfunction", "endmodule", "endtask",
-    "event", "for", "force", "forever", "function", "if", "initial", "inout", "input",
-    "integer", "logic", "module", "nand", "negedge", "nor", "not", "or", "output", "parameter",
-    "posedge", "real", "reg", "release", "repeat", "signed", "task", "time", "tri", "wait", "while",
-    "wire", "xor", "xnor", "generate", "genvar", "localparam", "bit", "byte", "int", "class",
-    "type", "do"};
+    "always",  "and",         "assign",    "begin",    "buf",        "case",    "casex",
+    "casez",   "cmos",        "default",   "defparam", "disable",    "else",    "end",
+    "endcase", "endfunction", "endmodule", "endtask",  "event",      "for",     "force",
+    "forever", "function",    "if",        "initial",  "inout",      "input",   "integer",
+    "logic",   "module",      "nand",      "negedge",  "nor",        "not",     "or",
+    "output",  "parameter",   "posedge",   "real",     "reg",        "release", "repeat",
+    "signed",  "task",        "time",      "tri",      "wait",       "while",   "wire",
+    "xor",     "xnor",        "generate",  "genvar",   "localparam", "bit",     "byte",
+    "int",     "class",       "type",      "do"};
 }  // namespace
 
 std::string verilog_identifier(const std::string& name) {

@@ -29,10 +29,10 @@ struct Stage {
   std::string name{};       // Verilog identifier, unique in the circuit, derived from node_name
   std::string node_name{};  // the graph node it lowers ("" for stages the export appended)
   std::string op{};         // that node's op name
-  int node_id = -1;       // that node's id (-1 for appended stages)
-  int source = -1;        // the stage this one reads (-1 for the input)
-  int64_t size = 0;       // words out
-  int width = 1;          // bits per word out
+  int node_id = -1;         // that node's id (-1 for appended stages)
+  int source = -1;          // the stage this one reads (-1 for the input)
+  int64_t size = 0;         // words out
+  int width = 1;            // bits per word out
   // decode[c] = the graph's value for code c, for every reachable code c (size <= 2^width).
   std::vector<double> decode{};
 
@@ -57,7 +57,9 @@ struct Stage {
   // lut: node j's fan-in.
   int lut_fanin(int64_t j) const { return fanin.empty() ? k : fanin[static_cast<size_t>(j)]; }
   // popcount: group c's constant.
-  int64_t group_offset(int64_t c) const { return offset.empty() ? 0 : offset[static_cast<size_t>(c)]; }
+  int64_t group_offset(int64_t c) const {
+    return offset.empty() ? 0 : offset[static_cast<size_t>(c)];
+  }
 
   // A logic layer (pipeline registers go after logic layers; input and wires are not layers).
   bool is_logic() const { return kind != StageKind::input && kind != StageKind::wires; }

@@ -31,11 +31,10 @@ void CircuitSim::run(const uint32_t* input, std::vector<std::vector<uint32_t>>& 
     switch (st.kind) {
       case StageKind::compare:
         for (int64_t m = 0; m < st.size; ++m)
-          out[static_cast<size_t>(m)] =
-              in[static_cast<size_t>(st.index[static_cast<size_t>(m)])] >=
-                      st.threshold[static_cast<size_t>(m)]
-                  ? 1u
-                  : 0u;
+          out[static_cast<size_t>(m)] = in[static_cast<size_t>(st.index[static_cast<size_t>(m)])] >=
+                                                st.threshold[static_cast<size_t>(m)]
+                                            ? 1u
+                                            : 0u;
         break;
       case StageKind::wires:
         for (int64_t m = 0; m < st.size; ++m)

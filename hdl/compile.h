@@ -25,8 +25,8 @@ struct CompileOptions {
 };
 
 struct CompiledNetwork {
-  Circuit literal;                  // the lowered netlist
-  Circuit circuit;                  // what the engine runs (optimised unless options.optimize is off)
+  Circuit literal;  // the lowered netlist
+  Circuit circuit;  // what the engine runs (optimised unless options.optimize is off)
   std::vector<PassSummary> passes;  // empty when not optimised
   BitsliceEngine engine;
 };

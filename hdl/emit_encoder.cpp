@@ -15,7 +15,9 @@ namespace difflut::hdl {
 
 namespace {
 // The value the kernel sees for a decoded code: rounded to the node's float dtype.
-double in_dtype(double v, DType dt) { return dt == DType::f32 ? static_cast<double>(static_cast<float>(v)) : v; }
+double in_dtype(double v, DType dt) {
+  return dt == DType::f32 ? static_cast<double>(static_cast<float>(v)) : v;
+}
 
 // Smallest code c with pred(code) true for every code >= c and false below; throws if the
 // predicate is not a threshold over codes. No true code -> 2^width (the comparator is constant 0).
@@ -93,7 +95,8 @@ int lower_level_code(LowerContext& ctx, int id) {
   const Stage& src = ctx.stage(s);
   const DType dt = n.value.dtype();
   const Tensor t = n.attrs.tensors.at(0).to(Device::cpu).to(DType::f64);
-  const std::vector<double> strict = n.attrs.tensors.at(1).to(Device::cpu).to(DType::f64).to_vector<double>();
+  const std::vector<double> strict =
+      n.attrs.tensors.at(1).to(Device::cpu).to(DType::f64).to_vector<double>();
   const Tensor tab_t = n.attrs.tensors.at(2).to(Device::cpu).to(DType::f64);
   const int64_t F = t.size(0), T = t.size(1), nb = tab_t.size(1);
   DIFFLUT_CHECK(F == src.size, ctx.where(id), ": expected ", src.size, " features, found ", F);
@@ -155,7 +158,8 @@ int lower_level_code(LowerContext& ctx, int id) {
     Stage &w = wires.back(), &l = luts.back();
     size_t k = 1;
     for (const auto& in : levels[L]) k = std::max(k, in.size());
-    DIFFLUT_CHECK(k <= 16, ctx.where(id), ": a LUT of ", k, " inputs (the circuit IR takes at most 16)");
+    DIFFLUT_CHECK(k <= 16, ctx.where(id), ": a LUT of ", k,
+                  " inputs (the circuit IR takes at most 16)");
     l.k = static_cast<int>(k);
     const auto per = static_cast<int64_t>(levels[L].size());
     l.size = F * per;
@@ -185,13 +189,16 @@ int lower_level_code(LowerContext& ctx, int id) {
           const std::vector<int64_t>& in = nodes[i];
           size_t addr = 0;
           uint8_t parity = 0;
-          for (size_t l = 0; l < k; ++l) addr |= size_t{val[L][static_cast<size_t>(in[l < in.size() ? l : 0])]} << l;
+          for (size_t l = 0; l < k; ++l)
+            addr |= size_t{val[L][static_cast<size_t>(in[l < in.size() ? l : 0])]} << l;
           for (int64_t x : in) parity ^= val[L][static_cast<size_t>(x)];
           // The last level holds bit j = i of the code: the kernel's table at this level.
-          const uint8_t bit = L + 1 == depth ? (table[level * nb + static_cast<int64_t>(i)] != 0.0) : parity;
+          const uint8_t bit =
+              L + 1 == depth ? (table[level * nb + static_cast<int64_t>(i)] != 0.0) : parity;
           const size_t at = ((static_cast<size_t>(f) * nodes.size() + i) << k) + addr;
-          DIFFLUT_CHECK(seen[L][at] < 0 || seen[L][at] == bit, ctx.where(id), ": feature ", f, " bit ", i,
-                        " is not a function of its boundary comparators (thresholds not ascending?)");
+          DIFFLUT_CHECK(
+              seen[L][at] < 0 || seen[L][at] == bit, ctx.where(id), ": feature ", f, " bit ", i,
+              " is not a function of its boundary comparators (thresholds not ascending?)");
           seen[L][at] = static_cast<int8_t>(bit);
           luts[L].table[at] = bit;
           val[L + 1][i] = bit;
@@ -204,7 +211,8 @@ int lower_level_code(LowerContext& ctx, int id) {
   for (size_t L = 0; L < depth; ++L) {
     wires[L].source = prev;
     luts[L].source = ctx.add_internal_stage(std::move(wires[L]));
-    prev = L + 1 == depth ? ctx.add_stage(id, std::move(luts[L])) : ctx.add_internal_stage(std::move(luts[L]));
+    prev = L + 1 == depth ? ctx.add_stage(id, std::move(luts[L]))
+                          : ctx.add_internal_stage(std::move(luts[L]));
   }
   return prev;
 }

@@ -81,7 +81,8 @@ int lower_node_op(LowerContext& ctx, int id) {
   for (Tensor& t : host.tensors) t = t.to(Device::cpu);
   const nodes::NodeConsts consts = nodes::node_consts(kind, host);
   const Tensor params = ctx.const_input(id, 1);
-  const Tensor tt = nodes::node_truth_table_host(kind, params, consts).to(Device::cpu).to(DType::u8);
+  const Tensor tt =
+      nodes::node_truth_table_host(kind, params, consts).to(Device::cpu).to(DType::u8);
   const int64_t K = int64_t{1} << k;
   DIFFLUT_CHECK(tt.dim() == 2 && tt.size(0) == params.size(0) && tt.size(1) == K, ctx.where(id),
                 ": the truth table is ", tt.describe(), ", expected [", params.size(0), ", ", K,

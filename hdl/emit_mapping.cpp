@@ -47,8 +47,8 @@ int lower_learnable_mapping(LowerContext& ctx, int id) {
   // The hard mapping is the argmax over inputs of each slot's column of W (first index on ties),
   // exactly what the op's forward gathers with.
   const Tensor w = ctx.const_input(id, 1).to(DType::f64);
-  DIFFLUT_CHECK(w.dim() == 2 && w.size(0) == ctx.stage(src).size, ctx.where(id),
-                ": expected W [", ctx.stage(src).size, ", S], found ", w.describe());
+  DIFFLUT_CHECK(w.dim() == 2 && w.size(0) == ctx.stage(src).size, ctx.where(id), ": expected W [",
+                ctx.stage(src).size, ", S], found ", w.describe());
   const int64_t F = w.size(0), S = w.size(1);
   const double* wp = w.data<double>();
   std::vector<int64_t> index(static_cast<size_t>(S), 0);

@@ -21,7 +21,8 @@ CircuitAccuracy circuit_accuracy(const Circuit& circuit, const std::vector<uint3
   int port = -1;
   for (size_t o = 0; o < circuit.outputs.size(); ++o)
     if (circuit.outputs[o].port == "class_idx") port = static_cast<int>(o);
-  DIFFLUT_CHECK(port >= 0, "hdl: the circuit has no class_idx output (it must end in a GroupSum "
+  DIFFLUT_CHECK(port >= 0,
+                "hdl: the circuit has no class_idx output (it must end in a GroupSum "
                 "or an argmax)");
   const int64_t F = circuit.input_words();
   DIFFLUT_CHECK(F > 0 && static_cast<int64_t>(input_codes.size()) % F == 0,

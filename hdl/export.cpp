@@ -31,7 +31,8 @@ ExportedStream export_stream(const Circuit& circuit, const ExportedDesign& core,
   DIFFLUT_CHECK(core.vectors > 0, "hdl: the streaming testbench needs the core's golden vectors");
   ExportedStream e;
   e.stream = write_stream_top(circuit, core.design, options);
-  VerilogFile tb = write_stream_testbench(circuit, e.stream, core.vectors, core.vectors_file, bench);
+  VerilogFile tb =
+      write_stream_testbench(circuit, e.stream, core.vectors, core.vectors_file, bench);
   e.testbench_file = tb.name;
   save_files({e.stream.design.files.back(), tb}, core.dir);
   return e;
@@ -48,10 +49,10 @@ GoldenVectors golden_from_values(const Circuit& circuit, std::vector<uint32_t> i
     const Stage& st = circuit.stages[static_cast<size_t>(circuit.outputs[o].stage)];
     const Tensor& v = port_values[o];
     DIFFLUT_CHECK(v.defined() && v.numel() == count * st.size, "hdl: output port '",
-                  circuit.outputs[o].port, "': expected ", count, " x ", st.size,
-                  " values, found ", v.defined() ? v.describe() : std::string("none"));
-    g.outputs.push_back(encode_exact(v, st.decode, str_cat("hdl: output port '",
-                                                           circuit.outputs[o].port, "'")));
+                  circuit.outputs[o].port, "': expected ", count, " x ", st.size, " values, found ",
+                  v.defined() ? v.describe() : std::string("none"));
+    g.outputs.push_back(
+        encode_exact(v, st.decode, str_cat("hdl: output port '", circuit.outputs[o].port, "'")));
   }
   check_vectors(circuit, g);
   return g;

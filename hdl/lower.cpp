@@ -130,10 +130,11 @@ Tensor LowerContext::const_input(int node_id, size_t i) const {
 
 void LowerContext::require_bits(int node_id, int s, const char* role) const {
   const Stage& st = stage(s);
-  const bool bits = st.width == 1 && st.decode.size() == 2 && st.decode[0] < 0.5 &&
-                    st.decode[1] >= 0.5;
-  DIFFLUT_CHECK(bits, where(node_id), ": ", role, " reads '", st.node_name.empty() ? st.name : st.node_name,
-                "', which holds ", st.width, "-bit words, not bits; lower a binarising op "
+  const bool bits =
+      st.width == 1 && st.decode.size() == 2 && st.decode[0] < 0.5 && st.decode[1] >= 0.5;
+  DIFFLUT_CHECK(bits, where(node_id), ": ", role, " reads '",
+                st.node_name.empty() ? st.name : st.node_name, "', which holds ", st.width,
+                "-bit words, not bits; lower a binarising op "
                 "(thermometer, threshold_ste) before it or export from the encoded bits");
   // A bit is read as x >= 0.5 (DESIGN.md §3), so {0 -> below, 1 -> at or above} is the identity.
 }
@@ -157,8 +158,8 @@ int LowerContext::add_internal_stage(Stage stage) {
 
 namespace {
 int64_t row_size(const Tensor& v, const std::string& what) {
-  DIFFLUT_CHECK(v.dim() >= 1 && v.size(0) >= 1, what, ": expected a value [B, ...] with B >= 1, found ",
-                v.describe());
+  DIFFLUT_CHECK(v.dim() >= 1 && v.size(0) >= 1, what,
+                ": expected a value [B, ...] with B >= 1, found ", v.describe());
   return v.numel() / v.size(0);
 }
 
@@ -178,17 +179,17 @@ void name_stages(Circuit& c) {
 Circuit lower_graph(const Graph& graph, int input_node, int output_node,
                     const LowerOptions& options) {
   const int n_nodes = static_cast<int>(graph.size());
-  DIFFLUT_CHECK(input_node >= 0 && input_node < n_nodes && output_node >= 0 &&
-                    output_node < n_nodes,
-                "hdl: expected input and output node ids in [0, ", n_nodes, "), found ", input_node,
-                " and ", output_node);
+  DIFFLUT_CHECK(
+      input_node >= 0 && input_node < n_nodes && output_node >= 0 && output_node < n_nodes,
+      "hdl: expected input and output node ids in [0, ", n_nodes, "), found ", input_node, " and ",
+      output_node);
   DIFFLUT_CHECK(input_node < output_node, "hdl: the output node ", output_node,
                 " must come after the input node ", input_node, " on the tape");
   const InputEncoding& enc = options.input;
-  DIFFLUT_CHECK(enc.width >= 1 && enc.width <= 16 &&
-                    enc.decode.size() == (size_t{1} << enc.width),
+  DIFFLUT_CHECK(enc.width >= 1 && enc.width <= 16 && enc.decode.size() == (size_t{1} << enc.width),
                 "hdl: expected an input encoding of width 1..16 with 2^width decode values, found "
-                "width ", enc.width, " and ", enc.decode.size(), " values");
+                "width ",
+                enc.width, " and ", enc.decode.size(), " values");
 
   // Which nodes does the output need?
   std::vector<char> needed(static_cast<size_t>(n_nodes), 0);

@@ -22,7 +22,7 @@ namespace difflut::hdl {
 // values and the encoder's comparators stay unsigned `code >= c` (frac_bits may be negative:
 // steps of 2, 4, ...).
 struct FixedPoint {
-  int width = 8;        // bits per input word, 1..16
+  int width = 8;  // bits per input word, 1..16
   int frac_bits = 0;
   int64_t offset = 0;
   double value(uint32_t code) const;

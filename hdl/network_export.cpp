@@ -17,12 +17,13 @@ int find_encoder_node(const Graph& g, int input) {
         n.inputs[0] == input)
       return id;
   }
-  DIFFLUT_FAIL("hdl: the network's graph has no encoder node (thermometer, level_code) reading its features");
+  DIFFLUT_FAIL(
+      "hdl: the network's graph has no encoder node (thermometer, level_code) reading its features");
 }
 }  // namespace
 
-Circuit lower_lut_network(LUTNetwork& net, const NetworkLowerOptions& options,
-                          const Tensor& probe, bool check) {
+Circuit lower_lut_network(LUTNetwork& net, const NetworkLowerOptions& options, const Tensor& probe,
+                          bool check) {
   const int64_t F = net.config().num_features;
   DIFFLUT_CHECK(probe.defined() && probe.dim() == 2 && probe.size(1) == F && probe.size(0) >= 1,
                 "hdl: expected probe features [B, ", F, "], found ",
@@ -47,8 +48,9 @@ Circuit lower_lut_network(LUTNetwork& net, const NetworkLowerOptions& options,
   Circuit c = lower_graph(g, input, scores.id, lo);
   if (check) {
     for (const StageCheck& s : check_against_graph(c, g))
-      DIFFLUT_CHECK(s.mismatches == 0, "hdl: stage '", s.name, "' differs from the network's graph in ",
-                    s.mismatches, " of ", s.words, " words (a lowering bug; please report it)");
+      DIFFLUT_CHECK(s.mismatches == 0, "hdl: stage '", s.name,
+                    "' differs from the network's graph in ", s.mismatches, " of ", s.words,
+                    " words (a lowering bug; please report it)");
   }
   return c;
 }
@@ -66,10 +68,10 @@ Circuit lower_lut_network(LUTNetwork& net, const NetworkLowerOptions& options) {
 void check_dataset_fits(const LUTNetwork& net, const Dataset& data) {
   // Features may be images [N, H, W(, C)]: what counts is the values per sample.
   const int64_t n = data.features.dim() >= 1 ? data.features.size(0) : 0;
-  DIFFLUT_CHECK(data.features.dim() >= 2 && n >= 1 &&
-                    data.features.numel() / n == net.config().num_features,
-                "hdl: the model expects ", net.config().num_features, " features per sample, the ",
-                "data set has ", data.features.describe());
+  DIFFLUT_CHECK(
+      data.features.dim() >= 2 && n >= 1 && data.features.numel() / n == net.config().num_features,
+      "hdl: the model expects ", net.config().num_features, " features per sample, the ",
+      "data set has ", data.features.describe());
   const int64_t C = net.config().num_classes;
   const Tensor labels = data.labels.to(DType::i64);
   const int64_t* y = labels.data<int64_t>();
@@ -82,7 +84,8 @@ void check_dataset_fits(const LUTNetwork& net, const Dataset& data) {
 std::vector<uint32_t> network_input_codes(LUTNetwork& net, const Circuit& circuit,
                                           const Dataset& data) {
   check_dataset_fits(net, data);
-  if (circuit.input_width() > 1 && data.features.dtype() == DType::u8) return u8_codes(data.features);
+  if (circuit.input_width() > 1 && data.features.dtype() == DType::u8)
+    return u8_codes(data.features);
   if (circuit.input_width() > 1)
     return encode_exact(data.features_f32(), circuit.input().decode,
                         "hdl: features (quantize them to the circuit's input format first)");
@@ -91,8 +94,8 @@ std::vector<uint32_t> network_input_codes(LUTNetwork& net, const Circuit& circui
 }
 
 FixedPoint derive_fixed_point(const Tensor& features, int input_bits) {
-  DIFFLUT_CHECK(input_bits >= 0 && input_bits <= 16, "hdl: expected --input-bits in [1, 16], found ",
-                input_bits);
+  DIFFLUT_CHECK(input_bits >= 0 && input_bits <= 16,
+                "hdl: expected --input-bits in [1, 16], found ", input_bits);
   const Tensor f = features.to(Device::cpu).to(DType::f32);
   const float* p = f.data<float>();
   const int64_t n = f.numel();
@@ -115,8 +118,8 @@ FixedPoint derive_fixed_point(const Tensor& features, int input_bits) {
     // The finest step whose range fits input_bits (steps may be coarser than 1: frac < 0).
     int frac = 24;
     while (frac > -24 && fit(frac) > input_bits) --frac;
-    DIFFLUT_CHECK(fit(frac) <= input_bits, "hdl: features in [", lo, ", ", hi,
-                  "] do not fit ", input_bits, "-bit codes");
+    DIFFLUT_CHECK(fit(frac) <= input_bits, "hdl: features in [", lo, ", ", hi, "] do not fit ",
+                  input_bits, "-bit codes");
     fp.width = input_bits;
     return fp;
   }
@@ -129,7 +132,8 @@ FixedPoint derive_fixed_point(const Tensor& features, int input_bits) {
     if (!exact) continue;
     const int w = fit(frac);
     DIFFLUT_CHECK(w <= 16, "hdl: features in [", lo, ", ", hi, "] with ", frac,
-                  " fractional bits need ", w, "-bit codes (at most 16); give --input-bits N to "
+                  " fractional bits need ", w,
+                  "-bit codes (at most 16); give --input-bits N to "
                   "round them to N-bit codes");
     fp.width = w;
     return fp;
@@ -137,7 +141,8 @@ FixedPoint derive_fixed_point(const Tensor& features, int input_bits) {
   for (int64_t i = 0; i < n; ++i)
     DIFFLUT_CHECK(std::ldexp(static_cast<double>(p[i]), 16) ==
                       std::floor(std::ldexp(static_cast<double>(p[i]), 16)),
-                  "hdl: feature value ", p[i], " (flat index ", i, ") is not a fixed-point number "
+                  "hdl: feature value ", p[i], " (flat index ", i,
+                  ") is not a fixed-point number "
                   "with at most 16 fractional bits; give --input-bits N to round the features to "
                   "N-bit codes");
   DIFFLUT_FAIL("hdl: no fixed-point format found");  // unreachable: the loop above finds one

@@ -38,8 +38,8 @@ Tensor quantize_features(const Tensor& features, const FixedPoint& format);
 // on any mismatch) and lowers it from the features (or the encoder output) to the scores, with
 // the argmax appended. The network's train/eval mode is restored afterwards. Non-finite
 // thresholds, tables or mapping weights throw difflut::Error naming the tensor.
-Circuit lower_lut_network(LUTNetwork& net, const NetworkLowerOptions& options,
-                          const Tensor& probe, bool check = true);
+Circuit lower_lut_network(LUTNetwork& net, const NetworkLowerOptions& options, const Tensor& probe,
+                          bool check = true);
 Circuit lower_lut_network(LUTNetwork& net, const NetworkLowerOptions& options = {});
 
 // Throws difflut::Error unless `data` has the network's feature count and every label is a class

@@ -18,14 +18,14 @@ enum class Kind : uint8_t { constant, input, compare, lut, popcount, argmax };
 
 struct DagNode {
   Kind kind = Kind::constant;
-  int home = -1;             // the stage of the input circuit it belongs to (-1: constants)
-  int64_t pos = 0;           // its word in that stage (the first, for merged words)
-  int width = 1;             // bits of its value
-  std::vector<int> in{};     // DAG ids read (lut: address bit order; popcount: summed bits)
+  int home = -1;                 // the stage of the input circuit it belongs to (-1: constants)
+  int64_t pos = 0;               // its word in that stage (the first, for merged words)
+  int width = 1;                 // bits of its value
+  std::vector<int> in{};         // DAG ids read (lut: address bit order; popcount: summed bits)
   std::vector<uint8_t> table{};  // lut: 2^in.size() entries
-  uint32_t threshold = 0;    // compare
-  int64_t offset = 0;        // popcount
-  int value = 0;             // constant
+  uint32_t threshold = 0;        // compare
+  int64_t offset = 0;            // popcount
+  int value = 0;                 // constant
 };
 
 constexpr int kConst0 = 0, kConst1 = 1;
@@ -82,8 +82,10 @@ class Dag {
         std::vector<int> keep;
         for (int x : n.in) {
           const DagNode& v = nodes_[static_cast<size_t>(x)];
-          if (v.kind == Kind::constant) n.offset += v.value;
-          else keep.push_back(x);
+          if (v.kind == Kind::constant)
+            n.offset += v.value;
+          else
+            keep.push_back(x);
         }
         n.in = std::move(keep);
         return -1;
@@ -134,7 +136,9 @@ class Dag {
           break;
         case StageKind::compare:
           for (int64_t m = 0; m < g.size; ++m)
-            out.push_back(add({.kind = Kind::compare, .home = home, .pos = m,
+            out.push_back(add({.kind = Kind::compare,
+                               .home = home,
+                               .pos = m,
                                .in = {src_word(g.index[static_cast<size_t>(m)])},
                                .threshold = g.threshold[static_cast<size_t>(m)]}));
           break;
@@ -153,7 +157,10 @@ class Dag {
         }
         case StageKind::popcount:
           for (int64_t c = 0; c < g.size; ++c) {
-            DagNode n{.kind = Kind::popcount, .home = home, .pos = c, .width = g.width,
+            DagNode n{.kind = Kind::popcount,
+                      .home = home,
+                      .pos = c,
+                      .width = g.width,
                       .offset = g.group_offset(c)};
             for (int64_t m = g.group_begin[static_cast<size_t>(c)];
                  m < g.group_end[static_cast<size_t>(c)]; ++m)
@@ -162,8 +169,8 @@ class Dag {
           }
           break;
         case StageKind::argmax:
-          out.push_back(add({.kind = Kind::argmax, .home = home, .pos = 0, .width = g.width,
-                             .in = src}));
+          out.push_back(
+              add({.kind = Kind::argmax, .home = home, .pos = 0, .width = g.width, .in = src}));
           break;
         case StageKind::input: break;
       }
@@ -213,8 +220,9 @@ class Dag {
       if (depends) continue;
       std::vector<int> m(in.size());
       for (size_t i = 0; i < in.size(); ++i)
-        m[i] = static_cast<int>(i) < l ? static_cast<int>(i)
-               : static_cast<int>(i) == l ? -1 : static_cast<int>(i) - 1;
+        m[i] = static_cast<int>(i) < l    ? static_cast<int>(i)
+               : static_cast<int>(i) == l ? -1
+                                          : static_cast<int>(i) - 1;
       t = reindex(t, static_cast<int>(in.size()), m, static_cast<int>(in.size()) - 1);
       in.erase(in.begin() + l);
     }
@@ -291,7 +299,8 @@ class Rebuilder {
     out.input_port = c_.input_port;
     out.stages.push_back(c_.stages[0]);
     new_stage_[0] = 0;
-    for (size_t i = 0; i < d_.words(0).size(); ++i) where_[static_cast<size_t>(d_.words(0)[i])] = {0, static_cast<int64_t>(i)};
+    for (size_t i = 0; i < d_.words(0).size(); ++i)
+      where_[static_cast<size_t>(d_.words(0)[i])] = {0, static_cast<int64_t>(i)};
     for (size_t s = 1; s < c_.stages.size(); ++s) {
       const Stage& g = c_.stages[s];
       if (g.kind == StageKind::wires) continue;

@@ -68,9 +68,10 @@ StreamDesign write_stream_top(const Circuit& circuit, const VerilogDesign& core,
   if (sd.score_bits > 0)
     os << ", [" << R - 1 << ":" << sd.class_bits << "] the scores (core port scores)";
   os << "\n//   m_axis_tvalid / m_axis_tready   one result per sample, in input order\n//\n";
-  os << "// Latency: " << L + 2 << " cycles from the edge accepting a sample's last beat to the "
-        "first edge that can deliver its result\n// (1: input buffer -> core, " << L
-     << ": core pipeline, 1: output FIFO). Throughput: one sample per " << BEATS
+  os << "// Latency: " << L + 2
+     << " cycles from the edge accepting a sample's last beat to the "
+        "first edge that can deliver its result\n// (1: input buffer -> core, "
+     << L << ": core pipeline, 1: output FIFO). Throughput: one sample per " << BEATS
      << " cycle(s) while both sides are ready.\n";
   os << "module " << top << " (\n"
      << "  " << lang.in() << " aclk,\n  " << lang.in() << " aresetn,\n"
@@ -116,8 +117,8 @@ StreamDesign write_stream_top(const Circuit& circuit, const VerilogDesign& core,
   std::vector<std::string> port_wire;
   for (size_t o = 0; o < circuit.outputs.size(); ++o) {
     const std::string w = "core_" + circuit.outputs[o].port;
-    const bool used = static_cast<int>(o) == class_port ||
-                      (static_cast<int>(o) == score_port && options.scores);
+    const bool used =
+        static_cast<int>(o) == class_port || (static_cast<int>(o) == score_port && options.scores);
     if (!used) os << "  /* verilator lint_off UNUSEDSIGNAL */\n";
     os << "  wire " << range(core.output_bits[o]) << " " << w << ";\n";
     if (!used) os << "  /* verilator lint_on UNUSEDSIGNAL */\n";
@@ -133,8 +134,10 @@ StreamDesign write_stream_top(const Circuit& circuit, const VerilogDesign& core,
     os << "  // Valid bits travel beside the core's pipeline.\n";
     os << "  " << reg << " " << range(L) << " valid_pipe;\n";
     os << "  " << ff << " valid_pipe <= aresetn ? ";
-    if (L == 1) os << "in_valid";
-    else os << "{valid_pipe[" << L - 2 << ":0], in_valid}";
+    if (L == 1)
+      os << "in_valid";
+    else
+      os << "{valid_pipe[" << L - 2 << ":0], in_valid}";
     os << " : " << lit(L, 0) << ";\n";
     os << "  wire result_valid = valid_pipe[" << L - 1 << "];\n\n";
   } else {
@@ -149,12 +152,16 @@ StreamDesign write_stream_top(const Circuit& circuit, const VerilogDesign& core,
   os << "  assign m_axis_tvalid = fill != " << lit(CW, 0) << ";\n";
   os << "  wire m_fire = m_axis_tvalid && m_axis_tready;\n";
   os << "  assign m_axis_tdata = ";
-  if (sd.out_bits > R) os << "{" << sd.out_bits - R << "'d0, fifo[rd_ptr]};\n";
-  else os << "fifo[rd_ptr];\n";
+  if (sd.out_bits > R)
+    os << "{" << sd.out_bits - R << "'d0, fifo[rd_ptr]};\n";
+  else
+    os << "fifo[rd_ptr];\n";
   os << "  " << ff << " if (result_valid) fifo[wr_ptr] <= ";
-  if (sd.score_bits > 0) os << "{" << port_wire[static_cast<size_t>(score_port)] << ", "
-                            << port_wire[static_cast<size_t>(class_port)] << "};\n";
-  else os << port_wire[static_cast<size_t>(class_port)] << ";\n";
+  if (sd.score_bits > 0)
+    os << "{" << port_wire[static_cast<size_t>(score_port)] << ", "
+       << port_wire[static_cast<size_t>(class_port)] << "};\n";
+  else
+    os << port_wire[static_cast<size_t>(class_port)] << ";\n";
   auto bump = [&](const std::string& v, int w, const std::string& up, const std::string& down) {
     os << "      if (" << up << " && !" << down << ") " << v << " <= " << v << " + " << lit(w, 1)
        << ";\n      else if (!" << up << " && " << down << ") " << v << " <= " << v << " - "
@@ -205,9 +212,9 @@ VerilogFile write_stream_testbench(const Circuit& circuit, const StreamDesign& s
   const int64_t vec_bits = off, B = sd.bus_bits, BEATS = sd.beats;
   const int64_t R = sd.class_bits + sd.score_bits;
   // Generous timeout: every beat and result stalled 1/p of the time, plus the pipeline.
-  const int64_t limit = count * (BEATS + 1) * 100 * 100 /
-                            std::min(options.valid_percent, options.ready_percent) + 1000 +
-                        10 * core.latency;
+  const int64_t limit =
+      count * (BEATS + 1) * 100 * 100 / std::min(options.valid_percent, options.ready_percent) +
+      1000 + 10 * core.latency;
   std::ostringstream os;
   os << vtext::kPreamble;
   os << "// Self-checking testbench of " << core.top << " (AXI4-Stream): " << count
@@ -226,7 +233,8 @@ VerilogFile write_stream_testbench(const Circuit& circuit, const StreamDesign& s
      << ":0] m_axis_tdata;\n";
   os << "  reg [31:0] rng;\n  integer sent, beat, received, mismatches, cycle, first_accept, "
         "latency;\n";
-  os << "  " << core.top << " dut (.aclk(aclk), .aresetn(aresetn), .s_axis_tdata(s_axis_tdata), "
+  os << "  " << core.top
+     << " dut (.aclk(aclk), .aresetn(aresetn), .s_axis_tdata(s_axis_tdata), "
         ".s_axis_tvalid(s_axis_tvalid),\n    .s_axis_tready(s_axis_tready), "
         ".m_axis_tdata(m_axis_tdata), .m_axis_tvalid(m_axis_tvalid), "
         ".m_axis_tready(m_axis_tready));\n\n";
@@ -249,8 +257,8 @@ VerilogFile write_stream_testbench(const Circuit& circuit, const StreamDesign& s
      << "      if (received == 0) latency = cycle - first_accept;\n"
      << "      if (received < N) begin\n"
      << "        expect_v = vectors[received];\n"
-     << "        expect_r[" << sd.class_bits - 1 << ":0] = expect_v[" << class_off + sd.class_bits - 1
-     << ":" << class_off << "];\n";
+     << "        expect_r[" << sd.class_bits - 1 << ":0] = expect_v["
+     << class_off + sd.class_bits - 1 << ":" << class_off << "];\n";
   if (sd.score_bits > 0)
     os << "        expect_r[" << R - 1 << ":" << sd.class_bits << "] = expect_v["
        << score_off + sd.score_bits - 1 << ":" << score_off << "];\n";

@@ -25,13 +25,13 @@ struct StreamDesign {
   // design.latency the cycles from the edge that accepts a sample's last beat to the edge that
   // can deliver its result (core latency + 2), design.input_bits = bus_bits.
   VerilogDesign design;
-  std::string core;          // the core module it wraps
+  std::string core;  // the core module it wraps
   int bus_bits = 0;
-  int64_t beats = 0;         // beats per sample
-  int depth = 0;             // output FIFO entries = samples in flight at most
-  int class_bits = 0;        // m_axis_tdata[class_bits-1:0] = class
-  int64_t score_bits = 0;    // then the scores (0 without StreamOptions::scores)
-  int out_bits = 0;          // m_axis_tdata width (class + scores, padded to whole bytes)
+  int64_t beats = 0;       // beats per sample
+  int depth = 0;           // output FIFO entries = samples in flight at most
+  int class_bits = 0;      // m_axis_tdata[class_bits-1:0] = class
+  int64_t score_bits = 0;  // then the scores (0 without StreamOptions::scores)
+  int out_bits = 0;        // m_axis_tdata width (class + scores, padded to whole bytes)
 };
 
 // Wraps `core` (written by write_verilog for `circuit`; needs a class_idx port) in the streaming
@@ -40,9 +40,9 @@ StreamDesign write_stream_top(const Circuit& circuit, const VerilogDesign& core,
                               const StreamOptions& options = {});
 
 struct StreamBenchOptions {
-  int valid_percent = 70;   // chance per cycle that the source offers a beat
-  int ready_percent = 70;   // chance per cycle that the sink accepts a result
-  uint32_t seed = 1;        // the testbench's own xorshift32 generator
+  int valid_percent = 70;  // chance per cycle that the source offers a beat
+  int ready_percent = 70;  // chance per cycle that the sink accepts a result
+  uint32_t seed = 1;       // the testbench's own xorshift32 generator
 };
 // A self-checking testbench "tb_<stream top>" for the golden vectors in `vectors_file` (the same
 // file as the core's testbench): random valid/ready stalls on both sides, every result compared

@@ -34,9 +34,8 @@ void check_vectors(const Circuit& circuit, const GoldenVectors& v) {
                   "hdl: output port '", circuit.outputs[o].port, "': expected ",
                   v.count * port_words(circuit, o), " codes, found ", v.outputs[o].size());
     for (uint32_t c : v.outputs[o])
-      DIFFLUT_CHECK(fits(c, port_width(circuit, o)), "hdl: output port '",
-                    circuit.outputs[o].port, "': code ", c, " does not fit ",
-                    port_width(circuit, o), " bits");
+      DIFFLUT_CHECK(fits(c, port_width(circuit, o)), "hdl: output port '", circuit.outputs[o].port,
+                    "': code ", c, " does not fit ", port_width(circuit, o), " bits");
   }
 }
 
@@ -56,7 +55,8 @@ std::string vectors_hex(const Circuit& circuit, const GoldenVectors& v) {
     auto put = [&](uint32_t code, int width) {
       for (int i = 0; i < width; ++i) bits[static_cast<size_t>(pos++)] = (code >> i) & 1u;
     };
-    for (int64_t f = 0; f < F; ++f) put(v.inputs[static_cast<size_t>(b * F + f)], circuit.input_width());
+    for (int64_t f = 0; f < F; ++f)
+      put(v.inputs[static_cast<size_t>(b * F + f)], circuit.input_width());
     for (size_t o = 0; o < circuit.outputs.size(); ++o) {
       const int64_t n = port_words(circuit, o);
       for (int64_t i = 0; i < n; ++i)

@@ -2,6 +2,7 @@
 // difflut::Error messages that quote the tool's last lines.
 #include "hdl/tools.h"
 
+#include <sys/wait.h>
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -9,7 +10,6 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-#include <sys/wait.h>
 
 #include "tensor/error.h"
 
@@ -19,8 +19,10 @@ namespace {
 std::string quote(const std::string& s) {
   std::string q = "'";
   for (char c : s) {
-    if (c == '\'') q += "'\\''";
-    else q.push_back(c);
+    if (c == '\'')
+      q += "'\\''";
+    else
+      q.push_back(c);
   }
   return q + "'";
 }
@@ -80,8 +82,10 @@ void require_tool(const std::string& exe) {
 
 LintResult verilator_lint(const std::string& dir, const VerilogDesign& design) {
   require_tool("verilator");
-  const CommandResult r = run_command(
-      std::string("verilator --lint-only -Wall ") + (design.sv ? "--sv " : "") + "--top-module " + design.top + design_files(design), dir);
+  const CommandResult r =
+      run_command(std::string("verilator --lint-only -Wall ") + (design.sv ? "--sv " : "") +
+                      "--top-module " + design.top + design_files(design),
+                  dir);
   LintResult out;
   out.output = r.output;
   out.clean = r.exit_code == 0 && r.output.find("%Warning") == std::string::npos &&
@@ -89,7 +93,9 @@ LintResult verilator_lint(const std::string& dir, const VerilogDesign& design) {
   return out;
 }
 
-const char* simulator_name(Simulator s) { return s == Simulator::verilator ? "verilator" : "icarus"; }
+const char* simulator_name(Simulator s) {
+  return s == Simulator::verilator ? "verilator" : "icarus";
+}
 
 SimRun run_testbench(const std::string& dir, const VerilogDesign& design,
                      const std::string& tb_file, Simulator simulator) {
@@ -100,21 +106,22 @@ SimRun run_testbench(const std::string& dir, const VerilogDesign& design,
     // Lint categories are off here: the design is linted separately; the testbench is not product.
     // OBJCACHE: Verilator's makefiles compile through ccache when it is there, so the runtime
     // library (most of a small design's build time) is compiled once per machine, not per test.
-    build = std::string(have_tool("ccache") ? "OBJCACHE=ccache " : "") + "verilator --binary --timing -Wno-fatal -Wno-lint -Wno-style -j 2 --Mdir obj_" + tb +
+    build = std::string(have_tool("ccache") ? "OBJCACHE=ccache " : "") +
+            "verilator --binary --timing -Wno-fatal -Wno-lint -Wno-style -j 2 --Mdir obj_" + tb +
             " --top-module " + tb + " " + quote(tb_file) + design_files(design);
     run = "./obj_" + tb + "/V" + tb;
   } else {
     require_tool("iverilog");
     require_tool("vvp");
-    build = std::string("iverilog ") + (design.sv ? "-g2012" : "-g2005") + " -s " + tb + " -o " + tb + ".vvp " + quote(tb_file) +
-            design_files(design);
+    build = std::string("iverilog ") + (design.sv ? "-g2012" : "-g2005") + " -s " + tb + " -o " +
+            tb + ".vvp " + quote(tb_file) + design_files(design);
     run = "vvp -n " + tb + ".vvp";
   }
   SimRun s;
   const CommandResult b = run_command(build, dir);
   s.build_seconds = b.seconds;
-  DIFFLUT_CHECK(b.exit_code == 0, "hdl: ", simulator_name(simulator), " build of ", tb_file,
-                " in ", dir, " failed (exit ", b.exit_code, "):\n", tail(b.output, 20));
+  DIFFLUT_CHECK(b.exit_code == 0, "hdl: ", simulator_name(simulator), " build of ", tb_file, " in ",
+                dir, " failed (exit ", b.exit_code, "):\n", tail(b.output, 20));
   const CommandResult r = run_command(run, dir);
   s.run_seconds = r.seconds;
   s.output = r.output;
@@ -175,7 +182,8 @@ SynthReport parse_yosys_stat(const std::string& text, const std::string& top) {
     long long n = 0;
     if (!(ls >> n)) continue;
     ModuleCells& m = in_hier ? total : cur;
-    if (w1 == "$lut") m.luts += n;
+    if (w1 == "$lut")
+      m.luts += n;
     else if (w1.find("DFF") != std::string::npos || w1.find("dff") != std::string::npos)
       m.ffs += n;
   }
@@ -210,8 +218,9 @@ SynthReport run_yosys(const std::string& dir, const VerilogDesign& design, int l
       ys << "synth -top " << design.top << (flatten ? " -flatten" : "") << " -lut " << lut_size
          << "\n";
     } else {
-      ys << "hierarchy -check -top " << design.top << "\nproc\n" << (flatten ? "flatten\n" : "")
-         << "opt_clean\ntechmap\nopt -fast\nabc -lut " << lut_size << "\nopt_clean\n";
+      ys << "hierarchy -check -top " << design.top << "\nproc\n"
+         << (flatten ? "flatten\n" : "") << "opt_clean\ntechmap\nopt -fast\nabc -lut " << lut_size
+         << "\nopt_clean\n";
     }
     ys << "tee -q -o " << stat_file << " stat\n";
   }
@@ -316,9 +325,12 @@ Ice40Report run_ice40(const std::string& dir, const VerilogDesign& design,
       std::string cell;
       long long n = 0;
       if (!(ls >> cell >> n)) continue;
-      if (cell == "SB_LUT4") rep.lut4 += n;
-      else if (cell.rfind("SB_DFF", 0) == 0) rep.ffs += n;
-      else if (cell == "SB_CARRY") rep.carries += n;
+      if (cell == "SB_LUT4")
+        rep.lut4 += n;
+      else if (cell.rfind("SB_DFF", 0) == 0)
+        rep.ffs += n;
+      else if (cell == "SB_CARRY")
+        rep.carries += n;
     }
   }
   std::vector<double> f;
@@ -328,8 +340,8 @@ Ice40Report run_ice40(const std::string& dir, const VerilogDesign& design,
     const std::string log = str_cat(stem, "_seed", seed, ".log");
     const CommandResult r = run_command(
         str_cat("nextpnr-ice40 --", part, " --package ", quote(options.package), " --json ", stem,
-                ".json --asc ", asc, " --seed ", seed, " --freq ", options.target_mhz,
-                " --router ", quote(options.router), " --timing-allow-fail -l ", log, " -q"),
+                ".json --asc ", asc, " --seed ", seed, " --freq ", options.target_mhz, " --router ",
+                quote(options.router), " --timing-allow-fail -l ", log, " -q"),
         dir);
     std::ifstream lf((std::filesystem::path(dir) / log).string());
     std::stringstream text;
@@ -352,7 +364,8 @@ Ice40Report run_ice40(const std::string& dir, const VerilogDesign& design,
     }
   }
   std::sort(f.begin(), f.end());
-  rep.fmax_median_mhz = f.size() % 2 ? f[f.size() / 2] : (f[f.size() / 2 - 1] + f[f.size() / 2]) / 2;
+  rep.fmax_median_mhz =
+      f.size() % 2 ? f[f.size() / 2] : (f[f.size() / 2 - 1] + f[f.size() / 2]) / 2;
   return rep;
 }
 

@@ -55,7 +55,7 @@ struct SynthReport {
   std::vector<ModuleCells> modules;  // per module, as Yosys synthesised it (hierarchy kept)
   int64_t luts = 0, ffs = 0;         // the whole design (every module counted once per instance)
   double seconds = 0;
-  std::string log_file;              // full Yosys log in the design directory
+  std::string log_file;  // full Yosys log in the design directory
 };
 // yosys: read the design, map it to <lut_size>-input LUTs with the hierarchy kept (so each layer's
 // count is its own), stat; parses the per-module and total LUT and flip-flop counts. The default
@@ -73,7 +73,7 @@ struct Ice40Options {
   std::string part = "hx8k";      // nextpnr-ice40 device flag without dashes: hx1k, hx8k, up5k, ...
   std::string package = "ct256";  // nextpnr --package
   std::vector<int> seeds = {1, 2, 3};
-  double target_mhz = 200;        // nextpnr --freq: the timing-driven placer's goal
+  double target_mhz = 200;  // nextpnr --freq: the timing-driven placer's goal
   // nextpnr --router (router1, nextpnr's default; router2 of nextpnr 0.4 was seen cycling for
   // 100,000+ iterations on one overused wire of a small design).
   std::string router = "router1";
@@ -88,9 +88,9 @@ struct Ice40Report {
   int64_t logic_cells = 0, logic_cells_available = 0;  // ICESTORM_LC used / on the part
   int64_t io = 0, io_available = 0;                    // SB_IO used / on the package
   int64_t ram = 0;                                     // ICESTORM_RAM used
-  std::vector<Ice40Run> runs;  // per seed
+  std::vector<Ice40Run> runs;                          // per seed
   double fmax_median_mhz = 0;
-  std::string bitstream;       // <top>.bin of the fastest seed
+  std::string bitstream;  // <top>.bin of the fastest seed
   double synth_seconds = 0;
 };
 Ice40Report run_ice40(const std::string& dir, const VerilogDesign& design,

@@ -66,15 +66,15 @@ VerilogDesign write_verilog(const Circuit& circuit, const VerilogOptions& option
     d.stage_module[s] = module;
     const int every = st.kind == StageKind::popcount ? options.popcount_register_every
                       : st.kind == StageKind::argmax ? options.argmax_register_every
-                                                      : 0;
+                                                     : 0;
     StageModule m = emit_stage_module(module, st, src, lang, every);
     d.stage_latency[s] = m.latency;
     d.files.push_back({module + lang.ext(), vtext::kPreamble + m.text + vtext::kEpilogue});
   }
 
   // The top module. Stages are connected word by word (per-word nets, see verilog_stages.h).
-  std::vector<int> delay(S, 0);                   // clock cycles from the input to stage s's words
-  std::vector<std::vector<std::string>> sig(S);   // what consumers of stage s read, per word
+  std::vector<int> delay(S, 0);                  // clock cycles from the input to stage s's words
+  std::vector<std::vector<std::string>> sig(S);  // what consumers of stage s read, per word
   std::vector<char> reg_after(S, 0);
   for (int s : d.registered_after) reg_after[static_cast<size_t>(s)] = 1;
   const Stage& in = circuit.input();
@@ -86,8 +86,8 @@ VerilogDesign write_verilog(const Circuit& circuit, const VerilogOptions& option
   for (size_t s = 1; s < S; ++s) {
     const Stage& st = circuit.stages[s];
     const size_t src = static_cast<size_t>(st.source);
-    body << "\n  // " << st.name << ": " << stage_kind_name(st.kind) << ", " << st.size
-         << " x " << st.width << " bit(s)";
+    body << "\n  // " << st.name << ": " << stage_kind_name(st.kind) << ", " << st.size << " x "
+         << st.width << " bit(s)";
     if (!st.node_name.empty()) body << ", node '" << st.node_name << "' (op " << st.op << ")";
     if (d.stage_latency[s] > 0) body << ", latency " << d.stage_latency[s];
     body << "\n";
@@ -95,14 +95,16 @@ VerilogDesign write_verilog(const Circuit& circuit, const VerilogOptions& option
     for (int64_t m = 0; m < st.size; ++m) body << "  wire " << wr << "w" << s << "_" << m << ";\n";
     body << "  " << d.stage_module[s] << " u_" << st.name << " (";
     if (d.stage_latency[s] > 0) body << "\n    .clk(clk),";
-    for (size_t m = 0; m < sig[src].size(); ++m) body << "\n    .x" << m << "(" << sig[src][m] << "),";
+    for (size_t m = 0; m < sig[src].size(); ++m)
+      body << "\n    .x" << m << "(" << sig[src][m] << "),";
     for (int64_t m = 0; m < st.size; ++m)
       body << "\n    .y" << m << "(w" << s << "_" << m << ")" << (m + 1 < st.size ? "," : "");
     body << ");\n";
     delay[s] = delay[src] + d.stage_latency[s];
     for (int64_t m = 0; m < st.size; ++m) sig[s].push_back(str_cat("w", s, "_", m));
     if (reg_after[s]) {
-      for (int64_t m = 0; m < st.size; ++m) body << "  " << lang.reg() << " " << wr << "q" << s << "_" << m << ";\n";
+      for (int64_t m = 0; m < st.size; ++m)
+        body << "  " << lang.reg() << " " << wr << "q" << s << "_" << m << ";\n";
       body << "  " << lang.always_ff("clk") << " begin\n";
       for (int64_t m = 0; m < st.size; ++m) {
         body << "    q" << s << "_" << m << " <= w" << s << "_" << m << ";\n";
@@ -139,9 +141,9 @@ VerilogDesign write_verilog(const Circuit& circuit, const VerilogOptions& option
     os << "//   clk          rising edge advances the pipeline (no reset: outputs are valid "
        << d.latency << " cycles after an input)\n";
   os << "//   " << circuit.input_port << " [" << d.input_bits - 1 << ":0]  " << in.size
-     << " words of " << in.width << " bit(s); word f = " << circuit.input_port << "[f*"
-     << in.width << " +: " << in.width << "]"
-     << (in.width == 1 ? " (encoded bits)" : " (raw feature codes)") << "\n";
+     << " words of " << in.width << " bit(s); word f = " << circuit.input_port << "[f*" << in.width
+     << " +: " << in.width << "]" << (in.width == 1 ? " (encoded bits)" : " (raw feature codes)")
+     << "\n";
   for (size_t o = 0; o < circuit.outputs.size(); ++o) {
     const Stage& st = circuit.stages[static_cast<size_t>(circuit.outputs[o].stage)];
     os << "//   " << circuit.outputs[o].port << " [" << d.output_bits[o] - 1 << ":0]  " << st.size
@@ -149,7 +151,8 @@ VerilogDesign write_verilog(const Circuit& circuit, const VerilogOptions& option
        << st.width << " +: " << st.width << "]; " << describe_port(st) << "\n";
   }
   os << "//\n// Latency: " << d.latency << " clock cycle(s)";
-  if (d.latency == 0) os << " (combinational)";
+  if (d.latency == 0)
+    os << " (combinational)";
   else {
     os << "; registers after:";
     for (int s : d.registered_after) os << " " << circuit.stages[static_cast<size_t>(s)].name;

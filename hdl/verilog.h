@@ -31,12 +31,12 @@ struct VerilogFile {
 
 struct VerilogDesign {
   std::string top;
-  std::vector<VerilogFile> files;           // stage modules in circuit order, the top last
-  std::vector<std::string> stage_module;    // module name of each stage ("" for the input)
-  std::vector<int> registered_after;        // stages followed by a register bank
-  std::vector<int> stage_latency;           // register banks inside each stage's module
-  bool sv = false;                          // SystemVerilog files
-  int latency = 0;                          // clock cycles from input to outputs; 0 = combinational
+  std::vector<VerilogFile> files;         // stage modules in circuit order, the top last
+  std::vector<std::string> stage_module;  // module name of each stage ("" for the input)
+  std::vector<int> registered_after;      // stages followed by a register bank
+  std::vector<int> stage_latency;         // register banks inside each stage's module
+  bool sv = false;                        // SystemVerilog files
+  int latency = 0;                        // clock cycles from input to outputs; 0 = combinational
   bool has_clock() const { return latency > 0; }
   // Port widths: input, and each circuit output in order.
   int64_t input_bits = 0;

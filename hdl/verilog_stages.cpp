@@ -91,9 +91,12 @@ StageModule emit_compare(const std::string& module, const Stage& st, const Stage
     const int64_t i = st.index[static_cast<size_t>(m)];
     const uint32_t t = st.threshold[static_cast<size_t>(m)];
     os << "  assign y" << m << " = ";
-    if (t == 0) os << "1'b1";
-    else if (t == never) os << "1'b0";
-    else os << xw(i) << " >= " << src.width << "'d" << t;
+    if (t == 0)
+      os << "1'b1";
+    else if (t == never)
+      os << "1'b0";
+    else
+      os << xw(i) << " >= " << src.width << "'d" << t;
     os << ";  // word " << i << rel << st.threshold_value[static_cast<size_t>(m)] << "\n";
   }
   return {os.str(), 0};
@@ -114,7 +117,8 @@ StageModule emit_wires(const std::string& module, const Stage& st, const Stage& 
 // test it). Written as a mux tree rather than a constant indexed by the address because Yosys
 // expands `T[addr]` into one specialised shift module per distinct table, which takes minutes for
 // thousands of nodes; the mux tree maps to the same single LUT in seconds.
-std::string mux_tree(const uint8_t* bits, int64_t n, const std::vector<std::string>& in, int level) {
+std::string mux_tree(const uint8_t* bits, int64_t n, const std::vector<std::string>& in,
+                     int level) {
   bool constant = true;
   for (int64_t a = 1; a < n && constant; ++a) constant = bits[a] == bits[0];
   if (constant) return bits[0] ? "1'b1" : "1'b0";
@@ -192,7 +196,8 @@ StageModule emit_popcount(const std::string& module, const Stage& st, const Stag
                           const vtext::Lang& lang, int every) {
   std::vector<int64_t> read;
   for (int64_t c = 0; c < st.size; ++c)
-    for (int64_t m = st.group_begin[static_cast<size_t>(c)]; m < st.group_end[static_cast<size_t>(c)]; ++m)
+    for (int64_t m = st.group_begin[static_cast<size_t>(c)];
+         m < st.group_end[static_cast<size_t>(c)]; ++m)
       read.push_back(m);
   struct Term {
     std::string expr;
@@ -206,7 +211,8 @@ StageModule emit_popcount(const std::string& module, const Stage& st, const Stag
   std::ostringstream body;
   std::vector<std::vector<Term>> groups(static_cast<size_t>(st.size));
   for (int64_t c = 0; c < st.size; ++c) {
-    const int64_t b = st.group_begin[static_cast<size_t>(c)], e = st.group_end[static_cast<size_t>(c)];
+    const int64_t b = st.group_begin[static_cast<size_t>(c)],
+                  e = st.group_end[static_cast<size_t>(c)];
     body << "  // group " << c << ": x" << b << " .. x" << e - 1 << "\n";
     for (int64_t m = b; m < e; m += 3) {
       const int64_t cnt = std::min<int64_t>(3, e - m);
@@ -270,8 +276,10 @@ StageModule emit_popcount(const std::string& module, const Stage& st, const Stag
     const std::vector<Term>& terms = groups[static_cast<size_t>(c)];
     os << "  assign y" << c << " = ";
     const int64_t off = st.group_offset(c);
-    if (terms.empty()) os << st.width << "'d" << off;
-    else os << zext(terms[0].expr, terms[0].width, st.width);
+    if (terms.empty())
+      os << st.width << "'d" << off;
+    else
+      os << zext(terms[0].expr, terms[0].width, st.width);
     if (!terms.empty() && off > 0)
       os << " + " << st.width << "'d" << off << ";  // + constant ones folded by the optimiser\n";
     else
@@ -305,8 +313,8 @@ StageModule emit_argmax(const std::string& module, const Stage& st, const Stage&
         const std::string n = str_cat("l", level, "_", i / 2);
         body << "  wire take_" << n << " = " << r.value << " > " << l.value << ";\n";
         if (!root)
-          body << "  wire " << range(src.width) << " v_" << n << " = take_" << n << " ? "
-               << r.value << " : " << l.value << ";\n";
+          body << "  wire " << range(src.width) << " v_" << n << " = take_" << n << " ? " << r.value
+               << " : " << l.value << ";\n";
         body << "  wire " << range(st.width) << " i_" << n << " = take_" << n << " ? " << r.index
              << " : " << l.index << ";\n";
         next.push_back({"v_" + n, "i_" + n});

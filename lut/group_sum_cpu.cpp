@@ -39,9 +39,8 @@ void group_sum_forward_cpu(OpCall& c) {
   DIFFLUT_DISPATCH_FLOAT(x.dtype(), "group_sum", [&] {
     const scalar_t* xp = x.data<scalar_t>();
     scalar_t* out = c.out->data<scalar_t>();
-    parallel_for(0, B, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, M)), [&](int64_t lo, int64_t hi) {
-      group_sum_rows(xp, out, M, C, g, tau, lo, hi);
-    });
+    parallel_for(0, B, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, M)),
+                 [&](int64_t lo, int64_t hi) { group_sum_rows(xp, out, M, C, g, tau, lo, hi); });
   });
 }
 
@@ -54,9 +53,9 @@ void group_sum_backward_cpu(OpCall& c) {
   DIFFLUT_DISPATCH_FLOAT(x.dtype(), "group_sum", [&] {
     const scalar_t* gy = c.grad_out->data<scalar_t>();
     scalar_t* gx = c.grad_in[0]->data<scalar_t>();
-    parallel_for(0, B, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, M)), [&](int64_t lo, int64_t hi) {
-      group_sum_grad_rows(gy, gx, M, C, g, tau, lo, hi);
-    });
+    parallel_for(
+        0, B, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, M)),
+        [&](int64_t lo, int64_t hi) { group_sum_grad_rows(gy, gx, M, C, g, tau, lo, hi); });
   });
 }
 

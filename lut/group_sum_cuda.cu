@@ -8,8 +8,8 @@ namespace difflut {
 namespace {
 
 template <class T>
-__global__ void group_sum_forward_kernel(const T* x,   // [B, M]
-                                         T* out,       // [B, C]
+__global__ void group_sum_forward_kernel(const T* x,  // [B, M]
+                                         T* out,      // [B, C]
                                          long long B, long long M, long long C, long long g,
                                          double tau) {
   for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < B * C;

@@ -77,8 +77,8 @@ const char* grad_stabilization_name(GradStabilization mode) {
 }
 
 GradStabilization parse_grad_stabilization(const std::string& name, const std::string& what) {
-  for (GradStabilization m : {GradStabilization::none, GradStabilization::layerwise,
-                              GradStabilization::batchwise})
+  for (GradStabilization m :
+       {GradStabilization::none, GradStabilization::layerwise, GradStabilization::batchwise})
     if (name == grad_stabilization_name(m)) return m;
   DIFFLUT_FAIL(what, ": expected one of none, layerwise, batchwise, found '", name, "'");
 }

@@ -95,7 +95,8 @@ void grad_stabilize_backward_cpu(OpCall& c) {
         const size_t r = per_row ? static_cast<size_t>(b) : 0;
         const double ctr = centre.empty() ? 0.0 : centre[r];
         for (int64_t j = 0; j < N; ++j)
-          gx[b * N + j] += static_cast<scalar_t>((static_cast<double>(g[b * N + j]) - ctr) * scale[r]);
+          gx[b * N + j] +=
+              static_cast<scalar_t>((static_cast<double>(g[b * N + j]) - ctr) * scale[r]);
       }
     });
   });

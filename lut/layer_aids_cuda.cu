@@ -52,7 +52,8 @@ __global__ void row_sum_kernel(const T* g, long long N, const double* centre, in
 }
 
 // One block: means of the row sums, per row or (layerwise) one over all rows, into out.
-__global__ void mean_kernel(const double* sums, long long B, int per_row, double count, double* out) {
+__global__ void mean_kernel(const double* sums, long long B, int per_row, double count,
+                            double* out) {
   if (per_row) {
     for (long long b = threadIdx.x; b < B; b += kBlock) out[b] = __ddiv_rn(sums[b], count);
     return;
@@ -83,8 +84,8 @@ void bit_flip_forward_cuda(OpCall& c) {
   const unsigned long long key = static_cast<uint64_t>(c.attrs.ints[0]);
   const double p = c.attrs.floats[0];
   DIFFLUT_DISPATCH_FLOAT(x.dtype(), "bit_flip", [&] {
-    bit_flip_kernel<<<grid_for(n, kBlock), kBlock>>>(x.data<scalar_t>(), c.out->data<scalar_t>(),
-                                                     n, key, p);
+    bit_flip_kernel<<<grid_for(n, kBlock), kBlock>>>(x.data<scalar_t>(), c.out->data<scalar_t>(), n,
+                                                     key, p);
   });
   DIFFLUT_CUDA_LAUNCH_CHECK();
 }
@@ -122,9 +123,8 @@ void grad_stabilize_backward_cuda(OpCall& c) {
     }
     row_sum_kernel<<<B, kBlock>>>(g, N, cp, per_row, 2, sp);
     mean_kernel<<<1, kBlock>>>(sp, B, per_row, count, var.data<double>());
-    rescale_kernel<<<grid_for(B * N, kBlock), kBlock>>>(g, c.grad_in[0]->data<scalar_t>(), B, N,
-                                                        cp, var.data<double>(), per_row, target,
-                                                        eps);
+    rescale_kernel<<<grid_for(B * N, kBlock), kBlock>>>(g, c.grad_in[0]->data<scalar_t>(), B, N, cp,
+                                                        var.data<double>(), per_row, target, eps);
   });
   DIFFLUT_CUDA_LAUNCH_CHECK();
 }

@@ -11,10 +11,10 @@
 #include <type_traits>
 #include <vector>
 
+#include "autograd/ops/matmul/matmul_kernels.h"
 #include "lut/learnable_mapping.h"
 #include "lut/learnable_mapping_kernels.h"
 #include "lut/learnable_mapping_math.h"
-#include "autograd/ops/matmul/matmul_kernels.h"
 #include "tensor/parallel.h"
 
 #if defined(__SSE2__)
@@ -28,7 +28,7 @@ namespace {
 constexpr int64_t kArgmaxBlock = 1024;  // columns per argmax task (4 KiB row segments)
 constexpr int64_t kSoftmaxBlock = 64;
 // Largest batch the fused pass handles with partial-sum tables; larger ones use the GEMM product.
-constexpr int64_t kMaxTableBatch = 64;   // columns per sparse-softmax candidate block
+constexpr int64_t kMaxTableBatch = 64;  // columns per sparse-softmax candidate block
 constexpr int64_t kDwRows = 4;          // rows of dW per register tile of the dense product
 constexpr int64_t kDwCols = 1024;       // columns per cache tile of the dense product
 
@@ -48,7 +48,7 @@ inline void argmax_row(const T* __restrict row,  // [n] W row segment
 }
 
 template <class T>
-void argmax_block(const T* w,      // [F, S]
+void argmax_block(const T* w,  // [F, S]
                   int64_t F, int64_t S, int64_t s0, int64_t n,
                   T* best,         // [n] scratch
                   int32_t* idx) {  // [n] out: columns s0 .. s0 + n
@@ -105,10 +105,10 @@ struct SoftmaxEntry {
 };
 
 template <class T>
-void sparse_dx(const T* w,         // [F, S]
-               const int32_t* idx, // [S] argmax per column
-               const T* g,         // [B, S]
-               T* dx,              // [B, F] accumulated
+void sparse_dx(const T* w,          // [F, S]
+               const int32_t* idx,  // [S] argmax per column
+               const T* g,          // [B, S]
+               T* dx,               // [B, F] accumulated
                int64_t B, int64_t F, int64_t S, T tau) {
   const int64_t nblk = (S + kSoftmaxBlock - 1) / kSoftmaxBlock;
   std::vector<std::vector<SoftmaxEntry<T>>> entries(static_cast<size_t>(nblk));
@@ -212,9 +212,9 @@ inline void sum_table_rows_generic(T* __restrict acc, const T* const* rows, int6
 // chunk count is a template parameter so that the row pointers live in registers.
 template <int kC>
 __attribute__((target("avx2"))) void sum_table_rows_avx2_fixed(float* __restrict acc,
-                                                                const float* const* rows,
-                                                                const float* __restrict colsum,
-                                                                int64_t n) {
+                                                               const float* const* rows,
+                                                               const float* __restrict colsum,
+                                                               int64_t n) {
   const float* r[kC];
   for (int c = 0; c < kC; ++c) r[c] = rows[c];
   int64_t j = 0;
@@ -237,9 +237,9 @@ __attribute__((target("avx2"))) void sum_table_rows_avx2_fixed(float* __restrict
 }
 
 __attribute__((target("avx2"))) void sum_table_rows_avx2(float* __restrict acc,
-                                                          const float* const* rows, int64_t C,
-                                                          const float* __restrict colsum,
-                                                          int64_t n) {
+                                                         const float* const* rows, int64_t C,
+                                                         const float* __restrict colsum,
+                                                         int64_t n) {
   switch (C) {
     case 1: return sum_table_rows_avx2_fixed<1>(acc, rows, colsum, n);
     case 2: return sum_table_rows_avx2_fixed<2>(acc, rows, colsum, n);
@@ -303,12 +303,12 @@ inline void track_argmax(T p, T& best, int32_t& bidx, int32_t ii) {
 // vectorise it (the f32 Adam row has an explicit SSE2 version below: without -fno-math-errno GCC
 // will not vectorise std::sqrt).
 template <class T, OptMode kOpt, bool kFirst>
-inline void update_row(T* __restrict wr,         // [n] W row segment
-                       T* __restrict mr,         // [n] first moment / velocity (or null)
-                       T* __restrict vr,         // [n] second moment (or null)
-                       const T* __restrict acc,  // [n] gradient row segment
-                       T* __restrict best,       // [n] running max
-                       int32_t* __restrict bidx, // [n] running argmax
+inline void update_row(T* __restrict wr,          // [n] W row segment
+                       T* __restrict mr,          // [n] first moment / velocity (or null)
+                       T* __restrict vr,          // [n] second moment (or null)
+                       const T* __restrict acc,   // [n] gradient row segment
+                       T* __restrict best,        // [n] running max
+                       int32_t* __restrict bidx,  // [n] running argmax
                        int32_t ii, int64_t j0, int64_t n, const MappingOptCoeffs<T> co) {
   for (int64_t j = j0; j < n; ++j) {
     T p;
@@ -392,9 +392,9 @@ template <bool kTrack, bool kFirst>
 __attribute__((target("avx2"))) void adam_row_avx2(float* __restrict wr, float* __restrict mr,
                                                    float* __restrict vr,
                                                    const float* __restrict acc,
-                                                   float* __restrict best,
-                                                   int32_t* __restrict bidx, int32_t ii,
-                                                   int64_t n, const MappingOptCoeffs<float> co,
+                                                   float* __restrict best, int32_t* __restrict bidx,
+                                                   int32_t ii, int64_t n,
+                                                   const MappingOptCoeffs<float> co,
                                                    int64_t next_row = 0) {  // elements; 0: none
   const __m256 decay = _mm256_set1_ps(co.decay_factor), l2 = _mm256_set1_ps(co.l2);
   const __m256 b1 = _mm256_set1_ps(co.beta1), omb1 = _mm256_set1_ps(co.one_minus_beta1);
@@ -490,13 +490,13 @@ template <class T, GradMode kGrad, OptMode kOpt>
 void fused_block(T* w, T* m, T* v,  // [F, S] each (m/v may be null when kOpt does not use them)
                  const FusedGrad<T>& gr, const MappingOptCoeffs<T>& co, int64_t F, int64_t S,
                  int64_t s0, int64_t n, int64_t sb,
-                 T* tab,        // [C, 2^bits, sb] tables mode, [B, sb] dense mode
-                 T* colsum,     // [sb]
-                 T* acc,        // [sb]
-                 T* best,       // [sb]
-                 int32_t* bidx, // [sb]
-                 const T** rows,// [C] scratch
-                 int32_t* idx)  // [S] out
+                 T* tab,          // [C, 2^bits, sb] tables mode, [B, sb] dense mode
+                 T* colsum,       // [sb]
+                 T* acc,          // [sb]
+                 T* best,         // [sb]
+                 int32_t* bidx,   // [sb]
+                 const T** rows,  // [C] scratch
+                 int32_t* idx)    // [S] out
 {
   const int64_t B = gr.B, C = gr.C;
   const int entries = 1 << gr.bits;
@@ -531,7 +531,8 @@ void fused_block(T* w, T* m, T* v,  // [F, S] each (m/v may be null when kOpt do
   for (int64_t i = 0; i < F; ++i) {
     if constexpr (kGrad == GradMode::tables) {
       const uint8_t* mk = gr.masks + i * C;
-      for (int64_t c = 0; c < C; ++c) rows[c] = tab + (c * entries + static_cast<int64_t>(mk[c])) * sb;
+      for (int64_t c = 0; c < C; ++c)
+        rows[c] = tab + (c * entries + static_cast<int64_t>(mk[c])) * sb;
       sum_table_rows(acc, rows, C, colsum, n);
     } else if constexpr (kGrad == GradMode::product) {
       const T* xr = gr.xtg + i * S + s0;
@@ -555,7 +556,7 @@ void fused_block(T* w, T* m, T* v,  // [F, S] each (m/v may be null when kOpt do
       update_row_fast<T, kOpt, true>(wr, mr, vr, acc, best, bidx, 0, n, co, pf);
     } else {
       update_row_fast<T, kOpt, false>(wr, mr, vr, acc, best, bidx, static_cast<int32_t>(i), n, co,
-                                       pf);
+                                      pf);
     }
   }
   std::memcpy(idx + s0, bidx, static_cast<size_t>(n) * sizeof(int32_t));
@@ -680,8 +681,8 @@ void learnable_mapping_backward_cpu(OpCall& c) {
     DIFFLUT_ASSERT(!c.saved.empty());
     const int32_t* ip = c.saved[0].data<int32_t>();
     DIFFLUT_DISPATCH_FLOAT(x.dtype(), "learnable_mapping", [&] {
-      sparse_dx(w.data<scalar_t>(), ip, g.data<scalar_t>(), c.grad_in[0]->data<scalar_t>(), B, F,
-                S, static_cast<scalar_t>(c.attrs.floats[0]));
+      sparse_dx(w.data<scalar_t>(), ip, g.data<scalar_t>(), c.grad_in[0]->data<scalar_t>(), B, F, S,
+                static_cast<scalar_t>(c.attrs.floats[0]));
     });
   }
 }
@@ -711,9 +712,8 @@ void learnable_mapping_optimizer_pass_cpu(Tensor& w, const Tensor& dw, Tensor* m
   });
 }
 
-void learnable_mapping_update_cpu(Tensor& w, Tensor* m, Tensor* v, const Tensor* x,
-                                  const Tensor* g, const OptimizerStep& step, double lo, double hi,
-                                  Tensor& idx) {
+void learnable_mapping_update_cpu(Tensor& w, Tensor* m, Tensor* v, const Tensor* x, const Tensor* g,
+                                  const OptimizerStep& step, double lo, double hi, Tensor& idx) {
   const int64_t F = w.size(0), S = w.size(1);
   const int64_t B = x ? x->size(0) : 0;
   int32_t* ip = idx.data<int32_t>();

@@ -8,19 +8,19 @@
 // output has one owner and a fixed reduction order, so results are bit-reproducible.
 #include <algorithm>
 
+#include "autograd/ops/matmul/cublas_handle.h"
 #include "lut/learnable_mapping.h"
 #include "lut/learnable_mapping_kernels.h"
 #include "lut/learnable_mapping_math.h"
 #include "tensor/cuda_utils.h"
-#include "autograd/ops/matmul/cublas_handle.h"
 
 namespace difflut {
 
 namespace {
 
-constexpr int kWarps = 8;          // warps per block of the fused pass (one 32-column tile)
-constexpr int kTile = 32;          // columns per block of the fused pass
-constexpr int kChunk = 4;          // samples per table chunk on the GPU (16-entry tables)
+constexpr int kWarps = 8;  // warps per block of the fused pass (one 32-column tile)
+constexpr int kTile = 32;  // columns per block of the fused pass
+constexpr int kChunk = 4;  // samples per table chunk on the GPU (16-entry tables)
 constexpr int kEntries = 1 << kChunk;
 // Shared memory the fused pass may use for its tables (opt-in above 48 KiB; sm_90 allows 227 KiB).
 constexpr size_t kMaxTableSmem = 200 * 1024;
@@ -55,9 +55,9 @@ __device__ __forceinline__ void argmax_merge(T v, int i, T& best, int& bi) {
 
 // ---- argmax -----------------------------------------------------------------------------------
 template <class T>
-__global__ void argmax_partial_kernel(const T* w,       // [F, S]
-                                      T* pbest,         // [RG, S] out
-                                      int* pidx,        // [RG, S] out (-1: empty range)
+__global__ void argmax_partial_kernel(const T* w,  // [F, S]
+                                      T* pbest,    // [RG, S] out
+                                      int* pidx,   // [RG, S] out (-1: empty range)
                                       long long F, long long S, long long rows_per_group) {
   const long long s = blockIdx.x * (long long)blockDim.x + threadIdx.x;
   if (s >= S) return;
@@ -71,9 +71,9 @@ __global__ void argmax_partial_kernel(const T* w,       // [F, S]
 }
 
 template <class T>
-__global__ void argmax_reduce_kernel(const T* pbest,  // [RG, S]
-                                     const int* pidx, // [RG, S]
-                                     int* idx,        // [S] out
+__global__ void argmax_reduce_kernel(const T* pbest,   // [RG, S]
+                                     const int* pidx,  // [RG, S]
+                                     int* idx,         // [S] out
                                      long long S, int RG) {
   const long long s = blockIdx.x * (long long)blockDim.x + threadIdx.x;
   if (s >= S) return;
@@ -130,10 +130,10 @@ __global__ void dense_dw_kernel(const T* x,  // [B, F]
 // ---- sparse-softmax dx ------------------------------------------------------------------------
 // Z[s] = sum over the rows within the cutoff of exp((W[i, s] - max_s) / tau), rows in order.
 template <class T>
-__global__ void softmax_z_kernel(const T* w,       // [F, S]
-                                 const int* idx,   // [S]
-                                 T* z,             // [S] out
-                                 T* wmax,          // [S] out
+__global__ void softmax_z_kernel(const T* w,      // [F, S]
+                                 const int* idx,  // [S]
+                                 T* z,            // [S] out
+                                 T* wmax,         // [S] out
                                  long long F, long long S, T tau) {
   const long long s = blockIdx.x * (long long)blockDim.x + threadIdx.x;
   if (s >= S) return;
@@ -150,9 +150,9 @@ __global__ void softmax_z_kernel(const T* w,       // [F, S]
 
 // One warp per row i: how many columns keep row i.
 template <class T>
-__global__ void softmax_count_kernel(const T* w,           // [F, S]
-                                     const T* wmax,        // [S]
-                                     long long* counts,    // [F] out
+__global__ void softmax_count_kernel(const T* w,         // [F, S]
+                                     const T* wmax,      // [S]
+                                     long long* counts,  // [F] out
                                      long long F, long long S, T tau) {
   const long long i = blockIdx.x * (long long)(blockDim.x / 32) + threadIdx.x / 32;
   const int lane = threadIdx.x & 31;
@@ -178,12 +178,12 @@ __global__ void exclusive_scan_kernel(const long long* counts,  // [F]
 
 // One warp per row i: the kept columns of row i in increasing s with their softmax weights.
 template <class T>
-__global__ void softmax_fill_kernel(const T* w,               // [F, S]
-                                    const T* wmax,            // [S]
-                                    const T* z,               // [S]
-                                    const long long* offsets, // [F + 1]
-                                    int* es,                  // [nnz] out: column
-                                    T* ep,                    // [nnz] out: weight
+__global__ void softmax_fill_kernel(const T* w,                // [F, S]
+                                    const T* wmax,             // [S]
+                                    const T* z,                // [S]
+                                    const long long* offsets,  // [F + 1]
+                                    int* es,                   // [nnz] out: column
+                                    T* ep,                     // [nnz] out: weight
                                     long long F, long long S, T tau) {
   const long long i = blockIdx.x * (long long)(blockDim.x / 32) + threadIdx.x / 32;
   const int lane = threadIdx.x & 31;
@@ -230,9 +230,9 @@ __global__ void sparse_dx_kernel(const long long* offsets,  // [F + 1]
 // masks[i, c] = bits of x[4c .. 4c + 3, i]; nonbinary[0] = 1 if any x is not exactly 0 or 1 (every
 // writer stores the same value, so the race is benign and the result deterministic).
 template <class T>
-__global__ void masks_kernel(const T* x,          // [B, F]
-                             unsigned char* masks,// [F, C] out
-                             int* nonbinary,      // [1] out (pre-zeroed)
+__global__ void masks_kernel(const T* x,            // [B, F]
+                             unsigned char* masks,  // [F, C] out
+                             int* nonbinary,        // [1] out (pre-zeroed)
                              long long B, long long F, long long C) {
   const long long n = F * C;
   for (long long t = blockIdx.x * (long long)blockDim.x + threadIdx.x; t < n;
@@ -253,8 +253,8 @@ __global__ void masks_kernel(const T* x,          // [B, F]
 }
 
 template <class T>
-__global__ void colsum_kernel(const T* g,   // [B, S]
-                              T* colsum,    // [S] out
+__global__ void colsum_kernel(const T* g,  // [B, S]
+                              T* colsum,   // [S] out
                               long long B, long long S) {
   const long long s = blockIdx.x * (long long)blockDim.x + threadIdx.x;
   if (s >= S) return;
@@ -271,18 +271,18 @@ enum OptKind : int { kAdam = 0, kSgdMomentum = 1, kSgd = 2 };
 // sum_c table[c][masks[i, c]][lane] (B / 4 conflict-free shared loads). Non-binary x (flag set on
 // the device) and batches too large for shared memory use the exact dense sum over b instead.
 template <class T, int kOpt, bool kTables>
-__global__ void __launch_bounds__(kTile * kWarps)
-    fused_update_kernel(T* w,                         // [F, S]
-                        T* m,                         // [F, S] or null
-                        T* v,                         // [F, S] or null
-                        const T* g,                   // [B, S] (null when B == 0)
-                        const T* x,                   // [B, F] (null when B == 0)
-                        const unsigned char* masks,   // [F, C]
-                        const T* colsum,              // [S]
-                        const int* nonbinary,         // [1]
-                        const T* xtg,                 // [F, S] 2·xᵀg (cuBLAS) or null
-                        T* pbest,                     // [RG, S] out
-                        int* pidx,                    // [RG, S] out
+__global__ void __launch_bounds__(kTile* kWarps)
+    fused_update_kernel(T* w,                        // [F, S]
+                        T* m,                        // [F, S] or null
+                        T* v,                        // [F, S] or null
+                        const T* g,                  // [B, S] (null when B == 0)
+                        const T* x,                  // [B, F] (null when B == 0)
+                        const unsigned char* masks,  // [F, C]
+                        const T* colsum,             // [S]
+                        const int* nonbinary,        // [1]
+                        const T* xtg,                // [F, S] 2·xᵀg (cuBLAS) or null
+                        T* pbest,                    // [RG, S] out
+                        int* pidx,                   // [RG, S] out
                         long long F, long long S, long long B, long long C,
                         long long rows_per_group, MappingOptCoeffs<T> co) {
   extern __shared__ __align__(16) unsigned char smem_raw[];
@@ -355,9 +355,9 @@ __global__ void __launch_bounds__(kTile * kWarps)
 
 template <class T, int kOpt, bool kTables>
 void launch_fused(dim3 grid, size_t smem, T* w, T* m, T* v, const T* g, const T* x,
-                  const unsigned char* masks, const T* colsum, const int* nonbinary,
-                  const T* xtg, T* pbest, int* pidx, int64_t F, int64_t S, int64_t B, int64_t C,
-                  int64_t rpg, const MappingOptCoeffs<T>& co) {
+                  const unsigned char* masks, const T* colsum, const int* nonbinary, const T* xtg,
+                  T* pbest, int* pidx, int64_t F, int64_t S, int64_t B, int64_t C, int64_t rpg,
+                  const MappingOptCoeffs<T>& co) {
   auto kernel = fused_update_kernel<T, kOpt, kTables>;
   if (smem > 48 * 1024) {
     DIFFLUT_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
@@ -371,17 +371,17 @@ void launch_fused(dim3 grid, size_t smem, T* w, T* m, T* v, const T* g, const T*
 template <class T, bool kTables>
 void launch_fused_opt(const MappingOptCoeffs<T>& co, dim3 grid, size_t smem, T* w, T* m, T* v,
                       const T* g, const T* x, const unsigned char* masks, const T* colsum,
-                      const int* nonbinary, const T* xtg, T* pbest, int* pidx, int64_t F,
-                      int64_t S, int64_t B, int64_t C, int64_t rpg) {
+                      const int* nonbinary, const T* xtg, T* pbest, int* pidx, int64_t F, int64_t S,
+                      int64_t B, int64_t C, int64_t rpg) {
   if (co.adam) {
-    launch_fused<T, kAdam, kTables>(grid, smem, w, m, v, g, x, masks, colsum, nonbinary, xtg,
-                                    pbest, pidx, F, S, B, C, rpg, co);
+    launch_fused<T, kAdam, kTables>(grid, smem, w, m, v, g, x, masks, colsum, nonbinary, xtg, pbest,
+                                    pidx, F, S, B, C, rpg, co);
   } else if (co.has_momentum) {
-    launch_fused<T, kSgdMomentum, kTables>(grid, smem, w, m, v, g, x, masks, colsum, nonbinary,
-                                           xtg, pbest, pidx, F, S, B, C, rpg, co);
+    launch_fused<T, kSgdMomentum, kTables>(grid, smem, w, m, v, g, x, masks, colsum, nonbinary, xtg,
+                                           pbest, pidx, F, S, B, C, rpg, co);
   } else {
-    launch_fused<T, kSgd, kTables>(grid, smem, w, m, v, g, x, masks, colsum, nonbinary, xtg,
-                                   pbest, pidx, F, S, B, C, rpg, co);
+    launch_fused<T, kSgd, kTables>(grid, smem, w, m, v, g, x, masks, colsum, nonbinary, xtg, pbest,
+                                   pidx, F, S, B, C, rpg, co);
   }
 }
 
@@ -389,13 +389,13 @@ void launch_fused_opt(const MappingOptCoeffs<T>& co, dim3 grid, size_t smem, T* 
 // out is Sx F = gᵀ (S x B, ld S) · x (B x F: the F x B column-major x, transposed; ld F).
 void xtg_gemm(const float* g, const float* x, float* out, int64_t F, int64_t S, int64_t B) {
   const float alpha = 2.0f, beta = 0.0f;
-  DIFFLUT_CUBLAS_CHECK(cublasSgemm(cublas_handle(), CUBLAS_OP_N, CUBLAS_OP_T, (int)S, (int)F, (int)B,
-                                   &alpha, g, (int)S, x, (int)F, &beta, out, (int)S));
+  DIFFLUT_CUBLAS_CHECK(cublasSgemm(cublas_handle(), CUBLAS_OP_N, CUBLAS_OP_T, (int)S, (int)F,
+                                   (int)B, &alpha, g, (int)S, x, (int)F, &beta, out, (int)S));
 }
 void xtg_gemm(const double* g, const double* x, double* out, int64_t F, int64_t S, int64_t B) {
   const double alpha = 2.0, beta = 0.0;
-  DIFFLUT_CUBLAS_CHECK(cublasDgemm(cublas_handle(), CUBLAS_OP_N, CUBLAS_OP_T, (int)S, (int)F, (int)B,
-                                   &alpha, g, (int)S, x, (int)F, &beta, out, (int)S));
+  DIFFLUT_CUBLAS_CHECK(cublasDgemm(cublas_handle(), CUBLAS_OP_N, CUBLAS_OP_T, (int)S, (int)F,
+                                   (int)B, &alpha, g, (int)S, x, (int)F, &beta, out, (int)S));
 }
 
 // ---- unfused optimizer pass (baseline) ----------------------------------------------------------
@@ -434,8 +434,8 @@ void learnable_mapping_forward_cuda(OpCall& c) {
   const int64_t B = x.size(0), F = x.size(1), S = w.size(1);
   if (B * S > 0) {
     DIFFLUT_DISPATCH_FLOAT(x.dtype(), "learnable_mapping", [&] {
-      gather_kernel<scalar_t><<<grid_for(B * S), 256>>>(
-          x.data<scalar_t>(), idx.data<int32_t>(), c.out->data<scalar_t>(), B, F, S);
+      gather_kernel<scalar_t><<<grid_for(B * S), 256>>>(x.data<scalar_t>(), idx.data<int32_t>(),
+                                                        c.out->data<scalar_t>(), B, F, S);
     });
     DIFFLUT_CUDA_LAUNCH_CHECK();
   }
@@ -490,16 +490,15 @@ void learnable_mapping_backward_cuda(OpCall& c) {
                                                   es.data<int32_t>(), ep.data<T>(), F, S, tau);
       DIFFLUT_CUDA_LAUNCH_CHECK();
       sparse_dx_kernel<T><<<grid_for(F * B), 256>>>(off, es.data<int32_t>(), ep.data<T>(),
-                                                    g.data<T>(), c.grad_in[0]->data<T>(), B, F,
-                                                    S);
+                                                    g.data<T>(), c.grad_in[0]->data<T>(), B, F, S);
       DIFFLUT_CUDA_LAUNCH_CHECK();
     });
   }
 }
 
 void learnable_mapping_update_cuda(Tensor& w, Tensor* m, Tensor* v, const Tensor* x,
-                                   const Tensor* g, const OptimizerStep& step, double lo,
-                                   double hi, Tensor& idx) {
+                                   const Tensor* g, const OptimizerStep& step, double lo, double hi,
+                                   Tensor& idx) {
   const int64_t F = w.size(0), S = w.size(1);
   const int64_t B = x ? x->size(0) : 0;
   if (S == 0) return;
@@ -513,8 +512,8 @@ void learnable_mapping_update_cuda(Tensor& w, Tensor* m, Tensor* v, const Tensor
     const T* gp = B > 0 ? g->data<T>() : nullptr;
     const T* xp = B > 0 ? x->data<T>() : nullptr;
     if (B > 0) {
-      masks_kernel<T><<<grid_for(F * C), 256>>>(xp, masks.data<uint8_t>(),
-                                                 nonbinary.data<int32_t>(), B, F, C);
+      masks_kernel<T>
+          <<<grid_for(F * C), 256>>>(xp, masks.data<uint8_t>(), nonbinary.data<int32_t>(), B, F, C);
       DIFFLUT_CUDA_LAUNCH_CHECK();
       colsum_kernel<T><<<grid_for(S), 256>>>(gp, colsum.data<T>(), B, S);
       DIFFLUT_CUDA_LAUNCH_CHECK();
@@ -529,10 +528,9 @@ void learnable_mapping_update_cuda(Tensor& w, Tensor* m, Tensor* v, const Tensor
     T* mp = m ? m->data<T>() : nullptr;
     T* vp = v ? v->data<T>() : nullptr;
     if (B > 0 && smem <= kMaxTableSmem) {
-      launch_fused_opt<T, true>(co, grid, smem, w.data<T>(), mp, vp, gp, xp,
-                                masks.data<uint8_t>(), colsum.data<T>(),
-                                nonbinary.data<int32_t>(), nullptr, pbest.data<T>(),
-                                pidx.data<int32_t>(), F, S, B, C, rpg);
+      launch_fused_opt<T, true>(co, grid, smem, w.data<T>(), mp, vp, gp, xp, masks.data<uint8_t>(),
+                                colsum.data<T>(), nonbinary.data<int32_t>(), nullptr,
+                                pbest.data<T>(), pidx.data<int32_t>(), F, S, B, C, rpg);
     } else {
       // Batches too large for the shared-memory tables: 2·xᵀg as one cuBLAS product (the tensor
       // cores' job, ~1 ms for the default model at B = 1024 instead of B multiply-adds per weight
@@ -547,8 +545,8 @@ void learnable_mapping_update_cuda(Tensor& w, Tensor* m, Tensor* v, const Tensor
                                  B > 0 ? xtg.data<T>() : nullptr, pbest.data<T>(),
                                  pidx.data<int32_t>(), F, S, B, C, rpg);
     }
-    argmax_reduce_kernel<T><<<grid_for(S), 256>>>(pbest.data<T>(), pidx.data<int32_t>(),
-                                                  idx.data<int32_t>(), S, RG);
+    argmax_reduce_kernel<T>
+        <<<grid_for(S), 256>>>(pbest.data<T>(), pidx.data<int32_t>(), idx.data<int32_t>(), S, RG);
     DIFFLUT_CUDA_LAUNCH_CHECK();
   });
 }
@@ -563,14 +561,14 @@ void learnable_mapping_optimizer_pass_cuda(Tensor& w, const Tensor& dw, Tensor* 
     T* mp = m ? m->data<T>() : nullptr;
     T* vp = v ? v->data<T>() : nullptr;
     if (co.adam) {
-      optimizer_pass_kernel<T, kAdam><<<grid_for(n), 256>>>(w.data<T>(), dw.data<T>(), mp, vp, n,
-                                                             co);
+      optimizer_pass_kernel<T, kAdam>
+          <<<grid_for(n), 256>>>(w.data<T>(), dw.data<T>(), mp, vp, n, co);
     } else if (co.has_momentum) {
-      optimizer_pass_kernel<T, kSgdMomentum><<<grid_for(n), 256>>>(w.data<T>(), dw.data<T>(), mp,
-                                                                    vp, n, co);
+      optimizer_pass_kernel<T, kSgdMomentum>
+          <<<grid_for(n), 256>>>(w.data<T>(), dw.data<T>(), mp, vp, n, co);
     } else {
-      optimizer_pass_kernel<T, kSgd><<<grid_for(n), 256>>>(w.data<T>(), dw.data<T>(), mp, vp, n,
-                                                            co);
+      optimizer_pass_kernel<T, kSgd>
+          <<<grid_for(n), 256>>>(w.data<T>(), dw.data<T>(), mp, vp, n, co);
     }
   });
   DIFFLUT_CUDA_LAUNCH_CHECK();

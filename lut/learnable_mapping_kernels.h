@@ -25,12 +25,11 @@ void learnable_mapping_argmax_cuda(const Tensor& w, Tensor& idx);
 // unused); x [B, F] and g [B, S] the stashed batch (both null: zero gradient); idx [S] i32 receives
 // argmax_i of the updated w. Per (i, s): grad = sum_b (2 x[b, i] - 1) g[b, s], optimizer step,
 // clamp to [lo, hi], running argmax.
-void learnable_mapping_update_cpu(Tensor& w, Tensor* m, Tensor* v, const Tensor* x,
-                                  const Tensor* g, const OptimizerStep& step, double lo, double hi,
-                                  Tensor& idx);
+void learnable_mapping_update_cpu(Tensor& w, Tensor* m, Tensor* v, const Tensor* x, const Tensor* g,
+                                  const OptimizerStep& step, double lo, double hi, Tensor& idx);
 void learnable_mapping_update_cuda(Tensor& w, Tensor* m, Tensor* v, const Tensor* x,
-                                   const Tensor* g, const OptimizerStep& step, double lo,
-                                   double hi, Tensor& idx);
+                                   const Tensor* g, const OptimizerStep& step, double lo, double hi,
+                                   Tensor& idx);
 
 // The unfused baseline's optimizer pass (what a generic optimizer does with a materialised dW):
 // w, dw, m, v [F, S]; no argmax. Used by benchmarks and tests as the reference path.

@@ -17,9 +17,16 @@ namespace difflut {
 // With F < 2^31 that stays below half an ulp of 1: f32 needs cutoff >= ln(2^31) + 25 ln 2 = 38.8,
 // f64 needs ln(2^31) + 54 ln 2 = 58.9. Kept rows get their exact weights. (With the default
 // tau = 1e-3 the cutoff is 0.04 / 0.06 in W units.)
-template <class T> struct SoftmaxCutoff;
-template <> struct SoftmaxCutoff<float> { static constexpr float value = 40.0f; };
-template <> struct SoftmaxCutoff<double> { static constexpr double value = 60.0; };
+template <class T>
+struct SoftmaxCutoff;
+template <>
+struct SoftmaxCutoff<float> {
+  static constexpr float value = 40.0f;
+};
+template <>
+struct SoftmaxCutoff<double> {
+  static constexpr double value = 60.0;
+};
 
 // Step-invariant coefficients of one optimizer step, computed on the host in f64 and rounded once.
 // Adam's step lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps) is evaluated as the algebraically identical
@@ -40,7 +47,7 @@ struct MappingOptCoeffs {
   // SGD
   T lr, momentum;
   bool has_momentum;
-  T lo, hi;        // clamp range
+  T lo, hi;  // clamp range
 };
 
 template <class T>

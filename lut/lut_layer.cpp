@@ -29,12 +29,13 @@ MappingKind parse_mapping_kind(const std::string& name, const std::string& what)
   if (name == "cyclic") return MappingKind::cyclic;
   if (name == "learnable") return MappingKind::learnable;
   if (name == "sparse") return MappingKind::sparse;
-  DIFFLUT_FAIL(what, "='", name, "' is not a mapping kind (known: random, cyclic, learnable, sparse)");
+  DIFFLUT_FAIL(what, "='", name,
+               "' is not a mapping kind (known: random, cyclic, learnable, sparse)");
 }
 
 struct LUTLayer::FixedCache {
   Device device = Device::cpu;
-  Tensor index;      // i32 [N*k] on `device`
+  Tensor index;  // i32 [N*k] on `device`
   GatherInverse inverse;
 };
 
@@ -48,9 +49,10 @@ Tensor host_i64(const Tensor& t) { return t.to(Device::cpu).to(DType::i64).clone
 }  // namespace
 
 LUTLayer::LUTLayer(const LUTLayerOptions& options, Generator& gen) : opt_(options) {
-  DIFFLUT_CHECK(opt_.k >= 1 && opt_.k <= 8, "LUTLayer: expected k (inputs per node) in [1, 8], found ",
-                opt_.k);
-  DIFFLUT_CHECK(opt_.input_size >= 1, "LUTLayer: expected input_size >= 1, found ", opt_.input_size);
+  DIFFLUT_CHECK(opt_.k >= 1 && opt_.k <= 8,
+                "LUTLayer: expected k (inputs per node) in [1, 8], found ", opt_.k);
+  DIFFLUT_CHECK(opt_.input_size >= 1, "LUTLayer: expected input_size >= 1, found ",
+                opt_.input_size);
   DIFFLUT_CHECK(opt_.num_nodes >= 1, "LUTLayer: expected num_nodes >= 1, found ", opt_.num_nodes);
   DIFFLUT_CHECK(is_floating(opt_.dtype), "LUTLayer: expected dtype f32 or f64, found ",
                 dtype_name(opt_.dtype));
@@ -79,8 +81,8 @@ LUTLayer::LUTLayer(const LUTLayerOptions& options, Generator& gen) : opt_(option
                     opt_.learnable_tau);
       if (opt_.sparse_groups > 0) {
         // Grouped connections draw nothing: the windows follow from the sizes.
-        opt_.sparse_candidates = grouped_candidate_count(opt_.input_size, opt_.sparse_groups,
-                                                         opt_.sparse_group_overlap);
+        opt_.sparse_candidates =
+            grouped_candidate_count(opt_.input_size, opt_.sparse_groups, opt_.sparse_group_overlap);
         candidates_ = grouped_mapping_candidates(opt_.input_size, opt_.num_nodes, opt_.k,
                                                  opt_.sparse_groups, opt_.sparse_group_overlap);
         break;

@@ -28,9 +28,9 @@ std::string mapping_kind_name(MappingKind kind);
 MappingKind parse_mapping_kind(const std::string& name, const std::string& what = "layer_type");
 
 struct LUTLayerOptions {
-  int64_t input_size = 0;   // F: width of the layer's input
-  int64_t num_nodes = 0;    // N: nodes (= outputs)
-  int k = 6;                // inputs per node, 1..8
+  int64_t input_size = 0;  // F: width of the layer's input
+  int64_t num_nodes = 0;   // N: nodes (= outputs)
+  int k = 6;               // inputs per node, 1..8
   MappingKind mapping = MappingKind::random;
   // The node type, by name (any registered type: "dwn", "linear_lut", a registered custom type)
   // with the built-in types' options, or as an object (which wins; node_type_name must then be
@@ -39,8 +39,8 @@ struct LUTLayerOptions {
   std::string node_type_name;
   NodeOptions node_options;
   std::shared_ptr<NodeType> node_type;
-  int64_t cyclic_stride = 1;            // cyclic mapping: node j starts at input j * stride
-  double learnable_tau = 1e-3;          // learnable mapping: softmax temperature of the backward
+  int64_t cyclic_stride = 1;    // cyclic mapping: node j starts at input j * stride
+  double learnable_tau = 1e-3;  // learnable mapping: softmax temperature of the backward
   // Learnable mapping: W's Parameter gets the fused dW + optimizer + argmax custom_update.
   bool fused_update = true;
   // Training aids (lut/layer_aids.h; training mode only, never in eval graphs or hardware): each
@@ -110,7 +110,7 @@ class LUTLayer : public Module {
   void invalidate_mapping_cache();
 
  private:
-  struct FixedCache;  // index + CSR inverse on one device
+  struct FixedCache;   // index + CSR inverse on one device
   struct SparseCache;  // candidates + their CSR inverse on one device
   std::string node_prefix() const;
 

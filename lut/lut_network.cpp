@@ -45,16 +45,18 @@ std::string num(double v) {
 
 LUTNetwork::LUTNetwork(const LUTNetworkConfig& config, ThermometerEncoder encoder, Generator& gen)
     : cfg_(config), encoder_(std::move(encoder)) {
-  DIFFLUT_CHECK(encoder_.fitted(), "LUTNetwork: the encoder must be fitted before building the model");
+  DIFFLUT_CHECK(encoder_.fitted(),
+                "LUTNetwork: the encoder must be fitted before building the model");
   DIFFLUT_CHECK(cfg_.num_features >= 1 && encoder_.num_features() == cfg_.num_features,
                 "LUTNetwork: expected an encoder fitted on ", cfg_.num_features,
                 " features, found one fitted on ", encoder_.num_features());
   DIFFLUT_CHECK(cfg_.num_classes >= 1, "LUTNetwork: expected num_classes >= 1, found ",
                 cfg_.num_classes);
-  DIFFLUT_CHECK(!cfg_.hidden_sizes.empty(), "LUTNetwork: expected at least one LUT layer "
+  DIFFLUT_CHECK(!cfg_.hidden_sizes.empty(),
+                "LUTNetwork: expected at least one LUT layer "
                 "(hidden_sizes is empty)");
-  DIFFLUT_CHECK(cfg_.tau > 0 && std::isfinite(cfg_.tau), "LUTNetwork: expected GroupSum tau > 0, found ",
-                cfg_.tau);
+  DIFFLUT_CHECK(cfg_.tau > 0 && std::isfinite(cfg_.tau),
+                "LUTNetwork: expected GroupSum tau > 0, found ", cfg_.tau);
   std::shared_ptr<NodeType> type = make_node_type(cfg_.node_type, cfg_.node_options, "node_type");
   for (size_t i = 0; i < cfg_.hidden_sizes.size(); ++i)
     DIFFLUT_CHECK(cfg_.hidden_sizes[i] >= 1, "LUTNetwork: expected every hidden size >= 1, found ",
@@ -64,10 +66,10 @@ LUTNetwork::LUTNetwork(const LUTNetworkConfig& config, ThermometerEncoder encode
        i < cfg_.hidden_sizes.size(); width = static_cast<size_t>(cfg_.hidden_sizes[i]), ++i)
     if ((i == 0 ? cfg_.first_mapping : cfg_.later_mapping) == MappingKind::sparse &&
         cfg_.sparse_groups == 0)
-      DIFFLUT_CHECK(cfg_.sparse_candidates >= 1 &&
-                        cfg_.sparse_candidates <= static_cast<int64_t>(width),
-                    "LUTNetwork: expected sparse_candidates in [1, ", width, "] (the inputs of layer ",
-                    i, ", whose mapping is sparse), found ", cfg_.sparse_candidates);
+      DIFFLUT_CHECK(
+          cfg_.sparse_candidates >= 1 && cfg_.sparse_candidates <= static_cast<int64_t>(width),
+          "LUTNetwork: expected sparse_candidates in [1, ", width, "] (the inputs of layer ", i,
+          ", whose mapping is sparse), found ", cfg_.sparse_candidates);
   // Before the first allocation: a model that cannot fit is refused with the numbers at once,
   // rather than after filling memory for many seconds (or being killed by the OOM killer).
   check_lut_network_memory(cfg_, encoder_.output_features(), available_memory_bytes(cfg_.device));
@@ -96,8 +98,8 @@ LUTNetwork::LUTNetwork(const LUTNetworkConfig& config, ThermometerEncoder encode
 Var LUTNetwork::regularization(Graph& g, LutRegularizer kind, double weight) {
   Var total;
   for (const auto& layer : layers_) {
-    Var r = node_regularizer(g.param(layer->node_params()), *layer->node_type(), cfg_.k, kind,
-                             weight);
+    Var r =
+        node_regularizer(g.param(layer->node_params()), *layer->node_type(), cfg_.k, kind, weight);
     total = total.defined() ? add(total, r) : r;
   }
   return total;
@@ -153,7 +155,8 @@ Tensor LUTNetwork::logits(const Tensor& features, int64_t batch_size) {
   double per_sample = static_cast<double>(encoder_.output_features());
   for (const auto& l : layers_) per_sample += static_cast<double>(l->num_slots() + l->num_nodes());
   per_sample *= static_cast<double>(dtype_size(cfg_.dtype));
-  batch_size = std::min<int64_t>(batch_size, std::max<int64_t>(1, static_cast<int64_t>(512e6 / per_sample)));
+  batch_size =
+      std::min<int64_t>(batch_size, std::max<int64_t>(1, static_cast<int64_t>(512e6 / per_sample)));
   const Device dev = layers_.front()->node_params().value.device();
   const Tensor host = features.to(Device::cpu).to(cfg_.dtype);
   const int64_t N = host.size(0), F = host.size(1);
@@ -165,12 +168,14 @@ Tensor LUTNetwork::logits(const Tensor& features, int64_t batch_size) {
   const size_t out_row_bytes = static_cast<size_t>(cfg_.num_classes) * dtype_size(cfg_.dtype);
   for (int64_t b0 = 0; b0 < N; b0 += batch_size) {
     const int64_t b = std::min(batch_size, N - b0);
-    Tensor xb = Tensor::view_of(host.storage(), host.offset_bytes() + static_cast<size_t>(b0) * row_bytes,
-                                {b, F}, cfg_.dtype);
+    Tensor xb =
+        Tensor::view_of(host.storage(), host.offset_bytes() + static_cast<size_t>(b0) * row_bytes,
+                        {b, F}, cfg_.dtype);
     g.clear();
     Var y = forward(g, g.input(xb.to(dev), "x"));
-    Tensor ob = Tensor::view_of(out.storage(), out.offset_bytes() + static_cast<size_t>(b0) * out_row_bytes,
-                                {b, cfg_.num_classes}, cfg_.dtype);
+    Tensor ob =
+        Tensor::view_of(out.storage(), out.offset_bytes() + static_cast<size_t>(b0) * out_row_bytes,
+                        {b, cfg_.num_classes}, cfg_.dtype);
     ob.copy_(y.value());
   }
   return out;
@@ -198,7 +203,8 @@ std::string lut_network_model_json(const LUTNetwork& net) {
   const LUTNetworkConfig& c = net.config();
   const ThermometerEncoder& e = net.encoder();
   std::string s = "{";
-  s += "\"format\": \"" + std::string(kFormat) + "\", \"version\": " + std::to_string(kFormatVersion);
+  s += "\"format\": \"" + std::string(kFormat) +
+       "\", \"version\": " + std::to_string(kFormatVersion);
   s += ", \"dtype\": \"" + std::string(dtype_name(c.dtype)) + "\"";
   s += ", \"num_features\": " + std::to_string(c.num_features);
   s += ", \"num_classes\": " + std::to_string(c.num_classes);
@@ -238,7 +244,8 @@ std::string lut_network_model_json(const LUTNetwork& net) {
   return s;
 }
 
-void save_lut_network(LUTNetwork& net, const std::string& path, const LUTNetworkSaveOptions& options) {
+void save_lut_network(LUTNetwork& net, const std::string& path,
+                      const LUTNetworkSaveOptions& options) {
   NamedTensors tensors;
   tensors.emplace_back("encoder.thresholds", net.encoder().thresholds());
   std::vector<Tensor> mappings;
@@ -320,8 +327,8 @@ struct JsonReader {
   // An integer in [lo, hi] (fields stored in an int, or with a meaningful range).
   int64_t bounded(const json::Value& obj, const char* key, int64_t lo, int64_t hi) const {
     const int64_t x = integer(obj, key);
-    DIFFLUT_CHECK(x >= lo && x <= hi, file, ": model metadata \"", key, "\": expected an integer in [",
-                  lo, ", ", hi, "], found ", x);
+    DIFFLUT_CHECK(x >= lo && x <= hi, file, ": model metadata \"", key,
+                  "\": expected an integer in [", lo, ", ", hi, "], found ", x);
     return x;
   }
   std::string string(const json::Value& obj, const char* key) const {
@@ -342,8 +349,8 @@ const Tensor& need_tensor(const SafetensorsContents& c, const std::string& file,
                           const std::string& name, const Shape& shape) {
   const Tensor* t = find_tensor(c.tensors, name);
   DIFFLUT_CHECK(t != nullptr, file, ": missing tensor '", name, "'");
-  DIFFLUT_CHECK(t->shape() == shape, file, ": tensor '", name, "' expected shape ", shape_str(shape),
-                ", found ", t->describe());
+  DIFFLUT_CHECK(t->shape() == shape, file, ": tensor '", name, "' expected shape ",
+                shape_str(shape), ", found ", t->describe());
   return *t;
 }
 
@@ -372,8 +379,8 @@ void load_sparse_mapping(LUTLayer& l, const SafetensorsContents& c, const std::s
              n + ".mapping_weights");
   const std::vector<int64_t> chosen = l.mapping_indices().to_vector<int64_t>();
   for (size_t s = 0; s < chosen.size(); ++s)
-    DIFFLUT_CHECK(chosen[s] == stored[s], path, ": tensor '", n, ".mapping_indices'[", s, "] = ",
-                  stored[s], ", expected ", chosen[s], " (the candidate '", n,
+    DIFFLUT_CHECK(chosen[s] == stored[s], path, ": tensor '", n, ".mapping_indices'[", s,
+                  "] = ", stored[s], ", expected ", chosen[s], " (the candidate '", n,
                   ".mapping_weights' chooses)");
 }
 
@@ -403,10 +410,11 @@ void check_finite_tensor(const Tensor& t, const std::string& what) {
   const int64_t bad = h.dtype() == DType::f32 ? first_non_finite_in(h.data<float>(), h.numel())
                                               : first_non_finite_in(h.data<double>(), h.numel());
   if (bad < 0) return;
-  const double v = h.dtype() == DType::f32 ? static_cast<double>(h.data<float>()[bad])
-                                           : h.data<double>()[bad];
-  DIFFLUT_FAIL(what, ": expected finite values, found ", std::isnan(v) ? "NaN" : (v > 0 ? "+Inf" : "-Inf"),
-               " at ", index_str(h.shape(), bad), " (of ", h.describe(), ")");
+  const double v =
+      h.dtype() == DType::f32 ? static_cast<double>(h.data<float>()[bad]) : h.data<double>()[bad];
+  DIFFLUT_FAIL(what, ": expected finite values, found ",
+               std::isnan(v) ? "NaN" : (v > 0 ? "+Inf" : "-Inf"), " at ", index_str(h.shape(), bad),
+               " (of ", h.describe(), ")");
 }
 
 void check_lut_network_finite(LUTNetwork& net, const std::string& what) {
@@ -440,7 +448,8 @@ std::shared_ptr<LUTNetwork> load_lut_network(const std::string& path, Device dev
   cfg.num_features = r.bounded(root, "num_features", 1, int64_t{1} << 40);
   cfg.num_classes = static_cast<int>(r.bounded(root, "num_classes", 1, kIntMax));
   cfg.node_type = r.string(root, "node_type");
-  find_node_type(cfg.node_type, path + ": node_type");  // unknown types fail here, listing the known
+  find_node_type(cfg.node_type,
+                 path + ": node_type");  // unknown types fail here, listing the known
   cfg.k = static_cast<int>(r.bounded(root, "k", 1, 8));
   // Checkpoints written before node options existed hold only default-option node types.
   if (const json::Value* no = root.find("node_options")) {
@@ -454,11 +463,12 @@ std::shared_ptr<LUTNetwork> load_lut_network(const std::string& path, Device dev
   // was edited, and either value would silently change what the circuit computes.
   const json::Value& gs = r.member(root, "groupsum");
   const int64_t gs_classes = r.integer(gs, "num_classes");
-  DIFFLUT_CHECK(gs_classes == cfg.num_classes, path, ": model metadata \"num_classes\" = ",
-                cfg.num_classes, " but \"groupsum\".\"num_classes\" = ", gs_classes,
-                " (expected the same class count)");
+  DIFFLUT_CHECK(
+      gs_classes == cfg.num_classes, path, ": model metadata \"num_classes\" = ", cfg.num_classes,
+      " but \"groupsum\".\"num_classes\" = ", gs_classes, " (expected the same class count)");
   cfg.tau = r.number(gs, "tau");
-  DIFFLUT_CHECK(cfg.tau > 0, path, ": model metadata \"tau\": expected a number > 0, found ", cfg.tau);
+  DIFFLUT_CHECK(cfg.tau > 0, path, ": model metadata \"tau\": expected a number > 0, found ",
+                cfg.tau);
 
   const json::Value& enc = r.member(root, "encoder");
   const int64_t nb = r.bounded(enc, "num_bits", 1, kIntMax);
@@ -479,9 +489,9 @@ std::shared_ptr<LUTNetwork> load_lut_network(const std::string& path, Device dev
     DIFFLUT_CHECK(r.string(l, "name") == layer_name(i), path, ": model metadata layer ", i,
                   ": expected name '", layer_name(i), "', found '", r.string(l, "name"), "'");
     const int64_t in = r.integer(l, "input_size");
-    DIFFLUT_CHECK(in == width, path, ": model metadata layer ", i, " \"input_size\" = ", in,
-                  ", expected ", width, i == 0 ? " (the encoder's output_features)"
-                                               : " (the previous layer's num_nodes)");
+    DIFFLUT_CHECK(
+        in == width, path, ": model metadata layer ", i, " \"input_size\" = ", in, ", expected ",
+        width, i == 0 ? " (the encoder's output_features)" : " (the previous layer's num_nodes)");
     width = r.bounded(l, "num_nodes", 1, int64_t{1} << 40);
     cfg.hidden_sizes.push_back(width);
     const MappingKind kind = parse_mapping_kind(r.string(l, "mapping"), path + ": layer mapping");
@@ -489,7 +499,8 @@ std::shared_ptr<LUTNetwork> load_lut_network(const std::string& path, Device dev
     if (i == 1) cfg.later_mapping = kind;
     if (i >= 1)
       DIFFLUT_CHECK(kind == cfg.later_mapping, path, ": layer ", i, " has mapping '",
-                    mapping_kind_name(kind), "' but layer 1 has '", mapping_kind_name(cfg.later_mapping),
+                    mapping_kind_name(kind), "' but layer 1 has '",
+                    mapping_kind_name(cfg.later_mapping),
                     "' (one mapping kind for all later layers)");
     DIFFLUT_CHECK(r.integer(l, "k") == cfg.k && r.string(l, "node_type") == cfg.node_type, path,
                   ": layer ", i, " differs in k or node_type from the network");
@@ -498,7 +509,8 @@ std::shared_ptr<LUTNetwork> load_lut_network(const std::string& path, Device dev
       // Grouped connections: C is each layer's window width, derived from its size and G.
       const int64_t G = r.bounded(l, "sparse_groups", 1, in);
       const double ov = r.number(l, "sparse_group_overlap");
-      DIFFLUT_CHECK(ov >= 0 && ov <= 0.5, path, ": model metadata \"sparse_group_overlap\": expected ",
+      DIFFLUT_CHECK(ov >= 0 && ov <= 0.5, path,
+                    ": model metadata \"sparse_group_overlap\": expected ",
                     "a number in [0, 0.5], found ", ov);
       const int64_t C = r.bounded(l, "sparse_candidates", 1, in);
       DIFFLUT_CHECK(C == grouped_candidate_count(in, G, ov), path, ": layer ", i,
@@ -527,8 +539,8 @@ std::shared_ptr<LUTNetwork> load_lut_network(const std::string& path, Device dev
   // (an extra "layer2.params" means the metadata lost a layer), each of the expected shape, and
   // every floating value finite (a NaN table or threshold exports as a circuit that silently
   // disagrees with nothing, since the model it is checked against is just as broken).
-  const std::shared_ptr<NodeType> type = make_node_type(cfg.node_type, cfg.node_options,
-                                                        path + ": node_type");
+  const std::shared_ptr<NodeType> type =
+      make_node_type(cfg.node_type, cfg.node_options, path + ": node_type");
   const int64_t P = type->num_params(cfg.k);
   std::vector<std::string> expected = {"encoder.thresholds"};
   for (size_t i = 0; i < cfg.hidden_sizes.size(); ++i) {
@@ -539,8 +551,7 @@ std::shared_ptr<LUTNetwork> load_lut_network(const std::string& path, Device dev
     expected.push_back(n + ".params");
     expected.push_back(n + ".mapping_indices");
     const MappingKind kind = i == 0 ? cfg.first_mapping : cfg.later_mapping;
-    if (kind == MappingKind::learnable)
-      expected.push_back(n + ".mapping_weights");  // optional
+    if (kind == MappingKind::learnable) expected.push_back(n + ".mapping_weights");  // optional
     if (kind == MappingKind::sparse) {
       expected.push_back(n + ".mapping_weights");  // required, checked when loaded
       expected.push_back(n + ".mapping_candidates");
@@ -566,7 +577,9 @@ std::shared_ptr<LUTNetwork> load_lut_network(const std::string& path, Device dev
       DIFFLUT_FAIL(path, ": ", e.what());
     }
   };
-  const int64_t nt = in_file([&] { return ThermometerEncoder(es.metadata["kind"], static_cast<int>(nb)).num_thresholds(); });
+  const int64_t nt = in_file([&] {
+    return ThermometerEncoder(es.metadata["kind"], static_cast<int>(nb)).num_thresholds();
+  });
   es.tensors["thresholds"] = need_tensor(c, path, "encoder.thresholds", {cfg.num_features, nt});
   ThermometerEncoder encoder = in_file([&] { return ThermometerEncoder::from_state(es); });
 
@@ -606,8 +619,8 @@ std::shared_ptr<LUTNetwork> load_lut_network(const std::string& path, Device dev
       // (and the exported wires would not be the mapping the network computes with).
       const std::vector<int64_t> am = l.mapping_indices().to_vector<int64_t>();
       for (int64_t s = 0; s < S; ++s)
-        DIFFLUT_CHECK(am[static_cast<size_t>(s)] == m[static_cast<size_t>(s)], path, ": tensor '", n,
-                      ".mapping_indices'[", s, "] = ", m[static_cast<size_t>(s)], ", expected ",
+        DIFFLUT_CHECK(am[static_cast<size_t>(s)] == m[static_cast<size_t>(s)], path, ": tensor '",
+                      n, ".mapping_indices'[", s, "] = ", m[static_cast<size_t>(s)], ", expected ",
                       am[static_cast<size_t>(s)], " (the argmax of '", n, ".mapping_weights')");
     } else {
       // One-hot W: its argmax is exactly the saved mapping.

@@ -32,9 +32,9 @@ struct LUTNetworkConfig {
   MappingKind later_mapping = MappingKind::random;     // into every later layer
   double learnable_tau = 1e-3;
   int64_t sparse_candidates = 8;  // sparse mappings: candidate inputs per slot
-  int64_t sparse_groups = 0;       // sparse mappings: grouped connections (LUTLayerOptions)
+  int64_t sparse_groups = 0;      // sparse mappings: grouped connections (LUTLayerOptions)
   double sparse_group_overlap = 0.0;
-  double tau = 1.0 / 0.3;  // GroupSum temperature
+  double tau = 1.0 / 0.3;    // GroupSum temperature
   bool fused_update = true;  // learnable mappings: fused dW + optimizer step
   // Training aids of every layer (LUTLayerOptions; training mode only, not stored in checkpoints
   // since inference never uses them).

@@ -13,7 +13,8 @@ Tensor random_mapping(int64_t num_inputs, int64_t num_slots, Generator& gen) {
   idx.reserve(static_cast<size_t>(num_slots));
   while (static_cast<int64_t>(idx.size()) < num_slots) {
     const std::vector<int64_t> perm = gen.permutation(num_inputs);
-    const int64_t take = std::min<int64_t>(num_inputs, num_slots - static_cast<int64_t>(idx.size()));
+    const int64_t take =
+        std::min<int64_t>(num_inputs, num_slots - static_cast<int64_t>(idx.size()));
     idx.insert(idx.end(), perm.begin(), perm.begin() + take);
   }
   return Tensor::from_vector(idx, {num_slots});
@@ -32,7 +33,8 @@ Tensor cyclic_mapping(int64_t num_inputs, int64_t num_slots, int64_t inputs_per_
   for (int64_t s = 0; s < num_slots; ++s) {
     const int64_t j = s / inputs_per_node, l = s % inputs_per_node;
     // (j*stride) mod F first keeps the product small for huge layers.
-    idx[static_cast<size_t>(s)] = ((j % num_inputs) * (stride % num_inputs) % num_inputs + l) % num_inputs;
+    idx[static_cast<size_t>(s)] =
+        ((j % num_inputs) * (stride % num_inputs) % num_inputs + l) % num_inputs;
   }
   return Tensor::from_vector(idx, {num_slots});
 }

@@ -1,6 +1,6 @@
 // Op row of mapping layers: the DWN learnable mapping (kernels in lut/learnable_mapping_*).
-#include "lut/lut_ops.h"
 #include "lut/learnable_mapping_kernels.h"
+#include "lut/lut_ops.h"
 
 namespace difflut {
 
@@ -22,8 +22,9 @@ TensorMeta infer_learnable_mapping(const std::vector<TensorMeta>& in, const Attr
                 " does not match x ", shape_str(x.shape), " (expected W.size(0) == x.size(1))");
   DIFFLUT_CHECK(w.shape[0] >= 1 && w.shape[0] <= (int64_t{1} << 30),
                 "learnable_mapping: expected 1 <= F <= 2^30 inputs, found ", w.shape[0]);
-  DIFFLUT_CHECK(attrs.floats.size() == 1, "learnable_mapping: expected attrs.floats = {tau}, found ",
-                attrs.floats.size(), " floats");
+  DIFFLUT_CHECK(attrs.floats.size() == 1,
+                "learnable_mapping: expected attrs.floats = {tau}, found ", attrs.floats.size(),
+                " floats");
   DIFFLUT_CHECK(attrs.floats[0] > 0.0, "learnable_mapping: expected tau > 0, found ",
                 attrs.floats[0]);
   return TensorMeta{{x.shape[0], w.shape[1]}, x.dtype};
@@ -31,14 +32,13 @@ TensorMeta infer_learnable_mapping(const std::vector<TensorMeta>& in, const Attr
 }  // namespace
 
 OpKind learnable_mapping_op() {
-  static const OpKind kind = register_op(
-      OpDef{.name = "learnable_mapping",
-            .differentiable_inputs = {0, 1},  // x, W
-            .infer = infer_learnable_mapping,
-            .forward = {learnable_mapping_forward_cpu,
-                        DIFFLUT_CUDA_FN(learnable_mapping_forward_cuda)},
-            .backward = {learnable_mapping_backward_cpu,
-                         DIFFLUT_CUDA_FN(learnable_mapping_backward_cuda)}});
+  static const OpKind kind = register_op(OpDef{
+      .name = "learnable_mapping",
+      .differentiable_inputs = {0, 1},  // x, W
+      .infer = infer_learnable_mapping,
+      .forward = {learnable_mapping_forward_cpu, DIFFLUT_CUDA_FN(learnable_mapping_forward_cuda)},
+      .backward = {learnable_mapping_backward_cpu,
+                   DIFFLUT_CUDA_FN(learnable_mapping_backward_cuda)}});
   return kind;
 }
 

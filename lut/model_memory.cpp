@@ -13,8 +13,8 @@
 
 #include "lut/lut_network.h"
 #include "lut/nodes/node_types.h"
-#include "tensor/error.h"
 #include "lut/sparse_mapping.h"
+#include "tensor/error.h"
 
 #ifdef DIFFLUT_WITH_CUDA
 #include <cuda_runtime.h>
@@ -22,7 +22,8 @@
 
 namespace difflut {
 
-ModelMemoryEstimate estimate_lut_network_memory(const LUTNetworkConfig& config, int64_t input_width) {
+ModelMemoryEstimate estimate_lut_network_memory(const LUTNetworkConfig& config,
+                                                int64_t input_width) {
   DIFFLUT_CHECK(config.k >= 1 && config.k <= 8,
                 "LUTNetwork: expected k (inputs per node) in [1, 8], found ", config.k);
   const std::shared_ptr<NodeType> type =
@@ -152,8 +153,10 @@ uint64_t available_memory_bytes(Device device) {
   if (const char* cap = std::getenv("DIFFLUT_MEMORY_LIMIT"); cap && *cap) {
     char* end = nullptr;
     const unsigned long long v = std::strtoull(cap, &end, 10);
-    DIFFLUT_CHECK(end && *end == '\0' && cap[0] != '-', "DIFFLUT_MEMORY_LIMIT: expected a number of "
-                  "bytes, found '", cap, "'");
+    DIFFLUT_CHECK(end && *end == '\0' && cap[0] != '-',
+                  "DIFFLUT_MEMORY_LIMIT: expected a number of "
+                  "bytes, found '",
+                  cap, "'");
     avail = std::min<uint64_t>(avail, v);
   }
   return avail;
@@ -167,8 +170,10 @@ std::string format_bytes(double bytes) {
     ++u;
   }
   char buf[48];
-  if (u == 0) std::snprintf(buf, sizeof buf, "%.0f bytes", bytes);
-  else std::snprintf(buf, sizeof buf, "%.3g %s", bytes, units[u]);
+  if (u == 0)
+    std::snprintf(buf, sizeof buf, "%.0f bytes", bytes);
+  else
+    std::snprintf(buf, sizeof buf, "%.3g %s", bytes, units[u]);
   return buf;
 }
 
@@ -178,17 +183,18 @@ void check_lut_network_memory(const LUTNetworkConfig& config, int64_t input_widt
   if (available == kUnknown || e.total() <= static_cast<double>(available)) return;
   const size_t i = e.largest_layer;
   std::ostringstream fix;
-  fix << "hidden_sizes[" << i << "] = " << config.hidden_sizes[i] << " nodes (layer " << i << " takes "
-      << format_bytes(e.largest_layer_bytes);
+  fix << "hidden_sizes[" << i << "] = " << config.hidden_sizes[i] << " nodes (layer " << i
+      << " takes " << format_bytes(e.largest_layer_bytes);
   const MappingKind kind = i == 0 ? config.first_mapping : config.later_mapping;
   if (kind == MappingKind::learnable)
     fix << ", most of it the learnable mapping's W [inputs, hidden_sizes[" << i << "] x k]";
   fix << ")";
-  DIFFLUT_FAIL(what, ": the model needs about ", format_bytes(e.total()), " for training (parameters ",
-               format_bytes(e.parameter_bytes), ", gradients ", format_bytes(e.gradient_bytes),
-               ", Adam state ", format_bytes(e.optimizer_bytes), ", mapping indices ",
-               format_bytes(e.index_bytes), "), but only ", format_bytes(static_cast<double>(available)),
-               " of ", config.device == Device::cpu ? "host" : "GPU", " memory is available; reduce ",
+  DIFFLUT_FAIL(what, ": the model needs about ", format_bytes(e.total()),
+               " for training (parameters ", format_bytes(e.parameter_bytes), ", gradients ",
+               format_bytes(e.gradient_bytes), ", Adam state ", format_bytes(e.optimizer_bytes),
+               ", mapping indices ", format_bytes(e.index_bytes), "), but only ",
+               format_bytes(static_cast<double>(available)), " of ",
+               config.device == Device::cpu ? "host" : "GPU", " memory is available; reduce ",
                fix.str());
 }
 

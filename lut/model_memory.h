@@ -28,7 +28,8 @@ struct ModelMemoryEstimate {
 // The estimate for `config` whose first layer reads `input_width` encoded bits (the encoder's
 // output_features(): num_features x num_bits). Throws difflut::Error for an unknown node type or
 // k outside [1, 8] (the sizes themselves may be anything: the estimate is in doubles).
-ModelMemoryEstimate estimate_lut_network_memory(const LUTNetworkConfig& config, int64_t input_width);
+ModelMemoryEstimate estimate_lut_network_memory(const LUTNetworkConfig& config,
+                                                int64_t input_width);
 
 // Bytes that can still be allocated on `device`. Host: the smallest of MemAvailable
 // (/proc/meminfo), the cgroup's memory limit minus its usage, and the RLIMIT_AS / RLIMIT_DATA

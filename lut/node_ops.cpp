@@ -16,8 +16,8 @@ namespace difflut {
 namespace {
 
 void check_k(const char* op, int64_t k) {
-  DIFFLUT_CHECK(k >= 1 && k <= kDwnMaxK, op, ": k must be in [1, ", kDwnMaxK,
-                "], found ", k, " (addresses are stored as u8 and tables are 2^k wide)");
+  DIFFLUT_CHECK(k >= 1 && k <= kDwnMaxK, op, ": k must be in [1, ", kDwnMaxK, "], found ", k,
+                " (addresses are stored as u8 and tables are 2^k wide)");
 }
 
 // x [B, N*k] and a per-node tensor [N, P] of one floating dtype; returns N.
@@ -82,8 +82,8 @@ TensorMeta infer_custom_lut(const std::vector<TensorMeta>& in, const Attrs& attr
   check_k("custom_lut", k);
   const int64_t N = check_node_inputs("custom_lut", in, k, "params");
   const int64_t P = type.num_params(static_cast<int>(k));
-  DIFFLUT_CHECK(in[1].shape[1] == P, "custom_lut: node type '", type.name(), "' expects params [N, ",
-                P, "] for k = ", k, ", found ", shape_str(in[1].shape));
+  DIFFLUT_CHECK(in[1].shape[1] == P, "custom_lut: node type '", type.name(),
+                "' expects params [N, ", P, "] for k = ", k, ", found ", shape_str(in[1].shape));
   return TensorMeta{{in[0].shape[0], N}, in[0].dtype};
 }
 
@@ -141,13 +141,12 @@ OpKind custom_lut_op() {
 }
 
 OpKind custom_lut_reg_op() {
-  static const OpKind kind = register_op(
-      OpDef{.name = "custom_lut_reg",
-            .differentiable_inputs = {0},
-            .infer = infer_custom_lut_reg,
-            .forward = {custom_lut_reg_forward_cpu, DIFFLUT_CUDA_FN(custom_lut_reg_forward_cuda)},
-            .backward = {custom_lut_reg_backward_cpu,
-                         DIFFLUT_CUDA_FN(custom_lut_reg_backward_cuda)}});
+  static const OpKind kind = register_op(OpDef{
+      .name = "custom_lut_reg",
+      .differentiable_inputs = {0},
+      .infer = infer_custom_lut_reg,
+      .forward = {custom_lut_reg_forward_cpu, DIFFLUT_CUDA_FN(custom_lut_reg_forward_cuda)},
+      .backward = {custom_lut_reg_backward_cpu, DIFFLUT_CUDA_FN(custom_lut_reg_backward_cuda)}});
   return kind;
 }
 

@@ -55,7 +55,8 @@ void NodeType::forward_eval(const Tensor& x, const Tensor& params, int k, Tensor
     for (int64_t b = 0; b < B; ++b)
       for (int64_t j = 0; j < N; ++j) {
         unsigned a = 0;
-        for (int l = 0; l < k; ++l) a |= static_cast<unsigned>(xp[(b * N + j) * k + l] >= scalar_t(0.5)) << l;
+        for (int l = 0; l < k; ++l)
+          a |= static_cast<unsigned>(xp[(b * N + j) * k + l] >= scalar_t(0.5)) << l;
         o[b * N + j] = t[j * K + a] ? scalar_t(1) : scalar_t(0);
       }
   });
@@ -74,7 +75,8 @@ Var NodeType::corner_values(Var params, int k) const {
   std::vector<double> x(static_cast<size_t>(K * N * k));
   for (int64_t a = 0; a < K; ++a)
     for (int64_t j = 0; j < N; ++j)
-      for (int l = 0; l < k; ++l) x[static_cast<size_t>((a * N + j) * k + l)] = double((a >> l) & 1);
+      for (int l = 0; l < k; ++l)
+        x[static_cast<size_t>((a * N + j) * k + l)] = double((a >> l) & 1);
   const Tensor corners = Tensor::from_vector(x, {K, N * k}).to(params.dtype()).to(params.device());
   return apply(params.graph->input(corners, name() + "_corners"), params, k, /*training=*/true);
 }
@@ -87,8 +89,10 @@ void NodeType::regularization_backward(const Tensor&, int, double, Tensor&) cons
 void register_node_type(std::shared_ptr<NodeType> type) {
   DIFFLUT_CHECK(type != nullptr, "register_node_type: expected a node type, found null");
   const std::string n = type->name();
-  DIFFLUT_CHECK(valid_name(n), "register_node_type: expected a name of letters, digits and '_', "
-                "found '", n, "'");
+  DIFFLUT_CHECK(valid_name(n),
+                "register_node_type: expected a name of letters, digits and '_', "
+                "found '",
+                n, "'");
   Registry& r = registry();
   std::lock_guard<std::mutex> lock(r.mu);
   for (const auto& t : r.types)

@@ -11,8 +11,8 @@
 // CPU-speed path unless they ship their own device op.
 #pragma once
 #include <memory>
-#include <utility>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "autograd/graph.h"

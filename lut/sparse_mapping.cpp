@@ -16,9 +16,10 @@ namespace difflut {
 Tensor sparse_mapping_candidates(int64_t num_inputs, int64_t num_slots, int64_t num_candidates,
                                  Generator& gen) {
   DIFFLUT_CHECK(num_candidates >= 1 && num_candidates <= num_inputs,
-                "sparse_mapping_candidates: expected 1 <= C <= F = ", num_inputs, " candidates, found ",
-                num_candidates);
-  const std::vector<int64_t> first = random_mapping(num_inputs, num_slots, gen).to_vector<int64_t>();
+                "sparse_mapping_candidates: expected 1 <= C <= F = ", num_inputs,
+                " candidates, found ", num_candidates);
+  const std::vector<int64_t> first =
+      random_mapping(num_inputs, num_slots, gen).to_vector<int64_t>();
   const int64_t C = num_candidates;
   std::vector<int32_t> cand(static_cast<size_t>(num_slots * C));
   for (int64_t s = 0; s < num_slots; ++s) {
@@ -37,8 +38,9 @@ Tensor sparse_mapping_candidates(int64_t num_inputs, int64_t num_slots, int64_t 
 
 namespace {
 void check_groups(int64_t num_inputs, int64_t groups, double overlap) {
-  DIFFLUT_CHECK(groups >= 1 && groups <= num_inputs, "grouped mapping: expected 1 <= groups <= ",
-                num_inputs, " (the layer's inputs), found ", groups);
+  DIFFLUT_CHECK(groups >= 1 && groups <= num_inputs,
+                "grouped mapping: expected 1 <= groups <= ", num_inputs,
+                " (the layer's inputs), found ", groups);
   DIFFLUT_CHECK(overlap >= 0 && overlap <= 0.5,
                 "grouped mapping: expected an overlap in [0, 0.5], found ", overlap);
 }
@@ -97,9 +99,10 @@ Var sparse_mapping(Var x, Var w, const SparseMappingIndex& index, double tau) {
 }
 
 Tensor sparse_mapping_choice(const Tensor& w, const Tensor& candidates) {
-  DIFFLUT_CHECK(w.defined() && w.dim() == 2 && is_floating(w.dtype()) && candidates.defined() &&
-                    candidates.numel() == w.numel(),
-                "sparse_mapping_choice: expected a float W [S, C] and candidates of as many entries");
+  DIFFLUT_CHECK(
+      w.defined() && w.dim() == 2 && is_floating(w.dtype()) && candidates.defined() &&
+          candidates.numel() == w.numel(),
+      "sparse_mapping_choice: expected a float W [S, C] and candidates of as many entries");
   const Tensor wh = w.to(Device::cpu);
   const Tensor ch = candidates.to(Device::cpu).to(DType::i32);
   Tensor idx = Tensor::empty({w.size(0)}, DType::i32, Device::cpu);
@@ -117,8 +120,9 @@ TensorMeta infer_sparse_mapping(const std::vector<TensorMeta>& in, const Attrs& 
   DIFFLUT_CHECK(is_floating(x.dtype) && w.dtype == x.dtype,
                 "sparse_mapping: expected a floating x and W of its dtype, found ",
                 dtype_name(x.dtype), " and ", dtype_name(w.dtype));
-  DIFFLUT_CHECK(x.shape.size() == 2 && w.shape.size() == 2, "sparse_mapping: expected x [B, F] and ",
-                "W [S, C], found ", shape_str(x.shape), " and ", shape_str(w.shape));
+  DIFFLUT_CHECK(x.shape.size() == 2 && w.shape.size() == 2,
+                "sparse_mapping: expected x [B, F] and ", "W [S, C], found ", shape_str(x.shape),
+                " and ", shape_str(w.shape));
   DIFFLUT_CHECK(w.shape[1] >= 1, "sparse_mapping: expected C >= 1 candidates, found W ",
                 shape_str(w.shape));
   DIFFLUT_CHECK(attrs.floats.size() == 1 && attrs.floats[0] > 0.0,
@@ -139,13 +143,12 @@ TensorMeta infer_sparse_mapping(const std::vector<TensorMeta>& in, const Attrs& 
 }  // namespace
 
 OpKind sparse_mapping_op() {
-  static const OpKind kind = register_op(
-      OpDef{.name = "sparse_mapping",
-            .differentiable_inputs = {0, 1},  // x, W
-            .infer = infer_sparse_mapping,
-            .forward = {sparse_mapping_forward_cpu, DIFFLUT_CUDA_FN(sparse_mapping_forward_cuda)},
-            .backward = {sparse_mapping_backward_cpu,
-                         DIFFLUT_CUDA_FN(sparse_mapping_backward_cuda)}});
+  static const OpKind kind = register_op(OpDef{
+      .name = "sparse_mapping",
+      .differentiable_inputs = {0, 1},  // x, W
+      .infer = infer_sparse_mapping,
+      .forward = {sparse_mapping_forward_cpu, DIFFLUT_CUDA_FN(sparse_mapping_forward_cuda)},
+      .backward = {sparse_mapping_backward_cpu, DIFFLUT_CUDA_FN(sparse_mapping_backward_cuda)}});
   return kind;
 }
 

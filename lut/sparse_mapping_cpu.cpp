@@ -75,8 +75,8 @@ void sparse_mapping_backward_cpu(OpCall& c) {
           for (int64_t s = lo; s < hi; ++s)
             for (int64_t k = 0; k < C; ++k) {
               T& a = acc[static_cast<size_t>(s * C + k)];
-              a = sparse_dw_accumulate(a, xt.data() + cand[s * C + k] * n, 1, gt.data() + (s - lo) * n,
-                                       1, n);
+              a = sparse_dw_accumulate(a, xt.data() + cand[s * C + k] * n, 1,
+                                       gt.data() + (s - lo) * n, 1, n);
             }
         });
       }

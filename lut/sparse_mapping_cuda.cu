@@ -69,8 +69,8 @@ void sparse_mapping_choice_cuda(const Tensor& w, const Tensor& cand, Tensor& idx
   const int64_t S = w.size(0), C = w.size(1);
   if (S == 0) return;
   DIFFLUT_DISPATCH_FLOAT(w.dtype(), "sparse_mapping", [&] {
-    choice_kernel<scalar_t><<<grid_for(S), 256>>>(w.data<scalar_t>(), cand.data<int32_t>(),
-                                                  idx.data<int32_t>(), S, C);
+    choice_kernel<scalar_t>
+        <<<grid_for(S), 256>>>(w.data<scalar_t>(), cand.data<int32_t>(), idx.data<int32_t>(), S, C);
   });
   DIFFLUT_CUDA_LAUNCH_CHECK();
 }
@@ -109,8 +109,8 @@ void sparse_mapping_backward_cuda(OpCall& c) {
     if (c.grad_in[0] && B * F > 0) {
       Tensor p = Tensor::empty({S, C}, w.dtype(), w.device());
       if (S > 0) {
-        softmax_kernel<T><<<grid_for(S), 256>>>(w.data<T>(), p.data<T>(), S, C,
-                                                static_cast<T>(tau));
+        softmax_kernel<T>
+            <<<grid_for(S), 256>>>(w.data<T>(), p.data<T>(), S, C, static_cast<T>(tau));
         DIFFLUT_CUDA_LAUNCH_CHECK();
       }
       Tensor slot = Tensor::empty({S * C}, DType::i32, w.device());
@@ -122,8 +122,8 @@ void sparse_mapping_backward_cuda(OpCall& c) {
         DIFFLUT_CUDA_LAUNCH_CHECK();
       }
       dx_kernel<T><<<grid_for(B * F), 256>>>(g.data<T>(), slot.data<int32_t>(), weight.data<T>(),
-                                             offsets.data<int32_t>(), c.grad_in[0]->data<T>(), B,
-                                             F, S);
+                                             offsets.data<int32_t>(), c.grad_in[0]->data<T>(), B, F,
+                                             S);
       DIFFLUT_CUDA_LAUNCH_CHECK();
       // Freed with the tape, after the kernels that read them.
       c.saved.push_back(p);

@@ -47,7 +47,7 @@ DIFFLUT_HD void sparse_softmax(const T* w, int64_t C, T tau, T* p) {
 // transposed copies (stride 1) in batch chunks, carrying acc: the same additions in the same order.
 template <class T>
 DIFFLUT_HD T sparse_dw_accumulate(T acc, const T* x, int64_t xs, const T* g, int64_t gs,
-                                     int64_t n) {
+                                  int64_t n) {
   for (int64_t j = 0; j < n; ++j) acc += (T(2) * x[j * xs] - T(1)) * g[j * gs];
   return acc;
 }
@@ -57,7 +57,7 @@ DIFFLUT_HD T sparse_dw_accumulate(T acc, const T* x, int64_t xs, const T* g, int
 // `weight` are that list's s and p[e] (slot[k] = positions[k] / C, weight[k] = p[positions[k]]).
 template <class T>
 DIFFLUT_HD T sparse_dx_entry(const T* g_row,  // g[b, :] [S]
-                                const int32_t* slot, const T* weight, int32_t begin, int32_t end) {
+                             const int32_t* slot, const T* weight, int32_t begin, int32_t end) {
   T acc = T(0);
   for (int32_t k = begin; k < end; ++k) acc += g_row[slot[k]] * weight[k];
   return acc;

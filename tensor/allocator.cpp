@@ -56,7 +56,8 @@ void* system_alloc(Device d, size_t bytes) {
 #ifdef DIFFLUT_WITH_CUDA
   return cuda_malloc_or_throw(bytes);
 #else
-  DIFFLUT_FAIL("allocate: this build of DiffLUT has no CUDA support (configure with DIFFLUT_CUDA=ON)");
+  DIFFLUT_FAIL(
+      "allocate: this build of DiffLUT has no CUDA support (configure with DIFFLUT_CUDA=ON)");
 #endif
 }
 

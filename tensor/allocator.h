@@ -15,9 +15,9 @@ void deallocate(Device device, void* ptr, size_t bytes);
 void empty_cache(Device device);
 
 struct AllocatorStats {
-  size_t bytes_in_use = 0;     // handed out and not yet returned
-  size_t bytes_cached = 0;     // held in free lists
-  size_t system_allocs = 0;    // calls that reached malloc / cudaMalloc
+  size_t bytes_in_use = 0;   // handed out and not yet returned
+  size_t bytes_cached = 0;   // held in free lists
+  size_t system_allocs = 0;  // calls that reached malloc / cudaMalloc
 };
 AllocatorStats allocator_stats(Device device);
 

@@ -30,7 +30,8 @@ bool cuda_sync_debug() {
 }
 
 void* cuda_malloc_or_throw(size_t bytes) {
-  DIFFLUT_CHECK(cuda_available(), "cuda: no usable GPU (cudaGetDeviceCount found none); use device=cpu");
+  DIFFLUT_CHECK(cuda_available(),
+                "cuda: no usable GPU (cudaGetDeviceCount found none); use device=cpu");
   void* p = nullptr;
   cudaError_t err = cudaMalloc(&p, bytes);
   if (err != cudaSuccess) {

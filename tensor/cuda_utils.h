@@ -23,12 +23,12 @@ bool cuda_sync_debug();
 #if defined(__CUDACC__)
 #include <cuda_runtime.h>
 
-#define DIFFLUT_CUDA_CHECK(expr)                                                              \
-  do {                                                                                        \
-    cudaError_t err_ = (expr);                                                                \
-    if (err_ != cudaSuccess)                                                                  \
-      throw ::difflut::Error(::difflut::str_cat("CUDA error at ", __FILE__, ":", __LINE__,    \
-                                                ": ", #expr, ": ", cudaGetErrorString(err_))); \
+#define DIFFLUT_CUDA_CHECK(expr)                                                                 \
+  do {                                                                                           \
+    cudaError_t err_ = (expr);                                                                   \
+    if (err_ != cudaSuccess)                                                                     \
+      throw ::difflut::Error(::difflut::str_cat("CUDA error at ", __FILE__, ":", __LINE__, ": ", \
+                                                #expr, ": ", cudaGetErrorString(err_)));         \
   } while (0)
 
 // Checks the launch that just happened (configuration errors are reported at once; execution

@@ -34,49 +34,93 @@ constexpr std::string_view dtype_name(DType t) {
 
 constexpr bool is_floating(DType t) { return t == DType::f32 || t == DType::f64; }
 
-template <class T> struct DTypeOf;
-template <> struct DTypeOf<float> { static constexpr DType value = DType::f32; };
-template <> struct DTypeOf<double> { static constexpr DType value = DType::f64; };
-template <> struct DTypeOf<int32_t> { static constexpr DType value = DType::i32; };
-template <> struct DTypeOf<int64_t> { static constexpr DType value = DType::i64; };
-template <> struct DTypeOf<uint8_t> { static constexpr DType value = DType::u8; };
-template <class T> constexpr DType dtype_of = DTypeOf<T>::value;
+template <class T>
+struct DTypeOf;
+template <>
+struct DTypeOf<float> {
+  static constexpr DType value = DType::f32;
+};
+template <>
+struct DTypeOf<double> {
+  static constexpr DType value = DType::f64;
+};
+template <>
+struct DTypeOf<int32_t> {
+  static constexpr DType value = DType::i32;
+};
+template <>
+struct DTypeOf<int64_t> {
+  static constexpr DType value = DType::i64;
+};
+template <>
+struct DTypeOf<uint8_t> {
+  static constexpr DType value = DType::u8;
+};
+template <class T>
+constexpr DType dtype_of = DTypeOf<T>::value;
 
 }  // namespace difflut
 
 // Runs the trailing lambda-body with `scalar_t` bound to float or double; other dtypes throw.
-#define DIFFLUT_DISPATCH_FLOAT(dtype, opname, ...)                                               \
-  [&] {                                                                                          \
-    switch (dtype) {                                                                             \
-      case ::difflut::DType::f32: { using scalar_t = float; return __VA_ARGS__(); }              \
-      case ::difflut::DType::f64: { using scalar_t = double; return __VA_ARGS__(); }             \
-      default:                                                                                   \
-        DIFFLUT_FAIL(opname, ": expected a floating dtype (f32 or f64), found ",                 \
-                     ::difflut::dtype_name(dtype));                                              \
-    }                                                                                            \
+#define DIFFLUT_DISPATCH_FLOAT(dtype, opname, ...)                               \
+  [&] {                                                                          \
+    switch (dtype) {                                                             \
+      case ::difflut::DType::f32: {                                              \
+        using scalar_t = float;                                                  \
+        return __VA_ARGS__();                                                    \
+      }                                                                          \
+      case ::difflut::DType::f64: {                                              \
+        using scalar_t = double;                                                 \
+        return __VA_ARGS__();                                                    \
+      }                                                                          \
+      default:                                                                   \
+        DIFFLUT_FAIL(opname, ": expected a floating dtype (f32 or f64), found ", \
+                     ::difflut::dtype_name(dtype));                              \
+    }                                                                            \
   }()
 
 // Same for every dtype.
-#define DIFFLUT_DISPATCH_ALL(dtype, opname, ...)                                                 \
-  [&] {                                                                                          \
-    switch (dtype) {                                                                             \
-      case ::difflut::DType::f32: { using scalar_t = float; return __VA_ARGS__(); }              \
-      case ::difflut::DType::f64: { using scalar_t = double; return __VA_ARGS__(); }             \
-      case ::difflut::DType::i32: { using scalar_t = int32_t; return __VA_ARGS__(); }            \
-      case ::difflut::DType::i64: { using scalar_t = int64_t; return __VA_ARGS__(); }            \
-      case ::difflut::DType::u8: { using scalar_t = uint8_t; return __VA_ARGS__(); }             \
-    }                                                                                            \
-    DIFFLUT_FAIL(opname, ": unknown dtype");                                                     \
+#define DIFFLUT_DISPATCH_ALL(dtype, opname, ...) \
+  [&] {                                          \
+    switch (dtype) {                             \
+      case ::difflut::DType::f32: {              \
+        using scalar_t = float;                  \
+        return __VA_ARGS__();                    \
+      }                                          \
+      case ::difflut::DType::f64: {              \
+        using scalar_t = double;                 \
+        return __VA_ARGS__();                    \
+      }                                          \
+      case ::difflut::DType::i32: {              \
+        using scalar_t = int32_t;                \
+        return __VA_ARGS__();                    \
+      }                                          \
+      case ::difflut::DType::i64: {              \
+        using scalar_t = int64_t;                \
+        return __VA_ARGS__();                    \
+      }                                          \
+      case ::difflut::DType::u8: {               \
+        using scalar_t = uint8_t;                \
+        return __VA_ARGS__();                    \
+      }                                          \
+    }                                            \
+    DIFFLUT_FAIL(opname, ": unknown dtype");     \
   }()
 
 // Integer index dtypes (i32, i64) bound to `index_t`.
-#define DIFFLUT_DISPATCH_INDEX(dtype, opname, ...)                                               \
-  [&] {                                                                                          \
-    switch (dtype) {                                                                             \
-      case ::difflut::DType::i32: { using index_t = int32_t; return __VA_ARGS__(); }             \
-      case ::difflut::DType::i64: { using index_t = int64_t; return __VA_ARGS__(); }             \
-      default:                                                                                   \
-        DIFFLUT_FAIL(opname, ": expected an index dtype (i32 or i64), found ",                   \
-                     ::difflut::dtype_name(dtype));                                              \
-    }                                                                                            \
+#define DIFFLUT_DISPATCH_INDEX(dtype, opname, ...)                             \
+  [&] {                                                                        \
+    switch (dtype) {                                                           \
+      case ::difflut::DType::i32: {                                            \
+        using index_t = int32_t;                                               \
+        return __VA_ARGS__();                                                  \
+      }                                                                        \
+      case ::difflut::DType::i64: {                                            \
+        using index_t = int64_t;                                               \
+        return __VA_ARGS__();                                                  \
+      }                                                                        \
+      default:                                                                 \
+        DIFFLUT_FAIL(opname, ": expected an index dtype (i32 or i64), found ", \
+                     ::difflut::dtype_name(dtype));                            \
+    }                                                                          \
   }()

@@ -30,17 +30,17 @@ std::string str_cat(Args&&... args) {
 }  // namespace difflut
 
 // DIFFLUT_CHECK(cond, "op: expected ", a, ", found ", b) throws difflut::Error when cond is false.
-#define DIFFLUT_CHECK(cond, ...)                                        \
-  do {                                                                  \
+#define DIFFLUT_CHECK(cond, ...)                                          \
+  do {                                                                    \
     if (!(cond)) throw ::difflut::Error(::difflut::str_cat(__VA_ARGS__)); \
   } while (0)
 
 #define DIFFLUT_FAIL(...) throw ::difflut::Error(::difflut::str_cat(__VA_ARGS__))
 
 // Internal invariant; failing means a DiffLUT bug. Always on (cheap checks only).
-#define DIFFLUT_ASSERT(cond)                                                                  \
-  do {                                                                                        \
-    if (!(cond))                                                                              \
-      throw ::difflut::InternalError(                                                         \
+#define DIFFLUT_ASSERT(cond)                                                                    \
+  do {                                                                                          \
+    if (!(cond))                                                                                \
+      throw ::difflut::InternalError(                                                           \
           ::difflut::str_cat(__FILE__, ":", __LINE__, ": internal assertion failed: ", #cond)); \
   } while (0)

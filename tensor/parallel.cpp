@@ -115,8 +115,8 @@ void parallel_for(int64_t begin, int64_t end, int64_t grain,
     return;
   }
   ThreadPool& p = pool();
-  const int64_t parts = std::min<int64_t>(p.size(), (n + std::max<int64_t>(grain, 1) - 1) /
-                                                        std::max<int64_t>(grain, 1));
+  const int64_t parts = std::min<int64_t>(
+      p.size(), (n + std::max<int64_t>(grain, 1) - 1) / std::max<int64_t>(grain, 1));
   if (parts <= 1) {
     fn(begin, end);
     return;

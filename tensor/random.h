@@ -11,7 +11,10 @@ class Generator {
   explicit Generator(uint64_t seed = 0) : seed_(seed) {}
   uint64_t seed() const { return seed_; }
   uint64_t offset() const { return offset_; }
-  void set_state(uint64_t seed, uint64_t offset) { seed_ = seed; offset_ = offset; }
+  void set_state(uint64_t seed, uint64_t offset) {
+    seed_ = seed;
+    offset_ = offset;
+  }
   // Reserves n counters and returns the first.
   uint64_t advance(uint64_t n) {
     uint64_t start = offset_;
@@ -19,8 +22,8 @@ class Generator {
     return start;
   }
   // Host-side scalar draws (for shuffles, permutations, mapping construction).
-  double uniform();                   // [0, 1)
-  uint64_t below(uint64_t range);     // [0, range)
+  double uniform();                // [0, 1)
+  uint64_t below(uint64_t range);  // [0, range)
   // A uniformly random permutation of 0..n-1 (Fisher-Yates over this generator's stream).
   std::vector<int64_t> permutation(int64_t n);
 

@@ -14,8 +14,8 @@ enum class RandomKind : int { uniform = 0, normal = 1, integer = 2 };
 template <class T>
 DIFFLUT_HD T random_value(RandomKind kind, uint64_t ctr, uint64_t key, int64_t low, int64_t high) {
   if (kind == RandomKind::integer) {
-    return static_cast<T>(low + static_cast<int64_t>(
-                                    philox_below(ctr, key, static_cast<uint64_t>(high - low))));
+    return static_cast<T>(
+        low + static_cast<int64_t>(philox_below(ctr, key, static_cast<uint64_t>(high - low))));
   }
   if (kind == RandomKind::uniform) {
     if constexpr (sizeof(T) == 4) return static_cast<T>(philox_uniform_f32(ctr, key));
@@ -25,8 +25,8 @@ DIFFLUT_HD T random_value(RandomKind kind, uint64_t ctr, uint64_t key, int64_t l
   // u1 in (0, 1] so log(u1) is finite; u2 in [0, 1).
   double u1 = (static_cast<double>(r.v[0] >> 5) * 67108864.0 + (r.v[1] >> 6) + 1.0) *
               (1.0 / 9007199254740992.0);
-  double u2 = (static_cast<double>(r.v[2] >> 5) * 67108864.0 + (r.v[3] >> 6)) *
-              (1.0 / 9007199254740992.0);
+  double u2 =
+      (static_cast<double>(r.v[2] >> 5) * 67108864.0 + (r.v[3] >> 6)) * (1.0 / 9007199254740992.0);
   double z = sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
   return static_cast<T>(z);
 }

@@ -21,8 +21,8 @@ inline std::string shape_str(const Shape& s) {
 
 // Out of line and cold so the hot path of shape_numel stays a few multiplies.
 [[noreturn, gnu::cold, gnu::noinline]] inline void shape_numel_overflow(const Shape& s) {
-  DIFFLUT_FAIL("shape ", shape_str(s), ": the element count overflows int64 (more than ",
-               INT64_MAX, " elements)");
+  DIFFLUT_FAIL("shape ", shape_str(s), ": the element count overflows int64 (more than ", INT64_MAX,
+               " elements)");
 }
 
 // The product of the extents. Every multiply is overflow-checked: shapes come from files (IDX

@@ -27,10 +27,10 @@ Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
   t.dtype_ = dtype;
   // shape_numel checks its own product; the byte count can still overflow (2^62 f64 elements).
   size_t bytes = 0;
-  DIFFLUT_CHECK(!__builtin_mul_overflow(static_cast<size_t>(shape_numel(shape)), dtype_size(dtype),
-                                        &bytes),
-                "tensor.empty: ", shape_str(shape), " of ", dtype_name(dtype),
-                " needs more bytes than an address can hold");
+  DIFFLUT_CHECK(
+      !__builtin_mul_overflow(static_cast<size_t>(shape_numel(shape)), dtype_size(dtype), &bytes),
+      "tensor.empty: ", shape_str(shape), " of ", dtype_name(dtype),
+      " needs more bytes than an address can hold");
   t.storage_ = std::make_shared<Storage>(device, bytes);
   return t;
 }
@@ -161,12 +161,12 @@ Tensor Tensor::reshape(const Shape& shape) const {
     }
   }
   if (infer_at >= 0) {
-    DIFFLUT_CHECK(known > 0 && numel() % known == 0, "reshape: cannot reshape ", describe(),
-                  " to ", shape_str(shape));
+    DIFFLUT_CHECK(known > 0 && numel() % known == 0, "reshape: cannot reshape ", describe(), " to ",
+                  shape_str(shape));
     s[static_cast<size_t>(infer_at)] = numel() / known;
   }
-  DIFFLUT_CHECK(shape_numel(s) == numel(), "reshape: cannot reshape ", describe(), " (",
-                numel(), " elements) to ", shape_str(shape));
+  DIFFLUT_CHECK(shape_numel(s) == numel(), "reshape: cannot reshape ", describe(), " (", numel(),
+                " elements) to ", shape_str(shape));
   Tensor t = *this;
   t.shape_ = s;
   return t;
@@ -175,9 +175,8 @@ Tensor Tensor::reshape(const Shape& shape) const {
 double Tensor::item_as_double() const {
   DIFFLUT_CHECK(numel() == 1, "tensor.item: expected one element, found ", describe());
   Tensor host = to(Device::cpu);
-  return DIFFLUT_DISPATCH_ALL(dtype_, "item", [&] {
-    return static_cast<double>(host.data<scalar_t>()[0]);
-  });
+  return DIFFLUT_DISPATCH_ALL(dtype_, "item",
+                              [&] { return static_cast<double>(host.data<scalar_t>()[0]); });
 }
 
 Tensor& Tensor::zero_() {
@@ -232,8 +231,8 @@ void check_same_dtype(const char* op, const Tensor& a, const Tensor& b) {
                 " and ", b.describe());
 }
 void check_dtype(const char* op, const Tensor& t, DType expected, const char* what) {
-  DIFFLUT_CHECK(t.dtype() == expected, op, ": expected ", what, " of dtype ",
-                dtype_name(expected), ", found ", t.describe());
+  DIFFLUT_CHECK(t.dtype() == expected, op, ": expected ", what, " of dtype ", dtype_name(expected),
+                ", found ", t.describe());
 }
 
 

@@ -73,22 +73,26 @@ class Tensor {
   // --- raw access (typed access checks the dtype) -----------------------------------------------
   void* raw() { return static_cast<char*>(storage_->data) + offset_; }
   const void* raw() const { return static_cast<const char*>(storage_->data) + offset_; }
-  template <class T> T* data();
-  template <class T> const T* data() const;
+  template <class T>
+  T* data();
+  template <class T>
+  const T* data() const;
 
   // --- copies and conversions -------------------------------------------------------------------
-  Tensor to(Device device) const;       // a copy on `device` (a shared view if already there)
-  Tensor to(DType dtype) const;         // a converted copy (a shared view if already that dtype)
-  Tensor clone() const;                 // a deep copy on the same device
+  Tensor to(Device device) const;  // a copy on `device` (a shared view if already there)
+  Tensor to(DType dtype) const;    // a converted copy (a shared view if already that dtype)
+  Tensor clone() const;            // a deep copy on the same device
   Tensor reshape(const Shape& shape) const;  // a view; one extent may be -1
-  template <class T> std::vector<T> to_vector() const;  // copies to host
-  template <class T> T item() const;    // the single element of a one-element tensor
+  template <class T>
+  std::vector<T> to_vector() const;  // copies to host
+  template <class T>
+  T item() const;  // the single element of a one-element tensor
   double item_as_double() const;
 
   // --- in-place fills (outside the graph) ------------------------------------------------------
   Tensor& zero_();
   Tensor& fill_(double value);
-  Tensor& copy_(const Tensor& src);     // same shape and dtype; any devices
+  Tensor& copy_(const Tensor& src);  // same shape and dtype; any devices
 
  private:
   std::shared_ptr<Storage> storage_;
@@ -126,7 +130,8 @@ const T* Tensor::data() const {
 template <class T>
 Tensor Tensor::from_vector(const std::vector<T>& values, const Shape& shape, Device device) {
   DIFFLUT_CHECK(static_cast<int64_t>(values.size()) == shape_numel(shape),
-                "tensor.from_vector: ", values.size(), " values do not fill shape ", shape_str(shape));
+                "tensor.from_vector: ", values.size(), " values do not fill shape ",
+                shape_str(shape));
   Tensor host = empty(shape, dtype_of<T>, Device::cpu);
   if (!values.empty()) std::memcpy(host.raw(), values.data(), values.size() * sizeof(T));
   return device == Device::cpu ? host : host.to(device);

@@ -38,8 +38,8 @@ void fill_cuda(Tensor& t, double value) {
   const long long n = t.numel();
   if (n == 0) return;
   DIFFLUT_DISPATCH_ALL(t.dtype(), "fill", [&] {
-    fill_kernel<scalar_t><<<grid_for(n), 256>>>(t.data<scalar_t>(), n,
-                                                static_cast<scalar_t>(value));
+    fill_kernel<scalar_t>
+        <<<grid_for(n), 256>>>(t.data<scalar_t>(), n, static_cast<scalar_t>(value));
   });
   DIFFLUT_CUDA_LAUNCH_CHECK();
 }
@@ -50,7 +50,8 @@ void cast_cuda(const Tensor& src, Tensor& dst) {
   DIFFLUT_DISPATCH_ALL(src.dtype(), "to(dtype)", [&] {
     using src_t = scalar_t;
     DIFFLUT_DISPATCH_ALL(dst.dtype(), "to(dtype)", [&] {
-      cast_kernel<src_t, scalar_t><<<grid_for(n), 256>>>(src.data<src_t>(), dst.data<scalar_t>(), n);
+      cast_kernel<src_t, scalar_t>
+          <<<grid_for(n), 256>>>(src.data<src_t>(), dst.data<scalar_t>(), n);
     });
   });
   DIFFLUT_CUDA_LAUNCH_CHECK();
@@ -61,7 +62,8 @@ void random_fill_cuda(Tensor& t, RandomKind kind, uint64_t start, uint64_t key, 
   const long long n = t.numel();
   if (n == 0) return;
   DIFFLUT_DISPATCH_ALL(t.dtype(), "random", [&] {
-    random_kernel<scalar_t><<<grid_for(n), 256>>>(t.data<scalar_t>(), n, kind, start, key, low, high);
+    random_kernel<scalar_t>
+        <<<grid_for(n), 256>>>(t.data<scalar_t>(), n, kind, start, key, low, high);
   });
   DIFFLUT_CUDA_LAUNCH_CHECK();
 }

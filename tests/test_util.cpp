@@ -72,7 +72,8 @@ void check_vals(const Tensor& t, const std::vector<double>& expected, double tol
   int bad = 0;
   for (size_t i = 0; i < v.size(); ++i) {
     const bool ok = v[i] == doctest::Approx(expected[i]).epsilon(tol);
-    if (!ok && bad++ < 5) CHECK_MESSAGE(ok, "element ", i, ": ", v[i], " vs expected ", expected[i]);
+    if (!ok && bad++ < 5)
+      CHECK_MESSAGE(ok, "element ", i, ": ", v[i], " vs expected ", expected[i]);
   }
   CHECK_MESSAGE(bad == 0, bad, " of ", v.size(), " elements differ");
 }
@@ -81,7 +82,8 @@ std::string CommandResult::last_line() const {
   size_t end = output.find_last_not_of("\r\n ");
   if (end == std::string::npos) return "";
   size_t start = output.find_last_of('\n', end);
-  return output.substr(start == std::string::npos ? 0 : start + 1, end - (start == std::string::npos ? 0 : start + 1) + 1);
+  return output.substr(start == std::string::npos ? 0 : start + 1,
+                       end - (start == std::string::npos ? 0 : start + 1) + 1);
 }
 
 CommandResult run_command(const std::string& command) {
@@ -97,7 +99,8 @@ CommandResult run_command(const std::string& command) {
 }
 
 std::string built_program(const std::string& name) {
-  if (const char* v = std::getenv("DIFFLUT_BINARY_DIR"); v && *v) return std::string(v) + "/" + name;
+  if (const char* v = std::getenv("DIFFLUT_BINARY_DIR"); v && *v)
+    return std::string(v) + "/" + name;
   // Run by hand from anywhere: the suites live in <build>/tests/, the programs in <build>/.
   std::error_code ec;
   const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
@@ -107,8 +110,8 @@ std::string built_program(const std::string& name) {
 
 std::string temp_dir(const std::string& tag) {
   namespace fs = std::filesystem;
-  fs::path p = fs::temp_directory_path() /
-               ("difflut-test-" + tag + "-" + std::to_string(::getpid()));
+  fs::path p =
+      fs::temp_directory_path() / ("difflut-test-" + tag + "-" + std::to_string(::getpid()));
   fs::remove_all(p);
   fs::create_directories(p);
   return p.string();

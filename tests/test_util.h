@@ -9,13 +9,13 @@
 #include "tensor/tensor.h"
 
 // GPU cases call this first: without a usable GPU the case is skipped with a message, not failed.
-#define DIFFLUT_REQUIRE_GPU()                                                   \
-  do {                                                                          \
-    if (!::difflut::cuda_available()) {                                         \
+#define DIFFLUT_REQUIRE_GPU()                                                     \
+  do {                                                                            \
+    if (!::difflut::cuda_available()) {                                           \
       MESSAGE((::std::string("skipped: no usable GPU (CUDA kernels compiled: ") + \
-               (::difflut::cuda_compiled() ? "yes)" : "no)")));                 \
-      return;                                                                   \
-    }                                                                           \
+               (::difflut::cuda_compiled() ? "yes)" : "no)")));                   \
+      return;                                                                     \
+    }                                                                             \
   } while (0)
 
 namespace difflut::test {

@@ -221,11 +221,12 @@ int run(const Options& o) {
   std::shared_ptr<LUTNetwork> net = load_lut_network(o.checkpoint, Device::cpu);
   std::string data_root = o.data_root;
   const std::string dataset =
-      !o.csv.empty() ? "csv " + o.csv
-      : canonical_dataset_name(o.dataset.empty()
-                                   ? app::checkpoint_dataset(o.checkpoint, &data_root,
-                                                             "pass --dataset NAME")
-                                   : o.dataset);
+      !o.csv.empty()
+          ? "csv " + o.csv
+          : canonical_dataset_name(
+                o.dataset.empty()
+                    ? app::checkpoint_dataset(o.checkpoint, &data_root, "pass --dataset NAME")
+                    : o.dataset);
   Dataset test = o.csv.empty() ? load_dataset(dataset, "test", data_root) : read_csv(o.csv);
   const int64_t n = o.limit > 0 ? std::min(o.limit, test.size()) : test.size();
   if (n < test.size()) {
@@ -245,8 +246,9 @@ int run(const Options& o) {
     int64_t changed = 0;
     for (int64_t i = 0; i < q.numel(); ++i) changed += q.data<float>()[i] != raw.data<float>()[i];
     std::cout << "input format: " << fp.describe() << " ("
-              << (o.input_bits ? "--input-bits" : "exact for every test feature") << "); " << changed << " feature values rounded; model accuracy on the features "
-              << float_acc << "\n";
+              << (o.input_bits ? "--input-bits" : "exact for every test feature") << "); "
+              << changed << " feature values rounded; model accuracy on the features " << float_acc
+              << "\n";
     test.features = q;
     lo.fixed_point = fp;
   }
@@ -264,8 +266,9 @@ int run(const Options& o) {
       lower_lut_network(*net, lo, select_rows(test, probe_idx).features_f32(), /*check=*/true);
   std::cout << "circuit: " << literal.stages.size() - 1 << " stages, " << literal.lut_nodes()
             << " LUT nodes (k <= " << literal.max_k() << "), input " << literal.input_words()
-            << " x " << literal.input_width() << " bit(s); every stage equals the network's graph on "
-            << probe_rows << " samples (" << seconds_since(t0) << " s)\n";
+            << " x " << literal.input_width()
+            << " bit(s); every stage equals the network's graph on " << probe_rows << " samples ("
+            << seconds_since(t0) << " s)\n";
   // 1b. Optimise (exactness is checked below: the software model of the optimised circuit against
   // the network on every test sample).
   Circuit circuit = literal;
@@ -283,8 +286,7 @@ int run(const Options& o) {
   t0 = std::chrono::steady_clock::now();
   const Tensor logits = net->logits(features);
   std::vector<uint32_t> codes = network_input_codes(*net, circuit, test);
-  const GoldenVectors golden =
-      golden_from_values(circuit, codes, n, {logits, argmax_rows(logits)});
+  const GoldenVectors golden = golden_from_values(circuit, codes, n, {logits, argmax_rows(logits)});
   // The circuit's software model on the same inputs.
   const auto sw = simulate(circuit, golden.inputs, n);
   int64_t sw_mismatches = 0, correct = 0;
@@ -297,13 +299,13 @@ int run(const Options& o) {
                            golden.outputs[p][static_cast<size_t>(b * w + i)];
     }
     sw_mismatches += same ? 0 : 1;
-    correct += static_cast<int64_t>(sw.back()[static_cast<size_t>(b)]) ==
-               test.labels.data<int64_t>()[b];
+    correct +=
+        static_cast<int64_t>(sw.back()[static_cast<size_t>(b)]) == test.labels.data<int64_t>()[b];
   }
   std::cout << "software model: " << sw_mismatches << " of " << n
             << " vectors differ from the C++ model; circuit accuracy "
-            << static_cast<double>(correct) / static_cast<double>(n) << " ("
-            << seconds_since(t0) << " s)\n";
+            << static_cast<double>(correct) / static_cast<double>(n) << " (" << seconds_since(t0)
+            << " s)\n";
 
   // 3. Verilog, vectors, testbench (and the streaming top around the core).
   t0 = std::chrono::steady_clock::now();
@@ -319,9 +321,9 @@ int run(const Options& o) {
             << e.design.top << ", latency " << e.design.latency << " cycle(s)), testbench "
             << e.testbench_file << " with " << n << " vectors (" << seconds_since(t0) << " s)\n";
   if (o.stream) {
-    const ExportedStream es = export_stream(
-        circuit, e, {.bus_bits = o.bus_bits, .scores = o.stream_scores},
-        {.valid_percent = 100 - o.stall, .ready_percent = 100 - o.stall, .seed = 1});
+    const ExportedStream es =
+        export_stream(circuit, e, {.bus_bits = o.bus_bits, .scores = o.stream_scores},
+                      {.valid_percent = 100 - o.stall, .ready_percent = 100 - o.stall, .seed = 1});
     target = es.stream.design;
     tb_file = es.testbench_file;
     std::cout << "stream top: " << target.top << " (s_axis " << es.stream.bus_bits << " bits, "
@@ -346,8 +348,8 @@ int run(const Options& o) {
       const size_t at = r.output.rfind("latency=");
       if (at != std::string::npos)
         std::cout << "stream testbench: " << r.output.substr(at, r.output.find('\n', at) - at)
-                  << " (latency from the first sample's last beat to its result; "
-                  << target.latency << " without stalls)\n";
+                  << " (latency from the first sample's last beat to its result; " << target.latency
+                  << " without stalls)\n";
     }
     DIFFLUT_CHECK(r.vectors == n, "the testbench checked ", r.vectors, " vectors, expected ", n);
     mismatches = r.mismatches;
@@ -395,20 +397,18 @@ int run(const Options& o) {
                  o.ice40.seeds.size(), " seed(s) ..."));
     const Ice40Report p = run_ice40(o.out, target, o.ice40);
     std::cout << "ice40 " << o.ice40.part << " " << o.ice40.package << " (yosys synth_ice40 "
-              << p.synth_seconds << " s): " << p.lut4 << " LUT4, " << p.ffs << " FFs, "
-              << p.carries << " carries; " << p.logic_cells << "/" << p.logic_cells_available
-              << " logic cells, " << p.io << "/" << p.io_available << " I/O, " << p.ram
-              << " block RAMs\n";
+              << p.synth_seconds << " s): " << p.lut4 << " LUT4, " << p.ffs << " FFs, " << p.carries
+              << " carries; " << p.logic_cells << "/" << p.logic_cells_available << " logic cells, "
+              << p.io << "/" << p.io_available << " I/O, " << p.ram << " block RAMs\n";
     for (const Ice40Run& r : p.runs)
       std::cout << "  nextpnr seed " << r.seed << ": Fmax " << r.fmax_mhz << " MHz (" << r.seconds
                 << " s)\n";
-    std::cout << "  median Fmax " << p.fmax_median_mhz << " MHz; bitstream " << p.bitstream
-              << "\n";
+    std::cout << "  median Fmax " << p.fmax_median_mhz << " MHz; bitstream " << p.bitstream << "\n";
     pnr_fields = str_cat(" fmax_mhz=", p.fmax_median_mhz, " lut4=", p.lut4);
   }
   info(str_cat("done in ", seconds_since(t_start), " s"));
-  std::cout << "mismatches=" << mismatches << synth_fields << " latency_cycles="
-            << target.latency << pnr_fields << std::endl;
+  std::cout << "mismatches=" << mismatches << synth_fields << " latency_cycles=" << target.latency
+            << pnr_fields << std::endl;
   return mismatches == 0 ? 0 : 1;
 }
 

@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
-#include "common/config/cli.h"
 #include "common/config/checkpoint_dataset.h"
+#include "common/config/cli.h"
 #include "common/config/config.h"
 #include "common/config/config_compose.h"
 #include "data/registry.h"
@@ -317,8 +317,7 @@ int run(const Options& o) {
     std::fflush(stdout);
     sps = run_cuda(program, in, o.min_seconds, classes);
   } else {
-    std::printf("engine: cpu %s, %d threads\n", engine.describe().c_str(),
-                num_threads());
+    std::printf("engine: cpu %s, %d threads\n", engine.describe().c_str(), num_threads());
     classes.resize(static_cast<size_t>(in.n));
     engine.predict(in.codes.data(), in.n, classes.data());  // warm-up, and the predictions reported
     sps = measure(in.n, o.min_seconds,

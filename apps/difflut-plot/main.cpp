@@ -18,8 +18,8 @@
 #include <vector>
 
 #include "common/config/cli.h"
-#include "difflut-plot/svg_plot.h"
 #include "common/tracking/tracking_sqlite.h"
+#include "difflut-plot/svg_plot.h"
 #include "tensor/error.h"
 
 namespace {
@@ -29,7 +29,8 @@ using namespace difflut::app;
 
 constexpr const char* kProgram = "difflut-plot";
 
-const char* kUsage = R"(usage: difflut-plot curves|histograms|sweep [--db PATH] [--id N]... [--name PATTERN]
+const char* kUsage =
+    R"(usage: difflut-plot curves|histograms|sweep [--db PATH] [--id N]... [--name PATTERN]
                     [--status STATUS] [--metric PHASE/NAME] [--group-by KEY] [-o FILE]
 
 Writes an SVG figure from the tracking database.
@@ -145,7 +146,8 @@ std::vector<std::string> distinct_labels(const std::vector<ExperimentRow>& rows)
     std::set<std::string> seen;
     for (const ExperimentRow& e : rows) seen.insert(f.get(e));
     if (seen.size() < 2) continue;
-    for (size_t i = 0; i < rows.size(); ++i) labels[i] += std::string(" ") + f.name + "=" + f.get(rows[i]);
+    for (size_t i = 0; i < rows.size(); ++i)
+      labels[i] += std::string(" ") + f.name + "=" + f.get(rows[i]);
   }
   return labels;
 }
@@ -169,9 +171,16 @@ int curves(const Tracker& db, const Options& o) {
   const std::vector<ExperimentRow> rows = db.experiments(o.filter);
   DIFFLUT_CHECK(!rows.empty(), "curves: no experiment matches (use --id, --name or --status; ",
                 "difflut-query lists them)");
-  svg::LineChart loss{"Training loss", "epoch", "loss", {}, false, std::nullopt, std::nullopt, true};
-  svg::LineChart acc{"Accuracy (solid: validation, dashed: training, dot: test)", "epoch",
-                     "accuracy", {}, false, std::nullopt, std::nullopt, true};
+  svg::LineChart loss{"Training loss", "epoch",      "loss",       {},
+                      false,           std::nullopt, std::nullopt, true};
+  svg::LineChart acc{"Accuracy (solid: validation, dashed: training, dot: test)",
+                     "epoch",
+                     "accuracy",
+                     {},
+                     false,
+                     std::nullopt,
+                     std::nullopt,
+                     true};
   const std::vector<std::string> labels = distinct_labels(rows);
   bool any = false;
   for (size_t i = 0; i < rows.size(); ++i) {

@@ -103,9 +103,9 @@ Axis make_axis(double mn, double mx, bool log, std::optional<double> fixed_lo = 
   a.hi = fixed_hi ? *fixed_hi : std::max(mx, std::ceil(mx / a.step - 1e-9) * a.step);
   if (!fixed_lo && a.lo < mn - 1e-12) a.ticks.insert(a.ticks.begin(), a.lo);
   if (!fixed_hi && a.hi > mx + 1e-12) a.ticks.push_back(a.hi);
-  a.ticks.erase(std::remove_if(a.ticks.begin(), a.ticks.end(),
-                               [&](double t) { return t < a.lo - 1e-9 * a.step ||
-                                                      t > a.hi + 1e-9 * a.step; }),
+  a.ticks.erase(std::remove_if(
+                    a.ticks.begin(), a.ticks.end(),
+                    [&](double t) { return t < a.lo - 1e-9 * a.step || t > a.hi + 1e-9 * a.step; }),
                 a.ticks.end());
   return a;
 }
@@ -142,8 +142,7 @@ std::string draw_axes(const Frame& f, const Axis& ax, const Axis& ay, const std:
   }
   s += text((f.x0 + f.x1) / 2, f.y1 + 36, x_label, "middle");
   const double ym = (f.y0 + f.y1) / 2;
-  s += text(16, ym, y_label, "middle", kFontSize,
-            " transform=\"rotate(-90 16 " + num(ym) + ")\"");
+  s += text(16, ym, y_label, "middle", kFontSize, " transform=\"rotate(-90 16 " + num(ym) + ")\"");
   return s;
 }
 
@@ -154,11 +153,10 @@ std::string draw_legend(double x, double y, const std::vector<std::string>& labe
   for (size_t i = 0; i < labels.size(); ++i) {
     const double yy = y + 18.0 * static_cast<double>(i);
     if (points) {
-      s += "<circle cx=\"" + num(x + 10) + "\" cy=\"" + num(yy) + "\" r=\"4\" fill=\"" +
-           colors[i] + "\"/>\n";
+      s += "<circle cx=\"" + num(x + 10) + "\" cy=\"" + num(yy) + "\" r=\"4\" fill=\"" + colors[i] +
+           "\"/>\n";
     } else {
-      s += line(x, yy, x + 20, yy, colors[i], 2.0,
-                dashed[i] ? " stroke-dasharray=\"5 3\"" : "");
+      s += line(x, yy, x + 20, yy, colors[i], 2.0, dashed[i] ? " stroke-dasharray=\"5 3\"" : "");
     }
     s += text(x + 26, yy + 4, labels[i]);
   }
@@ -277,8 +275,8 @@ std::string render_scatter(const ScatterChart& c, double w, double h) {
 
 // A perceptually ordered dark-blue -> green -> yellow map (viridis-like stops), t in [0, 1].
 std::string colormap(double t) {
-  static const double stops[][3] = {{68, 1, 84},    {59, 82, 139},  {33, 145, 140},
-                                    {94, 201, 98},  {253, 231, 37}};
+  static const double stops[][3] = {
+      {68, 1, 84}, {59, 82, 139}, {33, 145, 140}, {94, 201, 98}, {253, 231, 37}};
   t = std::clamp(t, 0.0, 1.0) * 4.0;
   const int i = std::min(3, static_cast<int>(t));
   const double u = t - i;
@@ -381,8 +379,8 @@ std::string format_tick(double v, double step) {
     std::snprintf(buf, sizeof buf, "%g", v);
     return buf;
   }
-  const int decimals = step > 0 ? std::max(0, static_cast<int>(std::ceil(-std::log10(step) - 1e-9)))
-                                : 2;
+  const int decimals =
+      step > 0 ? std::max(0, static_cast<int>(std::ceil(-std::log10(step) - 1e-9))) : 2;
   std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
   std::string s = buf;
   return s.rfind("-0", 0) == 0 && std::stod(s) == 0.0 ? s.substr(1) : s;
@@ -400,8 +398,10 @@ std::string xml_escape(const std::string& s) {
       case '\'': out += "&apos;"; break;
       default:
         // Control characters are not allowed in XML 1.0 text.
-        if (static_cast<unsigned char>(ch) < 0x20 && ch != '\n' && ch != '\t') out += ' ';
-        else out += ch;
+        if (static_cast<unsigned char>(ch) < 0x20 && ch != '\n' && ch != '\t')
+          out += ' ';
+        else
+          out += ch;
     }
   }
   return out;
@@ -417,7 +417,8 @@ std::string render_figure(const std::vector<Panel>& panels, const FigureOptions&
   const int columns = std::max(1, o.columns);
   const int rows = static_cast<int>((panels.size() + columns - 1) / columns);
   const double title_h = o.title.empty() ? 0.0 : 30.0;
-  const double width = o.panel_width * std::min<int>(columns, std::max<int>(1, static_cast<int>(panels.size())));
+  const double width =
+      o.panel_width * std::min<int>(columns, std::max<int>(1, static_cast<int>(panels.size())));
   const double height = title_h + o.panel_height * std::max(1, rows);
   std::string s = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
   s += "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"" + num(width) +

@@ -26,7 +26,8 @@ using namespace difflut::app;
 
 constexpr const char* kProgram = "difflut-query";
 
-const char* kUsage = R"(usage: difflut-query [--db PATH] [--name PATTERN] [--status STATUS] [--id N]...
+const char* kUsage =
+    R"(usage: difflut-query [--db PATH] [--name PATTERN] [--status STATUS] [--id N]...
                      [--show ID | --seeds] [--csv FILE|-] [--json FILE|-]
 
 Lists the experiments of the tracking database with their best metrics.
@@ -66,8 +67,8 @@ int64_t parse_id(const std::string& flag, const std::string& v) {
   } catch (...) {
     used = 0;
   }
-  DIFFLUT_CHECK(used == v.size() && id > 0, flag, ": expected an experiment id (an integer >= 1), found '",
-                v, "'");
+  DIFFLUT_CHECK(used == v.size() && id > 0, flag,
+                ": expected an experiment id (an integer >= 1), found '", v, "'");
   return id;
 }
 
@@ -76,22 +77,33 @@ Options parse(int argc, char** argv) {
   for (FlagCursor f(argc, argv); f.next();) {
     const std::string& a = f.name();
     auto next = [&] { return f.value(); };
-    if (a == "-h" || a == "--help") o.help = true;
-    else if (a == "--db") o.db = next();
-    else if (a == "--name") o.filter.name = next();
-    else if (a == "--status") o.filter.status = next();
-    else if (a == "--id") o.filter.ids.push_back(parse_id(a, next()));
-    else if (a == "--show") o.show = parse_id(a, next());
-    else if (a == "--seeds") o.seeds = true;
-    else if (a == "--csv") o.csv = next();
-    else if (a == "--json") o.json = next();
-    else DIFFLUT_FAIL("unknown argument '", f.raw(), "' (see --help)");
+    if (a == "-h" || a == "--help")
+      o.help = true;
+    else if (a == "--db")
+      o.db = next();
+    else if (a == "--name")
+      o.filter.name = next();
+    else if (a == "--status")
+      o.filter.status = next();
+    else if (a == "--id")
+      o.filter.ids.push_back(parse_id(a, next()));
+    else if (a == "--show")
+      o.show = parse_id(a, next());
+    else if (a == "--seeds")
+      o.seeds = true;
+    else if (a == "--csv")
+      o.csv = next();
+    else if (a == "--json")
+      o.json = next();
+    else
+      DIFFLUT_FAIL("unknown argument '", f.raw(), "' (see --help)");
   }
   static const std::set<std::string> kStatuses = {kStatusCreated, kStatusRunning, kStatusCompleted,
                                                   kStatusFailed, kStatusInterrupted};
-  DIFFLUT_CHECK(o.filter.status.empty() || kStatuses.count(o.filter.status),
-                "--status: expected one of created, running, completed, failed, interrupted, found '",
-                o.filter.status, "'");
+  DIFFLUT_CHECK(
+      o.filter.status.empty() || kStatuses.count(o.filter.status),
+      "--status: expected one of created, running, completed, failed, interrupted, found '",
+      o.filter.status, "'");
   DIFFLUT_CHECK(!(o.seeds && o.show), "--seeds and --show: expected one of them, found both");
   return o;
 }
@@ -242,9 +254,10 @@ std::optional<int64_t> best_epoch(const ExperimentRow& e, const std::string& key
 
 Table list_table(const std::vector<ExperimentRow>& rows, bool all_metrics) {
   Table t;
-  t.columns = {"id", "name", "status", "dataset", "node_type", "layer_type", "lr", "luts",
-               "epochs", "best_val_accuracy", "best_val_epoch", "test_accuracy", "device",
-               "start_time", "end_time"};
+  t.columns = {
+      "id",     "name",       "status",  "dataset",           "node_type",      "layer_type",
+      "lr",     "luts",       "epochs",  "best_val_accuracy", "best_val_epoch", "test_accuracy",
+      "device", "start_time", "end_time"};
   // Every other "<phase>/<metric>" best value as its own column (exports only).
   std::vector<std::string> extra;
   if (all_metrics) {
@@ -258,14 +271,21 @@ Table list_table(const std::vector<ExperimentRow>& rows, bool all_metrics) {
   for (const ExperimentRow& e : rows) {
     std::string epochs = std::to_string(e.epochs_done);
     if (e.epochs) epochs += "/" + std::to_string(*e.epochs);
-    std::vector<Cell> r = {Cell::integer(e.id),          Cell::str(e.name),
-                           Cell::str(display_status(e)), Cell::str(e.dataset_name),
-                           Cell::str(e.node_type),       Cell::str(e.layer_type),
-                           Cell::real(e.learning_rate, 5), Cell::integer(e.lut_count),
-                           Cell::str(epochs),            Cell::real(best(e, "val/accuracy")),
+    std::vector<Cell> r = {Cell::integer(e.id),
+                           Cell::str(e.name),
+                           Cell::str(display_status(e)),
+                           Cell::str(e.dataset_name),
+                           Cell::str(e.node_type),
+                           Cell::str(e.layer_type),
+                           Cell::real(e.learning_rate, 5),
+                           Cell::integer(e.lut_count),
+                           Cell::str(epochs),
+                           Cell::real(best(e, "val/accuracy")),
                            Cell::integer(best_epoch(e, "val/accuracy")),
-                           Cell::real(best(e, "test/accuracy")), Cell::str(e.device),
-                           Cell::str(e.start_time.substr(0, 19)), Cell::str(e.end_time.substr(0, 19))};
+                           Cell::real(best(e, "test/accuracy")),
+                           Cell::str(e.device),
+                           Cell::str(e.start_time.substr(0, 19)),
+                           Cell::str(e.end_time.substr(0, 19))};
     if (all_metrics) {
       for (const std::string& k : extra) r.push_back(Cell::real(best(e, k), 6));
       r.push_back(Cell::str(e.git_commit));
@@ -282,8 +302,8 @@ Table list_table(const std::vector<ExperimentRow>& rows, bool all_metrics) {
 
 Table seeds_table(const std::vector<SeedGroup>& groups) {
   Table t;
-  t.columns = {"name", "dataset", "node_type", "layer_type", "lr", "epochs", "device", "runs",
-               "test_mean", "test_sd", "test_min", "test_max", "seeds", "ids"};
+  t.columns = {"name", "dataset",   "node_type", "layer_type", "lr",       "epochs", "device",
+               "runs", "test_mean", "test_sd",   "test_min",   "test_max", "seeds",  "ids"};
   auto joined = [](const auto& items) {
     std::string s;
     for (const auto& v : items) {
@@ -353,29 +373,30 @@ std::vector<std::pair<std::string, std::string>> settings_of(const ExperimentRow
     if (v) s << *v;
     return s.str();
   };
-  return {{"name", e.name},
-          {"status", display_status(e)},
-          {"dataset", e.dataset_name},
-          {"model", e.model_name},
-          {"node_type", e.node_type},
-          {"layer_type", e.layer_type},
-          {"hidden_sizes[0]", opt(e.hidden_size)},
-          {"num_layers", opt(e.num_layers)},
-          {"luts", opt(e.lut_count)},
-          {"n (LUT inputs)", opt(e.n)},
-          {"encoder", e.encoder_name},
-          {"optimizer", e.optimizer},
-          {"lr", opt(e.learning_rate)},
-          {"batch_size", opt(e.batch_size)},
-          {"epochs", std::to_string(e.epochs_done) + (e.epochs ? "/" + std::to_string(*e.epochs) : "")},
-          {"device", e.device},
-          {"host", e.hostname},
-          {"slurm_job_id", e.slurm_job_id},
-          {"git_commit", e.git_commit},
-          {"start_time", e.start_time},
-          {"end_time", e.end_time},
-          {"run_dir", e.run_dir},
-          {"best_checkpoint", e.best_checkpoint}};
+  return {
+      {"name", e.name},
+      {"status", display_status(e)},
+      {"dataset", e.dataset_name},
+      {"model", e.model_name},
+      {"node_type", e.node_type},
+      {"layer_type", e.layer_type},
+      {"hidden_sizes[0]", opt(e.hidden_size)},
+      {"num_layers", opt(e.num_layers)},
+      {"luts", opt(e.lut_count)},
+      {"n (LUT inputs)", opt(e.n)},
+      {"encoder", e.encoder_name},
+      {"optimizer", e.optimizer},
+      {"lr", opt(e.learning_rate)},
+      {"batch_size", opt(e.batch_size)},
+      {"epochs", std::to_string(e.epochs_done) + (e.epochs ? "/" + std::to_string(*e.epochs) : "")},
+      {"device", e.device},
+      {"host", e.hostname},
+      {"slurm_job_id", e.slurm_job_id},
+      {"git_commit", e.git_commit},
+      {"start_time", e.start_time},
+      {"end_time", e.end_time},
+      {"run_dir", e.run_dir},
+      {"best_checkpoint", e.best_checkpoint}};
 }
 
 int show(const Tracker& db, const Options& o) {
@@ -421,11 +442,14 @@ int run(int argc, char** argv) {
   if (!o.csv.empty()) write_output(o.csv, to_csv(list_table(rows, true)));
   if (!o.json.empty()) {
     Table t = list_table(rows, true);
-    write_output(o.json, "{\"database\": " + [&] {
-      std::string s;
-      json::write_string(s, o.db);
-      return s;
-    }() + ", \"experiments\": " + rows_json(t, "") + "}\n");
+    write_output(
+        o.json, "{\"database\": " +
+                    [&] {
+                      std::string s;
+                      json::write_string(s, o.db);
+                      return s;
+                    }() +
+                    ", \"experiments\": " + rows_json(t, "") + "}\n");
   }
   if (o.csv.empty() && o.json.empty()) {
     if (rows.empty()) {

@@ -10,9 +10,9 @@
 #include "common/config/cli.h"
 #include "common/config/config_compose.h"
 #include "common/config/settings.h"
+#include "common/sweeps/sweep.h"
 #include "common/tracking/checkpoint.h"
 #include "common/training/progress.h"
-#include "common/sweeps/sweep.h"
 #include "common/training/trainer.h"
 
 namespace {
@@ -79,5 +79,6 @@ int run(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   // A live progress line may be on screen: start an error message on a fresh line.
-  return difflut::app::run_guarded(kProgram, [&] { return run(argc, argv); }, tty_break());
+  return difflut::app::run_guarded(
+      kProgram, [&] { return run(argc, argv); }, tty_break());
 }

@@ -65,8 +65,8 @@ Options parse(int argc, char** argv) {
     } else if (a == "--lr") {
       char* end = nullptr;
       o.lr = std::strtod(v.c_str(), &end);
-      DIFFLUT_CHECK(end && *end == '\0' && o.lr > 0, "--lr expects a positive number, found '",
-                    v, "'");
+      DIFFLUT_CHECK(end && *end == '\0' && o.lr > 0, "--lr expects a positive number, found '", v,
+                    "'");
     } else if (a == "--dataset") {
       o.dataset = v;
     } else {
@@ -80,7 +80,8 @@ class Mlp : public Module {
  public:
   Mlp(int64_t in, int64_t hidden, int64_t out, Generator& gen, Device dev) {
     fc1_ = register_module("fc1", std::make_shared<Linear>(in, hidden, true, gen, DType::f32, dev));
-    fc2_ = register_module("fc2", std::make_shared<Linear>(hidden, out, true, gen, DType::f32, dev));
+    fc2_ =
+        register_module("fc2", std::make_shared<Linear>(hidden, out, true, gen, DType::f32, dev));
   }
   Var forward(Graph& g, Var x) override { return (*fc2_)(g, relu((*fc1_)(g, x))); }
 

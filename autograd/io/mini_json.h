@@ -14,8 +14,8 @@ struct Value {
   enum class Kind { null, boolean, number, string, array, object };
   Kind kind = Kind::null;
   bool boolean = false;
-  std::string text;  // string: the decoded UTF-8 text; number: the literal as written
-  std::vector<Value> items;                            // array
+  std::string text;          // string: the decoded UTF-8 text; number: the literal as written
+  std::vector<Value> items;  // array
   std::vector<std::pair<std::string, Value>> members;  // object, in file order
   size_t offset = 0;  // byte offset of the value's first character in the parsed text
 

@@ -173,10 +173,14 @@ class Parser {
       if (pos_ >= s_.size()) fail("4 hex digits after \\u");
       const char h = s_[pos_];
       unsigned d;
-      if (h >= '0' && h <= '9') d = static_cast<unsigned>(h - '0');
-      else if (h >= 'a' && h <= 'f') d = static_cast<unsigned>(h - 'a' + 10);
-      else if (h >= 'A' && h <= 'F') d = static_cast<unsigned>(h - 'A' + 10);
-      else fail("4 hex digits after \\u");
+      if (h >= '0' && h <= '9')
+        d = static_cast<unsigned>(h - '0');
+      else if (h >= 'a' && h <= 'f')
+        d = static_cast<unsigned>(h - 'a' + 10);
+      else if (h >= 'A' && h <= 'F')
+        d = static_cast<unsigned>(h - 'A' + 10);
+      else
+        fail("4 hex digits after \\u");
       u = u * 16 + d;
       ++pos_;
     }
@@ -243,9 +247,7 @@ class Parser {
           append_utf8(out, cp);
           break;
         }
-        default:
-          --pos_;
-          fail("one of \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\u");
+        default: --pos_; fail("one of \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\u");
       }
     }
   }

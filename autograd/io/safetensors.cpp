@@ -31,11 +31,14 @@ struct DTypeName {
   DType dtype;
   const char* name;
 };
-constexpr DTypeName kDTypeNames[] = {{DType::f32, "F32"}, {DType::f64, "F64"}, {DType::i32, "I32"},
-                                     {DType::i64, "I64"}, {DType::u8, "U8"}};
+constexpr DTypeName kDTypeNames[] = {{DType::f32, "F32"},
+                                     {DType::f64, "F64"},
+                                     {DType::i32, "I32"},
+                                     {DType::i64, "I64"},
+                                     {DType::u8, "U8"}};
 // Valid in the format but not representable here: named as such in errors.
-constexpr const char* kOtherFormatDTypes[] = {"BOOL", "I8",  "U16", "I16", "U32", "U64",
-                                              "F16",  "BF16", "F8_E4M3", "F8_E5M2"};
+constexpr const char* kOtherFormatDTypes[] = {"BOOL", "I8",  "U16",  "I16",     "U32",
+                                              "U64",  "F16", "BF16", "F8_E4M3", "F8_E5M2"};
 
 bool dtype_from_name(const std::string& s, DType& out) {
   for (const auto& d : kDTypeNames)
@@ -63,7 +66,8 @@ std::string serialize_safetensors(const NamedTensors& tensors, const Metadata& m
   for (const auto& [name, t] : tensors) {
     DIFFLUT_CHECK(!name.empty() && name != "__metadata__",
                   "safetensors: expected a non-empty tensor name other than \"__metadata__\", "
-                  "found \"", name, "\"");
+                  "found \"",
+                  name, "\"");
     DIFFLUT_CHECK(names.insert(name).second, "safetensors: duplicate tensor name \"", name, "\"");
     DIFFLUT_CHECK(t.defined(), "safetensors: tensor \"", name, "\" is undefined");
     host.push_back(t.to(Device::cpu));
@@ -159,14 +163,16 @@ SafetensorsContents parse_safetensors(const std::string& bytes, const std::strin
                 " bytes, expected at least 8 (the header length)");
   uint64_t n = 0;
   for (int b = 0; b < 8; ++b)
-    n |= static_cast<uint64_t>(static_cast<unsigned char>(bytes[static_cast<size_t>(b)])) << (8 * b);
-  DIFFLUT_CHECK(n <= file_size - 8, who, ": header length ", n, " (bytes 0-7) runs past the end of ",
-                "the file: expected at most ", file_size - 8, " header bytes in a ", file_size,
-                "-byte file");
+    n |= static_cast<uint64_t>(static_cast<unsigned char>(bytes[static_cast<size_t>(b)]))
+         << (8 * b);
+  DIFFLUT_CHECK(n <= file_size - 8, who, ": header length ", n,
+                " (bytes 0-7) runs past the end of ", "the file: expected at most ", file_size - 8,
+                " header bytes in a ", file_size, "-byte file");
   DIFFLUT_CHECK(n <= kMaxHeaderBytes, who, ": header length ", n, " exceeds the limit of ",
                 kMaxHeaderBytes, " bytes");
-  DIFFLUT_CHECK(n >= 2 && bytes[8] == '{', who, ": expected the header (file byte 8) to start with ",
-                "'{', found ", n == 0 ? std::string("an empty header") : str_cat("'", bytes[8], "'"));
+  DIFFLUT_CHECK(n >= 2 && bytes[8] == '{', who,
+                ": expected the header (file byte 8) to start with ", "'{', found ",
+                n == 0 ? std::string("an empty header") : str_cat("'", bytes[8], "'"));
   const std::string_view header(bytes.data() + 8, static_cast<size_t>(n));
   const json::Value root = json::parse(header, str_cat(who, " header (file byte 8 + k)"));
   DIFFLUT_CHECK(root.is_object(), who, ": expected the header to be a JSON object, found ",
@@ -185,7 +191,8 @@ SafetensorsContents parse_safetensors(const std::string& bytes, const std::strin
   for (const auto& [name, v] : root.members) {
     const std::string at = str_cat(who, ": header byte ", v.offset, ": ");
     if (name == "__metadata__") {
-      DIFFLUT_CHECK(v.is_object(), at, "expected \"__metadata__\" to be an object of strings, found ",
+      DIFFLUT_CHECK(v.is_object(), at,
+                    "expected \"__metadata__\" to be an object of strings, found ",
                     json::kind_name(v.kind));
       for (const auto& [k, mv] : v.members) {
         DIFFLUT_CHECK(mv.is_string(), who, ": header byte ", mv.offset, ": expected metadata \"", k,
@@ -203,16 +210,16 @@ SafetensorsContents parse_safetensors(const std::string& bytes, const std::strin
     const json::Value* shape = v.find("shape");
     const json::Value* offs = v.find("data_offsets");
     DIFFLUT_CHECK(dt && shape && offs, at, "tensor \"", name,
-                  "\": expected keys dtype, shape and data_offsets, found ",
-                  dt ? "" : "no dtype ", shape ? "" : "no shape ", offs ? "" : "no data_offsets");
+                  "\": expected keys dtype, shape and data_offsets, found ", dt ? "" : "no dtype ",
+                  shape ? "" : "no shape ", offs ? "" : "no data_offsets");
     Entry e{.name = name, .dtype = DType::f32, .shape = {}, .begin = 0, .end = 0};
     DIFFLUT_CHECK(dt->is_string(), who, ": header byte ", dt->offset, ": tensor \"", name,
                   "\": expected dtype to be a string, found ", json::kind_name(dt->kind));
     if (!dtype_from_name(dt->text, e.dtype)) {
       bool in_format = false;
       for (const char* other : kOtherFormatDTypes) in_format = in_format || dt->text == other;
-      DIFFLUT_FAIL(who, ": header byte ", dt->offset, ": tensor \"", name, "\": ",
-                   in_format ? "unsupported" : "unknown", " dtype \"", dt->text,
+      DIFFLUT_FAIL(who, ": header byte ", dt->offset, ": tensor \"", name,
+                   "\": ", in_format ? "unsupported" : "unknown", " dtype \"", dt->text,
                    "\" (expected one of F32, F64, I32, I64, U8)");
     }
     DIFFLUT_CHECK(shape->is_array(), who, ": header byte ", shape->offset, ": tensor \"", name,
@@ -253,9 +260,10 @@ SafetensorsContents parse_safetensors(const std::string& bytes, const std::strin
   });
   uint64_t expect = 0;
   for (const Entry& e : entries) {
-    DIFFLUT_CHECK(e.begin == expect, who, ": tensor \"", e.name, "\": expected its data to start at ",
-                  "data offset ", expect, " (file byte ", data_begin + expect, ") to follow the ",
-                  "previous tensor, found ", e.begin, e.begin < expect ? " (overlap)" : " (gap)");
+    DIFFLUT_CHECK(e.begin == expect, who, ": tensor \"", e.name,
+                  "\": expected its data to start at ", "data offset ", expect, " (file byte ",
+                  data_begin + expect, ") to follow the ", "previous tensor, found ", e.begin,
+                  e.begin < expect ? " (overlap)" : " (gap)");
     expect = e.end;
   }
   DIFFLUT_CHECK(expect == data_size, who, ": expected the tensors to cover the ", data_size,
@@ -298,9 +306,9 @@ Metadata load_parameters(Module& module, const std::string& path) {
       missing.push_back(name);
       continue;
     }
-    DIFFLUT_CHECK(t->shape() == p->value.shape(), who, ": parameter '", name,
-                  "': expected shape ", shape_str(p->value.shape()), " (module), found ",
-                  shape_str(t->shape()), " (file)");
+    DIFFLUT_CHECK(t->shape() == p->value.shape(), who, ": parameter '", name, "': expected shape ",
+                  shape_str(p->value.shape()), " (module), found ", shape_str(t->shape()),
+                  " (file)");
     DIFFLUT_CHECK(t->dtype() == p->value.dtype(), who, ": parameter '", name, "': expected dtype ",
                   dtype_name(p->value.dtype()), " (module), found ", dtype_name(t->dtype()),
                   " (file)");

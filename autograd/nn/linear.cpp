@@ -23,8 +23,7 @@ Linear::Linear(int64_t in_features, int64_t out_features, bool bias, Generator& 
   DIFFLUT_CHECK(in_features > 0 && out_features > 0,
                 "Linear: expected positive in/out features, found in=", in_features,
                 " out=", out_features);
-  DIFFLUT_CHECK(is_floating(dtype), "Linear: expected a floating dtype, found ",
-                dtype_name(dtype));
+  DIFFLUT_CHECK(is_floating(dtype), "Linear: expected a floating dtype, found ", dtype_name(dtype));
   const double bound = 1.0 / std::sqrt(static_cast<double>(in_features));
   weight_ = &register_parameter(
       "weight", uniform_tensor({in_features, out_features}, -bound, bound, gen, dtype, device));

@@ -45,9 +45,8 @@ void ParameterBuffer::pack_on(std::vector<Parameter*> params, const Device* forc
     for (Parameter* p : distinct) {
       if (parameter_update_class(*p) != cls) continue;
       Group& g = group_of(p->value.dtype(), force_device ? *force_device : p->value.device());
-      const int64_t offset = g.segments.empty()
-                                 ? 0
-                                 : g.segments.back().offset + g.segments.back().numel;
+      const int64_t offset =
+          g.segments.empty() ? 0 : g.segments.back().offset + g.segments.back().numel;
       g.segments.push_back(Segment{.param = p, .offset = offset, .numel = p->value.numel()});
     }
   }
@@ -73,7 +72,8 @@ void ParameterBuffer::pack_on(std::vector<Parameter*> params, const Device* forc
         continue;
       }
       Tensor gr = Tensor::view_of(g.grads.storage(), s.offset * esize, shape, g.dtype);
-      if (p.grad.defined() && p.grad.shape() == shape && p.grad.dtype() == g.dtype) gr.copy_(p.grad);
+      if (p.grad.defined() && p.grad.shape() == shape && p.grad.dtype() == g.dtype)
+        gr.copy_(p.grad);
       p.grad = gr;
     }
   }

@@ -5,8 +5,8 @@
 #pragma once
 #include <cstdint>
 
-#include "tensor/shape.h"
 #include "tensor/host_device.h"
+#include "tensor/shape.h"
 
 
 namespace difflut {
@@ -73,8 +73,7 @@ inline BroadcastIndex make_broadcast_index(const Shape& out, const Shape& a, con
 }
 
 // Offsets into a and b of flat output element i.
-DIFFLUT_HD void broadcast_offsets(const BroadcastIndex& bi, int64_t i, int64_t& oa,
-                                         int64_t& ob) {
+DIFFLUT_HD void broadcast_offsets(const BroadcastIndex& bi, int64_t i, int64_t& oa, int64_t& ob) {
   oa = 0;
   ob = 0;
   for (int d = bi.ndim - 1; d >= 0; --d) {

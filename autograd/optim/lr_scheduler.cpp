@@ -27,9 +27,9 @@ void LRScheduler::load_state_dict(const NamedTensors& state) {
                 e ? e->describe() : "none", " and ", b ? b->describe() : "none");
   // Checked as doubles before any conversion: a NaN or huge value cast to int64 is undefined.
   const double epoch_v = e->item_as_double(), base_v = b->item_as_double();
-  DIFFLUT_CHECK(std::isfinite(epoch_v) && epoch_v >= 0 && epoch_v <= 1.0e9 &&
-                    epoch_v == std::floor(epoch_v),
-                name(), ".load_state_dict: expected last_epoch an integer >= 0, found ", epoch_v);
+  DIFFLUT_CHECK(
+      std::isfinite(epoch_v) && epoch_v >= 0 && epoch_v <= 1.0e9 && epoch_v == std::floor(epoch_v),
+      name(), ".load_state_dict: expected last_epoch an integer >= 0, found ", epoch_v);
   DIFFLUT_CHECK(std::isfinite(base_v) && base_v >= 0, name(),
                 ".load_state_dict: expected a finite base_lr >= 0, found ", base_v);
   epoch_ = static_cast<int64_t>(epoch_v);

@@ -6,7 +6,8 @@
 
 namespace difflut {
 
-inline void check_optim_flat(const char* op, const Tensor& param, const Tensor& other, const char* what) {
+inline void check_optim_flat(const char* op, const Tensor& param, const Tensor& other,
+                             const char* what) {
   DIFFLUT_CHECK(other.defined() && other.numel() == param.numel() &&
                     other.dtype() == param.dtype() && other.device() == param.device(),
                 op, ": expected ", what, " like ", param.describe(), ", found ", other.describe());

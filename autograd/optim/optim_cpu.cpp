@@ -24,16 +24,16 @@ void adam_update_cpu(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor&
   DIFFLUT_DISPATCH_FLOAT(param.dtype(), "adam", [&] {
     using T = scalar_t;
     const AdamCoeffs<T> c = make_adam_coeffs<T>(h);
-    T* p = param.data<T>();           // [n]
-    const T* g = grad.data<T>();      // [n_grad <= n]: only the chunks' range is read
-    T* m = exp_avg.data<T>();         // [n]
-    T* v = exp_avg_sq.data<T>();      // [n]
+    T* p = param.data<T>();       // [n]
+    const T* g = grad.data<T>();  // [n_grad <= n]: only the chunks' range is read
+    T* m = exp_avg.data<T>();     // [n]
+    T* v = exp_avg_sq.data<T>();  // [n]
     const int64_t* bounds = chunks.bounds.data<int64_t>();  // [C, 2]
     const double* clamps = chunks.clamps.data<double>();    // [C, 2]
     parallel_for(0, chunks.count(), 1, [&](int64_t lo_c, int64_t hi_c) {
       for (int64_t k = lo_c; k < hi_c; ++k) {
-        adam_range(p, g, m, v, bounds[2 * k], bounds[2 * k + 1], c,
-                   static_cast<T>(clamps[2 * k]), static_cast<T>(clamps[2 * k + 1]));
+        adam_range(p, g, m, v, bounds[2 * k], bounds[2 * k + 1], c, static_cast<T>(clamps[2 * k]),
+                   static_cast<T>(clamps[2 * k + 1]));
       }
     });
   });
@@ -47,11 +47,11 @@ void sgd_update_cpu(Tensor& param, const Tensor& grad, Tensor* velocity, const O
   DIFFLUT_DISPATCH_FLOAT(param.dtype(), "sgd", [&] {
     using T = scalar_t;
     const SgdCoeffs<T> c = make_sgd_coeffs<T>(h);
-    T* p = param.data<T>();                                  // [n]
-    const T* g = grad.data<T>();                             // [n_grad <= n]
-    T* buf = c.has_momentum ? velocity->data<T>() : nullptr; // [n] or null
-    const int64_t* bounds = chunks.bounds.data<int64_t>();   // [C, 2]
-    const double* clamps = chunks.clamps.data<double>();     // [C, 2]
+    T* p = param.data<T>();                                   // [n]
+    const T* g = grad.data<T>();                              // [n_grad <= n]
+    T* buf = c.has_momentum ? velocity->data<T>() : nullptr;  // [n] or null
+    const int64_t* bounds = chunks.bounds.data<int64_t>();    // [C, 2]
+    const double* clamps = chunks.clamps.data<double>();      // [C, 2]
     parallel_for(0, chunks.count(), 1, [&](int64_t lo_c, int64_t hi_c) {
       for (int64_t k = lo_c; k < hi_c; ++k) {
         const T lo = static_cast<T>(clamps[2 * k]), hi = static_cast<T>(clamps[2 * k + 1]);

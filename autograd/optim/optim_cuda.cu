@@ -1,8 +1,8 @@
 // CUDA optimizer kernels: one block per chunk of the work list (see optim_kernels.h); each block
 // reads its chunk's bounds and clamp range once and sweeps the chunk with coalesced accesses.
-#include "tensor/cuda_utils.h"
 #include "autograd/optim/optim_checks.h"
 #include "autograd/optim/optim_math.h"
+#include "tensor/cuda_utils.h"
 
 namespace difflut {
 
@@ -10,18 +10,19 @@ namespace {
 constexpr int kOptimBlock = 256;
 
 void check_chunks(const char* op, const Tensor& param, const OptimChunks& chunks) {
-  DIFFLUT_CHECK(chunks.bounds.device() == param.device() && chunks.clamps.device() == param.device(),
-                op, ": expected the chunk table on ", device_name(param.device()));
+  DIFFLUT_CHECK(
+      chunks.bounds.device() == param.device() && chunks.clamps.device() == param.device(), op,
+      ": expected the chunk table on ", device_name(param.device()));
 }
 }  // namespace
 
 template <class T>
-__global__ void adam_update_kernel(T* p,                    // [n]
-                                   const T* g,              // [n]
-                                   T* m,                    // [n]
-                                   T* v,                    // [n]
-                                   const int64_t* bounds,   // [C, 2] element ranges
-                                   const double* clamps,    // [C, 2] clamp ranges
+__global__ void adam_update_kernel(T* p,                   // [n]
+                                   const T* g,             // [n]
+                                   T* m,                   // [n]
+                                   T* v,                   // [n]
+                                   const int64_t* bounds,  // [C, 2] element ranges
+                                   const double* clamps,   // [C, 2] clamp ranges
                                    AdamCoeffs<T> c) {
   const int64_t k = blockIdx.x;
   const int64_t end = bounds[2 * k + 1];
@@ -31,11 +32,11 @@ __global__ void adam_update_kernel(T* p,                    // [n]
 }
 
 template <class T>
-__global__ void sgd_update_kernel(T* p,                    // [n]
-                                  const T* g,              // [n]
-                                  T* buf,                  // [n] velocity, or null
-                                  const int64_t* bounds,   // [C, 2] element ranges
-                                  const double* clamps,    // [C, 2] clamp ranges
+__global__ void sgd_update_kernel(T* p,                   // [n]
+                                  const T* g,             // [n]
+                                  T* buf,                 // [n] velocity, or null
+                                  const int64_t* bounds,  // [C, 2] element ranges
+                                  const double* clamps,   // [C, 2] clamp ranges
                                   SgdCoeffs<T> c) {
   const int64_t k = blockIdx.x;
   const int64_t end = bounds[2 * k + 1];
@@ -61,8 +62,8 @@ void adam_update_cuda(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor
   DIFFLUT_CUDA_LAUNCH_CHECK();
 }
 
-void sgd_update_cuda(Tensor& param, const Tensor& grad, Tensor* velocity,
-                     const OptimChunks& chunks, const SgdHyper& h) {
+void sgd_update_cuda(Tensor& param, const Tensor& grad, Tensor* velocity, const OptimChunks& chunks,
+                     const SgdHyper& h) {
   check_optim_flat_grad("sgd", param, grad);
   DIFFLUT_CHECK(h.momentum == 0.0 || velocity != nullptr, "sgd: momentum needs a velocity buffer");
   if (h.momentum != 0.0) check_optim_flat("sgd", param, *velocity, "velocity");

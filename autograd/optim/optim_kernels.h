@@ -46,7 +46,7 @@ void adam_update_cuda(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor
 // velocity may be null when momentum == 0.
 void sgd_update_cpu(Tensor& param, const Tensor& grad, Tensor* velocity, const OptimChunks& chunks,
                     const SgdHyper& h);
-void sgd_update_cuda(Tensor& param, const Tensor& grad, Tensor* velocity,
-                     const OptimChunks& chunks, const SgdHyper& h);
+void sgd_update_cuda(Tensor& param, const Tensor& grad, Tensor* velocity, const OptimChunks& chunks,
+                     const SgdHyper& h);
 
 }  // namespace difflut

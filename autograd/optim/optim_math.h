@@ -28,8 +28,8 @@ DIFFLUT_HD T optim_clamp(T x, T lo, T hi) {
 template <class T>
 struct AdamCoeffs {
   T beta1, one_minus_beta1, beta2, one_minus_beta2;
-  T step_size;     // lr / (1 - beta1^t)
-  T sqrt_bc2;      // sqrt(1 - beta2^t)
+  T step_size;  // lr / (1 - beta1^t)
+  T sqrt_bc2;   // sqrt(1 - beta2^t)
   T eps;
   T l2;            // Adam: g += l2 * p (0 unless coupled weight decay)
   T decay_factor;  // AdamW: p *= decay_factor (1 unless decoupled weight decay)

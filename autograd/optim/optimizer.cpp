@@ -23,9 +23,10 @@ bool trains(const ParameterBuffer::Group& g) { return is_floating(g.dtype); }
 }  // namespace
 
 Tensor segment_view(const Tensor& flat, const ParameterBuffer::Segment& s, const Shape& shape) {
-  return Tensor::view_of(flat.storage(),
-                         flat.offset_bytes() + static_cast<size_t>(s.offset) * dtype_size(flat.dtype()),
-                         shape, flat.dtype());
+  return Tensor::view_of(
+      flat.storage(),
+      flat.offset_bytes() + static_cast<size_t>(s.offset) * dtype_size(flat.dtype()), shape,
+      flat.dtype());
 }
 
 Optimizer::Optimizer(Module& module, double lr) : Optimizer(module.flatten(), lr) {}
@@ -68,12 +69,14 @@ void Optimizer::sync_layout() {
   state_segments_.clear();
   for (const auto& g : buffer_->groups()) {
     GroupState gs;
-    for (int k = 0; k < (trains(g) ? slots : 0); ++k) gs.slots.push_back(Tensor::zeros({g.numel()}, g.dtype, g.device));
+    for (int k = 0; k < (trains(g) ? slots : 0); ++k)
+      gs.slots.push_back(Tensor::zeros({g.numel()}, g.dtype, g.device));
     for (const auto& s : g.segments) {
       auto it = old.find(s.param);
       if (it == old.end() || gs.slots.empty()) continue;
       for (int k = 0; k < slots; ++k)
-        segment_view(gs.slots[static_cast<size_t>(k)], s, {s.numel}).copy_(it->second[static_cast<size_t>(k)]);
+        segment_view(gs.slots[static_cast<size_t>(k)], s, {s.numel})
+            .copy_(it->second[static_cast<size_t>(k)]);
     }
     fresh.push_back(std::move(gs));
     state_segments_.push_back(g.segments);
@@ -211,14 +214,14 @@ void Optimizer::load_state_dict(const NamedTensors& state) {
   const Tensor& step_t = take("optimizer.step");
   const Tensor& lr_t = take("optimizer.lr");
   DIFFLUT_CHECK(step_t.numel() == 1 && lr_t.numel() == 1, who,
-                ": expected one-element optimizer.step and optimizer.lr, found ",
-                step_t.describe(), " and ", lr_t.describe());
+                ": expected one-element optimizer.step and optimizer.lr, found ", step_t.describe(),
+                " and ", lr_t.describe());
   // A negative or fractional step count would silently change Adam's bias correction (a resume
   // with step=-5 trained to chance); a non-finite lr would poison every parameter.
   const double step_v = step_t.item_as_double();
-  DIFFLUT_CHECK(std::isfinite(step_v) && step_v >= 0 && step_v <= 9.0e15 &&
-                    step_v == std::floor(step_v),
-                who, ": entry 'optimizer.step': expected an integer >= 0, found ", step_v);
+  DIFFLUT_CHECK(
+      std::isfinite(step_v) && step_v >= 0 && step_v <= 9.0e15 && step_v == std::floor(step_v), who,
+      ": entry 'optimizer.step': expected an integer >= 0, found ", step_v);
   const double lr_v = lr_t.item_as_double();
   DIFFLUT_CHECK(std::isfinite(lr_v) && lr_v >= 0.0, who,
                 ": entry 'optimizer.lr': expected a finite lr >= 0, found ", lr_v);
@@ -235,8 +238,7 @@ void Optimizer::load_state_dict(const NamedTensors& state) {
                       "': expected ", dtype_name(groups[gi].dtype), shape_str(shape), ", found ",
                       src.describe());
         check_state_values(who, n, src, state_slot_nonnegative(k));
-        copies.emplace_back(
-            segment_view(state_[gi].slots[static_cast<size_t>(k)], s, shape), &src);
+        copies.emplace_back(segment_view(state_[gi].slots[static_cast<size_t>(k)], s, shape), &src);
       }
   if (used != by_name.size()) {
     for (const auto& [n, t] : state) {

@@ -9,7 +9,8 @@ namespace {
 SGDOptions checked(SGDOptions o) {
   DIFFLUT_CHECK(std::isfinite(o.momentum) && o.momentum >= 0.0,
                 "sgd: expected momentum >= 0, found ", o.momentum);
-  DIFFLUT_CHECK(std::isfinite(o.dampening), "sgd: expected a finite dampening, found ", o.dampening);
+  DIFFLUT_CHECK(std::isfinite(o.dampening), "sgd: expected a finite dampening, found ",
+                o.dampening);
   DIFFLUT_CHECK(std::isfinite(o.weight_decay) && o.weight_decay >= 0.0,
                 "sgd: expected weight_decay >= 0, found ", o.weight_decay);
   DIFFLUT_CHECK(!o.nesterov || (o.momentum > 0.0 && o.dampening == 0.0),

@@ -28,8 +28,8 @@
 #include "lut/lut_network.h"
 #include "lut/node_ops.h"
 #include "lut/node_registry.h"
-#include "lut/scalar_node_type.h"
 #include "lut/nodes/node_types.h"
+#include "lut/scalar_node_type.h"
 
 #include "data/dataset.h"
 #include "data/loader.h"

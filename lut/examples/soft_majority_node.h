@@ -43,7 +43,9 @@ class SoftMajorityNode : public ScalarNodeType<SoftMajorityNode> {
     dp[k] += static_cast<T>(d);
   }
   template <class T>
-  bool node_eval(const T* bits, const T* p, int k) const { return logit(bits, p, k) >= 0.0; }
+  bool node_eval(const T* bits, const T* p, int k) const {
+    return logit(bits, p, k) >= 0.0;
+  }
   template <class T>
   double node_regularization(const T* p, int k) const {
     double s = 0.0;

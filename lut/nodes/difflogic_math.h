@@ -18,7 +18,8 @@ constexpr int kDiffLogicGates = 16;
 
 // Truth table of gate i as a 4-bit mask: bit (a + 2b) is gate_i(a, b).
 DIFFLUT_HD unsigned difflogic_gate_mask(int i) {
-  constexpr unsigned kMasks[kDiffLogicGates] = {0, 8, 2, 10, 4, 12, 6, 14, 1, 9, 3, 11, 5, 13, 7, 15};
+  constexpr unsigned kMasks[kDiffLogicGates] = {0, 8, 2, 10, 4, 12, 6, 14,
+                                                1, 9, 3, 11, 5, 13, 7, 15};
   return kMasks[i];
 }
 
@@ -35,8 +36,10 @@ struct DiffLogicMath {
   static int num_params(const NodeConsts&) { return kDiffLogicGates; }
   static void init(Tensor& p, const NodeConsts&, Generator& gen) { init_normal(p, gen, 1.0); }
   static void check(const NodeConsts& c, const std::string& who) {
-    DIFFLUT_CHECK(c.k <= 0 || c.k == 2, who, ": difflogic nodes are 2-input logic gates: expected "
-                  "k = 2 (model.params.num_inputs=2), found k = ", c.k);
+    DIFFLUT_CHECK(c.k <= 0 || c.k == 2, who,
+                  ": difflogic nodes are 2-input logic gates: expected "
+                  "k = 2 (model.params.num_inputs=2), found k = ",
+                  c.k);
   }
   // q = softmax(θ) [16], then the corner values c [4].
   static int prep_size(const NodeConsts&) { return kDiffLogicGates + 4; }
@@ -63,8 +66,8 @@ struct DiffLogicMath {
     return ml_forward(q + kDiffLogicGates, x, 2, s);
   }
   template <class T>
-  DIFFLUT_HD static void backward(const T* x, const T*, const T* q, const NodeConsts&, T g,
-                                       T* dx, double* acc, T* s) {
+  DIFFLUT_HD static void backward(const T* x, const T*, const T* q, const NodeConsts&, T g, T* dx,
+                                  double* acc, T* s) {
     const T* cv = q + kDiffLogicGates;
     T* levels = s;
     T* adj = s + 4;

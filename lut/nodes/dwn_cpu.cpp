@@ -36,7 +36,8 @@ void dwn_lut_forward_cpu(OpCall& c) {
         const scalar_t* xb = x + b * d.N * d.k;
         for (int64_t j = 0; j < d.N; ++j) {
           unsigned a = 0;
-          for (int l = 0; l < d.k; ++l) a |= static_cast<unsigned>(xb[j * d.k + l] >= scalar_t(0.5)) << l;
+          for (int l = 0; l < d.k; ++l)
+            a |= static_cast<unsigned>(xb[j * d.k + l] >= scalar_t(0.5)) << l;
           ap[b * d.N + j] = static_cast<uint8_t>(a);
           out[b * d.N + j] = table[j * d.K + a] > scalar_t(0) ? scalar_t(1) : scalar_t(0);
         }

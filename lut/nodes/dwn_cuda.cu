@@ -20,10 +20,10 @@ __device__ __forceinline__ double add_rn(double a, double b) { return __dadd_rn(
 
 // One thread per (b, j): binarise the LUT's k inputs, form the address (input l is bit l), look up.
 template <class T>
-__global__ void dwn_lut_forward_kernel(const T* x,        // [B, N*k]
-                                       const T* table,    // [N, 2^k]
-                                       T* out,            // [B, N]
-                                       uint8_t* addr,     // [B, N]
+__global__ void dwn_lut_forward_kernel(const T* x,      // [B, N*k]
+                                       const T* table,  // [N, 2^k]
+                                       T* out,          // [B, N]
+                                       uint8_t* addr,   // [B, N]
                                        long long B, long long N, int k) {
   const long long total = B * N;
   for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < total;
@@ -42,9 +42,9 @@ __global__ void dwn_lut_forward_kernel(const T* x,        // [B, N*k]
 // keeps their sums in registers. Every address is thus summed in ascending b, in double, exactly as
 // on the CPU, with no atomics and no shared state between warps.
 template <class T>
-__global__ void dwn_table_grad_kernel(T* d_table,            // [N, 2^k] accumulated
-                                      const uint8_t* addr,   // [B, N]
-                                      const T* d_out,        // [B, N]
+__global__ void dwn_table_grad_kernel(T* d_table,           // [N, 2^k] accumulated
+                                      const uint8_t* addr,  // [B, N]
+                                      const T* d_out,       // [B, N]
                                       long long B, long long N, int k) {
   const long long j = blockIdx.x * (long long)kTableGradWarps + threadIdx.x / kWarp;
   const int lane = threadIdx.x % kWarp;
@@ -81,8 +81,8 @@ __global__ void dwn_table_grad_kernel(T* d_table,            // [N, 2^k] accumul
 // [k, 2^k] planes held in shared memory (ping-pong buffers): per element the same operations as
 // dwn_efd_gradient_table (whose host layout is [2^k, lanes] instead).
 template <class T>
-__global__ void dwn_efd_table_kernel(T* G,              // [N, k, 2^k] out
-                                     const T* table,    // [N, 2^k]
+__global__ void dwn_efd_table_kernel(T* G,            // [N, k, 2^k] out
+                                     const T* table,  // [N, 2^k]
                                      int k, double alpha, double beta) {
   __shared__ double buf[2][kDwnMaxK << kDwnMaxK];
   const long long j = blockIdx.x;
@@ -109,15 +109,16 @@ __global__ void dwn_efd_table_kernel(T* G,              // [N, k, 2^k] out
     nxt = t;
   }
   T* Gj = G + j * n;
-  for (int i = threadIdx.x; i < n; i += blockDim.x) Gj[i] = static_cast<T>(__dmul_rn(alpha, cur[i]));
+  for (int i = threadIdx.x; i < n; i += blockDim.x)
+    Gj[i] = static_cast<T>(__dmul_rn(alpha, cur[i]));
 }
 
 // Input gradient, one thread per element of dx: dx[b, j*k + l] += g[b, j] * G[j][l][addr[b, j]].
 template <class T>
-__global__ void dwn_input_grad_kernel(T* d_x,              // [B, N*k] accumulated
-                                      const T* G,          // [N, k, 2^k]
-                                      const uint8_t* addr, // [B, N]
-                                      const T* d_out,      // [B, N]
+__global__ void dwn_input_grad_kernel(T* d_x,               // [B, N*k] accumulated
+                                      const T* G,           // [N, k, 2^k]
+                                      const uint8_t* addr,  // [B, N]
+                                      const T* d_out,       // [B, N]
                                       long long B, long long N, int k) {
   const long long total = B * N * k;
   for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < total;

@@ -29,8 +29,8 @@ constexpr int kEfdLanes = kDwnMaxK;
 template <class T>
 void dwn_efd_gradient_table(const T* table,  // [2^k] one LUT's entries
                             int k, double alpha, double beta,
-                            double* h,        // [2^k, kEfdLanes] out
-                            double* tmp) {    // [2^k, kEfdLanes] scratch
+                            double* h,      // [2^k, kEfdLanes] out
+                            double* tmp) {  // [2^k, kEfdLanes] scratch
   const int K = 1 << k;
   for (int a = 0; a < K; ++a) {
     const double t = static_cast<double>(table[a]);

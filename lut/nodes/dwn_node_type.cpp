@@ -4,9 +4,9 @@
 #include <vector>
 
 #include "autograd/ops.h"
-#include "lut/nodes/dwn_kernels.h"
 #include "lut/node_ops.h"
 #include "lut/node_registry.h"
+#include "lut/nodes/dwn_kernels.h"
 
 namespace difflut {
 
@@ -38,7 +38,8 @@ class DwnNodeType final : public NodeType {
       scalar_t* o = out.data<scalar_t>();
       for (int64_t b = 0; b < B; ++b)
         for (int64_t j = 0; j < N; ++j)
-          o[b * N + j] = t[j * K + address(xp + (b * N + j) * k, k)] > 0 ? scalar_t(1) : scalar_t(0);
+          o[b * N + j] =
+              t[j * K + address(xp + (b * N + j) * k, k)] > 0 ? scalar_t(1) : scalar_t(0);
     });
   }
 

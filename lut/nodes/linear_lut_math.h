@@ -42,8 +42,8 @@ struct LinearLutMath {
     return node_sigmoid(logit(x, p, c.k));
   }
   template <class T>
-  DIFFLUT_HD static void backward(const T* x, const T* p, const T*, const NodeConsts& c, T g,
-                                       T* dx, double* acc, T*) {
+  DIFFLUT_HD static void backward(const T* x, const T* p, const T*, const NodeConsts& c, T g, T* dx,
+                                  double* acc, T*) {
     const T y = node_sigmoid(logit(x, p, c.k));
     const T dz = g * y * (T(1) - y);
     for (int l = 0; l < c.k; ++l) dx[l] += dz * p[l];

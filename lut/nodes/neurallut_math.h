@@ -47,7 +47,9 @@ struct NeuralLutMath {
   // PyTorch's nn.Linear default per layer: weights and biases ~ U(−1/√fan_in, 1/√fan_in).
   static void init(Tensor& p, const NodeConsts& c, Generator& gen) {
     std::vector<double> bound;
-    auto fill = [&](int64_t n, int fan_in) { bound.insert(bound.end(), n, 1.0 / std::sqrt(fan_in)); };
+    auto fill = [&](int64_t n, int fan_in) {
+      bound.insert(bound.end(), n, 1.0 / std::sqrt(fan_in));
+    };
     for (int i = 0; i < c.depth; ++i) {
       const int in = in_dim(c, i), out = out_dim(c, i);
       fill(int64_t{out} * in + out, in);
@@ -94,11 +96,11 @@ struct NeuralLutMath {
     return node_sigmoid(logit(x, p, c, s));
   }
   template <class T>
-  DIFFLUT_HD static void backward(const T* x, const T* p, const T*, const NodeConsts& c, T g,
-                                       T* dx, double* acc, T* s) {
+  DIFFLUT_HD static void backward(const T* x, const T* p, const T*, const NodeConsts& c, T g, T* dx,
+                                  double* acc, T* s) {
     T* z = s;
-    T* dcur = s + kZSize;                    // dL/dz_i
-    T* dnext = dcur + kNeuralMaxWidth;       // dL/dz_{i-1}
+    T* dcur = s + kZSize;               // dL/dz_i
+    T* dnext = dcur + kNeuralMaxWidth;  // dL/dz_{i-1}
     const T y = node_sigmoid(logit(x, p, c, z));
     dcur[0] = g * y * (T(1) - y);
     int off = 0;

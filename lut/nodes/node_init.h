@@ -36,8 +36,8 @@ inline void init_uniform(Tensor& p, Generator& gen, const std::vector<double>& b
     scalar_t* d = p.data<scalar_t>();
     for (int64_t j = 0; j < p.size(0); ++j)
       for (int64_t i = 0; i < P; ++i)
-        d[j * P + i] = static_cast<scalar_t>(bound[static_cast<size_t>(i)] *
-                                             (2.0 * up[j * P + i] - 1.0));
+        d[j * P + i] =
+            static_cast<scalar_t>(bound[static_cast<size_t>(i)] * (2.0 * up[j * P + i] - 1.0));
   });
 }
 

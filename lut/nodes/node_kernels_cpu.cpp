@@ -22,10 +22,10 @@ struct Dims {
 template <class M>
 Dims dims_of(NodeKind kind, const Tensor& x, const Tensor& params, const NodeConsts& c) {
   const int64_t N = params.size(0);
-  DIFFLUT_CHECK(params.dim() == 2 && params.size(1) == c.num_params && x.dim() == 2 &&
-                    x.size(1) == N * c.k,
-                node_op_name(kind), ": expected x [B, N*k] and params [N, ", c.num_params,
-                "] for k = ", c.k, ", found x ", x.describe(), " and params ", params.describe());
+  DIFFLUT_CHECK(
+      params.dim() == 2 && params.size(1) == c.num_params && x.dim() == 2 && x.size(1) == N * c.k,
+      node_op_name(kind), ": expected x [B, N*k] and params [N, ", c.num_params, "] for k = ", c.k,
+      ", found x ", x.describe(), " and params ", params.describe());
   return Dims{x.size(0), N, c.k, c.num_params, M::prep_size(c)};
 }
 
@@ -57,8 +57,8 @@ DIFFLUT_CPU_CLONES void forward_rows(const T* x, const T* p, const T* q, const D
                                      const NodeConsts& c, int64_t lo, int64_t hi, T* s, T* out) {
   for (int64_t b = lo; b < hi; ++b)
     for (int64_t j = 0; j < d.N; ++j)
-      out[b * d.N + j] = M::forward(x + (b * d.N + j) * d.k, p + j * d.P,
-                                    d.Q > 0 ? q + j * d.Q : nullptr, c, s);
+      out[b * d.N + j] =
+          M::forward(x + (b * d.N + j) * d.k, p + j * d.P, d.Q > 0 ? q + j * d.Q : nullptr, c, s);
 }
 
 // Backward of nodes [lo, hi) over the whole batch; parameter gradients accumulate into acc
@@ -143,8 +143,8 @@ void node_backward_host(NodeKind kind, const Tensor& x, const Tensor& params, co
     const Dims d = dims_of<M>(kind, x, params, c);
     if (d.B == 0 || d.N == 0) return;
     DIFFLUT_DISPATCH_FLOAT(x.dtype(), node_op_name(kind), [&] {
-      backward_impl<M>(x.data<scalar_t>(), params.data<scalar_t>(), grad_out.data<scalar_t>(), d,
-                       c, grad_x ? grad_x->data<scalar_t>() : nullptr,
+      backward_impl<M>(x.data<scalar_t>(), params.data<scalar_t>(), grad_out.data<scalar_t>(), d, c,
+                       grad_x ? grad_x->data<scalar_t>() : nullptr,
                        grad_params ? grad_params->data<scalar_t>() : nullptr);
     });
   });

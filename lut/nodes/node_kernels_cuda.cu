@@ -40,8 +40,8 @@ __global__ void node_train_forward_kernel(const T* x,  // [B, N*k]
 }
 
 template <class M, class T, int KMax>
-__global__ void node_truth_table_kernel(const T* p,    // [N, P]
-                                        uint8_t* tt,   // [N, 2^k] out
+__global__ void node_truth_table_kernel(const T* p,   // [N, P]
+                                        uint8_t* tt,  // [N, 2^k] out
                                         long long N, int P, NodeConsts c) {
   T s[M::scratch_size(KMax)];
   const long long total = N << c.k;
@@ -66,12 +66,12 @@ __global__ void node_eval_lookup_kernel(const T* x,         // [B, N*k]
 }
 
 template <class M, class T, int KMax>
-__global__ void node_backward_kernel(const T* x,     // [B, N*k]
-                                     const T* p,     // [N, P]
-                                     const T* q,     // [N, Q] or null
-                                     const T* g,     // [B, N]
-                                     T* gx,          // [B, N*k] accumulated, or null
-                                     double* acc,    // [chunks, N, P] partial sums out, or null
+__global__ void node_backward_kernel(const T* x,   // [B, N*k]
+                                     const T* p,   // [N, P]
+                                     const T* q,   // [N, Q] or null
+                                     const T* g,   // [B, N]
+                                     T* gx,        // [B, N*k] accumulated, or null
+                                     double* acc,  // [chunks, N, P] partial sums out, or null
                                      long long B, long long N, int P, int Q, NodeConsts c) {
   T s[M::scratch_size(KMax)];
   T dx[kMaxK];
@@ -94,10 +94,10 @@ __global__ void node_backward_kernel(const T* x,     // [B, N*k]
 }
 
 template <class M, class T>
-__global__ void node_grad_reduce_kernel(const T* p,     // [N, P]
-                                        const T* q,     // [N, Q] or null
-                                        double* acc,    // [chunks, N, P] partial sums (row 0 reused)
-                                        T* gp,          // [N, P] accumulated
+__global__ void node_grad_reduce_kernel(const T* p,   // [N, P]
+                                        const T* q,   // [N, Q] or null
+                                        double* acc,  // [chunks, N, P] partial sums (row 0 reused)
+                                        T* gp,        // [N, P] accumulated
                                         long long N, int P, int Q, long long chunks, NodeConsts c) {
   for (long long j = blockIdx.x * (long long)blockDim.x + threadIdx.x; j < N;
        j += (long long)gridDim.x * blockDim.x) {
@@ -154,16 +154,16 @@ void node_lut_forward_cuda(OpCall& call) {
         constexpr int KMax = decltype(kmax)::value;
         if (training) {
           Tensor q = prep_cuda<M, T>(p, N, P, Q, c, call.in[1]->dtype());
-          node_train_forward_kernel<M, T, KMax><<<grid_for(B * N), 256>>>(
-              x, p, Q > 0 ? q.data<T>() : nullptr, out, B, N, P, Q, c);
+          node_train_forward_kernel<M, T, KMax>
+              <<<grid_for(B * N), 256>>>(x, p, Q > 0 ? q.data<T>() : nullptr, out, B, N, P, Q, c);
           DIFFLUT_CUDA_LAUNCH_CHECK();
         } else {
           Tensor tt = Tensor::empty({N, 1LL << c.k}, DType::u8, Device::cuda);
-          node_truth_table_kernel<M, T, KMax><<<grid_for(N << c.k), 256>>>(p, tt.data<uint8_t>(),
-                                                                          N, P, c);
+          node_truth_table_kernel<M, T, KMax>
+              <<<grid_for(N << c.k), 256>>>(p, tt.data<uint8_t>(), N, P, c);
           DIFFLUT_CUDA_LAUNCH_CHECK();
-          node_eval_lookup_kernel<T><<<grid_for(B * N), 256>>>(x, tt.data<uint8_t>(), out, B, N,
-                                                               c.k);
+          node_eval_lookup_kernel<T>
+              <<<grid_for(B * N), 256>>>(x, tt.data<uint8_t>(), out, B, N, c.k);
           DIFFLUT_CUDA_LAUNCH_CHECK();
         }
       });
@@ -199,9 +199,8 @@ void node_lut_backward_cuda(OpCall& call) {
         DIFFLUT_CUDA_LAUNCH_CHECK();
       });
       if (gp_t) {
-        node_grad_reduce_kernel<M, T><<<grid_for(N, 128), 128>>>(p, qp, acc.data<double>(),
-                                                                gp_t->data<T>(), N, P, Q, chunks,
-                                                                c);
+        node_grad_reduce_kernel<M, T><<<grid_for(N, 128), 128>>>(
+            p, qp, acc.data<double>(), gp_t->data<T>(), N, P, Q, chunks, c);
         DIFFLUT_CUDA_LAUNCH_CHECK();
       }
     });

@@ -22,12 +22,13 @@ constexpr int kNeuralMaxDepth = 6;   // linear layers of a neurallut node
 // Per-op constants every kernel receives (plain data, copied to the GPU by value).
 struct NodeConsts {
   int k = 0;
-  int num_params = 0;             // P: parameters per node
-  int degree = 2;                 // polylut: maximum monomial degree D
-  int num_terms = 0;              // polylut: number of monomials (= P)
-  const int32_t* poly_table = nullptr;  // polylut: [num_terms, 2] (parent term, variable), op device
-  int width = 8, depth = 2, skip = 2;   // neurallut: hidden width, linear layers, skip interval
-  double temperature = 1.0;       // probabilistic: T in σ(θ/T)
+  int num_params = 0;  // P: parameters per node
+  int degree = 2;      // polylut: maximum monomial degree D
+  int num_terms = 0;   // polylut: number of monomials (= P)
+  const int32_t* poly_table =
+      nullptr;                         // polylut: [num_terms, 2] (parent term, variable), op device
+  int width = 8, depth = 2, skip = 2;  // neurallut: hidden width, linear layers, skip interval
+  double temperature = 1.0;            // probabilistic: T in σ(θ/T)
 };
 
 DIFFLUT_HD float node_exp(float x) { return ::expf(x); }
@@ -81,8 +82,7 @@ DIFFLUT_HD T ml_forward(const T* w, const T* x, int k, T* levels) {
 // is exact at binary inputs (the original DiffLUT kernels divide and fail there). O(2^k) per sample
 // for all k input gradients and all 2^k corner gradients together.
 template <class T>
-DIFFLUT_HD void ml_backward(const T* w, const T* x, int k, const T* levels, T g, T* dx,
-                                 T* adj) {
+DIFFLUT_HD void ml_backward(const T* w, const T* x, int k, const T* levels, T g, T* dx, T* adj) {
   const int K = 1 << k;
   adj[0] = g;
   int n = 1;  // entries of level m+1

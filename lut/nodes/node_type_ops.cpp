@@ -1,7 +1,7 @@
 // Op rows of the built-in node types and the lut_regularizer op (shape and attribute validation,
 // kernels per device), and their user-facing constructors declared in lut/node_ops.h.
-#include <array>
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <map>
 #include <mutex>
@@ -23,11 +23,11 @@ TensorMeta infer_node_op(NodeKind kind, const std::vector<TensorMeta>& in, const
   const char* op = nodes::node_op_name(kind);
   DIFFLUT_CHECK(attrs.ints.size() == 6 && attrs.floats.size() == 1, op,
                 ": expected attrs ints {k, training, degree, width, depth, skip} and floats "
-                "{temperature}, found ", attrs.ints.size(), " ints and ", attrs.floats.size(),
-                " floats");
+                "{temperature}, found ",
+                attrs.ints.size(), " ints and ", attrs.floats.size(), " floats");
   const int64_t k = attrs.ints[0];
-  DIFFLUT_CHECK(k >= 1 && k <= nodes::kMaxK, op, ": k must be in [1, ", nodes::kMaxK,
-                "], found ", k);
+  DIFFLUT_CHECK(k >= 1 && k <= nodes::kMaxK, op, ": k must be in [1, ", nodes::kMaxK, "], found ",
+                k);
   NodeConsts opts;  // the options as the type's check reads them (no term table yet)
   opts.k = static_cast<int>(k);
   opts.degree = static_cast<int>(std::clamp<int64_t>(attrs.ints[2], -1, 1 << 20));
@@ -79,20 +79,20 @@ TensorMeta infer_lut_regularizer(const std::vector<TensorMeta>& in, const Attrs&
                 "], found ", k);
   DIFFLUT_CHECK(kind == nodes::kRegFunctional || kind == nodes::kRegSpectral,
                 "lut_regularizer: expected kind 0 (functional) or 1 (spectral), found ", kind);
-  DIFFLUT_CHECK(is_floating(in[0].dtype) && in[0].shape.size() == 2 &&
-                    in[0].shape[0] == (int64_t{1} << k),
-                "lut_regularizer: expected floating corner values [2^k, N] = [", int64_t{1} << k,
-                ", N], found ", dtype_name(in[0].dtype), " ", shape_str(in[0].shape));
+  DIFFLUT_CHECK(
+      is_floating(in[0].dtype) && in[0].shape.size() == 2 && in[0].shape[0] == (int64_t{1} << k),
+      "lut_regularizer: expected floating corner values [2^k, N] = [", int64_t{1} << k,
+      ", N], found ", dtype_name(in[0].dtype), " ", shape_str(in[0].shape));
   return TensorMeta{{in[0].shape[1]}, in[0].dtype};
 }
 
 OpDef node_row(const char* name, InferFn infer) {
-  return OpDef{.name = name,
-               .differentiable_inputs = {0, 1},
-               .infer = infer,
-               .forward = {nodes::node_lut_forward_cpu, DIFFLUT_CUDA_FN(nodes::node_lut_forward_cuda)},
-               .backward = {nodes::node_lut_backward_cpu,
-                            DIFFLUT_CUDA_FN(nodes::node_lut_backward_cuda)}};
+  return OpDef{
+      .name = name,
+      .differentiable_inputs = {0, 1},
+      .infer = infer,
+      .forward = {nodes::node_lut_forward_cpu, DIFFLUT_CUDA_FN(nodes::node_lut_forward_cuda)},
+      .backward = {nodes::node_lut_backward_cpu, DIFFLUT_CUDA_FN(nodes::node_lut_backward_cuda)}};
 }
 
 // PolyLUT's monomial table on `dev`, built once per (k, D, device): the graph keeps a reference,
@@ -137,14 +137,14 @@ OpKind nodes::builtin_node_op(NodeKind kind) {
 }
 
 OpKind lut_regularizer_op() {
-  static const OpKind kind = register_op(
-      OpDef{.name = "lut_regularizer",
-            .differentiable_inputs = {0},
-            .infer = infer_lut_regularizer,
-            .forward = {nodes::lut_regularizer_forward_cpu,
-                        DIFFLUT_CUDA_FN(nodes::lut_regularizer_forward_cuda)},
-            .backward = {nodes::lut_regularizer_backward_cpu,
-                         DIFFLUT_CUDA_FN(nodes::lut_regularizer_backward_cuda)}});
+  static const OpKind kind =
+      register_op(OpDef{.name = "lut_regularizer",
+                        .differentiable_inputs = {0},
+                        .infer = infer_lut_regularizer,
+                        .forward = {nodes::lut_regularizer_forward_cpu,
+                                    DIFFLUT_CUDA_FN(nodes::lut_regularizer_forward_cuda)},
+                        .backward = {nodes::lut_regularizer_backward_cpu,
+                                     DIFFLUT_CUDA_FN(nodes::lut_regularizer_backward_cuda)}});
   return kind;
 }
 

@@ -33,9 +33,8 @@ NodeConsts consts_of(const NodeOptions& o, int k) {
 class BuiltinNodeType final : public NodeType {
  public:
   BuiltinNodeType(NodeKind kind, NodeOptions opts) : kind_(kind), opts_(opts) {
-    nodes::dispatch_node_math(kind_, [&](auto m) {
-      nodes::node_check<decltype(m)>(consts_of(opts_, 0), name());
-    });
+    nodes::dispatch_node_math(
+        kind_, [&](auto m) { nodes::node_check<decltype(m)>(consts_of(opts_, 0), name()); });
   }
 
   std::string name() const override { return nodes::node_type_name(kind_); }
@@ -79,8 +78,9 @@ class BuiltinNodeType final : public NodeType {
   Var corner_values(Var params, int k) const override {
     if (kind_ != NodeKind::dwn_stable) return NodeType::corner_values(params, k);
     check_k(k);
-    DIFFLUT_CHECK(params.defined() && params.shape().size() == 2 && params.size(1) == (int64_t{1} << k),
-                  name(), ".corner_values: expected params [N, ", int64_t{1} << k, "]");
+    DIFFLUT_CHECK(
+        params.defined() && params.shape().size() == 2 && params.size(1) == (int64_t{1} << k),
+        name(), ".corner_values: expected params [N, ", int64_t{1} << k, "]");
     return transpose(sigmoid(params));
   }
 
@@ -88,9 +88,8 @@ class BuiltinNodeType final : public NodeType {
   void check_k(int k) const {
     DIFFLUT_CHECK(k >= 1 && k <= nodes::kMaxK, name(), ": k must be in [1, ", nodes::kMaxK,
                   "], found ", k);
-    nodes::dispatch_node_math(kind_, [&](auto m) {
-      nodes::node_check<decltype(m)>(consts_of(opts_, k), name());
-    });
+    nodes::dispatch_node_math(
+        kind_, [&](auto m) { nodes::node_check<decltype(m)>(consts_of(opts_, k), name()); });
   }
 
   // The op constants for k; `table` keeps polylut's host monomial table alive.
@@ -98,9 +97,8 @@ class BuiltinNodeType final : public NodeType {
     check_k(k);
     NodeConsts c = consts_of(opts_, k);
     bool term_table = false;
-    nodes::dispatch_node_math(kind_, [&](auto m) {
-      term_table = nodes::node_uses_term_table<decltype(m)>();
-    });
+    nodes::dispatch_node_math(
+        kind_, [&](auto m) { term_table = nodes::node_uses_term_table<decltype(m)>(); });
     if (term_table) {
       table = nodes::polylut_term_table(k, opts_.degree);
       c.num_terms = static_cast<int>(table.size(0));
@@ -152,7 +150,8 @@ LutRegularizer parse_lut_regularizer(const std::string& name, const std::string&
 
 Var node_regularizer(Var params, const NodeType& type, int k, LutRegularizer kind, double weight) {
   DIFFLUT_CHECK(params.defined(), "node_regularizer: params is an undefined Var");
-  DIFFLUT_CHECK(std::isfinite(weight), "node_regularizer: expected a finite weight, found ", weight);
+  DIFFLUT_CHECK(std::isfinite(weight), "node_regularizer: expected a finite weight, found ",
+                weight);
   Var per_node = lut_regularizer(type.corner_values(params, k), k, kind);
   return mul_scalar(mean_all(per_node), weight);
 }

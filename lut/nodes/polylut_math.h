@@ -54,8 +54,8 @@ struct PolyLutMath {
     return node_sigmoid(logit(x, p, c, s));
   }
   template <class T>
-  DIFFLUT_HD static void backward(const T* x, const T* p, const T*, const NodeConsts& c, T g,
-                                       T* dx, double* acc, T* s) {
+  DIFFLUT_HD static void backward(const T* x, const T* p, const T*, const NodeConsts& c, T g, T* dx,
+                                  double* acc, T* s) {
     T* mono = s;
     T* adj = s + kPolyMaxTerms;  // dL/d(monomial m)
     const T y = node_sigmoid(logit(x, p, c, mono));

@@ -28,8 +28,7 @@ struct ProbabilisticBase {
   }
   // Backward of y = ML(w)(x) scaled by g: dx and the corner gradients g·Pr(a | x) into acc.
   template <class T>
-  DIFFLUT_HD static void ml_grad(const T* w, const T* x, int k, T g, T* dx, double* acc,
-                                      T* s) {
+  DIFFLUT_HD static void ml_grad(const T* w, const T* x, int k, T g, T* dx, double* acc, T* s) {
     T* levels = s;
     T* adj = s + (1 << k);
     ml_forward(w, x, k, levels);
@@ -64,8 +63,8 @@ struct ProbabilisticMath : ProbabilisticBase {
     return ml_forward(q, x, c.k, s);
   }
   template <class T>
-  DIFFLUT_HD static void backward(const T* x, const T*, const T* q, const NodeConsts& c, T g,
-                                       T* dx, double* acc, T* s) {
+  DIFFLUT_HD static void backward(const T* x, const T*, const T* q, const NodeConsts& c, T g, T* dx,
+                                  double* acc, T* s) {
     ml_grad(q, x, c.k, g, dx, acc, s);
   }
   template <class T>
@@ -84,8 +83,8 @@ struct UnboundProbabilisticMath : ProbabilisticBase {
     return node_sigmoid(ml_forward(p, x, c.k, s));
   }
   template <class T>
-  DIFFLUT_HD static void backward(const T* x, const T* p, const T*, const NodeConsts& c, T g,
-                                       T* dx, double* acc, T* s) {
+  DIFFLUT_HD static void backward(const T* x, const T* p, const T*, const NodeConsts& c, T g, T* dx,
+                                  double* acc, T* s) {
     const T y = node_sigmoid(ml_forward(p, x, c.k, s));
     ml_grad(p, x, c.k, g * y * (T(1) - y), dx, acc, s);
   }
@@ -105,8 +104,8 @@ struct HybridMath : ProbabilisticBase {
     return q[node_address(x, c.k)];
   }
   template <class T>
-  DIFFLUT_HD static void backward(const T* x, const T*, const T* q, const NodeConsts& c, T g,
-                                       T* dx, double* acc, T* s) {
+  DIFFLUT_HD static void backward(const T* x, const T*, const T* q, const NodeConsts& c, T g, T* dx,
+                                  double* acc, T* s) {
     ml_grad(q, x, c.k, g, dx, acc, s);
   }
   template <class T>

@@ -10,9 +10,9 @@ namespace difflut::nodes {
 namespace {
 
 template <class T>
-__global__ void lut_regularizer_forward_kernel(const T* F,    // [2^k, N]
-                                               T* out,        // [N]
-                                               double* h,     // [2^k, N] scratch (spectral)
+__global__ void lut_regularizer_forward_kernel(const T* F,  // [2^k, N]
+                                               T* out,      // [N]
+                                               double* h,   // [2^k, N] scratch (spectral)
                                                long long N, int k, int kind) {
   for (long long j = blockIdx.x * (long long)blockDim.x + threadIdx.x; j < N;
        j += (long long)gridDim.x * blockDim.x)
@@ -21,10 +21,10 @@ __global__ void lut_regularizer_forward_kernel(const T* F,    // [2^k, N]
 }
 
 template <class T>
-__global__ void lut_regularizer_backward_kernel(const T* F,    // [2^k, N]
-                                                const T* g,    // [N]
-                                                T* dF,         // [2^k, N] accumulated
-                                                double* h,     // [2^k, N] scratch (spectral)
+__global__ void lut_regularizer_backward_kernel(const T* F,  // [2^k, N]
+                                                const T* g,  // [N]
+                                                T* dF,       // [2^k, N] accumulated
+                                                double* h,   // [2^k, N] scratch (spectral)
                                                 long long N, int k, int kind) {
   for (long long j = blockIdx.x * (long long)blockDim.x + threadIdx.x; j < N;
        j += (long long)gridDim.x * blockDim.x) {
@@ -45,9 +45,9 @@ void lut_regularizer_forward_cuda(OpCall& c) {
   Tensor h;
   if (kind == kRegSpectral) h = Tensor::empty({1LL << k, N}, DType::f64, Device::cuda);
   DIFFLUT_DISPATCH_FLOAT(c.in[0]->dtype(), "lut_regularizer", [&] {
-    lut_regularizer_forward_kernel<scalar_t><<<grid_for(N), 256>>>(
-        c.in[0]->data<scalar_t>(), c.out->data<scalar_t>(),
-        h.defined() ? h.data<double>() : nullptr, N, k, kind);
+    lut_regularizer_forward_kernel<scalar_t>
+        <<<grid_for(N), 256>>>(c.in[0]->data<scalar_t>(), c.out->data<scalar_t>(),
+                               h.defined() ? h.data<double>() : nullptr, N, k, kind);
   });
   DIFFLUT_CUDA_LAUNCH_CHECK();
 }

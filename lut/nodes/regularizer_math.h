@@ -32,7 +32,8 @@ DIFFLUT_HD double reg_functional(const T* F, long long stride, int k) {
   double s = 0.0;
   for (int a = 0; a < K; ++a)
     for (int l = 0; l < k; ++l) {
-      const double d = static_cast<double>(F[a * stride]) - static_cast<double>(F[(a ^ (1 << l)) * stride]);
+      const double d =
+          static_cast<double>(F[a * stride]) - static_cast<double>(F[(a ^ (1 << l)) * stride]);
       s += d * d;
     }
   return s / (static_cast<double>(K) * k);
@@ -65,7 +66,7 @@ DIFFLUT_HD double reg_spectral(const T* F, long long stride, int k, double* h, l
 // dR/dF = (2/4^k) · WHT(|S| · WHT(F)). ADDS g · dR/dF into dF (stride like F).
 template <class T>
 DIFFLUT_HD void reg_spectral_backward(const T* F, long long stride, int k, double g, T* dF,
-                                           double* h, long long hs) {
+                                      double* h, long long hs) {
   const int K = 1 << k;
   for (int a = 0; a < K; ++a) h[a * hs] = static_cast<double>(F[a * stride]);
   reg_wht(h, k, hs);

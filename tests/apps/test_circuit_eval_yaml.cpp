@@ -6,7 +6,8 @@
 
 using namespace difflut;
 
-TEST_CASE("difflut-train evaluation.circuit=true reports the circuit's accuracy, equal to the model's") {
+TEST_CASE(
+    "difflut-train evaluation.circuit=true reports the circuit's accuracy, equal to the model's") {
   const std::string dir = test::temp_dir("circuit_eval");
   const test::CommandResult r = test::run_command(
       "cd '" + dir + "' && '" + test::built_program("difflut-train") +

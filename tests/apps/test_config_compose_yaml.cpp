@@ -4,8 +4,8 @@
 
 #include <cmath>
 #include <cstdlib>
-#include <limits>
 #include <filesystem>
+#include <limits>
 
 #include "apps_test_util.h"
 #include "common/config/config_compose.h"
@@ -89,11 +89,11 @@ TEST_CASE("group selections apply before value overrides wherever they stand") {
 }
 
 TEST_CASE("value overrides set typed values, lists included") {
-  const app::Config c = compose(
-      {"training.epochs=3", "training.lr=1e-3", "model.params.tau=3",
-       "model.params.hidden_sizes=[1500, 1500,10]", "experiment_name=007",
-       "model.params.encoder.feature_wise=false", "training.resume=runs/a/last.ckpt",
-       "data_root=null", "model.params.later_layer_type=null"});
+  const app::Config c =
+      compose({"training.epochs=3", "training.lr=1e-3", "model.params.tau=3",
+               "model.params.hidden_sizes=[1500, 1500,10]", "experiment_name=007",
+               "model.params.encoder.feature_wise=false", "training.resume=runs/a/last.ckpt",
+               "data_root=null", "model.params.later_layer_type=null"});
   CHECK(c.get_int("training.epochs") == 3);
   CHECK(c.get_double("training.lr") == 1e-3);
   CHECK(c.at("model.params.tau").kind() == app::ConfigNode::Kind::kDouble);  // stays a number
@@ -136,8 +136,8 @@ TEST_CASE("override errors are one clear line naming the problem") {
   CHECK_THROWS_WITH_AS(compose({"training=5"}),
                        doctest::Contains("'training' is a group of keys (epochs, batch_size"),
                        Error);
-  CHECK_THROWS_WITH_AS(compose({"foo"}),
-                       doctest::Contains("override 'foo': expected key=value"), Error);
+  CHECK_THROWS_WITH_AS(compose({"foo"}), doctest::Contains("override 'foo': expected key=value"),
+                       Error);
   CHECK_THROWS_WITH_AS(compose({"=5"}), doctest::Contains("found no key"), Error);
   CHECK_THROWS_WITH_AS(compose({"+training.foo=1"}), doctest::Contains("not supported"), Error);
   CHECK_THROWS_WITH_AS(compose({"dataloaders=svhn"}),
@@ -154,13 +154,12 @@ TEST_CASE("override errors are one clear line naming the problem") {
 TEST_CASE("a resolved dump loads back to the same config") {
   app::Config c = compose({"dataloaders=cifar10", "experiment_name=a run: #1",
                            "training.resume='true'", "dataloaders.subset_size=100"});
-  c.set("extra.values", app::ConfigNode::list({app::ConfigNode::real(0.1),
-                                               app::ConfigNode::string("123"),
-                                               app::ConfigNode::string(""),
-                                               app::ConfigNode::null()}));
-  c.set("extra.nan_inf", app::ConfigNode::list({app::ConfigNode::real(std::numeric_limits<double>::infinity()),
-                                                app::ConfigNode::real(std::nan("")),
-                                                app::ConfigNode::real(-1e-7)}));
+  c.set("extra.values",
+        app::ConfigNode::list({app::ConfigNode::real(0.1), app::ConfigNode::string("123"),
+                               app::ConfigNode::string(""), app::ConfigNode::null()}));
+  c.set("extra.nan_inf",
+        app::ConfigNode::list({app::ConfigNode::real(std::numeric_limits<double>::infinity()),
+                               app::ConfigNode::real(std::nan("")), app::ConfigNode::real(-1e-7)}));
   c.set("extra.empty", app::ConfigNode::map());
   const std::string dir = difflut::test::temp_dir("config-dump");
   const std::string path = dir + "/run/config.yaml";
@@ -186,9 +185,9 @@ TEST_CASE("YAML typing: quoted scalars stay strings, plain ones follow the core 
   CHECK(c.get_bool("f"));
   CHECK(c.is_null("g"));
   CHECK(c.is_null("h"));
-  CHECK(c.at("i") == app::ConfigNode::list({app::ConfigNode::integer(1),
-                                            app::ConfigNode::string("2"),
-                                            app::ConfigNode::string("x")}));
+  CHECK(c.at("i") ==
+        app::ConfigNode::list({app::ConfigNode::integer(1), app::ConfigNode::string("2"),
+                               app::ConfigNode::string("x")}));
   CHECK(c.get_string("j") == "5");
   CHECK(std::isinf(c.get_double("k")));
 }
@@ -196,8 +195,8 @@ TEST_CASE("YAML typing: quoted scalars stay strings, plain ones follow the core 
 TEST_CASE("YAML errors name the file and line") {
   CHECK_THROWS_WITH_AS(app::parse_yaml_string("a: 1\na: 2\n", "x.yaml"),
                        doctest::Contains("x.yaml:2: duplicate key 'a'"), Error);
-  CHECK_THROWS_WITH_AS(app::parse_yaml_string("a: [1, 2\n", "y.yaml"),
-                       doctest::Contains("y.yaml:"), Error);
+  CHECK_THROWS_WITH_AS(app::parse_yaml_string("a: [1, 2\n", "y.yaml"), doctest::Contains("y.yaml:"),
+                       Error);
   CHECK_THROWS_WITH_AS(app::load_yaml_file("/nonexistent/difflut.yaml"),
                        doctest::Contains("/nonexistent/difflut.yaml"), Error);
 }
@@ -239,8 +238,9 @@ TEST_CASE("composition follows the defaults list and _self_ placement") {
   fs::remove_all(dir);
 }
 
-TEST_CASE("config directory lookup: flag, env, ./configs, installed share/, <exe>/../configs, "
-          "then upward search") {
+TEST_CASE(
+    "config directory lookup: flag, env, ./configs, installed share/, <exe>/../configs, "
+    "then upward search") {
   const fs::path root = difflut::test::temp_dir("config-dir");
   write_file(root / "install" / "configs" / "experiment.yaml", "a: 1\n");
   write_file(root / "src" / "configs" / "experiment.yaml", "a: 2\n");
@@ -274,9 +274,11 @@ TEST_CASE("config directory lookup: flag, env, ./configs, installed share/, <exe
         (root / "project" / "configs").string());
   CHECK(app::resolve_config_dir(std::nullopt, "experiment", build_exe, project) ==
         (root / "project" / "configs").string());
-  CHECK(app::resolve_config_dir(std::nullopt, "experiment", prefix_exe, (root / "project2").string()) ==
+  CHECK(app::resolve_config_dir(std::nullopt, "experiment", prefix_exe,
+                                (root / "project2").string()) ==
         (root / "prefix" / "share" / "difflut" / "configs").string());
-  CHECK(app::resolve_config_dir(std::nullopt, "other_name", prefix_exe, (root / "project2").string()) ==
+  CHECK(app::resolve_config_dir(std::nullopt, "other_name", prefix_exe,
+                                (root / "project2").string()) ==
         (root / "project2" / "configs").string());
   CHECK(app::resolve_config_dir((root / "other").string(), "experiment", build_exe, project) ==
         (root / "other").string());
@@ -284,9 +286,11 @@ TEST_CASE("config directory lookup: flag, env, ./configs, installed share/, <exe
       app::resolve_config_dir((root / "empty").string(), "experiment", build_exe, project),
       doctest::Contains("--config-dir '"), Error);
   CHECK_THROWS_WITH_AS(
-      app::resolve_config_dir(std::nullopt, "experiment", (root / "empty" / "exe").string(), nowhere),
-      doctest::Contains("no config directory found: looked for experiment.yaml in $DIFFLUT_CONFIG_DIR "
-                        "(unset), ./configs, <executable dir>/../share/difflut/configs"),
+      app::resolve_config_dir(std::nullopt, "experiment", (root / "empty" / "exe").string(),
+                              nowhere),
+      doctest::Contains(
+          "no config directory found: looked for experiment.yaml in $DIFFLUT_CONFIG_DIR "
+          "(unset), ./configs, <executable dir>/../share/difflut/configs"),
       Error);
 
   // The environment variable still wins over ./configs (an explicit setting).
@@ -309,14 +313,15 @@ TEST_CASE("an installed or copied difflut-train finds its configs without enviro
   // The layout `cmake --install` makes: <prefix>/bin/difflut-train, <prefix>/share/difflut/configs.
   fs::create_directories(root / "prefix" / "bin");
   fs::create_directories(root / "prefix" / "share" / "difflut");
-  fs::copy_file(difflut::test::built_program("difflut-train"), root / "prefix" / "bin" / "difflut-train");
+  fs::copy_file(difflut::test::built_program("difflut-train"),
+                root / "prefix" / "bin" / "difflut-train");
   fs::copy(difflut::test::shipped_config_dir(), root / "prefix" / "share" / "difflut" / "configs",
            fs::copy_options::recursive);
   fs::create_directories(root / "elsewhere");
   const std::string exe = (root / "prefix" / "bin" / "difflut-train").string();
   const auto run_in = [&](const fs::path& dir, const std::string& args) {
-    return difflut::test::run_command("cd " + dir.string() + " && env -u DIFFLUT_CONFIG_DIR " + exe +
-                                      " --print-config " + args + " 2>&1");
+    return difflut::test::run_command("cd " + dir.string() + " && env -u DIFFLUT_CONFIG_DIR " +
+                                      exe + " --print-config " + args + " 2>&1");
   };
   difflut::test::CommandResult r = run_in(root / "elsewhere", "seed=7");
   INFO(r.output);

@@ -121,8 +121,8 @@ TEST_CASE("overrides keep the type found in the tree") {
                        Error);
   CHECK_THROWS_WITH_AS(override_(d, "training.name=[a]"),
                        doctest::Contains("training.name=[a]: expected a string"), Error);
-  CHECK_THROWS_WITH_AS(override_(d, "training.sizes=[[1]]"),
-                       doctest::Contains("nested lists"), Error);
+  CHECK_THROWS_WITH_AS(override_(d, "training.sizes=[[1]]"), doctest::Contains("nested lists"),
+                       Error);
   CHECK_THROWS_WITH_AS(override_(d, "training.name={a: 1}"),
                        doctest::Contains("{..} maps are not supported"), Error);
   CHECK_THROWS_WITH_AS(override_(d, "training.name='abc"), doctest::Contains("unterminated"),

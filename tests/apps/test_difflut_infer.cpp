@@ -6,8 +6,8 @@
 #include <doctest/doctest.h>
 #include <sys/wait.h>
 
-#include <filesystem>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>

@@ -33,14 +33,16 @@ std::string binary_path() {
   if (const char* b = std::getenv("DIFFLUT_BINARY_DIR"); b && *b)
     return (fs::path(b) / "difflut-train").string();
   // build/tests/test_apps -> build/difflut-train
-  return (fs::read_symlink("/proc/self/exe").parent_path().parent_path() / "difflut-train").string();
+  return (fs::read_symlink("/proc/self/exe").parent_path().parent_path() / "difflut-train")
+      .string();
 }
 
 using test::RunOutput;
 
 // Runs difflut-train with `args` (shell words, already quoted where needed).
 RunOutput run_train(const std::string& args, const std::string& tag) {
-  return test::run_program(binary_path(), str_cat("--config-dir '", test::shipped_config_dir(), "' ", args),
+  return test::run_program(binary_path(),
+                           str_cat("--config-dir '", test::shipped_config_dir(), "' ", args),
                            "train_io_" + tag);
 }
 
@@ -71,8 +73,8 @@ std::string mnist_root_with(const std::string& tag, const std::string& images_na
   const fs::path root = test::temp_dir("mnist_" + tag);
   const fs::path src = fs::path(test::fashion_mnist_dir());
   fs::create_directories(root / "mnist");
-  for (const char* f : {"train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
-                        "t10k-labels-idx1-ubyte.gz"})
+  for (const char* f :
+       {"train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"})
     fs::copy_file(src / f, root / "mnist" / f);
   std::ofstream(root / "mnist" / images_name, std::ios::binary) << images_bytes;
   return root.string();
@@ -85,7 +87,8 @@ TEST_CASE("difflut-train: a short Fashion-MNIST run writes the run directory and
   const RunOutput r = run_train(
       "device=cpu dataloaders.subset_size=2000 'model.params.hidden_sizes=[600,200]' "
       "model.params.layer_type=learnable training.epochs=3 training.val_fraction=0.1 "
-      "training.batch_size=32 experiment_name=smoke output_dir='" + out_dir + "'",
+      "training.batch_size=32 experiment_name=smoke output_dir='" +
+          out_dir + "'",
       "ok");
   REQUIRE_MESSAGE(r.rc == 0, r.err);
   const std::vector<std::string> out = lines_of(r.out);
@@ -103,7 +106,8 @@ TEST_CASE("difflut-train: a short Fashion-MNIST run writes the run directory and
 
   // One run directory under output_dir/experiment_name with every file.
   std::vector<fs::path> runs;
-  for (const auto& e : fs::directory_iterator(fs::path(out_dir) / "smoke")) runs.push_back(e.path());
+  for (const auto& e : fs::directory_iterator(fs::path(out_dir) / "smoke"))
+    runs.push_back(e.path());
   REQUIRE(runs.size() == 1);
   const fs::path run = runs[0];
   for (const char* f : {"config.yaml", "model.safetensors", "model.json", "summary.json"})
@@ -164,28 +168,34 @@ TEST_CASE("difflut-train: malformed and unknown overrides are one error line nam
   check_one_error(run_train("training.epochs=abc", "malformed"), "training.epochs");
   check_one_error(run_train("training.epoch=3", "unknown"), "training.epoch");
   check_one_error(run_train("model.params.num_inputs=9", "k"), "model.params.num_inputs");
-  check_one_error(run_train("model.params.layer_type=diagonal", "layer"), "model.params.layer_type");
+  check_one_error(run_train("model.params.layer_type=diagonal", "layer"),
+                  "model.params.layer_type");
   check_one_error(run_train("justaword", "word"), "justaword");
 }
 
-TEST_CASE("difflut-train: sparse_candidates below 1 or above a sparse layer's inputs is one error line") {
-  check_one_error(run_train("model.params.layer_type=sparse model.params.sparse_candidates=0", "sparse0"),
-                  "model.params.sparse_candidates");
+TEST_CASE(
+    "difflut-train: sparse_candidates below 1 or above a sparse layer's inputs is one error line") {
+  check_one_error(
+      run_train("model.params.layer_type=sparse model.params.sparse_candidates=0", "sparse0"),
+      "model.params.sparse_candidates");
   // Layer 1 reads 2000 inputs: C = 2001 fits layer 0 (2352) but not a sparse layer 1.
-  check_one_error(run_train("device=cpu dataloaders.subset_size=100 model.params.layer_type=sparse "
-                            "model.params.later_layer_type=sparse model.params.sparse_candidates=2001",
-                            "sparsebig"),
-                  "model.params.sparse_candidates: expected at most 2000 (the inputs of layer 1, whose "
-                  "mapping is sparse), found 2001");
+  check_one_error(
+      run_train("device=cpu dataloaders.subset_size=100 model.params.layer_type=sparse "
+                "model.params.later_layer_type=sparse model.params.sparse_candidates=2001",
+                "sparsebig"),
+      "model.params.sparse_candidates: expected at most 2000 (the inputs of layer 1, whose "
+      "mapping is sparse), found 2001");
 }
 
-TEST_CASE("difflut-train: layer_type=sparse trains, and its checkpoint reloads to the reported accuracy") {
+TEST_CASE(
+    "difflut-train: layer_type=sparse trains, and its checkpoint reloads to the reported accuracy") {
   const std::string out_dir = test::temp_dir("train_sparse");
   const RunOutput r = run_train(
       "device=cpu dataloaders.subset_size=2000 'model.params.hidden_sizes=[600,200]' "
       "model.params.layer_type=sparse model.params.later_layer_type=sparse "
       "model.params.sparse_candidates=6 training.epochs=2 training.batch_size=32 "
-      "experiment_name=sparse output_dir='" + out_dir + "'",
+      "experiment_name=sparse output_dir='" +
+          out_dir + "'",
       "sparse");
   REQUIRE_MESSAGE(r.rc == 0, r.err);
   const std::vector<std::string> out = lines_of(r.out);
@@ -195,7 +205,8 @@ TEST_CASE("difflut-train: layer_type=sparse trains, and its checkpoint reloads t
   MESSAGE("sparse mapping, 2 epochs on 2000 Fashion-MNIST samples: " << out.back());
   CHECK(printed > 0.5);
   std::vector<fs::path> runs;
-  for (const auto& e : fs::directory_iterator(fs::path(out_dir) / "sparse")) runs.push_back(e.path());
+  for (const auto& e : fs::directory_iterator(fs::path(out_dir) / "sparse"))
+    runs.push_back(e.path());
   REQUIRE(runs.size() == 1);
   auto net = load_lut_network((runs[0] / "model.safetensors").string());
   CHECK(net->layer(0).mapping_kind() == MappingKind::sparse);
@@ -209,10 +220,13 @@ TEST_CASE("difflut-train: a truncated .gz dataset file is one error line naming 
   const fs::path src = fs::path(test::fashion_mnist_dir()) / "train-images-idx3-ubyte.gz";
   const std::string full = read_text(src);
   REQUIRE(full.size() > 100000);
-  const std::string root = mnist_root_with("trunc", "train-images-idx3-ubyte.gz", full.substr(0, 50000));
-  check_one_error(run_train("dataloaders=mnist device=cpu model.params.layer_type=random data_root='" + root + "'",
-                            "trunc"),
-                  "train-images-idx3-ubyte.gz");
+  const std::string root =
+      mnist_root_with("trunc", "train-images-idx3-ubyte.gz", full.substr(0, 50000));
+  check_one_error(
+      run_train(
+          "dataloaders=mnist device=cpu model.params.layer_type=random data_root='" + root + "'",
+          "trunc"),
+      "train-images-idx3-ubyte.gz");
 }
 
 TEST_CASE("difflut-train: a wrong IDX magic number is one error line naming the file") {
@@ -223,7 +237,9 @@ TEST_CASE("difflut-train: a wrong IDX magic number is one error line naming the 
   bad[11] = 28;
   bad[15] = 28;
   const std::string root = mnist_root_with("magic", "train-images-idx3-ubyte", bad);
-  check_one_error(run_train("dataloaders=mnist device=cpu model.params.layer_type=random data_root='" + root + "'",
-                            "magic"),
-                  "train-images-idx3-ubyte");
+  check_one_error(
+      run_train(
+          "dataloaders=mnist device=cpu model.params.layer_type=random data_root='" + root + "'",
+          "magic"),
+      "train-images-idx3-ubyte");
 }

@@ -93,7 +93,8 @@ TEST_CASE("history: a failed resume of a completed run leaves it completed") {
       {"training.epochs=2", "experiment 1 is completed after epoch 2; nothing to resume"},
       {"training.epochs=1", "the checkpoint is after epoch 2 but training.epochs is 1"},
   };
-  for (const auto& [overrides, expected] : refused) expect_refused(dir, db, run, overrides, expected);
+  for (const auto& [overrides, expected] : refused)
+    expect_refused(dir, db, run, overrides, expected);
   // Every other node type and mapping: the parameters differ, and the error names one.
   for (const char* change :
        {"model.params.node_type=linear_lut", "model.params.node_type=polylut",
@@ -116,7 +117,8 @@ TEST_CASE("history: a checkpoint that is a directory is refused, not taken as 'n
   const std::string run = completed_run(dir, db, 2);
   fs::rename(run + "/checkpoint.safetensors", dir + "/saved.safetensors");
   fs::create_directory(run + "/checkpoint.safetensors");
-  expect_refused(dir, db, run, "training.epochs=3", "expected a checkpoint file, found a directory");
+  expect_refused(dir, db, run, "training.epochs=3",
+                 "expected a checkpoint file, found a directory");
   // No checkpoint at all while the database records checkpointed epochs: refused as well.
   fs::remove(run + "/checkpoint.safetensors");
   expect_refused(dir, db, run, "training.epochs=3", "refusing to delete recorded epochs");
@@ -146,7 +148,8 @@ TEST_CASE("history: a checkpoint that is a directory is refused, not taken as 'n
   CHECK(sql_text(db, "SELECT status FROM experiments WHERE id = 1") == "completed");
 }
 
-TEST_CASE("history: NaN/Inf parameters and bad optimizer state in a checkpoint are refused by name") {
+TEST_CASE(
+    "history: NaN/Inf parameters and bad optimizer state in a checkpoint are refused by name") {
   const std::string dir = test::temp_dir("hist-values");
   const std::string db = dir + "/e.db";
   const std::string run = completed_run(dir, db, 2);
@@ -158,8 +161,8 @@ TEST_CASE("history: NaN/Inf parameters and bad optimizer state in a checkpoint a
     write_bytes(ckpt, original);
     edit_checkpoint(ckpt, [&](SafetensorsContents& f) {
       for (auto& [name, t] : f.tensors) {
-        if (name.rfind(prefix, 0) != 0 || (t.dtype() != DType::f32 && t.dtype() != DType::f64 &&
-                                           t.dtype() != DType::i64))
+        if (name.rfind(prefix, 0) != 0 ||
+            (t.dtype() != DType::f32 && t.dtype() != DType::f64 && t.dtype() != DType::i64))
           continue;
         std::vector<double> v = t.to(DType::f64).to_vector<double>();
         v[std::min<size_t>(3, v.size() - 1)] = value;
@@ -240,8 +243,10 @@ TEST_CASE("history: with checkpoint_every=2, epochs after the checkpoint are rec
   // replaced by the bit-identical recomputation (documented), not duplicated.
   const std::string dir = test::temp_dir("hist-every2");
   const std::string db = dir + "/e.db";
-  const std::string args = std::string(kSmallRun) + " training.checkpoint_every=2 training.epochs=3";
-  const test::CommandResult ref = train(dir, args + " output_dir=ref tracking.db=" + dir + "/ref.db");
+  const std::string args =
+      std::string(kSmallRun) + " training.checkpoint_every=2 training.epochs=3";
+  const test::CommandResult ref =
+      train(dir, args + " output_dir=ref tracking.db=" + dir + "/ref.db");
   REQUIRE(ref.exit_code == 0);
   const test::CommandResult victim =
       train(dir, args + " output_dir=out tracking.db=" + db, "DIFFLUT_TEST_SIGNAL_AT=2:2:KILL");
@@ -257,11 +262,13 @@ TEST_CASE("history: with checkpoint_every=2, epochs after the checkpoint are rec
     CHECK(sql_int(db, "SELECT count(*) FROM measurement_points WHERE phase = 'train' AND epoch = " +
                           std::to_string(e)) == 1);
   // Same losses as the run that was never killed.
-  CHECK(sql_text(db, "SELECT group_concat(metric_value) FROM (SELECT m.metric_value FROM metrics m "
-                     "JOIN measurement_points p ON m.measurement_point_id = p.id WHERE m.metric_name "
-                     "= 'loss' ORDER BY p.epoch)") ==
-        sql_text(dir + "/ref.db",
-                 "SELECT group_concat(metric_value) FROM (SELECT m.metric_value FROM metrics m JOIN "
-                 "measurement_points p ON m.measurement_point_id = p.id WHERE m.metric_name = "
-                 "'loss' ORDER BY p.epoch)"));
+  CHECK(
+      sql_text(db,
+               "SELECT group_concat(metric_value) FROM (SELECT m.metric_value FROM metrics m "
+               "JOIN measurement_points p ON m.measurement_point_id = p.id WHERE m.metric_name "
+               "= 'loss' ORDER BY p.epoch)") ==
+      sql_text(dir + "/ref.db",
+               "SELECT group_concat(metric_value) FROM (SELECT m.metric_value FROM metrics m JOIN "
+               "measurement_points p ON m.measurement_point_id = p.id WHERE m.metric_name = "
+               "'loss' ORDER BY p.epoch)"));
 }

@@ -77,11 +77,12 @@ TEST_CASE("tracking failure: a refused epoch write stops the run; the checkpoint
   INFO(r.output);
   CHECK(r.exit_code == 2);
   const std::string run_dir = sql_text(db, "SELECT run_dir FROM experiments");
-  CHECK(r.last_line() ==
-        "difflut-train: error: tracking database " + db +
-            ": step: database or disk is full (test trigger) (while recording epoch 2; the checkpoint "
-            "after epoch 2 is saved: resume with training.resume=" + run_dir +
-            " once the database can be written)");
+  CHECK(
+      r.last_line() ==
+      "difflut-train: error: tracking database " + db +
+          ": step: database or disk is full (test trigger) (while recording epoch 2; the checkpoint "
+          "after epoch 2 is saved: resume with training.resume=" +
+          run_dir + " once the database can be written)");
   CHECK(r.output.find("warning") == std::string::npos);
   CHECK(sql_text(db, "SELECT status FROM experiments") == "interrupted");
   CHECK(count(db, "epoch = 1") == 2);  // train + val of epoch 1, nothing of epoch 2
@@ -95,8 +96,9 @@ TEST_CASE("tracking failure: a refused epoch write stops the run; the checkpoint
   CHECK(resumed.output.find("after epoch 2") != std::string::npos);
   check_completed_once(db);
   // Epoch 2 came from the checkpoint's history (no histograms); 1 and 3 from training.
-  CHECK(sql_int(db, "SELECT count(*) FROM histograms h JOIN measurement_points p ON "
-                    "h.measurement_point_id = p.id WHERE p.epoch = 2") == 0);
+  CHECK(sql_int(db,
+                "SELECT count(*) FROM histograms h JOIN measurement_points p ON "
+                "h.measurement_point_id = p.id WHERE p.epoch = 2") == 0);
   CHECK(sql_int(db, "SELECT count(*) FROM histograms") == 4);
   CHECK(resumed.last_line() == reference_line(dir));
 }
@@ -106,8 +108,10 @@ TEST_CASE("tracking failure: a database locked past tracking.busy_timeout_s stop
   const std::string db = dir + "/e.db";
   const std::string log = dir + "/run.log";
   const pid_t pid = spawn_train(dir,
-                                std::string(kSmallRun) + " output_dir=out training.epochs=3 "
-                                "tracking.busy_timeout_s=1 tracking.db=" + db,
+                                std::string(kSmallRun) +
+                                    " output_dir=out training.epochs=3 "
+                                    "tracking.busy_timeout_s=1 tracking.db=" +
+                                    db,
                                 {"DIFFLUT_TEST_SIGNAL_AT=2:1:STOP"}, log);
   REQUIRE_MESSAGE(wait_stopped(pid), read_text(log));
   // Another writer holds the database while epoch 2 ends.
@@ -131,7 +135,8 @@ TEST_CASE("tracking failure: a database locked past tracking.busy_timeout_s stop
   CHECK(resumed.last_line() == reference_line(dir));
 }
 
-TEST_CASE("tracking failure: a full disk (tmpfs) stops the run; freeing space and resuming completes it") {
+TEST_CASE(
+    "tracking failure: a full disk (tmpfs) stops the run; freeing space and resuming completes it") {
   const std::string dir = test::temp_dir("hist-full");
   const std::string mnt = dir + "/small";
   fs::create_directory(mnt);
@@ -147,8 +152,10 @@ TEST_CASE("tracking failure: a full disk (tmpfs) stops the run; freeing space an
   const std::string db = mnt + "/e.db";
   const std::string log = dir + "/run.log";
   const pid_t pid = spawn_train(dir,
-                                std::string(kSmallRun) + " output_dir=out training.epochs=3 "
-                                "tracking.db=" + db,
+                                std::string(kSmallRun) +
+                                    " output_dir=out training.epochs=3 "
+                                    "tracking.db=" +
+                                    db,
                                 {"DIFFLUT_TEST_SIGNAL_AT=2:1:STOP"}, log);
   REQUIRE_MESSAGE(wait_stopped(pid), read_text(log));
   // Fill the file system to the last byte.
@@ -183,7 +190,8 @@ TEST_CASE("tracking failure: a full disk (tmpfs) stops the run; freeing space an
   resume_to_completion(dir, db);
 }
 
-TEST_CASE("tracking failure: a read-only database stops a new run before it starts; difflut-query reads it") {
+TEST_CASE(
+    "tracking failure: a read-only database stops a new run before it starts; difflut-query reads it") {
   const std::string dir = test::temp_dir("hist-readonly");
   const std::string src = dir + "/src", ro = dir + "/ro";
   fs::create_directories(src);
@@ -193,8 +201,11 @@ TEST_CASE("tracking failure: a read-only database stops a new run before it star
   // root ignores, hence the mount).
   bool mounted = false;
   if (::geteuid() == 0) {
-    mounted = test::run_command("mount --bind '" + src + "' '" + ro + "' 2>&1 && mount -o "
-                                "remount,bind,ro '" + ro + "' 2>&1").exit_code == 0;
+    mounted = test::run_command("mount --bind '" + src + "' '" + ro +
+                                "' 2>&1 && mount -o "
+                                "remount,bind,ro '" +
+                                ro + "' 2>&1")
+                  .exit_code == 0;
     if (!mounted) test::run_command("umount '" + ro + "' 2>&1");
   } else {
     fs::remove(ro);

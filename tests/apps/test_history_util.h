@@ -53,8 +53,9 @@ inline std::string output_value(const std::string& output, const std::string& ke
 // A completed small run of `epochs` epochs into `db`; returns its run directory.
 inline std::string completed_run(const std::string& dir, const std::string& db, int epochs,
                                  const std::string& extra = "") {
-  const CommandResult r = train(dir, std::string(kSmallRun) + " output_dir=out tracking.db=" + db +
-                                         " training.epochs=" + std::to_string(epochs) + " " + extra);
+  const CommandResult r =
+      train(dir, std::string(kSmallRun) + " output_dir=out tracking.db=" + db +
+                     " training.epochs=" + std::to_string(epochs) + " " + extra);
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
   const std::string run_dir = output_value(r.output, "run_dir");
@@ -122,8 +123,9 @@ inline void edit_checkpoint(const std::string& path,
 
 // Runs a resume that must be refused: non-zero exit, the one error line naming `expected`, and
 // the database rows and the run directory's files exactly as before.
-inline void expect_refused(const std::string& cwd, const std::string& db, const std::string& run_dir,
-                           const std::string& overrides, const std::string& expected) {
+inline void expect_refused(const std::string& cwd, const std::string& db,
+                           const std::string& run_dir, const std::string& overrides,
+                           const std::string& expected) {
   const std::vector<std::string> rows = db_rows(db);
   const std::map<std::string, std::string> before = files(run_dir);
   const CommandResult r = train(cwd, "training.resume='" + run_dir + "' " + overrides);
@@ -145,8 +147,8 @@ inline pid_t spawn_train(const std::string& cwd, const std::string& args,
                             for (const std::string& e : env) s += e + " ";
                             return s;
                           }() +
-                          built_program("difflut-train") + config_dir_flag() + " " + args +
-                          " > '" + log + "' 2>&1";
+                          built_program("difflut-train") + config_dir_flag() + " " + args + " > '" +
+                          log + "' 2>&1";
   const pid_t pid = ::fork();
   REQUIRE(pid >= 0);
   if (pid == 0) {

@@ -62,7 +62,8 @@ TEST_CASE("difflut-train refuses hidden_sizes=[100000000] at once with the estim
       test::built_program("difflut-train"),
       str_cat("--config-dir '", test::shipped_config_dir(),
               "' device=cpu dataloaders.subset_size=200 'model.params.hidden_sizes=[100000000]' "
-              "training.epochs=1 tracking.enabled=false experiment_name=huge output_dir='", out, "'"),
+              "training.epochs=1 tracking.enabled=false experiment_name=huge output_dir='",
+              out, "'"),
       "limits_train");
   INFO(r.err);
   CHECK(r.rc == 2);
@@ -94,7 +95,8 @@ TEST_CASE("difflut-export and difflut-infer refuse NaN tables and edited class c
       {"inf_threshold",
        [](Metadata&, NamedTensors& ts) {
          for (auto& [n, t] : ts)
-           if (n == "encoder.thresholds") t.data<float>()[3] = std::numeric_limits<float>::infinity();
+           if (n == "encoder.thresholds")
+             t.data<float>()[3] = std::numeric_limits<float>::infinity();
        },
        "tensor 'encoder.thresholds': expected finite values, found +Inf at [1, 1]"},
       {"three_classes",

@@ -30,8 +30,8 @@
 #include <vector>
 
 #include "apps_test_util.h"
-#include "difflut-plot/svg_plot.h"
 #include "common/tracking/tracking_sqlite.h"
+#include "difflut-plot/svg_plot.h"
 #include "test_util.h"
 
 using namespace difflut;
@@ -55,11 +55,13 @@ struct Image {
 
   // Pixels within `tol` (per channel) of colour #rrggbb.
   size_t count_near(const std::string& hex, int tol = 40) const {
-    const int r = std::stoi(hex.substr(1, 2), nullptr, 16), g = std::stoi(hex.substr(3, 2), nullptr, 16),
+    const int r = std::stoi(hex.substr(1, 2), nullptr, 16),
+              g = std::stoi(hex.substr(3, 2), nullptr, 16),
               b = std::stoi(hex.substr(5, 2), nullptr, 16);
     size_t n = 0;
     for (size_t i = 0; i + 2 < rgb.size(); i += 3)
-      n += std::abs(rgb[i] - r) <= tol && std::abs(rgb[i + 1] - g) <= tol && std::abs(rgb[i + 2] - b) <= tol;
+      n += std::abs(rgb[i] - r) <= tol && std::abs(rgb[i + 1] - g) <= tol &&
+           std::abs(rgb[i + 2] - b) <= tol;
     return n;
   }
   // Pixels that are clearly coloured (not white, grey or black).
@@ -74,7 +76,8 @@ struct Image {
   }
   size_t distinct_colours() const {
     std::set<int> s;
-    for (size_t i = 0; i + 2 < rgb.size(); i += 3) s.insert(rgb[i] << 16 | rgb[i + 1] << 8 | rgb[i + 2]);
+    for (size_t i = 0; i + 2 < rgb.size(); i += 3)
+      s.insert(rgb[i] << 16 | rgb[i + 1] << 8 | rgb[i + 2]);
     return s.size();
   }
 };
@@ -82,8 +85,8 @@ struct Image {
 // SVG file -> PNG with rsvg-convert -> pixels. Fails the test if rsvg rejects the file.
 Image rasterise(const std::string& svg_path) {
   const std::string png = svg_path + ".png";
-  const test::CommandResult r =
-      test::run_command("rsvg-convert --background-color=white -o '" + png + "' '" + svg_path + "'");
+  const test::CommandResult r = test::run_command("rsvg-convert --background-color=white -o '" +
+                                                  png + "' '" + svg_path + "'");
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
   Image img;
@@ -128,7 +131,8 @@ std::string make_db(const std::string& dir) {
           hist.push_back(h);
         }
         t.add_measurement(id, e, "train", 1.0, 1.0 * e,
-                          {{"loss", 2.0 / e, "", false}, {"accuracy", acc - 0.03, "", false}}, hist);
+                          {{"loss", 2.0 / e, "", false}, {"accuracy", acc - 0.03, "", false}},
+                          hist);
         t.add_measurement(id, e, "val", std::nullopt, 1.0 * e, {{"accuracy", acc, "", false}});
       }
       t.add_measurement(id, 4, "test", std::nullopt, 4.5, {{"accuracy", 0.8, "", false}});
@@ -169,12 +173,13 @@ TEST_CASE("plot: difflut-plot writes curves, table histograms and the sweep scat
   const std::string db = make_db(dir);
   const std::string plot = test::built_program("difflut-plot") + " --db " + db;
 
-  test::CommandResult r = test::run_command(plot + " curves --id 1 --id 4 -o " + dir + "/curves.svg");
+  test::CommandResult r =
+      test::run_command(plot + " curves --id 1 --id 4 -o " + dir + "/curves.svg");
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
   CHECK(r.output.find("wrote " + dir + "/curves.svg") != std::string::npos);
   const Image curves = rasterise(dir + "/curves.svg");
-  CHECK(curves.w >= 1000);  // two panels, each a plot area and a legend
+  CHECK(curves.w >= 1000);                          // two panels, each a plot area and a legend
   CHECK(curves.count_near(svg::palette(0)) > 300);  // experiment 1
   CHECK(curves.count_near(svg::palette(1)) > 300);  // experiment 4
 
@@ -212,7 +217,8 @@ TEST_CASE("plot: difflut-plot explains what is missing") {
   CHECK(r.output.find("no such file") != std::string::npos);
   r = test::run_command(plot + " bars --db " + db);
   CHECK(r.exit_code == 2);
-  CHECK(r.output.find("expected a command: curves, histograms or sweep, found 'bars'") != std::string::npos);
+  CHECK(r.output.find("expected a command: curves, histograms or sweep, found 'bars'") !=
+        std::string::npos);
   r = test::run_command(plot + " histograms --db " + db);
   CHECK(r.exit_code == 2);
   CHECK(r.output.find("expected exactly one --id") != std::string::npos);

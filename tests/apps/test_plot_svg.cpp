@@ -45,15 +45,16 @@ TEST_CASE("svg: text is XML-escaped") {
 TEST_CASE("svg: a line chart draws one path per unbroken stretch, markers and a legend") {
   svg::LineChart c;
   c.title = "loss <train>";
-  c.series.push_back({"#1 a&b", {1, 2, 3, 4, 5}, {1.0, 0.5, std::nan(""), 0.3, 0.2}, false, true, -1});
+  c.series.push_back(
+      {"#1 a&b", {1, 2, 3, 4, 5}, {1.0, 0.5, std::nan(""), 0.3, 0.2}, false, true, -1});
   c.series.push_back({"#2", {1, 2, 3}, {0.9, 0.8, 0.7}, true, false, -1});
   const std::string s = svg::render_figure({c});
   CHECK(s.rfind("<?xml", 0) == 0);
   CHECK(s.find("<svg xmlns=\"http://www.w3.org/2000/svg\"") != std::string::npos);
   CHECK(count(s, "<path ") == 2);
   CHECK(count(s, " M") + count(s, "d=\"M") == 3);  // series 1 is broken by its NaN
-  CHECK(count(s, "<circle") == 4);                  // only series 1 has markers
-  CHECK(count(s, "stroke-dasharray") >= 2);          // series 2 and its legend sample
+  CHECK(count(s, "<circle") == 4);                 // only series 1 has markers
+  CHECK(count(s, "stroke-dasharray") >= 2);        // series 2 and its legend sample
   CHECK(s.find("loss &lt;train&gt;") != std::string::npos);
   CHECK(s.find("#1 a&amp;b") != std::string::npos);
   CHECK(s.find(svg::palette(0)) != std::string::npos);

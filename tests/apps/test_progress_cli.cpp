@@ -48,12 +48,12 @@ TEST_CASE("plain progress also prints after interval_s without a new step, once 
   app::ProgressReporter p(out, {.live = false, .percent_step = 50, .interval_s = 5.0},
                           [&] { return now; });
   p.begin_epoch(1, 1, 100);
-  now = 2.0, p.update(10, 1.0);   // 10%: nothing
-  now = 6.0, p.update(20, 1.0);   // 6 s since start: a timed line
-  now = 7.0, p.update(30, 1.0);   // nothing
-  now = 8.0, p.update(70, 1.0);   // crosses 50%: a line (even though it skipped past 50)
-  now = 9.0, p.update(80, 1.0);   // nothing: the next step is 100%
-  p.end_epoch();                   // not at 100% yet: prints the final state
+  now = 2.0, p.update(10, 1.0);  // 10%: nothing
+  now = 6.0, p.update(20, 1.0);  // 6 s since start: a timed line
+  now = 7.0, p.update(30, 1.0);  // nothing
+  now = 8.0, p.update(70, 1.0);  // crosses 50%: a line (even though it skipped past 50)
+  now = 9.0, p.update(80, 1.0);  // nothing: the next step is 100%
+  p.end_epoch();                 // not at 100% yet: prints the final state
   const auto lines = lines_of(out.str());
   REQUIRE(lines.size() == 3);
   CHECK(lines[0].find(" 20% (20/100)") != std::string::npos);
@@ -91,8 +91,14 @@ TEST_CASE("format_duration writes m:ss and h:mm:ss") {
 }
 
 TEST_CASE("cli splits flags from overrides, flags anywhere") {
-  const char* argv[] = {"difflut-train", "training.epochs=3", "--config-dir", "/c", "-m",
-                        "dataloaders=mnist,cifar10", "--config-name=bench.yaml", "--print-config"};
+  const char* argv[] = {"difflut-train",
+                        "training.epochs=3",
+                        "--config-dir",
+                        "/c",
+                        "-m",
+                        "dataloaders=mnist,cifar10",
+                        "--config-name=bench.yaml",
+                        "--print-config"};
   const app::CliArgs a = app::parse_cli(8, argv);
   CHECK(a.config_dir == std::optional<std::string>("/c"));
   CHECK(a.config_name == "bench");
@@ -116,8 +122,8 @@ TEST_CASE("cli errors: unknown flag, missing flag value, argument without '='") 
   const char* missing[] = {"x", "--config-dir"};
   CHECK_THROWS_WITH_AS(app::parse_cli(2, missing), doctest::Contains("expected a value"), Error);
   const char* bare[] = {"x", "foo"};
-  CHECK_THROWS_WITH_AS(app::parse_cli(2, bare), doctest::Contains("override 'foo': expected key=value"),
-                       Error);
+  CHECK_THROWS_WITH_AS(app::parse_cli(2, bare),
+                       doctest::Contains("override 'foo': expected key=value"), Error);
 }
 
 TEST_CASE("help text names the flags and the main keys") {

@@ -50,12 +50,15 @@ std::string make_db(const std::string& dir) {
     const int64_t id = t.start_experiment(s);
     const int epochs = r.status == kStatusRunning ? 1 : 3;
     for (int e = 1; e <= epochs; ++e) {
-      t.add_measurement(id, e, "train", 2.0, 2.0 * e,
-                        {{"loss", 1.0 / e, "", false}, {"accuracy", r.val[e - 1] - 0.05, "", false}});
-      t.add_measurement(id, e, "val", std::nullopt, 2.0 * e, {{"accuracy", r.val[e - 1], "", false}});
+      t.add_measurement(
+          id, e, "train", 2.0, 2.0 * e,
+          {{"loss", 1.0 / e, "", false}, {"accuracy", r.val[e - 1] - 0.05, "", false}});
+      t.add_measurement(id, e, "val", std::nullopt, 2.0 * e,
+                        {{"accuracy", r.val[e - 1], "", false}});
     }
     if (r.status != kStatusRunning) {
-      t.add_measurement(id, 3, "test", std::nullopt, 6.5, {{"accuracy", r.val[2] - 0.01, "", false}});
+      t.add_measurement(id, 3, "test", std::nullopt, 6.5,
+                        {{"accuracy", r.val[2] - 0.01, "", false}});
       t.finish(id, r.status);
     }
   }
@@ -99,7 +102,8 @@ TEST_CASE("difflut-query lists every experiment with its best validation and tes
 TEST_CASE("difflut-query filters by name and status") {
   const std::string dir = test::temp_dir("query-filter");
   const std::string db = make_db(dir);
-  test::CommandResult r = test::run_command(query("--db " + db + " --name sweep --status completed"));
+  test::CommandResult r =
+      test::run_command(query("--db " + db + " --name sweep --status completed"));
   REQUIRE(r.exit_code == 0);
   CHECK(lines_of(r.output).size() == 4);  // header, rule, two rows
   CHECK(r.output.find("killed_run") == std::string::npos);
@@ -161,7 +165,8 @@ TEST_CASE("difflut-query exports CSV and JSON that parse back") {
   const json::Value one = json::parse(r.output, "show json");
   CHECK(one.find("config")->find("experiment_name")->text == "sweep_dwn");
   REQUIRE(one.find("per_epoch")->items.size() == 3);
-  CHECK(std::stod(one.find("per_epoch")->items[1].find("val/accuracy")->text) == doctest::Approx(0.72));
+  CHECK(std::stod(one.find("per_epoch")->items[1].find("val/accuracy")->text) ==
+        doctest::Approx(0.72));
 
   r = test::run_command(query("--db " + db + " --show 1 --csv -"));
   REQUIRE(r.exit_code == 0);
@@ -218,7 +223,8 @@ TEST_CASE("difflut-query errors are one clear line with exit code 2") {
   const std::string dir = test::temp_dir("query-errors");
   test::CommandResult r = test::run_command(query("--db " + dir + "/nope.db"));
   CHECK(r.exit_code == 2);
-  CHECK(r.output.rfind("difflut-query: error: tracking database " + dir + "/nope.db: no such file", 0) == 0);
+  CHECK(r.output.rfind("difflut-query: error: tracking database " + dir + "/nope.db: no such file",
+                       0) == 0);
   CHECK(lines_of(r.output).size() == 1);
   const std::string db = make_db(dir);
   r = test::run_command(query("--db " + db + " --show 42"));

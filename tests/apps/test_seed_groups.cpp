@@ -38,11 +38,12 @@ std::string config(int seed, const std::string& lr = "0.01", const std::string& 
 
 TEST_CASE("runs differing only in seed and where they were kept form one group") {
   const std::vector<ExperimentRow> rows = {
-      run(1, config(1), 0.876), run(2, config(2, "0.01", "elsewhere"), 0.878),
+      run(1, config(1), 0.876),
+      run(2, config(2, "0.01", "elsewhere"), 0.878),
       run(3, config(3, "0.01", "outputs", "cpu"), 0.872),  // asked for cpu, ran on cpu
-      run(4, config(1, "0.003"), 0.860),                 // another learning rate
-      run(5, config(1), 0.870, "cuda"),                  // another device
-      run(6, config(4), 0.99, "cpu", kStatusRunning),    // not finished: left out
+      run(4, config(1, "0.003"), 0.860),                   // another learning rate
+      run(5, config(1), 0.870, "cuda"),                    // another device
+      run(6, config(4), 0.99, "cpu", kStatusRunning),      // not finished: left out
   };
   const std::vector<SeedGroup> g = group_by_seed(rows);
   REQUIRE(g.size() == 3);

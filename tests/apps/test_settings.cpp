@@ -144,8 +144,8 @@ TEST_CASE("settings: the checked readers of config_values.h") {
   c.set("x", ConfigNode::real(0.0));
   c.set("none", ConfigNode::null());
   CHECK(int_at_least(c, "n", 5) == 5);
-  CHECK_THROWS_WITH_AS(int_at_least(c, "n", 6),
-                       "config key 'n': expected an integer >= 6, found 5", Error);
+  CHECK_THROWS_WITH_AS(int_at_least(c, "n", 6), "config key 'n': expected an integer >= 6, found 5",
+                       Error);
   CHECK_THROWS_WITH_AS(int_in_range(c, "n", 1, 4),
                        "config key 'n': expected an integer in [1, 4], found 5", Error);
   CHECK(positive_number(c, "x", /*allow_zero=*/true) == 0.0);

@@ -42,9 +42,15 @@ std::vector<std::string> lines_of(const std::string& text) {
 }  // namespace
 
 TEST_CASE("sweep: shell_quote keeps every word intact through sh") {
-  const std::vector<std::string> words = {"training.lr=0.01", "model.params.hidden_sizes=[100, 50]",
-                                          "experiment_name=it's", "a\"b", "$HOME", "x=`id`", "",
-                                          "tab\there", "star*"};
+  const std::vector<std::string> words = {"training.lr=0.01",
+                                          "model.params.hidden_sizes=[100, 50]",
+                                          "experiment_name=it's",
+                                          "a\"b",
+                                          "$HOME",
+                                          "x=`id`",
+                                          "",
+                                          "tab\there",
+                                          "star*"};
   for (const std::string& w : words) {
     const test::CommandResult r = test::run_command("printf '%s|' " + shell_quote(w));
     CHECK(r.exit_code == 0);
@@ -68,21 +74,29 @@ TEST_CASE("sweep: each overrides-file line evaluates back to its run's arguments
   }
 }
 
-TEST_CASE("sweep: the local launcher runs every set, at most n_jobs at once, and reports exit codes") {
+TEST_CASE(
+    "sweep: the local launcher runs every set, at most n_jobs at once, and reports exit codes") {
   const std::string dir = test::temp_dir("sweep-local");
   // A stand-in trainer: records its arguments, counts how many copies run at once, fails for
   // `fail=1`. mkdir is atomic, so the count of running.* directories is exact.
   const std::string prog = dir + "/fake-train";
   write_script(prog,
-               "mkdir \"" + dir + "/running.$$\"\n"
-               "n=$(ls -d \"" + dir + "\"/running.* | wc -l)\n"
-               "echo $n >> \"" + dir + "/concurrency\"\n"
-               "echo \"args: $*\"\n"
-               "echo \"threads: $DIFFLUT_NUM_THREADS\"\n"
-               "sleep 0.4\n"
-               "rmdir \"" + dir + "/running.$$\"\n"
-               "case \"$*\" in *fail=1*) echo 'difflut-train: error: boom' >&2; exit 2;; esac\n"
-               "echo test_accuracy=0.5\n");
+               "mkdir \"" + dir +
+                   "/running.$$\"\n"
+                   "n=$(ls -d \"" +
+                   dir +
+                   "\"/running.* | wc -l)\n"
+                   "echo $n >> \"" +
+                   dir +
+                   "/concurrency\"\n"
+                   "echo \"args: $*\"\n"
+                   "echo \"threads: $DIFFLUT_NUM_THREADS\"\n"
+                   "sleep 0.4\n"
+                   "rmdir \"" +
+                   dir +
+                   "/running.$$\"\n"
+                   "case \"$*\" in *fail=1*) echo 'difflut-train: error: boom' >&2; exit 2;; esac\n"
+                   "echo test_accuracy=0.5\n");
   const std::vector<std::vector<std::string>> sets = {
       {"--x", "a=1"}, {"--x", "a=2"}, {"--x", "a=3", "fail=1"}, {"--x", "a=4"}, {"--x", "a=5"}};
   SweepContext ctx;
@@ -105,7 +119,8 @@ TEST_CASE("sweep: the local launcher runs every set, at most n_jobs at once, and
   }
   CHECK(slurp(results[2].log_path).find("boom") != std::string::npos);
   int peak = 0;
-  for (const std::string& l : lines_of(slurp(dir + "/concurrency"))) peak = std::max(peak, std::stoi(l));
+  for (const std::string& l : lines_of(slurp(dir + "/concurrency")))
+    peak = std::max(peak, std::stoi(l));
   CHECK(peak == 2);
   CHECK(log.str().find("run 3/5 FAILED (exit 2)") != std::string::npos);
 }
@@ -126,12 +141,12 @@ TEST_CASE("sweep: the SLURM array script asks for one task per run and runs line
   s.mem_gb = 32;
   s.setup = "module load cuda";
   const std::string script = slurm_array_script(ctx, s, "/scratch/sweep/overrides.txt", 4, "dwn");
-  for (const char* want : {"#SBATCH --array=0-3%2\n", "#SBATCH --partition=gpu\n",
-                           "#SBATCH --gres=gpu:1\n", "#SBATCH --time=90\n",
-                           "#SBATCH --cpus-per-task=8\n", "#SBATCH --mem=32G\n",
-                           "#SBATCH --job-name=dwn\n", "#SBATCH --chdir=/scratch\n",
-                           "module load cuda\n", "SLURM_ARRAY_TASK_ID + 1",
-                           "exec /opt/difflut/bin/difflut-train --config-dir '/data/my configs' \"$@\""})
+  for (const char* want :
+       {"#SBATCH --array=0-3%2\n", "#SBATCH --partition=gpu\n", "#SBATCH --gres=gpu:1\n",
+        "#SBATCH --time=90\n", "#SBATCH --cpus-per-task=8\n", "#SBATCH --mem=32G\n",
+        "#SBATCH --job-name=dwn\n", "#SBATCH --chdir=/scratch\n", "module load cuda\n",
+        "SLURM_ARRAY_TASK_ID + 1",
+        "exec /opt/difflut/bin/difflut-train --config-dir '/data/my configs' \"$@\""})
     CHECK_MESSAGE(script.find(want) != std::string::npos, "missing: ", want, "\n", script);
   CHECK(script.rfind("#!/bin/bash\n", 0) == 0);
 }
@@ -170,16 +185,17 @@ TEST_CASE("sweep: launcher settings come from the shipped launcher configs") {
   LauncherSettings s = parse_launcher_settings(local);
   CHECK(s.name == "local");
   CHECK(s.n_jobs == 3);
-  const Config slurm = compose_config({dir, "experiment"},
-                                      {"launcher=slurm", "launcher.array_parallelism=4",
-                                       "launcher.partition=gpu", "launcher.wait=true"});
+  const Config slurm =
+      compose_config({dir, "experiment"}, {"launcher=slurm", "launcher.array_parallelism=4",
+                                           "launcher.partition=gpu", "launcher.wait=true"});
   s = parse_launcher_settings(slurm);
   CHECK(s.name == "slurm");
   CHECK(s.array_parallelism == 4);
   CHECK(s.partition == "gpu");
   CHECK(s.wait);
-  CHECK_THROWS_WITH_AS(parse_launcher_settings(compose_config({dir, "experiment"}, {"launcher.n_jobs=0"})),
-                       doctest::Contains("launcher.n_jobs"), Error);
+  CHECK_THROWS_WITH_AS(
+      parse_launcher_settings(compose_config({dir, "experiment"}, {"launcher.n_jobs=0"})),
+      doctest::Contains("launcher.n_jobs"), Error);
   // Keys of the other launcher are unknown: a typo-safe error, not silently ignored.
   CHECK_THROWS_WITH_AS(compose_config({dir, "experiment"}, {"launcher=slurm", "launcher.n_jobs=2"}),
                        doctest::Contains("launcher.n_jobs"), Error);

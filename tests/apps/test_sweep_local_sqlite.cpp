@@ -45,7 +45,8 @@ std::vector<std::string> sweep_axis_one(std::string& key) {
     key = "model.params.node_type";
     return {"dwn", has_linear ? "linear_lut" : (known[0] == "dwn" ? known[1] : known[0])};
   }
-  MESSAGE("only one node type is registered (" << (known.empty() ? "?" : known[0])
+  MESSAGE("only one node type is registered ("
+          << (known.empty() ? "?" : known[0])
           << "): the sweep's first axis is the mapping layer type instead");
   key = "model.params.layer_type";
   return {"learnable", "random"};
@@ -86,8 +87,8 @@ TEST_CASE("difflut-train -m runs a 2x2 sweep locally into one database that diff
   CHECK(combos == std::set<std::pair<std::string, double>>{
                       {types[0], 0.01}, {types[0], 0.003}, {types[1], 0.01}, {types[1], 0.003}});
 
-  const test::CommandResult q = test::run_command(
-      test::built_program("difflut-query") + " --db '" + dir + "/results/experiments.db' --name sweep2x2");
+  const test::CommandResult q = test::run_command(test::built_program("difflut-query") + " --db '" +
+                                                  dir + "/results/experiments.db' --name sweep2x2");
   INFO(q.output);
   REQUIRE(q.exit_code == 0);
   std::istringstream lines(q.output);
@@ -103,12 +104,14 @@ TEST_CASE("difflut-train -m runs a 2x2 sweep locally into one database that diff
   CHECK(listed == 4);
 
   const test::CommandResult p = test::run_command(
-      "cd '" + dir + "' && " + test::built_program("difflut-plot") +
-      " sweep -o sweep.svg && " + test::built_program("difflut-plot") + " histograms --id 1 -o h.svg");
+      "cd '" + dir + "' && " + test::built_program("difflut-plot") + " sweep -o sweep.svg && " +
+      test::built_program("difflut-plot") + " histograms --id 1 -o h.svg");
   INFO(p.output);
   CHECK(p.exit_code == 0);
   if (test::run_command("command -v rsvg-convert").exit_code == 0) {
-    CHECK(test::run_command("rsvg-convert -o '" + dir + "/sweep.png' '" + dir + "/sweep.svg'").exit_code == 0);
-    CHECK(test::run_command("rsvg-convert -o '" + dir + "/h.png' '" + dir + "/h.svg'").exit_code == 0);
+    CHECK(test::run_command("rsvg-convert -o '" + dir + "/sweep.png' '" + dir + "/sweep.svg'")
+              .exit_code == 0);
+    CHECK(test::run_command("rsvg-convert -o '" + dir + "/h.png' '" + dir + "/h.svg'").exit_code ==
+          0);
   }
 }

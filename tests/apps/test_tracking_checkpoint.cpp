@@ -12,8 +12,8 @@
 #include "autograd/ops.h"
 #include "autograd/optim/adam.h"
 #include "autograd/optim/lr_scheduler.h"
-#include "common/tracking/checkpoint.h"
 #include "common/config/config_compose.h"
+#include "common/tracking/checkpoint.h"
 #include "tensor/random.h"
 #include "test_util.h"
 
@@ -81,7 +81,8 @@ TEST_CASE("checkpoint: resuming after k steps continues bit-identically to an un
   CHECK(same_bytes(a.weight().value, c.weight().value));
   auto pa = a.named_parameters(), pc = c.named_parameters();
   REQUIRE(pa.size() == pc.size());
-  for (size_t i = 0; i < pa.size(); ++i) CHECK(same_bytes(pa[i].second->value, pc[i].second->value));
+  for (size_t i = 0; i < pa.size(); ++i)
+    CHECK(same_bytes(pa[i].second->value, pc[i].second->value));
   CHECK(opt_c.lr() == opt_a.lr());
   CHECK(data_c.offset() == data_a.offset());
   // No temporary file is left beside the checkpoint (atomic write).
@@ -112,8 +113,8 @@ TEST_CASE("checkpoint: a checkpoint of another model or optimizer is refused and
 TEST_CASE("checkpoint: training.resume continues the run's own config with the new overrides") {
   const std::string dir = test::temp_dir("ckpt-config");
   const std::string cfgdir = test::shipped_config_dir();
-  Config original = compose_config({cfgdir, "experiment"},
-                                   {"dataloaders=mnist", "training.epochs=3", "seed=5"});
+  Config original =
+      compose_config({cfgdir, "experiment"}, {"dataloaders=mnist", "training.epochs=3", "seed=5"});
   const std::string run = dir + "/outputs/x/run1";
   save_config_file(original, run + "/config.yaml");
   test::write_file(run + "/checkpoint.safetensors", "x");

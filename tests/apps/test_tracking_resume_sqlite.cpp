@@ -29,10 +29,10 @@ std::string train_cmd(const std::string& dir, const std::string& extra,
   const char* src = std::getenv("DIFFLUT_SOURCE_DIR");
   const std::string config_dir = src ? std::string(" --config-dir '") + src + "/configs'" : "";
   return "cd '" + dir + "' && DIFFLUT_NUM_THREADS=2 " + env + " " +
-         test::built_program("difflut-train") +
-         config_dir +
+         test::built_program("difflut-train") + config_dir +
          " dataloaders.subset_size=2000 training.epochs=3 training.val_fraction=0.1"
-         " 'model.params.hidden_sizes=[500,250]' device=cpu experiment_name=killme " + extra;
+         " 'model.params.hidden_sizes=[500,250]' device=cpu experiment_name=killme " +
+         extra;
 }
 
 std::string integrity(const std::string& db_path) {
@@ -105,9 +105,9 @@ TEST_CASE("difflut-train killed with SIGKILL mid-epoch resumes to the uninterrup
   CHECK(q.output.find("running*") != std::string::npos);
 
   // Resume from another working directory: the run directory knows its database.
-  const test::CommandResult resumed = test::run_command(
-      "cd / && DIFFLUT_NUM_THREADS=2 " + test::built_program("difflut-train") +
-      " training.resume=" + run_dir);
+  const test::CommandResult resumed =
+      test::run_command("cd / && DIFFLUT_NUM_THREADS=2 " + test::built_program("difflut-train") +
+                        " training.resume=" + run_dir);
   INFO(resumed.output);
   REQUIRE(resumed.exit_code == 0);
   CHECK(resumed.output.find("resuming " + run_dir + " after epoch " + std::to_string(ckpt_epoch)) !=

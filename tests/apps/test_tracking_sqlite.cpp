@@ -83,21 +83,24 @@ ExperimentStart sample_start(const std::string& name) {
 
 }  // namespace
 
-TEST_CASE("tracking: a new database has the original's three tables and columns at the current version") {
+TEST_CASE(
+    "tracking: a new database has the original's three tables and columns at the current version") {
   const std::string dir = test::temp_dir("tracking-schema");
   const std::string path = dir + "/sub/experiments.db";  // the directory is created
   Tracker t(path);
   CHECK(t.schema_version() == Tracker::kSchemaVersion);
   const std::set<std::string> e = columns_of(path, "experiments");
-  for (const char* c : {"id", "name", "created_at", "config", "model_name", "node_type", "layer_type",
-                        "hidden_size", "num_layers", "n", "dataset_name", "batch_size", "epochs",
-                        "learning_rate", "optimizer", "encoder_name", "encoder_params", "status",
-                        "device", "cuda_available", "notes", "git_commit", "start_time", "end_time",
-                        "run_dir", "lut_count"})
+  for (const char* c :
+       {"id",           "name",           "created_at",  "config",        "model_name",
+        "node_type",    "layer_type",     "hidden_size", "num_layers",    "n",
+        "dataset_name", "batch_size",     "epochs",      "learning_rate", "optimizer",
+        "encoder_name", "encoder_params", "status",      "device",        "cuda_available",
+        "notes",        "git_commit",     "start_time",  "end_time",      "run_dir",
+        "lut_count"})
     CHECK_MESSAGE(e.count(c), "experiments lacks ", c);
   const std::set<std::string> mp = columns_of(path, "measurement_points");
-  for (const char* c : {"id", "experiment_id", "timestamp", "epoch", "step", "epoch_time",
-                        "total_time", "phase"})
+  for (const char* c :
+       {"id", "experiment_id", "timestamp", "epoch", "step", "epoch_time", "total_time", "phase"})
     CHECK_MESSAGE(mp.count(c), "measurement_points lacks ", c);
   const std::set<std::string> m = columns_of(path, "metrics");
   for (const char* c : {"id", "measurement_point_id", "metric_name", "metric_value",
@@ -110,26 +113,27 @@ TEST_CASE("tracking: a version-1 database migrates to the current version and ke
   const std::string dir = test::temp_dir("tracking-migrate");
   const std::string path = dir + "/old.db";
   // The version-1 layout written independently here: the original DiffLUT's tables only.
-  test::history::sql_exec(path,
-           "CREATE TABLE experiments (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, "
-           "created_at TEXT NOT NULL, config TEXT NOT NULL, model_name TEXT NOT NULL, node_type TEXT, "
-           "layer_type TEXT, hidden_size INTEGER, num_layers INTEGER, n INTEGER, dataset_name TEXT "
-           "NOT NULL, batch_size INTEGER, epochs INTEGER, learning_rate REAL, optimizer TEXT, "
-           "encoder_name TEXT, encoder_params TEXT, status TEXT DEFAULT 'created', device TEXT, "
-           "cuda_available INTEGER, notes TEXT);"
-           "CREATE TABLE measurement_points (id INTEGER PRIMARY KEY AUTOINCREMENT, experiment_id "
-           "INTEGER NOT NULL, timestamp TEXT NOT NULL, epoch INTEGER NOT NULL, step INTEGER, "
-           "epoch_time REAL, total_time REAL, phase TEXT NOT NULL);"
-           "CREATE TABLE metrics (id INTEGER PRIMARY KEY AUTOINCREMENT, measurement_point_id INTEGER "
-           "NOT NULL, metric_name TEXT NOT NULL, metric_value REAL, metric_metadata TEXT, "
-           "is_checkpoint INTEGER DEFAULT 0, checkpoint_path TEXT, is_best INTEGER DEFAULT 0);"
-           "INSERT INTO experiments (name, created_at, config, model_name, dataset_name, status) "
-           "VALUES ('old_run', '2024-01-01 00:00:00', '{}', 'dwn', 'mnist', 'completed');"
-           "INSERT INTO measurement_points (experiment_id, timestamp, epoch, phase) "
-           "VALUES (1, '2024-01-01 00:01:00', 1, 'val');"
-           "INSERT INTO metrics (measurement_point_id, metric_name, metric_value) "
-           "VALUES (1, 'accuracy', 0.75);"
-           "PRAGMA user_version = 1;");
+  test::history::sql_exec(
+      path,
+      "CREATE TABLE experiments (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, "
+      "created_at TEXT NOT NULL, config TEXT NOT NULL, model_name TEXT NOT NULL, node_type TEXT, "
+      "layer_type TEXT, hidden_size INTEGER, num_layers INTEGER, n INTEGER, dataset_name TEXT "
+      "NOT NULL, batch_size INTEGER, epochs INTEGER, learning_rate REAL, optimizer TEXT, "
+      "encoder_name TEXT, encoder_params TEXT, status TEXT DEFAULT 'created', device TEXT, "
+      "cuda_available INTEGER, notes TEXT);"
+      "CREATE TABLE measurement_points (id INTEGER PRIMARY KEY AUTOINCREMENT, experiment_id "
+      "INTEGER NOT NULL, timestamp TEXT NOT NULL, epoch INTEGER NOT NULL, step INTEGER, "
+      "epoch_time REAL, total_time REAL, phase TEXT NOT NULL);"
+      "CREATE TABLE metrics (id INTEGER PRIMARY KEY AUTOINCREMENT, measurement_point_id INTEGER "
+      "NOT NULL, metric_name TEXT NOT NULL, metric_value REAL, metric_metadata TEXT, "
+      "is_checkpoint INTEGER DEFAULT 0, checkpoint_path TEXT, is_best INTEGER DEFAULT 0);"
+      "INSERT INTO experiments (name, created_at, config, model_name, dataset_name, status) "
+      "VALUES ('old_run', '2024-01-01 00:00:00', '{}', 'dwn', 'mnist', 'completed');"
+      "INSERT INTO measurement_points (experiment_id, timestamp, epoch, phase) "
+      "VALUES (1, '2024-01-01 00:01:00', 1, 'val');"
+      "INSERT INTO metrics (measurement_point_id, metric_name, metric_value) "
+      "VALUES (1, 'accuracy', 0.75);"
+      "PRAGMA user_version = 1;");
   Tracker t(path);
   CHECK(t.schema_version() == Tracker::kSchemaVersion);
   CHECK(columns_of(path, "experiments").count("git_commit"));
@@ -146,10 +150,12 @@ TEST_CASE("tracking: a version-1 database migrates to the current version and ke
 
 TEST_CASE("tracking: clear errors for a newer schema, a non-database file and a missing file") {
   const std::string dir = test::temp_dir("tracking-errors");
-  test::history::sql_exec(dir + "/future.db", "CREATE TABLE x (a INTEGER); PRAGMA user_version = 99;");
+  test::history::sql_exec(dir + "/future.db",
+                          "CREATE TABLE x (a INTEGER); PRAGMA user_version = 99;");
   CHECK_THROWS_WITH_AS(Tracker(dir + "/future.db"),
                        doctest::Contains("schema version 99 is newer than this program's"), Error);
-  test::write_file(dir + "/text.db", "this is not a database, just some text long enough to check\n");
+  test::write_file(dir + "/text.db",
+                   "this is not a database, just some text long enough to check\n");
   CHECK_THROWS_WITH_AS(Tracker(dir + "/text.db"), doctest::Contains("not a database"), Error);
   TrackerOptions no_create;
   no_create.create = false;
@@ -158,7 +164,8 @@ TEST_CASE("tracking: clear errors for a newer schema, a non-database file and a 
   CHECK_FALSE(std::filesystem::exists(dir + "/missing.db"));
 }
 
-TEST_CASE("tracking: an experiment's life cycle records best values, the best checkpoint and times") {
+TEST_CASE(
+    "tracking: an experiment's life cycle records best values, the best checkpoint and times") {
   const std::string dir = test::temp_dir("tracking-life");
   Tracker t(dir + "/e.db");
   ExperimentStart s = sample_start("life");
@@ -167,13 +174,15 @@ TEST_CASE("tracking: an experiment's life cycle records best values, the best ch
   CHECK(id == 1);
   const double val[] = {0.5, 0.8, 0.7};
   for (int epoch = 1; epoch <= 3; ++epoch) {
-    t.add_measurement(id, epoch, "train", 1.5 * epoch, 1.5 * epoch,
-                      {{"loss", 1.0 / epoch, "", false}, {"accuracy", 0.4 + 0.1 * epoch, "", false}});
+    t.add_measurement(
+        id, epoch, "train", 1.5 * epoch, 1.5 * epoch,
+        {{"loss", 1.0 / epoch, "", false}, {"accuracy", 0.4 + 0.1 * epoch, "", false}});
     const bool best = val[epoch - 1] >= 0.8 || epoch == 1;
     if (best) t.clear_best(id, "accuracy");
-    t.add_measurement(id, epoch, "val", std::nullopt, 1.5 * epoch,
-                      {{"accuracy", val[epoch - 1], best ? "ckpt-" + std::to_string(epoch) : "", best}},
-                      {{"layers.0.table", -1.0, 1.0, {epoch, 2, 3}}});
+    t.add_measurement(
+        id, epoch, "val", std::nullopt, 1.5 * epoch,
+        {{"accuracy", val[epoch - 1], best ? "ckpt-" + std::to_string(epoch) : "", best}},
+        {{"layers.0.table", -1.0, 1.0, {epoch, 2, 3}}});
   }
   t.add_measurement(id, 3, "test", std::nullopt, 5.0, {{"accuracy", 0.77, "", false}});
   {
@@ -208,7 +217,8 @@ TEST_CASE("tracking: an experiment's life cycle records best values, the best ch
   CHECK(h[2].histogram.lo == -1.0);
 }
 
-TEST_CASE("tracking: resume drops the epochs after the checkpoint and marks the run running again") {
+TEST_CASE(
+    "tracking: resume drops the epochs after the checkpoint and marks the run running again") {
   const std::string dir = test::temp_dir("tracking-resume");
   Tracker t(dir + "/e.db");
   const int64_t id = t.start_experiment(sample_start("resume"));
@@ -226,7 +236,8 @@ TEST_CASE("tracking: resume drops the epochs after the checkpoint and marks the 
   CHECK(r.best.at("val/accuracy") == doctest::Approx(0.2));
   CHECK(t.histograms(id).size() == 2);
   CHECK(raw_count(dir + "/e.db", "SELECT COUNT(*) FROM metrics") == 2);
-  CHECK_THROWS_WITH_AS(t.resume_experiment(99, 0, again), doctest::Contains("does not exist"), Error);
+  CHECK_THROWS_WITH_AS(t.resume_experiment(99, 0, again), doctest::Contains("does not exist"),
+                       Error);
 }
 
 TEST_CASE("tracking: a NaN metric is stored as NULL and never counts as best") {
@@ -326,12 +337,13 @@ TEST_CASE("tracking: four processes and four threads writing one database at onc
 
 TEST_CASE("tracking: the config snapshot is JSON that parses back to the same values") {
   const std::string dir = test::temp_dir("tracking-json");
-  test::write_file(dir + "/c.yaml",
-                   "experiment_name: \"a \\\"quoted\\\" name\"\nseed: 7\nlr: 0.001\nnothing: null\n"
-                   "flag: true\nmodel:\n  name: dwn\n  params:\n    hidden_sizes: [2000, 1000]\n"
-                   "    num_inputs: 6\n    node_type: dwn\n    encoder: {name: distributive, num_bits: 3}\n"
-                   "dataloaders: {name: fashionmnist}\ntraining: {batch_size: 32, epochs: 4, lr: 0.01, "
-                   "optimizer: adam}\nbig: .inf\n");
+  test::write_file(
+      dir + "/c.yaml",
+      "experiment_name: \"a \\\"quoted\\\" name\"\nseed: 7\nlr: 0.001\nnothing: null\n"
+      "flag: true\nmodel:\n  name: dwn\n  params:\n    hidden_sizes: [2000, 1000]\n"
+      "    num_inputs: 6\n    node_type: dwn\n    encoder: {name: distributive, num_bits: 3}\n"
+      "dataloaders: {name: fashionmnist}\ntraining: {batch_size: 32, epochs: 4, lr: 0.01, "
+      "optimizer: adam}\nbig: .inf\n");
   const Config c = load_config_file(dir + "/c.yaml");
   const std::string text = config_to_json(c.root());
   const json::Value v = json::parse(text, "snapshot");
@@ -360,11 +372,13 @@ TEST_CASE("tracking: the config snapshot is JSON that parses back to the same va
 
 TEST_CASE("tracking: the git commit of this checkout is found, and none outside a repository") {
   const char* src = std::getenv("DIFFLUT_SOURCE_DIR");
-  if (!src || test::run_command("git -C '" + std::string(src) + "' rev-parse HEAD").exit_code != 0) {
+  if (!src ||
+      test::run_command("git -C '" + std::string(src) + "' rev-parse HEAD").exit_code != 0) {
     MESSAGE("skipped: the source tree is not a git checkout");
     return;
   }
-  const std::string head = test::run_command("git -C '" + std::string(src) + "' rev-parse HEAD").last_line();
+  const std::string head =
+      test::run_command("git -C '" + std::string(src) + "' rev-parse HEAD").last_line();
   const std::string found = current_git_commit(std::string(src));
   CHECK(found.rfind(head, 0) == 0);  // HEAD, possibly with -dirty
   const std::string outside = test::temp_dir("tracking-nogit");
@@ -393,7 +407,8 @@ TEST_CASE("tracking: atomically commits its writes together, or none of them whe
   CHECK(t.experiment(id)->status == kStatusCompleted);
 }
 
-TEST_CASE("tracking: a read-only open reads without writing; an old schema is refused, not migrated") {
+TEST_CASE(
+    "tracking: a read-only open reads without writing; an old schema is refused, not migrated") {
   const std::string dir = test::temp_dir("tracking-ro");
   const std::string db = dir + "/e.db";
   {

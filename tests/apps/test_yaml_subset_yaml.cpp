@@ -54,8 +54,8 @@ TEST_CASE("the YAML subset parser handles the constructs configs use") {
 TEST_CASE("the YAML subset parser rejects unsupported input with file:line") {
   CHECK_THROWS_WITH_AS(parse_yaml_subset("a: 1\n  b: 2\n", "cfg.yaml"),
                        doctest::Contains("cfg.yaml:2"), Error);
-  CHECK_THROWS_WITH_AS(parse_yaml_subset("a: {b: 1}\n", "cfg.yaml"),
-                       doctest::Contains("flow maps"), Error);
+  CHECK_THROWS_WITH_AS(parse_yaml_subset("a: {b: 1}\n", "cfg.yaml"), doctest::Contains("flow maps"),
+                       Error);
   CHECK_THROWS_WITH_AS(parse_yaml_subset("a: 1\na: 2\n", "cfg.yaml"),
                        doctest::Contains("duplicate key 'a'"), Error);
   CHECK_THROWS_WITH_AS(parse_yaml_subset("a: [1, 2\n", "cfg.yaml"),
@@ -75,7 +75,8 @@ TEST_CASE("the YAML subset parser reads back a resolved config dump") {
 // A "billion laughs": nine levels of nine aliases each, 9^9 = 387 million leaves once expanded.
 // Before aliases were refused, converting it took 17 s and 8 GB.
 std::string alias_bomb() {
-  std::string s = "a: &a [\"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\"]\n";
+  std::string s =
+      "a: &a [\"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\"]\n";
   for (char c = 'b'; c <= 'i'; ++c) {
     const char p = static_cast<char>(c - 1);
     s += std::string(1, c) + ": &" + c + " [";
@@ -88,14 +89,16 @@ std::string alias_bomb() {
 TEST_CASE("anchors and aliases are refused by both parsers at once, with file:line") {
   // Refused at the first anchor, line 1: nothing is expanded.
   const std::string bomb = alias_bomb();
-  CHECK_THROWS_WITH_AS(parse_yaml_string(bomb, "bomb.yaml"),
-                       "bomb.yaml:1: an anchor (&a) is not allowed in DiffLUT configs (anchors and "
-                       "aliases can expand exponentially; write the values out, or use a config group)",
-                       Error);
-  CHECK_THROWS_WITH_AS(parse_yaml_subset(bomb, "bomb.yaml"),
-                       "bomb.yaml:1: an anchor (&a) is not allowed in DiffLUT configs (anchors and "
-                       "aliases can expand exponentially; write the values out, or use a config group)",
-                       Error);
+  CHECK_THROWS_WITH_AS(
+      parse_yaml_string(bomb, "bomb.yaml"),
+      "bomb.yaml:1: an anchor (&a) is not allowed in DiffLUT configs (anchors and "
+      "aliases can expand exponentially; write the values out, or use a config group)",
+      Error);
+  CHECK_THROWS_WITH_AS(
+      parse_yaml_subset(bomb, "bomb.yaml"),
+      "bomb.yaml:1: an anchor (&a) is not allowed in DiffLUT configs (anchors and "
+      "aliases can expand exponentially; write the values out, or use a config group)",
+      Error);
 
   // Every place an anchor or alias can stand, in both parsers, names the line.
   const char* cases[][2] = {
@@ -126,7 +129,8 @@ TEST_CASE("a config file with an alias bomb is refused by the composer") {
     out << "seed: 1\n" << alias_bomb();
   }
   CHECK_THROWS_WITH_AS(compose_config({dir, "experiment"}, {}),
-                       doctest::Contains("experiment.yaml:2: an anchor (&a) is not allowed"), Error);
+                       doctest::Contains("experiment.yaml:2: an anchor (&a) is not allowed"),
+                       Error);
 }
 
 TEST_CASE("deeply nested YAML is an error, not a stack overflow, in both parsers") {
@@ -145,10 +149,12 @@ TEST_CASE("a config file over 16 MiB is refused before it is read") {
   const std::string path = dir + "/experiment.yaml";
   { std::ofstream(path) << "seed: 1\n"; }
   std::filesystem::resize_file(path, (16u << 20) + 1);  // sparse: nothing is written
-  CHECK_THROWS_WITH_AS(load_yaml_file(path),
-                       ("config file '" + path + "': expected at most 16777216 bytes, found 16777217").c_str(),
+  CHECK_THROWS_WITH_AS(
+      load_yaml_file(path),
+      ("config file '" + path + "': expected at most 16777216 bytes, found 16777217").c_str(),
+      Error);
+  CHECK_THROWS_WITH_AS(compose_config({dir, "experiment"}, {}),
+                       doctest::Contains("at most 16777216 bytes"), Error);
+  CHECK_THROWS_WITH_AS(load_yaml_file(dir + "/missing.yaml"), doctest::Contains("cannot open it"),
                        Error);
-  CHECK_THROWS_WITH_AS(compose_config({dir, "experiment"}, {}), doctest::Contains("at most 16777216 bytes"),
-                       Error);
-  CHECK_THROWS_WITH_AS(load_yaml_file(dir + "/missing.yaml"), doctest::Contains("cannot open it"), Error);
 }

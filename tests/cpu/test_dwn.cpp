@@ -4,8 +4,8 @@
 #include <vector>
 
 #include "autograd/graph.h"
-#include "lut/nodes/dwn_kernels.h"
 #include "lut/node_ops.h"
+#include "lut/nodes/dwn_kernels.h"
 #include "tensor/random.h"
 #include "test_util.h"
 
@@ -38,7 +38,7 @@ TEST_CASE("dwn_lut with a hand-made asymmetric k = 2 table") {
   // T = [T(00), T(01), T(10), T(11)] with "01" meaning input 0 = 1, input 1 = 0 (address 1).
   Graph g;
   Tensor table = Tensor::from_vector<double>({-0.5, 0.7, -0.2, -0.9}, {1, 4});
-  Tensor x = Tensor::from_vector<double>({1, 0,   0, 1,   1, 1,   0, 0}, {4, 2});
+  Tensor x = Tensor::from_vector<double>({1, 0, 0, 1, 1, 1, 0, 0}, {4, 2});
   Var y = dwn_lut(g.input(x), g.input(table), 2);
   CHECK(y.value().to_vector<double>() == std::vector<double>{1, 0, 0, 0});
 }
@@ -46,7 +46,8 @@ TEST_CASE("dwn_lut with a hand-made asymmetric k = 2 table") {
 TEST_CASE("dwn_lut binarises at 0.5: exactly 0.5 reads as 1, the next value below as 0") {
   for (DType dt : {DType::f32, DType::f64}) {
     CAPTURE(dtype_name(dt));
-    const double below = dt == DType::f32 ? double(std::nextafter(0.5f, 0.f)) : std::nextafter(0.5, 0.0);
+    const double below =
+        dt == DType::f32 ? double(std::nextafter(0.5f, 0.f)) : std::nextafter(0.5, 0.0);
     Tensor x = Tensor::from_vector<double>({0.5, below, 0.0, 1.0, 0.75, -3.0}, {6, 1}).to(dt);
     Tensor table = Tensor::from_vector<double>({-1.0, 1.0}, {1, 2}).to(dt);
     Graph g;
@@ -136,9 +137,8 @@ TEST_CASE("dwn_lut rejects k outside [1, 8] and mismatched shapes, naming the op
                        doctest::Contains("dwn_lut: expected x [B, N*k] = [B, 8]"), Error);
   CHECK_THROWS_WITH_AS(dwn_lut(xin(2, 8), g.input(Tensor::zeros({2, 8})), 4),
                        doctest::Contains("expected table [N, 2^k] = [2, 16]"), Error);
-  CHECK_THROWS_WITH_AS(
-      dwn_lut(xin(2, 8), g.input(Tensor::zeros({2, 16}, DType::f64)), 4),
-      doctest::Contains("dwn_lut: expected x and table of one dtype"), Error);
+  CHECK_THROWS_WITH_AS(dwn_lut(xin(2, 8), g.input(Tensor::zeros({2, 16}, DType::f64)), 4),
+                       doctest::Contains("dwn_lut: expected x and table of one dtype"), Error);
 }
 
 TEST_CASE("dwn default EFD constants follow torch_dwn") {

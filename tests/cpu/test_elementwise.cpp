@@ -17,7 +17,8 @@ TEST_CASE("operator overloads build the matching ops") {
   Graph g;
   Var a = g.input(f64({1, 2, 3, 4}, {2, 2}));
   Var b = g.input(f64({4, 3, 2, 1}, {2, 2}));
-  check_vals((a + b * a - b / a).value(), {1 + 4 - 4, 2 + 6 - 1.5, 3 + 6 - 2.0 / 3.0, 4 + 4 - 0.25});
+  check_vals((a + b * a - b / a).value(),
+             {1 + 4 - 4, 2 + 6 - 1.5, 3 + 6 - 2.0 / 3.0, 4 + 4 - 0.25});
   Var x = g.input(f64({-2, -0.5, 0, 0.5, 3}, {5}));
   check_vals((x - 1.0).value(), {-3, -1.5, -1, -0.5, 2});
   check_vals((x + 1.0).value(), {-1, 0.5, 1, 1.5, 4});
@@ -68,7 +69,8 @@ TEST_CASE("binary ops reject mixed or non-floating dtypes, naming the op and bot
   Var a = g.input(Tensor::zeros({2, 3}, DType::f32));
   Var b = g.input(Tensor::zeros({2, 3}, DType::f64));
   Var i = g.input(Tensor::zeros({2, 3}, DType::i64));
-  CHECK_THROWS_WITH_AS(add(a, b), doctest::Contains("add: expected two operands of the same floating dtype"), Error);
+  CHECK_THROWS_WITH_AS(
+      add(a, b), doctest::Contains("add: expected two operands of the same floating dtype"), Error);
   CHECK_THROWS_WITH_AS(mul(a, b), doctest::Contains("f32[2, 3] and f64[2, 3]"), Error);
   CHECK_THROWS_WITH_AS(div(i, i), doctest::Contains("div"), Error);
   CHECK_THROWS_WITH_AS(sub(i, i), doctest::Contains("i64[2, 3]"), Error);

@@ -28,8 +28,8 @@ std::vector<float> bits_of(const ThermometerEncoder& e, const Tensor& x) {
 }
 
 // Naive oracle of the encoding: out[b, f*nb + i] = x[b, f] > t[f, i].
-std::vector<float> naive_encode(const std::vector<float>& x, const std::vector<float>& t,
-                                int64_t B, int64_t F, int64_t nb) {
+std::vector<float> naive_encode(const std::vector<float>& x, const std::vector<float>& t, int64_t B,
+                                int64_t F, int64_t nb) {
   std::vector<float> out(static_cast<size_t>(B * F * nb));
   for (int64_t b = 0; b < B; ++b)
     for (int64_t f = 0; f < F; ++f)
@@ -59,12 +59,14 @@ TEST_CASE("inverse normal CDF inverts Phi across (0, 1), tails included") {
                    0.98, 0.9999}) {
     CAPTURE(p);
     const double x = inverse_normal_cdf(p);
-    const double tail = p < 0.5 ? 0.5 * std::erfc(-x / std::sqrt(2.0)) : 0.5 * std::erfc(x / std::sqrt(2.0));
+    const double tail =
+        p < 0.5 ? 0.5 * std::erfc(-x / std::sqrt(2.0)) : 0.5 * std::erfc(x / std::sqrt(2.0));
     const double want = p < 0.5 ? p : 1.0 - p;
     CHECK(std::fabs(tail - want) <= 1e-14 * want * (1.0 + x * x));
     // Symmetry where 1 - q is exact (q >= 0.5).
     const double q = 1.0 - p;
-    if (q >= 0.5 && q < 1.0) CHECK(inverse_normal_cdf(q) == doctest::Approx(-inverse_normal_cdf(1.0 - q)).epsilon(1e-14));
+    if (q >= 0.5 && q < 1.0)
+      CHECK(inverse_normal_cdf(q) == doctest::Approx(-inverse_normal_cdf(1.0 - q)).epsilon(1e-14));
   }
   // Monotone on a fine grid.
   double prev = -INFINITY;
@@ -290,9 +292,9 @@ TEST_CASE("kind names parse, and unknown ones list the known kinds") {
   CHECK(parse_thermometer_kind("gaussian") == ThermometerKind::gaussian);
   CHECK(parse_thermometer_kind("distributive") == ThermometerKind::distributive);
   CHECK(ThermometerEncoder("distributive", 3).kind() == ThermometerKind::distributive);
-  CHECK_THROWS_WITH_AS(parse_thermometer_kind("gausian"),
-                       doctest::Contains("known: thermometer (= uniform), uniform, gaussian, distributive"),
-                       Error);
+  CHECK_THROWS_WITH_AS(
+      parse_thermometer_kind("gausian"),
+      doctest::Contains("known: thermometer (= uniform), uniform, gaussian, distributive"), Error);
 }
 
 TEST_CASE("bad input throws errors that name the encoder or op and the shapes") {
@@ -300,8 +302,8 @@ TEST_CASE("bad input throws errors that name the encoder or op and the shapes") 
   CHECK_THROWS_WITH_AS(e.encode(mat({1}, 1, 1)), doctest::Contains("before fit"), Error);
   CHECK_THROWS_WITH_AS(e.thresholds(), doctest::Contains("before fit"), Error);
   CHECK_THROWS_WITH_AS(e.to_state(), doctest::Contains("before fit"), Error);
-  CHECK_THROWS_WITH_AS(ThermometerEncoder(ThermometerKind::uniform, 0), doctest::Contains("num_bits"),
-                       Error);
+  CHECK_THROWS_WITH_AS(ThermometerEncoder(ThermometerKind::uniform, 0),
+                       doctest::Contains("num_bits"), Error);
   CHECK_THROWS_WITH_AS(e.fit(Tensor::zeros({0, 3})), doctest::Contains("non-empty"), Error);
   CHECK_THROWS_WITH_AS(e.fit(Tensor::zeros({3, 0})), doctest::Contains("non-empty"), Error);
   CHECK_THROWS_WITH_AS(e.fit(Tensor::zeros({6})), doctest::Contains("[N, F]"), Error);
@@ -317,7 +319,8 @@ TEST_CASE("bad input throws errors that name the encoder or op and the shapes") 
   // Feature count mismatch and wrong rank come from the op and name it with the shapes.
   CHECK_THROWS_WITH_AS(e.encode(mat({1, 2, 3}, 1, 3)), doctest::Contains("thermometer: x [1, 3]"),
                        Error);
-  CHECK_THROWS_WITH_AS(e.encode(Tensor::zeros({2})), doctest::Contains("thermometer: expected x of shape [B, F], found [2]"),
+  CHECK_THROWS_WITH_AS(e.encode(Tensor::zeros({2})),
+                       doctest::Contains("thermometer: expected x of shape [B, F], found [2]"),
                        Error);
   CHECK_THROWS_WITH_AS(e.encode(Tensor::zeros({2, 2}, DType::i64)), doctest::Contains("f32 or f64"),
                        Error);
@@ -359,11 +362,13 @@ TEST_CASE("from_state rejects missing or inconsistent entries") {
   {
     EncoderState s = good;
     s.tensors.clear();
-    CHECK_THROWS_WITH_AS(ThermometerEncoder::from_state(s), doctest::Contains("'thresholds'"), Error);
+    CHECK_THROWS_WITH_AS(ThermometerEncoder::from_state(s), doctest::Contains("'thresholds'"),
+                         Error);
   }
   {
     EncoderState s = good;
     s.metadata["feature_wise"] = "yes";
-    CHECK_THROWS_WITH_AS(ThermometerEncoder::from_state(s), doctest::Contains("feature_wise"), Error);
+    CHECK_THROWS_WITH_AS(ThermometerEncoder::from_state(s), doctest::Contains("feature_wise"),
+                         Error);
   }
 }

@@ -9,7 +9,8 @@
 using namespace difflut;
 
 TEST_CASE("random_mapping uses every input once before any input twice") {
-  for (auto [F, S] : std::vector<std::pair<int64_t, int64_t>>{{10, 6}, {10, 10}, {7, 30}, {784, 6000}}) {
+  for (auto [F, S] :
+       std::vector<std::pair<int64_t, int64_t>>{{10, 6}, {10, 10}, {7, 30}, {784, 6000}}) {
     CAPTURE(F);
     CAPTURE(S);
     Generator gen(42);
@@ -40,7 +41,8 @@ TEST_CASE("random_mapping is a function of the seed") {
   CHECK(ma == random_mapping(100, 600, b).to_vector<int64_t>());
   CHECK(ma != random_mapping(100, 600, c).to_vector<int64_t>());
   // Not the identity pattern, and consecutive permutations differ.
-  std::vector<int64_t> first(ma.begin(), ma.begin() + 100), second(ma.begin() + 100, ma.begin() + 200);
+  std::vector<int64_t> first(ma.begin(), ma.begin() + 100),
+      second(ma.begin() + 100, ma.begin() + 200);
   CHECK(first != second);
 }
 
@@ -60,7 +62,12 @@ TEST_CASE("cyclic_mapping is DiffLUT's sliding window with wrap-around") {
 
 TEST_CASE("mapping constructors reject bad sizes") {
   Generator gen(1);
-  CHECK_THROWS_WITH_AS(random_mapping(0, 4, gen), doctest::Contains("random_mapping: expected num_inputs >= 1"), Error);
-  CHECK_THROWS_WITH_AS(cyclic_mapping(10, 7, 3), doctest::Contains("cyclic_mapping: expected num_slots a non-negative multiple of inputs_per_node = 3, found 7"), Error);
+  CHECK_THROWS_WITH_AS(random_mapping(0, 4, gen),
+                       doctest::Contains("random_mapping: expected num_inputs >= 1"), Error);
+  CHECK_THROWS_WITH_AS(
+      cyclic_mapping(10, 7, 3),
+      doctest::Contains(
+          "cyclic_mapping: expected num_slots a non-negative multiple of inputs_per_node = 3, found 7"),
+      Error);
   CHECK_THROWS_WITH_AS(cyclic_mapping(10, 6, 3, 0), doctest::Contains("stride >= 1"), Error);
 }

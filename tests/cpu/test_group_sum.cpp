@@ -10,7 +10,7 @@ using namespace difflut;
 
 TEST_CASE("group_sum sums contiguous groups and divides by tau") {
   Graph g;
-  Tensor x = Tensor::from_vector<float>({1, 2, 3, 4, 5, 6,  -1, 0, 1, 0, 2, 2}, {2, 6});
+  Tensor x = Tensor::from_vector<float>({1, 2, 3, 4, 5, 6, -1, 0, 1, 0, 2, 2}, {2, 6});
   Var y = group_sum(g.input(x), 3, 0.5);
   CHECK(y.shape() == Shape{2, 3});
   CHECK(y.value().to_vector<float>() == std::vector<float>{6, 14, 22, -2, 2, 8});
@@ -39,8 +39,11 @@ TEST_CASE("group_sum backward gives every member of group c the gradient g[c] / 
 TEST_CASE("group_sum rejects bad C, tau and shapes") {
   Graph g;
   Var x = g.input(Tensor::zeros({2, 6}));
-  CHECK_THROWS_WITH_AS(group_sum(x, 0, 1.0), doctest::Contains("group_sum: expected a number of groups C >= 1, found 0"), Error);
-  CHECK_THROWS_WITH_AS(group_sum(x, 2, 0.0), doctest::Contains("group_sum: expected tau > 0"), Error);
+  CHECK_THROWS_WITH_AS(group_sum(x, 0, 1.0),
+                       doctest::Contains("group_sum: expected a number of groups C >= 1, found 0"),
+                       Error);
+  CHECK_THROWS_WITH_AS(group_sum(x, 2, 0.0), doctest::Contains("group_sum: expected tau > 0"),
+                       Error);
   CHECK_THROWS_WITH_AS(group_sum(g.input(Tensor::zeros({6})), 2, 1.0),
                        doctest::Contains("group_sum: expected x [B, M]"), Error);
 }

@@ -71,15 +71,16 @@ TEST_CASE("LUTLayer: the training aids are graph nodes in training mode and abse
   CHECK_FALSE(has(names, "grad_stabilize"));
 }
 
-TEST_CASE("LUTLayer: bit flips follow the augmentation step: new masks per step, the same for a step") {
+TEST_CASE(
+    "LUTLayer: bit flips follow the augmentation step: new masks per step, the same for a step") {
   Generator gen(3);
   LUTLayer layer(layer_opts(0.25, GradStabilization::none), gen);
   const Tensor x = random_bits(16, 40, 4);
   layer.set_augmentation_step(7);
-  const Tensor a = flipped_input(layer, x);   // step 7, then the counter moves to 8
-  const Tensor b = flipped_input(layer, x);   // step 8
+  const Tensor a = flipped_input(layer, x);  // step 7, then the counter moves to 8
+  const Tensor b = flipped_input(layer, x);  // step 8
   layer.set_augmentation_step(7);
-  const Tensor c = flipped_input(layer, x);   // step 7 again
+  const Tensor c = flipped_input(layer, x);  // step 7 again
   check_equal(a, c);
   CHECK(max_abs_diff(a, b) == 1.0);
   // About a quarter of the bits flipped (640 bits: 160 expected, 5 sigma is about 55).
@@ -125,7 +126,8 @@ TEST_CASE("LUTLayer: grad_stabilize leaves the forward alone and rescales the la
   const std::vector<double> pa = vals(plain.node_params().grad);
   const std::vector<double> pb = vals(stabilised.node_params().grad);
   REQUIRE(pa.size() == pb.size());
-  for (size_t i = 0; i < pa.size(); ++i) CHECK(pb[i] == doctest::Approx(pa[i] * scale).epsilon(1e-4));
+  for (size_t i = 0; i < pa.size(); ++i)
+    CHECK(pb[i] == doctest::Approx(pa[i] * scale).epsilon(1e-4));
 }
 
 TEST_CASE("LUTLayer and grad_stabilization settings: out-of-range values are refused in one line") {
@@ -135,8 +137,8 @@ TEST_CASE("LUTLayer and grad_stabilization settings: out-of-range values are ref
   LUTLayerOptions o = layer_opts(0.0, GradStabilization::layerwise);
   o.grad_stabilization.target = -1;
   CHECK_THROWS_WITH_AS(LUTLayer(o, gen), doctest::Contains("positive target variance"), Error);
-  CHECK_THROWS_WITH_AS(parse_grad_stabilization("sometimes", "config key 'x'"),
-                       doctest::Contains("expected one of none, layerwise, batchwise, found 'sometimes'"),
-                       Error);
+  CHECK_THROWS_WITH_AS(
+      parse_grad_stabilization("sometimes", "config key 'x'"),
+      doctest::Contains("expected one of none, layerwise, batchwise, found 'sometimes'"), Error);
   CHECK(parse_grad_stabilization("batchwise") == GradStabilization::batchwise);
 }

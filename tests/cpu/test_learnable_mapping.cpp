@@ -180,10 +180,10 @@ void compare_fused_with_reference(int64_t B, int64_t F, int64_t S, const FusedCa
   std::vector<double> rw = as_f64(w0), rm(rw.size(), 0.0), rv(rw.size(), 0.0);
   for (int step = 1; step <= steps; ++step) {
     CAPTURE(step);
-    const Tensor x = fc.binary ? binary_tensor({B, F}, gen, DType::f32)
-                               : Tensor::rand({B, F}, gen, DType::f32);
-    const Tensor g = fc.grid ? grid_tensor({B, S}, gen, DType::f32)
-                             : Tensor::randn({B, S}, gen, DType::f32);
+    const Tensor x =
+        fc.binary ? binary_tensor({B, F}, gen, DType::f32) : Tensor::rand({B, F}, gen, DType::f32);
+    const Tensor g =
+        fc.grid ? grid_tensor({B, S}, gen, DType::f32) : Tensor::randn({B, S}, gen, DType::f32);
     // Unfused: the op's dense dW on the reference weights (rounded to f32 like storage).
     std::vector<float> rw32(rw.begin(), rw.end());
     StandardResult sr =
@@ -353,7 +353,8 @@ TEST_CASE("learnable_mapping backward twice without zeroing gives exactly twice 
   CHECK(graph.grad(xv).to_vector<float>() == dx1);
 }
 
-TEST_CASE("learnable_mapping forward reuses the argmax only while the fused update vouches for it") {
+TEST_CASE(
+    "learnable_mapping forward reuses the argmax only while the fused update vouches for it") {
   Generator gen(21);
   const int64_t B = 4, F = 10, S = 12;
   auto state = make_learnable_mapping_state();
@@ -441,7 +442,8 @@ TEST_CASE("learnable_mapping fused update accumulates two backward passes before
   Generator gen(31);
   const int64_t B = 5, F = 16, S = 24;
   const Tensor w0 = learnable_mapping_init(F, S, gen);
-  const Tensor x1 = binary_tensor({B, F}, gen, DType::f32), x2 = binary_tensor({B, F}, gen, DType::f32);
+  const Tensor x1 = binary_tensor({B, F}, gen, DType::f32),
+               x2 = binary_tensor({B, F}, gen, DType::f32);
   const Tensor g1 = grid_tensor({B, S}, gen, DType::f32), g2 = grid_tensor({B, S}, gen, DType::f32);
   auto state = make_learnable_mapping_state();
   Parameter p;

@@ -18,8 +18,8 @@
 #include "test_util.h"
 
 using namespace difflut;
-using test::toy_data;
 using test::random_bits;
+using test::toy_data;
 
 namespace {
 
@@ -34,7 +34,8 @@ LUTLayerOptions opts(int64_t F, int64_t N, int k, MappingKind m) {
 
 
 // Naive oracle: out[b, j] = 1[T[j][addr] > 0], addr = Σ_l x[b, idx[j*k+l]] << l.
-std::vector<float> manual_dwn_layer(const Tensor& x, const Tensor& idx, const Tensor& table, int k) {
+std::vector<float> manual_dwn_layer(const Tensor& x, const Tensor& idx, const Tensor& table,
+                                    int k) {
   const int64_t B = x.size(0), F = x.size(1), N = table.size(0), K = table.size(1);
   const float* xp = x.data<float>();
   const int64_t* ip = idx.data<int64_t>();
@@ -108,13 +109,16 @@ TEST_CASE("LUTLayer: random mapping uses every input before reusing one; cyclic 
     REQUIRE(i < 10);
     ++count[static_cast<size_t>(i)];
   }
-  CHECK(*std::max_element(count.begin(), count.end()) - *std::min_element(count.begin(), count.end()) <= 1);
+  CHECK(*std::max_element(count.begin(), count.end()) -
+            *std::min_element(count.begin(), count.end()) <=
+        1);
 
   LUTLayer c(opts(10, 8, 3, MappingKind::cyclic), gen);
   CHECK(c.mapping_indices().to_vector<int64_t>() == cyclic_mapping(10, 24, 3).to_vector<int64_t>());
 }
 
-TEST_CASE("LUTLayer: forward equals a manual gather + DWN lookup, for random and cyclic, k = 1..8") {
+TEST_CASE(
+    "LUTLayer: forward equals a manual gather + DWN lookup, for random and cyclic, k = 1..8") {
   for (MappingKind m : {MappingKind::random, MappingKind::cyclic}) {
     for (int k = 1; k <= 8; ++k) {
       Generator gen(static_cast<uint64_t>(10 + k));
@@ -180,7 +184,8 @@ TEST_CASE("LUTLayer: set_mapping_indices validates and replaces a fixed mapping"
   Generator gen(2);
   LUTLayer layer(opts(8, 2, 2, MappingKind::random), gen);
   CHECK_THROWS_AS(layer.set_mapping_indices(Tensor::from_vector<int64_t>({0, 1, 2}, {3})), Error);
-  CHECK_THROWS_AS(layer.set_mapping_indices(Tensor::from_vector<int64_t>({0, 1, 2, 8}, {4})), Error);
+  CHECK_THROWS_AS(layer.set_mapping_indices(Tensor::from_vector<int64_t>({0, 1, 2, 8}, {4})),
+                  Error);
   layer.set_mapping_indices(Tensor::from_vector<int32_t>({7, 6, 5, 4}, {4}));
   CHECK(layer.mapping_indices().to_vector<int64_t>() == std::vector<int64_t>{7, 6, 5, 4});
   const Tensor x = random_bits(3, 8, 4);
@@ -275,7 +280,8 @@ TEST_CASE("LUTNetwork: a few Adam steps learn the toy task and the checkpoint re
       test::check_equal(back->layer(i).mapping_indices(), net->layer(i).mapping_indices());
       test::check_equal(back->layer(i).node_params().value, net->layer(i).node_params().value);
       if (with_w && i == 0)
-        test::check_equal(back->layer(0).mapping_weights()->value, net->layer(0).mapping_weights()->value);
+        test::check_equal(back->layer(0).mapping_weights()->value,
+                          net->layer(0).mapping_weights()->value);
     }
     test::check_equal(back->encoder().thresholds(), net->encoder().thresholds());
     CHECK(back->config().tau == net->config().tau);
@@ -306,10 +312,12 @@ TEST_CASE("load_lut_network: files that are not LUT networks or are inconsistent
   }
   REQUIRE(replaced == 3);  // the network's and each layer's node_type
   save_safetensors(dir + "/badtype.safetensors", c.tensors, meta);
-  CHECK_THROWS_WITH_AS(load_lut_network(dir + "/badtype.safetensors"), doctest::Contains("dwm"), Error);
+  CHECK_THROWS_WITH_AS(load_lut_network(dir + "/badtype.safetensors"), doctest::Contains("dwm"),
+                       Error);
 }
 
-TEST_CASE("LUTLayerOptions: the node type by name, with options; unknown names list the known ones") {
+TEST_CASE(
+    "LUTLayerOptions: the node type by name, with options; unknown names list the known ones") {
   LUTLayerOptions o;
   o.input_size = 8;
   o.num_nodes = 3;

@@ -39,7 +39,8 @@ void check_matmul_against_naive(int64_t M, int64_t K, int64_t N, uint64_t seed, 
   Graph g;
   Tensor c = matmul(g.input(a), g.input(b)).value();
   REQUIRE(c.shape() == Shape{M, N});
-  std::vector<double> ref = naive_gemm<T>(false, false, M, N, K, a.to_vector<T>(), b.to_vector<T>());
+  std::vector<double> ref =
+      naive_gemm<T>(false, false, M, N, K, a.to_vector<T>(), b.to_vector<T>());
   test::check_close(c, Tensor::from_vector(ref, {M, N}), tol, tol);
 }
 
@@ -120,10 +121,10 @@ TEST_CASE("matmul backward gives g·Bᵀ and Aᵀ·g, and accumulates on a secon
   Var va = g.input(a, "a", true), vb = g.input(b, "b", true);
   Var c = matmul(va, vb);
   g.backward(c, w);
-  std::vector<double> da = naive_gemm<double>(false, true, M, K, N, w.to_vector<double>(),
-                                              b.to_vector<double>());
-  std::vector<double> db = naive_gemm<double>(true, false, K, N, M, a.to_vector<double>(),
-                                              w.to_vector<double>());
+  std::vector<double> da =
+      naive_gemm<double>(false, true, M, K, N, w.to_vector<double>(), b.to_vector<double>());
+  std::vector<double> db =
+      naive_gemm<double>(true, false, K, N, M, a.to_vector<double>(), w.to_vector<double>());
   test::check_close(g.grad(va), Tensor::from_vector(da, {M, K}), 1e-11, 1e-11);
   test::check_close(g.grad(vb), Tensor::from_vector(db, {K, N}), 1e-11, 1e-11);
 

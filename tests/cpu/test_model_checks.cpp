@@ -53,8 +53,10 @@ class ScopedEnv {
     ::setenv(name, value, 1);
   }
   ~ScopedEnv() {
-    if (had_) ::setenv(name_, old_.c_str(), 1);
-    else ::unsetenv(name_);
+    if (had_)
+      ::setenv(name_, old_.c_str(), 1);
+    else
+      ::unsetenv(name_);
   }
 
  private:
@@ -179,9 +181,9 @@ TEST_CASE("check_finite_tensor names the tensor, the value and its index") {
   Tensor t = Tensor::zeros({2, 3});
   CHECK_NOTHROW(check_finite_tensor(t, "t"));
   t.data<float>()[4] = std::numeric_limits<float>::quiet_NaN();
-  CHECK_THROWS_WITH_AS(check_finite_tensor(t, "tensor 'w'"),
-                       "tensor 'w': expected finite values, found NaN at [1, 1] (of f32[2, 3] on cpu)",
-                       Error);
+  CHECK_THROWS_WITH_AS(
+      check_finite_tensor(t, "tensor 'w'"),
+      "tensor 'w': expected finite values, found NaN at [1, 1] (of f32[2, 3] on cpu)", Error);
   Tensor d = Tensor::zeros({3}, DType::f64);
   d.data<double>()[2] = -std::numeric_limits<double>::infinity();
   CHECK_THROWS_WITH_AS(check_finite_tensor(d, "d"), doctest::Contains("found -Inf at [2]"), Error);
@@ -210,21 +212,30 @@ TEST_CASE("load_lut_network: metadata that disagrees with itself or the tensors 
   };
   const Case cases[] = {
       // The class count edited at the top level only (a 3-class circuit from a 10-class model).
-      {"classes", [](std::string& m) { replace_first(m, "\"num_classes\": 3,", "\"num_classes\": 2,"); },
+      {"classes",
+       [](std::string& m) { replace_first(m, "\"num_classes\": 3,", "\"num_classes\": 2,"); },
        "model metadata \"num_classes\" = 2 but \"groupsum\".\"num_classes\" = 3"},
-      {"classes_gs", [](std::string& m) { replace_first(m, "{\"num_classes\": 3", "{\"num_classes\": 10"); },
+      {"classes_gs",
+       [](std::string& m) { replace_first(m, "{\"num_classes\": 3", "{\"num_classes\": 10"); },
        "\"groupsum\".\"num_classes\" = 10"},
       {"classes_huge",
-       [](std::string& m) { replace_first(m, "\"num_classes\": 3,", "\"num_classes\": 3000000000,"); },
+       [](std::string& m) {
+         replace_first(m, "\"num_classes\": 3,", "\"num_classes\": 3000000000,");
+       },
        "\"num_classes\": expected an integer in [1, 2147483647], found 3000000000"},
-      {"features", [](std::string& m) { replace_first(m, "\"num_features\": 12", "\"num_features\": 13"); },
+      {"features",
+       [](std::string& m) { replace_first(m, "\"num_features\": 12", "\"num_features\": 13"); },
        "\"output_features\" = 36, expected num_features x num_bits = 13 x 3"},
       {"out_features",
-       [](std::string& m) { replace_first(m, "\"output_features\": 36", "\"output_features\": 48"); },
+       [](std::string& m) {
+         replace_first(m, "\"output_features\": 36", "\"output_features\": 48");
+       },
        "\"output_features\" = 48"},
-      {"input_size", [](std::string& m) { replace_first(m, "\"input_size\": 30", "\"input_size\": 31"); },
+      {"input_size",
+       [](std::string& m) { replace_first(m, "\"input_size\": 30", "\"input_size\": 31"); },
        "layer 1 \"input_size\" = 31, expected 30 (the previous layer's num_nodes)"},
-      {"num_nodes", [](std::string& m) { replace_first(m, "\"num_nodes\": 30", "\"num_nodes\": 31"); },
+      {"num_nodes",
+       [](std::string& m) { replace_first(m, "\"num_nodes\": 30", "\"num_nodes\": 31"); },
        "layer 1 \"input_size\" = 30, expected 31"},
       {"k", [](std::string& m) { replace_first(m, "\"k\": 4,", "\"k\": 9,"); },
        "\"k\": expected an integer in [1, 8], found 9"},
@@ -235,7 +246,8 @@ TEST_CASE("load_lut_network: metadata that disagrees with itself or the tensors 
        "tensor 'layer0.params' expected shape [30, 8]"},
       {"tau", [](std::string& m) { replace_first(m, "\"tau\": 3.3", "\"tau\": 1e999"); },
        "\"tau\": expected a finite number, found '1e999"},
-      {"layer_name", [](std::string& m) { replace_first(m, "\"name\": \"layer1\"", "\"name\": \"layerX\""); },
+      {"layer_name",
+       [](std::string& m) { replace_first(m, "\"name\": \"layer1\"", "\"name\": \"layerX\""); },
        "layer 1: expected name 'layer1', found 'layerX'"},
   };
   for (const Case& k : cases) {
@@ -250,14 +262,17 @@ TEST_CASE("load_lut_network: metadata that disagrees with itself or the tensors 
     const size_t b = m.find('}', a);
     m.erase(a, b - a + 1);
   });
-  CHECK_THROWS_WITH_AS(load_lut_network(dropped),
-                       doctest::Contains("unexpected tensor 'layer1.params' (the model metadata describes 1 layer(s)"),
-                       Error);
+  CHECK_THROWS_WITH_AS(
+      load_lut_network(dropped),
+      doctest::Contains(
+          "unexpected tensor 'layer1.params' (the model metadata describes 1 layer(s)"),
+      Error);
 }
 
 TEST_CASE("load_lut_network: NaN/Inf tables, thresholds or mapping weights are refused by name") {
   const Checkpoint ck("model_checks_nan");
-  const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+  const float nan = std::numeric_limits<float>::quiet_NaN(),
+              inf = std::numeric_limits<float>::infinity();
   struct Case {
     const char* tensor;
     int64_t at;
@@ -270,11 +285,11 @@ TEST_CASE("load_lut_network: NaN/Inf tables, thresholds or mapping weights are r
                         Case{"encoder.thresholds", 0, inf, "+Inf at [0, 0]"},
                         Case{"layer0.mapping_weights", 7, nan, "NaN at [0, 7]"}}) {
     INFO(k.tensor << " " << k.found);
-    const std::string path = ck.edited(std::string("nan_") + k.tensor, nullptr, [&](NamedTensors& ts) {
-      tensor_named(ts, k.tensor).data<float>()[k.at] = k.value;
-    });
-    const std::string expected =
-        path + ": tensor '" + k.tensor + "': expected finite values, found " + k.found + " (of f32[";
+    const std::string path = ck.edited(
+        std::string("nan_") + k.tensor, nullptr,
+        [&](NamedTensors& ts) { tensor_named(ts, k.tensor).data<float>()[k.at] = k.value; });
+    const std::string expected = path + ": tensor '" + k.tensor +
+                                 "': expected finite values, found " + k.found + " (of f32[";
     CHECK_THROWS_WITH_AS(load_lut_network(path), doctest::Contains(expected.c_str()), Error);
   }
   // In memory (a diverged run exporting its circuit): the same check by name.
@@ -283,9 +298,9 @@ TEST_CASE("load_lut_network: NaN/Inf tables, thresholds or mapping weights are r
   auto net = toy_network(toy_config(), x);
   CHECK_NOTHROW(check_lut_network_finite(*net, "run"));
   net->layer(1).node_params().value.data<float>()[3] = nan;
-  CHECK_THROWS_WITH_AS(check_lut_network_finite(*net, "run"),
-                       doctest::Contains("run: tensor 'layer1.params': expected finite values, found NaN"),
-                       Error);
+  CHECK_THROWS_WITH_AS(
+      check_lut_network_finite(*net, "run"),
+      doctest::Contains("run: tensor 'layer1.params': expected finite values, found NaN"), Error);
 }
 
 TEST_CASE("load_lut_network: mapping indices must be in range and equal the argmax of stored W") {
@@ -301,7 +316,7 @@ TEST_CASE("load_lut_network: mapping indices must be in range and equal the argm
   const std::string range = ck.edited("range", nullptr, [](NamedTensors& ts) {
     tensor_named(ts, "layer1.mapping_indices").data<int32_t>()[2] = 30;
   });
-  CHECK_THROWS_WITH_AS(load_lut_network(range),
-                       doctest::Contains("tensor 'layer1.mapping_indices'[2] = 30 is outside [0, 30)"),
-                       Error);
+  CHECK_THROWS_WITH_AS(
+      load_lut_network(range),
+      doctest::Contains("tensor 'layer1.mapping_indices'[2] = 30 is outside [0, 30)"), Error);
 }

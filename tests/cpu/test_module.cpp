@@ -43,9 +43,9 @@ std::vector<std::string> names_of(Module& m) {
 
 TEST_CASE("named_parameters lists dotted names depth first in registration order") {
   Tree t;
-  const std::vector<std::string> expected = {"scale",         "left.w",        "left.b",
-                                             "inner.0.w",     "inner.0.b",     "inner.1.w",
-                                             "inner.1.b",     "right.w",       "right.b"};
+  const std::vector<std::string> expected = {"scale",     "left.w",    "left.b",
+                                             "inner.0.w", "inner.0.b", "inner.1.w",
+                                             "inner.1.b", "right.w",   "right.b"};
   CHECK(names_of(t) == expected);
   // Parameter::name carries the same dotted path (used for graph node names and errors).
   for (auto& [n, p] : t.named_parameters()) CHECK(p->name == n);
@@ -134,7 +134,8 @@ TEST_CASE("zero_grad clears the flat gradient buffer") {
   for (Parameter* p : t.parameters()) p->grad.fill_(5.0);
   t.zero_grad();
   for (Parameter* p : t.parameters())
-    CHECK(p->grad.to_vector<float>() == std::vector<float>(static_cast<size_t>(p->grad.numel()), 0.f));
+    CHECK(p->grad.to_vector<float>() ==
+          std::vector<float>(static_cast<size_t>(p->grad.numel()), 0.f));
 }
 
 TEST_CASE("flat buffers group by dtype and order generic, custom-update, frozen parameters") {
@@ -212,7 +213,8 @@ TEST_CASE("Linear init is uniform in +-1/sqrt(in), weight [in, out], and seeded"
   CHECK(test::max_abs_diff(a.weight().value, c.weight().value) > 0.0);
   // The draws actually spread over the interval (not all near zero).
   double lo = 1, hi = -1;
-  for (float x : a.weight().value.to_vector<float>()) lo = std::min<double>(lo, x), hi = std::max<double>(hi, x);
+  for (float x : a.weight().value.to_vector<float>())
+    lo = std::min<double>(lo, x), hi = std::max<double>(hi, x);
   CHECK(lo < -0.15);
   CHECK(hi > 0.15);
   Linear nb(3, 2, false, g1);

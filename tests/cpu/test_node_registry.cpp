@@ -34,7 +34,8 @@ Tensor all_addresses(int k, int64_t N, DType dt) {
   std::vector<double> x(static_cast<size_t>(K * N * k));
   for (int64_t a = 0; a < K; ++a)
     for (int64_t j = 0; j < N; ++j)
-      for (int l = 0; l < k; ++l) x[static_cast<size_t>((a * N + j) * k + l)] = double((a >> l) & 1);
+      for (int l = 0; l < k; ++l)
+        x[static_cast<size_t>((a * N + j) * k + l)] = double((a >> l) & 1);
   return Tensor::from_vector(x, {K, N * k}).to(dt);
 }
 }  // namespace
@@ -44,9 +45,10 @@ TEST_CASE("the built-in dwn type is registered; unknown names list the known typ
   REQUIRE(!names.empty());
   CHECK(names.front() == "dwn");
   CHECK(find_node_type("dwn")->name() == "dwn");
-  CHECK_THROWS_WITH_AS(find_node_type("dwm", "model.params.node_type"),
-                       doctest::Contains("model.params.node_type='dwm' is not a registered node type (known: dwn"),
-                       Error);
+  CHECK_THROWS_WITH_AS(
+      find_node_type("dwm", "model.params.node_type"),
+      doctest::Contains("model.params.node_type='dwm' is not a registered node type (known: dwn"),
+      Error);
   CHECK_THROWS_WITH_AS(unregister_node_type("dwn"), doctest::Contains("built-in"), Error);
 }
 
@@ -57,7 +59,8 @@ TEST_CASE("registering a node type makes it findable; duplicates and bad names a
   CHECK(std::find(names.begin(), names.end(), "soft_majority") != names.end());
   CHECK_THROWS_WITH_AS(register_node_type(std::make_shared<examples::SoftMajorityNode>()),
                        doctest::Contains("'soft_majority' is already registered"), Error);
-  CHECK_THROWS_WITH_AS(find_node_type("nope"), doctest::Contains("gradient_stabilized, soft_majority)"), Error);
+  CHECK_THROWS_WITH_AS(find_node_type("nope"),
+                       doctest::Contains("gradient_stabilized, soft_majority)"), Error);
 
   struct BadName : examples::SoftMajorityNode {
     std::string name() const override { return "bad name"; }
@@ -92,7 +95,8 @@ TEST_CASE("soft_majority through custom_lut: initial weights give the majority v
   std::vector<double> soft = ys.value().to_vector<double>();
   for (int a = 0; a < 8; ++a) {
     const int ones = std::popcount(static_cast<unsigned>(a));
-    CHECK(soft[static_cast<size_t>(a * N)] == doctest::Approx(1.0 / (1.0 + std::exp(-(2.0 * ones - 3.0)))));
+    CHECK(soft[static_cast<size_t>(a * N)] ==
+          doctest::Approx(1.0 / (1.0 + std::exp(-(2.0 * ones - 3.0)))));
   }
 }
 
@@ -110,12 +114,14 @@ TEST_CASE("soft_majority truth table equals its eval forward on all 2^k inputs")
     Tensor x = all_addresses(k, N, DType::f64);
     std::vector<double> xv = x.to_vector<double>();
     for (double& e : xv) e = e > 0 ? 0.5 : 0.499;
-    Var y = custom_lut(g.input(Tensor::from_vector(xv, x.shape())), g.input(params), type, k, false);
+    Var y =
+        custom_lut(g.input(Tensor::from_vector(xv, x.shape())), g.input(params), type, k, false);
     std::vector<double> out = y.value().to_vector<double>();
     std::vector<uint8_t> t = tt.to_vector<uint8_t>();
     for (int64_t a = 0; a < (int64_t{1} << k); ++a)
       for (int64_t j = 0; j < N; ++j)
-        CHECK(out[static_cast<size_t>(a * N + j)] == double(t[static_cast<size_t>(j * (int64_t{1} << k) + a)]));
+        CHECK(out[static_cast<size_t>(a * N + j)] ==
+              double(t[static_cast<size_t>(j * (int64_t{1} << k) + a)]));
   }
 }
 
@@ -149,16 +155,17 @@ TEST_CASE("custom_lut_reg evaluates the node's regularisation and its gradient")
   Var r = custom_lut_reg(vp, type, 2);
   CHECK(r.value().item<double>() == doctest::Approx(0.05 * (1 + 4 + 9 + 0.25)));
   g.backward(r);
-  test::check_close(g.grad(vp),
-                    Tensor::from_vector<double>({0.1, 0.2, 0, -0.3, 0.05, 0}, {2, 3}), 1e-15, 1e-12);
+  test::check_close(g.grad(vp), Tensor::from_vector<double>({0.1, 0.2, 0, -0.3, 0.05, 0}, {2, 3}),
+                    1e-15, 1e-12);
 }
 
 TEST_CASE("custom_lut validates its node type, k and parameter shape") {
   auto type = soft_majority();
   Graph g;
   Var x = g.input(Tensor::zeros({2, 6}));
-  CHECK_THROWS_WITH_AS(custom_lut(x, g.input(Tensor::zeros({2, 3})), type, 3, true),
-                       doctest::Contains("node type 'soft_majority' expects params [N, 4] for k = 3"), Error);
+  CHECK_THROWS_WITH_AS(
+      custom_lut(x, g.input(Tensor::zeros({2, 3})), type, 3, true),
+      doctest::Contains("node type 'soft_majority' expects params [N, 4] for k = 3"), Error);
   CHECK_THROWS_WITH_AS(custom_lut(x, g.input(Tensor::zeros({1, 10})), type, 9, true),
                        doctest::Contains("custom_lut: k must be in [1, 8], found 9"), Error);
   CHECK_THROWS_WITH_AS(custom_lut(x, g.input(Tensor::zeros({2, 4})), nullptr, 3, true),

@@ -40,7 +40,8 @@ Tensor all_addresses(int k, int64_t N) {
   std::vector<double> x(static_cast<size_t>(K * N * k));
   for (int64_t a = 0; a < K; ++a)
     for (int64_t j = 0; j < N; ++j)
-      for (int l = 0; l < k; ++l) x[static_cast<size_t>((a * N + j) * k + l)] = double((a >> l) & 1);
+      for (int l = 0; l < k; ++l)
+        x[static_cast<size_t>((a * N + j) * k + l)] = double((a >> l) & 1);
   return Tensor::from_vector(x, {K, N * k});
 }
 
@@ -73,9 +74,9 @@ double prob(unsigned a, const double* x, int k) {
 TEST_CASE("every DiffLUT node type is a registered built-in, in the documented order") {
   const auto names = registered_node_types();
   REQUIRE(names.size() >= 8);
-  const std::vector<std::string> expect = {"dwn",           "linear_lut", "polylut",
-                                           "neurallut",     "probabilistic",
-                                           "unbound_probabilistic", "hybrid", "difflogic"};
+  const std::vector<std::string> expect = {"dwn",       "linear_lut",    "polylut",
+                                           "neurallut", "probabilistic", "unbound_probabilistic",
+                                           "hybrid",    "difflogic"};
   CHECK(std::vector<std::string>(names.begin(), names.begin() + 8) == expect);
   REQUIRE(names.size() >= kTypes.size() + 1);
   CHECK(std::vector<std::string>(names.begin() + 1, names.begin() + 1 + kTypes.size()) == kTypes);
@@ -109,7 +110,8 @@ TEST_CASE("parameter counts follow the options: polylut C(k+D, D), neurallut lay
   CHECK(find_node_type("neurallut")->num_params(6) == 65);
   NodeOptions n;
   n.depth = 3;  // layer 2 gets a skip connection 6 -> 1
-  CHECK(make_node_type("neurallut", n)->num_params(6) == (6 * 8 + 8) + (8 * 8 + 8) + (8 + 1) + (6 + 1));
+  CHECK(make_node_type("neurallut", n)->num_params(6) ==
+        (6 * 8 + 8) + (8 * 8 + 8) + (8 + 1) + (6 + 1));
   n.skip_interval = 0;
   CHECK(make_node_type("neurallut", n)->num_params(6) == (6 * 8 + 8) + (8 * 8 + 8) + (8 + 1));
   n.depth = 1;
@@ -129,7 +131,8 @@ TEST_CASE("polylut's monomial table lists every exponent vector of degree <= D e
       const Tensor t = nodes::polylut_term_table(k, D);
       const auto v = t.to_vector<int32_t>();
       const int64_t M = t.size(0);
-      std::vector<std::vector<int>> exps(static_cast<size_t>(M), std::vector<int>(static_cast<size_t>(k), 0));
+      std::vector<std::vector<int>> exps(static_cast<size_t>(M),
+                                         std::vector<int>(static_cast<size_t>(k), 0));
       for (int64_t m = 1; m < M; ++m) {
         REQUIRE(v[static_cast<size_t>(2 * m)] < m);
         exps[static_cast<size_t>(m)] = exps[static_cast<size_t>(v[static_cast<size_t>(2 * m)])];
@@ -139,7 +142,10 @@ TEST_CASE("polylut's monomial table lists every exponent vector of degree <= D e
       CHECK(std::adjacent_find(exps.begin(), exps.end()) == exps.end());
       int64_t count = 0;  // exponent vectors with sum <= D, enumerated directly
       std::function<void(int, int)> rec = [&](int l, int left) {
-        if (l == k) { ++count; return; }
+        if (l == k) {
+          ++count;
+          return;
+        }
         for (int e = 0; e <= left; ++e) rec(l + 1, left - e);
       };
       rec(0, D);
@@ -156,30 +162,37 @@ TEST_CASE("polylut's monomial table lists every exponent vector of degree <= D e
 TEST_CASE("option and k errors name the node type and the value") {
   NodeOptions o;
   o.degree = 0;
-  CHECK_THROWS_WITH_AS(make_node_type("polylut", o), doctest::Contains("polylut: expected degree >= 1, found 0"), Error);
+  CHECK_THROWS_WITH_AS(make_node_type("polylut", o),
+                       doctest::Contains("polylut: expected degree >= 1, found 0"), Error);
   o = {};
   o.hidden_width = 33;
-  CHECK_THROWS_WITH_AS(make_node_type("neurallut", o), doctest::Contains("hidden_width in [1, 32], found 33"), Error);
+  CHECK_THROWS_WITH_AS(make_node_type("neurallut", o),
+                       doctest::Contains("hidden_width in [1, 32], found 33"), Error);
   o = {};
   o.depth = 0;
   CHECK_THROWS_WITH_AS(make_node_type("neurallut", o), doctest::Contains("depth"), Error);
   o = {};
   o.temperature = 0;
-  CHECK_THROWS_WITH_AS(make_node_type("probabilistic", o), doctest::Contains("temperature > 0"), Error);
-  CHECK_THROWS_WITH_AS(find_node_type("difflogic")->num_params(6),
-                       doctest::Contains("difflogic: difflogic nodes are 2-input logic gates: expected k = 2"),
+  CHECK_THROWS_WITH_AS(make_node_type("probabilistic", o), doctest::Contains("temperature > 0"),
                        Error);
-  CHECK_THROWS_WITH_AS(find_node_type("difflogic")->num_params(6), doctest::Contains("found k = 6"), Error);
+  CHECK_THROWS_WITH_AS(
+      find_node_type("difflogic")->num_params(6),
+      doctest::Contains("difflogic: difflogic nodes are 2-input logic gates: expected k = 2"),
+      Error);
+  CHECK_THROWS_WITH_AS(find_node_type("difflogic")->num_params(6), doctest::Contains("found k = 6"),
+                       Error);
   o = {};
   o.degree = 4;
-  CHECK_THROWS_WITH_AS(make_node_type("polylut", o)->num_params(8), doctest::Contains("495"), Error);
+  CHECK_THROWS_WITH_AS(make_node_type("polylut", o)->num_params(8), doctest::Contains("495"),
+                       Error);
   // The op checks shapes: params of the wrong width.
   Graph g;
   Var x = g.input(Tensor::zeros({2, 12}, DType::f64));
   Var p = g.input(Tensor::zeros({2, 63}, DType::f64));
-  CHECK_THROWS_WITH_AS(probabilistic_lut(x, p, 6, 1.0, true),
-                       doctest::Contains("probabilistic_lut: expected params [N, 64] for k = 6, found [2, 63]"),
-                       Error);
+  CHECK_THROWS_WITH_AS(
+      probabilistic_lut(x, p, 6, 1.0, true),
+      doctest::Contains("probabilistic_lut: expected params [N, 64] for k = 6, found [2, 63]"),
+      Error);
   Var x2 = g.input(Tensor::zeros({2, 12}, DType::f64));
   Var p2 = g.input(Tensor::zeros({2, 16}, DType::f64));
   CHECK_THROWS_WITH_AS(find_node_type("difflogic")->apply(x2, p2, 6, true),
@@ -220,8 +233,9 @@ TEST_CASE("truth table equals the eval forward on all 2^k inputs; eval outputs a
   }
 }
 
-TEST_CASE("eval functions: linear and polylut threshold the logit at 0; the probabilistic family "
-          "uses the sign of theta at the address") {
+TEST_CASE(
+    "eval functions: linear and polylut threshold the logit at 0; the probabilistic family "
+    "uses the sign of theta at the address") {
   const int k = 3, N = 4;
   Generator gen(5);
   {
@@ -256,7 +270,8 @@ TEST_CASE("linear_lut and polylut soft forward equal naive formulas") {
       for (int j = 0; j < N; ++j) {
         double z = pv[static_cast<size_t>(j * (k + 1) + k)];
         for (int l = 0; l < k; ++l)
-          z += pv[static_cast<size_t>(j * (k + 1) + l)] * xv[static_cast<size_t>((b * N + j) * k + l)];
+          z += pv[static_cast<size_t>(j * (k + 1) + l)] *
+               xv[static_cast<size_t>((b * N + j) * k + l)];
         CHECK(y[static_cast<size_t>(b * N + j)] == doctest::Approx(sig(z)).epsilon(1e-12));
       }
   }
@@ -281,7 +296,8 @@ TEST_CASE("linear_lut and polylut soft forward equal naive formulas") {
         for (int m = 0; m < M; ++m) {
           double mono = 1;
           for (int l = 0; l < k; ++l)
-            mono *= std::pow(xv[static_cast<size_t>((b * N + j) * k + l)], e[static_cast<size_t>(m)][static_cast<size_t>(l)]);
+            mono *= std::pow(xv[static_cast<size_t>((b * N + j) * k + l)],
+                             e[static_cast<size_t>(m)][static_cast<size_t>(l)]);
           z += pv[static_cast<size_t>(j * M + m)] * mono;
         }
         CHECK(y[static_cast<size_t>(b * N + j)] == doctest::Approx(sig(z)).epsilon(1e-12));
@@ -294,7 +310,8 @@ TEST_CASE("neurallut soft forward equals a naive MLP with the documented paramet
   Generator gen(8);
   const Tensor x = uniform({B, N * k}, gen, 0, 1);
   const auto xv = x.to_vector<double>();
-  for (auto [width, depth, skip] : std::vector<std::tuple<int, int, int>>{{4, 2, 2}, {3, 3, 2}, {5, 4, 1}, {2, 1, 0}}) {
+  for (auto [width, depth, skip] :
+       std::vector<std::tuple<int, int, int>>{{4, 2, 2}, {3, 3, 2}, {5, 4, 1}, {2, 1, 0}}) {
     CAPTURE(width);
     CAPTURE(depth);
     CAPTURE(skip);
@@ -318,13 +335,16 @@ TEST_CASE("neurallut soft forward equals a naive MLP with the documented paramet
           std::vector<double> z(static_cast<size_t>(out));
           for (int u = 0; u < out; ++u) {
             z[static_cast<size_t>(u)] = w[off + static_cast<size_t>(out * in + u)];
-            for (int v = 0; v < in; ++v) z[static_cast<size_t>(u)] += w[off + static_cast<size_t>(u * in + v)] * h[static_cast<size_t>(v)];
+            for (int v = 0; v < in; ++v)
+              z[static_cast<size_t>(u)] +=
+                  w[off + static_cast<size_t>(u * in + v)] * h[static_cast<size_t>(v)];
           }
           off += static_cast<size_t>(out * in + out);
           if (skip > 0 && i > 0 && i % skip == 0) {
             for (int u = 0; u < out; ++u) {
               z[static_cast<size_t>(u)] += w[off + static_cast<size_t>(out * k + u)];
-              for (int l = 0; l < k; ++l) z[static_cast<size_t>(u)] += w[off + static_cast<size_t>(u * k + l)] * xi[l];
+              for (int l = 0; l < k; ++l)
+                z[static_cast<size_t>(u)] += w[off + static_cast<size_t>(u * k + l)] * xi[l];
             }
             off += static_cast<size_t>(out * k + out);
           }
@@ -356,7 +376,9 @@ TEST_CASE("probabilistic, unbound_probabilistic and hybrid soft forward equal na
     for (int i = 0; i < B * N; ++i) {
       const int j = i % N;
       double e = 0;
-      for (unsigned a = 0; a < 8; ++a) e += sig(pv[static_cast<size_t>(j * 8 + a)] / T) * prob(a, &xv[static_cast<size_t>(i * k)], k);
+      for (unsigned a = 0; a < 8; ++a)
+        e += sig(pv[static_cast<size_t>(j * 8 + a)] / T) *
+             prob(a, &xv[static_cast<size_t>(i * k)], k);
       CHECK(y[static_cast<size_t>(i)] == doctest::Approx(e).epsilon(1e-12));
     }
   }
@@ -366,10 +388,12 @@ TEST_CASE("probabilistic, unbound_probabilistic and hybrid soft forward equal na
     const int j = i % N;
     double z = 0;
     unsigned addr = 0;
-    for (unsigned a = 0; a < 8; ++a) z += pv[static_cast<size_t>(j * 8 + a)] * prob(a, &xv[static_cast<size_t>(i * k)], k);
+    for (unsigned a = 0; a < 8; ++a)
+      z += pv[static_cast<size_t>(j * 8 + a)] * prob(a, &xv[static_cast<size_t>(i * k)], k);
     for (int l = 0; l < k; ++l) addr |= (xv[static_cast<size_t>(i * k + l)] >= 0.5 ? 1u : 0u) << l;
     CHECK(yu[static_cast<size_t>(i)] == doctest::Approx(sig(z)).epsilon(1e-12));
-    CHECK(yh[static_cast<size_t>(i)] == doctest::Approx(sig(pv[static_cast<size_t>(j * 8 + addr)])).epsilon(1e-14));
+    CHECK(yh[static_cast<size_t>(i)] ==
+          doctest::Approx(sig(pv[static_cast<size_t>(j * 8 + addr)])).epsilon(1e-14));
   }
 }
 
@@ -406,17 +430,21 @@ TEST_CASE("difflogic mixes Petersen's 16 relaxed gates by softmax; eval is the a
   const auto y = run(*t, x, p, 2, true).to_vector<double>();
   for (int b = 0; b < B; ++b)
     for (int j = 0; j < N; ++j) {
-      const double a = xv[static_cast<size_t>((b * N + j) * 2)], bb = xv[static_cast<size_t>((b * N + j) * 2 + 1)];
+      const double a = xv[static_cast<size_t>((b * N + j) * 2)],
+                   bb = xv[static_cast<size_t>((b * N + j) * 2 + 1)];
       double mx = -1e300, sum = 0, e = 0;
       for (int i = 0; i < 16; ++i) mx = std::max(mx, pv[static_cast<size_t>(j * 16 + i)]);
       for (int i = 0; i < 16; ++i) sum += std::exp(pv[static_cast<size_t>(j * 16 + i)] - mx);
-      for (int i = 0; i < 16; ++i) e += std::exp(pv[static_cast<size_t>(j * 16 + i)] - mx) / sum * gates[static_cast<size_t>(i)](a, bb);
+      for (int i = 0; i < 16; ++i)
+        e += std::exp(pv[static_cast<size_t>(j * 16 + i)] - mx) / sum *
+             gates[static_cast<size_t>(i)](a, bb);
       CHECK(y[static_cast<size_t>(b * N + j)] == doctest::Approx(e).epsilon(1e-12));
     }
   const auto tt = t->truth_table(p, 2).to_vector<uint8_t>();
   for (int j = 0; j < N; ++j)
     for (int addr = 0; addr < 4; ++addr)
-      CHECK(tt[static_cast<size_t>(j * 4 + addr)] == gates[static_cast<size_t>(j)](addr & 1, addr >> 1));
+      CHECK(tt[static_cast<size_t>(j * 4 + addr)] ==
+            gates[static_cast<size_t>(j)](addr & 1, addr >> 1));
 }
 
 TEST_CASE("the probabilistic temperature sharpens the node: T -> 0 approaches the hard table") {
@@ -425,13 +453,16 @@ TEST_CASE("the probabilistic temperature sharpens the node: T -> 0 approaches th
   Tensor x = Tensor::from_vector(std::vector<double>{1.0, 0.0}, {1, 2});  // address 1
   NodeOptions o;
   o.temperature = 1e-3;
-  CHECK(run(*make_node_type("probabilistic", o), x, p, k, true).item<double>() == doctest::Approx(0.0).epsilon(1e-12));
+  CHECK(run(*make_node_type("probabilistic", o), x, p, k, true).item<double>() ==
+        doctest::Approx(0.0).epsilon(1e-12));
   o.temperature = 1.0;
-  CHECK(run(*make_node_type("probabilistic", o), x, p, k, true).item<double>() == doctest::Approx(sig(-0.2)));
+  CHECK(run(*make_node_type("probabilistic", o), x, p, k, true).item<double>() ==
+        doctest::Approx(sig(-0.2)));
 }
 
-TEST_CASE("regularisers: functional is the mean squared bit-flip change, spectral the degree-weighted "
-          "Walsh spectrum, and spectral = k/4 * functional") {
+TEST_CASE(
+    "regularisers: functional is the mean squared bit-flip change, spectral the degree-weighted "
+    "Walsh spectrum, and spectral = k/4 * functional") {
   Generator gen(12);
   for (const auto& name : kTypes) {
     for (int k : ks_for(name)) {
@@ -466,12 +497,15 @@ TEST_CASE("regularisers: functional is the mean squared bit-flip change, spectra
       }
       func /= N;
       spec /= N;
-      const double rf = node_regularizer(vp, *t, k, LutRegularizer::functional, 1.0).value().item<double>();
-      const double rs = node_regularizer(vp, *t, k, LutRegularizer::spectral, 1.0).value().item<double>();
+      const double rf =
+          node_regularizer(vp, *t, k, LutRegularizer::functional, 1.0).value().item<double>();
+      const double rs =
+          node_regularizer(vp, *t, k, LutRegularizer::spectral, 1.0).value().item<double>();
       CHECK(rf == doctest::Approx(func).epsilon(1e-12));
       CHECK(rs == doctest::Approx(spec).epsilon(1e-12));
       CHECK(rs == doctest::Approx(k / 4.0 * rf).epsilon(1e-10));
-      const double r2 = node_regularizer(vp, *t, k, LutRegularizer::spectral, 0.25).value().item<double>();
+      const double r2 =
+          node_regularizer(vp, *t, k, LutRegularizer::spectral, 0.25).value().item<double>();
       CHECK(r2 == doctest::Approx(0.25 * rs).epsilon(1e-14));
     }
   }
@@ -487,7 +521,8 @@ TEST_CASE("the dwn node's regulariser reads its soft tables; names parse; consta
   const Tensor tt = transpose(vt).value();
   test::check_close(corners, tt, 0, 0);
   Var c = g.input(Tensor::full({4, 8}, 0.7, DType::f64));
-  CHECK(node_regularizer(c, *dwn, 3, LutRegularizer::functional, 1.0).value().item<double>() == 0.0);
+  CHECK(node_regularizer(c, *dwn, 3, LutRegularizer::functional, 1.0).value().item<double>() ==
+        0.0);
   CHECK(parse_lut_regularizer("functional") == LutRegularizer::functional);
   CHECK(parse_lut_regularizer("l2") == LutRegularizer::functional);
   CHECK(parse_lut_regularizer("spectral") == LutRegularizer::spectral);
@@ -497,7 +532,8 @@ TEST_CASE("the dwn node's regulariser reads its soft tables; names parse; consta
                        Error);
 }
 
-TEST_CASE("node types mix across layers: gather -> linear_lut -> gather -> probabilistic -> group_sum") {
+TEST_CASE(
+    "node types mix across layers: gather -> linear_lut -> gather -> probabilistic -> group_sum") {
   const int k = 3;
   const int64_t B = 8, F = 12, N1 = 8, N2 = 6;
   Generator gen(14);
@@ -527,14 +563,16 @@ TEST_CASE("node types mix across layers: gather -> linear_lut -> gather -> proba
   }
   // Eval mode: every layer outputs bits.
   Graph ge;
-  Var e1 = lin->apply(gather(ge.input(x), Tensor::from_vector(i1, {N1 * k})), ge.param(p1), k, false);
+  Var e1 =
+      lin->apply(gather(ge.input(x), Tensor::from_vector(i1, {N1 * k})), ge.param(p1), k, false);
   Var e2 = pr->apply(gather(e1, Tensor::from_vector(i2, {N2 * k})), ge.param(p2), k, false);
   for (Var v : {e1, e2})
     for (double b : v.value().to_vector<double>()) CHECK((b == 0.0 || b == 1.0));
 }
 
-TEST_CASE("node op backward twice without zeroing gives exactly twice the gradients; runs repeat bit "
-          "for bit") {
+TEST_CASE(
+    "node op backward twice without zeroing gives exactly twice the gradients; runs repeat bit "
+    "for bit") {
   const int k = 4;
   const int64_t B = 9, N = 5;
   Generator gen(15);

@@ -121,8 +121,9 @@ TEST_CASE("fourier's output is clamped to [0, 1] and its gradient is 0 where the
   for (double v : g.grad(vp).to_vector<double>()) CHECK(v == 0.0);
 }
 
-TEST_CASE("warp: σ of the Walsh sum over signed inputs; eval its sign at the bits; equal to "
-          "unbound_probabilistic on the Walsh-transformed table") {
+TEST_CASE(
+    "warp: σ of the Walsh sum over signed inputs; eval its sign at the bits; equal to "
+    "unbound_probabilistic on the Walsh-transformed table") {
   NodeOptions cold;
   cold.temperature = 0.7;
   auto t = make_node_type("warp", cold);
@@ -157,11 +158,12 @@ TEST_CASE("warp: σ of the Walsh sum over signed inputs; eval its sign at the bi
     for (size_t i = 0; i < w.size(); ++i)
       if (std::abs(w[i]) > 1e-12) CHECK(tt[i] == (w[i] >= 0));
   }
-  CHECK_THROWS_WITH_AS(make_node_type("warp", [] {
-                         NodeOptions o;
-                         o.temperature = 0;
-                         return o;
-                       }()),
+  CHECK_THROWS_WITH_AS(make_node_type("warp",
+                                      [] {
+                                        NodeOptions o;
+                                        o.temperature = 0;
+                                        return o;
+                                      }()),
                        doctest::Contains("warp: expected temperature > 0, found 0"), Error);
 }
 
@@ -179,15 +181,17 @@ TEST_CASE("dwn_stable: forward σ(θ) at the binarised address, eval the sign of
   for (int64_t b = 0; b < B; ++b)
     for (int64_t j = 0; j < N; ++j) {
       unsigned a = 0;
-      for (int l = 0; l < k; ++l) a |= (xv[static_cast<size_t>((b * N + j) * k + l)] >= 0.5 ? 1u : 0u) << l;
+      for (int l = 0; l < k; ++l)
+        a |= (xv[static_cast<size_t>((b * N + j) * k + l)] >= 0.5 ? 1u : 0u) << l;
       const double v = th[static_cast<size_t>(j * K + a)];
       CHECK(y[static_cast<size_t>(b * N + j)] == doctest::Approx(sig(v)).epsilon(1e-14));
       CHECK(ye[static_cast<size_t>(b * N + j)] == (v >= 0 ? 1.0 : 0.0));
     }
 }
 
-TEST_CASE("probabilistic_stable and gradient_stabilized: forwards and truth tables are those of "
-          "probabilistic (T = 1) and hybrid; published initialisations") {
+TEST_CASE(
+    "probabilistic_stable and gradient_stabilized: forwards and truth tables are those of "
+    "probabilistic (T = 1) and hybrid; published initialisations") {
   const int k = 5;
   const int64_t N = 4, B = 13, K = 32;
   Generator gen(5);
@@ -203,7 +207,8 @@ TEST_CASE("probabilistic_stable and gradient_stabilized: forwards and truth tabl
     const auto y = run(*t, x, theta, k, true), yu = run(*u, x, theta, k, true);
     for (size_t i = 0; i < y.size(); ++i) CHECK(y[i] == doctest::Approx(yu[i]).epsilon(1e-14));
     CHECK(run(*t, x, theta, k, false) == run(*u, x, theta, k, false));
-    CHECK(t->truth_table(theta, k).to_vector<uint8_t>() == u->truth_table(theta, k).to_vector<uint8_t>());
+    CHECK(t->truth_table(theta, k).to_vector<uint8_t>() ==
+          u->truth_table(theta, k).to_vector<uint8_t>());
   }
   // θ ~ N(0, 2/(2^k + 1)) and N(0, 0.05²): the sample standard deviations of 4000 · 32 draws.
   auto sd = [](const Tensor& p) {

@@ -43,9 +43,9 @@ TEST_CASE("the higher layers' ops are registered under their names") {
   const std::vector<std::string> names = (all_ops(), registered_op_names());
   const std::set<std::string> unique(names.begin(), names.end());
   CHECK(unique.size() == names.size());
-  for (const char* n : {"leaf", "add", "gather", "thermometer", "dwn_lut", "group_sum",
-                        "custom_lut", "custom_lut_reg", "linear_lut", "difflogic_lut",
-                        "lut_regularizer", "learnable_mapping"})
+  for (const char* n :
+       {"leaf", "add", "gather", "thermometer", "dwn_lut", "group_sum", "custom_lut",
+        "custom_lut_reg", "linear_lut", "difflogic_lut", "lut_regularizer", "learnable_mapping"})
     CHECK_MESSAGE(unique.count(n) == 1, n);
   CHECK(op_kind_from_name("thermometer") == thermometer_op());
   CHECK(op_kind_from_name("dwn_lut") == dwn_lut_op());

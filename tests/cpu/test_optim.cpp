@@ -17,14 +17,16 @@ namespace {
 struct Model : Module {
   Parameter *a, *t, *big;
   explicit Model(DType dt) {
-    a = &register_parameter("a", Tensor::from_vector<double>({-0.3, -0.2, 0.0, 0.1, 0.4, 2.0, -3.0},
-                                                              {7}).to(dt));
-    t = &register_parameter("t", Tensor::from_vector<double>({-0.95, -0.5, 0.0, 0.5, 0.97}, {5}).to(dt));
+    a = &register_parameter(
+        "a", Tensor::from_vector<double>({-0.3, -0.2, 0.0, 0.1, 0.4, 2.0, -3.0}, {7}).to(dt));
+    t = &register_parameter("t",
+                            Tensor::from_vector<double>({-0.95, -0.5, 0.0, 0.5, 0.97}, {5}).to(dt));
     t->clamp_min = -1.0;
     t->clamp_max = 1.0;
     std::vector<double> b(2 * kOptimChunkElems + 123);
     for (size_t i = 0; i < b.size(); ++i) b[i] = 0.45 * std::sin(0.01 * static_cast<double>(i));
-    big = &register_parameter("big", Tensor::from_vector<double>(b, {static_cast<int64_t>(b.size())}).to(dt));
+    big = &register_parameter(
+        "big", Tensor::from_vector<double>(b, {static_cast<int64_t>(b.size())}).to(dt));
     big->clamp_min = -0.5;
     big->clamp_max = 0.5;
   }
@@ -71,8 +73,10 @@ void adam_reference(std::vector<Ref>& refs, int step, const AdamOptions& o, bool
     for (size_t i = 0; i < r.p.size(); ++i) {
       double g = grad_value(step, static_cast<int>(k), i);
       double p = r.p[i];
-      if (decoupled) p -= o.lr * o.weight_decay * p;
-      else g += o.weight_decay * p;
+      if (decoupled)
+        p -= o.lr * o.weight_decay * p;
+      else
+        g += o.weight_decay * p;
       r.m[i] = o.beta1 * r.m[i] + (1 - o.beta1) * g;
       r.v[i] = o.beta2 * r.v[i] + (1 - o.beta2) * g * g;
       const double mhat = r.m[i] / (1 - std::pow(o.beta1, step));
@@ -101,8 +105,9 @@ void check_against(Model& m, const std::vector<Ref>& refs, double atol, double r
   int k = 0;
   for (Parameter* p : {m.a, m.t, m.big}) {
     INFO("parameter ", p->name);
-    test::check_close(p->value, Tensor::from_vector(refs[static_cast<size_t>(k)].p, p->value.shape()),
-                      atol, rtol);
+    test::check_close(p->value,
+                      Tensor::from_vector(refs[static_cast<size_t>(k)].p, p->value.shape()), atol,
+                      rtol);
     ++k;
   }
 }
@@ -238,7 +243,7 @@ TEST_CASE("custom_update hooks are called instead of the generic update, with th
   CHECK(steps_seen == std::vector<int64_t>{1, 2, 3});
   CHECK(custom.value.to_vector<float>() == std::vector<float>(4, -5.f));
   CHECK(frozen.value.to_vector<float>() == std::vector<float>(2, 1.f));  // frozen: untouched
-  for (float x : plain.value.to_vector<float>()) CHECK(x < 1.f);        // generic: updated
+  for (float x : plain.value.to_vector<float>()) CHECK(x < 1.f);         // generic: updated
 }
 
 TEST_CASE("integer parameters may sit in a module if frozen; trainable ones are rejected") {
@@ -253,7 +258,8 @@ TEST_CASE("integer parameters may sit in a module if frozen; trainable ones are 
   CHECK(find_tensor(opt.state_dict(), "idx.exp_avg") == nullptr);
   Module bad;
   bad.register_parameter("idx", Tensor::from_vector<int32_t>({1}, {1}));
-  CHECK_THROWS_WITH_AS(SGD(bad, SGDOptions{}), doctest::Contains("'idx' is i32 and trainable"), Error);
+  CHECK_THROWS_WITH_AS(SGD(bad, SGDOptions{}), doctest::Contains("'idx' is i32 and trainable"),
+                       Error);
 }
 
 TEST_CASE("SGD tells custom hooks its kind and momentum, and gives them a velocity slot") {
@@ -377,10 +383,11 @@ TEST_CASE("CosineAnnealingLR follows the half cosine from base lr to eta_min") {
     lrs.push_back(opt.lr());
   }
   CHECK(lrs[0] == doctest::Approx(0.1));
-  CHECK(lrs[5] == doctest::Approx(0.055));                                     // cos(pi/2) = 0
-  CHECK(lrs[10] == doctest::Approx(0.01));                                     // cos(pi) = -1
+  CHECK(lrs[5] == doctest::Approx(0.055));  // cos(pi/2) = 0
+  CHECK(lrs[10] == doctest::Approx(0.01));  // cos(pi) = -1
   CHECK(lrs[2] == doctest::Approx(0.01 + 0.09 * (1 + std::cos(0.2 * std::numbers::pi)) / 2));
-  for (int e = 1; e <= 10; ++e) CHECK(lrs[static_cast<size_t>(e)] < lrs[static_cast<size_t>(e - 1)]);
+  for (int e = 1; e <= 10; ++e)
+    CHECK(lrs[static_cast<size_t>(e)] < lrs[static_cast<size_t>(e - 1)]);
 }
 
 TEST_CASE("LR scheduler state restores the epoch and the lr") {

@@ -34,14 +34,19 @@ TEST_CASE("reductions reject an out-of-range axis, naming the op, the axis and t
   Graph g;
   Var x = g.input(Tensor::zeros({2, 3}, DType::f32));
   const size_t before = g.size();
-  CHECK_THROWS_WITH_AS(sum(x, 2), doctest::Contains("sum: axis 2 is out of range for shape [2, 3]"), Error);
-  CHECK_THROWS_WITH_AS(mean(x, -3), doctest::Contains("mean: axis -3 is out of range for shape [2, 3]"), Error);
+  CHECK_THROWS_WITH_AS(sum(x, 2), doctest::Contains("sum: axis 2 is out of range for shape [2, 3]"),
+                       Error);
+  CHECK_THROWS_WITH_AS(mean(x, -3),
+                       doctest::Contains("mean: axis -3 is out of range for shape [2, 3]"), Error);
   CHECK_THROWS_WITH_AS(max(x, 5), doctest::Contains("max: axis 5"), Error);
-  CHECK_THROWS_WITH_AS(argmax(x, -4, true), doctest::Contains("argmax: axis -4 is out of range for shape [2, 3]"), Error);
+  CHECK_THROWS_WITH_AS(argmax(x, -4, true),
+                       doctest::Contains("argmax: axis -4 is out of range for shape [2, 3]"),
+                       Error);
   Var i = g.input(Tensor::zeros({2}, DType::i64));
   CHECK_THROWS_WITH_AS(sum(i, 0), doctest::Contains("sum: expected a floating input"), Error);
   Var e = g.input(Tensor::zeros({2, 0}, DType::f32));
-  CHECK_THROWS_WITH_AS(max(e, 1), doctest::Contains("max: cannot take the maximum over the empty axis"), Error);
+  CHECK_THROWS_WITH_AS(
+      max(e, 1), doctest::Contains("max: cannot take the maximum over the empty axis"), Error);
   CHECK(sum(e, 1).value().to_vector<float>() == std::vector<float>{0, 0});
   CHECK(g.size() == before + 3);  // two inputs and the one successful sum
 }

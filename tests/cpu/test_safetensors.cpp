@@ -74,7 +74,8 @@ TEST_CASE("round trip of every dtype, empty and 0-d tensors, and metadata") {
   // The data section starts 8-byte aligned.
   const std::string raw = read_file(dir + "/a.safetensors");
   uint64_t n = 0;
-  for (int b = 0; b < 8; ++b) n |= static_cast<uint64_t>(static_cast<unsigned char>(raw[static_cast<size_t>(b)])) << (8 * b);
+  for (int b = 0; b < 8; ++b)
+    n |= static_cast<uint64_t>(static_cast<unsigned char>(raw[static_cast<size_t>(b)])) << (8 * b);
   CHECK((8 + n) % 8 == 0);
 }
 
@@ -142,13 +143,16 @@ TEST_CASE("corrupt files fail with errors naming the file and what was expected"
     CHECK(error_of(img(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,16]}})", 8))
               .find("out of range") != std::string::npos);
     CHECK(error_of(img(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
-                       R"("b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", 8))
+                       R"("b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
+                       8))
               .find("overlap") != std::string::npos);
-    CHECK(error_of(img(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", 8))
-              .find("gap") != std::string::npos);
+    CHECK(
+        error_of(img(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", 8)).find("gap") !=
+        std::string::npos);
     CHECK(error_of(img(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", 8))
               .find("trailing") != std::string::npos);
-    const std::string e = error_of(img(R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", 8));
+    const std::string e =
+        error_of(img(R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", 8));
     CHECK(e.find("needs 3 x 4 bytes") != std::string::npos);
     CHECK(error_of(img(R"({"a":{"dtype":"F32","shape":[-1],"data_offsets":[0,0]}})", 0))
               .find("non-negative") != std::string::npos);
@@ -156,8 +160,8 @@ TEST_CASE("corrupt files fail with errors naming the file and what was expected"
               .find("[begin, end]") != std::string::npos);
   }
   SUBCASE("unknown and unsupported dtypes") {
-    const std::string e = error_of(
-        with_length(R"({"a":{"dtype":"Q7","shape":[1],"data_offsets":[0,1]}})") + "x");
+    const std::string e =
+        error_of(with_length(R"({"a":{"dtype":"Q7","shape":[1],"data_offsets":[0,1]}})") + "x");
     CHECK(e.find("unknown dtype \"Q7\"") != std::string::npos);
     CHECK(e.find("F32, F64, I32, I64, U8") != std::string::npos);
     CHECK(error_of(with_length(R"({"a":{"dtype":"BF16","shape":[1],"data_offsets":[0,2]}})") + "xx")
@@ -174,8 +178,8 @@ TEST_CASE("corrupt files fail with errors naming the file and what was expected"
 }
 
 TEST_CASE("the JSON reader decodes escapes and numbers per RFC 8259") {
-  json::Value v = json::parse(R"( {"s":"a\"b\\c\/\n\u00e9\ud83d\ude00","n":[0,12,-3,1.5e3],"t":true,"z":null} )",
-                              "test");
+  json::Value v = json::parse(
+      R"( {"s":"a\"b\\c\/\n\u00e9\ud83d\ude00","n":[0,12,-3,1.5e3],"t":true,"z":null} )", "test");
   REQUIRE(v.is_object());
   CHECK(v.find("s")->text == "a\"b\\c/\n\xc3\xa9\xf0\x9f\x98\x80");
   uint64_t x = 0;

@@ -47,8 +47,9 @@ TEST_CASE("shape ops reject bad shapes, ranges, axes and indices, naming the op"
   CHECK_THROWS_WITH_AS(gather(x, Tensor::from_vector<float>({0.f}, {1})),
                        doctest::Contains("gather: expected a 1-D i32 or i64 index"), Error);
   GatherInverse inv = make_gather_inverse(Tensor::from_vector<int64_t>({0}, {1}), 2, Device::cpu);
-  CHECK_THROWS_WITH_AS(gather(x, Tensor::from_vector<int64_t>({0}, {1}), inv.offsets, inv.positions),
-                       doctest::Contains("gather: expected csr_offsets i32[4]"), Error);
+  CHECK_THROWS_WITH_AS(
+      gather(x, Tensor::from_vector<int64_t>({0}, {1}), inv.offsets, inv.positions),
+      doctest::Contains("gather: expected csr_offsets i32[4]"), Error);
 }
 
 TEST_CASE("reshape's view follows new input values on replay") {

@@ -27,8 +27,8 @@ TEST_CASE("softmax family rejects bad axes, dtypes and shapes, naming the op") {
   CHECK_THROWS_WITH_AS(softmax(g.input(Tensor::zeros({2}, DType::i64))),
                        doctest::Contains("softmax"), Error);
   Var lab3 = g.input(Tensor::zeros({3}, DType::i64));
-  CHECK_THROWS_WITH_AS(cross_entropy(x, lab3), doctest::Contains("cross_entropy: expected labels [2]"),
-                       Error);
+  CHECK_THROWS_WITH_AS(cross_entropy(x, lab3),
+                       doctest::Contains("cross_entropy: expected labels [2]"), Error);
   CHECK_THROWS_WITH_AS(cross_entropy(x, g.input(Tensor::zeros({2}))),
                        doctest::Contains("cross_entropy"), Error);
   CHECK_THROWS_WITH_AS(cross_entropy(g.input(Tensor::zeros({6})), lab3),

@@ -101,12 +101,12 @@ TEST_CASE("sparse LUTLayer: W [S, C], distinct candidates per slot, the choice i
 
 TEST_CASE("sparse mapping: C < 1 and C > inputs are one-line errors") {
   Generator gen(1);
-  CHECK_THROWS_WITH_AS(LUTLayer(sparse_opts(10, 4, 2, 0), gen),
-                       "LUTLayer: expected sparse_candidates in [1, 10] (the layer's inputs), found 0",
-                       Error);
-  CHECK_THROWS_WITH_AS(LUTLayer(sparse_opts(10, 4, 2, 11), gen),
-                       "LUTLayer: expected sparse_candidates in [1, 10] (the layer's inputs), found 11",
-                       Error);
+  CHECK_THROWS_WITH_AS(
+      LUTLayer(sparse_opts(10, 4, 2, 0), gen),
+      "LUTLayer: expected sparse_candidates in [1, 10] (the layer's inputs), found 0", Error);
+  CHECK_THROWS_WITH_AS(
+      LUTLayer(sparse_opts(10, 4, 2, 11), gen),
+      "LUTLayer: expected sparse_candidates in [1, 10] (the layer's inputs), found 11", Error);
   Tensor x, y;
   toy_data(16, 12, 3, 1, x, y);
   // Layer 1 reads the 30 outputs of layer 0: C = 31 fits layer 0 (36 inputs) but not layer 1.
@@ -116,7 +116,8 @@ TEST_CASE("sparse mapping: C < 1 and C > inputs are one-line errors") {
                        Error);
   // Only sparse layers are bound by C.
   CHECK_NOTHROW(toy_network(toy_config(MappingKind::sparse, MappingKind::random, 31), 1, x));
-  CHECK_THROWS_AS(toy_network(toy_config(MappingKind::sparse, MappingKind::random, 0), 1, x), Error);
+  CHECK_THROWS_AS(toy_network(toy_config(MappingKind::sparse, MappingKind::random, 0), 1, x),
+                  Error);
   CHECK(parse_mapping_kind("sparse") == MappingKind::sparse);
   CHECK(mapping_kind_name(MappingKind::sparse) == "sparse");
 }
@@ -133,7 +134,8 @@ TEST_CASE("sparse LUTLayer: the forward reads the chosen candidate of every slot
   fixed.set_mapping_indices(layer.mapping_indices());
   Generator dg(2);
   Tensor x = Tensor::rand({9, 16}, dg);
-  for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = x.data<float>()[i] < 0.5f ? 0.f : 1.f;
+  for (int64_t i = 0; i < x.numel(); ++i)
+    x.data<float>()[i] = x.data<float>()[i] < 0.5f ? 0.f : 1.f;
   Graph g;
   const Tensor a = layer.forward(g, g.input(x)).value();
   const Tensor b = fixed.forward(g, g.input(x)).value();
@@ -162,7 +164,8 @@ TEST_CASE("sparse network: training moves choices among the candidates; the chec
   int moved = 0;
   for (size_t s = 0; s < c1.size(); ++s) {
     moved += c1[s] != c0[s];
-    CHECK(std::find(cv.begin() + static_cast<long>(s * 8), cv.begin() + static_cast<long>(s * 8 + 8),
+    CHECK(std::find(cv.begin() + static_cast<long>(s * 8),
+                    cv.begin() + static_cast<long>(s * 8 + 8),
                     static_cast<int32_t>(c1[s])) != cv.begin() + static_cast<long>(s * 8 + 8));
   }
   MESSAGE(moved << " of " << c1.size() << " slots changed their choice");
@@ -182,7 +185,8 @@ TEST_CASE("sparse network: training moves choices among the candidates; the chec
     for (size_t i = 0; i < net->num_layers(); ++i) {
       CHECK(back->layer(i).mapping_kind() == MappingKind::sparse);
       test::check_equal(back->layer(i).mapping_candidates(), net->layer(i).mapping_candidates());
-      test::check_equal(back->layer(i).mapping_weights()->value, net->layer(i).mapping_weights()->value);
+      test::check_equal(back->layer(i).mapping_weights()->value,
+                        net->layer(i).mapping_weights()->value);
       test::check_equal(back->layer(i).mapping_indices(), net->layer(i).mapping_indices());
     }
   }
@@ -199,8 +203,10 @@ TEST_CASE("load_lut_network: bad sparse mapping data is refused naming the tenso
   auto expect = [&](const std::string& name, const Tensor& repl, const std::string& message) {
     NamedTensors t;
     for (const auto& [n, v] : good.tensors)
-      if (n != name) t.emplace_back(n, v);
-      else if (repl.defined()) t.emplace_back(n, repl);
+      if (n != name)
+        t.emplace_back(n, v);
+      else if (repl.defined())
+        t.emplace_back(n, repl);
     const std::string path = dir + "/edited.safetensors";
     save_safetensors(path, t, good.metadata);
     INFO(name << " -> " << message);
@@ -281,7 +287,8 @@ TEST_CASE("grouped mapping: each node's candidates are its group's window of the
   const int32_t want_start[7] = {0, 0, 0, 2, 2, 2, 5};  // groups 0, 1, 2 start at 0, 3-1, 6-1
   for (int j = 0; j < 7; ++j)
     for (int l = 0; l < 2; ++l)
-      for (int c = 0; c < 4; ++c) CHECK(v[static_cast<size_t>((j * 2 + l) * 4 + c)] == want_start[j] + c);
+      for (int c = 0; c < 4; ++c)
+        CHECK(v[static_cast<size_t>((j * 2 + l) * 4 + c)] == want_start[j] + c);
   CHECK_THROWS_WITH_AS(grouped_mapping_candidates(10, 7, 2, 11, 0.0),
                        doctest::Contains("expected 1 <= groups <= 10"), Error);
   CHECK_THROWS_WITH_AS(grouped_candidate_count(10, 2, 0.75),

@@ -153,9 +153,9 @@ const int64_t kSampleCounts[] = {1, 31, 33, 1000, 4097};
 TEST_CASE("CudaBitsliceEngine matches interpret_bitslice bit-exactly on random programs") {
   DIFFLUT_REQUIRE_GPU();
   const ProgramShape shapes[] = {
-      {3, 0, 20, 4, 8, 1},           // no comparators: ops over the constants only
-      {16, 40, 500, 12, 120, 2},     // small, heavy slot reuse
-      {64, 200, 4000, 40, 400, 3},   // larger groups
+      {3, 0, 20, 4, 8, 1},              // no comparators: ops over the constants only
+      {16, 40, 500, 12, 120, 2},        // small, heavy slot reuse
+      {64, 200, 4000, 40, 400, 3},      // larger groups
       {784, 1000, 20000, 64, 3000, 3},  // about the size of the default model
   };
   uint64_t seed = 1;
@@ -268,12 +268,9 @@ TEST_CASE("CudaBitsliceEngine rejects malformed programs before touching the GPU
          p.num_slots += 1;
          p.ops[0].a = p.num_slots - 1;
        }},
-      {"constant overwritten", "writes slot 1",
-       [](BitsliceProgram& p) { p.ops[3].dst = 1; }},
-      {"slot out of range", "reads slot",
-       [](BitsliceProgram& p) { p.ops[5].b = p.num_slots; }},
-      {"groups with a gap", "group 1 covers",
-       [](BitsliceProgram& p) { p.groups[1].begin += 1; }},
+      {"constant overwritten", "writes slot 1", [](BitsliceProgram& p) { p.ops[3].dst = 1; }},
+      {"slot out of range", "reads slot", [](BitsliceProgram& p) { p.ops[5].b = p.num_slots; }},
+      {"groups with a gap", "group 1 covers", [](BitsliceProgram& p) { p.groups[1].begin += 1; }},
       {"comparator feature out of range", "reads feature",
        [](BitsliceProgram& p) { p.cmp_feature.back() = static_cast<int32_t>(p.input_words); }},
       {"duplicate comparator slot", "twice",

@@ -203,7 +203,9 @@ TEST_CASE("learnable_mapping CUDA fused update: AdamW + clamp, L2, SGD, real x, 
     compare_fused(7, 200, 70, 2, true, o);
   }
   SUBCASE("non-binary x (dense fallback)") { compare_fused(10, 200, 70, 3, false, Opt{}); }
-  SUBCASE("a batch too large for shared-memory tables") { compare_fused(900, 40, 50, 2, true, Opt{}); }
+  SUBCASE("a batch too large for shared-memory tables") {
+    compare_fused(900, 40, 50, 2, true, Opt{});
+  }
   SUBCASE("f64") { compare_fused(32, 200, 70, 3, true, Opt{}, DType::f64); }
 }
 

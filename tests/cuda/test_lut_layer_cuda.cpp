@@ -54,8 +54,8 @@ void compare_devices(MappingKind first, MappingKind later = MappingKind::random)
     const Node& a = gc.node(static_cast<int>(id));
     const Node& b = gg.node(static_cast<int>(id));
     CHECK(a.name == b.name);
-    if (a.name.find(".nodes") != std::string::npos || a.name.find(".mapping") != std::string::npos ||
-        a.name == "encoder") {
+    if (a.name.find(".nodes") != std::string::npos ||
+        a.name.find(".mapping") != std::string::npos || a.name == "encoder") {
       test::check_equal(b.value.to(Device::cpu), a.value);
     }
   }
@@ -95,12 +95,14 @@ TEST_CASE("LUT network on CUDA matches the CPU: cyclic + random mappings, forwar
   compare_devices(MappingKind::cyclic);
 }
 
-TEST_CASE("LUT network on CUDA matches the CPU: learnable + random mappings, forward and one step") {
+TEST_CASE(
+    "LUT network on CUDA matches the CPU: learnable + random mappings, forward and one step") {
   DIFFLUT_REQUIRE_GPU();
   compare_devices(MappingKind::learnable);
 }
 
-TEST_CASE("LUT network on CUDA matches the CPU: sparse mappings in every layer, forward and one step") {
+TEST_CASE(
+    "LUT network on CUDA matches the CPU: sparse mappings in every layer, forward and one step") {
   DIFFLUT_REQUIRE_GPU();
   compare_devices(MappingKind::sparse, MappingKind::sparse);
 }

@@ -28,7 +28,8 @@ struct Run {
   Tensor soft, bits, grad_x, grad_p;
 };
 
-Run run(const NodeType& t, const Tensor& x, const Tensor& p, const Tensor& seed, int k, Device dev) {
+Run run(const NodeType& t, const Tensor& x, const Tensor& p, const Tensor& seed, int k,
+        Device dev) {
   Run r;
   {
     Graph g;
@@ -63,8 +64,9 @@ std::vector<Case> cases() {
   // Every built-in type of the registry with default options, then the options that change the math.
   std::vector<Case> cases;
   for (const auto& t : builtin_node_types())
-    cases.push_back({t->name(), {}, t->name() == "difflogic" ? std::vector<int>{2}
-                                                               : std::vector<int>{1, 6, 8}});
+    cases.push_back({t->name(),
+                     {},
+                     t->name() == "difflogic" ? std::vector<int>{2} : std::vector<int>{1, 6, 8}});
   cases.push_back({"polylut", d3, {6}});
   cases.push_back({"neurallut", deep, {6}});
   cases.push_back({"probabilistic", {}, {4, 7}});
@@ -106,7 +108,8 @@ TEST_CASE("node types on CUDA match the CPU: soft forward, eval bits exactly, gr
         for (int64_t b = 0; b < B; ++b)
           for (int64_t j = 0; j < N; ++j) {
             unsigned a = 0;
-            for (int l = 0; l < k; ++l) a |= (xb[static_cast<size_t>((b * N + j) * k + l)] >= 0.5 ? 1u : 0u) << l;
+            for (int l = 0; l < k; ++l)
+              a |= (xb[static_cast<size_t>((b * N + j) * k + l)] >= 0.5 ? 1u : 0u) << l;
             same &= bits[static_cast<size_t>(b * N + j)] == ttv[static_cast<size_t>((j << k) + a)];
           }
         CHECK(same);

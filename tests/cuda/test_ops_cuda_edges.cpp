@@ -15,8 +15,9 @@ TEST_CASE("CUDA composite graph with a reused value matches the CPU, forward and
   for (DType dt : {DType::f32, DType::f64}) {
     CAPTURE(dtype_name(dt));
     Generator gen(1);
-    const std::vector<Tensor> in = {test::uniform({513, 65}, gen, -1, 1, dt), test::uniform({65}, gen, -1, 1, dt),
-                        test::uniform({513, 1}, gen, -1, 1, dt)};
+    const std::vector<Tensor> in = {test::uniform({513, 65}, gen, -1, 1, dt),
+                                    test::uniform({65}, gen, -1, 1, dt),
+                                    test::uniform({513, 1}, gen, -1, 1, dt)};
     std::vector<std::vector<Tensor>> grads;
     std::vector<Tensor> outs;
     for (Device dev : {Device::cpu, Device::cuda}) {
@@ -32,7 +33,8 @@ TEST_CASE("CUDA composite graph with a reused value matches the CPU, forward and
     }
     const double tol = dt == DType::f32 ? 2e-5 : 1e-12;
     test::check_close(outs[1], outs[0], tol, tol);
-    for (size_t i = 0; i < in.size(); ++i) test::check_close(grads[1][i], grads[0][i], tol * 30, tol);
+    for (size_t i = 0; i < in.size(); ++i)
+      test::check_close(grads[1][i], grads[0][i], tol * 30, tol);
   }
 }
 
@@ -41,8 +43,10 @@ TEST_CASE("binary ops reject operands on different devices, naming the op and bo
   Graph g;
   Var a = g.input(Tensor::zeros({2, 3}, DType::f32));
   Var b = g.input(Tensor::zeros({2, 3}, DType::f32, Device::cuda));
-  CHECK_THROWS_WITH_AS(add(a, b), doctest::Contains("add: expected all inputs on one device"), Error);
-  CHECK_THROWS_WITH_AS(mul(b, a), doctest::Contains("f32[2, 3] on cuda and input 1 f32[2, 3] on cpu"), Error);
+  CHECK_THROWS_WITH_AS(add(a, b), doctest::Contains("add: expected all inputs on one device"),
+                       Error);
+  CHECK_THROWS_WITH_AS(mul(b, a),
+                       doctest::Contains("f32[2, 3] on cuda and input 1 f32[2, 3] on cpu"), Error);
 }
 
 TEST_CASE("cuda cross_entropy with an invalid label: NaN loss, or Error under DIFFLUT_SYNC_DEBUG") {

@@ -21,7 +21,8 @@ struct Model : Module {
     t = &register_parameter("t", uniform_tensor({33}, -1, 1, gen, dt, dev));
     t->clamp_min = -1.0;
     t->clamp_max = 1.0;
-    big = &register_parameter("big", uniform_tensor({3 * kOptimChunkElems + 77}, -0.5, 0.5, gen, dt, dev));
+    big = &register_parameter("big",
+                              uniform_tensor({3 * kOptimChunkElems + 77}, -0.5, 0.5, gen, dt, dev));
     big->clamp_min = -0.5;
     big->clamp_max = 0.5;
   }

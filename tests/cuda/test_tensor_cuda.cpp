@@ -26,5 +26,6 @@ TEST_CASE("rand, randn and randint give identical numbers on CPU and CUDA") {
     test::check_equal(Tensor::randn({4097}, a, dt), Tensor::randn({4097}, b, dt, Device::cuda));
   }
   Generator a(5), b(5);
-  test::check_equal(Tensor::randint({999}, 0, 37, a), Tensor::randint({999}, 0, 37, b, DType::i64, Device::cuda));
+  test::check_equal(Tensor::randint({999}, 0, 37, a),
+                    Tensor::randint({999}, 0, 37, b, DType::i64, Device::cuda));
 }

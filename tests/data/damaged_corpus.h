@@ -69,8 +69,8 @@ inline std::map<std::string, std::string> snapshot(const std::string& dir) {
     const std::string rel = fs::relative(e.path(), dir).string();
     struct stat st {};
     ::stat(e.path().c_str(), &st);
-    std::string key = std::to_string(st.st_mtim.tv_sec) + "." +
-                      std::to_string(st.st_mtim.tv_nsec) + ":" + std::to_string(st.st_size) + ":";
+    std::string key = std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec) +
+                      ":" + std::to_string(st.st_size) + ":";
     if (e.is_directory()) {
       out[rel] = key + "<dir>";
     } else {

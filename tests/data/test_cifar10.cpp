@@ -93,9 +93,9 @@ TEST_CASE("cifar10: records keep their channel planes and files concatenate in o
   Dataset ds = read_cifar10_files({dir + "/one.bin", dir + "/two.bin"}, "gen");
   CHECK(ds.labels.to_vector<int64_t>() == std::vector<int64_t>{7, 2, 9});
   const uint8_t* x = ds.features.data<uint8_t>();
-  CHECK(x[0] == 10);                  // record 0, R, pixel 0
-  CHECK(x[1024 + 3] == 23);           // record 0, G, pixel 3
-  CHECK(x[3072 + 2048 + 100] == 160); // record 1, B, pixel 100
+  CHECK(x[0] == 10);                   // record 0, R, pixel 0
+  CHECK(x[1024 + 3] == 23);            // record 0, G, pixel 3
+  CHECK(x[3072 + 2048 + 100] == 160);  // record 1, B, pixel 100
 }
 
 TEST_CASE("cifar10: a partial record names the file and the record index") {
@@ -105,11 +105,9 @@ TEST_CASE("cifar10: a partial record names the file and the record index") {
   bytes.insert(bytes.end(), second.begin(), second.begin() + 500);
   test::write_bytes(dir + "/data_batch_1.bin", bytes);
   CHECK_THROWS_WITH_AS(read_cifar10_files({dir + "/data_batch_1.bin"}, "gen"),
-                       test::has("data_batch_1.bin: expected a multiple of 3073 bytes"),
-                       Error);
+                       test::has("data_batch_1.bin: expected a multiple of 3073 bytes"), Error);
   CHECK_THROWS_WITH_AS(read_cifar10_files({dir + "/data_batch_1.bin"}, "gen"),
-                       test::has("found 3573 bytes: record 1 is partial (500 of 3073"),
-                       Error);
+                       test::has("found 3573 bytes: record 1 is partial (500 of 3073"), Error);
 }
 
 TEST_CASE("cifar10: a label >= 10 names the file, the record and the label") {
@@ -120,6 +118,6 @@ TEST_CASE("cifar10: a label >= 10 names the file, the record and the label") {
   test::write_bytes(dir + "/b.bin", bytes);
   CHECK_THROWS_WITH_AS(read_cifar10_files({dir + "/b.bin"}, "gen"),
                        test::has("b.bin: record 1 (byte offset 3073) has label 10, "
-                                         "expected 0..9"),
+                                 "expected 0..9"),
                        Error);
 }

@@ -12,8 +12,7 @@ TEST_CASE("csv: numeric features and an integer label column (last by default)")
   Dataset ds = read_csv(dir + "/t.csv");
   CHECK(ds.features.shape() == Shape{3, 3});
   CHECK(ds.features.dtype() == DType::f32);
-  CHECK(ds.features.to_vector<float>() ==
-        std::vector<float>{1, 2.5f, -3, 0.4f, 5, 6, 7, 8, 9});
+  CHECK(ds.features.to_vector<float>() == std::vector<float>{1, 2.5f, -3, 0.4f, 5, 6, 7, 8, 9});
   CHECK(ds.labels.to_vector<int64_t>() == std::vector<int64_t>{2, 0, 1});
   CHECK(ds.num_classes == 3);
   CHECK(ds.class_names.empty());
@@ -61,14 +60,13 @@ TEST_CASE("csv: a non-numeric field names file, line, column and the header name
   test::write_text(dir + "/b.csv", "a,b,label\n1,2,0\n3,abc,1\n");
   CHECK_THROWS_WITH_AS(read_csv(dir + "/b.csv"),
                        test::has("b.csv:3: column 2 ('b'): expected a finite number, "
-                                         "found 'abc'"),
+                                 "found 'abc'"),
                        Error);
   test::write_text(dir + "/e.csv", "1,,0\n");
   CsvOptions no_header;
   no_header.has_header = false;
   CHECK_THROWS_WITH_AS(read_csv(dir + "/e.csv", no_header),
-                       test::has("e.csv:1: column 2: expected a finite number, found ''"),
-                       Error);
+                       test::has("e.csv:1: column 2: expected a finite number, found ''"), Error);
   test::write_text(dir + "/nan.csv", "a,l\nnan,0\n");
   CHECK_THROWS_WITH_AS(read_csv(dir + "/nan.csv"), test::has("found 'nan'"), Error);
 }
@@ -77,8 +75,7 @@ TEST_CASE("csv: ragged rows, unknown label columns and empty files are errors") 
   const std::string dir = test::temp_dir("csv-ragged");
   test::write_text(dir + "/r.csv", "a,b,label\n1,2,0\n\n3,1\n");
   CHECK_THROWS_WITH_AS(read_csv(dir + "/r.csv"),
-                       test::has("r.csv:4: expected 3 fields (as in line 1), found 2"),
-                       Error);
+                       test::has("r.csv:4: expected 3 fields (as in line 1), found 2"), Error);
   CsvOptions named;
   named.label_name = "target";
   CHECK_THROWS_WITH_AS(read_csv(dir + "/r.csv", named),
@@ -89,11 +86,10 @@ TEST_CASE("csv: ragged rows, unknown label columns and empty files are errors") 
                        test::has("label column 7 is outside the 3 columns"), Error);
   test::write_text(dir + "/h.csv", "a,b\n");
   CHECK_THROWS_WITH_AS(read_csv(dir + "/h.csv"),
-                       test::has("h.csv: expected at least one data row, found none"),
-                       Error);
+                       test::has("h.csv: expected at least one data row, found none"), Error);
   test::write_text(dir + "/l.csv", "a,b\n1,x\n2,\n");
   CHECK_THROWS_WITH_AS(read_csv(dir + "/l.csv"),
                        test::has("l.csv:3: column 2: expected a label, found an empty "
-                                         "field"),
+                                 "field"),
                        Error);
 }

@@ -103,42 +103,65 @@ std::vector<DamagedCase> gz_cases() {
     return out;
   }();
   return {
-      {"idx gz: only the gzip magic", {{"f.gz", {0x1f, 0x8b}}}, idx_images("f.gz"),
+      {"idx gz: only the gzip magic",
+       {{"f.gz", {0x1f, 0x8b}}},
+       idx_images("f.gz"),
        "{dir}/f.gz: gzip data ends early: the stream is incomplete after all 2 compressed bytes "
        "(0 bytes decompressed so far; truncated?)"},
-      {"idx gz: cut in half", {{"f.gz", half}}, idx_images("f.gz"),
+      {"idx gz: cut in half",
+       {{"f.gz", half}},
+       idx_images("f.gz"),
        "{dir}/f.gz: gzip data ends early: the stream is incomplete after all {n} compressed bytes "
        "({n} bytes decompressed so far; truncated?)"},
-      {"idx gz: trailer CRC flipped", {{"f.gz", bad_crc}}, idx_images("f.gz"),
+      {"idx gz: trailer CRC flipped",
+       {{"f.gz", bad_crc}},
+       idx_images("f.gz"),
        "{dir}/f.gz: corrupt gzip data near compressed byte {n} of {n}: incorrect data check (zlib "
        "code -3)"},
-      {"idx gz: trailer length flipped", {{"f.gz", bad_isize}}, idx_images("f.gz"),
+      {"idx gz: trailer length flipped",
+       {{"f.gz", bad_isize}},
+       idx_images("f.gz"),
        "{dir}/f.gz: corrupt gzip data near compressed byte {n} of {n}: incorrect length check "
        "(zlib code -3)"},
-      {"idx gz: unknown compression method", {{"f.gz", bad_method}}, idx_images("f.gz"),
+      {"idx gz: unknown compression method",
+       {{"f.gz", bad_method}},
+       idx_images("f.gz"),
        "{dir}/f.gz: corrupt gzip data near compressed byte {n} of {n}: unknown compression method "
        "(zlib code -3)"},
-      {"idx gz: reserved block type", {{"f.gz", bad_block}}, idx_images("f.gz"),
+      {"idx gz: reserved block type",
+       {{"f.gz", bad_block}},
+       idx_images("f.gz"),
        "{dir}/f.gz: corrupt gzip data near compressed byte {n} of {n}: invalid block type (zlib "
        "code -3)"},
-      {"idx gz: garbage after the stream", {{"f.gz", cat(good, {1, 2, 3})}}, idx_images("f.gz"),
+      {"idx gz: garbage after the stream",
+       {{"f.gz", cat(good, {1, 2, 3})}},
+       idx_images("f.gz"),
        "{dir}/f.gz: unexpected 3 bytes after the end of the gzip data at compressed byte {n}"},
-      {"idx gz: empty content", {{"f.gz", gz({})}}, idx_images("f.gz"),
+      {"idx gz: empty content",
+       {{"f.gz", gz({})}},
+       idx_images("f.gz"),
        "{dir}/f.gz: expected an IDX header of at least 4 bytes, found 0 bytes (truncated?)"},
-      {"idx gz: bad magic inside", {{"f.gz", gz(test::bytes_of("not an idx file"))}},
+      {"idx gz: bad magic inside",
+       {{"f.gz", gz(test::bytes_of("not an idx file"))}},
        idx_images("f.gz"),
        "{dir}/f.gz: bad magic 0x6E6F7420, expected 0x00000803 (IDX u8 data with 3 dimensions)"},
-      {"idx gz: payload cut", {{"f.gz", gz(std::vector<uint8_t>(plain.begin(), plain.end() - 9))}},
+      {"idx gz: payload cut",
+       {{"f.gz", gz(std::vector<uint8_t>(plain.begin(), plain.end() - 9))}},
        idx_images("f.gz"),
        "{dir}/f.gz: expected 15696 bytes of IDX data, found 15687 (truncated? header says [20, "
        "28, 28]; the data ends in record 19 of 20)"},
-      {"idx gz: trailing bytes inside", {{"f.gz", trailing_idx}}, idx_images("f.gz"),
+      {"idx gz: trailing bytes inside",
+       {{"f.gz", trailing_idx}},
+       idx_images("f.gz"),
        "{dir}/f.gz: the decompressed data is longer than the 15696 bytes the IDX header ([20, 28, "
        "28]) declares (unexpected trailing bytes or a gzip bomb; stopped after 15697 bytes)"},
-      {"idx gz: bomb behind a small header", {{"f.gz", bomb}}, idx_images("f.gz"),
+      {"idx gz: bomb behind a small header",
+       {{"f.gz", bomb}},
+       idx_images("f.gz"),
        "{dir}/f.gz: the decompressed data is longer than the 800 bytes the IDX header ([1, 28, "
        "28]) declares (unexpected trailing bytes or a gzip bomb; stopped after 4096 bytes)"},
-      {"idx gz: header declaring 47 GB", {{"f.gz", gz(test::make_idx({60000, 28000, 28}, {}))}},
+      {"idx gz: header declaring 47 GB",
+       {{"f.gz", gz(test::make_idx({60000, 28000, 28}, {}))}},
        idx_images("f.gz"),
        "{dir}/f.gz: the IDX header ([60000, 28000, 28]) declares 47040000016 bytes, more than the "
        "limit of 1073741824 bytes for decompressed inputs (set DIFFLUT_GUNZIP_MAX_BYTES to raise "
@@ -148,7 +171,8 @@ std::vector<DamagedCase> gz_cases() {
        [](const std::string& dir) { read_idx_u8(dir + "/f.gz"); },
        "{dir}/f.gz: dimension 2 of the IDX header (33554432) gives an implausible size [1048576, "
        "524288, 33554432]"},
-      {"csv gz: cut", {{"c.csv.gz", std::vector<uint8_t>(good.begin(), good.begin() + 30)}},
+      {"csv gz: cut",
+       {{"c.csv.gz", std::vector<uint8_t>(good.begin(), good.begin() + 30)}},
        [](const std::string& dir) { read_csv(dir + "/c.csv.gz"); },
        "{dir}/c.csv.gz: gzip data ends early: the stream is incomplete after all 30 compressed "
        "bytes ({n} bytes decompressed so far; truncated?)"},

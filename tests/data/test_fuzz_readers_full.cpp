@@ -140,42 +140,75 @@ std::vector<Format> formats() {
     dataset_ok(read_image_folder(dir + "/root"));
   };
   return {
-      {"idx", "f", {}, idx,
+      {"idx",
+       "f",
+       {},
+       idx,
        [idx_ok](const std::string& dir) { idx_ok(read_idx_u8(dir + "/f"), dir + "/f"); }},
-      {"idx-gz", "f.gz", {}, gz(idx),
+      {"idx-gz",
+       "f.gz",
+       {},
+       gz(idx),
        [idx_ok](const std::string& dir) { idx_ok(read_idx_u8(dir + "/f.gz", 3), dir + "/f.gz"); }},
-      {"idx-pair", "img", {{"lbl", labels}}, idx,
+      {"idx-pair",
+       "img",
+       {{"lbl", labels}},
+       idx,
        [dataset_ok](const std::string& dir) {
          dataset_ok(read_idx_dataset(dir + "/img", dir + "/lbl", 10, "pair"));
        }},
-      {"idx-pair-labels", "lbl", {{"img", idx}}, labels,
+      {"idx-pair-labels",
+       "lbl",
+       {{"img", idx}},
+       labels,
        [dataset_ok](const std::string& dir) {
          dataset_ok(read_idx_dataset(dir + "/img", dir + "/lbl", 10, "pair"));
        }},
-      {"cifar", "b.bin", {}, cifar,
+      {"cifar",
+       "b.bin",
+       {},
+       cifar,
        [dataset_ok](const std::string& dir) {
          dataset_ok(read_cifar10_files({dir + "/b.bin"}, "gen"));
        }},
-      {"csv", "c.csv", {}, test::bytes_of(csv),
+      {"csv",
+       "c.csv",
+       {},
+       test::bytes_of(csv),
        [dataset_ok](const std::string& dir) {
          const Dataset ds = read_csv(dir + "/c.csv");
          dataset_ok(ds);
          CHECK(ds.num_classes <= 10000);
        }},
-      {"csv-numeric", "c.csv", {}, test::bytes_of(csv_num),
+      {"csv-numeric",
+       "c.csv",
+       {},
+       test::bytes_of(csv_num),
        [dataset_ok](const std::string& dir) {
          const Dataset ds = read_csv(dir + "/c.csv");
          dataset_ok(ds);
          CHECK(ds.num_classes <= 10000);
        }},
-      {"csv-gz", "c.csv.gz", {}, gz(test::bytes_of(csv_num)),
+      {"csv-gz",
+       "c.csv.gz",
+       {},
+       gz(test::bytes_of(csv_num)),
        [dataset_ok](const std::string& dir) { dataset_ok(read_csv(dir + "/c.csv.gz")); }},
-      {"png", "root/a/x.png", {{"root/b/y.png", test::png_bytes(5, 4, 3, 9)}},
-       test::png_bytes(5, 4, 3, 1), images},
-      {"jpg", "root/a/x.jpg", {{"root/b/y.jpg", test::jpg_bytes(8, 8, 3, 9)}},
-       test::jpg_bytes(8, 8, 3, 1), images},
-      {"bmp", "root/a/x.bmp", {{"root/b/y.bmp", test::bmp_bytes(5, 4, 3, 9)}},
-       test::bmp_bytes(5, 4, 3, 1), images},
+      {"png",
+       "root/a/x.png",
+       {{"root/b/y.png", test::png_bytes(5, 4, 3, 9)}},
+       test::png_bytes(5, 4, 3, 1),
+       images},
+      {"jpg",
+       "root/a/x.jpg",
+       {{"root/b/y.jpg", test::jpg_bytes(8, 8, 3, 9)}},
+       test::jpg_bytes(8, 8, 3, 1),
+       images},
+      {"bmp",
+       "root/a/x.bmp",
+       {{"root/b/y.bmp", test::bmp_bytes(5, 4, 3, 9)}},
+       test::bmp_bytes(5, 4, 3, 1),
+       images},
   };
 }
 }  // namespace

@@ -33,7 +33,7 @@ TEST_CASE("idx: a truncated payload names the file, the expected and found sizes
   test::write_bytes(dir + "/t10k-images-idx3-ubyte", b);
   CHECK_THROWS_WITH_AS(read_idx_u8(dir + "/t10k-images-idx3-ubyte", 3),
                        test::has("t10k-images-idx3-ubyte: expected 7856 bytes of IDX "
-                                         "data, found 2468 (truncated?"),
+                                 "data, found 2468 (truncated?"),
                        Error);
   CHECK_THROWS_WITH_AS(read_idx_u8(dir + "/t10k-images-idx3-ubyte", 3),
                        test::has("ends in record 3 of 10"), Error);
@@ -41,7 +41,7 @@ TEST_CASE("idx: a truncated payload names the file, the expected and found sizes
   test::write_bytes(dir + "/short", {0, 0, 8, 3, 0, 0});
   CHECK_THROWS_WITH_AS(read_idx_u8(dir + "/short", 3),
                        test::has("short: expected an IDX header of 16 bytes (3 dimensions), "
-                                         "found 6 bytes"),
+                                 "found 6 bytes"),
                        Error);
   test::write_bytes(dir + "/empty", {});
   CHECK_THROWS_WITH_AS(read_idx_u8(dir + "/empty"), test::has("found 0 bytes"), Error);
@@ -54,7 +54,7 @@ TEST_CASE("idx: trailing bytes after the payload are an error, not ignored") {
   test::write_bytes(dir + "/lab", b);
   CHECK_THROWS_WITH_AS(read_idx_u8(dir + "/lab", 1),
                        test::has("expected 12 bytes of IDX data, found 13 (1 unexpected "
-                                         "trailing bytes"),
+                                 "trailing bytes"),
                        Error);
 }
 
@@ -68,8 +68,7 @@ TEST_CASE("idx: bad magic reports found and expected values in hex") {
   test::write_bytes(dir + "/i32", {0, 0, 0x0C, 1, 0, 0, 0, 1, 0, 0, 0, 5});
   CHECK_THROWS_WITH_AS(read_idx_u8(dir + "/i32", 1),
                        test::has("bad magic 0x00000C01, expected 0x00000801"), Error);
-  CHECK_THROWS_WITH_AS(read_idx_u8(dir + "/i32"), test::has("bad magic 0x00000C01"),
-                       Error);
+  CHECK_THROWS_WITH_AS(read_idx_u8(dir + "/i32"), test::has("bad magic 0x00000C01"), Error);
   // Images and labels swapped.
   test::write_bytes(dir + "/lab", test::make_idx({1}, {0}));
   CHECK_THROWS_WITH_AS(read_idx_dataset(dir + "/lab", dir + "/img", 10, "toy"),
@@ -84,8 +83,7 @@ TEST_CASE("idx: wrong image extents, mismatched counts and out-of-range labels a
                        test::has("expected images of [28, 28], found [28, 27]"), Error);
   test::write_bytes(dir + "/lab3", test::make_idx({3}, {0, 1, 2}));
   CHECK_THROWS_WITH_AS(read_idx_dataset(dir + "/img", dir + "/lab3", 10, "toy"),
-                       test::has("holds 2 images but " + dir + "/lab3 holds 3 labels"),
-                       Error);
+                       test::has("holds 2 images but " + dir + "/lab3 holds 3 labels"), Error);
   test::write_bytes(dir + "/lab-bad", test::make_idx({2}, {4, 12}));
   CHECK_THROWS_WITH_AS(read_idx_dataset(dir + "/img", dir + "/lab-bad", 10, "toy"),
                        test::has("lab-bad: record 1 has label 12, expected 0..9"), Error);
@@ -108,7 +106,7 @@ TEST_CASE("idx: gzip content is gunzipped with zlib, or refused clearly without 
   CHECK_FALSE(gzip_supported());
   CHECK_THROWS_WITH_AS(read_idx_u8(dir + "/x.gz"),
                        test::has("x.gz: is gzip-compressed, but this DiffLUT build has no "
-                                         "zlib"),
+                                 "zlib"),
                        Error);
 #endif
 }

@@ -117,9 +117,10 @@ TEST_CASE("image folder: mixed channel counts fail by default and convert on req
   png(root + "/a/1.png", 3, 3, 1, 9);
   png(root + "/a/2.png", 3, 3, 3, 9);
   CHECK_THROWS_WITH_AS(read_image_folder(root),
-                       test::has(root + "/a/2.png: image is 3x3x3 (width x height x "
-                                                "channels), expected 3x3x1 as in " +
-                                         root + "/a/1.png"),
+                       test::has(root +
+                                 "/a/2.png: image is 3x3x3 (width x height x "
+                                 "channels), expected 3x3x1 as in " +
+                                 root + "/a/1.png"),
                        Error);
   CHECK_THROWS_WITH_AS(read_image_folder(root), test::has("ImageColor::rgb"), Error);
   Dataset ds = read_image_folder(root, {ImageColor::rgb});
@@ -139,9 +140,10 @@ TEST_CASE("image folder: mismatched image sizes name the file and both sizes") {
   png(root + "/a/1.png", 8, 8, 3, 0);
   png(root + "/b/2.png", 8, 6, 3, 0);
   CHECK_THROWS_WITH_AS(read_image_folder(root),
-                       test::has(root + "/b/2.png: image is 8x6x3 (width x height x "
-                                                "channels), expected 8x8x3 as in " +
-                                         root + "/a/1.png"),
+                       test::has(root +
+                                 "/b/2.png: image is 8x6x3 (width x height x "
+                                 "channels), expected 8x8x3 as in " +
+                                 root + "/a/1.png"),
                        Error);
 }
 
@@ -162,8 +164,8 @@ TEST_CASE("image folder: a corrupt image names the file and stb_image's reason")
 
 TEST_CASE("image folder: missing root, no class folders and empty classes are errors") {
   const std::string root = test::temp_dir("imgf-empty");
-  CHECK_THROWS_WITH_AS(read_image_folder(root + "/nope"),
-                       test::has("found no such directory"), Error);
+  CHECK_THROWS_WITH_AS(read_image_folder(root + "/nope"), test::has("found no such directory"),
+                       Error);
   CHECK_THROWS_WITH_AS(read_image_folder(root),
                        test::has("expected one sub-folder per class, found none"), Error);
   fs::create_directories(root + "/cats");

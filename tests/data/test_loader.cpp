@@ -119,8 +119,7 @@ TEST_CASE("loader: labels outside [0, num_classes) are rejected on the host at c
   Dataset ds = toy(8);
   ds.labels.data<int64_t>()[5] = 4;
   CHECK_THROWS_WITH_AS(DataLoader(ds, 4),
-                       test::has("dataset 'toy': label 4 of sample 5 is outside [0, 4)"),
-                       Error);
+                       test::has("dataset 'toy': label 4 of sample 5 is outside [0, 4)"), Error);
   ds.labels.data<int64_t>()[5] = -1;
   CHECK_THROWS_AS(DataLoader(ds, 4), Error);
   CHECK_THROWS_WITH_AS(DataLoader(toy(8), 0), test::has("batch_size > 0"), Error);
@@ -160,8 +159,7 @@ TEST_CASE("split_validation: disjoint, complete, seeded, sized by fraction or co
   CHECK(ids(split_validation(ds, 0.2, 10).second) != v);
   CHECK(split_validation_count(ds, 7, 1).second.size() == 7);
   CHECK_THROWS_WITH_AS(split_validation_count(ds, 50, 1),
-                       test::has("expected a validation count in [1, 49], found 50"),
-                       Error);
+                       test::has("expected a validation count in [1, 49], found 50"), Error);
   CHECK_THROWS_AS(split_validation(ds, 1.0, 1), Error);
 }
 

@@ -47,11 +47,10 @@ TEST_CASE("registry: names are case-insensitive and fashion-mnist aliases resolv
 TEST_CASE("registry: an unknown name lists the known ones; an unknown split is named") {
   CHECK_THROWS_WITH_AS(load_dataset("svhn", "train"),
                        test::has("dataset 'svhn' is not known (known: mnist, fashionmnist, "
-                                         "cifar10"),
+                                 "cifar10"),
                        Error);
   CHECK_THROWS_WITH_AS(load_dataset("mnist", "validation"),
-                       test::has("mnist: unknown split 'validation' (known: train, test)"),
-                       Error);
+                       test::has("mnist: unknown split 'validation' (known: train, test)"), Error);
 }
 
 TEST_CASE("registry: data root is the argument, else DIFFLUT_DATA_ROOT, else ../shared/data") {
@@ -75,18 +74,16 @@ TEST_CASE("registry: Fashion-MNIST is found via env, then <root>/fashion-mnist, 
 TEST_CASE("registry: missing files name the path and how to provide the data") {
   const std::string root = test::temp_dir("registry-missing");
   CHECK_THROWS_WITH_AS(load_dataset("mnist", "train", root),
-                       test::has("mnist: missing " + root +
-                                         "/mnist/train-images-idx3-ubyte.gz"),
+                       test::has("mnist: missing " + root + "/mnist/train-images-idx3-ubyte.gz"),
                        Error);
-  CHECK_THROWS_WITH_AS(load_dataset("mnist", "test", root), test::has("DIFFLUT_DATA_ROOT"),
-                       Error);
+  CHECK_THROWS_WITH_AS(load_dataset("mnist", "test", root), test::has("DIFFLUT_DATA_ROOT"), Error);
   CHECK_THROWS_WITH_AS(load_dataset("cifar10", "train", root),
                        test::has("cifar10: missing folder " + root + "/cifar10"), Error);
   std::filesystem::create_directories(root + "/cifar10");
   CHECK_THROWS_WITH_AS(load_dataset("cifar10", "train", root),
                        test::has(root + "/cifar10/data_batch_1.bin"), Error);
-  CHECK_THROWS_WITH_AS(load_dataset("cifar10", "test", root),
-                       test::has("test_batch_first1000.bin"), Error);
+  CHECK_THROWS_WITH_AS(load_dataset("cifar10", "test", root), test::has("test_batch_first1000.bin"),
+                       Error);
   ScopedEnv env("DIFFLUT_FASHION_MNIST_DIR", (root + "/nowhere").c_str());
   CHECK_THROWS_WITH_AS(load_dataset("fashionmnist", "train", root),
                        test::has("dataset-fashion-mnist"), Error);

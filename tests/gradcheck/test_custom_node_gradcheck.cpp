@@ -32,8 +32,9 @@ double net_regularization(LUTNetwork& net) {
 }
 }  // namespace
 
-TEST_CASE("LUTNetwork::node_regularization adds every layer's NodeType::regularization; "
-          "its gradient passes a finite-difference check") {
+TEST_CASE(
+    "LUTNetwork::node_regularization adds every layer's NodeType::regularization; "
+    "its gradient passes a finite-difference check") {
   auto type = soft_majority();  // R = ½·λ·Σ w² over weights (λ = 0.1), biases free
   Generator data_gen(5);
   Tensor x = Tensor::rand({16, 4}, data_gen, DType::f32);
@@ -52,7 +53,8 @@ TEST_CASE("LUTNetwork::node_regularization adds every layer's NodeType::regulari
   // Random parameters instead of the init (all weights 1), so every element matters differently.
   for (size_t i = 0; i < net.num_layers(); ++i) {
     Parameter& p = net.layer(i).node_params();
-    const std::vector<double> r = Tensor::randn(p.value.shape(), gen, DType::f64).to_vector<double>();
+    const std::vector<double> r =
+        Tensor::randn(p.value.shape(), gen, DType::f64).to_vector<double>();
     std::copy(r.begin(), r.end(), p.value.data<double>());
   }
   double expect = 0;
@@ -80,7 +82,8 @@ TEST_CASE("LUTNetwork::node_regularization adds every layer's NodeType::regulari
       v[e] = keep - eps;
       const double lo = net_regularization(net);
       v[e] = keep;
-      CHECK(analytic[static_cast<size_t>(e)] == doctest::Approx((hi - lo) / (2 * eps)).epsilon(1e-5));
+      CHECK(analytic[static_cast<size_t>(e)] ==
+            doctest::Approx((hi - lo) / (2 * eps)).epsilon(1e-5));
     }
   }
 }
@@ -123,8 +126,9 @@ struct ProductNode : ScalarNodeType<ProductNode> {
 };
 }  // namespace
 
-TEST_CASE("ScalarNodeType defaults: gradcheck, eval = forward >= 0.5 on the truth table, no "
-          "regularisation, N(0, 0.1²) init") {
+TEST_CASE(
+    "ScalarNodeType defaults: gradcheck, eval = forward >= 0.5 on the truth table, no "
+    "regularisation, N(0, 0.1²) init") {
   auto type = std::make_shared<ProductNode>();
   CHECK_FALSE(type->has_regularization());  // no node_regularization member: no term
   const int k = 3;

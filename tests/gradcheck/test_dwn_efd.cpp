@@ -82,7 +82,8 @@ TEST_CASE("dwn EFD input gradient equals the noisy-neighbourhood expectation, k 
         for (int l = 0; l < k; ++l) {
           const double got = c.dx[static_cast<size_t>((b * N + j) * k + l)];
           const double gv = c.g[static_cast<size_t>(b * N + j)];
-          const double f = gv * efd_closed_form(T, k, addr, l, dwn_default_alpha(k), kDwnDefaultBeta);
+          const double f =
+              gv * efd_closed_form(T, k, addr, l, dwn_default_alpha(k), kDwnDefaultBeta);
           const double o = gv * noisy_neighbourhood(T, k, addr, l);
           if (std::fabs(got - f) > 1e-6 * (1 + std::fabs(f))) ++bad_formula;
           if (std::fabs(got - o) > 1e-6 * (1 + std::fabs(o))) ++bad_oracle;
@@ -95,7 +96,8 @@ TEST_CASE("dwn EFD input gradient equals the noisy-neighbourhood expectation, k 
   }
 }
 
-TEST_CASE("dwn EFD input gradient matches the closed form for non-default alpha and beta, k = 1..8") {
+TEST_CASE(
+    "dwn EFD input gradient matches the closed form for non-default alpha and beta, k = 1..8") {
   for (int k = 1; k <= 8; ++k) {
     CAPTURE(k);
     const int B = 5, N = 3, K = 1 << k;

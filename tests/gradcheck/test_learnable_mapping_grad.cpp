@@ -16,8 +16,7 @@ namespace {
 
 // L(x) = sum_{b,s} seed[b, s] (x softmax(W / tau))[b, s], the relaxed mapping, in f64.
 double relaxed_loss(const std::vector<double>& x, const std::vector<double>& w,
-                    const std::vector<double>& seed, int64_t B, int64_t F, int64_t S,
-                    double tau) {
+                    const std::vector<double>& seed, int64_t B, int64_t F, int64_t S, double tau) {
   double loss = 0.0;
   for (int64_t s = 0; s < S; ++s) {
     double mx = w[s];
@@ -51,7 +50,8 @@ TEST_CASE("learnable_mapping dW equals (2x - 1)^T g and dx the derivative of the
     graph.backward(out, seed);
     const std::vector<double> xs = x.to_vector<double>(), ws = w.to_vector<double>(),
                               gs = seed.to_vector<double>();
-    const std::vector<double> dw = p.grad.to_vector<double>(), dx = graph.grad(xv).to_vector<double>();
+    const std::vector<double> dw = p.grad.to_vector<double>(),
+                              dx = graph.grad(xv).to_vector<double>();
 
     for (int64_t i = 0; i < F; ++i)
       for (int64_t s = 0; s < S; ++s) {
@@ -65,8 +65,9 @@ TEST_CASE("learnable_mapping dW equals (2x - 1)^T g and dx the derivative of the
       std::vector<double> xp = xs, xm = xs;
       xp[k] += eps;
       xm[k] -= eps;
-      const double fd = (relaxed_loss(xp, ws, gs, B, F, S, tau) -
-                         relaxed_loss(xm, ws, gs, B, F, S, tau)) / (2.0 * eps);
+      const double fd =
+          (relaxed_loss(xp, ws, gs, B, F, S, tau) - relaxed_loss(xm, ws, gs, B, F, S, tau)) /
+          (2.0 * eps);
       CHECK(dx[k] == doctest::Approx(fd).epsilon(1e-7).scale(1.0));
     }
   }

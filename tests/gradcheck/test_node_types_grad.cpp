@@ -59,8 +59,9 @@ std::vector<Case> smooth_cases() {
   std::vector<Case> cases;
   for (const auto& t : builtin_node_types())
     if (std::find(surrogate.begin(), surrogate.end(), t->name()) == surrogate.end())
-      cases.push_back({t->name(), {}, t->name() == "difflogic" ? std::vector<int>{2}
-                                                                 : std::vector<int>{1, 3, 6}});
+      cases.push_back({t->name(),
+                       {},
+                       t->name() == "difflogic" ? std::vector<int>{2} : std::vector<int>{1, 3, 6}});
   // ... and the options that change the math.
   cases.push_back({"polylut", d3, {2, 4}});
   cases.push_back({"neurallut", deep, {3}});
@@ -125,8 +126,9 @@ TEST_CASE("every smooth node type passes f64 gradcheck in x (interior inputs) an
   }
 }
 
-TEST_CASE("probabilistic family: exact input derivative at binary and mixed inputs equals the naive "
-          "formula (never divides by x)") {
+TEST_CASE(
+    "probabilistic family: exact input derivative at binary and mixed inputs equals the naive "
+    "formula (never divides by x)") {
   const int k = 4;
   const int64_t N = 3;
   Generator gen(21);
@@ -155,7 +157,8 @@ TEST_CASE("probabilistic family: exact input derivative at binary and mixed inpu
         std::vector<double> w(16);
         for (int a = 0; a < 16; ++a) {
           const double th_a = th[static_cast<size_t>(j * 16 + a)];
-          w[static_cast<size_t>(a)] = std::string(name) == "unbound_probabilistic" ? th_a : sig(th_a);
+          w[static_cast<size_t>(a)] =
+              std::string(name) == "unbound_probabilistic" ? th_a : sig(th_a);
         }
         double scale = 1;  // unbound: chain through the output sigmoid
         if (std::string(name) == "unbound_probabilistic") {
@@ -181,8 +184,9 @@ TEST_CASE("probabilistic family: exact input derivative at binary and mixed inpu
   }
 }
 
-TEST_CASE("probabilistic input derivative at a binary corner is the difference of the two "
-          "neighbouring table values") {
+TEST_CASE(
+    "probabilistic input derivative at a binary corner is the difference of the two "
+    "neighbouring table values") {
   // At x = bits(a), d/dx_l Σ_a' w_a' Pr(a'|x) = w(a with bit l = 1) − w(a with bit l = 0).
   const int k = 3;
   Generator gen(22);
@@ -214,14 +218,16 @@ TEST_CASE("hybrid's parameter gradient is exact at binary inputs (gradcheck in p
     const Tensor p = uniform({N, int64_t{1} << k}, gen, -1, 1);
     GradcheckOptions o;
     o.check_inputs = {1};
-    GradcheckResult r = gradcheck(
-        [&](Graph&, const std::vector<Var>& v) { return t->apply(v[0], v[1], k, true); }, {x, p}, o);
+    GradcheckResult r =
+        gradcheck([&](Graph&, const std::vector<Var>& v) { return t->apply(v[0], v[1], k, true); },
+                  {x, p}, o);
     CHECK_MESSAGE(r.ok, r.report);
   }
 }
 
-TEST_CASE("dwn_stable: parameter gradient is 1.25 times the exact one at binary inputs; input "
-          "gradient is the 1/(H + 1)-weighted EFD of the sigmoid table") {
+TEST_CASE(
+    "dwn_stable: parameter gradient is 1.25 times the exact one at binary inputs; input "
+    "gradient is the 1/(H + 1)-weighted EFD of the sigmoid table") {
   auto t = find_node_type("dwn_stable");
   const double scale = 1.25;
   for (int k : {1, 3, 6}) {
@@ -249,7 +255,8 @@ TEST_CASE("dwn_stable: parameter gradient is 1.25 times the exact one at binary 
           double want = 0;
           for (unsigned a = 0; a < K; ++a) {
             const int h = __builtin_popcount((a ^ addr) & ~(1u << l));
-            want += (((a >> l) & 1) ? 1.0 : -1.0) * sig(th[static_cast<size_t>(j * K + a)]) / (h + 1);
+            want +=
+                (((a >> l) & 1) ? 1.0 : -1.0) * sig(th[static_cast<size_t>(j * K + a)]) / (h + 1);
           }
           want *= gv;
           const double got = gx[static_cast<size_t>((b * N + j) * k + l)];
@@ -262,8 +269,9 @@ TEST_CASE("dwn_stable: parameter gradient is 1.25 times the exact one at binary 
   }
 }
 
-TEST_CASE("probabilistic_stable: exact parameter gradient (gradcheck), input gradient the exact one "
-          "rescaled to ln(1 + k)·|g| in L1 norm, the scale clamped to [0.1, 10]") {
+TEST_CASE(
+    "probabilistic_stable: exact parameter gradient (gradcheck), input gradient the exact one "
+    "rescaled to ln(1 + k)·|g| in L1 norm, the scale clamped to [0.1, 10]") {
   auto t = find_node_type("probabilistic_stable");
   for (int k : {1, 3, 6}) {
     CAPTURE(k);
@@ -280,9 +288,9 @@ TEST_CASE("probabilistic_stable: exact parameter gradient (gradcheck), input gra
     sv[0] = 1e-9;
     sv[1] = 0.0;
     const Tensor seed = Tensor::from_vector(sv, {B, N});
-    GradcheckResult r = gradcheck(
-        [&](Graph&, const std::vector<Var>& v) { return t->apply(v[0], v[1], k, true); }, {x, theta},
-        {.check_inputs = {1}});
+    GradcheckResult r =
+        gradcheck([&](Graph&, const std::vector<Var>& v) { return t->apply(v[0], v[1], k, true); },
+                  {x, theta}, {.check_inputs = {1}});
     CHECK_MESSAGE(r.ok, r.report);
     Graph g;
     Var vx = g.input(x, "x", true);
@@ -293,7 +301,8 @@ TEST_CASE("probabilistic_stable: exact parameter gradient (gradcheck), input gra
     for (int64_t b = 0; b < B; ++b)
       for (int64_t j = 0; j < N; ++j) {
         std::vector<double> w(static_cast<size_t>(K));
-        for (int64_t a = 0; a < K; ++a) w[static_cast<size_t>(a)] = sig(th[static_cast<size_t>(j * K + a)]);
+        for (int64_t a = 0; a < K; ++a)
+          w[static_cast<size_t>(a)] = sig(th[static_cast<size_t>(j * K + a)]);
         const double* xi = xv.data() + (b * N + j) * k;
         const double gj = sv[static_cast<size_t>(b * N + j)];
         std::vector<double> raw(static_cast<size_t>(k));
@@ -313,8 +322,9 @@ TEST_CASE("probabilistic_stable: exact parameter gradient (gradcheck), input gra
   }
 }
 
-TEST_CASE("gradient_stabilized: parameter gradient exact at binary inputs; input gradient "
-          "±g·clamp(1 − 2|x − ½|, 0, 1)·(max σ(θ) − min σ(θ))") {
+TEST_CASE(
+    "gradient_stabilized: parameter gradient exact at binary inputs; input gradient "
+    "±g·clamp(1 − 2|x − ½|, 0, 1)·(max σ(θ) − min σ(θ))") {
   auto t = find_node_type("gradient_stabilized");
   for (int k : {1, 3, 6}) {
     CAPTURE(k);

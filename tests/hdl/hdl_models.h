@@ -43,10 +43,14 @@ inline Tensor test_thresholds(int64_t F, int64_t nb, Generator& gen) {
   float* p = t.data<float>();
   for (int64_t i = 0; i < F * nb; ++i) {
     const uint64_t r = gen.below(10);
-    if (r == 0) p[i] = static_cast<float>(gen.below(256)) / 255.0f;  // exactly a pixel value
-    else if (r == 1) p[i] = -0.25f;                                   // always true
-    else if (r == 2) p[i] = 1.0f;                                     // never true (x <= 1)
-    else p[i] = static_cast<float>(gen.below(1 << 20)) / static_cast<float>(1 << 20);
+    if (r == 0)
+      p[i] = static_cast<float>(gen.below(256)) / 255.0f;  // exactly a pixel value
+    else if (r == 1)
+      p[i] = -0.25f;  // always true
+    else if (r == 2)
+      p[i] = 1.0f;  // never true (x <= 1)
+    else
+      p[i] = static_cast<float>(gen.below(1 << 20)) / static_cast<float>(1 << 20);
   }
   return t;
 }
@@ -76,8 +80,11 @@ inline HdlModel dwn_chain(uint64_t seed, int k, int64_t B = 64, int64_t F = 5, i
   Var x = g.input(random_pixels(B, F, gen), "pixels");
   m.input = x.id;
   Var bits = thermometer_node(g, x, test_thresholds(F, nb, gen));
-  Var a1 = g.apply(OpKind::gather, {bits}, Attrs{.ints = {}, .floats = {},
-                   .tensors = {random_mapping(F * nb, N1 * k, gen)}, .context = nullptr},
+  Var a1 = g.apply(OpKind::gather, {bits},
+                   Attrs{.ints = {},
+                         .floats = {},
+                         .tensors = {random_mapping(F * nb, N1 * k, gen)},
+                         .context = nullptr},
                    "map1");
   Var l1 = dwn_lut(a1, g.input(random_table(N1, k, gen), "table1"), k);
   Var a2 = gather(l1, cyclic_mapping(N1, N2 * k, k, 2));
@@ -156,7 +163,7 @@ inline HdlModel kitchen_sink(uint64_t seed, int64_t B = 48) {
   m.input = x0.id;
   Var x = reshape(x0, {B, 6});
   Var bits = thermometer_node(g, x, test_thresholds(6, 5, gen));  // 30 bits
-  Var part = slice(bits, 1, 2, 28);                                // 26 bits
+  Var part = slice(bits, 1, 2, 28);                               // 26 bits
   Var a1 = gather(part, random_mapping(26, 10 * 6, gen));
   Var l1 = dwn_lut(a1, g.input(random_table(10, 6, gen), "t1"), 6);
   Var a2 = gather(l1, cyclic_mapping(10, 9 * 2, 2, 1));
@@ -207,8 +214,9 @@ inline Dataset toy_dataset(int64_t N, int64_t F, int C, uint64_t seed) {
   return d;
 }
 
-inline std::shared_ptr<LUTNetwork> toy_network(const Dataset& d, int64_t F, int k, MappingKind first,
-                                        const std::string& node_type, uint64_t seed) {
+inline std::shared_ptr<LUTNetwork> toy_network(const Dataset& d, int64_t F, int k,
+                                               MappingKind first, const std::string& node_type,
+                                               uint64_t seed) {
   ThermometerEncoder enc("distributive", 3);
   enc.fit(d.features_f32());
   LUTNetworkConfig c;
@@ -232,7 +240,7 @@ inline std::shared_ptr<LUTNetwork> toy_network(const Dataset& d, int64_t F, int 
 // groups of uneven size (an empty one among them), and the argmax. `extra_nodes` makes the LUT
 // stages larger.
 inline hdl::Circuit random_circuit(uint64_t seed, int64_t F, int width, int max_k = 6,
-                                  int64_t extra_nodes = 0) {
+                                   int64_t extra_nodes = 0) {
   using namespace hdl;
   Generator gen(seed);
   Circuit c;
@@ -254,7 +262,9 @@ inline hdl::Circuit random_circuit(uint64_t seed, int64_t F, int width, int max_
     for (int64_t m = 0; m < cmp.size; ++m) {
       cmp.index.push_back(static_cast<int64_t>(gen.below(static_cast<uint64_t>(F))));
       const uint64_t r = gen.below(12);
-      cmp.threshold.push_back(r == 0 ? 0u : r == 1 ? 256u : static_cast<uint32_t>(1 + gen.below(255)));
+      cmp.threshold.push_back(r == 0   ? 0u
+                              : r == 1 ? 256u
+                                       : static_cast<uint32_t>(1 + gen.below(255)));
       cmp.threshold_value.push_back(0.0);
     }
     c.stages.push_back(cmp);
@@ -287,7 +297,7 @@ inline hdl::Circuit random_circuit(uint64_t seed, int64_t F, int width, int max_
       }
       for (int64_t a = 0; a < (int64_t{1} << f); ++a) {
         uint8_t v = static_cast<uint8_t>(gen.below(2));
-        if (kind == 2) v = 1;                                   // constant
+        if (kind == 2) v = 1;                                     // constant
         if (kind == 3 && f > 1) v = static_cast<uint8_t>(a & 1);  // reads input 0 only
         lut.table.push_back(v);
       }
@@ -307,12 +317,17 @@ inline hdl::Circuit random_circuit(uint64_t seed, int64_t F, int width, int max_
   pc.width = bits_for(static_cast<uint64_t>(last.size));
   int64_t b = 0;
   for (int64_t g = 0; g < 4; ++g) {
-    const int64_t e = g == 1 ? b : std::min(last.size, b + 1 + static_cast<int64_t>(gen.below(static_cast<uint64_t>(last.size / 2 + 1))));
+    const int64_t e =
+        g == 1 ? b
+               : std::min(last.size, b + 1 +
+                                         static_cast<int64_t>(
+                                             gen.below(static_cast<uint64_t>(last.size / 2 + 1))));
     pc.group_begin.push_back(b);
     pc.group_end.push_back(g == 3 ? last.size : e);
     b = pc.group_end.back();
   }
-  for (int64_t v = 0; v < (int64_t{1} << pc.width); ++v) pc.decode.push_back(static_cast<double>(v));
+  for (int64_t v = 0; v < (int64_t{1} << pc.width); ++v)
+    pc.decode.push_back(static_cast<double>(v));
   c.stages.push_back(pc);
   Stage am;
   am.kind = StageKind::argmax;

@@ -9,7 +9,8 @@ namespace difflut::test {
 
 inline void require_hdl_tools() {
   for (const char* t : {"verilator", "iverilog", "vvp", "yosys"}) {
-    INFO("'" << t << "' must be on PATH for the hdl suite: apt-get install -y verilator iverilog yosys");
+    INFO("'" << t
+             << "' must be on PATH for the hdl suite: apt-get install -y verilator iverilog yosys");
     REQUIRE(hdl::have_tool(t));
   }
 }

@@ -24,8 +24,10 @@ namespace {
 std::vector<BitsliceIsa> supported_isas() {
   std::vector<BitsliceIsa> v;
   for (BitsliceIsa i : {BitsliceIsa::portable, BitsliceIsa::avx2, BitsliceIsa::avx512}) {
-    if (bitslice_isa_supported(i)) v.push_back(i);
-    else MESSAGE("inference path " << bitslice_isa_name(i) << " not supported here: not tested");
+    if (bitslice_isa_supported(i))
+      v.push_back(i);
+    else
+      MESSAGE("inference path " << bitslice_isa_name(i) << " not supported here: not tested");
   }
   return v;
 }
@@ -51,14 +53,16 @@ void check_program(const Circuit& c, const std::vector<uint32_t>& codes, int64_t
       if (cls >= 0) {
         std::vector<int32_t> classes(static_cast<size_t>(n), -1);
         e.predict(bytes.data(), n, classes.data());
-        CHECK(std::vector<uint32_t>(classes.begin(), classes.end()) == want[static_cast<size_t>(cls)]);
+        CHECK(std::vector<uint32_t>(classes.begin(), classes.end()) ==
+              want[static_cast<size_t>(cls)]);
       }
     }
   }
 }
 }  // namespace
 
-TEST_CASE("random netlists: interpreter and every vector path equal the software model, odd sizes") {
+TEST_CASE(
+    "random netlists: interpreter and every vector path equal the software model, odd sizes") {
   // Feature counts below 128 (windows read past the row), between, and far above (several windows,
   // clipped bases); raw codes and encoded bits; LUT fan-ins up to 8.
   const int64_t features[] = {3, 40, 127, 128, 129, 300, 784};
@@ -66,8 +70,8 @@ TEST_CASE("random netlists: interpreter and every vector path equal the software
   for (int64_t F : features) {
     for (int width : {8, 1}) {
       ++run;
-      const Circuit lit = test::random_circuit(1000 + static_cast<uint64_t>(run), F, width,
-                                               run % 3 == 0 ? 8 : 6);
+      const Circuit lit =
+          test::random_circuit(1000 + static_cast<uint64_t>(run), F, width, run % 3 == 0 ? 8 : 6);
       const Circuit opt = optimize_circuit(lit).circuit;
       for (int64_t n : {1, 63, 1023, 1025, 2049 + 64}) {
         INFO("F = " << F << ", width " << width << ", n = " << n);
@@ -81,7 +85,8 @@ TEST_CASE("random netlists: interpreter and every vector path equal the software
 
 TEST_CASE("hdl models of every node type and lowering compile bit-exactly") {
   std::vector<test::HdlModel> models;
-  for (const std::string& name : registered_node_types()) models.push_back(test::node_type_model(name, 23));
+  for (const std::string& name : registered_node_types())
+    models.push_back(test::node_type_model(name, 23));
   models.push_back(test::kitchen_sink(3));
   models.push_back(test::tie_model());
   models.push_back(test::learnable_chain(4, 6));
@@ -97,7 +102,8 @@ TEST_CASE("hdl models of every node type and lowering compile bit-exactly") {
   }
 }
 
-TEST_CASE("compiled networks give the network's classes and logits: node types, mappings, encoder") {
+TEST_CASE(
+    "compiled networks give the network's classes and logits: node types, mappings, encoder") {
   const Dataset d = test::toy_dataset(1100, 40, 4, 12);
   for (const std::string& type : registered_node_types()) {
     for (MappingKind first : {MappingKind::learnable, MappingKind::random}) {
@@ -139,7 +145,8 @@ TEST_CASE("machine code under register pressure: wide LUT stages with long-lived
     const Circuit lit = test::random_circuit(seed, 150, 8, 6, 400);
     Circuit c = lit;
     for (Stage& st : c.stages)
-      if (st.kind == StageKind::wires && st.name == "map1") std::reverse(st.index.begin(), st.index.end());
+      if (st.kind == StageKind::wires && st.name == "map1")
+        std::reverse(st.index.begin(), st.index.end());
     c.validate();
     check_program(optimize_circuit(c).circuit, test::random_codes(seed, 3000, 150, 8), 3000);
   }
@@ -158,9 +165,9 @@ TEST_CASE("bad input to the engine: wrong sizes, codes wider than the input, unk
   codes.assign(30, 0);
   codes[17] = 2;  // the circuit reads encoded bits
   CHECK_THROWS_WITH_AS(e.predict(codes), doctest::Contains("does not fit 1 bit"), Error);
-  CHECK_THROWS_WITH_AS(parse_bitslice_isa("sse9"),
-                       doctest::Contains("expected an inference path auto, avx512, avx2 or portable"),
-                       Error);
+  CHECK_THROWS_WITH_AS(
+      parse_bitslice_isa("sse9"),
+      doctest::Contains("expected an inference path auto, avx512, avx2 or portable"), Error);
   Circuit wide = test::random_circuit(78, 4, 8);
   wide.stages[0].width = 9;
   wide.stages[0].decode.resize(512);
@@ -175,7 +182,9 @@ TEST_CASE("DIFFLUT_INFER_ISA forces a path and refuses an unknown one") {
   CHECK(bitslice_isa_from_env() == BitsliceIsa::portable);
   setenv("DIFFLUT_INFER_ISA", "avx1024", 1);
   CHECK_THROWS_WITH_AS(bitslice_isa_from_env(), doctest::Contains("DIFFLUT_INFER_ISA"), Error);
-  if (old) setenv("DIFFLUT_INFER_ISA", saved.c_str(), 1);
-  else unsetenv("DIFFLUT_INFER_ISA");
+  if (old)
+    setenv("DIFFLUT_INFER_ISA", saved.c_str(), 1);
+  else
+    unsetenv("DIFFLUT_INFER_ISA");
   CHECK(bitslice_isa_from_env() == best_bitslice_isa());
 }

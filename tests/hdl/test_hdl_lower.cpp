@@ -74,7 +74,8 @@ TEST_CASE("a learnable mapping lowers to wires at argmax_i W[i, slot], ties to t
   }
 }
 
-TEST_CASE("every lowering in one model (reshape, slice, custom node types, threshold_ste, padding)") {
+TEST_CASE(
+    "every lowering in one model (reshape, slice, custom node types, threshold_ste, padding)") {
   HdlModel m = test::kitchen_sink(7);
   Circuit c = lower_graph(*m.g, m.input, m.output, m.options);
   check_all_stages(m, c);
@@ -99,7 +100,8 @@ TEST_CASE("comparator thresholds are exact for every 8-bit code, including thres
   const InputEncoding enc = InputEncoding::u8_unit();
   Generator gen(3);
   std::vector<float> thresholds = {-1.0f, 0.0f, 1.0f, 2.0f, 100.0f / 255.0f, 254.0f / 255.0f};
-  for (int i = 0; i < 40; ++i) thresholds.push_back(static_cast<float>(gen.below(1 << 16)) / 65536.0f);
+  for (int i = 0; i < 40; ++i)
+    thresholds.push_back(static_cast<float>(gen.below(1 << 16)) / 65536.0f);
   const int64_t F = static_cast<int64_t>(thresholds.size());
   NoGradGuard ng;
   Graph g;
@@ -167,8 +169,8 @@ TEST_CASE("lowering rejects non-bit LUT inputs, training-mode custom nodes and u
   CHECK_THROWS_WITH_AS(lower_graph(g, x.id, l.id), doctest::Contains("not bits"), Error);
 
   Var bits = test::thermometer_node(g, x, test::test_thresholds(6, 1, gen));
-  Var c = custom_lut(bits, g.input(Tensor::randn({2, 4}, gen), "p"), test::soft_majority_type(),
-                     3, /*training=*/true);
+  Var c = custom_lut(bits, g.input(Tensor::randn({2, 4}, gen), "p"), test::soft_majority_type(), 3,
+                     /*training=*/true);
   CHECK_THROWS_WITH_AS(lower_graph(g, x.id, c.id), doctest::Contains("eval mode"), Error);
 
   Var other = g.input(Tensor::zeros({4, 2}), "other");
@@ -226,7 +228,8 @@ TEST_CASE("golden vectors pack the input then each output port, least significan
   CHECK(lines[5] == "0145");
 }
 
-TEST_CASE("level codes lower exactly on every 8-bit code; wide codes become parity trees of small LUTs") {
+TEST_CASE(
+    "level codes lower exactly on every 8-bit code; wide codes become parity trees of small LUTs") {
   // Five pixel features: random ones, a constant one (min == max) and one of two values. The batch
   // holds all 256 codes of every feature, so check_against_graph compares every reachable input.
   Generator gen(12);
@@ -234,7 +237,9 @@ TEST_CASE("level codes lower exactly on every 8-bit code; wide codes become pari
   std::vector<float> fit;
   for (int i = 0; i < 40; ++i)
     for (int64_t f = 0; f < F; ++f)
-      fit.push_back(f == 3 ? 0.5f : f == 4 ? (i % 2 ? 1.0f : 0.2f) : static_cast<float>(gen.below(256)) / 255.0f);
+      fit.push_back(f == 3   ? 0.5f
+                    : f == 4 ? (i % 2 ? 1.0f : 0.2f)
+                             : static_cast<float>(gen.below(256)) / 255.0f);
   Tensor x = Tensor::empty({256, F}, DType::f32);
   for (int v = 0; v < 256; ++v)
     for (int64_t f = 0; f < F; ++f) x.data<float>()[v * F + f] = static_cast<float>(v) / 255.0f;

@@ -4,8 +4,8 @@
 // and a class count that does not fit the data are refused.
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <filesystem>
+#include <fstream>
 #include <limits>
 #include <memory>
 #include <string>
@@ -17,8 +17,8 @@
 #include "hdl/lower.h"
 #include "hdl/network_export.h"
 #include "hdl/tools.h"
-#include "lut/lut_network.h"
 #include "hdl_models.h"
+#include "lut/lut_network.h"
 #include "test_util.h"
 
 using namespace difflut;
@@ -65,7 +65,8 @@ TEST_CASE("a checkpoint round trip gives the same circuit") {
   }
 }
 
-TEST_CASE("difflut-export verifies a sparse-mapping checkpoint: each slot's choice is a fixed wire") {
+TEST_CASE(
+    "difflut-export verifies a sparse-mapping checkpoint: each slot's choice is a fixed wire") {
   for (const char* t : {"verilator", "iverilog"}) {
     INFO("'" << t << "' must be on PATH: apt-get install -y verilator iverilog yosys");
     REQUIRE(have_tool(t));
@@ -82,9 +83,10 @@ TEST_CASE("difflut-export verifies a sparse-mapping checkpoint: each slot's choi
   CHECK(wires->index == chosen);
   const std::string dir = test::temp_dir("hdl_sparse_app");
   save_lut_network(*net, dir + "/m.safetensors");
-  test::CommandResult r = test::run_command(
-      test::built_program("difflut-export") + " " + dir + "/m.safetensors --dataset fashionmnist "
-      "--limit 40 --verify --simulator icarus --out " + dir + "/v");
+  test::CommandResult r = test::run_command(test::built_program("difflut-export") + " " + dir +
+                                            "/m.safetensors --dataset fashionmnist "
+                                            "--limit 40 --verify --simulator icarus --out " +
+                                            dir + "/v");
   INFO(r.output);
   CHECK(r.exit_code == 0);
   CHECK(r.output.find("simulation (icarus): 0 mismatches in 40 vectors") != std::string::npos);
@@ -102,9 +104,11 @@ TEST_CASE("difflut-export verifies a small Fashion-MNIST-shaped checkpoint end t
   save_lut_network(*net, dir + "/m.safetensors");
   const std::string exe = test::built_program("difflut-export");
   // Raw 8-bit inputs (encoder included), pipelined, Icarus.
-  test::CommandResult r = test::run_command(
-      exe + " " + dir + "/m.safetensors --dataset fashionmnist --limit 40 --pipeline 2 --verify "
-            "--simulator icarus --out " + dir + "/v");
+  test::CommandResult r =
+      test::run_command(exe + " " + dir +
+                        "/m.safetensors --dataset fashionmnist --limit 40 --pipeline 2 --verify "
+                        "--simulator icarus --out " +
+                        dir + "/v");
   INFO(r.output);
   CHECK(r.exit_code == 0);
   CHECK(r.last_line() == "mismatches=0 latency_cycles=2");
@@ -114,8 +118,10 @@ TEST_CASE("difflut-export verifies a small Fashion-MNIST-shaped checkpoint end t
   CHECK(r.output.find("optimise dead logic: ") != std::string::npos);
 
   // Encoded bits in, combinational, Verilator, Yosys: the LUT layers take at most 30 + 12 LUT6.
-  r = test::run_command(exe + " " + dir + "/m.safetensors --dataset fashionmnist --limit 8 "
-                        "--no-encoder --no-opt --verify --synth --out " + dir + "/v2");
+  r = test::run_command(exe + " " + dir +
+                        "/m.safetensors --dataset fashionmnist --limit 8 "
+                        "--no-encoder --no-opt --verify --synth --out " +
+                        dir + "/v2");
   INFO(r.output);
   CHECK(r.exit_code == 0);
   CHECK(r.last_line().rfind("mismatches=0 luts=", 0) == 0);
@@ -129,10 +135,12 @@ TEST_CASE("difflut-export verifies a small Fashion-MNIST-shaped checkpoint end t
 
   // Encoded bits in, the AXI4-Stream top over a 256-bit bus (10 beats a sample), registers inside
   // the popcount and argmax trees, random stalls, Icarus; flattened and per-module synthesis.
-  r = test::run_command(exe + " " + dir + "/m.safetensors --dataset fashionmnist --limit 12 "
+  r = test::run_command(exe + " " + dir +
+                        "/m.safetensors --dataset fashionmnist --limit 12 "
                         "--no-encoder --interface stream --bus-bits 256 --stall 40 --pipeline 1 "
                         "--popcount-regs 1 --argmax-regs 1 --verify --simulator icarus --synth "
-                        "--out " + dir + "/v3");
+                        "--out " +
+                        dir + "/v3");
   INFO(r.output);
   CHECK(r.exit_code == 0);
   CHECK(r.output.find("stream top: difflut_top_stream (s_axis 256 bits, 10 beat(s) a sample") !=
@@ -146,7 +154,8 @@ TEST_CASE("difflut-export verifies a small Fashion-MNIST-shaped checkpoint end t
   // Options that make no sense together are refused in one line.
   r = test::run_command(exe + " " + dir + "/m.safetensors --bus-bits 16 2>&1");
   CHECK(r.exit_code == 2);
-  CHECK(r.output == "difflut-export: error: --bus-bits and --stream-scores need --interface stream\n");
+  CHECK(r.output ==
+        "difflut-export: error: --bus-bits and --stream-scores need --interface stream\n");
   r = test::run_command(exe + " " + dir + "/m.safetensors --pnr ice40 2>&1");
   CHECK(r.exit_code == 2);
   CHECK(r.output.find("--pnr needs a clocked design") != std::string::npos);
@@ -162,9 +171,9 @@ TEST_CASE("NaN tables and thresholds and an edited class count are refused, not 
   const std::string dir = test::temp_dir("hdl_nan");
   // In memory: the lowering refuses by name (it used to export and report mismatches=0).
   net->layer(0).node_params().value.data<float>()[5] = std::numeric_limits<float>::quiet_NaN();
-  CHECK_THROWS_WITH_AS(lower_lut_network(*net),
-                       doctest::Contains("hdl: tensor 'layer0.params': expected finite values, found NaN"),
-                       Error);
+  CHECK_THROWS_WITH_AS(
+      lower_lut_network(*net),
+      doctest::Contains("hdl: tensor 'layer0.params': expected finite values, found NaN"), Error);
   save_lut_network(*net, dir + "/nan.safetensors");
   CHECK_THROWS_WITH_AS(load_lut_network(dir + "/nan.safetensors"),
                        doctest::Contains("tensor 'layer0.params': expected finite values"), Error);
@@ -175,8 +184,10 @@ TEST_CASE("NaN tables and thresholds and an edited class count are refused, not 
                                             "fashionmnist --out " + dir + "/v 2>&1");
   INFO(r.output);
   CHECK(r.exit_code == 2);
-  CHECK(r.output.rfind("difflut-export: error: " + dir + "/nan.safetensors: tensor 'layer0.params': "
-                       "expected finite values, found NaN at [0, 5]", 0) == 0);
+  CHECK(r.output.rfind("difflut-export: error: " + dir +
+                           "/nan.safetensors: tensor 'layer0.params': "
+                           "expected finite values, found NaN at [0, 5]",
+                       0) == 0);
   CHECK(std::count(r.output.begin(), r.output.end(), '\n') == 1);
   CHECK(!std::filesystem::exists(dir + "/v"));
 
@@ -231,21 +242,23 @@ TEST_CASE("CSV features that are not 8-bit codes export with their encoder, bit-
         d.features_f32().to_vector<float>());
   auto net = toy_network(d, 5, 4, MappingKind::learnable, "dwn", 9);
   save_lut_network(*net, dir + "/q.safetensors");
-  test::CommandResult r = test::run_command(exe + " " + dir + "/q.safetensors --csv " + dir +
-                                            "/quarters.csv --pipeline 1 --verify --simulator icarus "
-                                            "--out " + dir + "/vq");
+  test::CommandResult r =
+      test::run_command(exe + " " + dir + "/q.safetensors --csv " + dir +
+                        "/quarters.csv --pipeline 1 --verify --simulator icarus "
+                        "--out " +
+                        dir + "/vq");
   INFO(r.output);
   CHECK(r.exit_code == 0);
-  CHECK(r.output.find("input format: " + fp.describe() + " (exact for every test feature); 0 "
+  CHECK(r.output.find("input format: " + fp.describe() +
+                      " (exact for every test feature); 0 "
                       "feature values rounded") != std::string::npos);
   CHECK(r.output.find("simulation (icarus): 0 mismatches in 60 vectors") != std::string::npos);
   CHECK(r.last_line() == "mismatches=0 latency_cycles=5");
 
   // Decimal fractions (0.17, ...) are no binary fixed-point numbers: refused in one line, then
   // exported with --input-bits 12 (the model on the rounded features is what the circuit computes).
-  write_csv(dir + "/decimals.csv", 50, 4, 4, [](Generator& g) {
-    return static_cast<double>(g.below(1000)) * 0.017 - 2.0;
-  });
+  write_csv(dir + "/decimals.csv", 50, 4, 4,
+            [](Generator& g) { return static_cast<double>(g.below(1000)) * 0.017 - 2.0; });
   auto net2 = toy_network(read_csv(dir + "/decimals.csv"), 4, 3, MappingKind::random, "dwn", 10);
   save_lut_network(*net2, dir + "/d.safetensors");
   r = test::run_command(exe + " " + dir + "/d.safetensors --csv " + dir + "/decimals.csv --out " +
@@ -254,8 +267,10 @@ TEST_CASE("CSV features that are not 8-bit codes export with their encoder, bit-
   CHECK(r.output.find("is not a fixed-point number with at most 16 fractional bits; give "
                       "--input-bits N") != std::string::npos);
   CHECK(!std::filesystem::exists(dir + "/vd"));
-  r = test::run_command(exe + " " + dir + "/d.safetensors --csv " + dir + "/decimals.csv "
-                        "--input-bits 12 --verify --simulator icarus --out " + dir + "/vd");
+  r = test::run_command(exe + " " + dir + "/d.safetensors --csv " + dir +
+                        "/decimals.csv "
+                        "--input-bits 12 --verify --simulator icarus --out " +
+                        dir + "/vd");
   INFO(r.output);
   CHECK(r.exit_code == 0);
   CHECK(r.output.find("input format: 12-bit offset-binary fixed point") != std::string::npos);

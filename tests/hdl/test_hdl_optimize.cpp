@@ -59,10 +59,9 @@ void check_model(const HdlModel& m) {
   const GoldenVectors g = golden_from_graph(o.circuit, *m.g);
   check_same_outputs(lit, o.circuit, g.inputs, m.batch);
   for (int64_t n : {1, 7, 300}) {
-    check_same_outputs(lit, o.circuit,
-                       test::random_codes(static_cast<uint64_t>(n), n, lit.input_words(),
-                                          lit.input_width()),
-                       n);
+    check_same_outputs(
+        lit, o.circuit,
+        test::random_codes(static_cast<uint64_t>(n), n, lit.input_words(), lit.input_width()), n);
   }
 }
 }  // namespace
@@ -83,7 +82,8 @@ TEST_CASE("optimised netlists of every registered node type give the literal out
   }
 }
 
-TEST_CASE("optimised netlists of every lowering and of encoded-bit inputs give the literal outputs") {
+TEST_CASE(
+    "optimised netlists of every lowering and of encoded-bit inputs give the literal outputs") {
   check_model(test::kitchen_sink(5));
   check_model(test::tie_model());
 }
@@ -97,16 +97,17 @@ TEST_CASE("random netlists: optimisation is exact on random words, odd batch siz
     const OptimizedCircuit o = optimize_circuit(lit);
     check_counts_shrink(o, lit);
     for (int64_t n : {1, 63, 257}) {
-      check_same_outputs(lit, o.circuit,
-                         test::random_codes(seed * 100 + static_cast<uint64_t>(n), n,
-                                            lit.input_words(), width),
-                         n);
+      check_same_outputs(
+          lit, o.circuit,
+          test::random_codes(seed * 100 + static_cast<uint64_t>(n), n, lit.input_words(), width),
+          n);
     }
   }
 }
 
-TEST_CASE("each rewrite on a hand-made netlist: constants, ignored and repeated inputs, duplicates, "
-          "dead comparators") {
+TEST_CASE(
+    "each rewrite on a hand-made netlist: constants, ignored and repeated inputs, duplicates, "
+    "dead comparators") {
   // x: 3 words -> comparators c0: x0 >= 10, c1: x0 >= 10 (duplicate), c2: x1 >= 0 (always 1),
   // c3: x2 >= 256 (never), c4: x2 >= 7 (read by nothing the outputs need), c5: x1 >= 3.
   Circuit c;

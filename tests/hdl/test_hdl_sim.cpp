@@ -83,8 +83,9 @@ TEST_CASE("a learnable-mapping model simulates with 0 mismatches in Icarus") {
   sim_clean(x.e, Simulator::icarus, m.batch);
 }
 
-TEST_CASE("every lowering in one model: lint clean, 0 mismatches in Verilator and Icarus, "
-          "combinational and pipelined") {
+TEST_CASE(
+    "every lowering in one model: lint clean, 0 mismatches in Verilator and Icarus, "
+    "combinational and pipelined") {
   require_tools();
   HdlModel m = test::kitchen_sink(11);
   for (int pipe : {0, 1}) {
@@ -96,8 +97,9 @@ TEST_CASE("every lowering in one model: lint clean, 0 mismatches in Verilator an
   }
 }
 
-TEST_CASE("optimised netlists (per-node fan-in, popcount offsets) lint clean and simulate with "
-          "0 mismatches, combinational and pipelined") {
+TEST_CASE(
+    "optimised netlists (per-node fan-in, popcount offsets) lint clean and simulate with "
+    "0 mismatches, combinational and pipelined") {
   require_tools();
   std::vector<std::pair<std::string, HdlModel>> models;
   models.emplace_back("sink", test::kitchen_sink(12));
@@ -130,7 +132,7 @@ TEST_CASE("the testbench reports a corrupted golden vector as a mismatch") {
   Circuit c = lower_graph(*m.g, m.input, m.output, m.options);
   GoldenVectors gv = golden_from_graph(c, *m.g);
   gv.outputs[1][7] = (gv.outputs[1][7] + 1) % 3;  // vector 7's class
-  gv.outputs[0][3 * 20] ^= 1;                      // vector 20's first score
+  gv.outputs[0][3 * 20] ^= 1;                     // vector 20's first score
   for (int pipe : {0, 1}) {
     ExportedDesign e = export_design(c, {.top = "dut_bad", .pipeline_every = pipe},
                                      test::temp_dir("hdl_bad" + std::to_string(pipe)), &gv);
@@ -142,8 +144,9 @@ TEST_CASE("the testbench reports a corrupted golden vector as a mismatch") {
   }
 }
 
-TEST_CASE("yosys maps a small model: LUT layers take at most one LUT6 per node; registers only "
-          "when pipelined") {
+TEST_CASE(
+    "yosys maps a small model: LUT layers take at most one LUT6 per node; registers only "
+    "when pipelined") {
   require_tools();
   HdlModel m = test::dwn_chain(41, 6, 8, 5, 4, 24, 12, 3, 0.5);
   for (int pipe : {0, 1}) {

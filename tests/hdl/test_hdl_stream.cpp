@@ -55,8 +55,8 @@ void stream_figures(const std::string& out, int64_t& latency, int64_t& cycles) {
 TEST_CASE("the streaming top delivers every result in order under random valid/ready stalls") {
   require_tools();
   HdlModel m = deep_model(61);
-  Core c = export_core(m, "stream", {.pipeline_every = 1, .popcount_register_every = 1,
-                                     .argmax_register_every = 1});
+  Core c = export_core(
+      m, "stream", {.pipeline_every = 1, .popcount_register_every = 1, .argmax_register_every = 1});
   struct Case {
     int bus;
     bool scores;
@@ -65,9 +65,8 @@ TEST_CASE("the streaming top delivers every result in order under random valid/r
   // 8 bits: 6 beats a sample (48 input bits); 64 bits: one beat, scores on the output too.
   for (const Case& k : {Case{8, false, Simulator::verilator}, Case{64, true, Simulator::icarus}}) {
     INFO("bus " << k.bus << ", scores " << k.scores);
-    const ExportedStream s =
-        export_stream(c.circuit, c.e, {.bus_bits = k.bus, .scores = k.scores},
-                      {.valid_percent = 60, .ready_percent = 55, .seed = 7});
+    const ExportedStream s = export_stream(c.circuit, c.e, {.bus_bits = k.bus, .scores = k.scores},
+                                           {.valid_percent = 60, .ready_percent = 55, .seed = 7});
     CHECK(s.stream.beats == (48 + k.bus - 1) / k.bus);
     const LintResult lint = verilator_lint(c.e.dir, s.stream.design);
     INFO(lint.output);
@@ -94,8 +93,9 @@ TEST_CASE("the stream testbench catches a wrong result and a result the top neve
   CHECK(r.output.find("mismatch at vector 9:") != std::string::npos);
 }
 
-TEST_CASE("without stalls the stream top has its reported latency and takes a sample per beat "
-          "group") {
+TEST_CASE(
+    "without stalls the stream top has its reported latency and takes a sample per beat "
+    "group") {
   require_tools();
   HdlModel m = deep_model(63);
   for (int pipe : {0, 1}) {
@@ -127,7 +127,8 @@ TEST_CASE("registers inside the popcount and argmax trees: the latency is exact"
     for (int pipe : {0, 1}) {
       INFO("every " << every << " levels, pipeline " << pipe);
       Core c = export_core(m, "fine" + std::to_string(every) + std::to_string(pipe),
-                           {.pipeline_every = pipe, .popcount_register_every = every,
+                           {.pipeline_every = pipe,
+                            .popcount_register_every = every,
                             .argmax_register_every = every});
       const VerilogDesign& d = c.e.design;
       int inside = 0;
@@ -159,12 +160,14 @@ TEST_CASE("registers inside the popcount and argmax trees: the latency is exact"
   }
 }
 
-TEST_CASE("SystemVerilog output lints clean with verilator --sv -Wall and synthesises in Yosys; "
-          "every file has timescale and default_nettype none") {
+TEST_CASE(
+    "SystemVerilog output lints clean with verilator --sv -Wall and synthesises in Yosys; "
+    "every file has timescale and default_nettype none") {
   require_tools();
   HdlModel m = test::kitchen_sink(65);
-  Core c = export_core(m, "sv", {.pipeline_every = 1, .popcount_register_every = 1,
-                                 .argmax_register_every = 1, .sv = true});
+  Core c = export_core(
+      m, "sv",
+      {.pipeline_every = 1, .popcount_register_every = 1, .argmax_register_every = 1, .sv = true});
   const ExportedStream s = export_stream(c.circuit, c.e, {.bus_bits = 8});
   std::vector<VerilogFile> all = s.stream.design.files;
   all.push_back(write_testbench(c.circuit, c.e.design, m.batch, c.e.vectors_file));
@@ -211,8 +214,9 @@ TEST_CASE("flattened synthesis: one module, no more flip-flops than the modules 
   CHECK(f.ffs <= h.ffs);
 }
 
-TEST_CASE("nextpnr logs: Fmax and utilisation parsed; a design over a part's capacity is refused "
-          "in one line") {
+TEST_CASE(
+    "nextpnr logs: Fmax and utilisation parsed; a design over a part's capacity is refused "
+    "in one line") {
   const std::string ok =
       "Info: Device utilisation:\n"
       "Info: \t         ICESTORM_LC:   412/ 7680     5%\n"
@@ -234,8 +238,9 @@ TEST_CASE("nextpnr logs: Fmax and utilisation parsed; a design over a part's cap
                        Error);
 }
 
-TEST_CASE("iCE40 place and route: a small stream top routes with a clock figure; the wide bare "
-          "top does not fit the I/O of a small package") {
+TEST_CASE(
+    "iCE40 place and route: a small stream top routes with a clock figure; the wide bare "
+    "top does not fit the I/O of a small package") {
   require_tools();
   for (const char* t : {"nextpnr-ice40", "icepack"}) {
     INFO("'" << t << "' must be on PATH: apt-get install -y nextpnr-ice40 fpga-icestorm");
@@ -243,8 +248,8 @@ TEST_CASE("iCE40 place and route: a small stream top routes with a clock figure;
   }
   // A small model (3 features, 8 + 6 LUT4 nodes) keeps nextpnr to seconds.
   HdlModel m = test::dwn_chain(67, 4, 16, 3, 2, 8, 6, 3, 0.5);
-  Core c = export_core(m, "pnr", {.pipeline_every = 1, .popcount_register_every = 1,
-                                  .argmax_register_every = 1});
+  Core c = export_core(
+      m, "pnr", {.pipeline_every = 1, .popcount_register_every = 1, .argmax_register_every = 1});
   const ExportedStream s = export_stream(c.circuit, c.e, {.bus_bits = 8});
   const Ice40Report r =
       run_ice40(c.e.dir, s.stream.design, {.part = "hx1k", .package = "tq144", .seeds = {1}});
@@ -257,9 +262,9 @@ TEST_CASE("iCE40 place and route: a small stream top routes with a clock figure;
   // The bare core of a 20-feature model needs 160 input pins; hx1k's vq100 package has 72 I/O.
   HdlModel wide = test::dwn_chain(68, 4, 16, 20, 2, 12, 6, 3, 0.5);
   Core w = export_core(wide, "pnrwide", {.pipeline_every = 1});
-  CHECK_THROWS_WITH_AS(run_ice40(w.e.dir, w.e.design, {.part = "hx1k", .package = "vq100",
-                                                       .seeds = {1}}),
-                       doctest::Contains("hdl: the design does not fit the iCE40 hx1k (vq100): it "
-                                         "needs "),
-                       Error);
+  CHECK_THROWS_WITH_AS(
+      run_ice40(w.e.dir, w.e.design, {.part = "hx1k", .package = "vq100", .seeds = {1}}),
+      doctest::Contains("hdl: the design does not fit the iCE40 hx1k (vq100): it "
+                        "needs "),
+      Error);
 }

@@ -24,7 +24,9 @@ const std::vector<OpCase>& all_cases() {
 
 std::vector<double> values(const Tensor& t) { return t.to(DType::f64).to_vector<double>(); }
 
-Tensor f64_tensor(const std::vector<double>& v, const Shape& s) { return Tensor::from_vector(v, s); }
+Tensor f64_tensor(const std::vector<double>& v, const Shape& s) {
+  return Tensor::from_vector(v, s);
+}
 
 Tensor uniform(const Shape& s, Generator& gen, double lo, double hi) {
   std::vector<double> v = Tensor::rand(s, gen, DType::f64).to_vector<double>();
@@ -54,7 +56,9 @@ Tensor with_edges(Tensor t, const std::vector<double>& edge) {
   return out;
 }
 
-int normalize_axis(int axis, size_t rank) { return axis < 0 ? axis + static_cast<int>(rank) : axis; }
+int normalize_axis(int axis, size_t rank) {
+  return axis < 0 ? axis + static_cast<int>(rank) : axis;
+}
 
 AxisSplit split_at(const Shape& s, int axis) {
   const size_t a = static_cast<size_t>(normalize_axis(axis, s.size()));

@@ -40,17 +40,18 @@ struct OpCase {
   BuildFn build;
   ReferenceFn reference;
   GradCheck grad = GradCheck::finite_differences;
-  MakeInputs fd_inputs;      // optional: inputs away from kinks and ties for finite differences
+  MakeInputs fd_inputs;       // optional: inputs away from kinks and ties for finite differences
   GradReferenceFn surrogate;  // grad == surrogate
   std::string grad_note;      // grad != finite_differences: what the gradient check asserts
-  double tol_f32 = 2e-6;      // forward against the reference and CUDA against the CPU (atol = rtol)
+  double tol_f32 = 2e-6;  // forward against the reference and CUDA against the CPU (atol = rtol)
   double tol_f64 = 1e-12;
   // Sized for blocked / CUDA code paths (or extreme values): checked against the reference and
   // across devices; its gradient only along one random direction (finite-difference cases), the
   // element-wise and surrogate checks run on the op's small cases.
   bool large = false;
-  bool exact = false;       // outputs (data movement, bits): equal to the reference and across devices
-  bool exact_grad = false;  // gradients too: CUDA equals the CPU bit for bit (fixed summation order)
+  bool exact = false;  // outputs (data movement, bits): equal to the reference and across devices
+  bool exact_grad =
+      false;  // gradients too: CUDA equals the CPU bit for bit (fixed summation order)
 
   std::string label() const { return op + " [" + variant + "]"; }
 };
@@ -62,7 +63,7 @@ void add_dense_cases(std::vector<OpCase>& cases);
 void add_shape_cases(std::vector<OpCase>& cases);
 void add_encoder_cases(std::vector<OpCase>& cases);
 void add_lut_node_cases(std::vector<OpCase>& cases);
-void add_lut_op_cases(std::vector<OpCase>& cases);  // dwn, group sum, custom nodes, mapping
+void add_lut_op_cases(std::vector<OpCase>& cases);     // dwn, group sum, custom nodes, mapping
 void add_layer_aid_cases(std::vector<OpCase>& cases);  // bit_flip, grad_stabilize
 void add_sparse_mapping_cases(std::vector<OpCase>& cases);
 const std::vector<OpCase>& all_cases();
@@ -70,17 +71,17 @@ const std::vector<OpCase>& all_cases();
 // --- the op registry, seen through one adapter (registered_ops.cpp) -----------------------------
 struct RegisteredOp {
   std::string name;
-  bool has_kernel = true;       // false for the leaf row (graph inputs), which needs no case
+  bool has_kernel = true;        // false for the leaf row (graph inputs), which needs no case
   std::vector<int> diff_inputs;  // differentiable input indices; -1 = every input
   bool differentiable(int input) const;
   bool any_differentiable() const { return !diff_inputs.empty(); }
 };
 std::vector<RegisteredOp> registered_op_list();
 const RegisteredOp& registered_op(const std::string& name);  // throws if unknown
-std::string op_name_of(Var v);                                 // the op of v's node
+std::string op_name_of(Var v);                               // the op of v's node
 
 // --- helpers for writing cases ------------------------------------------------------------------
-std::vector<double> values(const Tensor& t);                  // as f64, on the host
+std::vector<double> values(const Tensor& t);  // as f64, on the host
 Tensor f64_tensor(const std::vector<double>& v, const Shape& s);
 Tensor uniform(const Shape& s, Generator& gen, double lo, double hi);
 // Magnitudes in [lo, hi) with random signs (away from 0: kinks, poles).

@@ -18,7 +18,8 @@ Tensor matmul_reference(const Tensors& in) {
     for (int64_t j = 0; j < N; ++j) {
       long double s = 0;
       for (int64_t k = 0; k < K; ++k)
-        s += static_cast<long double>(a[static_cast<size_t>(i * K + k)]) * b[static_cast<size_t>(k * N + j)];
+        s += static_cast<long double>(a[static_cast<size_t>(i * K + k)]) *
+             b[static_cast<size_t>(k * N + j)];
       c[static_cast<size_t>(i * N + j)] = static_cast<double>(s);
     }
   return f64_tensor(c, {M, N});
@@ -63,9 +64,9 @@ void add_matmul_cases(std::vector<OpCase>& cases) {
     int64_t M, K, N;
     bool large;
   };
-  const Size sizes[] = {{5, 7, 3, false},     {1, 1, 1, false},     {5, 1, 7, false},
-                        {1, 300, 1, false},   {37, 53, 29, true},   {203, 517, 301, true},
-                        {1, 1, 64, true},     {13, 270, 9, true}};
+  const Size sizes[] = {{5, 7, 3, false},   {1, 1, 1, false},   {5, 1, 7, false},
+                        {1, 300, 1, false}, {37, 53, 29, true}, {203, 517, 301, true},
+                        {1, 1, 64, true},   {13, 270, 9, true}};
   for (const Size& z : sizes) {
     OpCase c;
     c.op = "matmul";

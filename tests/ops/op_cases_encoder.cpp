@@ -15,15 +15,18 @@ namespace {
 Tensor thresholds(int64_t F, int64_t nb) {
   std::vector<float> t;
   for (int64_t f = 0; f < F; ++f)
-    for (int64_t i = 0; i < nb; ++i) t.push_back(-1.0f + 0.5f * static_cast<float>(f) + 0.75f * static_cast<float>(i));
+    for (int64_t i = 0; i < nb; ++i)
+      t.push_back(-1.0f + 0.5f * static_cast<float>(f) + 0.75f * static_cast<float>(i));
   return Tensor::from_vector(t, {F, nb});
 }
 
 ThermometerEncoder encoder(int64_t F, int64_t nb) {
   EncoderState s;
   s.tensors["thresholds"] = thresholds(F, nb);
-  s.metadata = {{"encoder", "thermometer"}, {"kind", "uniform"},
-                {"num_bits", std::to_string(nb)}, {"feature_wise", "true"}};
+  s.metadata = {{"encoder", "thermometer"},
+                {"kind", "uniform"},
+                {"num_bits", std::to_string(nb)},
+                {"feature_wise", "true"}};
   return ThermometerEncoder::from_state(s);
 }
 
@@ -34,7 +37,8 @@ Tensor thermometer_reference(const Tensor& x, const Tensor& thr) {
   for (int64_t b = 0; b < B; ++b)
     for (int64_t f = 0; f < F; ++f)
       for (int64_t i = 0; i < nb; ++i)
-        y.push_back(xv[static_cast<size_t>(b * F + f)] > tv[static_cast<size_t>(f * nb + i)] ? 1.0 : 0.0);
+        y.push_back(xv[static_cast<size_t>(b * F + f)] > tv[static_cast<size_t>(f * nb + i)] ? 1.0
+                                                                                             : 0.0);
   return f64_tensor(y, {B, F * nb});
 }
 
@@ -85,7 +89,9 @@ void add_level_code_cases(std::vector<OpCase>& cases) {
         return Tensors{with_edges(uniform({B, F}, gen, -2, 3), edges)};
       };
       c.build = [enc](const std::vector<Var>& v) { return enc.encode(*v[0].graph, v[0]); };
-      c.reference = [thr, code, nb](const Tensors& in) { return level_code_reference(in[0], thr, code, nb); };
+      c.reference = [thr, code, nb](const Tensors& in) {
+        return level_code_reference(in[0], thr, code, nb);
+      };
       c.grad = GradCheck::none;
       c.grad_note = "piecewise constant: the op declares no differentiable input";
       c.exact = true;
@@ -106,7 +112,8 @@ void add_encoder_cases(std::vector<OpCase>& cases) {
     const ThermometerEncoder enc = encoder(z.F, z.nb);
     OpCase c;
     c.op = "thermometer";
-    c.variant = "B = " + std::to_string(z.B) + " F = " + std::to_string(z.F) + " bits " + std::to_string(z.nb);
+    c.variant = "B = " + std::to_string(z.B) + " F = " + std::to_string(z.F) + " bits " +
+                std::to_string(z.nb);
     c.inputs = [z](Generator& gen) {
       // Feature f's thresholds are -1 + 0.5 f + 0.75 i: the first three values sit on thresholds
       // (they read 0: strict), then one below every threshold and one above.

@@ -5,8 +5,8 @@
 
 #include "lut/layer_aids.h"
 #include "lut/layer_aids_kernels.h"
-#include "tensor/error.h"
 #include "op_case.h"
+#include "tensor/error.h"
 
 namespace difflut::optest {
 

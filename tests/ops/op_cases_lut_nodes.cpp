@@ -29,7 +29,8 @@ struct NodeSpec {
   NodeFn eval;  // 1 or 0 from the node's binary inputs
   std::function<Var(Var, Var, bool)> build;
   double param_scale = 1.0;
-  NodeFn surrogate_soft;  // null: the backward differentiates `soft` (hybrid: the probabilistic node)
+  NodeFn
+      surrogate_soft;  // null: the backward differentiates `soft` (hybrid: the probabilistic node)
   GradReferenceFn surrogate_grad = nullptr;  // an explicit training backward (dwn_stable's EFD)
   std::function<void(std::vector<double>&, int64_t P)> shape_params = nullptr;  // per-type ranges
   const char* surrogate_note = "";  // what surrogate_grad computes
@@ -44,7 +45,8 @@ ReferenceFn node_reference(NodeFn f) {
     std::vector<double> y(static_cast<size_t>(B * N));
     for (int64_t b = 0; b < B; ++b)
       for (int64_t j = 0; j < N; ++j)
-        y[static_cast<size_t>(b * N + j)] = f(&x[static_cast<size_t>((b * N + j) * k)], &p[static_cast<size_t>(j * P)], k);
+        y[static_cast<size_t>(b * N + j)] =
+            f(&x[static_cast<size_t>((b * N + j) * k)], &p[static_cast<size_t>(j * P)], k);
     return f64_tensor(y, {B, N});
   };
 }
@@ -124,7 +126,8 @@ struct Mlp {
       std::vector<double> z(static_cast<size_t>(out));
       for (int o = 0; o < out; ++o) {
         z[static_cast<size_t>(o)] = p[out * in + o];
-        for (int u = 0; u < in; ++u) z[static_cast<size_t>(o)] += p[o * in + u] * h[static_cast<size_t>(u)];
+        for (int u = 0; u < in; ++u)
+          z[static_cast<size_t>(o)] += p[o * in + u] * h[static_cast<size_t>(u)];
       }
       p += out * in + out;
       if (has_skip(i)) {
@@ -203,7 +206,8 @@ Tensors dwn_stable_grad(const Tensors& in, const Tensor& seed) {
     for (int64_t j = 0; j < N; ++j) {
       const double gj = 1.25 * g[static_cast<size_t>(b * N + j)];
       unsigned addr = 0;
-      for (int l = 0; l < k; ++l) addr |= (x[static_cast<size_t>((b * N + j) * k + l)] >= 0.5 ? 1u : 0u) << l;
+      for (int l = 0; l < k; ++l)
+        addr |= (x[static_cast<size_t>((b * N + j) * k + l)] >= 0.5 ? 1u : 0u) << l;
       const double q = sigmoid(t[static_cast<size_t>(j * K + addr)]);
       dt[static_cast<size_t>(j * K + addr)] += gj * q * (1 - q);
       for (int l = 0; l < k; ++l) {
@@ -242,8 +246,10 @@ Tensors probabilistic_stable_grad(const Tensors& in, const Tensor& seed) {
       }
       double l1 = 0;
       for (double v : raw) l1 += std::abs(v);
-      const double scale = std::min(10.0, std::max(0.1, std::log(1.0 + k) * std::abs(gj) / (l1 + 1e-6)));
-      for (int l = 0; l < k; ++l) dx[static_cast<size_t>((b * N + j) * k + l)] = scale * raw[static_cast<size_t>(l)];
+      const double scale =
+          std::min(10.0, std::max(0.1, std::log(1.0 + k) * std::abs(gj) / (l1 + 1e-6)));
+      for (int l = 0; l < k; ++l)
+        dx[static_cast<size_t>((b * N + j) * k + l)] = scale * raw[static_cast<size_t>(l)];
     }
   return Tensors{f64_tensor(dx, in[0].shape()), f64_tensor(dt, in[1].shape())};
 }
@@ -269,7 +275,8 @@ Tensors gradient_stabilized_grad(const Tensors& in, const Tensor& seed) {
         const double xl = x[static_cast<size_t>((b * N + j) * k + l)];
         addr |= (xl >= 0.5 ? 1u : 0u) << l;
         const double near = std::min(1.0, std::max(0.0, 1 - 2 * std::abs(xl - 0.5)));
-        dx[static_cast<size_t>((b * N + j) * k + l)] = (xl >= 0.5 ? 1.0 : -1.0) * gj * near * (hi - lo);
+        dx[static_cast<size_t>((b * N + j) * k + l)] =
+            (xl >= 0.5 ? 1.0 : -1.0) * gj * near * (hi - lo);
       }
       const double q = sigmoid(t[static_cast<size_t>(j * K + addr)]);
       dt[static_cast<size_t>(j * K + addr)] += gj * q * (1 - q);
@@ -345,17 +352,22 @@ std::vector<NodeSpec> node_specs() {
          NodeOptions o;
          o.temperature = 0.6;
          return make_node_type("warp", o)->apply(x, p, 3, t);
-       }, 1.0, nullptr},
+       },
+       1.0, nullptr},
       {"dwn_stable_lut", 3, 8, hybrid_soft, bits_of(hybrid_soft),
        [](Var x, Var p, bool t) { return find_node_type("dwn_stable")->apply(x, p, 3, t); }, 1.0,
        nullptr, dwn_stable_grad, nullptr,
        "σ(θ_addr) forward; EFD input and table gradients scaled by 1.25 backward"},
       {"probabilistic_stable_lut", 3, 8, probabilistic_soft(1.0), bits_of(probabilistic_soft(1.0)),
-       [](Var x, Var p, bool t) { return find_node_type("probabilistic_stable")->apply(x, p, 3, t); },
+       [](Var x, Var p, bool t) {
+         return find_node_type("probabilistic_stable")->apply(x, p, 3, t);
+       },
        1.0, nullptr, probabilistic_stable_grad, nullptr,
        "probabilistic (T = 1) forward and table gradient; input gradient rescaled per sample"},
       {"gradient_stabilized_lut", 3, 8, hybrid_soft, bits_of(hybrid_soft),
-       [](Var x, Var p, bool t) { return find_node_type("gradient_stabilized")->apply(x, p, 3, t); },
+       [](Var x, Var p, bool t) {
+         return find_node_type("gradient_stabilized")->apply(x, p, 3, t);
+       },
        1.0, nullptr, gradient_stabilized_grad, nullptr,
        "σ(θ_addr) forward; threshold-distance × table-range input gradient"},
   };
@@ -363,7 +375,7 @@ std::vector<NodeSpec> node_specs() {
 
 // x in [0, 1] with corners and the bit threshold planted; params scaled normals.
 MakeInputs node_inputs(int64_t B, int64_t N, int k, int64_t P, double scale,
-                      std::function<void(std::vector<double>&, int64_t)> shape_params) {
+                       std::function<void(std::vector<double>&, int64_t)> shape_params) {
   return [=](Generator& gen) {
     Tensor x = with_edges(uniform({B, N * k}, gen, 0, 1), {0.0, 1.0, 0.5, 0.4999, 1.0, 0.0});
     std::vector<double> p = values(Tensor::randn({N, P}, gen, DType::f64));
@@ -386,7 +398,9 @@ void add_node_cases(std::vector<OpCase>& cases, const NodeSpec& n) {
                   " N = " + std::to_string(z.N) + " k = " + std::to_string(n.k);
       c.inputs = node_inputs(z.B, z.N, n.k, n.P, n.param_scale, n.shape_params);
       auto build = n.build;
-      c.build = [build, training](const std::vector<Var>& v) { return build(v[0], v[1], training); };
+      c.build = [build, training](const std::vector<Var>& v) {
+        return build(v[0], v[1], training);
+      };
       c.reference = node_reference(training ? n.soft : n.eval);
       c.large = z.large;
       c.tol_f32 = 1e-5;
@@ -427,7 +441,9 @@ Tensor regularizer_reference(const Tensor& F, bool spectral) {
     } else {
       for (int64_t S = 0; S < K; ++S) {
         double coef = 0;
-        for (int64_t a = 0; a < K; ++a) coef += at(a, j) * ((__builtin_popcountll(static_cast<unsigned long long>(a & S)) & 1) ? -1.0 : 1.0);
+        for (int64_t a = 0; a < K; ++a)
+          coef += at(a, j) *
+                  ((__builtin_popcountll(static_cast<unsigned long long>(a & S)) & 1) ? -1.0 : 1.0);
         coef /= static_cast<double>(K);
         s += __builtin_popcountll(static_cast<unsigned long long>(S)) * coef * coef;
       }
@@ -439,18 +455,24 @@ Tensor regularizer_reference(const Tensor& F, bool spectral) {
 
 void add_regularizer_cases(std::vector<OpCase>& cases) {
   for (bool spectral : {false, true})
-    for (auto [k, N, large] : std::vector<std::tuple<int, int64_t, bool>>{{1, 3, false}, {3, 4, false}, {6, 500, true}}) {
+    for (auto [k, N, large] : std::vector<std::tuple<int, int64_t, bool>>{
+             {1, 3, false}, {3, 4, false}, {6, 500, true}}) {
       OpCase c;
       c.op = "lut_regularizer";
       c.variant = std::string(spectral ? "spectral" : "functional") + " k = " + std::to_string(k) +
                   " N = " + std::to_string(N);
       const int64_t K = int64_t{1} << k;
-      c.inputs = [K, N](Generator& gen) { return Tensors{with_edges(uniform({K, N}, gen, 0, 1), {0.0, 1.0})}; };
+      c.inputs = [K, N](Generator& gen) {
+        return Tensors{with_edges(uniform({K, N}, gen, 0, 1), {0.0, 1.0})};
+      };
       const int kk = k;
       c.build = [kk, spectral](const std::vector<Var>& v) {
-        return lut_regularizer(v[0], kk, spectral ? LutRegularizer::spectral : LutRegularizer::functional);
+        return lut_regularizer(v[0], kk,
+                               spectral ? LutRegularizer::spectral : LutRegularizer::functional);
       };
-      c.reference = [spectral](const Tensors& in) { return regularizer_reference(in[0], spectral); };
+      c.reference = [spectral](const Tensors& in) {
+        return regularizer_reference(in[0], spectral);
+      };
       c.tol_f32 = 1e-5;
       c.tol_f64 = 1e-11;
       c.large = large;

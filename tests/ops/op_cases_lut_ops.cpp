@@ -26,7 +26,10 @@ Tensor dwn_reference(const Tensors& in, int k) {
   std::vector<double> y(static_cast<size_t>(B * N));
   for (int64_t b = 0; b < B; ++b)
     for (int64_t j = 0; j < N; ++j)
-      y[static_cast<size_t>(b * N + j)] = t[static_cast<size_t>(j * K + address(&x[static_cast<size_t>((b * N + j) * k)], k))] > 0 ? 1.0 : 0.0;
+      y[static_cast<size_t>(b * N + j)] =
+          t[static_cast<size_t>(j * K + address(&x[static_cast<size_t>((b * N + j) * k)], k))] > 0
+              ? 1.0
+              : 0.0;
   return f64_tensor(y, {B, N});
 }
 
@@ -65,7 +68,8 @@ void add_dwn_cases(std::vector<OpCase>& cases) {
     c.op = "dwn_lut";
     const double alpha = d.defaults ? dwn_default_alpha(d.k) : 0.3;
     const double beta = d.defaults ? kDwnDefaultBeta : 0.25;
-    c.variant = "B = " + std::to_string(d.B) + " N = " + std::to_string(d.N) + " k = " + std::to_string(d.k) +
+    c.variant = "B = " + std::to_string(d.B) + " N = " + std::to_string(d.N) +
+                " k = " + std::to_string(d.k) +
                 (d.defaults ? " default EFD" : " alpha 0.3 beta 0.25");
     c.inputs = [d](Generator& gen) {
       // Bits at the 0.5 threshold and just below; table entries of exactly 0 read as 0.
@@ -95,7 +99,8 @@ Tensor group_sum_reference(const Tensor& x, int64_t C, double tau) {
   const std::vector<double> v = values(x);
   std::vector<double> y(static_cast<size_t>(B * C), 0.0);
   for (int64_t b = 0; b < B; ++b)
-    for (int64_t m = 0; m < M; ++m) y[static_cast<size_t>(b * C + m / g)] += v[static_cast<size_t>(b * M + m)];
+    for (int64_t m = 0; m < M; ++m)
+      y[static_cast<size_t>(b * C + m / g)] += v[static_cast<size_t>(b * M + m)];
   for (double& e : y) e /= tau;
   return f64_tensor(y, {B, C});
 }
@@ -106,13 +111,14 @@ void add_group_sum_cases(std::vector<OpCase>& cases) {
     double tau;
     bool large;
   };
-  for (const G& g : {G{3, 10, 1, 1 / 0.3, false}, G{3, 10, 3, 1 / 0.3, false}, G{3, 10, 4, 1 / 0.3, false},
-                     G{3, 10, 10, 1 / 0.3, false}, G{2, 7, 7, 2.0, false}, G{1, 5, 4, 0.5, false}, G{256, 3000, 10, 1 / 0.3, true},
-                     G{100, 1000, 7, 1.0, true}}) {
+  for (const G& g :
+       {G{3, 10, 1, 1 / 0.3, false}, G{3, 10, 3, 1 / 0.3, false}, G{3, 10, 4, 1 / 0.3, false},
+        G{3, 10, 10, 1 / 0.3, false}, G{2, 7, 7, 2.0, false}, G{1, 5, 4, 0.5, false},
+        G{256, 3000, 10, 1 / 0.3, true}, G{100, 1000, 7, 1.0, true}}) {
     OpCase c;
     c.op = "group_sum";
-    c.variant = "[" + std::to_string(g.B) + ", " + std::to_string(g.M) + "] into " + std::to_string(g.C) +
-                " groups, tau " + std::to_string(g.tau);
+    c.variant = "[" + std::to_string(g.B) + ", " + std::to_string(g.M) + "] into " +
+                std::to_string(g.C) + " groups, tau " + std::to_string(g.tau);
     c.inputs = [g](Generator& gen) {
       return Tensors{with_edges(uniform({g.B, g.M}, gen, -1, 1), {0.0, 1.0, 1.0})};
     };
@@ -130,7 +136,8 @@ void add_group_sum_cases(std::vector<OpCase>& cases) {
 constexpr double kLambda = 0.1;
 
 std::shared_ptr<NodeType> soft_majority() {
-  static const std::shared_ptr<NodeType> type = std::make_shared<examples::SoftMajorityNode>(kLambda);
+  static const std::shared_ptr<NodeType> type =
+      std::make_shared<examples::SoftMajorityNode>(kLambda);
   return type;
 }
 
@@ -156,8 +163,8 @@ void add_custom_node_cases(std::vector<OpCase>& cases) {
     for (bool training : {true, false}) {
       OpCase c;
       c.op = "custom_lut";
-      c.variant = std::string(training ? "training" : "eval") + " soft_majority k = " + std::to_string(k) +
-                  " B = " + std::to_string(B);
+      c.variant = std::string(training ? "training" : "eval") +
+                  " soft_majority k = " + std::to_string(k) + " B = " + std::to_string(B);
       const int64_t bb = B, nn = N;
       const int kk = k;
       c.inputs = [bb, nn, kk](Generator& gen) {
@@ -195,7 +202,8 @@ void add_custom_node_cases(std::vector<OpCase>& cases) {
       const std::vector<double> p = values(in[0]);
       double s = 0;
       for (size_t i = 0; i < p.size(); ++i)
-        if (static_cast<int>(i % static_cast<size_t>(kk + 1)) != kk) s += p[i] * p[i];  // not the bias
+        if (static_cast<int>(i % static_cast<size_t>(kk + 1)) != kk)
+          s += p[i] * p[i];  // not the bias
       return f64_tensor({0.5 * kLambda * s}, {1});
     };
     c.tol_f32 = 1e-6;
@@ -212,7 +220,8 @@ Tensor mapping_reference(const Tensors& in) {
     int64_t best = 0;
     for (int64_t i = 1; i < F; ++i)
       if (w[static_cast<size_t>(i * S + s)] > w[static_cast<size_t>(best * S + s)]) best = i;
-    for (int64_t b = 0; b < B; ++b) y[static_cast<size_t>(b * S + s)] = x[static_cast<size_t>(b * F + best)];
+    for (int64_t b = 0; b < B; ++b)
+      y[static_cast<size_t>(b * S + s)] = x[static_cast<size_t>(b * F + best)];
   }
   return f64_tensor(y, {B, S});
 }
@@ -226,7 +235,9 @@ Tensors mapping_surrogate(const Tensors& in, const Tensor& seed, double tau) {
     double m = w[static_cast<size_t>(s)], z = 0;
     for (int64_t i = 1; i < F; ++i) m = std::max(m, w[static_cast<size_t>(i * S + s)]);
     for (int64_t i = 0; i < F; ++i) z += std::exp((w[static_cast<size_t>(i * S + s)] - m) / tau);
-    for (int64_t i = 0; i < F; ++i) sm[static_cast<size_t>(i * S + s)] = std::exp((w[static_cast<size_t>(i * S + s)] - m) / tau) / z;
+    for (int64_t i = 0; i < F; ++i)
+      sm[static_cast<size_t>(i * S + s)] =
+          std::exp((w[static_cast<size_t>(i * S + s)] - m) / tau) / z;
   }
   for (int64_t b = 0; b < B; ++b)
     for (int64_t i = 0; i < F; ++i)
@@ -239,13 +250,16 @@ Tensors mapping_surrogate(const Tensors& in, const Tensor& seed, double tau) {
 }
 
 void add_mapping_cases(std::vector<OpCase>& cases) {
-  for (auto [B, F, S, tau, large] : std::vector<std::tuple<int64_t, int64_t, int64_t, double, bool>>{
-           {4, 6, 5, 0.5, false}, {3, 5, 7, kLearnableMappingDefaultTau, false}, {1, 1, 3, 0.5, false},
+  for (auto [B, F, S, tau, large] :
+       std::vector<std::tuple<int64_t, int64_t, int64_t, double, bool>>{
+           {4, 6, 5, 0.5, false},
+           {3, 5, 7, kLearnableMappingDefaultTau, false},
+           {1, 1, 3, 0.5, false},
            {64, 300, 700, 0.1, true}}) {
     OpCase c;
     c.op = "learnable_mapping";
-    c.variant = "B = " + std::to_string(B) + " F = " + std::to_string(F) + " S = " + std::to_string(S) +
-                " tau " + std::to_string(tau);
+    c.variant = "B = " + std::to_string(B) + " F = " + std::to_string(F) +
+                " S = " + std::to_string(S) + " tau " + std::to_string(tau);
     const int64_t bb = B, ff = F, ss = S;
     c.inputs = [bb, ff, ss](Generator& gen) {
       Tensor x = with_edges(uniform({bb, ff}, gen, 0, 1), {0.0, 1.0, 0.5});
@@ -260,7 +274,9 @@ void add_mapping_cases(std::vector<OpCase>& cases) {
     c.build = [t](const std::vector<Var>& v) { return learnable_mapping(v[0], v[1], nullptr, t); };
     c.reference = mapping_reference;
     c.grad = GradCheck::surrogate;
-    c.surrogate = [t](const Tensors& in, const Tensor& seed) { return mapping_surrogate(in, seed, t); };
+    c.surrogate = [t](const Tensors& in, const Tensor& seed) {
+      return mapping_surrogate(in, seed, t);
+    };
     c.grad_note = "hard gather forward; dW = (2x − 1)ᵀ g and dx = g softmax(W / tau)ᵀ backward";
     c.exact = true;  // the forward is a gather
     c.large = large;

@@ -16,8 +16,10 @@ Shape reduced_shape(const Shape& s, int axis, bool keep) {
   Shape out;
   const int a = normalize_axis(axis, s.size());
   for (int d = 0; d < static_cast<int>(s.size()); ++d) {
-    if (d != a) out.push_back(s[static_cast<size_t>(d)]);
-    else if (keep) out.push_back(1);
+    if (d != a)
+      out.push_back(s[static_cast<size_t>(d)]);
+    else if (keep)
+      out.push_back(1);
   }
   return out;
 }
@@ -126,7 +128,8 @@ Tensor ties(bool transposed) {
   if (!transposed) return f64_tensor(v, {3, 100});
   std::vector<double> t(300);
   for (int r = 0; r < 3; ++r)
-    for (int c = 0; c < 100; ++c) t[static_cast<size_t>(c * 3 + r)] = v[static_cast<size_t>(r * 100 + c)];
+    for (int c = 0; c < 100; ++c)
+      t[static_cast<size_t>(c * 3 + r)] = v[static_cast<size_t>(r * 100 + c)];
   return f64_tensor(t, {100, 3});
 }
 
@@ -162,11 +165,10 @@ void add_reduce_cases(std::vector<OpCase>& cases) {
         for (bool keep : {false, true}) cases.push_back(reduce_case(r, s, axis, keep, false));
     }
     const std::vector<std::pair<Shape, int>> large = {
-        {{1000, 37}, 1},  {{1000, 37}, 0},   {{64, 1500}, -1}, {{3, 100003}, 1},
-        {{1, 300001}, 0}, {{100003, 5}, 0},  {{4, 2000, 3}, 1}, {{2, 20000, 3}, 1},
-        {{513, 1}, 0},    {{1, 513}, 0},     {{40001, 7}, 0},   {{1, 100000}, 1},
-        {{100000, 1}, 0}, {{3, 40001}, 0},   {{3, 40001}, 1},   {{70, 130}, 0},
-        {{70, 130}, 1},   {{40001, 5}, 1},
+        {{1000, 37}, 1},  {{1000, 37}, 0},   {{64, 1500}, -1},   {{3, 100003}, 1}, {{1, 300001}, 0},
+        {{100003, 5}, 0}, {{4, 2000, 3}, 1}, {{2, 20000, 3}, 1}, {{513, 1}, 0},    {{1, 513}, 0},
+        {{40001, 7}, 0},  {{1, 100000}, 1},  {{100000, 1}, 0},   {{3, 40001}, 0},  {{3, 40001}, 1},
+        {{70, 130}, 0},   {{70, 130}, 1},    {{40001, 5}, 1},
     };
     bool keep = false;
     for (const auto& [s, axis] : large) {

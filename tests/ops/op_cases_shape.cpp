@@ -26,7 +26,8 @@ OpCase movement_case(const char* op, std::string variant, MakeInputs in, BuildFn
 MakeInputs randn_inputs(std::vector<Shape> shapes) {
   return [shapes](Generator& gen) {
     Tensors t;
-    for (const Shape& s : shapes) t.push_back(with_edges(Tensor::randn(s, gen, DType::f64), {0.0, -1.0}));
+    for (const Shape& s : shapes)
+      t.push_back(with_edges(Tensor::randn(s, gen, DType::f64), {0.0, -1.0}));
     return t;
   };
 }
@@ -36,7 +37,8 @@ Tensor transpose_reference(const Tensors& in) {
   const std::vector<double> x = values(in[0]);
   std::vector<double> y(x.size());
   for (int64_t i = 0; i < M; ++i)
-    for (int64_t j = 0; j < N; ++j) y[static_cast<size_t>(j * M + i)] = x[static_cast<size_t>(i * N + j)];
+    for (int64_t j = 0; j < N; ++j)
+      y[static_cast<size_t>(j * M + i)] = x[static_cast<size_t>(i * N + j)];
   Tensor out = f64_tensor(y, {N, M});
   return is_floating(in[0].dtype()) ? out : out.to(in[0].dtype());
 }
@@ -75,7 +77,8 @@ ReferenceFn slice_reference(int axis, int64_t begin, int64_t end) {
     std::vector<double> y;
     for (int64_t o = 0; o < s.outer; ++o)
       for (int64_t e = begin; e < end; ++e)
-        for (int64_t i = 0; i < s.inner; ++i) y.push_back(x[static_cast<size_t>((o * s.extent + e) * s.inner + i)]);
+        for (int64_t i = 0; i < s.inner; ++i)
+          y.push_back(x[static_cast<size_t>((o * s.extent + e) * s.inner + i)]);
     return f64_tensor(y, so);
   };
 }
@@ -88,7 +91,8 @@ ReferenceFn gather_reference(Tensor index) {
     std::vector<double> y(static_cast<size_t>(B * M));
     for (int64_t b = 0; b < B; ++b)
       for (int64_t m = 0; m < M; ++m)
-        y[static_cast<size_t>(b * M + m)] = x[static_cast<size_t>(b * F + static_cast<int64_t>(idx[static_cast<size_t>(m)]))];
+        y[static_cast<size_t>(b * M + m)] =
+            x[static_cast<size_t>(b * F + static_cast<int64_t>(idx[static_cast<size_t>(m)]))];
     return f64_tensor(y, {B, M});
   };
 }
@@ -106,12 +110,14 @@ void add_reshape_transpose_cases(std::vector<OpCase>& cases) {
   const std::vector<std::pair<Shape, bool>> transposes = {
       {{5, 3}, false}, {{1, 7}, false}, {{67, 45}, true}, {{1, 300}, true}, {{300, 1}, true}};
   for (const auto& [s, large] : transposes)
-    cases.push_back(movement_case("transpose", shape_str(s), randn_inputs({s}),
-                                  [](const std::vector<Var>& v) { return transpose(v[0]); },
-                                  transpose_reference, large));
+    cases.push_back(movement_case(
+        "transpose", shape_str(s), randn_inputs({s}),
+        [](const std::vector<Var>& v) { return transpose(v[0]); }, transpose_reference, large));
   cases.push_back(movement_case(
       "transpose", "i64 data [2, 3]",
-      [](Generator&) { return Tensors{Tensor::arange(6).reshape({2, 3})}; },
+      [](Generator&) {
+        return Tensors{Tensor::arange(6).reshape({2, 3})};
+      },
       [](const std::vector<Var>& v) { return transpose(v[0]); }, transpose_reference, false));
 }
 
@@ -125,16 +131,22 @@ void add_concat_slice_cases(std::vector<OpCase>& cases) {
       sc[d] = 2;
       // Three parts, the first used twice (its gradient sums both uses).
       cases.push_back(movement_case(
-          "concat", shape_str(base) + ", " + shape_str(sb) + ", " + shape_str(sc) + ", part 0 again, axis " + std::to_string(axis),
+          "concat",
+          shape_str(base) + ", " + shape_str(sb) + ", " + shape_str(sc) + ", part 0 again, axis " +
+              std::to_string(axis),
           randn_inputs({base, sb, sc}),
-          [axis](const std::vector<Var>& v) { return concat({v[0], v[1], v[2], v[0]}, axis); },
+          [axis](const std::vector<Var>& v) {
+            return concat({v[0], v[1], v[2], v[0]}, axis);
+          },
           concat_reference({0, 1, 2, 0}, axis), pass == 1));
     }
   for (int axis : {0, 1, 2, -1, -3})
     for (auto [b, e] : std::vector<std::pair<int64_t, int64_t>>{{1, 3}, {0, 1}, {1, 1}}) {
       const int64_t begin = b, end = e;
       cases.push_back(movement_case(
-          "slice", "[3, 4, 5] axis " + std::to_string(axis) + " [" + std::to_string(begin) + ", " + std::to_string(end) + ")",
+          "slice",
+          "[3, 4, 5] axis " + std::to_string(axis) + " [" + std::to_string(begin) + ", " +
+              std::to_string(end) + ")",
           randn_inputs({{3, 4, 5}}),
           [axis, begin, end](const std::vector<Var>& v) { return slice(v[0], axis, begin, end); },
           slice_reference(axis, begin, end), false));
@@ -165,7 +177,8 @@ void add_gather_cases(std::vector<OpCase>& cases) {
         const Shape s{g.B, g.F};
         cases.push_back(movement_case(
             "gather",
-            shape_str(s) + " by " + std::string(dtype_name(it)) + "[" + std::to_string(index.numel()) + "]" + (csr ? " with CSR inverse" : ""),
+            shape_str(s) + " by " + std::string(dtype_name(it)) + "[" +
+                std::to_string(index.numel()) + "]" + (csr ? " with CSR inverse" : ""),
             randn_inputs({s}),
             [index, inv, csr](const std::vector<Var>& v) {
               const Device d = v[0].device();

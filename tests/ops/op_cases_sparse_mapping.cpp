@@ -21,7 +21,8 @@ std::vector<int64_t> test_candidates(int64_t F, int64_t S, int64_t C, uint64_t s
       int64_t r;
       do {
         r = static_cast<int64_t>(gen.below(static_cast<uint64_t>(F)));
-      } while (std::find(cand.begin() + s * C, cand.begin() + s * C + c, r) != cand.begin() + s * C + c);
+      } while (std::find(cand.begin() + s * C, cand.begin() + s * C + c, r) !=
+               cand.begin() + s * C + c);
       cand[static_cast<size_t>(s * C + c)] = r;
     }
   return cand;
@@ -37,7 +38,8 @@ Tensor sparse_reference(const Tensors& in, const std::vector<int64_t>& cand) {
     for (int64_t c = 1; c < C; ++c)
       if (w[static_cast<size_t>(s * C + c)] > w[static_cast<size_t>(s * C + best)]) best = c;
     const int64_t i = cand[static_cast<size_t>(s * C + best)];
-    for (int64_t b = 0; b < B; ++b) y[static_cast<size_t>(b * S + s)] = x[static_cast<size_t>(b * F + i)];
+    for (int64_t b = 0; b < B; ++b)
+      y[static_cast<size_t>(b * S + s)] = x[static_cast<size_t>(b * F + i)];
   }
   return f64_tensor(y, {B, S});
 }
@@ -69,13 +71,18 @@ Tensors sparse_surrogate(const Tensors& in, const Tensor& seed, const std::vecto
 
 void add_sparse_mapping_cases(std::vector<OpCase>& cases) {
   uint64_t case_seed = 1;
-  for (auto [B, F, S, C, tau, large] : std::vector<std::tuple<int64_t, int64_t, int64_t, int64_t, double, bool>>{
-           {4, 6, 5, 3, 0.5, false}, {3, 5, 7, 5, 0.1, false}, {2, 9, 4, 1, 0.5, false},
-           {3, 4, 6, 2, 1e-3, false}, {64, 300, 700, 8, 0.1, true}}) {
+  for (auto [B, F, S, C, tau, large] :
+       std::vector<std::tuple<int64_t, int64_t, int64_t, int64_t, double, bool>>{
+           {4, 6, 5, 3, 0.5, false},
+           {3, 5, 7, 5, 0.1, false},
+           {2, 9, 4, 1, 0.5, false},
+           {3, 4, 6, 2, 1e-3, false},
+           {64, 300, 700, 8, 0.1, true}}) {
     OpCase c;
     c.op = "sparse_mapping";
-    c.variant = "B = " + std::to_string(B) + " F = " + std::to_string(F) + " S = " + std::to_string(S) +
-                " C = " + std::to_string(C) + " tau " + std::to_string(tau);
+    c.variant = "B = " + std::to_string(B) + " F = " + std::to_string(F) +
+                " S = " + std::to_string(S) + " C = " + std::to_string(C) + " tau " +
+                std::to_string(tau);
     const std::vector<int64_t> cand = test_candidates(F, S, C, case_seed++);
     const int64_t bb = B, ff = F, ss = S, cc = C;
     c.inputs = [bb, ff, ss, cc](Generator& gen) {
@@ -96,8 +103,9 @@ void add_sparse_mapping_cases(std::vector<OpCase>& cases) {
     c.surrogate = [cand, t](const Tensors& in, const Tensor& seed) {
       return sparse_surrogate(in, seed, cand, t);
     };
-    c.grad_note = "hard choice forward; dW = (2x − 1)ᵀ g over the candidates and dx = g "
-                  "softmax(W / tau)ᵀ through the candidates backward";
+    c.grad_note =
+        "hard choice forward; dW = (2x − 1)ᵀ g over the candidates and dx = g "
+        "softmax(W / tau)ᵀ through the candidates backward";
     c.exact = true;  // the forward is a gather
     c.large = large;
     c.tol_f32 = 1e-5;

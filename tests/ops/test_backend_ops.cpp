@@ -75,7 +75,9 @@ Run run_case(const OpCase& c, const Tensors& inputs, Device dev, const Tensor& s
   Run r{y.value().to(Device::cpu).clone(), Tensors(inputs.size())};
   if (seed.defined() && !diff.empty()) {
     g.backward(y, seed.to(y.dtype()).to(dev));
-    for (int i : diff) r.grads[static_cast<size_t>(i)] = g.grad(vars[static_cast<size_t>(i)]).to(Device::cpu).clone();
+    for (int i : diff)
+      r.grads[static_cast<size_t>(i)] =
+          g.grad(vars[static_cast<size_t>(i)]).to(Device::cpu).clone();
   }
   return r;
 }
@@ -161,7 +163,8 @@ void check_gradient(const OpCase& c) {
   }
   CHECK(op.any_differentiable());
   const Tensors in = cast_floats(make_inputs(c, c.fd_inputs ? c.fd_inputs : c.inputs), DType::f64);
-  if (differentiable_inputs(c, in).empty()) return;  // integer data (transpose of i64): forward only
+  if (differentiable_inputs(c, in).empty())
+    return;  // integer data (transpose of i64): forward only
   if (c.large) {
     // Too large for element-wise differences: one random direction through every input at once.
     if (c.grad == GradCheck::finite_differences) check_directional_derivative(c, in);
@@ -171,8 +174,8 @@ void check_gradient(const OpCase& c) {
     GradcheckOptions opts;
     opts.check_inputs = differentiable_inputs(c, in);
     opts.seed = case_seed(c);
-    const GradcheckResult r = gradcheck(
-        [&c](Graph&, const std::vector<Var>& v) { return c.build(v); }, in, opts);
+    const GradcheckResult r =
+        gradcheck([&c](Graph&, const std::vector<Var>& v) { return c.build(v); }, in, opts);
     CHECK_MESSAGE(r.ok, r.report);
     return;
   }
@@ -203,8 +206,10 @@ void check_cuda_against_cpu(const OpCase& c, DType dt) {
   // Both devices round, in different orders (fused multiply-adds, tree sums, device math
   // functions): ten times the tolerance against the exact reference.
   const double tol = 10 * tol_for(c, dt);
-  if (c.exact || !is_floating(cpu.out.dtype())) test::check_equal(gpu.out, cpu.out);
-  else test::check_close(gpu.out, cpu.out, tol, tol);
+  if (c.exact || !is_floating(cpu.out.dtype()))
+    test::check_equal(gpu.out, cpu.out);
+  else
+    test::check_close(gpu.out, cpu.out, tol, tol);
   test::check_equal(again.out, gpu.out);
   for (size_t i = 0; i < in.size(); ++i) {
     if (!cpu.grads[i].defined()) continue;
@@ -213,7 +218,8 @@ void check_cuda_against_cpu(const OpCase& c, DType dt) {
       test::check_equal(gpu.grads[i], cpu.grads[i]);
     } else {
       // A broadcast operand's gradient sums out/in terms in a device-specific order.
-      const double terms = static_cast<double>(cpu.out.numel()) / static_cast<double>(std::max<int64_t>(1, in[i].numel()));
+      const double terms = static_cast<double>(cpu.out.numel()) /
+                           static_cast<double>(std::max<int64_t>(1, in[i].numel()));
       const double gt = tol * std::max(1.0, std::sqrt(terms));
       test::check_close(gpu.grads[i], cpu.grads[i], gt, tol);
     }
@@ -228,7 +234,8 @@ TEST_CASE("every registered op has a case, and every differentiable op a gradien
   for (const OpCase& c : all_cases()) {
     CAPTURE(c.label());
     CHECK_NOTHROW(registered_op(c.op));  // no case for an op that no longer exists
-    if (c.grad != GradCheck::finite_differences) CHECK_MESSAGE(!c.grad_note.empty(), "say what the gradient check asserts");
+    if (c.grad != GradCheck::finite_differences)
+      CHECK_MESSAGE(!c.grad_note.empty(), "say what the gradient check asserts");
     by_op[c.op].push_back(&c);
   }
   int ops = 0;
@@ -237,7 +244,8 @@ TEST_CASE("every registered op has a case, and every differentiable op a gradien
     CAPTURE(op.name);
     ++ops;
     const auto& cs = by_op[op.name];
-    CHECK_MESSAGE(!cs.empty(), "op '", op.name, "' has no case: add one in tests/ops/op_cases_*.cpp");
+    CHECK_MESSAGE(!cs.empty(), "op '", op.name,
+                  "' has no case: add one in tests/ops/op_cases_*.cpp");
     bool grad_checked = false;
     for (const OpCase* c : cs) {
       if (!op.any_differentiable()) CHECK_MESSAGE(c->grad == GradCheck::none, c->label());

@@ -7,9 +7,9 @@
 // the sweep's results are read back with difflut-query, which needs SQLite.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
-#include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -39,7 +39,8 @@ std::string slurp(const std::string& path) {
 class Cluster {
  public:
   Cluster() {
-    if (const char* skip = std::getenv("DIFFLUT_SKIP_SLURM"); skip && *skip && std::string(skip) != "0") {
+    if (const char* skip = std::getenv("DIFFLUT_SKIP_SLURM");
+        skip && *skip && std::string(skip) != "0") {
       why_ = "DIFFLUT_SKIP_SLURM is set";
       return;
     }
@@ -75,22 +76,24 @@ Cluster& cluster() {
   return c;
 }
 
-#define REQUIRE_SLURM()                                  \
-  do {                                                   \
-    if (!cluster().up()) {                               \
-      MESSAGE("skipped: " << cluster().why());           \
-      return;                                            \
-    }                                                    \
+#define REQUIRE_SLURM()                        \
+  do {                                         \
+    if (!cluster().up()) {                     \
+      MESSAGE("skipped: " << cluster().why()); \
+      return;                                  \
+    }                                          \
   } while (0)
 
 void write_script(const std::string& path, const std::string& body) {
   std::ofstream(path) << "#!/bin/bash\n" << body;
-  std::filesystem::permissions(path, std::filesystem::perms::owner_all, std::filesystem::perm_options::add);
+  std::filesystem::permissions(path, std::filesystem::perms::owner_all,
+                               std::filesystem::perm_options::add);
 }
 
 // Submits with `sbatch --parsable` and returns the job id (fails the test if sbatch does).
 std::string submit(const std::string& args) {
-  const test::CommandResult r = test::run_command(cluster().client_env() + "sbatch --parsable " + args);
+  const test::CommandResult r =
+      test::run_command(cluster().client_env() + "sbatch --parsable " + args);
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
   return r.last_line().substr(0, r.last_line().find(';'));
@@ -125,7 +128,8 @@ TEST_CASE("slurm: every sweep script passes its task's override and the extra ar
   const std::string dir = test::temp_dir("slurm-scripts");
   // A stand-in difflut-train: one file per task with the arguments it was given.
   const std::string fake = dir + "/fake-train";
-  write_script(fake, "printf '%s\\n' \"$@\" > \"" + dir + "/args-$SLURM_JOB_NAME-$SLURM_ARRAY_TASK_ID\"\n");
+  write_script(
+      fake, "printf '%s\\n' \"$@\" > \"" + dir + "/args-$SLURM_JOB_NAME-$SLURM_ARRAY_TASK_ID\"\n");
   struct Case {
     const char* script;
     const char* job;
@@ -134,17 +138,22 @@ TEST_CASE("slurm: every sweep script passes its task's override and the extra ar
     const char* expected;  // an argument that task must get
   };
   const Case cases[] = {
-      {"sweep_node_types.sbatch", "difflut_nodes", 13, 12, "model.params.node_type=gradient_stabilized"},
+      {"sweep_node_types.sbatch", "difflut_nodes", 13, 12,
+       "model.params.node_type=gradient_stabilized"},
       {"sweep_layer_types.sbatch", "difflut_layers", 3, 2, "model.params.layer_type=cyclic"},
       {"sweep_datasets.sbatch", "difflut_datasets", 3, 0, "dataloaders=mnist"},
-      {"sweep_hyperparams.sbatch", "difflut_hparams", 18, 13, "model.params.hidden_sizes=[2000,1000]"},
+      {"sweep_hyperparams.sbatch", "difflut_hparams", 18, 13,
+       "model.params.hidden_sizes=[2000,1000]"},
   };
   std::vector<std::string> jobs;
   for (const Case& c : cases) {
     // The scripts ask for 8 CPUs and 32 GB; the test node may be smaller, so ask for less.
-    jobs.push_back(submit("--export=ALL,DIFFLUT_TRAIN='" + fake + "' --cpus-per-task=1 --mem=50M "
-                          "--chdir='" + dir + "' --output='" + dir + "/%x-%a.out' '" + source_dir() +
-                          "/scripts/slurm/" + c.script + "' training.epochs=1 'experiment_name=x y'"));
+    jobs.push_back(submit("--export=ALL,DIFFLUT_TRAIN='" + fake +
+                          "' --cpus-per-task=1 --mem=50M "
+                          "--chdir='" +
+                          dir + "' --output='" + dir + "/%x-%a.out' '" + source_dir() +
+                          "/scripts/slurm/" + c.script +
+                          "' training.epochs=1 'experiment_name=x y'"));
   }
   wait_for(jobs);
   for (const Case& c : cases) {
@@ -154,13 +163,15 @@ TEST_CASE("slurm: every sweep script passes its task's override and the extra ar
                     c.script, " task ", t, ": ", args);
     }
     const std::string probe = slurp(dir + "/args-" + c.job + "-" + std::to_string(c.probe));
-    CHECK_MESSAGE(probe.find(std::string(c.expected) + "\n") != std::string::npos, c.script, ": ", probe);
+    CHECK_MESSAGE(probe.find(std::string(c.expected) + "\n") != std::string::npos, c.script, ": ",
+                  probe);
   }
   // Task 13 of the grid: n index 1 (6), lr index 1 (0.01), size index 1.
   const std::string hp = slurp(dir + "/args-difflut_hparams-13");
   CHECK(hp.find("model.params.num_inputs=6\n") != std::string::npos);
   CHECK(hp.find("training.lr=0.01\n") != std::string::npos);
-  CHECK(slurp(dir + "/args-difflut_nodes-7").find("model.params.num_inputs=2\n") != std::string::npos);
+  CHECK(slurp(dir + "/args-difflut_nodes-7").find("model.params.num_inputs=2\n") !=
+        std::string::npos);
 }
 
 namespace {
@@ -225,11 +236,13 @@ TEST_CASE("slurm: difflut-train -m launcher=slurm runs a 2x2 sweep into one trac
   }
   CHECK(tasks == std::set<std::string>{job + "_0", job + "_1", job + "_2", job + "_3"});
   // difflut-query's table lists the four with their best accuracies.
-  const test::CommandResult list = test::run_command(
-      test::built_program("difflut-query") + " --db '" + dir + "/results/experiments.db' --name slurm2x2");
+  const test::CommandResult list =
+      test::run_command(test::built_program("difflut-query") + " --db '" + dir +
+                        "/results/experiments.db' --name slurm2x2");
   CHECK(list.exit_code == 0);
   size_t rows = 0;
-  for (size_t p = list.output.find("slurm2x2"); p != std::string::npos; p = list.output.find("slurm2x2", p + 1))
+  for (size_t p = list.output.find("slurm2x2"); p != std::string::npos;
+       p = list.output.find("slurm2x2", p + 1))
     ++rows;
   CHECK(rows == 4);
 }

@@ -28,9 +28,9 @@ CliArgs parse_cli(int argc, const char* const* argv);
 class FlagCursor {
  public:
   FlagCursor(int argc, char** argv) : argc_(argc), argv_(argv) {}
-  bool next();                                   // false after the last argument
+  bool next();                                       // false after the last argument
   const std::string& name() const { return name_; }  // the argument, without any "=value"
-  const char* raw() const { return argv_[i_]; }  // the argument as given
+  const char* raw() const { return argv_[i_]; }      // the argument as given
   std::string value();
 
  private:

@@ -317,7 +317,8 @@ std::string ConfigNode::describe() const {
   if (kind_ == Kind::kString) return "'" + string_ + "' (a string)";
   if (kind_ == Kind::kMap) {
     std::string keys;
-    for (size_t i = 0; i < entries_.size() && i < 4; ++i) keys += (i ? ", " : "") + entries_[i].first;
+    for (size_t i = 0; i < entries_.size() && i < 4; ++i)
+      keys += (i ? ", " : "") + entries_[i].first;
     if (entries_.size() > 4) keys += ", ...";
     return "a group of keys (" + keys + ")";
   }

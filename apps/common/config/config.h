@@ -107,7 +107,8 @@ class Config {
   std::vector<std::string> get_string_list(std::string_view key) const;
   // A string that must be one of `choices`, e.g. get_choice("device", {"auto", "cpu", "cuda"});
   // error: "config key 'device': expected one of auto, cpu, cuda, found 'gpu'".
-  std::string get_choice(std::string_view key, std::initializer_list<std::string_view> choices) const;
+  std::string get_choice(std::string_view key,
+                         std::initializer_list<std::string_view> choices) const;
 
   // Sets `key`, creating intermediate maps (for values the program decides, e.g. a resolved path).
   void set(std::string_view key, ConfigNode value);

@@ -39,8 +39,10 @@ std::vector<std::string_view> split_top_level(std::string_view s, char sep, std:
   for (size_t i = 0; i < s.size(); ++i) {
     const char c = s[i];
     if (quote) {
-      if (c == '\\' && i + 1 < s.size()) ++i;
-      else if (c == quote) quote = 0;
+      if (c == '\\' && i + 1 < s.size())
+        ++i;
+      else if (c == quote)
+        quote = 0;
     } else if (c == '\'' || c == '"') {
       quote = c;
     } else if (c == '[' || c == '{') {
@@ -92,8 +94,7 @@ Override parse_override(std::string_view text) {
   DIFFLUT_CHECK(!ov.key.empty(), "override '", text, "': expected key=value, found no key");
   DIFFLUT_CHECK(ov.key[0] != '+' && ov.key[0] != '~', "override '", text,
                 "': adding (+) or deleting (~) keys is not supported; override an existing key");
-  bool ok = ov.key.front() != '.' && ov.key.back() != '.' &&
-            ov.key.find("..") == std::string::npos;
+  bool ok = ov.key.front() != '.' && ov.key.back() != '.' && ov.key.find("..") == std::string::npos;
   for (char c : ov.key)
     ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.');
   DIFFLUT_CHECK(ok, "override '", text,
@@ -147,8 +148,7 @@ ConfigNode coerce_scalar(const ConfigNode& v, std::string_view raw, ConfigNode::
       if (!v.is_scalar()) fail("a string");
       // Keep the text as written (e.g. experiment_name=007 stays "007").
       return v.kind() == K::kString ? v : ConfigNode::string(std::string(raw));
-    default:
-      return v;
+    default: return v;
   }
 }
 
@@ -184,8 +184,10 @@ void apply_override(Config& config, const Override& ov) {
       const bool fits = item.kind() == kind || (kind == K::kDouble && item.kind() == K::kInt) ||
                         (kind == K::kString && item.is_scalar() && !item.is_null());
       DIFFLUT_CHECK(fits, ov.text, ": expected a list of ",
-                    kind == K::kInt ? "integers" : kind == K::kDouble ? "numbers"
-                    : kind == K::kBool ? "booleans" : "strings",
+                    kind == K::kInt      ? "integers"
+                    : kind == K::kDouble ? "numbers"
+                    : kind == K::kBool   ? "booleans"
+                                         : "strings",
                     ", found ", value.describe());
       items.push_back(coerce_scalar(item, item.to_flow(), kind, ov));
     }
@@ -238,8 +240,8 @@ void check_option(const std::string& config_dir, const std::string& group,
                   const std::string& option, const std::string& context) {
   if (fs::is_regular_file(fs::path(config_dir) / group / (option + ".yaml"))) return;
   const std::vector<std::string> known = group_options(config_dir, group);
-  DIFFLUT_FAIL(context, ": unknown option '", option, "' for config group '", group, "' (known: ",
-               known.empty() ? std::string("none") : join(known, ", "), ")");
+  DIFFLUT_FAIL(context, ": unknown option '", option, "' for config group '", group,
+               "' (known: ", known.empty() ? std::string("none") : join(known, ", "), ")");
 }
 
 }  // namespace
@@ -396,7 +398,8 @@ std::string resolve_config_dir(const std::optional<std::string>& flag,
   };
   const auto explicit_dir = [&](const std::string& dir, const char* source) {
     DIFFLUT_CHECK(has_base(dir), source, " '", dir, "': expected a directory holding ", base,
-                  ", found ", fs::is_directory(dir) ? "no " + base : std::string("no such directory"));
+                  ", found ",
+                  fs::is_directory(dir) ? "no " + base : std::string("no such directory"));
     return normal(dir);
   };
   if (flag) return explicit_dir(*flag, "--config-dir");
@@ -424,7 +427,8 @@ std::string resolve_config_dir(const std::optional<std::string>& flag,
     const fs::path exe_dir = fs::absolute(exe).parent_path();
     // Installed: <prefix>/bin/<app> with <prefix>/share/difflut/configs (CMake's install rule);
     // then a copied tree <dir>/bin + <dir>/configs; then the source tree above a build directory.
-    for (const fs::path& dir : {exe_dir / ".." / "share" / "difflut" / "configs", exe_dir / ".." / "configs"})
+    for (const fs::path& dir :
+         {exe_dir / ".." / "share" / "difflut" / "configs", exe_dir / ".." / "configs"})
       if (has_base(dir)) return normal(dir);
     for (fs::path p = exe_dir;; p = p.parent_path()) {
       if (has_base(p / "configs")) return normal(p / "configs");

@@ -57,7 +57,7 @@ void apply_override(Config& config, const Override& ov);
 
 // ---- composition ---------------------------------------------------------------------------------
 struct ComposeOptions {
-  std::string config_dir;                 // holds <config_name>.yaml and one folder per group
+  std::string config_dir;                  // holds <config_name>.yaml and one folder per group
   std::string config_name = "experiment";  // base file, without .yaml
 };
 // Loads <config_dir>/<config_name>.yaml, resolves its `defaults:` list (entries `group: option`

@@ -24,8 +24,11 @@ class AliasFinder : public YAML::EventHandler {
   void OnDocumentStart(const YAML::Mark&) override {}
   void OnDocumentEnd() override {}
   void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { throw Found{mark, "an alias (*name)"}; }
-  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override {
+    throw Found{mark, "an alias (*name)"};
+  }
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
   void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
                        YAML::EmitterStyle::value) override {}
   void OnSequenceEnd() override {}
@@ -49,13 +52,10 @@ void reject_anchors_and_aliases(const std::string& text, const std::string& sour
 }
 
 ConfigNode convert(const YAML::Node& node, const std::string& source) {
-  const auto where = [&](const YAML::Node& n) {
-    return str_cat(source, ":", n.Mark().line + 1);
-  };
+  const auto where = [&](const YAML::Node& n) { return str_cat(source, ":", n.Mark().line + 1); };
   switch (node.Type()) {
     case YAML::NodeType::Undefined:
-    case YAML::NodeType::Null:
-      return ConfigNode::null();
+    case YAML::NodeType::Null: return ConfigNode::null();
     case YAML::NodeType::Scalar: {
       // yaml-cpp tags plain scalars "?" and quoted ones "!"; an explicit !!str keeps the text.
       const std::string& tag = node.Tag();
@@ -93,8 +93,8 @@ ConfigNode parse_yaml_string(const std::string& text, const std::string& source)
     reject_anchors_and_aliases(text, source);
     root = YAML::Load(text);
   } catch (const YAML::Exception& e) {
-    DIFFLUT_FAIL(source, ":", e.mark.line + 1, ":", e.mark.column + 1, ": YAML syntax error: ",
-                 e.msg);
+    DIFFLUT_FAIL(source, ":", e.mark.line + 1, ":", e.mark.column + 1,
+                 ": YAML syntax error: ", e.msg);
   }
   return convert(root, source);
 }

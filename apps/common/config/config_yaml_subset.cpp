@@ -44,7 +44,8 @@ std::string strip_comment(const std::string& s) {
 
 // Position of the ':' that separates a key from its value (followed by space or end), or npos.
 size_t key_colon(const std::string& s) {
-  if (s.empty() || s[0] == '"' || s[0] == '\'' || s[0] == '[' || s[0] == '{') return std::string::npos;
+  if (s.empty() || s[0] == '"' || s[0] == '\'' || s[0] == '[' || s[0] == '{')
+    return std::string::npos;
   for (size_t i = 0; i < s.size(); ++i)
     if (s[i] == ':' && (i + 1 == s.size() || s[i + 1] == ' ')) return i;
   return std::string::npos;
@@ -73,8 +74,8 @@ class Parser {
   [[noreturn]] void no_alias(const Line& l, const std::string& text) {
     const size_t end = text.find_first_of(" \t,]");
     const std::string name = text.substr(0, end);
-    DIFFLUT_FAIL(source_, ":", l.number, ": ", text[0] == '&' ? "an anchor (" : "an alias (", name, ")",
-                 kNoAliasesNote);
+    DIFFLUT_FAIL(source_, ":", l.number, ": ", text[0] == '&' ? "an anchor (" : "an alias (", name,
+                 ")", kNoAliasesNote);
   }
 
   // Nesting is bounded so a hostile file (thousands of ever deeper lines) cannot exhaust the stack;
@@ -96,7 +97,8 @@ class Parser {
            !is_list_item(lines_[pos_].text)) {
       const Line line = lines_[pos_];
       const size_t colon = key_colon(line.text);
-      if (colon == std::string::npos) fail(line, "expected 'key: value', found '" + line.text + "'");
+      if (colon == std::string::npos)
+        fail(line, "expected 'key: value', found '" + line.text + "'");
       const std::string key = trim(line.text.substr(0, colon));
       const std::string rest = trim(line.text.substr(colon + 1));
       if (key[0] == '&' || key[0] == '*') no_alias(line, key);

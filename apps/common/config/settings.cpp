@@ -20,28 +20,34 @@ DataSettings parse_data_settings(const Config& c) {
   } catch (const Error& e) {
     DIFFLUT_FAIL("config key 'dataloaders.name': ", e.what());
   }
-  s.subset_size = c.is_null("dataloaders.subset_size") ? 0 : int_at_least(c, "dataloaders.subset_size", 1);
+  s.subset_size =
+      c.is_null("dataloaders.subset_size") ? 0 : int_at_least(c, "dataloaders.subset_size", 1);
   return s;
 }
 
 ModelSettings parse_model_settings(const Config& c) {
   ModelSettings s;
   s.node_type = c.get_string("model.params.node_type");
-  find_node_type(s.node_type, "model.params.node_type");  // unknown names fail here, listing the known
+  find_node_type(s.node_type,
+                 "model.params.node_type");  // unknown names fail here, listing the known
   s.k = static_cast<int>(int_in_range(c, "model.params.num_inputs", 1, 8));
   s.node_options.degree = static_cast<int>(c.get_int("model.params.node_params.degree"));
-  s.node_options.hidden_width = static_cast<int>(c.get_int("model.params.node_params.hidden_width"));
+  s.node_options.hidden_width =
+      static_cast<int>(c.get_int("model.params.node_params.hidden_width"));
   s.node_options.depth = static_cast<int>(c.get_int("model.params.node_params.depth"));
-  s.node_options.skip_interval = static_cast<int>(c.get_int("model.params.node_params.skip_interval"));
+  s.node_options.skip_interval =
+      static_cast<int>(c.get_int("model.params.node_params.skip_interval"));
   s.node_options.temperature = c.get_double("model.params.node_params.temperature");
   // Out-of-range options and k for the type (difflogic needs k = 2) fail here, naming the key.
   make_node_type(s.node_type, s.node_options, "model.params.node_type")->num_params(s.k);
   s.regularizer = c.get_choice("model.params.regularizer.kind", {"none", "functional", "spectral"});
   s.regularizer_weight = c.get_double("model.params.regularizer.weight");
-  DIFFLUT_CHECK(s.regularizer_weight >= 0, "config key 'model.params.regularizer.weight': expected ",
-                "a weight >= 0, found ", s.regularizer_weight);
+  DIFFLUT_CHECK(s.regularizer_weight >= 0,
+                "config key 'model.params.regularizer.weight': expected ", "a weight >= 0, found ",
+                s.regularizer_weight);
   s.hidden_sizes = c.get_int_list("model.params.hidden_sizes");
-  DIFFLUT_CHECK(!s.hidden_sizes.empty(), "config key 'model.params.hidden_sizes': expected at least ",
+  DIFFLUT_CHECK(!s.hidden_sizes.empty(),
+                "config key 'model.params.hidden_sizes': expected at least ",
                 "one layer size, found []");
   for (int64_t h : s.hidden_sizes)
     DIFFLUT_CHECK(h >= 1, "config key 'model.params.hidden_sizes': expected sizes >= 1, found ", h);
@@ -75,12 +81,13 @@ ModelSettings parse_model_settings(const Config& c) {
   s.tau = positive_number(c, "model.params.tau");
   // Training aids (DiffLUT's layer options); configs older than them lack the keys: off.
   s.flip_probability = double_or(c, "model.params.flip_probability", 0.0);
-  DIFFLUT_CHECK(std::isfinite(s.flip_probability) && s.flip_probability >= 0 &&
-                    s.flip_probability <= 1,
-                "config key 'model.params.flip_probability': expected a probability in [0, 1], ",
-                "found ", s.flip_probability);
-  s.grad_stabilization.mode = parse_grad_stabilization(
-      string_or(c, "model.params.grad_stabilization", "none"), "config key 'model.params.grad_stabilization'");
+  DIFFLUT_CHECK(
+      std::isfinite(s.flip_probability) && s.flip_probability >= 0 && s.flip_probability <= 1,
+      "config key 'model.params.flip_probability': expected a probability in [0, 1], ", "found ",
+      s.flip_probability);
+  s.grad_stabilization.mode =
+      parse_grad_stabilization(string_or(c, "model.params.grad_stabilization", "none"),
+                               "config key 'model.params.grad_stabilization'");
   s.grad_stabilization.target = double_or(c, "model.params.grad_target_std", 1.0);
   s.grad_stabilization.subtract_mean = bool_or(c, "model.params.grad_subtract_mean", false);
   s.grad_stabilization.eps = double_or(c, "model.params.grad_epsilon", 1e-8);
@@ -132,10 +139,10 @@ TrackingSettings parse_tracking_settings(const Config& c) {
                 "'tracking.histogram_bins': expected an integer in [1, 10000], found ",
                 s.histogram_bins);
   s.busy_timeout_s = double_or(c, "tracking.busy_timeout_s", s.busy_timeout_s);
-  DIFFLUT_CHECK(std::isfinite(s.busy_timeout_s) && s.busy_timeout_s >= 0 &&
-                    s.busy_timeout_s <= 86400,
-                "config key 'tracking.busy_timeout_s': expected seconds in [0, 86400], found ",
-                s.busy_timeout_s);
+  DIFFLUT_CHECK(
+      std::isfinite(s.busy_timeout_s) && s.busy_timeout_s >= 0 && s.busy_timeout_s <= 86400,
+      "config key 'tracking.busy_timeout_s': expected seconds in [0, 86400], found ",
+      s.busy_timeout_s);
   s.db = string_or(c, "tracking.db", s.db);
   return s;
 }
@@ -165,11 +172,14 @@ LauncherSettings parse_launcher_settings(const Config& c) {
   if (!l || !l->is_map()) return s;
   s.name = c.get_choice("launcher.name", {"local", "slurm"});
   s.n_jobs = static_cast<int>(int_at_least_or(c, "launcher.n_jobs", 1, s.n_jobs));
-  s.threads_per_job = static_cast<int>(int_at_least_or(c, "launcher.threads_per_job", 0, s.threads_per_job));
+  s.threads_per_job =
+      static_cast<int>(int_at_least_or(c, "launcher.threads_per_job", 0, s.threads_per_job));
   s.timeout_min = int_at_least_or(c, "launcher.timeout_min", 1, s.timeout_min);
-  s.cpus_per_task = static_cast<int>(int_at_least_or(c, "launcher.cpus_per_task", 1, s.cpus_per_task));
+  s.cpus_per_task =
+      static_cast<int>(int_at_least_or(c, "launcher.cpus_per_task", 1, s.cpus_per_task));
   s.mem_gb = int_or(c, "launcher.mem_gb", s.mem_gb);
-  s.array_parallelism = static_cast<int>(int_or(c, "launcher.array_parallelism", s.array_parallelism));
+  s.array_parallelism =
+      static_cast<int>(int_or(c, "launcher.array_parallelism", s.array_parallelism));
   s.partition = string_or(c, "launcher.partition", "");
   s.gres = string_or(c, "launcher.gres", "");
   s.setup = string_or(c, "launcher.setup", "");

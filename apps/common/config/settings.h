@@ -16,9 +16,9 @@ namespace difflut::app {
 
 // dataloaders.*, data_root
 struct DataSettings {
-  std::string dataset;       // canonical name (dataloaders.name)
-  std::string data_root;     // "" = default search
-  int64_t subset_size = 0;   // 0 = all (dataloaders.subset_size: null)
+  std::string dataset;      // canonical name (dataloaders.name)
+  std::string data_root;    // "" = default search
+  int64_t subset_size = 0;  // 0 = all (dataloaders.subset_size: null)
 };
 
 // model.params.*
@@ -38,7 +38,7 @@ struct ModelSettings {
   double tau = 1.0 / 0.3;
   double flip_probability = 0.0;                  // model.params.flip_probability
   GradStabilizationOptions grad_stabilization{};  // model.params.grad_* keys
-  std::string encoder = "distributive";  // encoder.name
+  std::string encoder = "distributive";           // encoder.name
   int encoder_bits = 3;
   bool encoder_feature_wise = true;
 };
@@ -54,9 +54,9 @@ struct TrainSettings {
   std::string scheduler = "step";  // scheduler.type: step | cosine | none
   int64_t step_size = 14;
   double gamma = 0.1;
-  std::string resume;              // "" = a fresh run
+  std::string resume;  // "" = a fresh run
   bool save_best = true;
-  int64_t checkpoint_every = 1;    // 0 = no resumable checkpoint
+  int64_t checkpoint_every = 1;  // 0 = no resumable checkpoint
 };
 
 // tracking.* (the SQLite experiment database)
@@ -74,7 +74,7 @@ struct ExperimentSettings {
   uint64_t seed = 42;
   std::string device = "auto";  // as configured; resolve_device() gives the one used
   std::string output_dir = "outputs";
-  bool eval_circuit = false;    // evaluation.circuit: also score the test set through the circuit
+  bool eval_circuit = false;  // evaluation.circuit: also score the test set through the circuit
   DataSettings data;
   ModelSettings model;
   TrainSettings training;
@@ -85,18 +85,18 @@ struct ExperimentSettings {
 struct LauncherSettings {
   std::string name = "local";  // local | slurm
   // local
-  int n_jobs = 1;              // runs at a time
-  int threads_per_job = 0;     // DIFFLUT_NUM_THREADS of each run; 0: cores / n_jobs
+  int n_jobs = 1;           // runs at a time
+  int threads_per_job = 0;  // DIFFLUT_NUM_THREADS of each run; 0: cores / n_jobs
   // slurm (names follow Hydra's submitit launcher)
-  std::string partition;       // "" = the cluster's default
+  std::string partition;  // "" = the cluster's default
   int64_t timeout_min = 240;
   int cpus_per_task = 4;
   int64_t mem_gb = 16;
-  std::string gres;            // e.g. "gpu:1"; "" = none
-  int array_parallelism = 0;   // at most this many tasks at once (the %N of --array); 0: no limit
+  std::string gres;           // e.g. "gpu:1"; "" = none
+  int array_parallelism = 0;  // at most this many tasks at once (the %N of --array); 0: no limit
   std::vector<std::string> additional_parameters;  // more sbatch arguments, as given
-  bool wait = false;           // block until every task ended (sbatch --wait)
-  std::string setup;           // shell lines run before each task (module load ...)
+  bool wait = false;                               // block until every task ended (sbatch --wait)
+  std::string setup;  // shell lines run before each task (module load ...)
 };
 
 DataSettings parse_data_settings(const Config& config);

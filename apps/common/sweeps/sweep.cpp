@@ -32,8 +32,8 @@ namespace {
 bool is_plain_word(const std::string& w) {
   if (w.empty()) return false;
   for (char ch : w) {
-    const bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-                    std::strchr("_-.,/=:+@%", ch) != nullptr;
+    const bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                    (ch >= '0' && ch <= '9') || std::strchr("_-.,/=:+@%", ch) != nullptr;
     if (!ok) return false;
   }
   return true;
@@ -113,7 +113,8 @@ int run_shell(const std::string& command, std::string& output) {
   size_t n;
   while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) output.append(buf, n);
   const int status = ::pclose(p);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status)
+                           : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 }
 
 std::string exe_path() {
@@ -181,7 +182,8 @@ std::vector<LocalRunResult> run_local_sweep(const std::vector<std::vector<std::s
     if (it == running.end()) continue;  // not one of ours
     LocalRunResult& r = results[it->second];
     r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    std::string how = r.exit_code == 0 ? "finished" : "FAILED (exit " + std::to_string(r.exit_code) + ")";
+    std::string how =
+        r.exit_code == 0 ? "finished" : "FAILED (exit " + std::to_string(r.exit_code) + ")";
     if (WIFSIGNALED(status)) how = "KILLED by signal " + std::to_string(WTERMSIG(status));
     log("run " + std::to_string(it->second + 1) + "/" + std::to_string(sets.size()) + " " + how +
         "; log: " + r.log_path);
@@ -242,7 +244,8 @@ SlurmSubmission submit_slurm_sweep(const std::vector<std::vector<std::string>>& 
   sub.overrides_path = (fs::path(ctx.sweep_dir) / "overrides.txt").string();
   sub.script_path = (fs::path(ctx.sweep_dir) / "array.sbatch").string();
   write_file(sub.overrides_path, overrides_file_text(sets));
-  write_file(sub.script_path, slurm_array_script(ctx, s, sub.overrides_path, sets.size(), job_name));
+  write_file(sub.script_path,
+             slurm_array_script(ctx, s, sub.overrides_path, sets.size(), job_name));
   fs::permissions(sub.script_path, fs::perms::owner_exec, fs::perm_options::add);
   const char* sbatch_env = std::getenv("DIFFLUT_SBATCH");
   std::string cmd = sbatch_env && *sbatch_env ? sbatch_env : "sbatch";
@@ -266,8 +269,8 @@ SlurmSubmission submit_slurm_sweep(const std::vector<std::vector<std::string>>& 
     first.clear();
   }
   sub.job_id = first.substr(0, first.find(';'));
-  DIFFLUT_CHECK(!sub.job_id.empty(), "sweep: sbatch failed (exit ", rc, "): ",
-                out.empty() ? std::string("no output") : out);
+  DIFFLUT_CHECK(!sub.job_id.empty(), "sweep: sbatch failed (exit ", rc,
+                "): ", out.empty() ? std::string("no output") : out);
   sub.wait_exit_code = s.wait ? rc : 0;
   return sub;
 }

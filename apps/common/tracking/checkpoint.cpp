@@ -98,8 +98,9 @@ CheckpointState load_training_checkpoint(const std::string& path, Module& model,
   meta_is("scheduler", scheduler ? scheduler->name() : "none");
   CheckpointState state;
   const uint64_t epoch = parse_u64(meta, "epoch", path);
-  DIFFLUT_CHECK(epoch <= kMaxCheckpointEpoch, "checkpoint '", path, "': metadata entry 'epoch': ",
-                "expected at most ", kMaxCheckpointEpoch, ", found ", epoch);
+  DIFFLUT_CHECK(epoch <= kMaxCheckpointEpoch, "checkpoint '", path,
+                "': metadata entry 'epoch': ", "expected at most ", kMaxCheckpointEpoch, ", found ",
+                epoch);
   state.epoch = static_cast<int64_t>(epoch);
   state.generator_seed = parse_u64(meta, "generator_seed", path);
   state.generator_offset = parse_u64(meta, "generator_offset", path);
@@ -126,12 +127,12 @@ CheckpointState load_training_checkpoint(const std::string& path, Module& model,
   // The scheduler steps once per epoch, so its position must be the checkpoint's epoch.
   if (scheduler) {
     const Tensor* last = find_tensor(sched, "scheduler.last_epoch");
-    DIFFLUT_CHECK(last && last->numel() == 1 &&
-                      last->item_as_double() == static_cast<double>(state.epoch),
-                  "checkpoint '", path, "': entry 'sched:scheduler.last_epoch': expected ",
-                  state.epoch, " (the checkpoint's epoch), found ",
-                  last ? (last->numel() == 1 ? str_cat(last->item_as_double()) : last->describe())
-                       : std::string("none"));
+    DIFFLUT_CHECK(
+        last && last->numel() == 1 && last->item_as_double() == static_cast<double>(state.epoch),
+        "checkpoint '", path, "': entry 'sched:scheduler.last_epoch': expected ", state.epoch,
+        " (the checkpoint's epoch), found ",
+        last ? (last->numel() == 1 ? str_cat(last->item_as_double()) : last->describe())
+             : std::string("none"));
   }
   optimizer.load_state_dict(optim);
   if (scheduler) scheduler->load_state_dict(sched);
@@ -142,7 +143,8 @@ CheckpointState load_training_checkpoint(const std::string& path, Module& model,
 
 void sync_directory(const std::string& dir) {
   const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  DIFFLUT_CHECK(fd >= 0, "run directory '", dir, "': cannot open it to flush: ", std::strerror(errno));
+  DIFFLUT_CHECK(fd >= 0, "run directory '", dir,
+                "': cannot open it to flush: ", std::strerror(errno));
   const int rc = ::fsync(fd);
   const int err = errno;
   ::close(fd);
@@ -153,7 +155,8 @@ std::string resume_run_dir(const std::string& resume) {
   std::error_code ec;
   if (fs::is_directory(resume, ec)) return fs::absolute(resume).lexically_normal().string();
   DIFFLUT_CHECK(fs::is_regular_file(resume, ec), "config key 'training.resume': expected a run ",
-                "directory or a checkpoint file in one, found '", resume, "' (no such file or directory)");
+                "directory or a checkpoint file in one, found '", resume,
+                "' (no such file or directory)");
   const fs::path parent = fs::absolute(resume).parent_path().lexically_normal();
   return parent.string();
 }
@@ -174,8 +177,8 @@ Config resume_config(const Config& composed, const std::vector<std::string>& ove
   // without any shape error (node type dwn -> probabilistic has the same tables), so they are
   // refused by key, not left to the checkpoint's shapes. Values equal to the run's pass.
   auto describes_checkpoint = [](const std::string& key) {
-    return key == "seed" || key == "model" || key.rfind("model.", 0) == 0 ||
-           key == "dataloaders" || key.rfind("dataloaders.", 0) == 0;
+    return key == "seed" || key == "model" || key.rfind("model.", 0) == 0 || key == "dataloaders" ||
+           key.rfind("dataloaders.", 0) == 0;
   };
   for (const std::string& text : overrides) {
     const Override ov = parse_override(text);

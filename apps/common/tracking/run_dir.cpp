@@ -69,8 +69,8 @@ std::string summary_json(const RunDirContents& c) {
   j += "  \"test_accuracy\": " + num(r.test_accuracy) + ",\n";
   j += "  \"circuit_test_accuracy\": " + opt_num(r.circuit_test_accuracy) + ",\n";
   j += "  \"best_val_accuracy\": " + opt_num(r.best_val_accuracy) + ",\n";
-  j += "  \"best_val_epoch\": " + (r.best_val_accuracy < 0 ? std::string("null")
-                                                           : std::to_string(r.best_val_epoch)) + ",\n";
+  j += "  \"best_val_epoch\": " +
+       (r.best_val_accuracy < 0 ? std::string("null") : std::to_string(r.best_val_epoch)) + ",\n";
   j += "  \"epochs\": " + std::to_string(r.epochs) + ",\n";
   j += "  \"train_seconds\": " + num(r.train_seconds) + ",\n";
   j += "  \"samples_per_second\": " + num(r.samples_per_second) + ",\n";
@@ -83,15 +83,16 @@ std::string summary_json(const RunDirContents& c) {
   j += "  \"num_val\": " + std::to_string(c.num_val) + ",\n";
   j += "  \"num_test\": " + std::to_string(c.num_test) + ",\n";
   j += "  \"batch_size\": " + std::to_string(s.training.batch_size) + ",\n";
-  j += "  \"num_parameters\": " + (c.model ? std::to_string(c.model->num_parameters()) : "null") + ",\n";
+  j += "  \"num_parameters\": " + (c.model ? std::to_string(c.model->num_parameters()) : "null") +
+       ",\n";
   j += "  \"history\": [";
   for (size_t i = 0; i < r.history.size(); ++i) {
     const EpochRecord& e = r.history[i];
     j += i ? ",\n    " : "\n    ";
     j += "{\"epoch\": " + std::to_string(e.epoch) + ", \"lr\": " + num(e.lr) +
-         ", \"train_loss\": " + num(e.train_loss) + ", \"val_accuracy\": " + opt_num(e.val_accuracy) +
-         ", \"seconds\": " + num(e.seconds) + ", \"samples_per_second\": " + num(e.samples_per_second) +
-         "}";
+         ", \"train_loss\": " + num(e.train_loss) +
+         ", \"val_accuracy\": " + opt_num(e.val_accuracy) + ", \"seconds\": " + num(e.seconds) +
+         ", \"samples_per_second\": " + num(e.samples_per_second) + "}";
   }
   j += r.history.empty() ? "]\n" : "\n  ]\n";
   j += "}\n";

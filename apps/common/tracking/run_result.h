@@ -9,9 +9,9 @@
 namespace difflut::app {
 
 struct EpochRecord {
-  int64_t epoch = 0;  // 1-based
-  double lr = 0.0;    // during the epoch
-  double train_loss = 0.0;  // mean of the losses read during the epoch
+  int64_t epoch = 0;           // 1-based
+  double lr = 0.0;             // during the epoch
+  double train_loss = 0.0;     // mean of the losses read during the epoch
   double val_accuracy = -1.0;  // -1: no validation set
   double seconds = 0.0;        // training steps only
   double samples_per_second = 0.0;
@@ -20,7 +20,7 @@ struct EpochRecord {
 struct TrainResult {
   double test_accuracy = 0.0;
   double circuit_test_accuracy = -1.0;  // -1: not evaluated (evaluation.circuit=false)
-  double best_val_accuracy = -1.0;  // -1: no validation set
+  double best_val_accuracy = -1.0;      // -1: no validation set
   int64_t best_val_epoch = 0;
   int64_t epochs = 0;
   double train_seconds = 0.0;

@@ -15,8 +15,8 @@ namespace {
 // Keys that say where or how a run was kept, not what was trained; `device` as requested
 // ("auto", "cpu", ...) gives way to the device the run actually used, which is part of the key.
 bool is_per_run_key(const std::string& path) {
-  static const std::set<std::string> kKeys = {"seed", "output_dir", "data_root", "tracking",
-                                              "training.resume", "device"};
+  static const std::set<std::string> kKeys = {"seed",     "output_dir",      "data_root",
+                                              "tracking", "training.resume", "device"};
   return kKeys.count(path) > 0;
 }
 

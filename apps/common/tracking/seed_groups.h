@@ -18,8 +18,8 @@ struct SeedGroup {
   std::string name, dataset, node_type, layer_type, device;
   std::optional<double> learning_rate;
   std::optional<int64_t> epochs;
-  std::vector<int64_t> ids;        // experiment ids, ascending
-  std::vector<std::string> seeds;  // each run's `seed` as written in its config ("?" if absent)
+  std::vector<int64_t> ids;           // experiment ids, ascending
+  std::vector<std::string> seeds;     // each run's `seed` as written in its config ("?" if absent)
   std::vector<double> test_accuracy;  // per run, in the order of ids
   double mean = 0, min = 0, max = 0;
   std::optional<double> sd;  // sample standard deviation (n - 1); none for a single run

@@ -47,9 +47,10 @@ std::string history_json(const std::vector<EpochRecord>& history) {
     const EpochRecord& e = history[i];
     if (i) s += ',';
     s += "{\"epoch\":" + std::to_string(e.epoch) + ",\"lr\":" + json_number(e.lr) +
-         ",\"train_loss\":" + json_number(e.train_loss) + ",\"val_accuracy\":" + json_number(e.val_accuracy) +
-         ",\"seconds\":" + json_number(e.seconds) + ",\"samples_per_second\":" + json_number(e.samples_per_second) +
-         "}";
+         ",\"train_loss\":" + json_number(e.train_loss) +
+         ",\"val_accuracy\":" + json_number(e.val_accuracy) +
+         ",\"seconds\":" + json_number(e.seconds) +
+         ",\"samples_per_second\":" + json_number(e.samples_per_second) + "}";
   }
   return s + "]";
 }
@@ -145,12 +146,11 @@ struct RunRecorder::Db {
 
 void RunRecorder::tracking_failure(const std::string& what, const std::exception& e) {
   tracking_failed_ = true;
-  const std::string saved =
-      last_checkpoint_epoch_ > 0
-          ? str_cat("the checkpoint after epoch ", last_checkpoint_epoch_,
-                    " is saved: resume with training.resume=", run_dir_,
-                    " once the database can be written")
-          : std::string("no checkpoint was written yet");
+  const std::string saved = last_checkpoint_epoch_ > 0
+                                ? str_cat("the checkpoint after epoch ", last_checkpoint_epoch_,
+                                          " is saved: resume with training.resume=", run_dir_,
+                                          " once the database can be written")
+                                : std::string("no checkpoint was written yet");
   DIFFLUT_FAIL(e.what(), " (while ", what, "; ", saved, ")");
 }
 
@@ -254,7 +254,8 @@ RunRecorder::RunRecorder(const Config& config, const ExperimentSettings& s,
     started_ = true;
     g_experiment_id = experiment_id_;
     if (log_ && tracking_)
-      *log_ << "difflut-train: tracking experiment " << experiment_id_ << " in " << db_path_ << "\n";
+      *log_ << "difflut-train: tracking experiment " << experiment_id_ << " in " << db_path_
+            << "\n";
   } else {
 #if DIFFLUT_WITH_SQLITE
     if (tracking_ && stored_id > 0) {
@@ -295,7 +296,8 @@ RunRecorder::RunRecorder(const Config& config, const ExperimentSettings& s,
 #endif
       if (out)
         *out << "\ndifflut-train: interrupted by signal " << static_cast<int>(sig)
-             << "; resume with training.resume=" << run_dir << "\n" << std::flush;
+             << "; resume with training.resume=" << run_dir << "\n"
+             << std::flush;
       ::_exit(128 + sig);
     });
   }
@@ -324,8 +326,8 @@ void RunRecorder::open_resumed_experiment(const std::string& experiment_name) {
                 "training.resume: ", kTrackingFile, " of ", run_dir_, " names experiment ",
                 experiment_id_, " of ", db_path_, ", but that row is another run (expected name '",
                 experiment_name, "', run directory '", run_dir_, "'",
-                stored_hash_.empty() ? std::string() : ", config " + stored_hash_,
-                "; found '", row->name, "', '", row->run_dir, "'",
+                stored_hash_.empty() ? std::string() : ", config " + stored_hash_, "; found '",
+                row->name, "', '", row->run_dir, "'",
                 stored_hash_.empty() ? std::string() : ", config " + found_hash,
                 "): refusing to change it (was the database recreated? move ", kTrackingFile,
                 " away to record the resumed run as a new experiment)");
@@ -376,8 +378,8 @@ int64_t RunRecorder::restore(Module& model, Optimizer& optimizer, LRScheduler* s
         load_training_checkpoint(ckpt.string(), model, optimizer, scheduler, generator);
     // The generator is seeded from the run's seed; another seed means another run's checkpoint.
     DIFFLUT_CHECK(st.generator_seed == seed, "checkpoint '", ckpt.string(),
-                  "': metadata entry 'generator_seed': expected this run's seed ", seed,
-                  ", found ", st.generator_seed);
+                  "': metadata entry 'generator_seed': expected this run's seed ", seed, ", found ",
+                  st.generator_seed);
     done = st.epoch;
     auto extra = [&](const char* key) -> std::string {
       auto it = st.extra.find(key);
@@ -390,8 +392,8 @@ int64_t RunRecorder::restore(Module& model, Optimizer& optimizer, LRScheduler* s
       char* end = nullptr;
       const double v = std::strtod(text.c_str(), &end);
       DIFFLUT_CHECK(end == text.c_str() + text.size() && std::isfinite(v), "checkpoint '",
-                    ckpt.string(), "': metadata entry 'difflut.", key, "': expected a number, found '",
-                    text, "'");
+                    ckpt.string(), "': metadata entry 'difflut.", key,
+                    "': expected a number, found '", text, "'");
       return v;
     };
     const std::string what = "checkpoint '" + ckpt.string() + "': metadata entry 'difflut.history'";
@@ -401,8 +403,9 @@ int64_t RunRecorder::restore(Module& model, Optimizer& optimizer, LRScheduler* s
     result.train_seconds = number("train_seconds", 0.0);
     DIFFLUT_CHECK(best_epoch >= 0 && best_epoch <= static_cast<double>(done) &&
                       best_epoch == std::floor(best_epoch),
-                  "checkpoint '", ckpt.string(), "': metadata entry 'difflut.best_val_epoch': ",
-                  "expected an epoch in [0, ", done, "], found ", best_epoch);
+                  "checkpoint '", ckpt.string(),
+                  "': metadata entry 'difflut.best_val_epoch': ", "expected an epoch in [0, ", done,
+                  "], found ", best_epoch);
     result.best_val_epoch = static_cast<int64_t>(best_epoch);
     DIFFLUT_CHECK(result.best_val_accuracy <= 1.0 &&
                       (result.best_val_accuracy >= 0 || result.best_val_accuracy == -1.0),
@@ -416,8 +419,8 @@ int64_t RunRecorder::restore(Module& model, Optimizer& optimizer, LRScheduler* s
     // into this directory must not continue this row.
     if (db_->resumed && !extra("experiment_id").empty())
       DIFFLUT_CHECK(extra("experiment_id") == std::to_string(experiment_id_), "checkpoint '",
-                    ckpt.string(), "': written for experiment ", extra("experiment_id"),
-                    ", but ", kTrackingFile, " names experiment ", experiment_id_);
+                    ckpt.string(), "': written for experiment ", extra("experiment_id"), ", but ",
+                    kTrackingFile, " names experiment ", experiment_id_);
 #endif
     last_checkpoint_epoch_ = done;
   }
@@ -443,8 +446,9 @@ int64_t RunRecorder::restore(Module& model, Optimizer& optimizer, LRScheduler* s
     std::vector<MeasurementRow> points;
     if (db_->resumed) {
       const ExperimentRow& row = *db_->resumed;
-      DIFFLUT_CHECK(!(row.status == kStatusCompleted && done >= epochs_), "training.resume: ",
-                    "experiment ", experiment_id_, " is completed after epoch ", done,
+      DIFFLUT_CHECK(!(row.status == kStatusCompleted && done >= epochs_),
+                    "training.resume: ", "experiment ", experiment_id_,
+                    " is completed after epoch ", done,
                     "; nothing to resume (set training.epochs above ", done, " to train longer)");
       DIFFLUT_CHECK(!(row.status == kStatusRunning && row.pid && *row.pid != ::getpid() &&
                       row.hostname == current_hostname() && process_alive(*row.pid)),
@@ -501,9 +505,9 @@ int64_t RunRecorder::restore(Module& model, Optimizer& optimizer, LRScheduler* s
           if (e.val_accuracy >= 0) {
             const bool best = e.epoch == result.best_val_epoch;
             if (best) t.clear_best(experiment_id_, "accuracy");
-            t.add_measurement(experiment_id_, e.epoch, "val", std::nullopt, total,
-                              {{"accuracy", e.val_accuracy, best && save_best_ ? best_path : "",
-                                best}});
+            t.add_measurement(
+                experiment_id_, e.epoch, "val", std::nullopt, total,
+                {{"accuracy", e.val_accuracy, best && save_best_ ? best_path : "", best}});
           }
         }
       });
@@ -582,8 +586,8 @@ void RunRecorder::end_epoch(const EpochRecord& rec, Module& model, Optimizer& op
         const double scale = static_cast<double>(histogram_bins_) / (h.hi - h.lo);
         for (double x : v) {
           if (!std::isfinite(x)) continue;
-          const int64_t b = std::clamp<int64_t>(static_cast<int64_t>((x - h.lo) * scale), 0,
-                                                histogram_bins_ - 1);
+          const int64_t b =
+              std::clamp<int64_t>(static_cast<int64_t>((x - h.lo) * scale), 0, histogram_bins_ - 1);
           ++h.counts[static_cast<size_t>(b)];
         }
         hists.push_back(std::move(h));

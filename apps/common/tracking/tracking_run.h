@@ -67,7 +67,8 @@ class RunRecorder {
   // the resumable checkpoint, and then records metrics and histograms in one transaction. A
   // failed record throws (a tracking failure: the run stops, marked "interrupted").
   void end_epoch(const EpochRecord& rec, Module& model, Optimizer& optimizer,
-                 const LRScheduler* scheduler, const Generator& generator, const TrainResult& result,
+                 const LRScheduler* scheduler, const Generator& generator,
+                 const TrainResult& result,
                  const std::function<void(const std::string&)>& save_model);
 
   // After the test evaluation: the test accuracy, and status "completed".

@@ -126,7 +126,8 @@ class Stmt {
     return check(std::isnan(v) ? sqlite3_bind_null(stmt_, i) : sqlite3_bind_double(stmt_, i, v));
   }
   Stmt& bind(int i, const std::string& v) {
-    return check(sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT));
+    return check(
+        sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT));
   }
   Stmt& bind_text_or_null(int i, const std::string& v) {
     return v.empty() ? check(sqlite3_bind_null(stmt_, i)) : bind(i, v);
@@ -231,7 +232,8 @@ std::vector<int64_t> parse_counts(const std::string& text, const std::string& pa
   std::vector<int64_t> out;
   size_t i = 0;
   auto skip = [&] {
-    while (i < text.size() && (text[i] == ' ' || text[i] == ',' || text[i] == '[' || text[i] == ']'))
+    while (i < text.size() &&
+           (text[i] == ' ' || text[i] == ',' || text[i] == '[' || text[i] == ']'))
       ++i;
   };
   skip();
@@ -274,8 +276,8 @@ Tracker::Tracker(const std::string& path, TrackerOptions options) : path_(path) 
     open_read_only(options);
     return;
   }
-  const int flags = SQLITE_OPEN_READWRITE | (options.create ? SQLITE_OPEN_CREATE : 0) |
-                    SQLITE_OPEN_FULLMUTEX;
+  const int flags =
+      SQLITE_OPEN_READWRITE | (options.create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_FULLMUTEX;
   if (sqlite3_open_v2(path.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
     const std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
     sqlite3_close(db_);
@@ -294,8 +296,9 @@ Tracker::Tracker(const std::string& path, TrackerOptions options) : path_(path) 
     // Switching a fresh database to WAL needs an exclusive lock, and SQLite reports a concurrent
     // opener's lock at once here instead of calling the busy handler (seen with a 2-job sweep on a
     // loaded machine): retry within the busy timeout.
-    const auto deadline = std::chrono::steady_clock::now() +
-                          std::chrono::milliseconds(static_cast<int64_t>(options.busy_timeout_s * 1000));
+    const auto deadline =
+        std::chrono::steady_clock::now() +
+        std::chrono::milliseconds(static_cast<int64_t>(options.busy_timeout_s * 1000));
     for (;;) {
       try {
         exec(db_, path_, "PRAGMA journal_mode=WAL");
@@ -381,8 +384,10 @@ int64_t Tracker::start_experiment(const ExperimentStart& s) {
                       "learning_rate, optimizer, encoder_name, encoder_params, status, device, "
                       "cuda_available, notes, git_commit, start_time, run_dir, hostname, pid, "
                       "slurm_job_id, lut_count) VALUES (?1, ") +
-              kNow + ", ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
-              "?18, ?19, ?20, " + kNow + ", ?21, ?22, ?23, ?24, ?25)");
+              kNow +
+              ", ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
+              "?18, ?19, ?20, " +
+              kNow + ", ?21, ?22, ?23, ?24, ?25)");
   st.bind(1, s.name.empty() ? std::string("unnamed") : s.name)
       .bind(2, s.config_json.empty() ? std::string("{}") : s.config_json)
       .bind(3, s.model_name.empty() ? std::string("unknown") : s.model_name)
@@ -511,10 +516,10 @@ void Tracker::set_status(int64_t experiment_id, const std::string& status) {
 }
 
 void Tracker::finish(int64_t experiment_id, const std::string& status) {
-  update_experiment(db_, path_,
-                    std::string("UPDATE experiments SET status = ?2, end_time = ") + kNow +
-                        " WHERE id = ?1",
-                    experiment_id, status);
+  update_experiment(
+      db_, path_,
+      std::string("UPDATE experiments SET status = ?2, end_time = ") + kNow + " WHERE id = ?1",
+      experiment_id, status);
 }
 
 void Tracker::set_run_dir(int64_t experiment_id, const std::string& run_dir) {
@@ -533,11 +538,10 @@ const char* const kExperimentColumns =
 ExperimentRow read_experiment(const Stmt& s) {
   ExperimentRow r;
   r.id = s.i64(0);
-  std::string* texts[] = {&r.name,         &r.status,     &r.created_at, &r.start_time,
-                          &r.end_time,     &r.device,     &r.git_commit, &r.run_dir,
-                          &r.hostname,     &r.slurm_job_id, &r.model_name, &r.node_type,
-                          &r.layer_type,   &r.dataset_name, &r.optimizer,  &r.encoder_name,
-                          &r.config_json};
+  std::string* texts[] = {
+      &r.name,       &r.status,       &r.created_at, &r.start_time,   &r.end_time,   &r.device,
+      &r.git_commit, &r.run_dir,      &r.hostname,   &r.slurm_job_id, &r.model_name, &r.node_type,
+      &r.layer_type, &r.dataset_name, &r.optimizer,  &r.encoder_name, &r.config_json};
   for (int i = 0; i < 17; ++i) *texts[i] = s.text(1 + i);
   std::optional<int64_t>* ints[] = {&r.hidden_size, &r.num_layers, &r.n,  &r.batch_size,
                                     &r.epochs,      &r.lut_count,  &r.pid};
@@ -557,8 +561,8 @@ void Tracker::fill_best(ExperimentRow& row) const {
     const std::string key = s.text(0) + "/" + s.text(1);
     const double v = s.f64(2);
     auto it = row.best.find(key);
-    const bool better = it == row.best.end() ||
-                        (lower_is_better(s.text(1)) ? v < it->second : v > it->second);
+    const bool better =
+        it == row.best.end() || (lower_is_better(s.text(1)) ? v < it->second : v > it->second);
     if (better) {
       row.best[key] = v;
       row.best_epoch[key] = s.i64(3);

@@ -45,7 +45,7 @@ inline TrackerOptions existing_database_options() { return TrackerOptions{30.0, 
 // One metric to record at a measurement point.
 struct MetricValue {
   std::string name;
-  double value = 0.0;  // NaN is stored as NULL
+  double value = 0.0;           // NaN is stored as NULL
   std::string checkpoint_path;  // "" = none
   bool is_best = false;
 };
@@ -91,8 +91,8 @@ struct HistogramRow {
 };
 
 struct ExperimentFilter {
-  std::string name;    // SQL LIKE pattern on the name; without % or _ a substring match
-  std::string status;  // exact status, "" = any
+  std::string name;          // SQL LIKE pattern on the name; without % or _ a substring match
+  std::string status;        // exact status, "" = any
   std::vector<int64_t> ids;  // only these ids ("" = all)
 };
 

@@ -15,9 +15,9 @@ using ProgressClock = std::function<double()>;
 double steady_seconds();
 
 struct ProgressOptions {
-  bool live = false;            // true: redraw one line with '\r' (use stderr_is_tty())
-  int percent_step = 10;        // plain mode: a line each time this many percent are done
-  double interval_s = 30.0;     // plain mode: ... or when this much time passed since the last one
+  bool live = false;         // true: redraw one line with '\r' (use stderr_is_tty())
+  int percent_step = 10;     // plain mode: a line each time this many percent are done
+  double interval_s = 30.0;  // plain mode: ... or when this much time passed since the last one
   double redraw_interval_s = 0.1;  // live mode: at most this often
   int bar_width = 24;
 };
@@ -26,7 +26,8 @@ bool stderr_is_tty();
 
 class ProgressReporter {
  public:
-  ProgressReporter(std::ostream& out, ProgressOptions options, ProgressClock clock = steady_seconds);
+  ProgressReporter(std::ostream& out, ProgressOptions options,
+                   ProgressClock clock = steady_seconds);
 
   // Starts epoch `epoch` of `num_epochs` (1-based) over `total_samples` samples.
   void begin_epoch(int epoch, int num_epochs, int64_t total_samples);
@@ -52,9 +53,9 @@ class ProgressReporter {
   int64_t total_ = 0, done_ = 0;
   double loss_ = 0.0;
   double start_ = 0.0, now_ = 0.0, last_print_ = 0.0;
-  int next_percent_ = 0;     // plain mode: print when this percentage is reached
+  int next_percent_ = 0;  // plain mode: print when this percentage is reached
   bool printed_final_ = false;
-  size_t live_len_ = 0;      // length of the live line on screen (0 = none)
+  size_t live_len_ = 0;  // length of the live line on screen (0 = none)
 };
 
 // "1:05", "1:02:03": seconds as m:ss below an hour, h:mm:ss above.

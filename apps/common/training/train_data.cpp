@@ -16,9 +16,10 @@ TrainingData load_training_data(const DataSettings& s, double val_fraction, uint
   d.test = load_dataset(s.dataset, "test", s.data_root);
   // A subset larger than the dataset is an error, not a clamp: the run would be recorded (config,
   // database, sweep tables) as trained on a number of samples it never saw.
-  DIFFLUT_CHECK(s.subset_size <= train_full.size(), "config key 'dataloaders.subset_size': ",
-                "expected at most the ", train_full.size(), " training samples of '", s.dataset,
-                "', found ", s.subset_size, " (set it to null for all of them)");
+  DIFFLUT_CHECK(s.subset_size <= train_full.size(),
+                "config key 'dataloaders.subset_size': ", "expected at most the ",
+                train_full.size(), " training samples of '", s.dataset, "', found ", s.subset_size,
+                " (set it to null for all of them)");
   if (s.subset_size > 0) train_full = subset(train_full, s.subset_size, seed);
   // An empty test set would report test_accuracy=0 for a completed run.
   DIFFLUT_CHECK(d.test.size() >= 1, "dataset '", s.dataset, "': expected test samples, found none");

@@ -32,15 +32,10 @@ SignalHook signal_hook_from_env() {
 EpochRunner::EpochRunner(LUTNetwork& model, Optimizer& optimizer, DataLoader& loader,
                          ProgressReporter& progress, const ModelSettings& model_settings,
                          int64_t num_epochs)
-    : model_(model),
-      optimizer_(optimizer),
-      loader_(loader),
-      progress_(progress),
-      settings_(model_settings),
-      num_epochs_(num_epochs),
+    : model_(model), optimizer_(optimizer), loader_(loader), progress_(progress),
+      settings_(model_settings), num_epochs_(num_epochs),
       // On the GPU the loss is read (a host sync) only every 50 steps; the CPU reads it free.
-      loss_every_(model.device() == Device::cuda ? 50 : 1),
-      hook_(signal_hook_from_env()) {}
+      loss_every_(model.device() == Device::cuda ? 50 : 1), hook_(signal_hook_from_env()) {}
 
 EpochRecord EpochRunner::run(int64_t epoch) {
   EpochRecord rec;
@@ -73,8 +68,8 @@ EpochRecord EpochRunner::run(int64_t epoch) {
     done += batch.labels.numel();
     if (step % loss_every_ == 0 || done == loader_.size()) {
       shown_loss = loss.value().item_as_double();
-      DIFFLUT_CHECK(std::isfinite(shown_loss), "training diverged: loss ", shown_loss,
-                    " at epoch ", epoch, " step ", step + 1);
+      DIFFLUT_CHECK(std::isfinite(shown_loss), "training diverged: loss ", shown_loss, " at epoch ",
+                    epoch, " step ", step + 1);
       loss_sum += shown_loss;
       ++loss_count;
     }
@@ -98,9 +93,10 @@ std::string fixed(double v, int digits) {
 }  // namespace
 
 std::string epoch_summary(const EpochRecord& rec, int64_t num_epochs) {
-  std::string line = str_cat("epoch ", rec.epoch, "/", num_epochs, ": loss ",
-                             fixed(rec.train_loss, 4), ", ", fixed(rec.seconds, 1), " s, ",
-                             static_cast<int64_t>(rec.samples_per_second), " samples/s, lr ", rec.lr);
+  std::string line =
+      str_cat("epoch ", rec.epoch, "/", num_epochs, ": loss ", fixed(rec.train_loss, 4), ", ",
+              fixed(rec.seconds, 1), " s, ", static_cast<int64_t>(rec.samples_per_second),
+              " samples/s, lr ", rec.lr);
   if (rec.val_accuracy >= 0) line += ", val_accuracy " + fixed(rec.val_accuracy, 4);
   return line;
 }

@@ -33,17 +33,17 @@ std::unique_ptr<LUTNetwork> build_model(const ModelSettings& m, const Dataset& t
   for (size_t i = 0; i < mc.hidden_sizes.size(); width = mc.hidden_sizes[i++])
     if ((i == 0 ? mc.first_mapping : mc.later_mapping) == MappingKind::sparse &&
         mc.sparse_groups == 0)
-      DIFFLUT_CHECK(mc.sparse_candidates <= width, "model.params.sparse_candidates: expected at most ",
-                    width, " (the inputs of layer ", i, ", whose mapping is sparse), found ",
-                    mc.sparse_candidates);
+      DIFFLUT_CHECK(
+          mc.sparse_candidates <= width, "model.params.sparse_candidates: expected at most ", width,
+          " (the inputs of layer ", i, ", whose mapping is sparse), found ", mc.sparse_candidates);
   return std::make_unique<LUTNetwork>(mc, encoder, gen);
 }
 
 std::string describe_model(LUTNetwork& model, const ModelSettings& m) {
   const LUTNetworkConfig& mc = model.config();
-  std::string arch =
-      str_cat(model.encoder().kind_name(), is_level_code(model.encoder().kind()) ? " code (" : " thermometer (",
-              m.encoder_bits, " bits) -> ");
+  std::string arch = str_cat(model.encoder().kind_name(),
+                             is_level_code(model.encoder().kind()) ? " code (" : " thermometer (",
+                             m.encoder_bits, " bits) -> ");
   for (size_t i = 0; i < model.num_layers(); ++i) {
     const LUTLayer& l = model.layer(i);
     const bool grouped = l.mapping_kind() == MappingKind::sparse && l.options().sparse_groups > 0;

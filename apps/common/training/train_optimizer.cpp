@@ -23,8 +23,10 @@ OptimizerSetup make_optimizer(const TrainSettings& t, Module& model) {
       o.optimizer = std::make_unique<Adam>(model, ao);
     }
   }
-  if (t.scheduler == "step") o.scheduler = std::make_unique<StepLR>(*o.optimizer, t.step_size, t.gamma);
-  if (t.scheduler == "cosine") o.scheduler = std::make_unique<CosineAnnealingLR>(*o.optimizer, t.epochs);
+  if (t.scheduler == "step")
+    o.scheduler = std::make_unique<StepLR>(*o.optimizer, t.step_size, t.gamma);
+  if (t.scheduler == "cosine")
+    o.scheduler = std::make_unique<CosineAnnealingLR>(*o.optimizer, t.epochs);
   return o;
 }
 

@@ -83,7 +83,8 @@ TrainResult run_training(const ExperimentSettings& s, const Config& resolved, co
                        });
   }
   result.epochs = s.training.epochs;
-  const double samples = static_cast<double>(loader.size()) * static_cast<double>(s.training.epochs);
+  const double samples =
+      static_cast<double>(loader.size()) * static_cast<double>(s.training.epochs);
   result.samples_per_second = result.train_seconds > 0 ? samples / result.train_seconds : 0.0;
 
   // 5. test

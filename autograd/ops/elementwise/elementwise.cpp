@@ -41,8 +41,8 @@ TensorMeta infer_unary(const std::vector<TensorMeta>& in, const Attrs& attrs) {
   DIFFLUT_CHECK(attrs.floats.size() == NumFloats, op, ": expected ", NumFloats,
                 " float attribute(s), found ", attrs.floats.size());
   if constexpr (K == OpKind::clamp)
-    DIFFLUT_CHECK(attrs.floats[0] <= attrs.floats[1], op, ": expected lo <= hi, found lo=",
-                  attrs.floats[0], " hi=", attrs.floats[1]);
+    DIFFLUT_CHECK(attrs.floats[0] <= attrs.floats[1], op,
+                  ": expected lo <= hi, found lo=", attrs.floats[0], " hi=", attrs.floats[1]);
   return in[0];
 }
 }  // namespace

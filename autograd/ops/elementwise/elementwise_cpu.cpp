@@ -17,17 +17,19 @@ constexpr int64_t kGrain = 1 << 15;
 // The hot loop: one clone per instruction set (tensor/cpu_clones.h).
 template <bool A1, bool B1, bool HasG, bool Acc, class T, class F>
 DIFFLUT_CPU_CLONES void map_run(F f,
-                    const T* g,  // [n] output-shaped gradient (HasG)
-                    const T* a,  // operand a, read from offset oa with stride A1
-                    const T* b,  // operand b, read from offset ob with stride B1
-                    T* y,        // [n] output
-                    int64_t i, int64_t oa, int64_t ob, int64_t len) {
+                                const T* g,  // [n] output-shaped gradient (HasG)
+                                const T* a,  // operand a, read from offset oa with stride A1
+                                const T* b,  // operand b, read from offset ob with stride B1
+                                T* y,        // [n] output
+                                int64_t i, int64_t oa, int64_t ob, int64_t len) {
   for (int64_t j = 0; j < len; ++j) {
     T gv = T(0);
     if constexpr (HasG) gv = g[i + j];
     const T v = f(gv, a[oa + (A1 ? j : 0)], b[ob + (B1 ? j : 0)]);
-    if constexpr (Acc) y[i + j] += v;
-    else y[i + j] = v;
+    if constexpr (Acc)
+      y[i + j] += v;
+    else
+      y[i + j] = v;
   }
 }
 
@@ -41,10 +43,14 @@ void map_all(F f, const T* g, const T* a, const T* b, T* y, const BroadcastIndex
       const int64_t len = std::min(inner - i % inner, hi - i);
       int64_t oa, ob;
       broadcast_offsets(bi, i, oa, ob);
-      if (a1 && b1) map_run<true, true, HasG, Acc>(f, g, a, b, y, i, oa, ob, len);
-      else if (a1) map_run<true, false, HasG, Acc>(f, g, a, b, y, i, oa, ob, len);
-      else if (b1) map_run<false, true, HasG, Acc>(f, g, a, b, y, i, oa, ob, len);
-      else map_run<false, false, HasG, Acc>(f, g, a, b, y, i, oa, ob, len);
+      if (a1 && b1)
+        map_run<true, true, HasG, Acc>(f, g, a, b, y, i, oa, ob, len);
+      else if (a1)
+        map_run<true, false, HasG, Acc>(f, g, a, b, y, i, oa, ob, len);
+      else if (b1)
+        map_run<false, true, HasG, Acc>(f, g, a, b, y, i, oa, ob, len);
+      else
+        map_run<false, false, HasG, Acc>(f, g, a, b, y, i, oa, ob, len);
       i += len;
     }
   });
@@ -59,7 +65,8 @@ void binary_map_cpu(BinaryFn fn, const Tensor* g, const Tensor& a, const Tensor&
   const BroadcastIndex bi = make_broadcast_index(y.shape(), a.shape(), b.shape());
   binary_map_dispatch(fn, g, a, b, y, accumulate,
                       [&](auto has_g, auto acc, auto f, auto gp, auto ap, auto bp, auto yp) {
-                        map_all<decltype(has_g)::value, decltype(acc)::value>(f, gp, ap, bp, yp, bi, n);
+                        map_all<decltype(has_g)::value, decltype(acc)::value>(f, gp, ap, bp, yp, bi,
+                                                                              n);
                       });
 }
 
@@ -91,13 +98,13 @@ void unary_backward_cpu(UnaryFn op, const Tensor& x, const Tensor& y, const Tens
 }
 
 // --- op kernels -------------------------------------------------------------------------------
-#define DIFFLUT_BINARY_CPU(op)                                                              \
-  void op##_forward_cpu(OpCall& c) {                                                        \
-    binary_map_cpu(BinaryFn::op, nullptr, *c.in[0], *c.in[1], *c.out, false);               \
-  }                                                                                         \
-  void op##_backward_cpu(OpCall& c) {                                                       \
-    binary_backward(c, BinaryFn::op##_grad_a, BinaryFn::op##_grad_b, binary_map_cpu,        \
-                    sum_to_shape_cpu);                                                      \
+#define DIFFLUT_BINARY_CPU(op)                                                       \
+  void op##_forward_cpu(OpCall& c) {                                                 \
+    binary_map_cpu(BinaryFn::op, nullptr, *c.in[0], *c.in[1], *c.out, false);        \
+  }                                                                                  \
+  void op##_backward_cpu(OpCall& c) {                                                \
+    binary_backward(c, BinaryFn::op##_grad_a, BinaryFn::op##_grad_b, binary_map_cpu, \
+                    sum_to_shape_cpu);                                               \
   }
 DIFFLUT_BINARY_CPU(add)
 DIFFLUT_BINARY_CPU(sub)
@@ -105,8 +112,8 @@ DIFFLUT_BINARY_CPU(mul)
 DIFFLUT_BINARY_CPU(div)
 #undef DIFFLUT_BINARY_CPU
 
-#define DIFFLUT_UNARY_CPU(op)                                          \
-  void op##_forward_cpu(OpCall& c) { unary_forward(c, UnaryFn::op, unary_forward_cpu); }      \
+#define DIFFLUT_UNARY_CPU(op)                                                            \
+  void op##_forward_cpu(OpCall& c) { unary_forward(c, UnaryFn::op, unary_forward_cpu); } \
   void op##_backward_cpu(OpCall& c) { unary_backward(c, UnaryFn::op, unary_backward_cpu); }
 DIFFLUT_UNARY_CPU(add_scalar)
 DIFFLUT_UNARY_CPU(mul_scalar)

@@ -1,9 +1,9 @@
 // CUDA kernels of the elementwise family: grid-stride loops, one thread per output element. The
 // broadcast index math is specialised by the collapsed rank: 1-D (same shape, scalar) needs one
 // multiply per operand, 2-D (row / column broadcasts) one division, anything else the general walk.
-#include "tensor/cuda_utils.h"
 #include "autograd/ops/elementwise/elementwise_kernels.h"
 #include "autograd/ops/reduce/reduce_kernels.h"
+#include "tensor/cuda_utils.h"
 
 namespace difflut {
 namespace {
@@ -34,8 +34,10 @@ __global__ void binary_map_kernel(F f,
     T gv = T(0);
     if constexpr (HasG) gv = g[i];
     const T v = f(gv, a[oa], b[ob]);
-    if constexpr (Acc) y[i] += v;
-    else y[i] = v;
+    if constexpr (Acc)
+      y[i] += v;
+    else
+      y[i] = v;
   }
 }
 
@@ -96,13 +98,14 @@ __global__ void relu_backward_kernel(const T* x,   // [n]
 }  // namespace
 
 void binary_map_cuda(BinaryFn fn, const Tensor* g, const Tensor& a, const Tensor& b, Tensor& y,
-                    bool accumulate) {
+                     bool accumulate) {
   const int64_t n = y.numel();
   if (n == 0) return;
   const BroadcastIndex bi = make_broadcast_index(y.shape(), a.shape(), b.shape());
   binary_map_dispatch(fn, g, a, b, y, accumulate,
                       [&](auto has_g, auto acc, auto f, auto gp, auto ap, auto bp, auto yp) {
-                        launch_map<decltype(has_g)::value, decltype(acc)::value>(f, gp, ap, bp, yp, bi, n);
+                        launch_map<decltype(has_g)::value, decltype(acc)::value>(f, gp, ap, bp, yp,
+                                                                                 bi, n);
                       });
 }
 
@@ -132,13 +135,13 @@ void unary_backward_cuda(UnaryFn op, const Tensor& x, const Tensor& y, const Ten
 }
 
 // --- op kernels -------------------------------------------------------------------------------
-#define DIFFLUT_BINARY_CUDA(op)                                                             \
-  void op##_forward_cuda(OpCall& c) {                                                       \
-    binary_map_cuda(BinaryFn::op, nullptr, *c.in[0], *c.in[1], *c.out, false);              \
-  }                                                                                         \
-  void op##_backward_cuda(OpCall& c) {                                                      \
-    binary_backward(c, BinaryFn::op##_grad_a, BinaryFn::op##_grad_b, binary_map_cuda,       \
-                    sum_to_shape_cuda);                                                     \
+#define DIFFLUT_BINARY_CUDA(op)                                                       \
+  void op##_forward_cuda(OpCall& c) {                                                 \
+    binary_map_cuda(BinaryFn::op, nullptr, *c.in[0], *c.in[1], *c.out, false);        \
+  }                                                                                   \
+  void op##_backward_cuda(OpCall& c) {                                                \
+    binary_backward(c, BinaryFn::op##_grad_a, BinaryFn::op##_grad_b, binary_map_cuda, \
+                    sum_to_shape_cuda);                                               \
   }
 DIFFLUT_BINARY_CUDA(add)
 DIFFLUT_BINARY_CUDA(sub)
@@ -146,8 +149,8 @@ DIFFLUT_BINARY_CUDA(mul)
 DIFFLUT_BINARY_CUDA(div)
 #undef DIFFLUT_BINARY_CUDA
 
-#define DIFFLUT_UNARY_CUDA(op)                                          \
-  void op##_forward_cuda(OpCall& c) { unary_forward(c, UnaryFn::op, unary_forward_cuda); }      \
+#define DIFFLUT_UNARY_CUDA(op)                                                             \
+  void op##_forward_cuda(OpCall& c) { unary_forward(c, UnaryFn::op, unary_forward_cuda); } \
   void op##_backward_cuda(OpCall& c) { unary_backward(c, UnaryFn::op, unary_backward_cuda); }
 DIFFLUT_UNARY_CUDA(add_scalar)
 DIFFLUT_UNARY_CUDA(mul_scalar)

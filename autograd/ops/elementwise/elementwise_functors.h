@@ -11,14 +11,32 @@ namespace difflut {
 
 // Which binary function a map evaluates: the four forward ops and the local gradient of each operand.
 enum class BinaryFn : int {
-  add, sub, mul, div,
-  add_grad_a, add_grad_b, sub_grad_a, sub_grad_b,
-  mul_grad_a, mul_grad_b, div_grad_a, div_grad_b,
+  add,
+  sub,
+  mul,
+  div,
+  add_grad_a,
+  add_grad_b,
+  sub_grad_a,
+  sub_grad_b,
+  mul_grad_a,
+  mul_grad_b,
+  div_grad_a,
+  div_grad_b,
 };
 
 // Unary ops with optional scalar attributes (relu has its own kernels).
 enum class UnaryFn : int {
-  add_scalar, mul_scalar, pow_scalar, neg, exp, log, sigmoid, tanh, clamp, threshold_ste,
+  add_scalar,
+  mul_scalar,
+  pow_scalar,
+  neg,
+  exp,
+  log,
+  sigmoid,
+  tanh,
+  clamp,
+  threshold_ste,
 };
 
 DIFFLUT_HD float dl_exp(float x) { return ::expf(x); }
@@ -32,44 +50,74 @@ DIFFLUT_HD double dl_pow(double x, double p) { return ::pow(x, p); }
 
 struct AddF {
   static constexpr bool kGrad = false;
-  template <class T> DIFFLUT_HD T operator()(T, T a, T b) const { return a + b; }
+  template <class T>
+  DIFFLUT_HD T operator()(T, T a, T b) const {
+    return a + b;
+  }
 };
 struct SubF {
   static constexpr bool kGrad = false;
-  template <class T> DIFFLUT_HD T operator()(T, T a, T b) const { return a - b; }
+  template <class T>
+  DIFFLUT_HD T operator()(T, T a, T b) const {
+    return a - b;
+  }
 };
 struct MulF {
   static constexpr bool kGrad = false;
-  template <class T> DIFFLUT_HD T operator()(T, T a, T b) const { return a * b; }
+  template <class T>
+  DIFFLUT_HD T operator()(T, T a, T b) const {
+    return a * b;
+  }
 };
 struct DivF {
   static constexpr bool kGrad = false;
-  template <class T> DIFFLUT_HD T operator()(T, T a, T b) const { return a / b; }
+  template <class T>
+  DIFFLUT_HD T operator()(T, T a, T b) const {
+    return a / b;
+  }
 };
 struct PassGradF {
   static constexpr bool kGrad = true;
-  template <class T> DIFFLUT_HD T operator()(T g, T, T) const { return g; }
+  template <class T>
+  DIFFLUT_HD T operator()(T g, T, T) const {
+    return g;
+  }
 };
 struct NegGradF {
   static constexpr bool kGrad = true;
-  template <class T> DIFFLUT_HD T operator()(T g, T, T) const { return -g; }
+  template <class T>
+  DIFFLUT_HD T operator()(T g, T, T) const {
+    return -g;
+  }
 };
 struct MulGradAF {
   static constexpr bool kGrad = true;
-  template <class T> DIFFLUT_HD T operator()(T g, T, T b) const { return g * b; }
+  template <class T>
+  DIFFLUT_HD T operator()(T g, T, T b) const {
+    return g * b;
+  }
 };
 struct MulGradBF {
   static constexpr bool kGrad = true;
-  template <class T> DIFFLUT_HD T operator()(T g, T a, T) const { return g * a; }
+  template <class T>
+  DIFFLUT_HD T operator()(T g, T a, T) const {
+    return g * a;
+  }
 };
 struct DivGradAF {
   static constexpr bool kGrad = true;
-  template <class T> DIFFLUT_HD T operator()(T g, T, T b) const { return g / b; }
+  template <class T>
+  DIFFLUT_HD T operator()(T g, T, T b) const {
+    return g / b;
+  }
 };
 // d(a/b)/db = -a / b^2
 struct DivGradBF {
   static constexpr bool kGrad = true;
-  template <class T> DIFFLUT_HD T operator()(T g, T a, T b) const { return -g * a / (b * b); }
+  template <class T>
+  DIFFLUT_HD T operator()(T g, T a, T b) const {
+    return -g * a / (b * b);
+  }
 };
 
 // Calls fn(functor) with the functor of `op`; used by both backends to instantiate their templates.
@@ -91,17 +139,20 @@ inline void dispatch_binary_fn(BinaryFn op, Fn&& fn) {
   }
 }
 
-template <class T> struct AddScalarF {
+template <class T>
+struct AddScalarF {
   T p0, p1;
   DIFFLUT_HD T fwd(T x) const { return x + p0; }
   DIFFLUT_HD T bwd(T, T, T g) const { return g; }
 };
-template <class T> struct MulScalarF {
+template <class T>
+struct MulScalarF {
   T p0, p1;
   DIFFLUT_HD T fwd(T x) const { return x * p0; }
   DIFFLUT_HD T bwd(T, T, T g) const { return g * p0; }
 };
-template <class T> struct PowScalarF {  // x^p, d/dx = p x^(p-1)
+template <class T>
+struct PowScalarF {  // x^p, d/dx = p x^(p-1)
   T p0, p1;
   DIFFLUT_HD T fwd(T x) const { return p0 == T(2) ? x * x : dl_pow(x, p0); }
   DIFFLUT_HD T bwd(T x, T, T g) const {
@@ -111,37 +162,44 @@ template <class T> struct PowScalarF {  // x^p, d/dx = p x^(p-1)
     return g * p0 * dl_pow(x, p0 - T(1));
   }
 };
-template <class T> struct NegF {
+template <class T>
+struct NegF {
   T p0, p1;
   DIFFLUT_HD T fwd(T x) const { return -x; }
   DIFFLUT_HD T bwd(T, T, T g) const { return -g; }
 };
-template <class T> struct ExpF {
+template <class T>
+struct ExpF {
   T p0, p1;
   DIFFLUT_HD T fwd(T x) const { return dl_exp(x); }
   DIFFLUT_HD T bwd(T, T y, T g) const { return g * y; }
 };
-template <class T> struct LogF {
+template <class T>
+struct LogF {
   T p0, p1;
   DIFFLUT_HD T fwd(T x) const { return dl_log(x); }
   DIFFLUT_HD T bwd(T x, T, T g) const { return g / x; }
 };
-template <class T> struct SigmoidF {
+template <class T>
+struct SigmoidF {
   T p0, p1;
   DIFFLUT_HD T fwd(T x) const { return T(1) / (T(1) + dl_exp(-x)); }
   DIFFLUT_HD T bwd(T, T y, T g) const { return g * y * (T(1) - y); }
 };
-template <class T> struct TanhF {
+template <class T>
+struct TanhF {
   T p0, p1;
   DIFFLUT_HD T fwd(T x) const { return dl_tanh(x); }
   DIFFLUT_HD T bwd(T, T y, T g) const { return g * (T(1) - y * y); }
 };
-template <class T> struct ClampF {  // [p0, p1]; the gradient passes where lo <= x <= hi
+template <class T>
+struct ClampF {  // [p0, p1]; the gradient passes where lo <= x <= hi
   T p0, p1;
   DIFFLUT_HD T fwd(T x) const { return x < p0 ? p0 : (x > p1 ? p1 : x); }
   DIFFLUT_HD T bwd(T x, T, T g) const { return (x >= p0 && x <= p1) ? g : T(0); }
 };
-template <class T> struct ThresholdSteF {  // 1[x >= t]; straight-through gradient
+template <class T>
+struct ThresholdSteF {  // 1[x >= t]; straight-through gradient
   T p0, p1;
   DIFFLUT_HD T fwd(T x) const { return x >= p0 ? T(1) : T(0); }
   DIFFLUT_HD T bwd(T, T, T g) const { return g; }

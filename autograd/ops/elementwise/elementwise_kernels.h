@@ -53,8 +53,10 @@ void binary_map_dispatch(BinaryFn fn, const Tensor* g, const Tensor& a, const Te
     dispatch_binary_fn(fn, [&](auto f) {
       if constexpr (decltype(f)::kGrad) {
         DIFFLUT_ASSERT(gp != nullptr);
-        if (accumulate) map(std::true_type{}, std::true_type{}, f, gp, ap, bp, yp);
-        else map(std::true_type{}, std::false_type{}, f, gp, ap, bp, yp);
+        if (accumulate)
+          map(std::true_type{}, std::true_type{}, f, gp, ap, bp, yp);
+        else
+          map(std::true_type{}, std::false_type{}, f, gp, ap, bp, yp);
       } else {
         DIFFLUT_ASSERT(gp == nullptr && !accumulate);
         map(std::false_type{}, std::false_type{}, f, gp, ap, bp, yp);
@@ -64,10 +66,10 @@ void binary_map_dispatch(BinaryFn fn, const Tensor* g, const Tensor& a, const Te
 }
 
 // --- op kernels -------------------------------------------------------------------------------
-#define DIFFLUT_ELEMENTWISE_DECLARE(op)   \
-  void op##_forward_cpu(OpCall& c);       \
-  void op##_backward_cpu(OpCall& c);      \
-  void op##_forward_cuda(OpCall& c);      \
+#define DIFFLUT_ELEMENTWISE_DECLARE(op) \
+  void op##_forward_cpu(OpCall& c);     \
+  void op##_backward_cpu(OpCall& c);    \
+  void op##_forward_cuda(OpCall& c);    \
   void op##_backward_cuda(OpCall& c);
 
 DIFFLUT_ELEMENTWISE_DECLARE(add)

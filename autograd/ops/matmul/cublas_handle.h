@@ -16,11 +16,10 @@ const char* cublas_status_name(cublasStatus_t s);
 
 }  // namespace difflut
 
-#define DIFFLUT_CUBLAS_CHECK(expr)                                                          \
-  do {                                                                                      \
-    cublasStatus_t st_ = (expr);                                                            \
-    if (st_ != CUBLAS_STATUS_SUCCESS)                                                       \
-      throw ::difflut::Error(::difflut::str_cat("cuBLAS error at ", __FILE__, ":", __LINE__, \
-                                                ": ", #expr, ": ",                          \
-                                                ::difflut::cublas_status_name(st_)));       \
+#define DIFFLUT_CUBLAS_CHECK(expr)                                                                 \
+  do {                                                                                             \
+    cublasStatus_t st_ = (expr);                                                                   \
+    if (st_ != CUBLAS_STATUS_SUCCESS)                                                              \
+      throw ::difflut::Error(::difflut::str_cat("cuBLAS error at ", __FILE__, ":", __LINE__, ": ", \
+                                                #expr, ": ", ::difflut::cublas_status_name(st_))); \
   } while (0)

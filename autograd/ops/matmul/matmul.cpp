@@ -5,7 +5,9 @@
 namespace difflut {
 
 namespace {
-std::string meta_str(const TensorMeta& m) { return str_cat(dtype_name(m.dtype), shape_str(m.shape)); }
+std::string meta_str(const TensorMeta& m) {
+  return str_cat(dtype_name(m.dtype), shape_str(m.shape));
+}
 
 // [M, K] x [K, N] -> [M, N]; both f32 or both f64.
 TensorMeta infer_matmul(const std::vector<TensorMeta>& in, const Attrs&) {

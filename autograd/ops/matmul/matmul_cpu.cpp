@@ -181,10 +181,9 @@ DIFFLUT_GEMM_INLINE void gemm_tiles(const GemmArgs<T>& g, const TileGrid& grid, 
       for (int64_t jr = 0; jr < nc; jr += NR) {
         const T* bs = bpack.data() + jr * kc;
         for (int64_t ir = 0; ir < mc; ir += MR) {
-          micro_kernel<T, MR, NV, VB>(kc, apack.data() + ir * kc, bs,
-                                      g.C + (i0 + ir) * g.ldc + j0 + jr, g.ldc,
-                                      std::min<int64_t>(MR, mc - ir),
-                                      std::min<int64_t>(NR, nc - jr), add);
+          micro_kernel<T, MR, NV, VB>(
+              kc, apack.data() + ir * kc, bs, g.C + (i0 + ir) * g.ldc + j0 + jr, g.ldc,
+              std::min<int64_t>(MR, mc - ir), std::min<int64_t>(NR, nc - jr), add);
         }
       }
     }
@@ -200,9 +199,8 @@ void gemm_tiles_portable(const GemmArgs<T>& g, const TileGrid& grid, int64_t lo,
 #ifdef DIFFLUT_GEMM_HAS_AVX2
 // 16 YMM registers: the classic 6 x (2 vectors) accumulator, i.e. 6x16 floats or 6x8 doubles.
 template <class T>
-__attribute__((target("avx2,fma"))) void gemm_tiles_avx2(const GemmArgs<T>& g,
-                                                         const TileGrid& grid, int64_t lo,
-                                                         int64_t hi) {
+__attribute__((target("avx2,fma"))) void gemm_tiles_avx2(const GemmArgs<T>& g, const TileGrid& grid,
+                                                         int64_t lo, int64_t hi) {
   gemm_tiles<T, 6, 2, 32>(g, grid, lo, hi);
 }
 bool cpu_has_avx2_fma() {
@@ -244,8 +242,10 @@ void gemm_cpu(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const
     return grid.tiles_m * grid.tiles_n;
   };
   while (count() < want && (grid.nc > 64 || grid.mc > 48)) {
-    if (grid.nc > 64 && (grid.nc >= grid.mc * 2 || grid.mc <= 48)) grid.nc /= 2;
-    else grid.mc /= 2;
+    if (grid.nc > 64 && (grid.nc >= grid.mc * 2 || grid.mc <= 48))
+      grid.nc /= 2;
+    else
+      grid.mc /= 2;
   }
   const int64_t tiles = count();
   if (serial) {

@@ -25,8 +25,10 @@ TensorMeta infer_reduce(const std::vector<TensorMeta>& in, const Attrs& attrs) {
     DIFFLUT_CHECK(x.shape[ax] > 0, op, ": cannot take the maximum over the empty axis ", axis,
                   " of shape ", shape_str(x.shape));
   TensorMeta out{x.shape, K == OpKind::argmax ? DType::i64 : x.dtype};
-  if (attrs.ints[1]) out.shape[ax] = 1;
-  else out.shape.erase(out.shape.begin() + static_cast<std::ptrdiff_t>(ax));
+  if (attrs.ints[1])
+    out.shape[ax] = 1;
+  else
+    out.shape.erase(out.shape.begin() + static_cast<std::ptrdiff_t>(ax));
   return out;
 }
 }  // namespace

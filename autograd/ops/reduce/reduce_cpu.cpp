@@ -13,9 +13,9 @@
 namespace difflut {
 
 namespace {
-constexpr int64_t kGrain = 1 << 15;   // elements per parallel chunk, roughly
-constexpr int64_t kBlock = 1 << 16;   // elements per reduction block
-constexpr int64_t kIChunk = 1024;     // columns per accumulator chunk (I > 1)
+constexpr int64_t kGrain = 1 << 15;  // elements per parallel chunk, roughly
+constexpr int64_t kBlock = 1 << 16;  // elements per reduction block
+constexpr int64_t kIChunk = 1024;    // columns per accumulator chunk (I > 1)
 
 // Σ p[r] for r < R with eight partials (vectorisable; the order is fixed by R alone).
 template <class T>
@@ -133,9 +133,9 @@ inline bool beats(T v, T best) {
 
 // values[o, i] = max_r x[o, r, i] (if values is non-null), index[o, i] = first argmax.
 template <class T>
-void max_ori(const T* x,        // [O, R, I], R >= 1
-             T* values,         // [O, I] or null
-             int64_t* index,    // [O, I]
+void max_ori(const T* x,      // [O, R, I], R >= 1
+             T* values,       // [O, I] or null
+             int64_t* index,  // [O, I]
              int64_t O, int64_t R, int64_t I) {
   const int64_t nic = (I + kIChunk - 1) / kIChunk;
   const int64_t work = std::max<int64_t>(1, R * std::min(I, kIChunk));  // elements per item

@@ -7,17 +7,17 @@
 #include <algorithm>
 #include <limits>
 
-#include "tensor/cuda_utils.h"
 #include "autograd/ops/broadcast.h"
 #include "autograd/ops/reduce/reduce_kernels.h"
+#include "tensor/cuda_utils.h"
 
 namespace difflut {
 namespace {
 
 constexpr int kBlock = 256;
 constexpr int kWarp = 32;
-constexpr int64_t kWarpRowMax = 1024;    // rows up to this length: a warp per row
-constexpr int64_t kRowSegment = 8192;    // segment length when a few long rows are split
+constexpr int64_t kWarpRowMax = 1024;        // rows up to this length: a warp per row
+constexpr int64_t kRowSegment = 8192;        // segment length when a few long rows are split
 constexpr int64_t kTargetOutputs = 1 << 17;  // outputs wanted in flight for column reductions
 
 template <class T>
@@ -47,8 +47,8 @@ __global__ void sum_rows_warp_kernel(const T* src,  // [O, R]
 template <class T>
 __global__ void sum_rows_block_kernel(const T* src,  // [O, R]
                                       T* dst,        // [O, nseg]
-                                      int64_t O, int64_t R, int64_t nseg, int64_t seg_len,
-                                      T scale, bool accumulate) {
+                                      int64_t O, int64_t R, int64_t nseg, int64_t seg_len, T scale,
+                                      bool accumulate) {
   __shared__ T sh[kBlock];
   for (int64_t q = blockIdx.x; q < O * nseg; q += gridDim.x) {
     const int64_t o = q / nseg, sg = q - o * nseg;
@@ -121,9 +121,9 @@ __device__ inline bool better(T v2, int64_t i2, T v, int64_t i) {
 
 // One warp per row: each lane scans its strided positions, then a shuffle tree of (value, index).
 template <class T>
-__global__ void max_rows_warp_kernel(const T* x,       // [O, R]
-                                     T* values,        // [O] or null
-                                     int64_t* index,   // [O]
+__global__ void max_rows_warp_kernel(const T* x,      // [O, R]
+                                     T* values,       // [O] or null
+                                     int64_t* index,  // [O]
                                      int64_t O, int64_t R) {
   const int lane = threadIdx.x % kWarp;
   const int64_t warps = (int64_t)gridDim.x * blockDim.x / kWarp;
@@ -176,9 +176,9 @@ __global__ void max_cols_kernel(const T* x,      // [O, R, I]
 
 // gx[o, index[o, i], i] += g[o, i]; each output owns one distinct input position.
 template <class T>
-__global__ void max_backward_kernel(const T* g,             // [O, I]
-                                    const int64_t* index,   // [O, I]
-                                    T* gx,                  // [O, R, I] accumulated
+__global__ void max_backward_kernel(const T* g,            // [O, I]
+                                    const int64_t* index,  // [O, I]
+                                    T* gx,                 // [O, R, I] accumulated
                                     int64_t O, int64_t R, int64_t I) {
   const int64_t n = O * I;
   for (int64_t k = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; k < n;
@@ -326,8 +326,8 @@ void max_backward_cuda(OpCall& c) {
   DIFFLUT_ASSERT(c.saved.size() == 1);
   DIFFLUT_DISPATCH_FLOAT(x.dtype(), "max", [&] {
     max_backward_kernel<<<grid_for(O * I, kBlock), kBlock>>>(
-        c.grad_out->data<scalar_t>(), c.saved[0].data<int64_t>(), c.grad_in[0]->data<scalar_t>(),
-        O, R, I);
+        c.grad_out->data<scalar_t>(), c.saved[0].data<int64_t>(), c.grad_in[0]->data<scalar_t>(), O,
+        R, I);
   });
   DIFFLUT_CUDA_LAUNCH_CHECK();
 }

@@ -5,7 +5,9 @@
 namespace difflut {
 
 namespace {
-std::string meta_str(const TensorMeta& m) { return str_cat(dtype_name(m.dtype), shape_str(m.shape)); }
+std::string meta_str(const TensorMeta& m) {
+  return str_cat(dtype_name(m.dtype), shape_str(m.shape));
+}
 
 // attrs.ints = target shape (one -1 allowed)
 TensorMeta infer_reshape(const std::vector<TensorMeta>& in, const Attrs& a) {
@@ -31,13 +33,12 @@ TensorMeta infer_concat(const std::vector<TensorMeta>& in, const Attrs& a) {
   out[static_cast<size_t>(axis)] = 0;
   for (size_t i = 0; i < in.size(); ++i) {
     DIFFLUT_CHECK(in[i].dtype == in[0].dtype, "concat: expected every input to be ",
-                  dtype_name(in[0].dtype), " like input 0, found input ", i, " ",
-                  meta_str(in[i]));
+                  dtype_name(in[0].dtype), " like input 0, found input ", i, " ", meta_str(in[i]));
     bool ok = in[i].shape.size() == in[0].shape.size();
     for (size_t d = 0; ok && d < in[0].shape.size(); ++d)
       ok = static_cast<int64_t>(d) == axis || in[i].shape[d] == in[0].shape[d];
-    DIFFLUT_CHECK(ok, "concat: input ", i, " ", meta_str(in[i]),
-                  " does not match input 0 ", meta_str(in[0]), " outside axis ", axis);
+    DIFFLUT_CHECK(ok, "concat: input ", i, " ", meta_str(in[i]), " does not match input 0 ",
+                  meta_str(in[0]), " outside axis ", axis);
     out[static_cast<size_t>(axis)] += in[i].shape[static_cast<size_t>(axis)];
   }
   return TensorMeta{out, in[0].dtype};
@@ -52,8 +53,7 @@ TensorMeta infer_slice(const std::vector<TensorMeta>& in, const Attrs& a) {
   const int64_t start = a.ints[1], end = a.ints[2];
   const int64_t extent = in[0].shape[static_cast<size_t>(axis)];
   DIFFLUT_CHECK(0 <= start && start <= end && end <= extent, "slice: range [", start, ", ", end,
-                ") on axis ", axis, " is not within [0, ", extent, "] of input ",
-                meta_str(in[0]));
+                ") on axis ", axis, " is not within [0, ", extent, "] of input ", meta_str(in[0]));
   Shape out = in[0].shape;
   out[static_cast<size_t>(axis)] = end - start;
   return TensorMeta{out, in[0].dtype};
@@ -68,7 +68,8 @@ TensorMeta infer_gather(const std::vector<TensorMeta>& in, const Attrs& a) {
                 "gather: expected x [B, F] of f32 or f64, found ", meta_str(x));
   DIFFLUT_CHECK(a.tensors.size() == 1 || a.tensors.size() == 3,
                 "gather: expected attrs.tensors = {index} or {index, csr_offsets, csr_positions}, "
-                "found ", a.tensors.size(), " tensors");
+                "found ",
+                a.tensors.size(), " tensors");
   const Tensor& index = a.tensors[0];
   DIFFLUT_CHECK(index.defined() && index.dim() == 1 &&
                     (index.dtype() == DType::i32 || index.dtype() == DType::i64),

@@ -23,9 +23,12 @@ AxisSplit split_axis(const Shape& shape, int64_t axis) {
   AxisSplit s;
   for (int64_t d = 0; d < static_cast<int64_t>(shape.size()); ++d) {
     const int64_t e = shape[static_cast<size_t>(d)];
-    if (d < axis) s.outer *= e;
-    else if (d == axis) s.len = e;
-    else s.inner *= e;
+    if (d < axis)
+      s.outer *= e;
+    else if (d == axis)
+      s.len = e;
+    else
+      s.inner *= e;
   }
   return s;
 }
@@ -46,8 +49,8 @@ Shape reshape_target(const Shape& from, const Shape& spec) {
     }
   }
   if (infer_at >= 0) {
-    DIFFLUT_CHECK(known > 0 && n % known == 0, "reshape: cannot reshape ", shape_str(from), " (",
-                  n, " elements) to ", shape_str(spec));
+    DIFFLUT_CHECK(known > 0 && n % known == 0, "reshape: cannot reshape ", shape_str(from), " (", n,
+                  " elements) to ", shape_str(spec));
     out[static_cast<size_t>(infer_at)] = n / known;
   }
   DIFFLUT_CHECK(shape_numel(out) == n, "reshape: cannot reshape ", shape_str(from), " (", n,
@@ -171,8 +174,8 @@ void gather_forward_cpu(OpCall& c) {
   });
   for (int64_t m = 0; m < M; ++m)
     DIFFLUT_CHECK(idx[static_cast<size_t>(m)] >= 0 && idx[static_cast<size_t>(m)] < F,
-                  "gather: index[", m, "] = ", idx[static_cast<size_t>(m)],
-                  " is outside [0, ", F, ") for input ", x.describe());
+                  "gather: index[", m, "] = ", idx[static_cast<size_t>(m)], " is outside [0, ", F,
+                  ") for input ", x.describe());
   if (c.attrs.tensors.size() == 1) {
     // No precomputed inverse: build it now for backward (the engine drops it if unneeded).
     GatherInverse inv = make_gather_inverse(index, F, Device::cpu);

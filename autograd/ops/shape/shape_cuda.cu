@@ -4,15 +4,15 @@
 #include <limits>
 
 #include "autograd/ops.h"
-#include "tensor/cuda_utils.h"
 #include "autograd/ops/shape/shape_kernels.h"
+#include "tensor/cuda_utils.h"
 
 namespace difflut {
 namespace {
 
 constexpr int kBlock = 256;
-constexpr int kTile = 32;      // transpose tile edge
-constexpr int kTileRows = 8;   // a 32x8 thread block walks a 32x32 tile in 4 steps
+constexpr int kTile = 32;     // transpose tile edge
+constexpr int kTileRows = 8;  // a 32x8 thread block walks a 32x32 tile in 4 steps
 
 template <class T>
 __global__ void add_kernel(const T* g,  // [n]
@@ -79,10 +79,10 @@ __global__ void gather_forward_kernel(const T* x,      // [B, F]
 
 // dx[b, f] += Σ_{p in [off[f], off[f+1])} g[b, pos[p]], one thread per (b, f), in CSR order.
 template <class T>
-__global__ void gather_backward_kernel(const T* g,         // [B, M]
-                                       const int* off,     // [F + 1]
-                                       const int* pos,     // [M]
-                                       T* dx,              // [B, F] accumulated
+__global__ void gather_backward_kernel(const T* g,      // [B, M]
+                                       const int* off,  // [F + 1]
+                                       const int* pos,  // [M]
+                                       T* dx,           // [B, F] accumulated
                                        long long B, long long F, long long M) {
   for (long long t = blockIdx.x * (long long)blockDim.x + threadIdx.x; t < B * F;
        t += (long long)gridDim.x * blockDim.x) {
@@ -99,8 +99,9 @@ void transpose_cuda(const T* src, T* dst, int64_t R, int64_t C, bool accumulate)
   if (R == 0 || C == 0) return;
   const long long gx = (C + kTile - 1) / kTile, gy = (R + kTile - 1) / kTile;
   DIFFLUT_CHECK(gy <= 65535, "transpose: ", R, " rows exceed the CUDA grid limit");
-  transpose_kernel<T><<<dim3(static_cast<unsigned>(gx), static_cast<unsigned>(gy)),
-                        dim3(kTile, kTileRows)>>>(src, dst, R, C, accumulate);
+  transpose_kernel<T>
+      <<<dim3(static_cast<unsigned>(gx), static_cast<unsigned>(gy)), dim3(kTile, kTileRows)>>>(
+          src, dst, R, C, accumulate);
   DIFFLUT_CUDA_LAUNCH_CHECK();
 }
 
@@ -112,9 +113,9 @@ void copy_axis_block_cuda(const Tensor& src, int64_t src_len, int64_t src_off, T
   const long long n = outer * len * inner;
   if (n == 0) return;
   DIFFLUT_DISPATCH_ALL(src.dtype(), "copy_axis_block", [&] {
-    copy_axis_block_kernel<scalar_t><<<grid_for(n), kBlock>>>(
-        src.data<scalar_t>(), dst.data<scalar_t>(), src_len, src_off, dst_len, dst_off, outer, len,
-        inner, accumulate);
+    copy_axis_block_kernel<scalar_t>
+        <<<grid_for(n), kBlock>>>(src.data<scalar_t>(), dst.data<scalar_t>(), src_len, src_off,
+                                  dst_len, dst_off, outer, len, inner, accumulate);
   });
   DIFFLUT_CUDA_LAUNCH_CHECK();
 }
@@ -126,8 +127,8 @@ void reshape_backward_cuda(OpCall& c) {
   const long long n = c.grad_out->numel();
   if (n == 0) return;
   DIFFLUT_DISPATCH_FLOAT(c.grad_out->dtype(), "reshape", [&] {
-    add_kernel<scalar_t><<<grid_for(n), kBlock>>>(c.grad_out->data<scalar_t>(),
-                                                  c.grad_in[0]->data<scalar_t>(), n);
+    add_kernel<scalar_t>
+        <<<grid_for(n), kBlock>>>(c.grad_out->data<scalar_t>(), c.grad_in[0]->data<scalar_t>(), n);
   });
   DIFFLUT_CUDA_LAUNCH_CHECK();
 }
@@ -169,8 +170,8 @@ void gather_forward_cuda(OpCall& c) {
     DIFFLUT_DISPATCH_INDEX(index.dtype(), "gather", [&] {
       const std::vector<index_t> v = index.to_vector<index_t>();
       for (size_t m = 0; m < v.size(); ++m)
-        DIFFLUT_CHECK(v[m] >= 0 && v[m] < F, "gather: index[", m, "] = ", v[m],
-                      " is outside [0, ", F, ") for input ", x.describe());
+        DIFFLUT_CHECK(v[m] >= 0 && v[m] < F, "gather: index[", m, "] = ", v[m], " is outside [0, ",
+                      F, ") for input ", x.describe());
     });
   }
   if (B * M == 0) return;
@@ -191,8 +192,8 @@ void gather_backward_cuda(OpCall& c) {
   const GatherCsr csr = gather_csr(c);
   DIFFLUT_DISPATCH_FLOAT(x.dtype(), "gather", [&] {
     gather_backward_kernel<scalar_t><<<grid_for(B * F), kBlock>>>(
-        c.grad_out->data<scalar_t>(), csr.offsets->data<int32_t>(),
-        csr.positions->data<int32_t>(), c.grad_in[0]->data<scalar_t>(), B, F, M);
+        c.grad_out->data<scalar_t>(), csr.offsets->data<int32_t>(), csr.positions->data<int32_t>(),
+        c.grad_in[0]->data<scalar_t>(), B, F, M);
   });
   DIFFLUT_CUDA_LAUNCH_CHECK();
 }

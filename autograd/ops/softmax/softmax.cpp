@@ -6,7 +6,9 @@
 namespace difflut {
 
 namespace {
-std::string meta_str(const TensorMeta& m) { return str_cat(dtype_name(m.dtype), shape_str(m.shape)); }
+std::string meta_str(const TensorMeta& m) {
+  return str_cat(dtype_name(m.dtype), shape_str(m.shape));
+}
 
 TensorMeta infer_softmax_like(const char* op, const std::vector<TensorMeta>& in, const Attrs& a) {
   DIFFLUT_ASSERT(in.size() == 1);
@@ -36,9 +38,8 @@ TensorMeta infer_cross_entropy(const std::vector<TensorMeta>& in, const Attrs&) 
                 meta_str(x));
   DIFFLUT_CHECK(y.dtype == DType::i32 || y.dtype == DType::i64,
                 "cross_entropy: expected labels of dtype i32 or i64, found ", meta_str(y));
-  DIFFLUT_CHECK(y.shape.size() == 1 && y.shape[0] == x.shape[0],
-                "cross_entropy: expected labels [", x.shape[0], "] to match logits ", meta_str(x),
-                ", found labels ", meta_str(y));
+  DIFFLUT_CHECK(y.shape.size() == 1 && y.shape[0] == x.shape[0], "cross_entropy: expected labels [",
+                x.shape[0], "] to match logits ", meta_str(x), ", found labels ", meta_str(y));
   return TensorMeta{{1}, x.dtype};
 }
 }  // namespace

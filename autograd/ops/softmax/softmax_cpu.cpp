@@ -14,7 +14,9 @@ namespace difflut {
 namespace {
 
 // Rows per parallel chunk so that a chunk holds at least ~16K elements.
-int64_t row_grain(int64_t row_len) { return std::max<int64_t>(1, (1 << 14) / std::max<int64_t>(row_len, 1)); }
+int64_t row_grain(int64_t row_len) {
+  return std::max<int64_t>(1, (1 << 14) / std::max<int64_t>(row_len, 1));
+}
 
 // y = softmax(x) or log_softmax(x) over the middle axis of [outer, L, inner].
 template <class T, bool kLog>
@@ -79,9 +81,9 @@ void softmax_fwd(const T* x,  // [outer, L, inner]
 // softmax:     dx += y ⊙ (g − Σ_l g⊙y)
 // log_softmax: dx += g − exp(y) ⊙ Σ_l g
 template <class T, bool kLog>
-void softmax_bwd(const T* y,   // [outer, L, inner] forward output
-                 const T* g,   // [outer, L, inner]
-                 T* dx,        // [outer, L, inner] accumulated
+void softmax_bwd(const T* y,  // [outer, L, inner] forward output
+                 const T* g,  // [outer, L, inner]
+                 T* dx,       // [outer, L, inner] accumulated
                  AxisSplit s) {
   const int64_t L = s.len, inner = s.inner;
   parallel_for(0, s.outer, row_grain(L * inner), [&](int64_t lo, int64_t hi) {

@@ -5,9 +5,9 @@
 // No atomics anywhere, so results are bit-reproducible.
 #include <limits>
 
-#include "tensor/cuda_utils.h"
 #include "autograd/ops/shape/shape_kernels.h"
 #include "autograd/ops/softmax/softmax_kernels.h"
+#include "tensor/cuda_utils.h"
 
 namespace difflut {
 namespace {
@@ -220,11 +220,11 @@ void softmax_backward_impl(OpCall& c, const char* op) {
     const scalar_t* g = c.grad_out->data<scalar_t>();
     scalar_t* dx = c.grad_in[0]->data<scalar_t>();
     if (s.inner == 1) {
-      softmax_rows_backward_kernel<scalar_t, kLog><<<warp_grid(s.outer), kBlock>>>(y, g, dx,
-                                                                                 s.outer, s.len);
+      softmax_rows_backward_kernel<scalar_t, kLog>
+          <<<warp_grid(s.outer), kBlock>>>(y, g, dx, s.outer, s.len);
     } else {
-      softmax_strided_backward_kernel<scalar_t, kLog><<<grid_for(s.outer * s.inner), kBlock>>>(
-          y, g, dx, s.outer, s.len, s.inner);
+      softmax_strided_backward_kernel<scalar_t, kLog>
+          <<<grid_for(s.outer * s.inner), kBlock>>>(y, g, dx, s.outer, s.len, s.inner);
     }
   });
   DIFFLUT_CUDA_LAUNCH_CHECK();
@@ -249,8 +249,8 @@ void cross_entropy_forward_cuda(OpCall& c) {
     Tensor loss = Tensor::empty({B}, x.dtype(), Device::cuda);
     DIFFLUT_DISPATCH_INDEX(labels.dtype(), "cross_entropy", [&] {
       cross_entropy_rows_kernel<scalar_t, index_t><<<warp_grid(B), kBlock>>>(
-          x.data<scalar_t>(), labels.data<index_t>(), probs.data<scalar_t>(),
-          loss.data<scalar_t>(), bad.data<int32_t>(), B, C);
+          x.data<scalar_t>(), labels.data<index_t>(), probs.data<scalar_t>(), loss.data<scalar_t>(),
+          bad.data<int32_t>(), B, C);
     });
     DIFFLUT_CUDA_LAUNCH_CHECK();
     mean_reduce_kernel<scalar_t><<<1, kBlock>>>(loss.data<scalar_t>(), c.out->data<scalar_t>(), B);

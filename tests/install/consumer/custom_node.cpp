@@ -22,7 +22,9 @@ class FlipParityNode : public ScalarNodeType<FlipParityNode> {
   int64_t num_params(int) const override { return 1; }
 
   template <class T>
-  void node_init(T* p, int) const { p[0] = T(-1); }
+  void node_init(T* p, int) const {
+    p[0] = T(-1);
+  }
   template <class T>
   T node_forward(const T* x, const T* p, int k) const {
     const double s = soft_parity(x, k, -1), f = sigmoid(p[0]);
