@@ -7,6 +7,7 @@ packages=(
   build-essential cmake pkg-config
   doctest-dev zlib1g-dev libyaml-cpp-dev libsqlite3-dev libstb-dev
   dataset-fashion-mnist
+  clang-format
 )
 # Extra groups: "hdl" for Verilog simulation/synthesis, "python" for the PyTorch baselines,
 # "pipeline" for the experiment-pipeline tests (SVG to PNG, XML check, a single-node SLURM).
