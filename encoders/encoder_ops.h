@@ -7,6 +7,9 @@ namespace difflut {
 
 // thermometer: x [B, F] > thresholds [F, nb] -> bits [B, F*nb]; no gradient.
 OpKind thermometer_op();
+// level_code: x [B, F] -> bits [B, F*nb], the code word of each value's level (level_code.h,
+// level_code_kernels.h); attrs.tensors = {thresholds [F, T], strict [T], table [T+1, nb]}; no gradient.
+OpKind level_code_op();
 
 namespace encoders {
 // Registers every op of the encoder layer (idempotent).

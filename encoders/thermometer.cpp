@@ -1,4 +1,5 @@
-// Thermometer encoders: threshold fitting on the host and the graph-facing encode (thermometer op).
+// Thermometer and level-code encoders: threshold fitting on the host and the graph-facing encode
+// (thermometer op, level_code op).
 #include "encoders/thermometer.h"
 
 #include <algorithm>
@@ -14,7 +15,9 @@ namespace difflut {
 
 namespace {
 
-constexpr const char* kKnownKinds = "thermometer (= uniform), uniform, gaussian, distributive";
+constexpr const char* kKnownKinds =
+    "thermometer (= uniform), uniform, gaussian, distributive, binary, gray, onehot, "
+    "sign_magnitude, logarithmic";
 
 // Where one feature's values live: data[first + n * stride], n = 0..count-1.
 struct Column {
@@ -43,6 +46,13 @@ void order_statistics(std::vector<T>& v, const std::vector<int64_t>& ks, double*
 template <class T>
 void column_thresholds(const T* data, Column c, ThermometerKind kind, int nb,
                        const std::vector<double>& z, std::vector<T>& scratch, double* out) {
+  LevelCode code;
+  if (is_level_code(kind, &code)) {
+    std::vector<double> v(static_cast<size_t>(c.count));
+    for (int64_t n = 0; n < c.count; ++n) v[static_cast<size_t>(n)] = static_cast<double>(data[c.first + n * c.stride]);
+    fit_level_thresholds(code, nb, v, out);
+    return;
+  }
   switch (kind) {
     case ThermometerKind::uniform: {
       double lo = std::numeric_limits<double>::infinity(), hi = -lo;
@@ -77,6 +87,7 @@ void column_thresholds(const T* data, Column c, ThermometerKind kind, int nb,
       order_statistics(scratch, ks, out);
       return;
     }
+    default: return;  // level codes: handled above
   }
 }
 
@@ -91,11 +102,12 @@ std::vector<double> fit_thresholds(const T* data, int64_t N, int64_t F, Thermome
   if (kind == ThermometerKind::gaussian) {
     for (int i = 1; i <= nb; ++i) z.push_back(inverse_normal_cdf(static_cast<double>(i) / (nb + 1)));
   }
-  std::vector<double> out(static_cast<size_t>(F * nb));
+  const int64_t nt = thresholds_per_feature(kind, nb);
+  std::vector<double> out(static_cast<size_t>(F * nt));
   if (!feature_wise) {
     std::vector<T> scratch;
     column_thresholds(data, Column{0, 1, N * F}, kind, nb, z, scratch, out.data());
-    for (int64_t f = 1; f < F; ++f) std::copy(out.begin(), out.begin() + nb, out.begin() + f * nb);
+    for (int64_t f = 1; f < F; ++f) std::copy(out.begin(), out.begin() + nt, out.begin() + f * nt);
     return out;
   }
   // Features are independent and each writes only its own row, so the result does not depend on
@@ -103,7 +115,7 @@ std::vector<double> fit_thresholds(const T* data, int64_t N, int64_t F, Thermome
   parallel_for(0, F, 1, [&](int64_t lo, int64_t hi) {
     std::vector<T> scratch;
     for (int64_t f = lo; f < hi; ++f)
-      column_thresholds(data, Column{f, F, N}, kind, nb, z, scratch, out.data() + f * nb);
+      column_thresholds(data, Column{f, F, N}, kind, nb, z, scratch, out.data() + f * nt);
   });
   return out;
 }
@@ -123,14 +135,40 @@ std::string thermometer_kind_name(ThermometerKind kind) {
     case ThermometerKind::uniform: return "uniform";
     case ThermometerKind::gaussian: return "gaussian";
     case ThermometerKind::distributive: return "distributive";
+    default: break;
   }
-  return "?";
+  LevelCode code;
+  return is_level_code(kind, &code) ? level_code_name(code) : "?";
+}
+
+bool is_level_code(ThermometerKind kind, LevelCode* code) {
+  LevelCode c;
+  switch (kind) {
+    case ThermometerKind::binary: c = LevelCode::binary; break;
+    case ThermometerKind::gray: c = LevelCode::gray; break;
+    case ThermometerKind::onehot: c = LevelCode::onehot; break;
+    case ThermometerKind::sign_magnitude: c = LevelCode::sign_magnitude; break;
+    case ThermometerKind::logarithmic: c = LevelCode::logarithmic; break;
+    default: return false;
+  }
+  if (code) *code = c;
+  return true;
+}
+
+int64_t thresholds_per_feature(ThermometerKind kind, int num_bits) {
+  LevelCode code;
+  return is_level_code(kind, &code) ? level_count(code, num_bits) - 1 : num_bits;
 }
 
 ThermometerKind parse_thermometer_kind(const std::string& name) {
   if (name == "thermometer" || name == "uniform") return ThermometerKind::uniform;
   if (name == "gaussian") return ThermometerKind::gaussian;
   if (name == "distributive") return ThermometerKind::distributive;
+  LevelCode code;
+  if (find_level_code(name, &code))
+    for (ThermometerKind k : {ThermometerKind::binary, ThermometerKind::gray, ThermometerKind::onehot,
+                              ThermometerKind::sign_magnitude, ThermometerKind::logarithmic})
+      if (thermometer_kind_name(k) == name) return k;
   DIFFLUT_FAIL("thermometer encoder: '", name, "' is not a thermometer kind (known: ", kKnownKinds,
                ")");
 }
@@ -138,6 +176,8 @@ ThermometerKind parse_thermometer_kind(const std::string& name) {
 ThermometerEncoder::ThermometerEncoder(ThermometerKind kind, int num_bits, bool feature_wise)
     : kind_(kind), num_bits_(num_bits), feature_wise_(feature_wise) {
   DIFFLUT_CHECK(num_bits >= 1, "thermometer encoder: expected num_bits >= 1, found ", num_bits);
+  LevelCode code;
+  if (is_level_code(kind, &code)) check_level_code_bits(code, num_bits);
 }
 
 ThermometerEncoder::ThermometerEncoder(const std::string& kind_name, int num_bits, bool feature_wise)
@@ -158,13 +198,14 @@ ThermometerEncoder& ThermometerEncoder::fit(const Tensor& data) {
     return fit_thresholds(host.data<scalar_t>(), N, F, kind_, num_bits_, feature_wise_);
   });
   std::vector<float> tf(t.begin(), t.end());
-  set_thresholds(Tensor::from_vector(tf, {F, num_bits_}));
+  set_thresholds(Tensor::from_vector(tf, {F, num_thresholds()}));
   return *this;
 }
 
 void ThermometerEncoder::set_thresholds(Tensor t) {
   thresholds_ = std::move(t);
   cache_ = {};
+  code_cache_ = {};
   cache_[0] = thresholds_;
 }
 
@@ -203,7 +244,19 @@ Var ThermometerEncoder::encode(Graph& g, Var x) const {
                 x.value().describe());
   Attrs attrs;
   attrs.tensors = {thresholds_on(x.device(), dt)};
-  return g.apply(thermometer_op(), {x}, std::move(attrs));
+  LevelCode code;
+  if (!is_level_code(kind_, &code)) return g.apply(thermometer_op(), {x}, std::move(attrs));
+  std::array<Tensor, 2>& c = code_cache_[static_cast<size_t>(x.device()) * 2 + (dt == DType::f64 ? 1 : 0)];
+  if (!c[0].defined()) {
+    auto as_tensor = [&](const std::vector<uint8_t>& v, Shape shape) {
+      return Tensor::from_vector(std::vector<double>(v.begin(), v.end()), std::move(shape)).to(dt).to(x.device());
+    };
+    c[0] = as_tensor(level_strict(code, num_bits_), {num_thresholds()});
+    c[1] = as_tensor(level_table(code, num_bits_), {num_thresholds() + 1, num_bits_});
+  }
+  attrs.tensors.push_back(c[0]);
+  attrs.tensors.push_back(c[1]);
+  return g.apply(level_code_op(), {x}, std::move(attrs));
 }
 
 Tensor ThermometerEncoder::encode(const Tensor& x) const {
@@ -248,11 +301,27 @@ ThermometerEncoder ThermometerEncoder::from_state(const EncoderState& s) {
   DIFFLUT_CHECK(it != s.tensors.end() && it->second.defined(),
                 "thermometer encoder state: missing tensor 'thresholds'");
   const Tensor& t = it->second;
-  DIFFLUT_CHECK(t.dim() == 2 && t.size(0) >= 1 && t.size(1) == bits && is_floating(t.dtype()),
-                "thermometer encoder state: expected thresholds f32 [F, ", bits, "], found ",
+  const ThermometerEncoder checked(kind, bits);  // refuses num_bits the kind cannot take
+  const int64_t nt = checked.num_thresholds();
+  DIFFLUT_CHECK(t.dim() == 2 && t.size(0) >= 1 && t.size(1) == nt && is_floating(t.dtype()),
+                "thermometer encoder state: expected thresholds f32 [F, ", nt, "], found ",
                 t.describe());
   ThermometerEncoder e(kind, bits, fw == "true");
-  e.set_thresholds(t.to(Device::cpu).to(DType::f32).clone());
+  Tensor host = t.to(Device::cpu).to(DType::f32).clone();
+  if (is_level_code(kind)) {
+    // A level is the count of boundaries passed, so they must be finite and ascending per feature
+    // (hdl/ relies on it too); a corrupt file is refused here, not mis-encoded later.
+    const std::vector<float> v = host.to_vector<float>();
+    for (int64_t f = 0; f < host.size(0); ++f)
+      for (int64_t k = 0; k < nt; ++k) {
+        const float a = v[static_cast<size_t>(f * nt + k)];
+        DIFFLUT_CHECK(std::isfinite(a) && (k == 0 || v[static_cast<size_t>(f * nt + k - 1)] <= a),
+                      "thermometer encoder state (", thermometer_kind_name(kind), "): expected finite ascending "
+                      "thresholds per feature, found feature ", f, " threshold ", k, " = ", a,
+                      k > 0 ? str_cat(" after ", v[static_cast<size_t>(f * nt + k - 1)]) : std::string());
+      }
+  }
+  e.set_thresholds(std::move(host));
   return e;
 }
 

@@ -6,6 +6,10 @@
 //   distributive  t_i = sorted[floor(N i / (b + 1))]         (sorted ascending, N values)
 // for i = 1..b. Thresholds are computed in double on the host and stored as f32 [F, b]; a global
 // encoder stores the same row for every feature.
+// The same class runs the public DiffLUT's level-code encoders (binary, gray, onehot,
+// sign_magnitude, logarithmic; level_code.h): their thresholds are the M - 1 level boundaries per
+// feature ([F, M - 1], num_thresholds()), and encode appends a level_code node producing
+// F * num_bits bits. They are comparator encoders too, which is how hdl/ lowers them.
 #pragma once
 #include <array>
 #include <cstdint>
@@ -14,19 +18,28 @@
 
 #include "autograd/graph.h"
 #include "encoders/encoder_ops.h"
+#include "encoders/level_code.h"
 
 namespace difflut {
 
-enum class ThermometerKind { uniform, gaussian, distributive };
+enum class ThermometerKind {
+  uniform, gaussian, distributive,                        // thermometer codes
+  binary, gray, onehot, sign_magnitude, logarithmic       // level codes (level_code.h)
+};
 
-// "uniform", "gaussian", "distributive".
+// "uniform", "gaussian", "distributive", "binary", "gray", "onehot", "sign_magnitude",
+// "logarithmic".
 std::string thermometer_kind_name(ThermometerKind kind);
-// Accepts "thermometer" or "uniform", "gaussian", "distributive"; anything else throws
-// difflut::Error listing the known names.
+// Accepts "thermometer" or any name above; anything else throws difflut::Error listing the known
+// names.
 ThermometerKind parse_thermometer_kind(const std::string& name);
+// True for the five level codes; *code (when given) receives the matching LevelCode.
+bool is_level_code(ThermometerKind kind, LevelCode* code = nullptr);
+// Thresholds per feature: num_bits for thermometer kinds, M - 1 for level codes.
+int64_t thresholds_per_feature(ThermometerKind kind, int num_bits);
 
 // What a checkpoint stores for one encoder: named tensors and string metadata (safetensors-shaped).
-// Tensors: "thresholds" (f32 [F, num_bits], host). Metadata: "encoder" = "thermometer", "kind",
+// Tensors: "thresholds" (f32 [F, thresholds_per_feature], host). Metadata: "encoder" = "thermometer", "kind",
 // "num_bits", "feature_wise" ("true"/"false").
 struct EncoderState {
   std::map<std::string, Tensor> tensors;
@@ -50,7 +63,7 @@ class ThermometerEncoder {
   // The same without a graph (a throwaway no-grad graph): x [B, F] -> [B, F * num_bits].
   Tensor encode(const Tensor& x) const;
 
-  // f32 [F, num_bits] on the host; throws if not fitted.
+  // f32 [F, num_thresholds()] on the host; throws if not fitted.
   const Tensor& thresholds() const;
   int64_t num_features() const;     // F; throws if not fitted
   int64_t output_features() const;  // F * num_bits; throws if not fitted
@@ -58,6 +71,7 @@ class ThermometerEncoder {
   ThermometerKind kind() const { return kind_; }
   std::string kind_name() const { return thermometer_kind_name(kind_); }
   int num_bits() const { return num_bits_; }
+  int64_t num_thresholds() const { return thresholds_per_feature(kind_, num_bits_); }
   bool feature_wise() const { return feature_wise_; }
 
   EncoderState to_state() const;
@@ -74,6 +88,8 @@ class ThermometerEncoder {
   bool feature_wise_;
   Tensor thresholds_;                    // f32 [F, num_bits] on the host
   mutable std::array<Tensor, 4> cache_;  // by (device, dtype): [cpu f32, cpu f64, cuda f32, cuda f64]
+  // Level codes: {strict, table} of level_code's attributes, by the same slots.
+  mutable std::array<std::array<Tensor, 2>, 4> code_cache_;
 };
 
 }  // namespace difflut

@@ -147,6 +147,12 @@ int LowerContext::add_stage(int node_id, Stage stage) {
   return static_cast<int>(circuit_.stages.size() - 1);
 }
 
+int LowerContext::add_internal_stage(Stage stage) {
+  stage.node_id = -1;
+  circuit_.stages.push_back(std::move(stage));
+  return static_cast<int>(circuit_.stages.size() - 1);
+}
+
 // --- the pass -------------------------------------------------------------------------------------
 
 namespace {

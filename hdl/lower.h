@@ -81,6 +81,9 @@ class LowerContext {
   void require_bits(int node_id, int s, const char* role) const;
   // Appends a stage for `node_id` (name/op/node filled in from the node) and returns its index.
   int add_stage(int node_id, Stage stage);
+  // Appends an intermediate stage of a node's lowering that holds no node's value (node_id -1, so
+  // check_against_graph skips it; the node's final stage is checked). `stage.name` must be set.
+  int add_internal_stage(Stage stage);
   // An error message prefix naming the node and its op: "hdl: node 'x' (op y)".
   std::string where(int node_id) const;
 

@@ -13,9 +13,11 @@ namespace {
 int find_encoder_node(const Graph& g, int input) {
   for (int id = input + 1; id < static_cast<int>(g.size()); ++id) {
     const Node& n = g.node(id);
-    if (n.op == thermometer_op() && n.inputs.size() == 1 && n.inputs[0] == input) return id;
+    if ((n.op == thermometer_op() || n.op == level_code_op()) && n.inputs.size() == 1 &&
+        n.inputs[0] == input)
+      return id;
   }
-  DIFFLUT_FAIL("hdl: the network's graph has no thermometer node reading its features");
+  DIFFLUT_FAIL("hdl: the network's graph has no encoder node (thermometer, level_code) reading its features");
 }
 }  // namespace
 

@@ -2,6 +2,8 @@
 #include "lut/lut_layer.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdint>
 
 #include "autograd/ops.h"
 #include "lut/mapping.h"
@@ -85,6 +87,14 @@ LUTLayer::LUTLayer(const LUTLayerOptions& options, Generator& gen) : opt_(option
     state_ = make_learnable_mapping_state();
     if (opt_.fused_update) weights_->custom_update = make_learnable_mapping_update(state_);
   }
+
+  // 4. training aids: checked here; the bit-flip seed is drawn last and only when flips are on, so
+  // a model without them draws exactly what it drew before they existed.
+  DIFFLUT_CHECK(std::isfinite(opt_.flip_probability) && opt_.flip_probability >= 0 &&
+                    opt_.flip_probability <= 1,
+                "LUTLayer: expected flip_probability in [0, 1], found ", opt_.flip_probability);
+  check_grad_stabilization(opt_.grad_stabilization);
+  if (opt_.flip_probability > 0) aug_seed_ = gen.below(UINT64_MAX);
 }
 
 LUTLayer::~LUTLayer() = default;
@@ -101,6 +111,10 @@ Var LUTLayer::forward(Graph& g, Var x) {
   DIFFLUT_CHECK(x.value().dim() == 2 && x.size(1) == opt_.input_size, "LUTLayer '", node_prefix(),
                 "': expected x [B, ", opt_.input_size, "], found ", x.value().describe());
   const std::string prefix = node_prefix();
+  if (is_training() && opt_.flip_probability > 0) {
+    x = bit_flip(x, opt_.flip_probability, bit_flip_key(aug_seed_, aug_step_++));
+    g.set_name(x, prefix + "bit_flip");
+  }
   Var mapped;
   if (opt_.mapping == MappingKind::learnable) {
     mapped = learnable_mapping(x, g.param(*weights_), state_, opt_.learnable_tau);
@@ -118,6 +132,10 @@ Var LUTLayer::forward(Graph& g, Var x) {
   g.set_name(mapped, prefix + "mapping");
   Var out = opt_.node_type->apply(mapped, g.param(*params_), opt_.k, is_training());
   g.set_name(out, prefix + "nodes");
+  if (is_training() && opt_.grad_stabilization.mode != GradStabilization::none) {
+    out = grad_stabilize(out, opt_.grad_stabilization);
+    g.set_name(out, prefix + "grad_stabilize");
+  }
   return out;
 }
 

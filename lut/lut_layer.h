@@ -9,6 +9,7 @@
 #include <string>
 
 #include "autograd/nn/module.h"
+#include "lut/layer_aids.h"
 #include "lut/nodes/node_types.h"
 #include "tensor/random.h"
 
@@ -40,6 +41,10 @@ struct LUTLayerOptions {
   double learnable_tau = 1e-3;          // learnable mapping: softmax temperature of the backward
   // Learnable mapping: W's Parameter gets the fused dW + optimizer + argmax custom_update.
   bool fused_update = true;
+  // Training aids (lut/layer_aids.h; training mode only, never in eval graphs or hardware): each
+  // input bit flipped with this probability (0: off), and the output gradient rescaled.
+  double flip_probability = 0.0;
+  GradStabilizationOptions grad_stabilization{};
   DType dtype = DType::f32;
   Device device = Device::cpu;
 };
@@ -53,8 +58,15 @@ class LUTLayer : public Module {
 
   // x [B, F] -> [B, N]. Appends the mapping node ("<prefix>mapping") and the node op
   // ("<prefix>nodes"), where <prefix> is this layer's dotted name from the outermost module
-  // ("layer0." inside a LUTNetwork). The node type runs its training forward in training mode.
+  // ("layer0." inside a LUTNetwork). The node type runs its training forward in training mode;
+  // training mode also adds the training aids that are on ("<prefix>bit_flip" before the mapping,
+  // "<prefix>grad_stabilize" after the nodes). Each training forward with bit flips draws a new
+  // mask (the augmentation step counts up; set_augmentation_step sets it).
   Var forward(Graph& g, Var x) override;
+  // The step whose bit-flip mask the next training forward draws: the mask is a function of the
+  // layer's seed (drawn at construction) and this step, so a trainer that sets it from its global
+  // step makes a resumed run draw the masks of the uninterrupted one.
+  void set_augmentation_step(uint64_t step) { aug_step_ = step; }
   std::string type_name() const override { return "LUTLayer"; }
   // The node type's own regularisation term of this layer's parameters (NodeType::regularization,
   // e.g. a custom node's weight decay) as a [1] value to add to the loss; differentiable in the
@@ -94,6 +106,8 @@ class LUTLayer : public Module {
   Tensor index_;  // fixed mappings: i32 [N*k] on the host
   std::unique_ptr<FixedCache> cache_;
   std::shared_ptr<LearnableMappingState> state_;
+  uint64_t aug_seed_ = 0;  // drawn from the generator last, only when flip_probability > 0
+  uint64_t aug_step_ = 0;
 };
 
 }  // namespace difflut

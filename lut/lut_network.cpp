@@ -71,6 +71,8 @@ LUTNetwork::LUTNetwork(const LUTNetworkConfig& config, ThermometerEncoder encode
     o.node_type = type;
     o.learnable_tau = cfg_.learnable_tau;
     o.fused_update = cfg_.fused_update;
+    o.flip_probability = cfg_.flip_probability;
+    o.grad_stabilization = cfg_.grad_stabilization;
     o.dtype = cfg_.dtype;
     o.device = cfg_.device;
     layers_.push_back(register_module(layer_name(i), std::make_shared<LUTLayer>(o, gen)));
@@ -95,6 +97,10 @@ Var LUTNetwork::node_regularization(Graph& g) {
     total = total.defined() ? add(total, r) : r;
   }
   return total;
+}
+
+void LUTNetwork::set_augmentation_step(uint64_t step) {
+  for (auto& l : layers_) l->set_augmentation_step(step);
 }
 
 bool LUTNetwork::has_node_regularization() const {
@@ -468,8 +474,16 @@ std::shared_ptr<LUTNetwork> load_lut_network(const std::string& path, Device dev
   es.metadata["kind"] = r.string(enc, "kind");
   es.metadata["num_bits"] = std::to_string(nb);
   es.metadata["feature_wise"] = r.boolean(enc, "feature_wise") ? "true" : "false";
-  es.tensors["thresholds"] = need_tensor(c, path, "encoder.thresholds", {cfg.num_features, nb});
-  ThermometerEncoder encoder = ThermometerEncoder::from_state(es);
+  auto in_file = [&](auto fn) {  // encoder errors (unknown kind, bits, thresholds) name the file
+    try {
+      return fn();
+    } catch (const Error& e) {
+      DIFFLUT_FAIL(path, ": ", e.what());
+    }
+  };
+  const int64_t nt = in_file([&] { return ThermometerEncoder(es.metadata["kind"], static_cast<int>(nb)).num_thresholds(); });
+  es.tensors["thresholds"] = need_tensor(c, path, "encoder.thresholds", {cfg.num_features, nt});
+  ThermometerEncoder encoder = in_file([&] { return ThermometerEncoder::from_state(es); });
 
   // 3. Build (the constructor refuses a model that cannot fit in memory) and fill in the values.
   Generator gen(0);  // every value below is overwritten from the file

@@ -33,6 +33,10 @@ struct LUTNetworkConfig {
   double learnable_tau = 1e-3;
   double tau = 1.0 / 0.3;  // GroupSum temperature
   bool fused_update = true;  // learnable mappings: fused dW + optimizer step
+  // Training aids of every layer (LUTLayerOptions; training mode only, not stored in checkpoints
+  // since inference never uses them).
+  double flip_probability = 0.0;
+  GradStabilizationOptions grad_stabilization{};
   DType dtype = DType::f32;
   Device device = Device::cpu;
 };
@@ -62,6 +66,8 @@ class LUTNetwork : public Module {
   Var node_regularization(Graph& g);
   // Whether any layer's node type has such a term (NodeType::has_regularization).
   bool has_node_regularization() const;
+  // Every layer's bit-flip step (LUTLayer::set_augmentation_step); the trainer sets it per step.
+  void set_augmentation_step(uint64_t step);
   // Moves parameters and records the device (forward then expects inputs there).
   LUTNetwork& to_device(Device device);
 

@@ -14,6 +14,8 @@ void lut::register_ops() {
     nodes::builtin_node_op(static_cast<nodes::NodeKind>(i));
   lut_regularizer_op();
   learnable_mapping_op();
+  bit_flip_op();
+  grad_stabilize_op();
 }
 
 }  // namespace difflut

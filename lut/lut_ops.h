@@ -12,6 +12,8 @@ OpKind custom_lut_op();         // a user-registered NodeType (lut/node_registry
 OpKind custom_lut_reg_op();     // the NodeType's regularisation term of its params -> [1]
 OpKind lut_regularizer_op();    // corner values [2^k, N] -> per-node regulariser [N]
 OpKind learnable_mapping_op();  // DWN learnable mapping x [B, F], W [F, S] -> [B, S]
+OpKind bit_flip_op();           // training aid: input bits flipped with probability p
+OpKind grad_stabilize_op();     // training aid: identity forward, gradient rescaled
 
 namespace lut {
 // Registers every op of the LUT layer (idempotent).

@@ -43,6 +43,15 @@ TEST_CASE("settings: the shipped experiment parses into every settings struct") 
   CHECK(s.tracking.histogram_bins == 12);
   CHECK(s.tracking.db == "results/experiments.db");
   CHECK_FALSE(s.eval_circuit);
+  CHECK(s.model.flip_probability == 0.0);
+  CHECK(s.model.grad_stabilization.mode == GradStabilization::none);
+  const ExperimentSettings aids = parse_experiment_settings(
+      shipped({"model.params.flip_probability=0.1", "model.params.grad_stabilization=batchwise",
+               "model.params.grad_target_std=2", "model.params.grad_subtract_mean=true"}));
+  CHECK(aids.model.flip_probability == doctest::Approx(0.1));
+  CHECK(aids.model.grad_stabilization.mode == GradStabilization::batchwise);
+  CHECK(aids.model.grad_stabilization.target == doctest::Approx(2.0));
+  CHECK(aids.model.grad_stabilization.subtract_mean);
 }
 
 TEST_CASE("settings: a bad value is one line naming the key, the expectation and the value") {
@@ -68,6 +77,14 @@ TEST_CASE("settings: a bad value is one line naming the key, the expectation and
        "config key 'dataloaders.subset_size': expected an integer >= 1, found 0"},
       {"training.optimizer=lbfgs",
        "config key 'training.optimizer': expected one of adam, adamw, sgd, found 'lbfgs' (a string)"},
+      {"model.params.flip_probability=1.5",
+       "config key 'model.params.flip_probability': expected a probability in [0, 1], found 1.5"},
+      {"model.params.grad_stabilization=often",
+       "config key 'model.params.grad_stabilization': expected one of none, layerwise, batchwise, "
+       "found 'often'"},
+      {"model.params.grad_epsilon=0",
+       "config key 'model.params.grad_*': grad_stabilization: expected a positive epsilon "
+       "(grad_epsilon), found 0"},
       {"tracking.enabled=null", ""},  // null: the default, not an error
   };
   for (const Case& c : cases) {

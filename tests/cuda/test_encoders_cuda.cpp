@@ -1,5 +1,6 @@
-// Thermometer encoders on the GPU: CUDA encoding equals CPU encoding bit for bit, including inputs
+// Thermometer and level-code encoders on the GPU: CUDA encoding equals CPU encoding bit for bit, including inputs
 // that sit exactly on thresholds, for every kind, both modes and both float dtypes.
+#include <string>
 #include <vector>
 
 #include "autograd/graph.h"
@@ -78,5 +79,32 @@ TEST_CASE("CUDA fit gives the same thresholds as a CPU fit") {
     a.fit(data);
     b.fit(data.to(Device::cuda));
     test::check_equal(a.thresholds(), b.thresholds());
+  }
+}
+
+TEST_CASE("CUDA level-code encoding equals CPU bit for bit, values on boundaries included") {
+  DIFFLUT_REQUIRE_GPU();
+  Generator gen(8);
+  Tensor data = Tensor::randn({300, 29}, gen);
+  for (const std::string name : {"binary", "gray", "onehot", "sign_magnitude", "logarithmic"}) {
+    for (int nb : {2, 4}) {
+      CAPTURE(name);
+      CAPTURE(nb);
+      ThermometerEncoder e(name, nb);
+      e.fit(data.to(Device::cuda));
+      // Every other row sits on a boundary of each feature (x[b, f] = t[f, rotating k]).
+      const int64_t F = 29, T = e.num_thresholds();
+      std::vector<float> x = Tensor::randn({65, F}, gen).to_vector<float>();
+      const std::vector<float> t = e.thresholds().to_vector<float>();
+      for (int64_t b = 0; b < 65; b += 2)
+        for (int64_t f = 0; f < F; ++f)
+          x[static_cast<size_t>(b * F + f)] = t[static_cast<size_t>(f * T + (b / 2 + f) % T)];
+      for (DType dt : {DType::f32, DType::f64}) {
+        Tensor xc = Tensor::from_vector(x, {65, F}).to(dt);
+        Tensor gpu = e.encode(xc.to(Device::cuda));
+        CHECK(gpu.is_cuda());
+        test::check_equal(gpu.to(Device::cpu), e.encode(xc));
+      }
+    }
   }
 }

@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "encoders/thermometer.h"
 #include "hdl/circuit_sim.h"
 #include "hdl/export.h"
 #include "hdl/lower.h"
@@ -223,4 +224,42 @@ TEST_CASE("golden vectors pack the input then each output port, least significan
   }
   REQUIRE(lines.size() == 64);
   CHECK(lines[5] == "0145");
+}
+
+TEST_CASE("level codes lower exactly on every 8-bit code; wide codes become parity trees of small LUTs") {
+  // Five pixel features: random ones, a constant one (min == max) and one of two values. The batch
+  // holds all 256 codes of every feature, so check_against_graph compares every reachable input.
+  Generator gen(12);
+  const int64_t F = 5;
+  std::vector<float> fit;
+  for (int i = 0; i < 40; ++i)
+    for (int64_t f = 0; f < F; ++f)
+      fit.push_back(f == 3 ? 0.5f : f == 4 ? (i % 2 ? 1.0f : 0.2f) : static_cast<float>(gen.below(256)) / 255.0f);
+  Tensor x = Tensor::empty({256, F}, DType::f32);
+  for (int v = 0; v < 256; ++v)
+    for (int64_t f = 0; f < F; ++f) x.data<float>()[v * F + f] = static_cast<float>(v) / 255.0f;
+  for (const std::string name : {"binary", "gray", "onehot", "sign_magnitude", "logarithmic"})
+    for (int nb : {3, 8}) {
+      CAPTURE(name);
+      CAPTURE(nb);
+      ThermometerEncoder e(name, nb);
+      e.fit(Tensor::from_vector(fit, {40, F}));
+      NoGradGuard ng;
+      Graph g;
+      Var in = g.input(x, "pixels");
+      Var bits = e.encode(g, in);
+      Circuit c = lower_graph(g, in.id, bits.id);
+      size_t lut_stages = 0;
+      for (const Stage& s : c.stages)
+        if (s.kind == StageKind::lut) {
+          ++lut_stages;
+          CHECK(s.k <= 8);
+        }
+      // onehot's bits change at 2 boundaries, 3-bit codes at <= 7: one LUT per bit; 8-bit binary
+      // (255 boundaries) needs a tree of LUT6 levels.
+      CHECK(lut_stages == (name == "onehot" || nb == 3 ? 1u : name == "gray" ? 3u : 4u));
+      const std::vector<StageCheck> checks = check_against_graph(c, g);
+      REQUIRE(!checks.empty());
+      for (const StageCheck& s : checks) CHECK(s.mismatches == 0);
+    }
 }

@@ -15,6 +15,7 @@ const std::vector<OpCase>& all_cases() {
     add_encoder_cases(c);
     add_lut_node_cases(c);
     add_lut_op_cases(c);
+    add_layer_aid_cases(c);
     return c;
   }();
   return cases;

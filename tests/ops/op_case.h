@@ -63,6 +63,7 @@ void add_shape_cases(std::vector<OpCase>& cases);
 void add_encoder_cases(std::vector<OpCase>& cases);
 void add_lut_node_cases(std::vector<OpCase>& cases);
 void add_lut_op_cases(std::vector<OpCase>& cases);  // dwn, group sum, custom nodes, mapping
+void add_layer_aid_cases(std::vector<OpCase>& cases);  // bit_flip, grad_stabilize
 const std::vector<OpCase>& all_cases();
 
 // --- the op registry, seen through one adapter (registered_ops.cpp) -----------------------------

@@ -113,8 +113,9 @@ main keys (see docs/CONFIG.md for all):
   model.params.later_layer_type mapping of the later layers (null: same as layer_type)
   model.params.learnable_tau    softmax temperature of learnable mappings
   model.params.tau              GroupSum temperature (logits divided by tau)
-  model.params.encoder.name     thermometer | gaussian | distributive
-  model.params.encoder.num_bits thermometer bits per feature
+  model.params.encoder.name     thermometer | gaussian | distributive | binary | gray | onehot |
+                                sign_magnitude | logarithmic
+  model.params.encoder.num_bits encoded bits per feature
   training.epochs, training.batch_size, training.lr
   training.optimizer            adam | adamw | sgd  (training.weight_decay)
   training.scheduler.type       step | cosine | none (step_size, gamma)

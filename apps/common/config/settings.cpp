@@ -6,6 +6,7 @@
 
 #include "common/config/config_values.h"
 #include "data/registry.h"
+#include "encoders/thermometer.h"
 #include "lut/node_registry.h"
 #include "tensor/error.h"
 
@@ -51,8 +52,32 @@ ModelSettings parse_model_settings(const Config& c) {
                                              "model.params.later_layer_type");
   s.learnable_tau = positive_number(c, "model.params.learnable_tau");
   s.tau = positive_number(c, "model.params.tau");
-  s.encoder = c.get_choice("model.params.encoder.name", {"thermometer", "uniform", "gaussian", "distributive"});
+  // Training aids (DiffLUT's layer options); configs older than them lack the keys: off.
+  s.flip_probability = double_or(c, "model.params.flip_probability", 0.0);
+  DIFFLUT_CHECK(std::isfinite(s.flip_probability) && s.flip_probability >= 0 &&
+                    s.flip_probability <= 1,
+                "config key 'model.params.flip_probability': expected a probability in [0, 1], ",
+                "found ", s.flip_probability);
+  s.grad_stabilization.mode = parse_grad_stabilization(
+      string_or(c, "model.params.grad_stabilization", "none"), "config key 'model.params.grad_stabilization'");
+  s.grad_stabilization.target = double_or(c, "model.params.grad_target_std", 1.0);
+  s.grad_stabilization.subtract_mean = bool_or(c, "model.params.grad_subtract_mean", false);
+  s.grad_stabilization.eps = double_or(c, "model.params.grad_epsilon", 1e-8);
+  try {
+    check_grad_stabilization(s.grad_stabilization);
+  } catch (const Error& e) {
+    DIFFLUT_FAIL("config key 'model.params.grad_*': ", e.what());
+  }
+  s.encoder = c.get_choice("model.params.encoder.name",
+                           {"thermometer", "uniform", "gaussian", "distributive", "binary", "gray",
+                            "onehot", "sign_magnitude", "logarithmic"});
   s.encoder_bits = static_cast<int>(int_in_range(c, "model.params.encoder.num_bits", 1, 255));
+  // Bit counts the encoder cannot take (a level code's range) fail here, before data is loaded.
+  try {
+    ThermometerEncoder(s.encoder, s.encoder_bits);
+  } catch (const Error& e) {
+    DIFFLUT_FAIL("config key 'model.params.encoder.num_bits': ", e.what());
+  }
   s.encoder_feature_wise = c.get_bool("model.params.encoder.feature_wise");
   return s;
 }

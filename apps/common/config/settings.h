@@ -33,6 +33,8 @@ struct ModelSettings {
   MappingKind later_mapping = MappingKind::random;     // later_layer_type (null: layer_type)
   double learnable_tau = 1e-3;
   double tau = 1.0 / 0.3;
+  double flip_probability = 0.0;                  // model.params.flip_probability
+  GradStabilizationOptions grad_stabilization{};  // model.params.grad_* keys
   std::string encoder = "distributive";  // encoder.name
   int encoder_bits = 3;
   bool encoder_feature_wise = true;

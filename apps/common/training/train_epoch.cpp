@@ -57,6 +57,9 @@ EpochRecord EpochRunner::run(int64_t epoch) {
   const auto t0 = std::chrono::steady_clock::now();
   for (const Batch& batch : loader_) {
     g_.clear();
+    // The bit-flip masks follow (epoch, step), so a run resumed at an epoch boundary draws the
+    // masks the uninterrupted run drew.
+    model_.set_augmentation_step(static_cast<uint64_t>(epoch) << 32 | static_cast<uint64_t>(step));
     Var x = g_.input(batch.features, "x");
     Var logits = model_.forward(g_, x);
     Var loss = cross_entropy(logits, g_.input(batch.labels, "labels"));

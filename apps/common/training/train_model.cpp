@@ -21,6 +21,8 @@ std::unique_ptr<LUTNetwork> build_model(const ModelSettings& m, const Dataset& t
   mc.later_mapping = m.later_mapping;
   mc.learnable_tau = m.learnable_tau;
   mc.tau = m.tau;
+  mc.flip_probability = m.flip_probability;
+  mc.grad_stabilization = m.grad_stabilization;
   mc.device = device;
   return std::make_unique<LUTNetwork>(mc, encoder, gen);
 }
@@ -28,7 +30,8 @@ std::unique_ptr<LUTNetwork> build_model(const ModelSettings& m, const Dataset& t
 std::string describe_model(LUTNetwork& model, const ModelSettings& m) {
   const LUTNetworkConfig& mc = model.config();
   std::string arch =
-      str_cat(model.encoder().kind_name(), " thermometer (", m.encoder_bits, " bits) -> ");
+      str_cat(model.encoder().kind_name(), is_level_code(model.encoder().kind()) ? " code (" : " thermometer (",
+              m.encoder_bits, " bits) -> ");
   for (size_t i = 0; i < model.num_layers(); ++i)
     arch += str_cat(model.layer(i).num_nodes(), " x ", m.node_type, " k=", m.k, " (",
                     mapping_kind_name(model.layer(i).mapping_kind()), ") -> ");
