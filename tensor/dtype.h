@@ -61,18 +61,19 @@ constexpr DType dtype_of = DTypeOf<T>::value;
 
 }  // namespace difflut
 
+// One case of a dispatch switch: binds `alias` to `type` and runs the trailing lambda-body.
+#define DIFFLUT_DISPATCH_CASE(dt, type, alias, ...) \
+  case ::difflut::DType::dt: {                      \
+    using alias = type;                             \
+    return __VA_ARGS__();                           \
+  }
+
 // Runs the trailing lambda-body with `scalar_t` bound to float or double; other dtypes throw.
 #define DIFFLUT_DISPATCH_FLOAT(dtype, opname, ...)                               \
   [&] {                                                                          \
     switch (dtype) {                                                             \
-      case ::difflut::DType::f32: {                                              \
-        using scalar_t = float;                                                  \
-        return __VA_ARGS__();                                                    \
-      }                                                                          \
-      case ::difflut::DType::f64: {                                              \
-        using scalar_t = double;                                                 \
-        return __VA_ARGS__();                                                    \
-      }                                                                          \
+      DIFFLUT_DISPATCH_CASE(f32, float, scalar_t, __VA_ARGS__)                   \
+      DIFFLUT_DISPATCH_CASE(f64, double, scalar_t, __VA_ARGS__)                  \
       default:                                                                   \
         DIFFLUT_FAIL(opname, ": expected a floating dtype (f32 or f64), found ", \
                      ::difflut::dtype_name(dtype));                              \
@@ -80,45 +81,24 @@ constexpr DType dtype_of = DTypeOf<T>::value;
   }()
 
 // Same for every dtype.
-#define DIFFLUT_DISPATCH_ALL(dtype, opname, ...) \
-  [&] {                                          \
-    switch (dtype) {                             \
-      case ::difflut::DType::f32: {              \
-        using scalar_t = float;                  \
-        return __VA_ARGS__();                    \
-      }                                          \
-      case ::difflut::DType::f64: {              \
-        using scalar_t = double;                 \
-        return __VA_ARGS__();                    \
-      }                                          \
-      case ::difflut::DType::i32: {              \
-        using scalar_t = int32_t;                \
-        return __VA_ARGS__();                    \
-      }                                          \
-      case ::difflut::DType::i64: {              \
-        using scalar_t = int64_t;                \
-        return __VA_ARGS__();                    \
-      }                                          \
-      case ::difflut::DType::u8: {               \
-        using scalar_t = uint8_t;                \
-        return __VA_ARGS__();                    \
-      }                                          \
-    }                                            \
-    DIFFLUT_FAIL(opname, ": unknown dtype");     \
+#define DIFFLUT_DISPATCH_ALL(dtype, opname, ...)                 \
+  [&] {                                                          \
+    switch (dtype) {                                             \
+      DIFFLUT_DISPATCH_CASE(f32, float, scalar_t, __VA_ARGS__)   \
+      DIFFLUT_DISPATCH_CASE(f64, double, scalar_t, __VA_ARGS__)  \
+      DIFFLUT_DISPATCH_CASE(i32, int32_t, scalar_t, __VA_ARGS__) \
+      DIFFLUT_DISPATCH_CASE(i64, int64_t, scalar_t, __VA_ARGS__) \
+      DIFFLUT_DISPATCH_CASE(u8, uint8_t, scalar_t, __VA_ARGS__)  \
+    }                                                            \
+    DIFFLUT_FAIL(opname, ": unknown dtype");                     \
   }()
 
 // Integer index dtypes (i32, i64) bound to `index_t`.
 #define DIFFLUT_DISPATCH_INDEX(dtype, opname, ...)                             \
   [&] {                                                                        \
     switch (dtype) {                                                           \
-      case ::difflut::DType::i32: {                                            \
-        using index_t = int32_t;                                               \
-        return __VA_ARGS__();                                                  \
-      }                                                                        \
-      case ::difflut::DType::i64: {                                            \
-        using index_t = int64_t;                                               \
-        return __VA_ARGS__();                                                  \
-      }                                                                        \
+      DIFFLUT_DISPATCH_CASE(i32, int32_t, index_t, __VA_ARGS__)                \
+      DIFFLUT_DISPATCH_CASE(i64, int64_t, index_t, __VA_ARGS__)                \
       default:                                                                 \
         DIFFLUT_FAIL(opname, ": expected an index dtype (i32 or i64), found ", \
                      ::difflut::dtype_name(dtype));                            \

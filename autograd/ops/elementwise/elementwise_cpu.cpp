@@ -98,34 +98,7 @@ void unary_backward_cpu(UnaryFn op, const Tensor& x, const Tensor& y, const Tens
 }
 
 // --- op kernels -------------------------------------------------------------------------------
-#define DIFFLUT_BINARY_CPU(op)                                                       \
-  void op##_forward_cpu(OpCall& c) {                                                 \
-    binary_map_cpu(BinaryFn::op, nullptr, *c.in[0], *c.in[1], *c.out, false);        \
-  }                                                                                  \
-  void op##_backward_cpu(OpCall& c) {                                                \
-    binary_backward(c, BinaryFn::op##_grad_a, BinaryFn::op##_grad_b, binary_map_cpu, \
-                    sum_to_shape_cpu);                                               \
-  }
-DIFFLUT_BINARY_CPU(add)
-DIFFLUT_BINARY_CPU(sub)
-DIFFLUT_BINARY_CPU(mul)
-DIFFLUT_BINARY_CPU(div)
-#undef DIFFLUT_BINARY_CPU
-
-#define DIFFLUT_UNARY_CPU(op)                                                            \
-  void op##_forward_cpu(OpCall& c) { unary_forward(c, UnaryFn::op, unary_forward_cpu); } \
-  void op##_backward_cpu(OpCall& c) { unary_backward(c, UnaryFn::op, unary_backward_cpu); }
-DIFFLUT_UNARY_CPU(add_scalar)
-DIFFLUT_UNARY_CPU(mul_scalar)
-DIFFLUT_UNARY_CPU(pow_scalar)
-DIFFLUT_UNARY_CPU(neg)
-DIFFLUT_UNARY_CPU(exp)
-DIFFLUT_UNARY_CPU(log)
-DIFFLUT_UNARY_CPU(sigmoid)
-DIFFLUT_UNARY_CPU(tanh)
-DIFFLUT_UNARY_CPU(clamp)
-DIFFLUT_UNARY_CPU(threshold_ste)
-#undef DIFFLUT_UNARY_CPU
+DIFFLUT_ELEMENTWISE_OP_KERNELS(cpu)
 
 void relu_forward_cpu(OpCall& c) {
   const Tensor& x = *c.in[0];

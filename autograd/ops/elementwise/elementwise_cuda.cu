@@ -135,34 +135,7 @@ void unary_backward_cuda(UnaryFn op, const Tensor& x, const Tensor& y, const Ten
 }
 
 // --- op kernels -------------------------------------------------------------------------------
-#define DIFFLUT_BINARY_CUDA(op)                                                       \
-  void op##_forward_cuda(OpCall& c) {                                                 \
-    binary_map_cuda(BinaryFn::op, nullptr, *c.in[0], *c.in[1], *c.out, false);        \
-  }                                                                                   \
-  void op##_backward_cuda(OpCall& c) {                                                \
-    binary_backward(c, BinaryFn::op##_grad_a, BinaryFn::op##_grad_b, binary_map_cuda, \
-                    sum_to_shape_cuda);                                               \
-  }
-DIFFLUT_BINARY_CUDA(add)
-DIFFLUT_BINARY_CUDA(sub)
-DIFFLUT_BINARY_CUDA(mul)
-DIFFLUT_BINARY_CUDA(div)
-#undef DIFFLUT_BINARY_CUDA
-
-#define DIFFLUT_UNARY_CUDA(op)                                                             \
-  void op##_forward_cuda(OpCall& c) { unary_forward(c, UnaryFn::op, unary_forward_cuda); } \
-  void op##_backward_cuda(OpCall& c) { unary_backward(c, UnaryFn::op, unary_backward_cuda); }
-DIFFLUT_UNARY_CUDA(add_scalar)
-DIFFLUT_UNARY_CUDA(mul_scalar)
-DIFFLUT_UNARY_CUDA(pow_scalar)
-DIFFLUT_UNARY_CUDA(neg)
-DIFFLUT_UNARY_CUDA(exp)
-DIFFLUT_UNARY_CUDA(log)
-DIFFLUT_UNARY_CUDA(sigmoid)
-DIFFLUT_UNARY_CUDA(tanh)
-DIFFLUT_UNARY_CUDA(clamp)
-DIFFLUT_UNARY_CUDA(threshold_ste)
-#undef DIFFLUT_UNARY_CUDA
+DIFFLUT_ELEMENTWISE_OP_KERNELS(cuda)
 
 void relu_forward_cuda(OpCall& c) {
   const Tensor& x = *c.in[0];

@@ -90,3 +90,34 @@ DIFFLUT_ELEMENTWISE_DECLARE(threshold_ste)
 #undef DIFFLUT_ELEMENTWISE_DECLARE
 
 }  // namespace difflut
+
+// The op kernels of the binary and map-style unary ops on one device (`dev`: cpu or cuda), from that
+// device's binary_map_<dev>, sum_to_shape_<dev>, unary_forward_<dev> and unary_backward_<dev>: the
+// op##_forward_<dev> / op##_backward_<dev> functions the op rows point to. Expanded once per device
+// file, so the list of ops exists once.
+#define DIFFLUT_BINARY_OP_KERNELS(op, dev)                                             \
+  void op##_forward_##dev(OpCall& c) {                                                 \
+    binary_map_##dev(BinaryFn::op, nullptr, *c.in[0], *c.in[1], *c.out, false);        \
+  }                                                                                    \
+  void op##_backward_##dev(OpCall& c) {                                                \
+    binary_backward(c, BinaryFn::op##_grad_a, BinaryFn::op##_grad_b, binary_map_##dev, \
+                    sum_to_shape_##dev);                                               \
+  }
+#define DIFFLUT_UNARY_OP_KERNELS(op, dev)                                                    \
+  void op##_forward_##dev(OpCall& c) { unary_forward(c, UnaryFn::op, unary_forward_##dev); } \
+  void op##_backward_##dev(OpCall& c) { unary_backward(c, UnaryFn::op, unary_backward_##dev); }
+#define DIFFLUT_ELEMENTWISE_OP_KERNELS(dev) \
+  DIFFLUT_BINARY_OP_KERNELS(add, dev)       \
+  DIFFLUT_BINARY_OP_KERNELS(sub, dev)       \
+  DIFFLUT_BINARY_OP_KERNELS(mul, dev)       \
+  DIFFLUT_BINARY_OP_KERNELS(div, dev)       \
+  DIFFLUT_UNARY_OP_KERNELS(add_scalar, dev) \
+  DIFFLUT_UNARY_OP_KERNELS(mul_scalar, dev) \
+  DIFFLUT_UNARY_OP_KERNELS(pow_scalar, dev) \
+  DIFFLUT_UNARY_OP_KERNELS(neg, dev)        \
+  DIFFLUT_UNARY_OP_KERNELS(exp, dev)        \
+  DIFFLUT_UNARY_OP_KERNELS(log, dev)        \
+  DIFFLUT_UNARY_OP_KERNELS(sigmoid, dev)    \
+  DIFFLUT_UNARY_OP_KERNELS(tanh, dev)       \
+  DIFFLUT_UNARY_OP_KERNELS(clamp, dev)      \
+  DIFFLUT_UNARY_OP_KERNELS(threshold_ste, dev)
