@@ -5,11 +5,13 @@
 // design to LUT6 with Yosys (per module and flattened), --interface stream wraps it in an
 // AXI4-Stream top, --pnr ice40 places and routes it with nextpnr. Last line:
 // mismatches=N [luts=M ffs=K] latency_cycles=L [fmax_mhz=F lut4=N].
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <string>
 
@@ -95,11 +97,15 @@ struct Options {
   int input_bits = 0;
 };
 
-int64_t parse_int(const std::string& opt, const std::string& v, int64_t min) {
+// An integer in [min, max]. Out-of-range text is refused, never clamped (strtoll's LLONG_MAX on
+// overflow) or wrapped by a cast to int (--pipeline 4294967297 was taken as 1).
+int64_t parse_int(const std::string& opt, const std::string& v, int64_t min,
+                  int64_t max = std::numeric_limits<int>::max()) {
   char* end = nullptr;
+  errno = 0;
   const long long x = std::strtoll(v.c_str(), &end, 10);
-  DIFFLUT_CHECK(!v.empty() && end && *end == '\0' && x >= min, opt, " expects an integer >= ", min,
-                ", found '", v, "'");
+  DIFFLUT_CHECK(!v.empty() && end && *end == '\0' && errno != ERANGE && x >= min && x <= max, opt,
+                " expects an integer in [", min, ", ", max, "], found '", v, "'");
   return x;
 }
 
@@ -125,7 +131,7 @@ Options parse(int argc, char** argv) {
     } else if (a == "--no-opt") {
       o.optimize = false;
     } else if (a == "--limit") {
-      o.limit = parse_int(a, value(), 1);
+      o.limit = parse_int(a, value(), 1, std::numeric_limits<int64_t>::max());
     } else if (a == "--verify") {
       o.verify = true;
     } else if (a == "--simulator") {
@@ -143,12 +149,12 @@ Options parse(int argc, char** argv) {
                     "'");
       o.stream = v == "stream";
     } else if (a == "--bus-bits") {
-      o.bus_bits = static_cast<int>(parse_int(a, value(), 1));
+      // The streaming top's own bound (hdl/stream.cpp), checked before any file is written.
+      o.bus_bits = static_cast<int>(parse_int(a, value(), 1, 4096));
     } else if (a == "--stream-scores") {
       o.stream_scores = true;
     } else if (a == "--stall") {
-      o.stall = static_cast<int>(parse_int(a, value(), 0));
-      DIFFLUT_CHECK(o.stall <= 99, "--stall expects a percentage in [0, 99], found ", o.stall);
+      o.stall = static_cast<int>(parse_int(a, value(), 0, 99));  // a percentage
     } else if (a == "--popcount-regs") {
       o.popcount_regs = static_cast<int>(parse_int(a, value(), 0));
     } else if (a == "--argmax-regs") {
@@ -164,16 +170,15 @@ Options parse(int argc, char** argv) {
     } else if (a == "--package") {
       o.ice40.package = value();
     } else if (a == "--seeds") {
-      const int64_t n = parse_int(a, value(), 1);
+      const int64_t n = parse_int(a, value(), 1, 1000);  // each seed is a full place and route
       o.ice40.seeds.clear();
       for (int64_t i = 1; i <= n; ++i) o.ice40.seeds.push_back(static_cast<int>(i));
     } else if (a == "--pnr-freq") {
-      o.ice40.target_mhz = static_cast<double>(parse_int(a, value(), 1));
+      o.ice40.target_mhz = static_cast<double>(parse_int(a, value(), 1, 100000));
     } else if (a == "--csv") {
       o.csv = value();
     } else if (a == "--input-bits") {
-      o.input_bits = static_cast<int>(parse_int(a, value(), 1));
-      DIFFLUT_CHECK(o.input_bits <= 16, "--input-bits expects 1 to 16, found ", o.input_bits);
+      o.input_bits = static_cast<int>(parse_int(a, value(), 1, 16));
     } else if (a == "--dataset") {
       o.dataset = value();
     } else if (a == "--data-root") {

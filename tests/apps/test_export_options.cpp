@@ -1,0 +1,64 @@
+// difflut-export's option parser refuses what it cannot honour in one line before it reads the
+// checkpoint or writes a file: numbers outside an option's range (never wrapped by a cast to int
+// or clamped by strtoll).
+#include <filesystem>
+#include <string>
+
+#include "apps_test_util.h"
+#include "test_util.h"
+
+namespace fs = std::filesystem;
+using namespace difflut;
+
+namespace {
+// Runs difflut-export on a checkpoint that does not exist (the parser must fail first) with the
+// output directory in a fresh temp dir; returns the run and checks nothing was written.
+test::RunOutput export_with(const std::string& args) {
+  const std::string dir = test::temp_dir("export_options");
+  test::RunOutput r = test::run_program(test::built_program("difflut-export"),
+                                        dir + "/none.safetensors --out " + dir + "/v " + args,
+                                        "export_options_run");
+  CHECK(!fs::exists(dir + "/v"));
+  return r;
+}
+}  // namespace
+
+TEST_CASE("difflut-export refuses numbers outside an option's range instead of wrapping them") {
+  struct Case {
+    const char* args;
+    const char* error;
+  };
+  const Case cases[] = {
+      {"--pipeline 4294967297",
+       "--pipeline expects an integer in [0, 2147483647], found "
+       "'4294967297'"},
+      {"--popcount-regs 2147483648",
+       "--popcount-regs expects an integer in [0, 2147483647], "
+       "found '2147483648'"},
+      {"--argmax-regs 99999999999999999999",
+       "--argmax-regs expects an integer in [0, "
+       "2147483647], found '99999999999999999999'"},
+      {"--interface stream --bus-bits 4294967304",
+       "--bus-bits expects an integer in [1, 4096], "
+       "found '4294967304'"},
+      {"--interface stream --bus-bits 5000",
+       "--bus-bits expects an integer in [1, 4096], found "
+       "'5000'"},
+      {"--interface stream --stall 4294967326",
+       "--stall expects an integer in [0, 99], found "
+       "'4294967326'"},
+      {"--seeds 99999999999", "--seeds expects an integer in [1, 1000], found '99999999999'"},
+      {"--input-bits 4294967298",
+       "--input-bits expects an integer in [1, 16], found "
+       "'4294967298'"},
+      {"--limit 99999999999999999999",
+       "--limit expects an integer in [1, 9223372036854775807], "
+       "found '99999999999999999999'"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.args);
+    const test::RunOutput r = export_with(c.args);
+    CHECK(r.rc == 2);
+    CHECK(r.err == std::string("difflut-export: error: ") + c.error + "\n");
+  }
+}
