@@ -20,6 +20,7 @@
 #include "common/config/config_compose.h"
 #include "data/csv.h"
 #include "data/registry.h"
+#include "hdl/circuit.h"
 #include "hdl/circuit_sim.h"
 #include "hdl/export.h"
 #include "hdl/lower.h"
@@ -36,7 +37,7 @@ namespace {
 const char* kUsage =
     "usage: difflut-export CHECKPOINT.safetensors [options]\n"
     "  --out DIR            output directory (default: <checkpoint stem>_verilog beside it)\n"
-    "  --top NAME           top module name (default difflut_top)\n"
+    "  --top NAME           top module name, a Verilog identifier (default difflut_top)\n"
     "  --pipeline N         registers after every N layers (0 = combinational, the default)\n"
     "  --no-encoder         the circuit starts from the encoded bits (default: raw 8-bit codes)\n"
     "  --no-opt             write the literal netlist (default: optimised: constant, duplicate\n"
@@ -124,6 +125,11 @@ Options parse(int argc, char** argv) {
       o.out = value();
     } else if (a == "--top") {
       o.top = value();
+      // Taken as given or refused: a silently renamed top ("my top" -> my_top) is not the module
+      // the user's design instantiates.
+      DIFFLUT_CHECK(verilog_identifier(o.top) == o.top,
+                    "--top expects a Verilog identifier (letters, digits and '_', not starting ",
+                    "with a digit, not a reserved word), found '", o.top, "'");
     } else if (a == "--pipeline") {
       o.pipeline = static_cast<int>(parse_int(a, value(), 0));
     } else if (a == "--no-encoder") {

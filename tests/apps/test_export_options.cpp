@@ -1,6 +1,6 @@
 // difflut-export's option parser refuses what it cannot honour in one line before it reads the
 // checkpoint or writes a file: numbers outside an option's range (never wrapped by a cast to int
-// or clamped by strtoll).
+// or clamped by strtoll), a top module name that is no Verilog identifier (never renamed).
 #include <filesystem>
 #include <string>
 
@@ -60,5 +60,15 @@ TEST_CASE("difflut-export refuses numbers outside an option's range instead of w
     const test::RunOutput r = export_with(c.args);
     CHECK(r.rc == 2);
     CHECK(r.err == std::string("difflut-export: error: ") + c.error + "\n");
+  }
+}
+
+TEST_CASE("difflut-export refuses a --top that is no Verilog identifier instead of renaming it") {
+  for (const char* top : {"''", "'my top'", "9x", "module", "'a-b'"}) {
+    INFO(top);
+    const test::RunOutput r = export_with(std::string("--top ") + top);
+    CHECK(r.rc == 2);
+    CHECK(r.err.rfind("difflut-export: error: --top expects a Verilog identifier", 0) == 0);
+    CHECK(test::lines_of(r.err).size() == 1);
   }
 }
