@@ -293,16 +293,34 @@ void parse_nextpnr_log(const std::string& log, const Ice40Options& options, Ice4
   }
 }
 
-Ice40Report run_ice40(const std::string& dir, const VerilogDesign& design,
-                      const Ice40Options& options) {
+void check_ice40_target(const Ice40Options& options) {
   require_tool("yosys");
   require_tool("nextpnr-ice40");
   require_tool("icepack");
   DIFFLUT_CHECK(!options.seeds.empty(), "hdl: expected at least one place-and-route seed");
-  const std::string part = options.part;
+  const std::string& part = options.part;
   DIFFLUT_CHECK(!part.empty() && part.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789") ==
                                      std::string::npos,
                 "hdl: expected an iCE40 part such as hx8k, hx1k, up5k, found '", part, "'");
+  // Without --json nextpnr only loads the device and package, and writes nothing.
+  const CommandResult r =
+      run_command(str_cat("nextpnr-ice40 --", part, " --package ", quote(options.package), " -q"),
+                  std::filesystem::temp_directory_path().string());
+  if (r.exit_code == 0) return;
+  std::string said;  // the tool's complaint on one line
+  std::istringstream in(r.output);
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty() && line.find("warnings,") == std::string::npos)
+      said += (said.empty() ? "" : "; ") + line;
+  DIFFLUT_FAIL("hdl: nextpnr-ice40 does not accept the iCE40 part '", part, "' with package '",
+               options.package, "' (it says: ", said,
+               "); parts: lp384, lp1k, lp4k, lp8k, hx1k, hx4k, hx8k, up3k, up5k, u4k");
+}
+
+Ice40Report run_ice40(const std::string& dir, const VerilogDesign& design,
+                      const Ice40Options& options) {
+  check_ice40_target(options);
+  const std::string part = options.part;
   Ice40Report rep;
   const std::string stem = "ice40_" + design.top;
   {

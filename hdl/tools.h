@@ -95,6 +95,11 @@ struct Ice40Report {
 };
 Ice40Report run_ice40(const std::string& dir, const VerilogDesign& design,
                       const Ice40Options& options = {});
+// The checks run_ice40 makes before its first step, callable before anything is written: the
+// tools are on PATH, and nextpnr-ice40 accepts the part and package (it is asked without a design,
+// which takes a fraction of a second, where an unknown part used to surface only after the full
+// Yosys synthesis, as several lines of nextpnr output). Throws one line naming both.
+void check_ice40_target(const Ice40Options& options);
 // Parses one nextpnr-ice40 log: the last "Max frequency for clock" figure (0 when none) and the
 // device utilisation lines (exposed for tests). Throws the one-line "does not fit" error when a
 // resource is over its capacity.

@@ -229,6 +229,9 @@ const char* part_of(StageKind k) {
 
 int run(const Options& o) {
   const auto t_start = std::chrono::steady_clock::now();
+  // An unknown part or package or a missing tool is known now, not after minutes of work and
+  // with a half-filled output directory.
+  if (o.pnr) check_ice40_target(o.ice40);
   std::shared_ptr<LUTNetwork> net = load_lut_network(o.checkpoint, Device::cpu);
   std::string data_root = o.data_root;
   const std::string dataset =

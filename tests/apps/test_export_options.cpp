@@ -1,10 +1,12 @@
 // difflut-export's option parser refuses what it cannot honour in one line before it reads the
 // checkpoint or writes a file: numbers outside an option's range (never wrapped by a cast to int
-// or clamped by strtoll), a top module name that is no Verilog identifier (never renamed).
+// or clamped by strtoll), a top module name that is no Verilog identifier (never renamed), an
+// iCE40 part or package nextpnr does not know (it surfaced after the whole Yosys synthesis).
 #include <filesystem>
 #include <string>
 
 #include "apps_test_util.h"
+#include "hdl/tools.h"
 #include "test_util.h"
 
 namespace fs = std::filesystem;
@@ -71,4 +73,23 @@ TEST_CASE("difflut-export refuses a --top that is no Verilog identifier instead 
     CHECK(r.err.rfind("difflut-export: error: --top expects a Verilog identifier", 0) == 0);
     CHECK(test::lines_of(r.err).size() == 1);
   }
+}
+
+TEST_CASE("difflut-export --pnr refuses an unknown iCE40 part or package before any work") {
+  if (!hdl::have_tool("nextpnr-ice40") || !hdl::have_tool("yosys") || !hdl::have_tool("icepack")) {
+    MESSAGE("skipped: nextpnr-ice40, yosys or icepack is not on PATH");
+    return;
+  }
+  // The checkpoint does not exist: the part is checked before it is read.
+  test::RunOutput r = export_with("--pnr ice40 --pipeline 1 --part hx9k");
+  CHECK(r.rc == 2);
+  CHECK(r.err.rfind("difflut-export: error: hdl: nextpnr-ice40 does not accept the iCE40 part "
+                    "'hx9k' with package 'ct256' (it says: unrecognised option '--hx9k')",
+                    0) == 0);
+  CHECK(test::lines_of(r.err).size() == 1);
+  r = export_with("--pnr ice40 --pipeline 1 --package zz999");
+  CHECK(r.rc == 2);
+  CHECK(r.err.find("package 'zz999' (it says: ERROR: Unsupported package 'zz999'.)") !=
+        std::string::npos);
+  CHECK(test::lines_of(r.err).size() == 1);
 }

@@ -268,3 +268,27 @@ TEST_CASE(
                         "needs "),
       Error);
 }
+
+TEST_CASE("iCE40: an unknown part or package is refused in one line before anything runs") {
+  require_tools();
+  for (const char* t : {"nextpnr-ice40", "icepack"}) {
+    INFO("'" << t << "' must be on PATH: apt-get install -y nextpnr-ice40 fpga-icestorm");
+    REQUIRE(have_tool(t));
+  }
+  CHECK_NOTHROW(check_ice40_target({.part = "hx1k", .package = "tq144", .seeds = {1}}));
+  CHECK_THROWS_WITH_AS(
+      check_ice40_target({.part = "hx9k", .package = "ct256"}),
+      "hdl: nextpnr-ice40 does not accept the iCE40 part 'hx9k' with package 'ct256' (it says: "
+      "unrecognised option '--hx9k'); parts: lp384, lp1k, lp4k, lp8k, hx1k, hx4k, hx8k, up3k, "
+      "up5k, u4k",
+      Error);
+  CHECK_THROWS_WITH_AS(check_ice40_target({.part = "up5k", .package = "ct256"}),
+                       doctest::Contains("does not accept the iCE40 part 'up5k' with package "
+                                         "'ct256' (it says: ERROR: Unsupported package 'ct256'.)"),
+                       Error);
+  // run_ice40 makes the same check first: the directory gets no Yosys script or log.
+  HdlModel m = test::dwn_chain(67, 4, 16, 3, 2, 8, 6, 3, 0.5);
+  Core c = export_core(m, "pnrpart", {.pipeline_every = 1});
+  CHECK_THROWS_AS(run_ice40(c.e.dir, c.e.design, {.part = "hx8k", .package = "zz999"}), Error);
+  CHECK(!std::filesystem::exists(c.e.dir + "/ice40_" + c.e.design.top + ".ys"));
+}
