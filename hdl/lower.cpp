@@ -37,8 +37,9 @@ std::string FixedPoint::describe() const {
 }
 
 InputEncoding InputEncoding::fixed_point(const FixedPoint& format) {
-  DIFFLUT_CHECK(format.width >= 1 && format.width <= 16,
-                "hdl: expected a fixed-point input of 1 to 16 bits, found ", format.width);
+  DIFFLUT_CHECK(format.width >= 2 && format.width <= 16,
+                "hdl: expected a fixed-point input of 2 to 16 bits (1 bit is the encoded-bits ",
+                "input), found ", format.width);
   InputEncoding e;
   e.width = format.width;
   e.decode.resize(size_t{1} << format.width);

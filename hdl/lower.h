@@ -22,7 +22,9 @@ namespace difflut::hdl {
 // values and the encoder's comparators stay unsigned `code >= c` (frac_bits may be negative:
 // steps of 2, 4, ...).
 struct FixedPoint {
-  int width = 8;  // bits per input word, 1..16
+  // Bits per input word, 2..16: a 1-bit input is the encoded-bits form (port `bits`, codes taken
+  // from the encoder), so a 1-bit fixed point would be exported and fed as encoder output.
+  int width = 8;
   int frac_bits = 0;
   int64_t offset = 0;
   double value(uint32_t code) const;

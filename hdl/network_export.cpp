@@ -94,8 +94,9 @@ std::vector<uint32_t> network_input_codes(LUTNetwork& net, const Circuit& circui
 }
 
 FixedPoint derive_fixed_point(const Tensor& features, int input_bits) {
-  DIFFLUT_CHECK(input_bits >= 0 && input_bits <= 16,
-                "hdl: expected --input-bits in [1, 16], found ", input_bits);
+  DIFFLUT_CHECK(input_bits == 0 || (input_bits >= 2 && input_bits <= 16),
+                "hdl: expected --input-bits in [2, 16] (1-bit words are the encoded-bits input), ",
+                "found ", input_bits);
   const Tensor f = features.to(Device::cpu).to(DType::f32);
   const float* p = f.data<float>();
   const int64_t n = f.numel();
@@ -112,7 +113,8 @@ FixedPoint derive_fixed_point(const Tensor& features, int input_bits) {
     const double a = std::floor(std::ldexp(lo, frac)), b = std::ceil(std::ldexp(hi, frac));
     fp.frac_bits = frac;
     fp.offset = static_cast<int64_t>(-a);
-    return bits_for(static_cast<uint64_t>(b - a));
+    // At least 2 bits (FixedPoint::width): a constant feature needs only one code.
+    return std::max(2, bits_for(static_cast<uint64_t>(b - a)));
   };
   if (input_bits > 0) {
     // The finest step whose range fits input_bits (steps may be coarser than 1: frac < 0).

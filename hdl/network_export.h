@@ -27,7 +27,8 @@ struct NetworkLowerOptions {
 // The input format for f32 features [N, ...] that are not 8-bit codes. input_bits 0: exact, the
 // fewest fractional bits (at most 16) that represent every value, over the values' range (an
 // error, one line, when no such format has at most 16 bits). input_bits N: N-bit codes spanning
-// the values' range as finely as N bits allow (values are then rounded: quantize_features).
+// the values' range as finely as N bits allow (values are then rounded: quantize_features), N in
+// [2, 16]. Formats have at least 2 bits (FixedPoint::width), also for a constant feature.
 FixedPoint derive_fixed_point(const Tensor& features, int input_bits = 0);
 // The features rounded to the format's nearest codes, as the f32 values those codes decode to
 // (what the exported circuit computes on); unchanged when the format represents them exactly.

@@ -62,7 +62,7 @@ const char* kUsage =
     "  --seeds N            place-and-route seeds 1..N (default 3)\n"
     "  --pnr-freq MHz       nextpnr's target frequency (default 200)\n"
     "  --csv FILE           test set from a CSV file (label in the last column) instead\n"
-    "  --input-bits N       features that are not 8-bit codes: N-bit fixed-point codes (default:\n"
+    "  --input-bits N       features that are not 8-bit codes: N-bit fixed-point codes, 2-16 (default:\n"
     "                       the exact fixed-point format of the test features, when one exists)\n"
     "  --dataset NAME       test set to use (default: the checkpoint's dataloaders.name)\n"
     "  --data-root DIR      where datasets live (default: $DIFFLUT_DATA_ROOT, ../shared/data)\n"
@@ -184,7 +184,7 @@ Options parse(int argc, char** argv) {
     } else if (a == "--csv") {
       o.csv = value();
     } else if (a == "--input-bits") {
-      o.input_bits = static_cast<int>(parse_int(a, value(), 1, 16));
+      o.input_bits = static_cast<int>(parse_int(a, value(), 2, 16));
     } else if (a == "--dataset") {
       o.dataset = value();
     } else if (a == "--data-root") {

@@ -51,7 +51,7 @@ TEST_CASE("difflut-export refuses numbers outside an option's range instead of w
        "'4294967326'"},
       {"--seeds 99999999999", "--seeds expects an integer in [1, 1000], found '99999999999'"},
       {"--input-bits 4294967298",
-       "--input-bits expects an integer in [1, 16], found "
+       "--input-bits expects an integer in [2, 16], found "
        "'4294967298'"},
       {"--limit 99999999999999999999",
        "--limit expects an integer in [1, 9223372036854775807], "

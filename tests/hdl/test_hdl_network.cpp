@@ -276,3 +276,31 @@ TEST_CASE("CSV features that are not 8-bit codes export with their encoder, bit-
   CHECK(r.output.find("input format: 12-bit offset-binary fixed point") != std::string::npos);
   CHECK(r.output.find("simulation (icarus): 0 mismatches in 50 vectors") != std::string::npos);
 }
+
+TEST_CASE("constant CSV features export with 2-bit input words; 1-bit words are refused") {
+  // A constant feature needs one code; as a 1-bit word it was taken for the encoded-bits input
+  // ("encoder output: value 0 ... is not the decode of any circuit code"), and --input-bits 1
+  // failed the same way ("expected 20 x 784 input codes, found 47040").
+  const std::string dir = test::temp_dir("hdl_csv_const");
+  const std::string exe = test::built_program("difflut-export");
+  const Dataset d = write_csv(dir + "/const.csv", 30, 4, 5, [](Generator&) { return 0.5; });
+  const FixedPoint fp = derive_fixed_point(d.features_f32());
+  CHECK(fp.width == 2);
+  CHECK(fp.value(fp.code_of(0.5)) == 0.5);
+  CHECK_THROWS_WITH_AS(derive_fixed_point(d.features_f32(), 1),
+                       doctest::Contains("expected --input-bits in [2, 16]"), Error);
+  auto net = toy_network(d, 4, 3, MappingKind::random, "dwn", 11);
+  save_lut_network(*net, dir + "/c.safetensors");
+  test::CommandResult r = test::run_command(exe + " " + dir + "/c.safetensors --csv " + dir +
+                                            "/const.csv --out " + dir + "/vc 2>&1");
+  INFO(r.output);
+  CHECK(r.exit_code == 0);
+  CHECK(r.output.find("input format: 2-bit offset-binary fixed point") != std::string::npos);
+  CHECK(r.last_line() == "mismatches=0 latency_cycles=0");
+  r = test::run_command(exe + " " + dir + "/c.safetensors --csv " + dir +
+                        "/const.csv --input-bits 1 --out " + dir + "/v1 2>&1");
+  CHECK(r.exit_code == 2);
+  CHECK(r.output ==
+        "difflut-export: error: --input-bits expects an integer in [2, 16], found '1'\n");
+  CHECK(!std::filesystem::exists(dir + "/v1"));
+}
