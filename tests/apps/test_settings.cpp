@@ -98,6 +98,20 @@ TEST_CASE("settings: a bad value is one line naming the key, the expectation and
        "grouped, found 'groupd'"},
       {"model.params.group_overlap=0.6",
        "config key 'model.params.group_overlap': expected a number in [0, 0.5], found 0.6"},
+      // Int settings: values an int cannot hold were wrapped by the cast (degree 4294967298
+      // trained as degree 2, n_jobs 4294967297 ran 1 job).
+      {"model.params.node_params.degree=4294967298",
+       "config key 'model.params.node_params.degree': expected an integer in [-2147483648, "
+       "2147483647], found 4294967298"},
+      {"model.params.node_params.hidden_width=4294967304",
+       "config key 'model.params.node_params.hidden_width': expected an integer in "
+       "[-2147483648, 2147483647], found 4294967304"},
+      {"model.params.node_params.depth=-4294967294",
+       "config key 'model.params.node_params.depth': expected an integer in [-2147483648, "
+       "2147483647], found -4294967294"},
+      {"model.params.node_params.skip_interval=2147483648",
+       "config key 'model.params.node_params.skip_interval': expected an integer in "
+       "[-2147483648, 2147483647], found 2147483648"},
       {"tracking.enabled=null", ""},  // null: the default, not an error
   };
   for (const Case& c : cases) {
@@ -155,6 +169,12 @@ TEST_CASE("settings: the checked readers of config_values.h") {
   CHECK(int_or(c, "absent", 4) == 4);
   CHECK(int_at_least_or(c, "n", 1, 9) == 5);
   CHECK_THROWS_AS(int_at_least_or(c, "n", 6, 9), Error);
+  CHECK(int32_at_least(c, "n") == 5);
+  CHECK(int32_at_least_or(c, "none", 0, 7) == 7);
+  c.set("big", ConfigNode::integer(int64_t{1} << 32));
+  CHECK_THROWS_WITH_AS(int32_at_least(c, "big", 0),
+                       "config key 'big': expected an integer in [0, 2147483647], found 4294967296",
+                       Error);
   CHECK(bool_or(c, "none", true));
   CHECK(string_or(c, "absent", "d") == "d");
   CHECK_THROWS_WITH_AS(bool_or(c, "n", false), doctest::Contains("expected a boolean"), Error);

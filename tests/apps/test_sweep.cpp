@@ -196,6 +196,11 @@ TEST_CASE("sweep: launcher settings come from the shipped launcher configs") {
   CHECK_THROWS_WITH_AS(
       parse_launcher_settings(compose_config({dir, "experiment"}, {"launcher.n_jobs=0"})),
       doctest::Contains("launcher.n_jobs"), Error);
+  // An int setting refuses what an int cannot hold (4294967297 ran as 1 job).
+  CHECK_THROWS_WITH_AS(
+      parse_launcher_settings(compose_config({dir, "experiment"}, {"launcher.n_jobs=4294967297"})),
+      "config key 'launcher.n_jobs': expected an integer in [1, 2147483647], found 4294967297",
+      Error);
   // Keys of the other launcher are unknown: a typo-safe error, not silently ignored.
   CHECK_THROWS_WITH_AS(compose_config({dir, "experiment"}, {"launcher=slurm", "launcher.n_jobs=2"}),
                        doctest::Contains("launcher.n_jobs"), Error);

@@ -25,6 +25,10 @@ int64_t int_in_range(const Config& c, std::string_view key, int64_t lo, int64_t 
   return v;
 }
 
+int int32_at_least(const Config& c, std::string_view key, int64_t min) {
+  return static_cast<int>(int_in_range(c, key, min, std::numeric_limits<int>::max()));
+}
+
 double positive_number(const Config& c, std::string_view key, bool allow_zero) {
   const double v = c.get_double(key);
   DIFFLUT_CHECK(std::isfinite(v) && (allow_zero ? v >= 0 : v > 0), "config key '", key,
@@ -42,6 +46,10 @@ int64_t int_or(const Config& c, std::string_view key, int64_t dflt) {
 
 int64_t int_at_least_or(const Config& c, std::string_view key, int64_t min, int64_t dflt) {
   return has_value(c, key) ? int_at_least(c, key, min) : dflt;
+}
+
+int int32_at_least_or(const Config& c, std::string_view key, int64_t min, int dflt) {
+  return has_value(c, key) ? int32_at_least(c, key, min) : dflt;
 }
 
 double double_or(const Config& c, std::string_view key, double dflt) {

@@ -31,12 +31,11 @@ ModelSettings parse_model_settings(const Config& c) {
   find_node_type(s.node_type,
                  "model.params.node_type");  // unknown names fail here, listing the known
   s.k = static_cast<int>(int_in_range(c, "model.params.num_inputs", 1, 8));
-  s.node_options.degree = static_cast<int>(c.get_int("model.params.node_params.degree"));
-  s.node_options.hidden_width =
-      static_cast<int>(c.get_int("model.params.node_params.hidden_width"));
-  s.node_options.depth = static_cast<int>(c.get_int("model.params.node_params.depth"));
-  s.node_options.skip_interval =
-      static_cast<int>(c.get_int("model.params.node_params.skip_interval"));
+  // Held in ints: out-of-int values are refused here, their ranges by the node type below.
+  s.node_options.degree = int32_at_least(c, "model.params.node_params.degree");
+  s.node_options.hidden_width = int32_at_least(c, "model.params.node_params.hidden_width");
+  s.node_options.depth = int32_at_least(c, "model.params.node_params.depth");
+  s.node_options.skip_interval = int32_at_least(c, "model.params.node_params.skip_interval");
   s.node_options.temperature = c.get_double("model.params.node_params.temperature");
   // Out-of-range options and k for the type (difflogic needs k = 2) fail here, naming the key.
   make_node_type(s.node_type, s.node_options, "model.params.node_type")->num_params(s.k);
@@ -171,15 +170,13 @@ LauncherSettings parse_launcher_settings(const Config& c) {
   const ConfigNode* l = c.find("launcher");
   if (!l || !l->is_map()) return s;
   s.name = c.get_choice("launcher.name", {"local", "slurm"});
-  s.n_jobs = static_cast<int>(int_at_least_or(c, "launcher.n_jobs", 1, s.n_jobs));
-  s.threads_per_job =
-      static_cast<int>(int_at_least_or(c, "launcher.threads_per_job", 0, s.threads_per_job));
+  s.n_jobs = int32_at_least_or(c, "launcher.n_jobs", 1, s.n_jobs);
+  s.threads_per_job = int32_at_least_or(c, "launcher.threads_per_job", 0, s.threads_per_job);
   s.timeout_min = int_at_least_or(c, "launcher.timeout_min", 1, s.timeout_min);
-  s.cpus_per_task =
-      static_cast<int>(int_at_least_or(c, "launcher.cpus_per_task", 1, s.cpus_per_task));
+  s.cpus_per_task = int32_at_least_or(c, "launcher.cpus_per_task", 1, s.cpus_per_task);
   s.mem_gb = int_or(c, "launcher.mem_gb", s.mem_gb);
-  s.array_parallelism =
-      static_cast<int>(int_or(c, "launcher.array_parallelism", s.array_parallelism));
+  s.array_parallelism = int32_at_least_or(c, "launcher.array_parallelism",
+                                          std::numeric_limits<int>::min(), s.array_parallelism);
   s.partition = string_or(c, "launcher.partition", "");
   s.gres = string_or(c, "launcher.gres", "");
   s.setup = string_or(c, "launcher.setup", "");
