@@ -59,6 +59,13 @@ Tensor grouped_mapping_candidates(int64_t num_inputs, int64_t num_nodes, int k, 
   const int64_t base = num_inputs / groups;
   const int64_t widen = C - base;  // 0 when the window is clipped to all F inputs (G = 1)
   const int64_t per_group = (num_nodes + groups - 1) / groups;
+  // Nodes go to the groups in blocks of per_group: a group left without a node would leave its
+  // inputs unconnected (more groups than nodes, or 60 nodes in 25 groups: 20 blocks of 3).
+  DIFFLUT_CHECK(num_nodes >= 1 && (groups - 1) * per_group < num_nodes,
+                "grouped mapping: expected every one of the ", groups, " groups to get a node, ",
+                "found ", num_nodes, " nodes filling ",
+                num_nodes >= 1 ? (num_nodes + per_group - 1) / per_group : 0, " groups of ",
+                per_group);
   std::vector<int32_t> cand(static_cast<size_t>(num_nodes * k * C));
   for (int64_t j = 0; j < num_nodes; ++j) {
     const int64_t g = j / per_group;

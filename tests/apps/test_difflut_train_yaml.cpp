@@ -188,6 +188,31 @@ TEST_CASE(
 }
 
 TEST_CASE(
+    "difflut-train: num_groups above a grouped layer's inputs, or leaving a group without "
+    "nodes, is one error line") {
+  // 60 nodes in 25 groups go in blocks of 3: 20 groups get nodes, the other 5 (and their inputs)
+  // none. This used to train, with those inputs never connected.
+  check_one_error(run_train("device=cpu dataloaders.subset_size=100 "
+                            "'model.params.hidden_sizes=[60,30]' model.params.layer_type=grouped "
+                            "model.params.num_groups=25",
+                            "groups25"),
+                  "model.params.num_groups: expected a group count that gives every group of "
+                  "layer 0 a node (its 60 nodes fill 20 groups of 3), found 25");
+  check_one_error(run_train("device=cpu dataloaders.subset_size=100 "
+                            "'model.params.hidden_sizes=[60,30]' model.params.layer_type=grouped "
+                            "model.params.num_groups=61",
+                            "groups61"),
+                  "(its 60 nodes fill 60 groups of 1), found 61");
+  // Layer 1 reads the 60 outputs of layer 0: 61 groups is more than its inputs, named by key.
+  check_one_error(run_train("device=cpu dataloaders.subset_size=100 "
+                            "'model.params.hidden_sizes=[60,30]' "
+                            "model.params.later_layer_type=grouped model.params.num_groups=61",
+                            "groups61later"),
+                  "model.params.num_groups: expected at most 60 (the inputs of layer 1, whose "
+                  "mapping is grouped), found 61");
+}
+
+TEST_CASE(
     "difflut-train: layer_type=sparse trains, and its checkpoint reloads to the reported accuracy") {
   const std::string out_dir = test::temp_dir("train_sparse");
   const RunOutput r = run_train(

@@ -291,6 +291,15 @@ TEST_CASE("grouped mapping: each node's candidates are its group's window of the
         CHECK(v[static_cast<size_t>((j * 2 + l) * 4 + c)] == want_start[j] + c);
   CHECK_THROWS_WITH_AS(grouped_mapping_candidates(10, 7, 2, 11, 0.0),
                        doctest::Contains("expected 1 <= groups <= 10"), Error);
+  // Nodes fill groups in blocks of ceil(N / G): 7 nodes in 5 groups are 4 blocks of 2, and 3 nodes
+  // in 5 groups 3 blocks of 1; the empty groups' inputs would never be connected.
+  CHECK(grouped_mapping_candidates(10, 7, 2, 4, 0.0).shape() == Shape{14, 2});
+  CHECK_THROWS_WITH_AS(grouped_mapping_candidates(10, 7, 2, 5, 0.0),
+                       "grouped mapping: expected every one of the 5 groups to get a node, found 7 "
+                       "nodes filling 4 groups of 2",
+                       Error);
+  CHECK_THROWS_WITH_AS(grouped_mapping_candidates(10, 3, 2, 5, 0.0),
+                       doctest::Contains("found 3 nodes filling 3 groups of 1"), Error);
   CHECK_THROWS_WITH_AS(grouped_candidate_count(10, 2, 0.75),
                        doctest::Contains("expected an overlap in [0, 0.5], found 0.75"), Error);
 }

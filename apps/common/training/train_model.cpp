@@ -28,14 +28,26 @@ std::unique_ptr<LUTNetwork> build_model(const ModelSettings& m, const Dataset& t
   mc.grad_stabilization = m.grad_stabilization;
   mc.device = device;
   // A sparse mapping chooses among C distinct inputs of its layer: C above a layer's width is a
-  // config error, named by its key before the library's own check.
+  // config error, named by its key before the library's own check. So are more groups than a
+  // grouped layer's inputs, or a group count that leaves a group without nodes (its inputs would
+  // never be connected).
   int64_t width = encoder.output_features();
-  for (size_t i = 0; i < mc.hidden_sizes.size(); width = mc.hidden_sizes[i++])
-    if ((i == 0 ? mc.first_mapping : mc.later_mapping) == MappingKind::sparse &&
-        mc.sparse_groups == 0)
+  for (size_t i = 0; i < mc.hidden_sizes.size(); width = mc.hidden_sizes[i++]) {
+    if ((i == 0 ? mc.first_mapping : mc.later_mapping) != MappingKind::sparse) continue;
+    if (mc.sparse_groups == 0) {
       DIFFLUT_CHECK(
           mc.sparse_candidates <= width, "model.params.sparse_candidates: expected at most ", width,
           " (the inputs of layer ", i, ", whose mapping is sparse), found ", mc.sparse_candidates);
+      continue;
+    }
+    const int64_t G = mc.sparse_groups, nodes = mc.hidden_sizes[i];
+    DIFFLUT_CHECK(G <= width, "model.params.num_groups: expected at most ", width,
+                  " (the inputs of layer ", i, ", whose mapping is grouped), found ", G);
+    const int64_t per = (nodes + G - 1) / G;
+    DIFFLUT_CHECK((G - 1) * per < nodes, "model.params.num_groups: expected a group count that ",
+                  "gives every group of layer ", i, " a node (its ", nodes, " nodes fill ",
+                  (nodes + per - 1) / per, " groups of ", per, "), found ", G);
+  }
   return std::make_unique<LUTNetwork>(mc, encoder, gen);
 }
 
