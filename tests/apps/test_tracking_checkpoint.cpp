@@ -1,13 +1,16 @@
 // Resumable checkpoints: a model trained k steps, saved, loaded into fresh objects, continues
 // bit-identically to one that never stopped; mismatched checkpoints are refused before anything
-// changes; training.resume finds the run and continues its config with the new overrides.
+// changes; a damaged file (any byte of a tensor or a metadata value changed) is refused by its
+// checksum; training.resume finds the run and continues its config with the new overrides.
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
 #include "apps_test_util.h"
 #include "autograd/graph.h"
+#include "autograd/io/safetensors.h"
 #include "autograd/nn/linear.h"
 #include "autograd/ops.h"
 #include "autograd/optim/adam.h"
@@ -108,6 +111,74 @@ TEST_CASE("checkpoint: a checkpoint of another model or optimizer is refused and
   StepLR sched(opt, 1);
   CHECK_THROWS_WITH_AS(load_training_checkpoint(dir + "/c.safetensors", small, opt, &sched, g),
                        doctest::Contains("expected scheduler 'step_lr'"), Error);
+}
+
+TEST_CASE("checkpoint: a changed byte anywhere in a tensor or a metadata value is refused") {
+  // Safetensors has no checksum: a flipped byte in the Adam state or the learning rate used to
+  // resume silently (or diverge epochs later).
+  const std::string dir = test::temp_dir("ckpt-damage");
+  const std::string path = dir + "/c.safetensors";
+  Generator g(1);
+  Linear model(5, 3, true, g);
+  Adam opt(model, AdamOptions{});
+  StepLR sched(opt, 1, 0.5);
+  train_step(model, opt, g);
+  sched.step();
+  CheckpointState st;
+  st.epoch = 1;
+  save_training_checkpoint(path, model, opt, &sched, g, st);
+  const std::string original = test::read_text(path);
+  const SafetensorsContents parsed = load_safetensors(path);
+  CHECK(parsed.metadata.at("format_version") == "2");
+  CHECK(parsed.metadata.at("checksum") == checkpoint_checksum(parsed.tensors, parsed.metadata));
+  // Loads `bytes` as the checkpoint into fresh objects: "" or the error (the model unchanged).
+  auto load_bytes = [&](const std::string& bytes) {
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+    Generator g2(5);
+    Linear fresh(5, 3, true, g2);
+    Adam opt2(fresh, AdamOptions{});
+    StepLR sched2(opt2, 1, 0.5);
+    const Tensor before = fresh.weight().value.clone();
+    try {
+      load_training_checkpoint(path, fresh, opt2, &sched2, g2);
+    } catch (const Error& e) {
+      CHECK(same_bytes(before, fresh.weight().value));
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  CHECK(load_bytes(original).empty());
+  uint64_t header = 0;
+  std::memcpy(&header, original.data(), 8);
+  // Every byte of the data section (the tensors), and the first digit of a metadata value.
+  std::vector<size_t> offsets;
+  for (size_t i = 8 + header; i < original.size(); ++i) offsets.push_back(i);
+  const size_t value_at = original.find("\"generator_offset\":\"");
+  REQUIRE(value_at != std::string::npos);
+  offsets.push_back(value_at + 20);
+  int refused = 0;
+  for (size_t at : offsets) {
+    std::string bytes = original;
+    bytes[at] = static_cast<char>(bytes[at] ^ 0x01);
+    const std::string err = load_bytes(bytes);
+    const bool damaged = err.find("': expected checksum ") != std::string::npos &&
+                         err.find("the file is damaged") != std::string::npos;
+    if (!damaged) MESSAGE("byte " << at << " not refused as damage: '" << err << "'");
+    refused += damaged;
+  }
+  CHECK(refused == static_cast<int>(offsets.size()));
+  // A file of format_version 1 (written before checksums) still loads; an unknown version not.
+  SafetensorsContents v1 = parsed;
+  v1.metadata["format_version"] = "1";
+  v1.metadata.erase("checksum");
+  CHECK(load_bytes(serialize_safetensors(v1.tensors, v1.metadata)).empty());
+  v1.metadata["format_version"] = "3";
+  CHECK(load_bytes(serialize_safetensors(v1.tensors, v1.metadata))
+            .find("expected format_version 1 or 2, found '3'") != std::string::npos);
+  SafetensorsContents no_sum = parsed;
+  no_sum.metadata.erase("checksum");
+  CHECK(load_bytes(serialize_safetensors(no_sum.tensors, no_sum.metadata))
+            .find("metadata entry 'checksum' is missing") != std::string::npos);
 }
 
 TEST_CASE("checkpoint: training.resume continues the run's own config with the new overrides") {
