@@ -110,6 +110,38 @@ TEST_CASE("history: a failed resume of a completed run leaves it completed") {
   CHECK(sql_text(db, "SELECT status FROM experiments WHERE id = 1") == "completed");
 }
 
+TEST_CASE("history: a config.yaml edited in the run directory cannot continue the run") {
+  // LOSS: a model key changed in config.yaml (not on the command line, where it is refused) was
+  // taken by the resume: the remaining epochs trained with flip_probability 0.5 while the row
+  // recorded 0.05. The checkpoint now holds a fingerprint of the seed, model and data.
+  const std::string dir = test::temp_dir("hist-edited-config");
+  const std::string db = dir + "/e.db";
+  const std::string run = completed_run(dir, db, 2, "model.params.flip_probability=0.05");
+  const std::string yaml = run + "/config.yaml";
+  const std::string original = read_text(yaml);
+  const std::string edits[][2] = {{"flip_probability: 0.05", "flip_probability: 0.5"},
+                                  {"subset_size: 300", "subset_size: 250"},
+                                  {"seed: 42", "seed: 43"}};
+  for (const auto& [from, to] : edits) {
+    CAPTURE(to);
+    std::string edited = original;
+    const size_t at = edited.find(from);
+    REQUIRE(at != std::string::npos);
+    edited.replace(at, from.size(), to);
+    write_bytes(yaml, edited);
+    expect_refused(dir, db, run, "training.epochs=3",
+                   std::string(to) == "seed: 43" ? "expected this run's seed 43, found 42"
+                                                 : "expected the seed, model and data it was "
+                                                   "written for (fingerprint ");
+  }
+  // Restored, it resumes.
+  write_bytes(yaml, original);
+  const test::CommandResult r = train(dir, "training.resume=" + run + " training.epochs=3");
+  INFO(r.output);
+  CHECK(r.exit_code == 0);
+  CHECK(sql_text(db, "SELECT status FROM experiments WHERE id = 1") == "completed");
+}
+
 TEST_CASE("history: a checkpoint that is a directory is refused, not taken as 'no checkpoint'") {
   // LOSS 4: the resume restarted from epoch 1 and deleted the recorded epochs before failing.
   const std::string dir = test::temp_dir("hist-ckpt-dir");

@@ -36,6 +36,17 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// What a checkpoint describes (the keys resume_config refuses to change: seed, model,
+// dataloaders) as a fingerprint: the checkpoint stores it, and a resume compares it with the run's
+// config.yaml, so an edited config.yaml cannot continue the run as another experiment (a model
+// key changed there trained the remaining epochs with it while the row recorded the old value).
+std::string setup_fingerprint(const Config& c) {
+  ConfigNode m = ConfigNode::map();
+  for (const char* key : {"seed", "model", "dataloaders"})
+    if (const ConfigNode* n = c.find(key)) m.set(key, *n);
+  return config_hash(config_to_json(m));
+}
+
 double json_double(const json::Value* v, double fallback) {
   if (!v || v->kind != json::Value::Kind::number) return fallback;
   return std::strtod(v->text.c_str(), nullptr);
@@ -385,6 +396,15 @@ int64_t RunRecorder::restore(Module& model, Optimizer& optimizer, LRScheduler* s
       auto it = st.extra.find(key);
       return it == st.extra.end() ? std::string() : it->second;
     };
+    // Checkpoints written before the fingerprint lack it.
+    const std::string setup = extra("setup");
+    DIFFLUT_CHECK(setup.empty() || setup == setup_fingerprint(config_), "checkpoint '",
+                  ckpt.string(), "': expected the seed, model and data it was written for ",
+                  "(fingerprint ", setup, "), found others in ",
+                  (fs::path(run_dir_) / "config.yaml").string(), " (fingerprint ",
+                  setup_fingerprint(config_),
+                  "): was it edited? Restore it (the tracking database's row holds the run's ",
+                  "config) or start a new run");
     auto number = [&](const char* key, double dflt) {
       const std::string text = extra(key);
       if (text.empty()) return dflt;
@@ -558,6 +578,7 @@ void RunRecorder::end_epoch(const EpochRecord& rec, Module& model, Optimizer& op
     st.extra["best_val_epoch"] = std::to_string(result.best_val_epoch);
     st.extra["train_seconds"] = json_number(result.train_seconds);
     st.extra["experiment_id"] = std::to_string(experiment_id_);
+    st.extra["setup"] = setup_fingerprint(config_);
     save_training_checkpoint((fs::path(run_dir_) / kCheckpointFile).string(), model, optimizer,
                              scheduler, generator, st);
     last_checkpoint_epoch_ = rec.epoch;
