@@ -242,6 +242,9 @@ int run(const Options& o) {
                     ? app::checkpoint_dataset(o.checkpoint, &data_root, "pass --dataset NAME")
                     : o.dataset);
   Dataset test = o.csv.empty() ? load_dataset(dataset, "test", data_root) : read_csv(o.csv);
+  // A test set of another shape (--dataset cifar10 for an MNIST model, a CSV with other columns)
+  // is refused here in the model's terms, not by an internal check on the way.
+  check_dataset_fits(*net, test);
   const int64_t n = o.limit > 0 ? std::min(o.limit, test.size()) : test.size();
   if (n < test.size()) {
     std::vector<int64_t> rows(static_cast<size_t>(n));

@@ -1,12 +1,14 @@
 // difflut-export's option parser refuses what it cannot honour in one line before it reads the
 // checkpoint or writes a file: numbers outside an option's range (never wrapped by a cast to int
 // or clamped by strtoll), a top module name that is no Verilog identifier (never renamed), an
-// iCE40 part or package nextpnr does not know (it surfaced after the whole Yosys synthesis).
+// iCE40 part or package nextpnr does not know (it surfaced after the whole Yosys synthesis), a
+// test set whose feature count is not the model's (refused in the model's terms).
 #include <filesystem>
 #include <string>
 
 #include "apps_test_util.h"
 #include "hdl/tools.h"
+#include "lut/lut_network.h"
 #include "test_util.h"
 
 namespace fs = std::filesystem;
@@ -92,4 +94,33 @@ TEST_CASE("difflut-export --pnr refuses an unknown iCE40 part or package before 
   CHECK(r.err.find("package 'zz999' (it says: ERROR: Unsupported package 'zz999'.)") !=
         std::string::npos);
   CHECK(test::lines_of(r.err).size() == 1);
+}
+
+TEST_CASE("difflut-export refuses a test set with another feature count in the model's terms") {
+  // It failed inside the lowering or the model ("hdl: expected probe features [B, 784]",
+  // "LUTNetwork.logits: expected features [N, 4]") after printing the input format.
+  const std::string dir = test::temp_dir("export_fit");
+  Generator g(4);
+  const Tensor x = Tensor::rand({32, 4}, g);
+  ThermometerEncoder enc("distributive", 2);
+  enc.fit(x);
+  LUTNetworkConfig c;
+  c.num_features = 4;
+  c.num_classes = 3;
+  c.hidden_sizes = {12, 6};
+  c.k = 2;
+  c.first_mapping = MappingKind::random;
+  LUTNetwork net(c, enc, g);
+  LUTNetworkSaveOptions so;
+  so.write_json = false;
+  save_lut_network(net, dir + "/m.safetensors", so);
+  test::write_file(dir + "/three.csv", "a,b,c,label\n1,2,3,0\n4,5,6,1\n");
+  const test::RunOutput r = test::run_program(
+      test::built_program("difflut-export"),
+      dir + "/m.safetensors --csv " + dir + "/three.csv --out " + dir + "/v", "export_fit_run");
+  CHECK(r.rc == 2);
+  CHECK(r.err ==
+        "difflut-export: error: hdl: the model expects 4 features per sample, the data set has "
+        "f32[2, 3] on cpu\n");
+  CHECK(!fs::exists(dir + "/v"));
 }
