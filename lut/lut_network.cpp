@@ -265,6 +265,9 @@ void save_lut_network(LUTNetwork& net, const std::string& path,
   meta["format"] = kFormat;
   meta["difflut.model"] = model;
   if (!options.config_yaml.empty()) meta["difflut.config"] = options.config_yaml;
+  // A content checksum (filled in by the writer, verified by every load): a flipped byte in a table
+  // or a threshold used to load and export as a silently different circuit.
+  meta[kChecksumKey] = "";
   save_safetensors(path, tensors, meta);
   if (!options.write_json) return;
 

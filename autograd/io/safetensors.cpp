@@ -57,9 +57,45 @@ std::string safetensors_dtype_name(DType dt) {
   DIFFLUT_FAIL("safetensors: dtype ", dtype_name(dt), " has no safetensors name");
 }
 
+// ---- checksum ----------------------------------------------------------------------------------
+
+std::string safetensors_checksum(const NamedTensors& tensors, const Metadata& metadata) {
+  // FNV-1a's step over 64-bit words (the tail byte by byte): a byte-wise pass over a few hundred
+  // MB of optimizer state per epoch would cost a noticeable fraction of a second. Each step is a
+  // bijection of the running hash, so one changed word always changes the result.
+  uint64_t h = 1469598103934665603ull;
+  auto mix = [&h](const void* data, size_t n) {
+    const auto* p = static_cast<const unsigned char*>(data);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+      uint64_t w;
+      std::memcpy(&w, p + i, 8);
+      h = (h ^ w) * 1099511628211ull;
+    }
+    for (; i < n; ++i) h = (h ^ p[i]) * 1099511628211ull;
+    h = (h ^ n) * 1099511628211ull;  // lengths keep ("ab", "c") apart from ("a", "bc")
+  };
+  for (const auto& [k, v] : metadata) {
+    if (k == kChecksumKey) continue;
+    mix(k.data(), k.size());
+    mix(v.data(), v.size());
+  }
+  for (const auto& [name, t] : tensors) {
+    const Tensor host = t.to(Device::cpu);
+    const std::string dt = safetensors_dtype_name(host.dtype());
+    mix(name.data(), name.size());
+    mix(dt.data(), dt.size());
+    for (int64_t d : host.shape()) mix(&d, sizeof d);
+    mix(host.raw(), host.nbytes());
+  }
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+  return hex;
+}
+
 // ---- writing -----------------------------------------------------------------------------------
 
-std::string serialize_safetensors(const NamedTensors& tensors, const Metadata& metadata) {
+std::string serialize_safetensors(const NamedTensors& tensors, const Metadata& requested) {
   std::unordered_set<std::string> names;
   std::vector<Tensor> host;
   host.reserve(tensors.size());
@@ -71,6 +107,12 @@ std::string serialize_safetensors(const NamedTensors& tensors, const Metadata& m
     DIFFLUT_CHECK(names.insert(name).second, "safetensors: duplicate tensor name \"", name, "\"");
     DIFFLUT_CHECK(t.defined(), "safetensors: tensor \"", name, "\" is undefined");
     host.push_back(t.to(Device::cpu));
+  }
+  Metadata metadata = requested;
+  if (metadata.count(kChecksumKey)) {
+    NamedTensors on_host;
+    for (size_t i = 0; i < tensors.size(); ++i) on_host.emplace_back(tensors[i].first, host[i]);
+    metadata[kChecksumKey] = safetensors_checksum(on_host, metadata);
   }
   std::string header = "{";
   bool first = true;
@@ -274,6 +316,12 @@ SafetensorsContents parse_safetensors(const std::string& bytes, const std::strin
     Tensor t = Tensor::empty(e.shape, e.dtype, Device::cpu);
     if (t.nbytes()) std::memcpy(t.raw(), bytes.data() + data_begin + e.begin, t.nbytes());
     out.tensors.emplace_back(e.name, std::move(t));
+  }
+  if (auto stored = out.metadata.find(kChecksumKey); stored != out.metadata.end()) {
+    const std::string found = safetensors_checksum(out.tensors, out.metadata);
+    DIFFLUT_CHECK(stored->second == found, who, ": expected checksum ", stored->second,
+                  " (stored in its metadata), found ", found,
+                  ": the file is damaged (a changed byte in a tensor or a metadata value)");
   }
   return out;
 }

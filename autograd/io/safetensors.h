@@ -5,6 +5,10 @@
 //   [raw little-endian tensor bytes; offsets are relative to the end of the header]
 // Supported dtypes: F32 F64 I32 I64 U8. Writes are atomic (temp file + rename); reads validate
 // every field and report the file, the entry and the expected/found values (with byte offsets).
+// The format has no checksum of its own; a metadata entry "checksum" (kChecksumKey) adds one: the
+// writer sets its value to safetensors_checksum of what it writes, and the reader, whenever the
+// entry is present, recomputes it and refuses a file where a byte of a tensor or a metadata value
+// changed ("the file is damaged"). Training checkpoints and LUT network files carry it.
 #pragma once
 #include <map>
 #include <string>
@@ -16,6 +20,8 @@ namespace difflut {
 class Module;
 
 using Metadata = std::map<std::string, std::string>;
+
+inline constexpr const char* kChecksumKey = "checksum";
 
 struct SafetensorsContents {
   NamedTensors tensors;  // host tensors, in the order of their data in the file
@@ -29,7 +35,11 @@ void save_safetensors(const std::string& path, const NamedTensors& tensors,
 SafetensorsContents load_safetensors(const std::string& path);
 // The same validation on an in-memory file image; `what` names it in errors.
 SafetensorsContents parse_safetensors(const std::string& bytes, const std::string& what);
-// The file image save_safetensors writes (exposed for tests and in-memory use).
+// 16 hex digits of an FNV-1a-style 64-bit hash over the metadata (every entry but kChecksumKey, in
+// key order) and the tensors (in the given order, the file's: name, dtype, shape, bytes).
+std::string safetensors_checksum(const NamedTensors& tensors, const Metadata& metadata);
+// The file image save_safetensors writes (exposed for tests and in-memory use); with a
+// kChecksumKey entry in `metadata` (any value) the image holds the checksum there.
 std::string serialize_safetensors(const NamedTensors& tensors, const Metadata& metadata = {});
 
 // The module's parameters by their dotted names (Module::named_parameters).

@@ -17,7 +17,6 @@
 #include <unistd.h>
 
 #include "autograd/io/safetensors.h"
-#include "common/tracking/checkpoint.h"
 #include "doctest/doctest.h"
 #include "test_util.h"
 
@@ -114,15 +113,11 @@ inline std::map<std::string, std::string> files(const std::string& dir) {
   return out;
 }
 
-// Rewrites a checkpoint through `edit` (metadata and tensors as the reader returns them), with
-// its checksum recomputed: the edit stands for a writer that stored bad values, which the
-// semantic checks must catch (damage to a written file is the checksum's: test_tracking_checkpoint).
+// Rewrites a checkpoint through `edit` (metadata and tensors as the reader returns them).
 inline void edit_checkpoint(const std::string& path,
                             const std::function<void(SafetensorsContents&)>& edit) {
   SafetensorsContents c = load_safetensors(path);
   edit(c);
-  if (c.metadata.count("checksum"))
-    c.metadata["checksum"] = app::checkpoint_checksum(c.tensors, c.metadata);
   save_safetensors(path, c.tensors, c.metadata);
 }
 

@@ -130,7 +130,7 @@ TEST_CASE("checkpoint: a changed byte anywhere in a tensor or a metadata value i
   const std::string original = test::read_text(path);
   const SafetensorsContents parsed = load_safetensors(path);
   CHECK(parsed.metadata.at("format_version") == "2");
-  CHECK(parsed.metadata.at("checksum") == checkpoint_checksum(parsed.tensors, parsed.metadata));
+  CHECK(parsed.metadata.at("checksum") == safetensors_checksum(parsed.tensors, parsed.metadata));
   // Loads `bytes` as the checkpoint into fresh objects: "" or the error (the model unchanged).
   auto load_bytes = [&](const std::string& bytes) {
     std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;

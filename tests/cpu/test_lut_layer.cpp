@@ -5,6 +5,9 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
 #include <vector>
 
 #include "autograd/io/safetensors.h"
@@ -314,6 +317,16 @@ TEST_CASE("load_lut_network: files that are not LUT networks or are inconsistent
   save_safetensors(dir + "/badtype.safetensors", c.tensors, meta);
   CHECK_THROWS_WITH_AS(load_lut_network(dir + "/badtype.safetensors"), doctest::Contains("dwm"),
                        Error);
+  // A byte flipped in a table after the file was written: it loaded, and exported as another
+  // circuit with mismatches=0 (the golden vectors came from the same damaged model).
+  CHECK(c.metadata.count(kChecksumKey) == 1);
+  std::ifstream in(dir + "/m.safetensors", std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t at = bytes.size() - 100;  // inside the last layers' data
+  bytes[at] = static_cast<char>(bytes[at] ^ 0x80);
+  std::ofstream(dir + "/flipped.safetensors", std::ios::binary) << bytes;
+  CHECK_THROWS_WITH_AS(load_lut_network(dir + "/flipped.safetensors"),
+                       doctest::Contains("the file is damaged"), Error);
 }
 
 TEST_CASE(

@@ -1,7 +1,10 @@
 // safetensors: round trips, a fixture assembled byte by byte from the format spec, exact writer
-// output, corrupt inputs with clear errors, atomic writes, and module parameter files.
+// output, corrupt inputs with clear errors, atomic writes, module parameter files, and the
+// opt-in content checksum that refuses a file with any changed data or metadata byte.
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <vector>
 
 #include "autograd/io/mini_json.h"
 #include "autograd/io/safetensors.h"
@@ -274,4 +277,35 @@ TEST_CASE("load_parameters reports shape mismatches and missing or unknown names
     CHECK(m.find("missing from the file: 'table'") != std::string::npos);
     CHECK(m.find("'extra'") != std::string::npos);
   }
+}
+
+TEST_CASE("a 'checksum' metadata entry makes the writer stamp and the reader verify the content") {
+  Generator g(3);
+  const NamedTensors t = {{"w", Tensor::randn({4, 5}, g)}, {"i", Tensor::full({3}, 7.0)}};
+  const std::string image = serialize_safetensors(t, {{"format", "x"}, {kChecksumKey, ""}});
+  const SafetensorsContents c = parse_safetensors(image, "fixture.safetensors");
+  CHECK(c.metadata.at(kChecksumKey) == safetensors_checksum(c.tensors, c.metadata));
+  CHECK(c.metadata.at(kChecksumKey).size() == 16);
+  uint64_t n = 0;
+  std::memcpy(&n, image.data(), 8);
+  // Every byte of the data section, and a byte of a metadata value ("x").
+  std::vector<size_t> offsets;
+  for (size_t i = 8 + n; i < image.size(); ++i) offsets.push_back(i);
+  offsets.push_back(image.find("\"x\"") + 1);
+  for (size_t at : offsets) {
+    CAPTURE(at);
+    std::string bad = image;
+    bad[at] = static_cast<char>(bad[at] ^ 0x10);
+    const std::string e = error_of(bad);
+    CHECK(e.find("fixture.safetensors: expected checksum ") != std::string::npos);
+    CHECK(e.find("the file is damaged") != std::string::npos);
+  }
+  // Without the entry nothing is stamped or checked (files of other writers, older files).
+  const std::string plain = serialize_safetensors(t, {{"format", "x"}});
+  std::string changed = plain;
+  changed[changed.size() - 1] = static_cast<char>(changed.back() ^ 0x10);
+  CHECK(parse_safetensors(changed, "plain").metadata.count(kChecksumKey) == 0);
+  // Tensor order is part of the content.
+  const NamedTensors swapped = {t[1], t[0]};
+  CHECK(safetensors_checksum(swapped, {}) != safetensors_checksum(t, {}));
 }

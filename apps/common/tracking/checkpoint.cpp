@@ -1,10 +1,8 @@
 // Training checkpoints and resume (see checkpoint.h).
 #include "common/tracking/checkpoint.h"
 
-#include <algorithm>
 #include <cerrno>
 #include <cmath>
-#include <cstdio>
 #include <cstring>
 #include <filesystem>
 
@@ -28,7 +26,6 @@ const std::string kModel = "model:";
 const std::string kOptim = "optim:";
 const std::string kSched = "sched:";
 const std::string kMetaPrefix = "difflut.";
-const std::string kChecksum = "checksum";
 
 // Strictly a decimal unsigned integer: std::stoull also takes "-1" (as 2^64 - 1), " 7" and "+7",
 // which let a damaged checkpoint resume "after epoch -1" and delete a run's history.
@@ -60,42 +57,6 @@ void check_finite(const Tensor& t, const std::string& path, const std::string& w
 }
 }  // namespace
 
-std::string checkpoint_checksum(const NamedTensors& tensors, const Metadata& metadata) {
-  // FNV-1a's step over 64-bit words (the tail byte by byte): a byte-wise pass over a few hundred
-  // MB of optimizer state per epoch would cost a noticeable fraction of a second.
-  uint64_t h = 1469598103934665603ull;
-  auto mix = [&h](const void* data, size_t n) {
-    const auto* p = static_cast<const unsigned char*>(data);
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-      uint64_t w;
-      std::memcpy(&w, p + i, 8);
-      h = (h ^ w) * 1099511628211ull;
-    }
-    for (; i < n; ++i) h = (h ^ p[i]) * 1099511628211ull;
-    h = (h ^ n) * 1099511628211ull;  // lengths keep ("ab", "c") apart from ("a", "bc")
-  };
-  for (const auto& [k, v] : metadata) {
-    if (k == kChecksum) continue;
-    mix(k.data(), k.size());
-    mix(v.data(), v.size());
-  }
-  std::vector<const NamedTensors::value_type*> order;
-  for (const auto& e : tensors) order.push_back(&e);
-  std::sort(order.begin(), order.end(), [](auto* a, auto* b) { return a->first < b->first; });
-  for (const auto* e : order) {
-    const Tensor t = e->second.to(Device::cpu);
-    const std::string_view dt = dtype_name(t.dtype());
-    mix(e->first.data(), e->first.size());
-    mix(dt.data(), dt.size());
-    for (int64_t d : t.shape()) mix(&d, sizeof d);
-    mix(t.raw(), t.nbytes());
-  }
-  char hex[17];
-  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
-  return hex;
-}
-
 void save_training_checkpoint(const std::string& path, Module& model, Optimizer& optimizer,
                               const LRScheduler* scheduler, const Generator& generator,
                               const CheckpointState& state) {
@@ -113,7 +74,7 @@ void save_training_checkpoint(const std::string& path, Module& model, Optimizer&
   meta["optimizer"] = optimizer.name();
   meta["scheduler"] = scheduler ? scheduler->name() : "none";
   for (const auto& [k, v] : state.extra) meta[kMetaPrefix + k] = v;
-  meta[kChecksum] = checkpoint_checksum(tensors, meta);
+  meta[kChecksumKey] = "";  // filled in by the writer (safetensors.h)
   // save_safetensors flushes the file and renames it; flushing the directory makes the rename
   // itself durable, so "epoch N is recorded" (which follows) implies its checkpoint survives a
   // power loss too.
@@ -127,22 +88,15 @@ CheckpointState load_training_checkpoint(const std::string& path, Module& model,
                                          Generator& generator) {
   SafetensorsContents file = load_safetensors(path);
   const Metadata& meta = file.metadata;
-  // Integrity first: a damaged value is "the file is damaged", not a misleading mismatch below.
   const auto version = meta.find("format_version");
   const std::string found_version = version == meta.end() ? "(missing)" : version->second;
   DIFFLUT_CHECK(found_version == "1" || found_version == "2", "checkpoint '", path,
                 "': expected format_version 1 or 2, found '", found_version, "'");
-  if (found_version == "2") {
-    const auto stored = meta.find(kChecksum);
-    DIFFLUT_CHECK(stored != meta.end(), "checkpoint '", path,
-                  "': metadata entry 'checksum' is missing (format_version 2 has one): the file ",
-                  "is damaged");
-    const std::string computed = checkpoint_checksum(file.tensors, meta);
-    DIFFLUT_CHECK(stored->second == computed, "checkpoint '", path, "': expected checksum ",
-                  stored->second, " (stored), found ", computed,
-                  ": the file is damaged (a changed byte in a tensor or a metadata value); ",
-                  "restore it from a copy or start a new run");
-  }
+  // load_safetensors has verified the checksum; version 2 must have one (a damaged entry name
+  // would otherwise turn the check off).
+  DIFFLUT_CHECK(found_version == "1" || meta.count(kChecksumKey), "checkpoint '", path,
+                "': metadata entry 'checksum' is missing (format_version 2 has one): the file is ",
+                "damaged");
   auto meta_is = [&](const char* key, const std::string& want) {
     auto it = meta.find(key);
     const std::string found = it == meta.end() ? std::string("(missing)") : it->second;

@@ -11,7 +11,6 @@
 #include <string>
 #include <vector>
 
-#include "autograd/io/named_tensors.h"
 #include "common/config/config.h"
 
 namespace difflut {
@@ -36,20 +35,15 @@ struct CheckpointState {
   std::map<std::string, std::string> extra;  // caller's metadata (string values)
 };
 
-// The checksum a checkpoint (format_version 2) stores as its metadata entry `checksum`: 16 hex
-// digits of an FNV-1a-style 64-bit hash over the metadata (every entry but `checksum`, in key
-// order) and the tensors (in name order: name, dtype, shape, bytes). Safetensors has no checksum
-// of its own: a flipped byte in a tensor or a metadata value loaded silently and the run continued
-// from damaged state.
-std::string checkpoint_checksum(const NamedTensors& tensors,
-                                const std::map<std::string, std::string>& metadata);
-
-// Writes `path` atomically (format_version 2, with its checksum). `scheduler` may be null.
+// Writes `path` atomically. `scheduler` may be null. Format version 2 carries the safetensors
+// content checksum (autograd/io/safetensors.h): a flipped byte in the Adam state or a metadata
+// value used to resume silently from damaged state.
 void save_training_checkpoint(const std::string& path, Module& model, Optimizer& optimizer,
                               const LRScheduler* scheduler, const Generator& generator,
                               const CheckpointState& state);
 // Restores model parameters, optimizer and scheduler state and the generator from `path`. A
-// format_version 2 file must match its checksum (format_version 1, written before it, has none).
+// format_version 2 file must hold its checksum, which load_safetensors verifies (format_version 1,
+// written before it, has none).
 // Every
 // model parameter must be present with its shape and dtype and finite values; the metadata's
 // integers must be plain decimals (epoch <= kMaxCheckpointEpoch), the scheduler's epoch the checkpoint's, the optimizer state finite with a step
