@@ -183,7 +183,7 @@ TEST_CASE(
       run_train("device=cpu dataloaders.subset_size=100 model.params.layer_type=sparse "
                 "model.params.later_layer_type=sparse model.params.sparse_candidates=2001",
                 "sparsebig"),
-      "model.params.sparse_candidates: expected at most 2000 (the inputs of layer 1, whose "
+      "model.params.sparse_candidates': expected at most 2000 (the inputs of layer 1, whose "
       "mapping is sparse), found 2001");
 }
 
@@ -196,20 +196,27 @@ TEST_CASE(
                             "'model.params.hidden_sizes=[60,30]' model.params.layer_type=grouped "
                             "model.params.num_groups=25",
                             "groups25"),
-                  "model.params.num_groups: expected a group count that gives every group of "
+                  "model.params.num_groups': expected a group count that gives every group of "
                   "layer 0 a node (its 60 nodes fill 20 groups of 3), found 25");
   check_one_error(run_train("device=cpu dataloaders.subset_size=100 "
                             "'model.params.hidden_sizes=[60,30]' model.params.layer_type=grouped "
                             "model.params.num_groups=61",
                             "groups61"),
                   "(its 60 nodes fill 60 groups of 1), found 61");
-  // Layer 1 reads the 60 outputs of layer 0: 61 groups is more than its inputs, named by key.
+  // Layer 1 reads the 20 outputs of layer 0: 30 groups is more than its inputs, named by key.
   check_one_error(run_train("device=cpu dataloaders.subset_size=100 "
-                            "'model.params.hidden_sizes=[60,30]' "
-                            "model.params.later_layer_type=grouped model.params.num_groups=61",
-                            "groups61later"),
-                  "model.params.num_groups: expected at most 60 (the inputs of layer 1, whose "
-                  "mapping is grouped), found 61");
+                            "'model.params.hidden_sizes=[20,60]' "
+                            "model.params.later_layer_type=grouped model.params.num_groups=30",
+                            "groups30later"),
+                  "model.params.num_groups': expected at most 20 (the inputs of layer 1, whose "
+                  "mapping is grouped), found 30");
+  // Layer 0 reads the 2352 encoded bits: only the data tells, so the model build refuses it.
+  check_one_error(run_train("device=cpu dataloaders.subset_size=100 "
+                            "'model.params.hidden_sizes=[2400,30]' model.params.layer_type=grouped "
+                            "model.params.num_groups=2400",
+                            "groups2400"),
+                  "model.params.num_groups: expected at most 2352 (the inputs of layer 0, whose "
+                  "mapping is grouped), found 2400");
 }
 
 TEST_CASE(

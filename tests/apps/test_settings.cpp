@@ -3,6 +3,7 @@
 // key, what was expected and what was found; keys older configs lack take their defaults.
 #include <doctest/doctest.h>
 
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -112,11 +113,24 @@ TEST_CASE("settings: a bad value is one line naming the key, the expectation and
       {"model.params.node_params.skip_interval=2147483648",
        "config key 'model.params.node_params.skip_interval': expected an integer in "
        "[-2147483648, 2147483647], found 2147483648"},
+      // Decided by the layer sizes alone: refused before any run of a sweep starts.
+      {"model.params.layer_type=grouped model.params.num_groups=1500",
+       "config key 'model.params.num_groups': expected a group count that gives every group of "
+       "layer 0 a node (its 2000 nodes fill 1000 groups of 2), found 1500"},
+      {"model.params.later_layer_type=grouped model.params.num_groups=1001",
+       "config key 'model.params.num_groups': expected a group count that gives every group of "
+       "layer 1 a node (its 1000 nodes fill 1000 groups of 1), found 1001"},
+      {"model.params.later_layer_type=sparse model.params.sparse_candidates=2001",
+       "config key 'model.params.sparse_candidates': expected at most 2000 (the inputs of layer "
+       "1, whose mapping is sparse), found 2001"},
       {"tracking.enabled=null", ""},  // null: the default, not an error
   };
   for (const Case& c : cases) {
     CAPTURE(c.override_text);
-    const Config cfg = shipped({c.override_text});
+    std::vector<std::string> overrides;  // space-separated
+    std::istringstream words(c.override_text);
+    for (std::string w; words >> w;) overrides.push_back(w);
+    const Config cfg = shipped(overrides);
     if (c.message.empty()) {
       CHECK(parse_experiment_settings(cfg).tracking.enabled);
       continue;

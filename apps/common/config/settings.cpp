@@ -77,6 +77,29 @@ ModelSettings parse_model_settings(const Config& c) {
                 s.sparse_group_overlap);
   s.learnable_tau = positive_number(c, "model.params.learnable_tau");
   s.sparse_candidates = int_at_least_or(c, "model.params.sparse_candidates", 1, 8);
+  // What the layer sizes alone decide is checked here, so a sweep refuses it before its first run
+  // (the width of layer 0's input comes from the data: build_model checks that one): a grouped
+  // layer needs a group count that gives every group a node (60 nodes in 25 groups go in blocks of
+  // 3 and fill only 20; the other groups' inputs would never be connected), and a later layer's
+  // groups or candidates must fit the previous layer's width.
+  for (size_t i = 0; i < s.hidden_sizes.size(); ++i) {
+    if ((i == 0 ? s.first_mapping : s.later_mapping) != MappingKind::sparse) continue;
+    const int64_t nodes = s.hidden_sizes[i];
+    const int64_t width = i == 0 ? 0 : s.hidden_sizes[i - 1];
+    if (s.sparse_groups > 0) {
+      const int64_t G = s.sparse_groups, per = (nodes + G - 1) / G;
+      DIFFLUT_CHECK((G - 1) * per < nodes, "config key 'model.params.num_groups': expected a ",
+                    "group count that gives every group of layer ", i, " a node (its ", nodes,
+                    " nodes fill ", (nodes + per - 1) / per, " groups of ", per, "), found ", G);
+      DIFFLUT_CHECK(i == 0 || G <= width, "config key 'model.params.num_groups': expected at most ",
+                    width, " (the inputs of layer ", i, ", whose mapping is grouped), found ", G);
+    } else {
+      DIFFLUT_CHECK(i == 0 || s.sparse_candidates <= width,
+                    "config key 'model.params.sparse_candidates': expected at most ", width,
+                    " (the inputs of layer ", i, ", whose mapping is sparse), found ",
+                    s.sparse_candidates);
+    }
+  }
   s.tau = positive_number(c, "model.params.tau");
   // Training aids (DiffLUT's layer options); configs older than them lack the keys: off.
   s.flip_probability = double_or(c, "model.params.flip_probability", 0.0);
