@@ -245,6 +245,12 @@ int run(const Options& o) {
   // A test set of another shape (--dataset cifar10 for an MNIST model, a CSV with other columns)
   // is refused here in the model's terms, not by an internal check on the way.
   check_dataset_fits(*net, test);
+  // --input-bits formats features that are not 8-bit codes on the encoder's input; anywhere else
+  // it would be ignored without a word.
+  DIFFLUT_CHECK(o.input_bits == 0 || (o.encoder && test.features.dtype() != DType::u8),
+                "--input-bits applies to features that are not 8-bit codes, exported with the ",
+                "encoder; found ",
+                o.encoder ? "8-bit codes (" + dataset + ")" : std::string("--no-encoder"));
   const int64_t n = o.limit > 0 ? std::min(o.limit, test.size()) : test.size();
   if (n < test.size()) {
     std::vector<int64_t> rows(static_cast<size_t>(n));

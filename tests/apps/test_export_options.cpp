@@ -123,4 +123,16 @@ TEST_CASE("difflut-export refuses a test set with another feature count in the m
         "difflut-export: error: hdl: the model expects 4 features per sample, the data set has "
         "f32[2, 3] on cpu\n");
   CHECK(!fs::exists(dir + "/v"));
+  // --input-bits where it has no effect (encoded bits in) is refused, not ignored.
+  test::write_file(dir + "/four.csv", "a,b,c,d,label\n1,2,3,4,0\n4,5,6,7,1\n");
+  const test::RunOutput ib =
+      test::run_program(test::built_program("difflut-export"),
+                        dir + "/m.safetensors --csv " + dir +
+                            "/four.csv --no-encoder --input-bits 8 --out " + dir + "/v",
+                        "export_fit_bits");
+  CHECK(ib.rc == 2);
+  CHECK(ib.err ==
+        "difflut-export: error: --input-bits applies to features that are not 8-bit codes, "
+        "exported with the encoder; found --no-encoder\n");
+  CHECK(!fs::exists(dir + "/v"));
 }
