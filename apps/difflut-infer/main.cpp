@@ -5,6 +5,7 @@
 // Last line: `test_accuracy=A samples_per_second=S` when labels are known (A formatted as
 // difflut-train prints it, so the two compare equal as strings), else `predictions=N
 // samples_per_second=S`. Every error is one line "difflut-infer: error: ..." and exit code 2.
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -69,11 +70,14 @@ struct Options {
   bool optimize = true;
 };
 
-int64_t parse_int(const std::string& opt, const std::string& v, int64_t min) {
+// An integer in [min, max]: out-of-range text is refused, never clamped by strtoll or wrapped by
+// a cast to int (--threads 4294967297 ran with 1 thread).
+int64_t parse_int(const std::string& opt, const std::string& v, int64_t min, int64_t max) {
   char* end = nullptr;
+  errno = 0;
   const long long x = std::strtoll(v.c_str(), &end, 10);
-  DIFFLUT_CHECK(!v.empty() && end && *end == '\0' && x >= min, opt,
-                ": expected an integer >= ", min, ", found '", v, "'");
+  DIFFLUT_CHECK(!v.empty() && end && *end == '\0' && errno != ERANGE && x >= min && x <= max, opt,
+                ": expected an integer in [", min, ", ", max, "], found '", v, "'");
   return x;
 }
 
@@ -98,7 +102,7 @@ Options parse(int argc, char** argv) {
       DIFFLUT_CHECK(o.device == "cpu" || o.device == "cuda",
                     "--device: expected cpu or cuda, found '", o.device, "'");
     } else if (a == "--threads") {
-      o.threads = static_cast<int>(parse_int(a, c.value(), 1));
+      o.threads = static_cast<int>(parse_int(a, c.value(), 1, 4096));
     } else if (a == "--isa") {
       o.isa = c.value();
     } else if (a == "--dataset") {
