@@ -116,7 +116,12 @@ Options parse(int argc, char** argv) {
     const std::string a = argv[i];
     auto value = [&]() -> std::string {
       DIFFLUT_CHECK(i + 1 < argc, "option ", a, " expects a value (see --help)");
-      return argv[++i];
+      // "--out --verify" (the value forgotten) wrote the design into a directory named
+      // "--verify" and skipped the verification.
+      const std::string v = argv[++i];
+      DIFFLUT_CHECK(v.rfind("--", 0) != 0, "option ", a, " expects a value, found the option '", v,
+                    "' (see --help)");
+      return v;
     };
     if (a == "--help" || a == "-h") {
       std::fputs(kUsage, stdout);

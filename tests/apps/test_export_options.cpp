@@ -67,6 +67,15 @@ TEST_CASE("difflut-export refuses numbers outside an option's range instead of w
   }
 }
 
+TEST_CASE("difflut-export refuses an option where a value belongs") {
+  // "--out --verify" wrote into a directory named "--verify" and verified nothing.
+  const test::RunOutput r = export_with("--limit 5 --csv --verify");
+  CHECK(r.rc == 2);
+  CHECK(r.err ==
+        "difflut-export: error: option --csv expects a value, found the option '--verify' (see "
+        "--help)\n");
+}
+
 TEST_CASE("difflut-export refuses a --top that is no Verilog identifier instead of renaming it") {
   for (const char* top : {"''", "'my top'", "9x", "module", "'a-b'"}) {
     INFO(top);
