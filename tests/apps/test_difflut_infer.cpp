@@ -202,6 +202,10 @@ TEST_CASE("difflut-infer: bad input is one error line and exit code 2") {
   check_one_error(infer(ck + " --bogus", "unknown"), "--bogus");
   check_one_error(infer(ck + " --isa sse9", "bad_isa"), "sse9");
   check_one_error(infer(ck + " --device tpu", "bad_device"), "tpu");
+  // An option where a value belongs: "--out --min-seconds" wrote a file named "--min-seconds".
+  check_one_error(infer(ck + " --out --min-seconds 0", "value_is_option"),
+                  "--out: expected a value after it, found the option '--min-seconds' (write "
+                  "--out=--min-seconds for a value that starts with --)");
   // Out of an int's range: refused, not wrapped (4294967297 ran with 1 thread).
   check_one_error(infer(ck + " --threads 4294967297", "threads_wrap"),
                   "--threads: expected an integer in [1, 4096], found '4294967297'");

@@ -37,7 +37,12 @@ bool FlagCursor::next() {
 std::string FlagCursor::value() {
   if (has_inline_) return inline_value_;
   DIFFLUT_CHECK(i_ + 1 < argc_, name_, ": expected a value after it");
-  return argv_[++i_];
+  // "--out --min-seconds" (the value forgotten) wrote the predictions to a file named
+  // "--min-seconds"; a value that really starts with "--" can be given inline.
+  const std::string v = argv_[++i_];
+  DIFFLUT_CHECK(v.rfind("--", 0) != 0, name_, ": expected a value after it, found the option '", v,
+                "' (write ", name_, "=", v, " for a value that starts with --)");
+  return v;
 }
 
 CliArgs parse_cli(int argc, const char* const* argv) {

@@ -24,7 +24,8 @@ CliArgs parse_cli(int argc, const char* const* argv);
 
 // Walks the arguments of the small apps (difflut-query, difflut-plot): each step yields one
 // argument; a `--flag=value` argument is split, and value() returns the inline value or consumes
-// the following argument (an Error names the flag when there is none).
+// the following argument (an Error names the flag when there is none, or when the following
+// argument is itself an option: "--out --verify").
 class FlagCursor {
  public:
   FlagCursor(int argc, char** argv) : argc_(argc), argv_(argv) {}
