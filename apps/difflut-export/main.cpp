@@ -236,6 +236,14 @@ int run(const Options& o) {
   const auto t_start = std::chrono::steady_clock::now();
   // An unknown part or package or a missing tool is known now, not after minutes of work and
   // with a half-filled output directory.
+  if (o.verify) {
+    require_tool("verilator");  // the lint, whichever simulator runs the testbench
+    if (o.simulator == Simulator::icarus) {
+      require_tool("iverilog");
+      require_tool("vvp");
+    }
+  }
+  if (o.synth) require_tool("yosys");
   if (o.pnr) check_ice40_target(o.ice40);
   std::shared_ptr<LUTNetwork> net = load_lut_network(o.checkpoint, Device::cpu);
   std::string data_root = o.data_root;

@@ -67,6 +67,23 @@ TEST_CASE("difflut-export refuses numbers outside an option's range instead of w
   }
 }
 
+TEST_CASE("difflut-export names a missing tool before it reads or writes anything") {
+  // --verify and --synth found the tool missing after the design was written.
+  const std::string empty_path = test::temp_dir("export_no_tools");
+  const std::string dir = test::temp_dir("export_options_tools");
+  for (const char* flag : {"--verify", "--synth", "--verify --simulator icarus"}) {
+    CAPTURE(flag);
+    const std::string cmd =
+        str_cat("PATH='", empty_path, "' '", test::built_program("difflut-export"), "' '", dir,
+                "/none.safetensors' --out '", dir, "/v' ", flag, " 2>&1");
+    const test::CommandResult r = test::run_command(cmd);
+    CHECK(r.exit_code == 2);
+    CHECK(r.output.rfind("difflut-export: error: hdl: '", 0) == 0);
+    CHECK(r.output.find("' is not on PATH (install the Debian package") != std::string::npos);
+    CHECK(!fs::exists(dir + "/v"));
+  }
+}
+
 TEST_CASE("difflut-export refuses an option where a value belongs") {
   // "--out --verify" wrote into a directory named "--verify" and verified nothing.
   const test::RunOutput r = export_with("--limit 5 --csv --verify");
