@@ -13,6 +13,7 @@
 #include <iostream>
 #include <limits>
 #include <map>
+#include <set>
 #include <string>
 
 #include "common/config/checkpoint_dataset.h"
@@ -112,8 +113,10 @@ int64_t parse_int(const std::string& opt, const std::string& v, int64_t min,
 
 Options parse(int argc, char** argv) {
   Options o;
+  std::set<std::string> given;  // the options on the command line
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
+    given.insert(a);
     auto value = [&]() -> std::string {
       DIFFLUT_CHECK(i + 1 < argc, "option ", a, " expects a value (see --help)");
       // "--out --verify" (the value forgotten) wrote the design into a directory named
@@ -203,8 +206,16 @@ Options parse(int argc, char** argv) {
     }
   }
   DIFFLUT_CHECK(!o.checkpoint.empty(), "expected a checkpoint file (see --help)");
-  DIFFLUT_CHECK(o.stream || (o.bus_bits == 8 && !o.stream_scores),
+  DIFFLUT_CHECK(o.stream || (!given.count("--bus-bits") && !o.stream_scores),
                 "--bus-bits and --stream-scores need --interface stream");
+  // Options that would be ignored in this combination are refused, naming what they need.
+  const auto needs = [&](const char* opt, bool ok, const char* what) {
+    DIFFLUT_CHECK(!given.count(opt) || ok, opt, " needs ", what, " (it would be ignored)");
+  };
+  needs("--stall", o.stream, "--interface stream (the streaming testbench's stalls)");
+  needs("--simulator", o.verify, "--verify");
+  for (const char* opt : {"--part", "--package", "--seeds", "--pnr-freq"})
+    needs(opt, o.pnr, "--pnr ice40");
   DIFFLUT_CHECK(!o.pnr || o.stream || o.pipeline > 0 || o.popcount_regs > 0 || o.argmax_regs > 0,
                 "--pnr needs a clocked design: use --interface stream or --pipeline N");
   if (o.out.empty()) {

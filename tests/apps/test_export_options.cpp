@@ -84,6 +84,25 @@ TEST_CASE("difflut-export names a missing tool before it reads or writes anythin
   }
 }
 
+TEST_CASE("difflut-export refuses options that the other options make ineffective") {
+  // Each was ignored without a word (--bus-bits 8 passed because it equals the default).
+  const std::pair<const char*, const char*> cases[] = {
+      {"--bus-bits 8", "--bus-bits and --stream-scores need --interface stream"},
+      {"--stall 50",
+       "--stall needs --interface stream (the streaming testbench's stalls) (it "
+       "would be ignored)"},
+      {"--simulator icarus", "--simulator needs --verify (it would be ignored)"},
+      {"--part hx1k", "--part needs --pnr ice40 (it would be ignored)"},
+      {"--seeds 2", "--seeds needs --pnr ice40 (it would be ignored)"},
+  };
+  for (const auto& [args, error] : cases) {
+    CAPTURE(args);
+    const test::RunOutput r = export_with(args);
+    CHECK(r.rc == 2);
+    CHECK(r.err == std::string("difflut-export: error: ") + error + "\n");
+  }
+}
+
 TEST_CASE("difflut-export refuses an option where a value belongs") {
   // "--out --verify" wrote into a directory named "--verify" and verified nothing.
   const test::RunOutput r = export_with("--limit 5 --csv --verify");
