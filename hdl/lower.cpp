@@ -32,8 +32,9 @@ uint32_t FixedPoint::code_of(double v) const {
 }
 
 std::string FixedPoint::describe() const {
-  return str_cat(width, "-bit offset-binary fixed point, value = (code - ", offset, ") / 2^",
-                 frac_bits);
+  // A negative offset reads "(code + 1)", not "(code - -1)".
+  return str_cat(width, "-bit offset-binary fixed point, value = (code ", offset < 0 ? "+ " : "- ",
+                 offset < 0 ? -offset : offset, ") / 2^", frac_bits);
 }
 
 InputEncoding InputEncoding::fixed_point(const FixedPoint& format) {

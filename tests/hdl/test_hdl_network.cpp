@@ -287,6 +287,7 @@ TEST_CASE("constant CSV features export with 2-bit input words; 1-bit words are 
   const FixedPoint fp = derive_fixed_point(d.features_f32());
   CHECK(fp.width == 2);
   CHECK(fp.value(fp.code_of(0.5)) == 0.5);
+  CHECK(fp.describe() == "2-bit offset-binary fixed point, value = (code + 1) / 2^1");
   CHECK_THROWS_WITH_AS(derive_fixed_point(d.features_f32(), 1),
                        doctest::Contains("expected --input-bits in [2, 16]"), Error);
   auto net = toy_network(d, 4, 3, MappingKind::random, "dwn", 11);
