@@ -39,8 +39,8 @@ struct LUTNetworkConfig {
   int num_classes = 0;       // C
   // Convolutional layers before the dense ones (empty: none). They read the encoded features as a
   // bit image: image_shape [C, H, W] (C * H * W = num_features), num_bits bits per input channel.
-  std::vector<ConvLayerSpec> conv;
-  std::vector<int64_t> image_shape;
+  std::vector<ConvLayerSpec> conv{};
+  std::vector<int64_t> image_shape{};
   std::vector<int64_t> hidden_sizes = {2000, 1000};
   int k = 6;
   std::string node_type = "dwn";
