@@ -31,7 +31,7 @@ std::vector<ConvLayerSpec> parse_conv_layers(const Config& c) {
   const std::vector<int64_t> channels = c.get_int_list("model.params.conv.channels");
   DIFFLUT_CHECK(!channels.empty(),
                 "config key 'model.params.conv.channels': expected at least one ",
-                "conv layer, found [] (set model.params.conv: null for none)");
+                "conv layer, found []");
   const auto list = [&](const char* field, int64_t lo, int64_t hi) {
     const std::string key = std::string("model.params.conv.") + field;
     const std::vector<int64_t> v = c.get_int_list(key);
