@@ -71,7 +71,7 @@ TEST_CASE("settings: the conv models parse into conv layer specs; bad lists name
     REQUIRE(s.model.conv.size() == 2);
     CHECK(s.model.conv[0].kernel == 3);
     CHECK(s.model.conv[0].padding == 1);
-    CHECK(s.model.conv[0].tree_depth == 2);
+    CHECK(s.model.conv[0].tree_depth == 1);
     CHECK(s.model.conv[0].pool == 2);
     CHECK(s.model.conv[0].k == 0);  // null: the network's num_inputs
     CHECK(s.model.conv[1].channels == 2 * s.model.conv[0].channels);
