@@ -5,6 +5,7 @@
 #   ABLATION=nodes     (default) every node type (issue 6, issue 15's fourier and warp)
 #   ABLATION=encoders  every encoder at the node type $ABLATION_NODE (default hybrid)
 #   ABLATION=fanin     fan-in n = 2..6 at the node type $ABLATION_NODE
+#   ABLATION_ROWS="a b" only these rows of the chosen table (e.g. ABLATION_ROWS=fourier)
 #   scripts/bitlogic-ablation.sh [device=cpu|cuda] [extra difflut-train overrides...]
 # Needs a built tree (scripts/build.sh); runs go to outputs/bitlogic_ablation_<row>/.
 set -euo pipefail
@@ -29,6 +30,14 @@ case "$ablation" in
     paper=([2]=79.3 [3]=82.0 [4]=83.5 [5]=84.2 [6]=84.9) ;;
   *) echo "bitlogic-ablation: unknown ABLATION '$ablation' (known: nodes, encoders, fanin)" >&2; exit 2 ;;
 esac
+if [ -n "${ABLATION_ROWS:-}" ]; then
+  read -ra wanted <<< "$ABLATION_ROWS"
+  for row in "${wanted[@]}"; do
+    [ -n "${paper[$row]:-}" ] || {
+      echo "bitlogic-ablation: ABLATION_ROWS: unknown $ablation row '$row' (known: ${rows[*]})" >&2; exit 2; }
+  done
+  rows=("${wanted[@]}")
+fi
 for row in "${rows[@]}"; do
   case "$ablation" in
     nodes)

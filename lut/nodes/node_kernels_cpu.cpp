@@ -14,6 +14,9 @@ namespace difflut::nodes {
 
 namespace {
 
+// Samples per call of a lane backward (node_lane_backward): one AVX-512 register of floats.
+constexpr int kLanes = 16;
+
 struct Dims {
   int64_t B, N;
   int k, P, Q;
@@ -67,6 +70,36 @@ template <class M, class T>
 DIFFLUT_CPU_CLONES void backward_nodes(const T* x, const T* p, const T* q, const T* g,
                                        const Dims& d, const NodeConsts& c, int64_t lo, int64_t hi,
                                        T* s, double* acc, T* gx) {
+  if constexpr (node_lane_backward<M>()) {
+    // kLanes samples of one node at once (the math vectorises across samples); each node's
+    // gradient still sums the samples in ascending order.
+    constexpr int W = kLanes;
+    T xs[kMaxK * W], gs[W], dxs[kMaxK * W];
+    std::vector<T> scratch(static_cast<size_t>(2 * W) << d.k);
+    for (int64_t j = lo; j < hi; ++j) {
+      const T* pj = p + j * d.P;
+      const T* qj = d.Q > 0 ? q + j * d.Q : nullptr;
+      double* accj = acc ? acc + (j - lo) * d.P : nullptr;
+      for (int64_t b0 = 0; b0 < d.B; b0 += W) {
+        const int nl = static_cast<int>(std::min<int64_t>(W, d.B - b0));
+        std::fill(dxs, dxs + d.k * W, T(0));
+        if (nl < W) {  // padding lanes: g = 0 adds nothing anywhere
+          std::fill(gs, gs + W, T(0));
+          std::fill(xs, xs + d.k * W, T(0));
+        }
+        for (int s = 0; s < nl; ++s) {
+          const int64_t i = (b0 + s) * d.N + j;
+          gs[s] = g[i];
+          for (int l = 0; l < d.k; ++l) xs[l * W + s] = x[i * d.k + l];
+        }
+        M::template backward_lanes<W>(xs, pj, qj, c, gs, dxs, accj, scratch.data());
+        if (gx)
+          for (int s = 0; s < nl; ++s)
+            for (int l = 0; l < d.k; ++l) gx[((b0 + s) * d.N + j) * d.k + l] += dxs[l * W + s];
+      }
+    }
+    return;
+  }
   T dx[kMaxK];
   for (int64_t b = 0; b < d.B; ++b) {
     for (int64_t j = lo; j < hi; ++j) {

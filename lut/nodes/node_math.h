@@ -44,6 +44,9 @@ void dispatch_node_math(NodeKind kind, F&& f) {
 //   static constexpr bool kUsesOptions = true   the type reads NodeOptions (make_node_type builds a
 //       fresh instance for it); default false
 //   static constexpr bool kUsesTermTable = true  the op carries polylut's monomial table
+//   static constexpr bool kLaneBackward = true   the type has backward_lanes<W>(x [k][W], p, q, c,
+//       g [W], dx [k][W], acc, s [2·2^k·W]), W samples of one node at once (lane-major), used by the
+//       CPU backward; default false (one sample at a time)
 template <class M>
 void node_check(const NodeConsts& c, const std::string& who) {
   if constexpr (requires { M::check(c, who); }) M::check(c, who);
@@ -56,6 +59,12 @@ constexpr bool node_uses_options() {
 template <class M>
 constexpr bool node_uses_term_table() {
   if constexpr (requires { M::kUsesTermTable; }) return M::kUsesTermTable;
+  return false;
+}
+
+template <class M>
+constexpr bool node_lane_backward() {
+  if constexpr (requires { M::kLaneBackward; }) return M::kLaneBackward;
   return false;
 }
 

@@ -36,6 +36,25 @@ struct ProbabilisticBase {
     if (acc)
       for (int a = 0; a < (1 << k); ++a) acc[a] += static_cast<double>(adj[a]);
   }
+  // ml_grad for W samples at once (lane-major, see ml_grad_lanes): each corner's W lane gradients
+  // are summed in float by a fixed pairwise tree (vectorised; the order never depends on threads),
+  // then added to acc in double.
+  template <int W, class T>
+  static void ml_grad_lanes_acc(const T* w, const T* x, int k, const T* g, T* dx, double* acc,
+                                T* s) {
+    T* levels = s;
+    T* adj = s + (W << k);
+    ml_grad_lanes<W>(w, x, k, g, dx, levels, adj);
+    if (!acc) return;
+    for (int a = 0; a < (1 << k); ++a) {
+      T* r = adj + a * W;
+      for (int h = W / 2; h > 0; h /= 2) {
+        DIFFLUT_LANE_LOOP
+        for (int l = 0; l < h; ++l) r[l] += r[l + h];
+      }
+      acc[a] += static_cast<double>(r[0]);
+    }
+  }
   // acc_a (a sum of dL/dq_a) times dq_a/dθ_a = q_a (1 − q_a) / t.
   template <class T>
   DIFFLUT_HD static void sigmoid_chain(const T* q, int k, double inv_t, double* acc) {
@@ -66,6 +85,12 @@ struct ProbabilisticMath : ProbabilisticBase {
   DIFFLUT_HD static void backward(const T* x, const T*, const T* q, const NodeConsts& c, T g, T* dx,
                                   double* acc, T* s) {
     ml_grad(q, x, c.k, g, dx, acc, s);
+  }
+  static constexpr bool kLaneBackward = true;  // backward_lanes: W samples at once on the CPU
+  template <int W, class T>
+  static void backward_lanes(const T* x, const T*, const T* q, const NodeConsts& c, const T* g,
+                             T* dx, double* acc, T* s) {
+    ml_grad_lanes_acc<W>(q, x, c.k, g, dx, acc, s);
   }
   template <class T>
   DIFFLUT_HD static void post(const T*, const T* q, const NodeConsts& c, double* acc) {
@@ -107,6 +132,12 @@ struct HybridMath : ProbabilisticBase {
   DIFFLUT_HD static void backward(const T* x, const T*, const T* q, const NodeConsts& c, T g, T* dx,
                                   double* acc, T* s) {
     ml_grad(q, x, c.k, g, dx, acc, s);
+  }
+  static constexpr bool kLaneBackward = true;
+  template <int W, class T>
+  static void backward_lanes(const T* x, const T*, const T* q, const NodeConsts& c, const T* g,
+                             T* dx, double* acc, T* s) {
+    ml_grad_lanes_acc<W>(q, x, c.k, g, dx, acc, s);
   }
   template <class T>
   DIFFLUT_HD static void post(const T*, const T* q, const NodeConsts& c, double* acc) {
