@@ -15,18 +15,17 @@ std::vector<int64_t> table_of(const LowerContext& ctx, int id) {
   return t.to_vector<int64_t>();
 }
 
-void require_sample_rows(const LowerContext& ctx, int id, int src) {
+void require_sample_rows(const LowerContext& ctx, int id) {
   DIFFLUT_CHECK(ctx.rows_per_sample(id, 0) == 1, ctx.where(id),
                 ": expected its input as one row per sample, found ",
                 ctx.node(ctx.node(id).inputs[0]).value.describe());
   DIFFLUT_CHECK(ctx.node(ctx.node(id).inputs[0]).value.dim() == 2, ctx.where(id),
                 ": expected its input as [B, F]");
-  (void)src;
 }
 
 int lower_conv_patches(LowerContext& ctx, int id) {
   int src = ctx.live_input(id, 0);
-  require_sample_rows(ctx, id, src);
+  require_sample_rows(ctx, id);
   ctx.require_bits(id, src, "its receptive fields");
   std::vector<int64_t> index = table_of(ctx, id);
   const int64_t F = ctx.stage(src).size;
@@ -65,7 +64,7 @@ int lower_conv_patches(LowerContext& ctx, int id) {
 
 int lower_bit_pool(LowerContext& ctx, int id) {
   const int src = ctx.live_input(id, 0);
-  require_sample_rows(ctx, id, src);
+  require_sample_rows(ctx, id);
   ctx.require_bits(id, src, "its pooling windows");
   const Tensor& t = ctx.node(id).attrs.tensors.at(0);
   const int64_t Q = t.size(0), R = t.size(1);
