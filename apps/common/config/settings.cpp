@@ -22,6 +22,10 @@ DataSettings parse_data_settings(const Config& c) {
   }
   s.subset_size =
       c.is_null("dataloaders.subset_size") ? 0 : int_at_least(c, "dataloaders.subset_size", 1);
+  // Older configs lack the key: the published test set, as before.
+  s.holdout = !c.has("dataloaders.holdout") || c.is_null("dataloaders.holdout")
+                  ? 0
+                  : int_at_least(c, "dataloaders.holdout", 1);
   return s;
 }
 

@@ -19,6 +19,7 @@ struct DataSettings {
   std::string dataset;      // canonical name (dataloaders.name)
   std::string data_root;    // "" = default search
   int64_t subset_size = 0;  // 0 = all (dataloaders.subset_size: null)
+  int64_t holdout = 0;      // dataloaders.holdout: the last N training samples are the test set
 };
 
 // model.params.*

@@ -1,8 +1,10 @@
 // Training step 1, the data (see train_data.h).
 #include "common/training/train_data.h"
 
+#include <numeric>
 #include <tuple>
 #include <utility>
+#include <vector>
 
 #include "data/loader.h"
 #include "data/registry.h"
@@ -13,7 +15,24 @@ namespace difflut::app {
 TrainingData load_training_data(const DataSettings& s, double val_fraction, uint64_t seed) {
   TrainingData d;
   Dataset train_full = load_dataset(s.dataset, "train", s.data_root);
-  d.test = load_dataset(s.dataset, "test", s.data_root);
+  if (s.holdout > 0) {
+    // The last `holdout` training samples in file order are the test set (CIFAR-10: holdout=10000
+    // is data_batch_5); the published test set is not read. Taken before subset_size, so a subset
+    // never draws a held-out sample.
+    const int64_t n = train_full.size();
+    DIFFLUT_CHECK(s.holdout < n, "config key 'dataloaders.holdout': expected fewer than the ", n,
+                  " training samples of '", s.dataset, "', found ", s.holdout);
+    std::vector<int64_t> keep(static_cast<size_t>(n - s.holdout)),
+        held(static_cast<size_t>(s.holdout));
+    std::iota(keep.begin(), keep.end(), int64_t{0});
+    std::iota(held.begin(), held.end(), n - s.holdout);
+    d.test = select_rows(train_full, held, "/holdout");
+    d.test.note = str_cat("held out: training samples ", n - s.holdout, "..", n - 1, " of '",
+                          s.dataset, "' (the published test set is not used)");
+    train_full = select_rows(train_full, keep);
+  } else {
+    d.test = load_dataset(s.dataset, "test", s.data_root);
+  }
   // A subset larger than the dataset is an error, not a clamp: the run would be recorded (config,
   // database, sweep tables) as trained on a number of samples it never saw.
   DIFFLUT_CHECK(s.subset_size <= train_full.size(),

@@ -1,0 +1,51 @@
+// dataloaders.holdout: the last N training samples become the test set (CIFAR-10's held-out
+// data_batch_5 split), removed from training, and an N the training set cannot give is one error.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "apps_test_util.h"
+#include "common/config/config_compose.h"
+#include "common/config/settings.h"
+#include "common/training/train_data.h"
+#include "data/registry.h"
+
+using namespace difflut;
+using namespace difflut::app;
+
+TEST_CASE("dataloaders.holdout: the last N training samples are the test set, not trained on") {
+  const ExperimentSettings s =
+      parse_experiment_settings(compose_config({test::shipped_config_dir(), "experiment"},
+                                               {"dataloaders=mnist", "dataloaders.holdout=1000"}));
+  REQUIRE(s.data.holdout == 1000);
+  const Dataset full = load_dataset("mnist", "train", s.data.data_root);
+  const TrainingData d = load_training_data(s.data, 0.0, 1);
+  const int64_t n = full.size();
+  REQUIRE(d.test.size() == 1000);
+  REQUIRE(d.train.size() == n - 1000);
+  CHECK(d.test.note.find("held out") != std::string::npos);
+  const int64_t per = full.feature_dim();
+  const uint8_t* f = full.features.data<uint8_t>();
+  const int64_t* y = full.labels.data<int64_t>();
+  // Test row i is training row n - 1000 + i; training keeps rows 0..n-1001 in order.
+  for (int64_t i : {int64_t{0}, int64_t{517}, int64_t{999}}) {
+    CHECK(d.test.labels.data<int64_t>()[i] == y[n - 1000 + i]);
+    CHECK(std::equal(f + (n - 1000 + i) * per, f + (n - 999 + i) * per,
+                     d.test.features.data<uint8_t>() + i * per));
+  }
+  CHECK(std::equal(y, y + (n - 1000), d.train.labels.data<int64_t>()));
+
+  const ExperimentSettings all =
+      parse_experiment_settings(compose_config({test::shipped_config_dir(), "experiment"},
+                                               {"dataloaders=mnist", "dataloaders.holdout=60000"}));
+  CHECK_THROWS_WITH_AS(load_training_data(all.data, 0.0, 1),
+                       "config key 'dataloaders.holdout': expected fewer than the 60000 training "
+                       "samples of 'mnist', found 60000",
+                       Error);
+  CHECK_THROWS_WITH_AS(parse_experiment_settings(compose_config(
+                           {test::shipped_config_dir(), "experiment"}, {"dataloaders.holdout=0"})),
+                       "config key 'dataloaders.holdout': expected an integer >= 1, found 0",
+                       Error);
+}
