@@ -12,19 +12,30 @@
 namespace difflut::hdl {
 
 namespace {
+// A node op on R rows per sample (a conv layer's positions) is R copies of its nodes per sample:
+// copy r of node j reads words (r * nodes + j) * k .. + k - 1 and has node j's table (tile_tables).
 Stage lut_stage(LowerContext& ctx, int id, int src, int k, int64_t nodes) {
   ctx.require_bits(id, src, "its LUT inputs");
-  DIFFLUT_CHECK(ctx.stage(src).size == nodes * k, ctx.where(id), ": expected ", nodes * k,
-                " input bits (", nodes, " nodes x k = ", k, "), found ", ctx.stage(src).size);
+  const int64_t rows = ctx.rows_per_sample(id, 0);
+  DIFFLUT_CHECK(ctx.stage(src).size == rows * nodes * k, ctx.where(id), ": expected ",
+                rows * nodes * k, " input bits (", rows, " rows x ", nodes, " nodes x k = ", k,
+                "), found ", ctx.stage(src).size);
   Stage st;
   st.kind = StageKind::lut;
   st.name = ctx.node(id).name;
   st.source = src;
-  st.size = nodes;
+  st.size = rows * nodes;
   st.width = 1;
   st.decode = {0.0, 1.0};
   st.k = k;
   return st;
+}
+
+// The tables of `nodes` nodes, repeated for every row of a sample.
+void tile_tables(Stage& st, int64_t nodes) {
+  const int64_t rows = st.size / nodes;
+  const std::vector<uint8_t> one = st.table;
+  for (int64_t r = 1; r < rows; ++r) st.table.insert(st.table.end(), one.begin(), one.end());
 }
 
 int lower_dwn_lut(LowerContext& ctx, int id) {
@@ -40,6 +51,7 @@ int lower_dwn_lut(LowerContext& ctx, int id) {
   st.table.resize(static_cast<size_t>(t.numel()));
   // f32 and f64 tables compare with 0 identically after the exact widening to double.
   for (int64_t i = 0; i < t.numel(); ++i) st.table[static_cast<size_t>(i)] = tp[i] > 0 ? 1 : 0;
+  tile_tables(st, t.size(0));
   return ctx.add_stage(id, std::move(st));
 }
 
@@ -64,6 +76,7 @@ int lower_custom_lut(LowerContext& ctx, int id) {
   for (uint8_t v : st.table)
     DIFFLUT_CHECK(v <= 1, ctx.where(id), ": node type '", type.name(),
                   "' returned a truth table entry ", int(v), ", expected 0 or 1");
+  tile_tables(st, tt.size(0));
   return ctx.add_stage(id, std::move(st));
 }
 // The built-in node ops: attrs.ints = {k, training, degree, width, depth, skip}.
@@ -92,6 +105,7 @@ int lower_node_op(LowerContext& ctx, int id) {
   st.table.assign(p, p + tt.numel());
   for (uint8_t v : st.table)
     DIFFLUT_CHECK(v <= 1, ctx.where(id), ": truth table entry ", int(v), ", expected 0 or 1");
+  tile_tables(st, tt.size(0));
   return ctx.add_stage(id, std::move(st));
 }
 }  // namespace

@@ -3,7 +3,8 @@
 //   learnable_mapping  out[s] = x[argmax_i W[i, s]]         (DWN learnable mapping; first max wins)
 //   sparse_mapping     out[s] = x[cand[s, argmax_c W[s, c]]] (sparse learnable mapping; first max)
 //   slice (axis 1)     out[m] = x[start + m]
-//   reshape            an alias when every row keeps its size (e.g. [B, 28, 28] -> [B, 784])
+//   reshape            an alias when every sample keeps its words together (e.g. [B, 28, 28] ->
+//                      [B, 784], or a conv layer's [B * P, O] -> [B, P * O])
 #include "hdl/lower.h"
 #include "lut/sparse_mapping.h"
 
@@ -89,10 +90,14 @@ int lower_reshape(LowerContext& ctx, int id) {
   const Node& n = ctx.node(id);
   const int src = ctx.live_input(id, 0);
   const Tensor& x = ctx.node(n.inputs[0]).value;
-  DIFFLUT_CHECK(n.value.dim() >= 1 && n.value.size(0) == x.size(0), ctx.where(id),
-                ": only reshapes that keep the batch axis lower (rows stay whole), found ",
-                x.describe(), " -> ", n.value.describe());
-  return src;  // row-major rows keep their word order: a pure alias
+  // Each sample's words are one contiguous run of the row-major value, before and after, when both
+  // first extents are multiples of the batch (conv layers: [B * P, O] -> [B, P * O]).
+  const int64_t B = ctx.batch();
+  DIFFLUT_CHECK(
+      n.value.dim() >= 1 && x.dim() >= 1 && n.value.size(0) % B == 0 && x.size(0) % B == 0,
+      ctx.where(id), ": only reshapes that keep each sample's words together lower, found ",
+      x.describe(), " -> ", n.value.describe(), " for a batch of ", B);
+  return src;  // row-major samples keep their word order: a pure alias
 }
 }  // namespace
 

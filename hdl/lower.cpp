@@ -75,6 +75,7 @@ std::map<std::string, LowerFn>& lowering_table() {
     register_mapping_lowerings();
     register_lut_lowerings();
     register_head_lowerings();
+    register_conv_lowerings();
   });
   return table_storage();
 }
@@ -106,6 +107,20 @@ std::vector<std::string> lowered_ops() {
 std::string LowerContext::where(int node_id) const {
   const Node& n = node(node_id);
   return str_cat("hdl: node '", n.name, "' (op ", op_name(n.op), ")");
+}
+
+int64_t LowerContext::batch() const {
+  return graph_.node(circuit_.stages.front().node_id).value.size(0);
+}
+
+int64_t LowerContext::rows_per_sample(int node_id, size_t i) const {
+  const Node& n = node(node_id);
+  DIFFLUT_CHECK(i < n.inputs.size(), where(node_id), ": expected an input ", i);
+  const Tensor& v = node(n.inputs[i]).value;
+  const int64_t B = batch();
+  DIFFLUT_CHECK(v.dim() >= 1 && B >= 1 && v.size(0) % B == 0, where(node_id), ": input ", i, " is ",
+                v.describe(), ", expected a multiple of the batch ", B, " rows");
+  return v.size(0) / B;
 }
 
 int LowerContext::stage_or_const(int node_id, size_t i) const {

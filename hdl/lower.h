@@ -86,6 +86,12 @@ class LowerContext {
   // Appends an intermediate stage of a node's lowering that holds no node's value (node_id -1, so
   // check_against_graph skips it; the node's final stage is checked). `stage.name` must be set.
   int add_internal_stage(Stage stage);
+  // The batch size B of the circuit input node's value: every lowered value is [B * rows, ...],
+  // rows >= 1 rows per sample (conv layers run their per-position trees on B * positions rows).
+  int64_t batch() const;
+  // Rows per sample of input i of `node_id` (its value's first extent / batch()); throws unless
+  // it divides.
+  int64_t rows_per_sample(int node_id, size_t i) const;
   // An error message prefix naming the node and its op: "hdl: node 'x' (op y)".
   std::string where(int node_id) const;
 
@@ -112,6 +118,7 @@ void register_encoder_lowerings();
 void register_mapping_lowerings();
 void register_lut_lowerings();
 void register_head_lowerings();
+void register_conv_lowerings();
 
 // --- checking a circuit against the graph it came from ---------------------------------------
 

@@ -65,7 +65,8 @@ class Dag {
   }
 
   // Rewrites node `id` in place: inputs resolved, constants folded, ignored and repeated LUT inputs
-  // dropped, LUT inputs in canonical (ascending id) order. Returns the constant it equals, or -1.
+  // dropped, LUT inputs in canonical (ascending id) order. Returns the node it equals (a constant,
+  // or the bit an identity comparator reads), or -1.
   int normalize(int id) {
     DagNode& n = nodes_[static_cast<size_t>(id)];
     for (int& x : n.in) x = resolve(x);
@@ -76,6 +77,9 @@ class Dag {
         if (n.threshold >= (uint64_t{1} << src.width)) return kConst0;
         if (src.kind == Kind::popcount && src.in.empty())
           return static_cast<uint64_t>(src.offset) >= n.threshold ? kConst1 : kConst0;
+        // A bit compared with 1 is the bit itself (a conv layer's padding stage passes its bits
+        // through this way): the node is replaced by its source.
+        if (n.threshold == 1 && src.width == 1) return n.in[0];
         return -1;
       }
       case Kind::popcount: {

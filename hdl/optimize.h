@@ -1,7 +1,8 @@
 // Netlist optimisation on the circuit IR: the literal lowering of a trained network builds every
 // comparator of the encoder and every LUT input, used or not. These passes shrink it without
 // changing a single output bit of any sample:
-//   constants   comparators that are always 0/1 and LUTs whose table is constant become constants;
+//   constants   comparators that are always 0/1 and LUTs whose table is constant become constants,
+//               and a bit compared with 1 (a conv layer's padding stage) becomes that bit;
 //               constants are folded into the tables of their readers and into popcount offsets;
 //               a LUT input its table ignores is dropped (a LUT6 that ignores two inputs becomes a
 //               LUT4), and two inputs of one node that read the same bit become one.

@@ -61,19 +61,54 @@ LUTNetwork::LUTNetwork(const LUTNetworkConfig& config, ThermometerEncoder encode
   for (size_t i = 0; i < cfg_.hidden_sizes.size(); ++i)
     DIFFLUT_CHECK(cfg_.hidden_sizes[i] >= 1, "LUTNetwork: expected every hidden size >= 1, found ",
                   cfg_.hidden_sizes[i], " for layer ", i);
+  // Convolutional layers first (their draws come before the dense layers'), each reading the
+  // previous one's [H, W, C] output; the first reads the encoder's bits per input channel.
+  int64_t width = encoder_.output_features();
+  if (!cfg_.conv.empty()) {
+    DIFFLUT_CHECK(
+        cfg_.image_shape.size() == 3 && cfg_.image_shape[0] >= 1 && cfg_.image_shape[1] >= 1 &&
+            cfg_.image_shape[2] >= 1 &&
+            cfg_.image_shape[0] * cfg_.image_shape[1] * cfg_.image_shape[2] == cfg_.num_features,
+        "LUTNetwork: convolutional layers need image_shape [C, H, W] with C * H * W = ",
+        cfg_.num_features, " features, found ", shape_str(cfg_.image_shape));
+    BitImage image = BitImage::thermometer(cfg_.image_shape[0], cfg_.image_shape[1],
+                                           cfg_.image_shape[2], encoder_.num_bits());
+    for (size_t i = 0; i < cfg_.conv.size(); ++i) {
+      const ConvLayerSpec& c = cfg_.conv[i];
+      ConvLUTOptions o;
+      o.input = image;
+      o.out_channels = c.channels;
+      o.kernel = c.kernel;
+      o.stride = c.stride;
+      o.padding = c.padding;
+      o.tree_depth = c.tree_depth;
+      o.k = c.k == 0 ? cfg_.k : c.k;
+      o.pool = c.pool;
+      o.node_type = type;
+      o.dtype = cfg_.dtype;
+      o.device = cfg_.device;
+      try {
+        convs_.push_back(
+            register_module("conv" + std::to_string(i), std::make_shared<ConvLUTLayer>(o, gen)));
+      } catch (const Error& e) {
+        DIFFLUT_FAIL("LUTNetwork: conv layer ", i, ": ", e.what());
+      }
+      image = convs_.back()->output();
+    }
+    width = image.size();
+  }
   // A sparse mapping draws C distinct candidates per slot among the layer's inputs.
-  for (size_t i = 0, width = static_cast<size_t>(encoder_.output_features());
-       i < cfg_.hidden_sizes.size(); width = static_cast<size_t>(cfg_.hidden_sizes[i]), ++i)
+  for (size_t i = 0, w = static_cast<size_t>(width); i < cfg_.hidden_sizes.size();
+       w = static_cast<size_t>(cfg_.hidden_sizes[i]), ++i)
     if ((i == 0 ? cfg_.first_mapping : cfg_.later_mapping) == MappingKind::sparse &&
         cfg_.sparse_groups == 0)
       DIFFLUT_CHECK(
-          cfg_.sparse_candidates >= 1 && cfg_.sparse_candidates <= static_cast<int64_t>(width),
-          "LUTNetwork: expected sparse_candidates in [1, ", width, "] (the inputs of layer ", i,
+          cfg_.sparse_candidates >= 1 && cfg_.sparse_candidates <= static_cast<int64_t>(w),
+          "LUTNetwork: expected sparse_candidates in [1, ", w, "] (the inputs of layer ", i,
           ", whose mapping is sparse), found ", cfg_.sparse_candidates);
   // Before the first allocation: a model that cannot fit is refused with the numbers at once,
   // rather than after filling memory for many seconds (or being killed by the OOM killer).
-  check_lut_network_memory(cfg_, encoder_.output_features(), available_memory_bytes(cfg_.device));
-  int64_t width = encoder_.output_features();
+  check_lut_network_memory(cfg_, width, available_memory_bytes(cfg_.device));
   for (size_t i = 0; i < cfg_.hidden_sizes.size(); ++i) {
     LUTLayerOptions o;
     o.input_size = width;
@@ -97,6 +132,12 @@ LUTNetwork::LUTNetwork(const LUTNetworkConfig& config, ThermometerEncoder encode
 
 Var LUTNetwork::regularization(Graph& g, LutRegularizer kind, double weight) {
   Var total;
+  for (const auto& conv : convs_)
+    for (int l = 0; l < conv->levels(); ++l) {
+      Var r = node_regularizer(g.param(conv->level_params(l)), *conv->options().node_type,
+                               conv->options().k, kind, weight);
+      total = total.defined() ? add(total, r) : r;
+    }
   for (const auto& layer : layers_) {
     Var r =
         node_regularizer(g.param(layer->node_params()), *layer->node_type(), cfg_.k, kind, weight);
@@ -107,6 +148,12 @@ Var LUTNetwork::regularization(Graph& g, LutRegularizer kind, double weight) {
 
 Var LUTNetwork::node_regularization(Graph& g) {
   Var total;
+  for (const auto& conv : convs_)
+    for (int l = 0; l < conv->levels(); ++l) {
+      Var r = custom_lut_reg(g.param(conv->level_params(l)), conv->options().node_type,
+                             conv->options().k);
+      total = total.defined() ? add(total, r) : r;
+    }
   for (const auto& layer : layers_) {
     Var r = layer->node_regularization(g);
     total = total.defined() ? add(total, r) : r;
@@ -131,10 +178,15 @@ Var LUTNetwork::forward(Graph& g, Var x) {
                 x.value().describe());
   Var h = encoder_.encode(g, x);
   g.set_name(h, "encoder");
+  for (const auto& conv : convs_) h = conv->forward(g, h);
   for (const auto& layer : layers_) h = layer->forward(g, h);
   Var out = group_sum(h, cfg_.num_classes, cfg_.tau);
   g.set_name(out, "groupsum");
   return out;
+}
+
+int64_t LUTNetwork::dense_input_width() const {
+  return convs_.empty() ? encoder_.output_features() : convs_.back()->output().size();
 }
 
 LUTNetwork& LUTNetwork::to_device(Device device) {
@@ -153,11 +205,17 @@ Tensor LUTNetwork::logits(const Tensor& features, int64_t batch_size) {
   // LUT6 model holds 3.6 MB per sample: 4096 samples would be 15 GB); the default model's 93 KB per
   // sample keeps batches of 4096. Batching does not change any sample's result.
   double per_sample = static_cast<double>(encoder_.output_features());
+  for (const auto& c : convs_) {
+    double levels = 0;
+    for (int l = 0; l < c->levels(); ++l) levels += static_cast<double>(c->level_nodes(l));
+    per_sample += static_cast<double>(c->positions()) * (static_cast<double>(c->slots()) + levels) +
+                  static_cast<double>(c->output().size());
+  }
   for (const auto& l : layers_) per_sample += static_cast<double>(l->num_slots() + l->num_nodes());
   per_sample *= static_cast<double>(dtype_size(cfg_.dtype));
   batch_size =
       std::min<int64_t>(batch_size, std::max<int64_t>(1, static_cast<int64_t>(512e6 / per_sample)));
-  const Device dev = layers_.front()->node_params().value.device();
+  const Device dev = layers_.front()->node_params().value.device();  // conv layers live there too
   const Tensor host = features.to(Device::cpu).to(cfg_.dtype);
   const int64_t N = host.size(0), F = host.size(1);
   Tensor out = Tensor::empty({N, cfg_.num_classes}, cfg_.dtype, Device::cpu);
@@ -220,6 +278,22 @@ std::string lut_network_model_json(const LUTNetwork& net) {
        "\", \"num_bits\": " + std::to_string(e.num_bits()) +
        ", \"feature_wise\": " + (e.feature_wise() ? "true" : "false") +
        ", \"output_features\": " + std::to_string(e.output_features()) + "}";
+  if (!c.conv.empty()) {
+    s += ", \"image_shape\": [" + std::to_string(c.image_shape.at(0)) + ", " +
+         std::to_string(c.image_shape.at(1)) + ", " + std::to_string(c.image_shape.at(2)) + "]";
+    s += ", \"conv\": [";
+    for (size_t i = 0; i < net.num_conv_layers(); ++i) {
+      const ConvLUTOptions& o = net.conv_layer(i).options();
+      s += (i ? ", " : "") + std::string("{\"name\": \"conv") + std::to_string(i) +
+           "\", \"channels\": " + std::to_string(o.out_channels) +
+           ", \"receptive_field\": " + std::to_string(o.kernel) +
+           ", \"stride\": " + std::to_string(o.stride) +
+           ", \"padding\": " + std::to_string(o.padding) +
+           ", \"tree_depth\": " + std::to_string(o.tree_depth) + ", \"k\": " + std::to_string(o.k) +
+           ", \"pool\": " + std::to_string(o.pool) + "}";
+    }
+    s += "]";
+  }
   s += ", \"layers\": [";
   for (size_t i = 0; i < net.num_layers(); ++i) {
     const LUTLayer& l = net.layer(i);
@@ -248,6 +322,13 @@ void save_lut_network(LUTNetwork& net, const std::string& path,
                       const LUTNetworkSaveOptions& options) {
   NamedTensors tensors;
   tensors.emplace_back("encoder.thresholds", net.encoder().thresholds());
+  for (size_t i = 0; i < net.num_conv_layers(); ++i) {
+    ConvLUTLayer& c = net.conv_layer(i);
+    const std::string n = "conv" + std::to_string(i);
+    tensors.emplace_back(n + ".receptive_field", c.receptive_field());
+    for (int l = 0; l < c.levels(); ++l)
+      tensors.emplace_back(n + ".params" + std::to_string(l), c.level_params(l).value);
+  }
   std::vector<Tensor> mappings;
   for (size_t i = 0; i < net.num_layers(); ++i) {
     LUTLayer& l = net.layer(i);
@@ -423,6 +504,11 @@ void check_finite_tensor(const Tensor& t, const std::string& what) {
 void check_lut_network_finite(LUTNetwork& net, const std::string& what) {
   const std::string prefix = what.empty() ? std::string() : what + ": ";
   check_finite_tensor(net.encoder().thresholds(), prefix + "tensor 'encoder.thresholds'");
+  for (size_t i = 0; i < net.num_conv_layers(); ++i)
+    for (int l = 0; l < net.conv_layer(i).levels(); ++l)
+      check_finite_tensor(
+          net.conv_layer(i).level_params(l).value,
+          prefix + "tensor 'conv" + std::to_string(i) + ".params" + std::to_string(l) + "'");
   for (size_t i = 0; i < net.num_layers(); ++i) {
     LUTLayer& l = net.layer(i);
     check_finite_tensor(l.node_params().value, prefix + "tensor '" + layer_name(i) + ".params'");
@@ -486,15 +572,59 @@ std::shared_ptr<LUTNetwork> load_lut_network(const std::string& path, Device dev
                 ": model metadata \"layers\": expected a non-empty array");
   cfg.hidden_sizes.clear();
   int64_t width = enc_out;  // what layer i reads
+  if (const json::Value* conv = root.find("conv")) {
+    // Convolutional layers: their geometry gives the first dense layer's input width (the layer
+    // constructor checks the rest when the network is built).
+    DIFFLUT_CHECK(conv->is_array() && !conv->items.empty(), path,
+                  ": model metadata \"conv\": expected a non-empty array");
+    const json::Value& shape = r.member(root, "image_shape");
+    DIFFLUT_CHECK(shape.is_array() && shape.items.size() == 3, path,
+                  ": model metadata \"image_shape\": expected [C, H, W]");
+    for (const json::Value& d : shape.items) {
+      uint64_t u = 0;
+      DIFFLUT_CHECK(d.as_uint64(u) && u >= 1 && u < (uint64_t{1} << 30), path,
+                    ": model metadata \"image_shape\": expected positive integers, found '", d.text,
+                    "'");
+      cfg.image_shape.push_back(static_cast<int64_t>(u));
+    }
+    DIFFLUT_CHECK(cfg.image_shape[0] * cfg.image_shape[1] * cfg.image_shape[2] == cfg.num_features,
+                  path, ": model metadata \"image_shape\" ", shape_str(cfg.image_shape),
+                  " does not hold num_features = ", cfg.num_features, " features");
+    int64_t ch = cfg.image_shape[0] * nb, h = cfg.image_shape[1], w = cfg.image_shape[2];
+    for (size_t i = 0; i < conv->items.size(); ++i) {
+      const json::Value& l = conv->items[i];
+      DIFFLUT_CHECK(r.string(l, "name") == "conv" + std::to_string(i), path,
+                    ": model metadata conv layer ", i, ": expected name 'conv", i, "', found '",
+                    r.string(l, "name"), "'");
+      ConvLayerSpec c;
+      c.channels = r.bounded(l, "channels", 1, int64_t{1} << 20);
+      c.kernel = static_cast<int>(r.bounded(l, "receptive_field", 1, 1 << 16));
+      c.stride = static_cast<int>(r.bounded(l, "stride", 1, 1 << 16));
+      c.padding = static_cast<int>(r.bounded(l, "padding", 0, c.kernel - 1));
+      c.tree_depth = static_cast<int>(r.bounded(l, "tree_depth", 1, 20));
+      c.k = static_cast<int>(r.bounded(l, "k", 1, 8));
+      c.pool = static_cast<int>(r.bounded(l, "pool", 1, 2));
+      DIFFLUT_CHECK(c.kernel <= h + 2 * c.padding && c.kernel <= w + 2 * c.padding, path,
+                    ": conv layer ", i, ": receptive field ", c.kernel,
+                    " is larger than its padded input ", h, "x", w);
+      h = ((h + 2 * c.padding - c.kernel) / c.stride + 1) / c.pool;
+      w = ((w + 2 * c.padding - c.kernel) / c.stride + 1) / c.pool;
+      ch = c.channels;
+      cfg.conv.push_back(c);
+    }
+    width = ch * h * w;
+  }
   bool sparse_seen = false;
   for (size_t i = 0; i < layers.items.size(); ++i) {
     const json::Value& l = layers.items[i];
     DIFFLUT_CHECK(r.string(l, "name") == layer_name(i), path, ": model metadata layer ", i,
                   ": expected name '", layer_name(i), "', found '", r.string(l, "name"), "'");
     const int64_t in = r.integer(l, "input_size");
-    DIFFLUT_CHECK(
-        in == width, path, ": model metadata layer ", i, " \"input_size\" = ", in, ", expected ",
-        width, i == 0 ? " (the encoder's output_features)" : " (the previous layer's num_nodes)");
+    DIFFLUT_CHECK(in == width, path, ": model metadata layer ", i, " \"input_size\" = ", in,
+                  ", expected ", width,
+                  i == 0 ? (cfg.conv.empty() ? " (the encoder's output_features)"
+                                             : " (the conv layers' output)")
+                         : " (the previous layer's num_nodes)");
     width = r.bounded(l, "num_nodes", 1, int64_t{1} << 40);
     cfg.hidden_sizes.push_back(width);
     const MappingKind kind = parse_mapping_kind(r.string(l, "mapping"), path + ": layer mapping");
@@ -546,6 +676,19 @@ std::shared_ptr<LUTNetwork> load_lut_network(const std::string& path, Device dev
       make_node_type(cfg.node_type, cfg.node_options, path + ": node_type");
   const int64_t P = type->num_params(cfg.k);
   std::vector<std::string> expected = {"encoder.thresholds"};
+  for (size_t i = 0; i < cfg.conv.size(); ++i) {
+    const ConvLayerSpec& cs = cfg.conv[i];
+    const std::string n = "conv" + std::to_string(i);
+    const int64_t Pc = type->num_params(cs.k);
+    int64_t nodes = cs.channels;  // root level; level l has channels * k^(depth-1-l) nodes
+    for (int l = cs.tree_depth - 1; l >= 0; --l) {
+      need_tensor(c, path, n + ".params" + std::to_string(l), {nodes, Pc});
+      expected.push_back(n + ".params" + std::to_string(l));
+      if (l > 0) nodes *= cs.k;
+    }
+    need_tensor(c, path, n + ".receptive_field", {nodes * cs.k});
+    expected.push_back(n + ".receptive_field");
+  }
   for (size_t i = 0; i < cfg.hidden_sizes.size(); ++i) {
     const std::string n = layer_name(i);
     const int64_t N = cfg.hidden_sizes[i];
@@ -588,7 +731,20 @@ std::shared_ptr<LUTNetwork> load_lut_network(const std::string& path, Device dev
 
   // 3. Build (the constructor refuses a model that cannot fit in memory) and fill in the values.
   Generator gen(0);  // every value below is overwritten from the file
-  auto net = std::make_shared<LUTNetwork>(cfg, std::move(encoder), gen);
+  auto net = in_file([&] { return std::make_shared<LUTNetwork>(cfg, std::move(encoder), gen); });
+  for (size_t i = 0; i < net->num_conv_layers(); ++i) {
+    ConvLUTLayer& cl = net->conv_layer(i);
+    const std::string n = "conv" + std::to_string(i);
+    for (int l = 0; l < cl.levels(); ++l)
+      load_value(
+          cl.level_params(l),
+          need_tensor(c, path, n + ".params" + std::to_string(l), cl.level_params(l).value.shape()),
+          path, n + ".params" + std::to_string(l));
+    in_file([&] {
+      cl.set_receptive_field(need_tensor(c, path, n + ".receptive_field", {cl.slots()}));
+      return 0;
+    });
+  }
   for (size_t i = 0; i < net->num_layers(); ++i) {
     LUTLayer& l = net->layer(i);
     const std::string n = layer_name(i);

@@ -1,7 +1,8 @@
 // LUTNetwork: the classifier the apps train. Raw features [B, F] in [0, 1] -> thermometer encoder
 // (fitted on the training set) -> LUT layers (hidden_sizes, k inputs per node) -> GroupSum into
 // C class scores. Its forward pass is the graph the HDL backend walks; the nodes it appends are
-// named "encoder", "layer<i>.mapping", "layer<i>.nodes", "groupsum" (parameter leaves:
+// named "encoder", "conv<i>.patches", "conv<i>.level<l>.nodes", "conv<i>.out", "conv<i>.pool",
+// "layer<i>.mapping", "layer<i>.nodes", "groupsum" (parameter leaves: "conv<i>.params<l>",
 // "layer<i>.params", "layer<i>.mapping_weights").
 //
 // Checkpoints: one safetensors file holds the parameters, the encoder thresholds and every layer's
@@ -16,14 +17,30 @@
 
 #include "autograd/nn/module.h"
 #include "encoders/thermometer.h"
+#include "lut/conv_layer.h"
 #include "lut/lut_layer.h"
 #include "lut/nodes/node_types.h"
 
 namespace difflut {
 
+// One convolutional LUT layer of a network (ConvLUTOptions without the image and node type).
+struct ConvLayerSpec {
+  int64_t channels = 8;  // output channels (one tree each)
+  int kernel = 3;        // receptive field kernel x kernel
+  int stride = 1;
+  int padding = 0;
+  int tree_depth = 2;
+  int k = 0;     // fan-in of the tree nodes; 0: the network's k
+  int pool = 1;  // OR / max pooling window and stride after the layer (1: none)
+};
+
 struct LUTNetworkConfig {
   int64_t num_features = 0;  // F: raw features per sample
   int num_classes = 0;       // C
+  // Convolutional layers before the dense ones (empty: none). They read the encoded features as a
+  // bit image: image_shape [C, H, W] (C * H * W = num_features), num_bits bits per input channel.
+  std::vector<ConvLayerSpec> conv{};
+  std::vector<int64_t> image_shape{};
   std::vector<int64_t> hidden_sizes = {2000, 1000};
   int k = 6;
   std::string node_type = "dwn";
@@ -59,6 +76,10 @@ class LUTNetwork : public Module {
   const ThermometerEncoder& encoder() const { return encoder_; }
   size_t num_layers() const { return layers_.size(); }
   LUTLayer& layer(size_t i) const { return *layers_.at(i); }
+  size_t num_conv_layers() const { return convs_.size(); }
+  ConvLUTLayer& conv_layer(size_t i) const { return *convs_.at(i); }
+  // Width of the first dense layer's input: the last conv layer's output, or the encoder's.
+  int64_t dense_input_width() const;
   Device device() const { return cfg_.device; }
   // weight · Σ over layers of node_regularizer(layer params) as a [1] value to add to the loss
   // (DiffLUT's per-layer functional or spectral regulariser of the node functions).
@@ -84,6 +105,7 @@ class LUTNetwork : public Module {
  private:
   LUTNetworkConfig cfg_;
   ThermometerEncoder encoder_;
+  std::vector<std::shared_ptr<ConvLUTLayer>> convs_;
   std::vector<std::shared_ptr<LUTLayer>> layers_;
 };
 

@@ -17,6 +17,8 @@ void lut::register_ops() {
   bit_flip_op();
   grad_stabilize_op();
   sparse_mapping_op();
+  conv_patches_op();
+  bit_pool_op();
 }
 
 }  // namespace difflut

@@ -15,6 +15,8 @@ OpKind learnable_mapping_op();  // DWN learnable mapping x [B, F], W [F, S] -> [
 OpKind bit_flip_op();           // training aid: input bits flipped with probability p
 OpKind grad_stabilize_op();     // training aid: identity forward, gradient rescaled
 OpKind sparse_mapping_op();     // sparse learnable mapping x [B, F], W [S, C] -> [B, S]
+OpKind conv_patches_op();       // conv layers: x [B, F] -> receptive-field rows [B * Q, R]
+OpKind bit_pool_op();           // conv layers: max (OR) over table windows x [B, F] -> [B, Q]
 
 namespace lut {
 // Registers every op of the LUT layer (idempotent).

@@ -300,8 +300,9 @@ int run(const Options& o) {
     lo.fixed_point = fp;
   }
   const Tensor features = test.features_f32();
-  info(str_cat("model ", o.checkpoint, ": ", net->config().num_features, " features, layers of ",
-               net->config().k, "-input ", net->config().node_type, " nodes, ",
+  info(str_cat("model ", o.checkpoint, ": ", net->config().num_features, " features, ",
+               net->num_conv_layers() ? str_cat(net->num_conv_layers(), " conv + ") : "",
+               "layers of ", net->config().k, "-input ", net->config().node_type, " nodes, ",
                net->config().num_classes, " classes; ", dataset, " test set: ", n, " samples"));
 
   // 1. Lower (with a stage-by-stage check against the network's graph on the first samples).

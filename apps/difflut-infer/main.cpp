@@ -274,9 +274,11 @@ int run(const Options& o) {
 
   std::shared_ptr<LUTNetwork> net = load_lut_network(o.checkpoint, Device::cpu);
   const LUTNetworkConfig& mc = net->config();
-  std::printf("model %s: %lld features, %zu layers of %d-input %s nodes, %d classes\n",
-              o.checkpoint.c_str(), static_cast<long long>(mc.num_features), net->num_layers(),
-              mc.k, mc.node_type.c_str(), mc.num_classes);
+  std::printf(
+      "model %s: %lld features, %s%zu layers of %d-input %s nodes, %d classes\n",
+      o.checkpoint.c_str(), static_cast<long long>(mc.num_features),
+      net->num_conv_layers() ? (std::to_string(net->num_conv_layers()) + " conv + ").c_str() : "",
+      net->num_layers(), mc.k, mc.node_type.c_str(), mc.num_classes);
 
   const auto t_compile = std::chrono::steady_clock::now();
   std::unique_ptr<hdl::CompiledNetwork> compiled;

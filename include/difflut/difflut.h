@@ -24,6 +24,8 @@
 
 #include "encoders/thermometer.h"
 
+#include "lut/conv_layer.h"
+#include "lut/conv_ops.h"
 #include "lut/lut_layer.h"
 #include "lut/lut_network.h"
 #include "lut/node_ops.h"

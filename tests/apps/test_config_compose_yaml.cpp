@@ -60,7 +60,8 @@ TEST_CASE("shipped configs compose to torch_dwn's README model on Fashion-MNIST,
 
 TEST_CASE("model=bitlogic_ablation composes to the node-type ablation setting") {
   CHECK(app::group_options(shipped_config_dir(), "model") ==
-        std::vector<std::string>{"bitlogic_ablation", "dwn"});
+        std::vector<std::string>{"bitlogic_ablation", "conv_cifar10", "conv_fashionmnist",
+                                 "conv_mnist", "dwn"});
   const app::Config c = compose({"model=bitlogic_ablation", "model.params.node_type=hybrid"});
   CHECK(c.get_string("model.name") == "bitlogic_ablation");
   CHECK(c.get_string("model.params.node_type") == "hybrid");

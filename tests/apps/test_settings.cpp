@@ -63,6 +63,44 @@ TEST_CASE("settings: the shipped experiment parses into every settings struct") 
                        doctest::Contains("expected grouped or sparse layers, found both"), Error);
 }
 
+TEST_CASE("settings: the conv models parse into conv layer specs; bad lists name their key") {
+  CHECK(parse_experiment_settings(shipped()).model.conv.empty());
+  for (const char* model : {"conv_mnist", "conv_fashionmnist", "conv_cifar10"}) {
+    CAPTURE(model);
+    const ExperimentSettings s =
+        parse_experiment_settings(shipped({std::string("model=") + model}));
+    REQUIRE(s.model.conv.size() == 2);
+    CHECK(s.model.conv[0].kernel == 3);
+    CHECK(s.model.conv[0].padding == 1);
+    CHECK(s.model.conv[0].tree_depth == 1);
+    CHECK(s.model.conv[0].pool == 2);
+    CHECK(s.model.conv[0].k == 0);  // null: the network's num_inputs
+    CHECK(s.model.conv[1].channels == 2 * s.model.conv[0].channels);
+  }
+  const ExperimentSettings k3 =
+      parse_experiment_settings(shipped({"model=conv_mnist", "model.params.conv.num_inputs=3"}));
+  CHECK(k3.model.conv.at(1).k == 3);
+  struct Case {
+    std::string override_text, message;
+  };
+  for (const Case& c :
+       {Case{"model.params.conv.stride=[1]",
+             "config key 'model.params.conv.stride': expected 2 entries (one per conv layer, as "
+             "channels), found 1"},
+        Case{"model.params.conv.pool=[2, 3]",
+             "config key 'model.params.conv.pool': expected entries in [1, 2], found 3"},
+        Case{"model.params.conv.padding=[3, 1]",
+             "config key 'model.params.conv.padding': expected padding below the receptive field "
+             "(3) of conv layer 0, found 3"},
+        Case{"model.params.conv.channels=[]",
+             "config key 'model.params.conv.channels': expected "
+             "at least one conv layer, found []"}}) {
+    CAPTURE(c.override_text);
+    CHECK_THROWS_WITH_AS(parse_experiment_settings(shipped({"model=conv_mnist", c.override_text})),
+                         c.message.c_str(), Error);
+  }
+}
+
 TEST_CASE("settings: a bad value is one line naming the key, the expectation and the value") {
   struct Case {
     std::string override_text, message;

@@ -5,6 +5,7 @@
 #include "autograd/optim/adam.h"
 #include "autograd/optim/sgd.h"
 #include "lut/lut_network.h"
+#include "tensor/parallel.h"
 #include "tensor/random.h"
 #include "test_util.h"
 
@@ -128,7 +129,63 @@ void check_sparse_lut(Device dev) {
   CHECK(test::max_abs_diff(a[1], c[1]) > 0.0);  // another seed: other W
 }
 
+// A LUT network with two conv layers (padding, pooling, a depth-2 tree) under a few Adam steps;
+// returns every parameter and the receptive fields.
+std::vector<Tensor> train_conv_lut(uint64_t seed, Device dev, int steps) {
+  Generator gen(seed);
+  Tensor x = Tensor::rand({24, 2 * 6 * 5}, gen);
+  Tensor y = Tensor::randint({24}, 0, 3, gen, DType::i64);
+  ThermometerEncoder enc("distributive", 2);
+  enc.fit(x);
+  LUTNetworkConfig c;
+  c.num_features = 60;
+  c.num_classes = 3;
+  c.image_shape = {2, 6, 5};
+  c.conv = {ConvLayerSpec{4, 3, 1, 1, 2, 3, 2}, ConvLayerSpec{5, 2, 1, 0, 1, 0, 1}};
+  c.hidden_sizes = {24, 12};
+  c.k = 4;
+  c.node_type = "probabilistic";
+  c.first_mapping = MappingKind::random;
+  c.device = dev;
+  LUTNetwork net(c, enc, gen);
+  AdamOptions ao;
+  ao.lr = 0.05;
+  Adam opt(net, ao);
+  for (int s = 0; s < steps; ++s) {
+    opt.zero_grad();
+    Graph g;
+    Var loss = cross_entropy(net.forward(g, g.input(x.to(dev))), g.input(y.to(dev)));
+    g.backward(loss);
+    opt.step();
+  }
+  std::vector<Tensor> out;
+  for (Parameter* p : net.parameters()) out.push_back(p->value.to(Device::cpu));
+  for (size_t i = 0; i < net.num_conv_layers(); ++i)
+    out.push_back(net.conv_layer(i).receptive_field());
+  return out;
+}
+
 }  // namespace
+
+TEST_CASE("a conv LUT network trained from one seed ends bit-identical, 1 or 2 CPU threads") {
+  const int threads = num_threads();
+  set_num_threads(1);
+  const auto a = train_conv_lut(31, Device::cpu, 6);
+  set_num_threads(2);
+  const auto b = train_conv_lut(31, Device::cpu, 6);
+  set_num_threads(threads);
+  const auto c = train_conv_lut(32, Device::cpu, 6);
+  REQUIRE(a.size() == 2 + 1 + 2 + 2);  // conv levels, dense tables, receptive fields
+  for (size_t i = 0; i < a.size(); ++i) test::check_equal(a[i], b[i]);
+  CHECK(test::max_abs_diff(a[0], c[0]) > 0.0);
+}
+
+TEST_CASE("a conv LUT network trained twice from one seed ends bit-identical (CUDA)") {
+  DIFFLUT_REQUIRE_GPU();
+  const auto a = train_conv_lut(31, Device::cuda, 6);
+  const auto b = train_conv_lut(31, Device::cuda, 6);
+  for (size_t i = 0; i < a.size(); ++i) test::check_equal(a[i], b[i]);
+}
 
 TEST_CASE("a sparse-mapping LUT network trained twice from one seed ends bit-identical (CPU)") {
   check_sparse_lut(Device::cpu);

@@ -17,6 +17,7 @@ const std::vector<OpCase>& all_cases() {
     add_lut_op_cases(c);
     add_layer_aid_cases(c);
     add_sparse_mapping_cases(c);
+    add_conv_cases(c);
     return c;
   }();
   return cases;

@@ -66,6 +66,7 @@ void add_lut_node_cases(std::vector<OpCase>& cases);
 void add_lut_op_cases(std::vector<OpCase>& cases);     // dwn, group sum, custom nodes, mapping
 void add_layer_aid_cases(std::vector<OpCase>& cases);  // bit_flip, grad_stabilize
 void add_sparse_mapping_cases(std::vector<OpCase>& cases);
+void add_conv_cases(std::vector<OpCase>& cases);  // conv_patches, bit_pool
 const std::vector<OpCase>& all_cases();
 
 // --- the op registry, seen through one adapter (registered_ops.cpp) -----------------------------

@@ -29,6 +29,51 @@ DataSettings parse_data_settings(const Config& c) {
   return s;
 }
 
+namespace {
+// model.params.conv.*: one list per field, one entry per conv layer, all of the same length.
+std::vector<ConvLayerSpec> parse_conv_layers(const Config& c) {
+  const std::vector<int64_t> channels = c.get_int_list("model.params.conv.channels");
+  DIFFLUT_CHECK(!channels.empty(),
+                "config key 'model.params.conv.channels': expected at least one ",
+                "conv layer, found []");
+  const auto list = [&](const char* field, int64_t lo, int64_t hi) {
+    const std::string key = std::string("model.params.conv.") + field;
+    const std::vector<int64_t> v = c.get_int_list(key);
+    DIFFLUT_CHECK(v.size() == channels.size(), "config key '", key, "': expected ", channels.size(),
+                  " entries (one per conv layer, as channels), found ", v.size());
+    for (int64_t x : v)
+      DIFFLUT_CHECK(x >= lo && x <= hi, "config key '", key, "': expected entries in [", lo, ", ",
+                    hi, "], found ", x);
+    return v;
+  };
+  const std::vector<int64_t> field = list("receptive_field", 1, 64), stride = list("stride", 1, 64),
+                             padding = list("padding", 0, 63), depth = list("tree_depth", 1, 8),
+                             pool = list("pool", 1, 2);
+  const int k = c.is_null("model.params.conv.num_inputs")
+                    ? 0
+                    : static_cast<int>(int_in_range(c, "model.params.conv.num_inputs", 1, 8));
+  std::vector<ConvLayerSpec> out;
+  for (size_t i = 0; i < channels.size(); ++i) {
+    DIFFLUT_CHECK(channels[i] >= 1 && channels[i] <= (int64_t{1} << 20),
+                  "config key 'model.params.conv.channels': expected entries in [1, 2^20], found ",
+                  channels[i]);
+    DIFFLUT_CHECK(padding[i] < field[i], "config key 'model.params.conv.padding': expected ",
+                  "padding below the receptive field (", field[i], ") of conv layer ", i,
+                  ", found ", padding[i]);
+    ConvLayerSpec l;
+    l.channels = channels[i];
+    l.kernel = static_cast<int>(field[i]);
+    l.stride = static_cast<int>(stride[i]);
+    l.padding = static_cast<int>(padding[i]);
+    l.tree_depth = static_cast<int>(depth[i]);
+    l.k = k;
+    l.pool = static_cast<int>(pool[i]);
+    out.push_back(l);
+  }
+  return out;
+}
+}  // namespace
+
 ModelSettings parse_model_settings(const Config& c) {
   ModelSettings s;
   s.node_type = c.get_string("model.params.node_type");
@@ -54,6 +99,7 @@ ModelSettings parse_model_settings(const Config& c) {
                 "one layer size, found []");
   for (int64_t h : s.hidden_sizes)
     DIFFLUT_CHECK(h >= 1, "config key 'model.params.hidden_sizes': expected sizes >= 1, found ", h);
+  if (has_value(c, "model.params.conv")) s.conv = parse_conv_layers(c);
   // "grouped" (the public DiffLUT's grouped connections) is the sparse mapping with candidate
   // windows per node group instead of random candidates: sparse_groups applies to every sparse
   // layer, so a model has grouped or random-candidate sparse layers, not both.

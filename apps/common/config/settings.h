@@ -30,6 +30,8 @@ struct ModelSettings {
   double regularizer_weight = 0.0;   // model.params.regularizer.weight
   int k = 6;                         // model.params.num_inputs
   std::vector<int64_t> hidden_sizes;
+  // model.params.conv.* (absent: none): convolutional LUT layers before hidden_sizes.
+  std::vector<ConvLayerSpec> conv;
   MappingKind first_mapping = MappingKind::learnable;  // layer_type
   MappingKind later_mapping = MappingKind::random;     // later_layer_type (null: layer_type)
   double learnable_tau = 1e-3;

@@ -14,6 +14,17 @@ std::unique_ptr<LUTNetwork> build_model(const ModelSettings& m, const Dataset& t
   mc.num_features = train.feature_dim();
   mc.num_classes = train.num_classes;
   mc.hidden_sizes = m.hidden_sizes;
+  mc.conv = m.conv;
+  if (!mc.conv.empty()) {
+    // Conv layers read each sample as an image: [H, W] is one channel, [C, H, W] as stored.
+    const Shape shape = train.sample_shape();
+    DIFFLUT_CHECK(shape.size() == 2 || shape.size() == 3,
+                  "model.params.conv: convolutional layers need image samples [H, W] or [C, H, W], "
+                  "found samples of shape ",
+                  shape_str(shape), " in dataset '", train.name, "'");
+    mc.image_shape = shape.size() == 2 ? std::vector<int64_t>{1, shape[0], shape[1]}
+                                       : std::vector<int64_t>(shape.begin(), shape.end());
+  }
   mc.k = m.k;
   mc.node_type = m.node_type;
   mc.node_options = m.node_options;
@@ -30,9 +41,11 @@ std::unique_ptr<LUTNetwork> build_model(const ModelSettings& m, const Dataset& t
   // A sparse mapping chooses among C distinct inputs of its layer: C above a layer's width is a
   // config error, named by its key before the library's own check. So are more groups than a
   // grouped layer's inputs, or a group count that leaves a group without nodes (its inputs would
-  // never be connected).
+  // never be connected). Behind conv layers the first dense layer's inputs are the last conv
+  // layer's outputs: the network checks that layer itself.
   int64_t width = encoder.output_features();
   for (size_t i = 0; i < mc.hidden_sizes.size(); width = mc.hidden_sizes[i++]) {
+    if (i == 0 && !mc.conv.empty()) continue;
     if ((i == 0 ? mc.first_mapping : mc.later_mapping) != MappingKind::sparse) continue;
     if (mc.sparse_groups == 0) {
       DIFFLUT_CHECK(
@@ -56,6 +69,14 @@ std::string describe_model(LUTNetwork& model, const ModelSettings& m) {
   std::string arch = str_cat(model.encoder().kind_name(),
                              is_level_code(model.encoder().kind()) ? " code (" : " thermometer (",
                              m.encoder_bits, " bits) -> ");
+  for (size_t i = 0; i < model.num_conv_layers(); ++i) {
+    const ConvLUTOptions& o = model.conv_layer(i).options();
+    const BitImage out = model.conv_layer(i).output();
+    arch += str_cat("conv ", o.out_channels, " x ", o.kernel, "x", o.kernel, "/", o.stride, " pad ",
+                    o.padding, " trees k=", o.k, " depth ", o.tree_depth,
+                    o.pool > 1 ? str_cat(" OR-pool ", o.pool) : std::string(), " ", out.describe(),
+                    " -> ");
+  }
   for (size_t i = 0; i < model.num_layers(); ++i) {
     const LUTLayer& l = model.layer(i);
     const bool grouped = l.mapping_kind() == MappingKind::sparse && l.options().sparse_groups > 0;
