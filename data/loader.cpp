@@ -114,6 +114,19 @@ std::pair<Dataset, Dataset> split_validation(const Dataset& dataset, double frac
   return split_validation_count(dataset, std::min(count, n - 1), seed);
 }
 
+std::pair<Dataset, Dataset> split_holdout(const Dataset& dataset, int64_t count) {
+  const int64_t n = dataset.size();
+  DIFFLUT_CHECK(count >= 1 && count < n, "split_holdout: dataset '", dataset.name, "' has ", n,
+                " samples; expected a held-out count in [1, ", n - 1, "], found ", count);
+  std::vector<int64_t> keep(static_cast<size_t>(n - count)), held(static_cast<size_t>(count));
+  std::iota(keep.begin(), keep.end(), int64_t{0});
+  std::iota(held.begin(), held.end(), n - count);
+  std::pair<Dataset, Dataset> r{select_rows(dataset, keep), select_rows(dataset, held, "/holdout")};
+  r.second.note = str_cat("held out: samples ", n - count, "..", n - 1, " of '", dataset.name,
+                          "' (not the published test set)");
+  return r;
+}
+
 Dataset subset(const Dataset& dataset, int64_t size, uint64_t seed) {
   DIFFLUT_CHECK(size > 0, "subset: expected a positive subset size, found ", size);
   const int64_t n = dataset.size();

@@ -92,6 +92,11 @@ std::pair<Dataset, Dataset> split_validation(const Dataset& dataset, double frac
 std::pair<Dataset, Dataset> split_validation_count(const Dataset& dataset, int64_t count,
                                                    uint64_t seed);
 
+// The last `count` samples in file order as a held-out test set, the rest for training:
+// (train, held out), both in file order; count in [1, N - 1]. CIFAR-10's training batches with
+// count 10000 give data_batch_5 as the held-out set. The held-out set's note says where it came from.
+std::pair<Dataset, Dataset> split_holdout(const Dataset& dataset, int64_t count);
+
 // A random subset of `size` samples (original relative order kept), for `subset_size` options.
 // size >= N returns the whole dataset (size > N also prints a warning line to stderr saying so);
 // size must be positive.

@@ -20,6 +20,7 @@
 #include "common/config/config.h"
 #include "common/config/config_compose.h"
 #include "data/csv.h"
+#include "data/loader.h"
 #include "data/registry.h"
 #include "hdl/circuit.h"
 #include "hdl/circuit_sim.h"
@@ -66,6 +67,8 @@ const char* kUsage =
     "  --input-bits N       features that are not 8-bit codes: N-bit fixed-point codes, 2-16 (default:\n"
     "                       the exact fixed-point format of the test features, when one exists)\n"
     "  --dataset NAME       test set to use (default: the checkpoint's dataloaders.name)\n"
+    "  --holdout N          the last N training samples of the dataset instead of its test set\n"
+    "                       (a model trained with dataloaders.holdout=N)\n"
     "  --data-root DIR      where datasets live (default: $DIFFLUT_DATA_ROOT, ../shared/data)\n"
     "Last line: mismatches=N luts=M ffs=K latency_cycles=L fmax_mhz=F lut4=N (luts/ffs only\n"
     "with --synth: the flattened design; fmax_mhz/lut4 only with --pnr).\n"
@@ -77,6 +80,7 @@ struct Options {
   std::string out;
   std::string top = "difflut_top";
   int pipeline = 0;
+  int64_t holdout = 0;  // --holdout N: the last N training samples are the test set
   bool encoder = true;
   bool optimize = true;
   int64_t limit = -1;
@@ -193,6 +197,8 @@ Options parse(int argc, char** argv) {
       o.csv = value();
     } else if (a == "--input-bits") {
       o.input_bits = static_cast<int>(parse_int(a, value(), 2, 16));
+    } else if (a == "--holdout") {
+      o.holdout = parse_int(a, value(), 1, std::numeric_limits<int64_t>::max());
     } else if (a == "--dataset") {
       o.dataset = value();
     } else if (a == "--data-root") {
@@ -265,7 +271,12 @@ int run(const Options& o) {
                 o.dataset.empty()
                     ? app::checkpoint_dataset(o.checkpoint, &data_root, "pass --dataset NAME")
                     : o.dataset);
-  Dataset test = o.csv.empty() ? load_dataset(dataset, "test", data_root) : read_csv(o.csv);
+  DIFFLUT_CHECK(o.holdout == 0 || o.csv.empty(),
+                "--holdout takes its samples from a dataset's training split, not from --csv");
+  Dataset test = !o.csv.empty() ? read_csv(o.csv)
+                 : o.holdout == 0
+                     ? load_dataset(dataset, "test", data_root)
+                     : split_holdout(load_dataset(dataset, "train", data_root), o.holdout).second;
   // A test set of another shape (--dataset cifar10 for an MNIST model, a CSV with other columns)
   // is refused here in the model's terms, not by an internal check on the way.
   check_dataset_fits(*net, test);

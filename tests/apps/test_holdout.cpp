@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,10 @@
 #include "common/config/settings.h"
 #include "common/training/train_data.h"
 #include "data/registry.h"
+#include "encoders/thermometer.h"
+#include "lut/lut_network.h"
+#include "tensor/random.h"
+#include "test_util.h"
 
 using namespace difflut;
 using namespace difflut::app;
@@ -48,4 +53,42 @@ TEST_CASE("dataloaders.holdout: the last N training samples are the test set, no
                            {test::shipped_config_dir(), "experiment"}, {"dataloaders.holdout=0"})),
                        "config key 'dataloaders.holdout': expected an integer >= 1, found 0",
                        Error);
+}
+
+TEST_CASE("difflut-export --holdout scores the last N training samples; impossible N is refused") {
+  const std::string dir = test::temp_dir("export_holdout");
+  Generator g(5);
+  ThermometerEncoder enc("distributive", 1);
+  enc.fit(Tensor::rand({64, 784}, g));
+  LUTNetworkConfig c;
+  c.num_features = 784;
+  c.num_classes = 10;
+  c.hidden_sizes = {40, 20};
+  c.k = 3;
+  c.first_mapping = MappingKind::random;
+  LUTNetwork net(c, enc, g);
+  LUTNetworkSaveOptions so;
+  so.write_json = false;
+  save_lut_network(net, dir + "/m.safetensors", so);
+  const std::string exe = test::built_program("difflut-export");
+  const test::RunOutput ok = test::run_program(
+      exe, dir + "/m.safetensors --dataset mnist --holdout 300 --out " + dir + "/v",
+      "export_holdout_ok");
+  CHECK(ok.rc == 0);
+  CHECK(ok.out.find("mismatches=0") != std::string::npos);
+  CHECK((ok.out + ok.err).find("300") != std::string::npos);
+  const test::RunOutput all = test::run_program(
+      exe, dir + "/m.safetensors --dataset mnist --holdout 60000 --out " + dir + "/w",
+      "export_holdout_all");
+  CHECK(all.rc == 2);
+  CHECK(all.err.find("expected a held-out count in [1, 59999], found 60000") != std::string::npos);
+  CHECK(!std::filesystem::exists(dir + "/w"));
+  test::write_file(dir + "/t.csv", "a,label\n1,0\n");
+  const test::RunOutput csv = test::run_program(
+      exe, dir + "/m.safetensors --csv " + dir + "/t.csv --holdout 5 --out " + dir + "/x",
+      "export_holdout_csv");
+  CHECK(csv.rc == 2);
+  CHECK(csv.err ==
+        "difflut-export: error: --holdout takes its samples from a dataset's training split, not "
+        "from --csv\n");
 }

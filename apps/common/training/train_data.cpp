@@ -1,10 +1,8 @@
 // Training step 1, the data (see train_data.h).
 #include "common/training/train_data.h"
 
-#include <numeric>
 #include <tuple>
 #include <utility>
-#include <vector>
 
 #include "data/loader.h"
 #include "data/registry.h"
@@ -19,17 +17,10 @@ TrainingData load_training_data(const DataSettings& s, double val_fraction, uint
     // The last `holdout` training samples in file order are the test set (CIFAR-10: holdout=10000
     // is data_batch_5); the published test set is not read. Taken before subset_size, so a subset
     // never draws a held-out sample.
-    const int64_t n = train_full.size();
-    DIFFLUT_CHECK(s.holdout < n, "config key 'dataloaders.holdout': expected fewer than the ", n,
+    DIFFLUT_CHECK(s.holdout < train_full.size(),
+                  "config key 'dataloaders.holdout': expected fewer than the ", train_full.size(),
                   " training samples of '", s.dataset, "', found ", s.holdout);
-    std::vector<int64_t> keep(static_cast<size_t>(n - s.holdout)),
-        held(static_cast<size_t>(s.holdout));
-    std::iota(keep.begin(), keep.end(), int64_t{0});
-    std::iota(held.begin(), held.end(), n - s.holdout);
-    d.test = select_rows(train_full, held, "/holdout");
-    d.test.note = str_cat("held out: training samples ", n - s.holdout, "..", n - 1, " of '",
-                          s.dataset, "' (the published test set is not used)");
-    train_full = select_rows(train_full, keep);
+    std::tie(train_full, d.test) = split_holdout(train_full, s.holdout);
   } else {
     d.test = load_dataset(s.dataset, "test", s.data_root);
   }
