@@ -175,6 +175,47 @@ inline void ml_grad_lanes(const T* w, const T* x, int k, const T* g, T* dx, T* l
   }
 }
 
+// True when every lane's k inputs are exactly 0 or 1 (x [k][W], lane-major).
+template <int W, class T>
+inline bool lanes_on_corners(const T* x, int k) {
+  unsigned off = 0;  // an integer count, so the loop vectorises
+  for (int i = 0; i < k * W; ++i) off += static_cast<unsigned>((x[i] != T(0)) & (x[i] != T(1)));
+  return off == 0;
+}
+
+// ml_grad_lanes where lanes_on_corners holds (a first layer reads encoder bits): each lane's fold is
+// the corner value at its address addr[s], and the reverse pass reaches that one corner, so the
+// lane's corner gradients are g at addr[s] and 0 elsewhere (left to the caller), and
+// dx_m = g (w[addr with bit m] − w[addr without it]). O(k) per lane instead of O(2^k), and the same
+// values bit for bit: at binary inputs the lerps of ml_grad_lanes copy corner values exactly and
+// all its other terms are zeros.
+template <int W, class T>
+inline void ml_grad_lanes_corners(const T* w, const T* x, int k, const T* g, T* dx,
+                                  unsigned* addr) {
+  for (int s = 0; s < W; ++s) {
+    unsigned a = 0;
+    for (int l = 0; l < k; ++l) a |= static_cast<unsigned>(x[l * W + s] != T(0)) << l;
+    addr[s] = a;
+    for (int m = 0; m < k; ++m) {
+      // d first, then dx += d, as the fold rounds them (never one fused dx + g·Δ).
+      T d = T(0);
+      d += g[s] * (w[a | (1u << m)] - w[a & ~(1u << m)]);
+      dx[m * W + s] += d;
+    }
+  }
+}
+
+// Σ_l r[l] over 2H lanes by a fixed pairwise tree (r[l] += r[l + H], then H/2, ...): each level is
+// one fixed-size vector operation. Overwrites r; returns the sum.
+template <int H, class T>
+inline T lane_tree_sum(T* r) {
+  for (int l = 0; l < H; ++l) r[l] += r[l + H];
+  if constexpr (H > 1)
+    return lane_tree_sum<H / 2>(r);
+  else
+    return r[0];
+}
+
 // The eval logit at address a for node types whose evaluation is their training logit at binary
 // inputs: input l is bit l of a (DESIGN.md §3), then Math::logit.
 template <class Math, class T>

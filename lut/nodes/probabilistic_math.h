@@ -8,6 +8,8 @@
 // Params per node: θ [2^k]. All three use the multilinear fold of node_math_common.h, whose input
 // gradient never divides by x (exact at binary inputs).
 #pragma once
+#include <cstdint>
+
 #include "lut/nodes/node_init.h"
 #include "lut/nodes/node_math_common.h"
 
@@ -38,22 +40,34 @@ struct ProbabilisticBase {
   }
   // ml_grad for W samples at once (lane-major, see ml_grad_lanes): each corner's W lane gradients
   // are summed in float by a fixed pairwise tree (vectorised; the order never depends on threads),
-  // then added to acc in double.
-  template <int W, class T>
+  // then added to acc in double. Lanes all on corners (binary inputs) take the O(k) path, which
+  // gives the same values (kCornerPath = false forces the fold, for the test that says so): only
+  // the corners some lane sits on have a non-zero sum, and their rows are summed by the same tree.
+  template <int W, class T, bool kCornerPath = true>
   static void ml_grad_lanes_acc(const T* w, const T* x, int k, const T* g, T* dx, double* acc,
                                 T* s) {
     T* levels = s;
     T* adj = s + (W << k);
+    if (kCornerPath && lanes_on_corners<W>(x, k)) {
+      unsigned addr[W];
+      ml_grad_lanes_corners<W>(w, x, k, g, dx, addr);
+      if (!acc) return;
+      for (int l = 0; l < W; ++l)
+        for (int i = 0; i < W; ++i) adj[addr[l] * W + i] = T(0);
+      for (int l = 0; l < W; ++l) adj[addr[l] * W + l] = g[l];
+      uint64_t summed[(1 << kMaxK) / 64] = {};  // corners whose row was summed already
+      for (int l = 0; l < W; ++l) {
+        const unsigned a = addr[l];
+        if ((summed[a / 64] >> (a % 64)) & 1u) continue;
+        summed[a / 64] |= uint64_t{1} << (a % 64);
+        acc[a] += static_cast<double>(lane_tree_sum<W / 2>(adj + a * W));
+      }
+      return;
+    }
     ml_grad_lanes<W>(w, x, k, g, dx, levels, adj);
     if (!acc) return;
-    for (int a = 0; a < (1 << k); ++a) {
-      T* r = adj + a * W;
-      for (int h = W / 2; h > 0; h /= 2) {
-        DIFFLUT_LANE_LOOP
-        for (int l = 0; l < h; ++l) r[l] += r[l + h];
-      }
-      acc[a] += static_cast<double>(r[0]);
-    }
+    for (int a = 0; a < (1 << k); ++a)
+      acc[a] += static_cast<double>(lane_tree_sum<W / 2>(adj + a * W));
   }
   // acc_a (a sum of dL/dq_a) times dq_a/dθ_a = q_a (1 − q_a) / t.
   template <class T>
