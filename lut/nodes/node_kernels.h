@@ -39,11 +39,15 @@ Tensor polylut_term_table(int k, int degree);
 Var apply_builtin_node(NodeKind kind, Var x, Var params, int k, bool training, const NodeConsts& o);
 
 // Host (CPU tensor) entry points with the op kernels' semantics. training: soft output; else bits.
+// prep_keep (training only): receives the per-node precomputation (Math::prep of every node, [N·Q];
+// left undefined when the type has none), which the backward of the same step may reuse.
 void node_forward_host(NodeKind kind, const Tensor& x, const Tensor& params, const NodeConsts& c,
-                       bool training, Tensor& out);
-// ADDS dL/dx into *grad_x and dL/dparams into *grad_params (either may be null).
+                       bool training, Tensor& out, Tensor* prep_keep = nullptr);
+// ADDS dL/dx into *grad_x and dL/dparams into *grad_params (either may be null). prep: the
+// forward's prep_keep for these params, or null to compute it again.
 void node_backward_host(NodeKind kind, const Tensor& x, const Tensor& params, const NodeConsts& c,
-                        const Tensor& grad_out, Tensor* grad_x, Tensor* grad_params);
+                        const Tensor& grad_out, Tensor* grad_x, Tensor* grad_params,
+                        const Tensor* prep = nullptr);
 // Eval function of every node as a truth table [N, 2^k] u8.
 Tensor node_truth_table_host(NodeKind kind, const Tensor& params, const NodeConsts& c);
 

@@ -114,11 +114,12 @@ DIFFLUT_CPU_CLONES void backward_nodes(const T* x, const T* p, const T* q, const
 }
 
 template <class M, class T>
-void forward_impl(const T* x, const T* p, const Dims& d, const NodeConsts& c, bool training,
-                  T* out) {
+void forward_impl(const T* x, const T* p, const Dims& d, const NodeConsts& c, bool training, T* out,
+                  T* q_keep) {
   const int64_t grain = std::max<int64_t>(1, 4096 / std::max<int64_t>(1, d.N));
   if (training) {
     const std::vector<T> q = prep_all<M>(p, d, c);
+    if (q_keep) std::copy(q.begin(), q.end(), q_keep);
     parallel_for(0, d.B, grain, [&](int64_t lo, int64_t hi) {
       std::vector<T> s(static_cast<size_t>(M::scratch_size(d.k)));
       forward_rows<M>(x, p, q.data(), d, c, lo, hi, s.data(), out);
@@ -138,16 +139,19 @@ void forward_impl(const T* x, const T* p, const Dims& d, const NodeConsts& c, bo
 
 template <class M, class T>
 void backward_impl(const T* x, const T* p, const T* g, const Dims& d, const NodeConsts& c, T* gx,
-                   T* gp) {
-  const std::vector<T> q = prep_all<M>(p, d, c);
+                   T* gp, const T* q_given) {
+  // The forward's precomputation when the op kept it (σ tables: 2^k exp per node), else again.
+  std::vector<T> q_own;
+  if (!q_given) q_own = prep_all<M>(p, d, c);
+  const T* q = q_given ? q_given : q_own.data();
   parallel_for(0, d.N, 1, [&](int64_t lo, int64_t hi) {
     std::vector<T> s(static_cast<size_t>(M::scratch_size(d.k)));
     std::vector<double> acc(gp ? static_cast<size_t>((hi - lo) * d.P) : 0, 0.0);
-    backward_nodes<M>(x, p, q.data(), g, d, c, lo, hi, s.data(), gp ? acc.data() : nullptr, gx);
+    backward_nodes<M>(x, p, q, g, d, c, lo, hi, s.data(), gp ? acc.data() : nullptr, gx);
     if (gp)
       for (int64_t j = lo; j < hi; ++j) {
         double* a = acc.data() + (j - lo) * d.P;
-        M::post(p + j * d.P, d.Q > 0 ? q.data() + j * d.Q : nullptr, c, a);
+        M::post(p + j * d.P, d.Q > 0 ? q + j * d.Q : nullptr, c, a);
         for (int i = 0; i < d.P; ++i) gp[j * d.P + i] += static_cast<T>(a[i]);
       }
   });
@@ -156,29 +160,34 @@ void backward_impl(const T* x, const T* p, const T* g, const Dims& d, const Node
 }  // namespace
 
 void node_forward_host(NodeKind kind, const Tensor& x, const Tensor& params, const NodeConsts& c,
-                       bool training, Tensor& out) {
+                       bool training, Tensor& out, Tensor* prep_keep) {
   dispatch_node_math(kind, [&](auto m) {
     using M = decltype(m);
     const Dims d = dims_of<M>(kind, x, params, c);
     if (d.B == 0 || d.N == 0) return;
+    const bool keep = prep_keep && training && d.Q > 0;
+    if (keep) *prep_keep = Tensor::empty({d.N * d.Q}, params.dtype());
     DIFFLUT_DISPATCH_FLOAT(x.dtype(), node_op_name(kind), [&] {
       forward_impl<M>(x.data<scalar_t>(), params.data<scalar_t>(), d, c, training,
-                      out.data<scalar_t>());
+                      out.data<scalar_t>(), keep ? prep_keep->data<scalar_t>() : nullptr);
     });
   });
 }
 
 void node_backward_host(NodeKind kind, const Tensor& x, const Tensor& params, const NodeConsts& c,
-                        const Tensor& grad_out, Tensor* grad_x, Tensor* grad_params) {
+                        const Tensor& grad_out, Tensor* grad_x, Tensor* grad_params,
+                        const Tensor* prep) {
   if (!grad_x && !grad_params) return;
   dispatch_node_math(kind, [&](auto m) {
     using M = decltype(m);
     const Dims d = dims_of<M>(kind, x, params, c);
     if (d.B == 0 || d.N == 0) return;
+    const bool use_prep = prep && prep->defined() && prep->numel() == d.N * d.Q && d.Q > 0;
     DIFFLUT_DISPATCH_FLOAT(x.dtype(), node_op_name(kind), [&] {
       backward_impl<M>(x.data<scalar_t>(), params.data<scalar_t>(), grad_out.data<scalar_t>(), d, c,
                        grad_x ? grad_x->data<scalar_t>() : nullptr,
-                       grad_params ? grad_params->data<scalar_t>() : nullptr);
+                       grad_params ? grad_params->data<scalar_t>() : nullptr,
+                       use_prep ? prep->data<scalar_t>() : nullptr);
     });
   });
 }
@@ -199,16 +208,19 @@ Tensor node_truth_table_host(NodeKind kind, const Tensor& params, const NodeCons
   return tt;
 }
 
+// The forward keeps the per-node precomputation for the backward of the same step (saved[0]).
 void node_lut_forward_cpu(OpCall& c) {
   const NodeKind kind = node_kind_of(c.def->kind);
+  Tensor prep;
   node_forward_host(kind, *c.in[0], *c.in[1], node_consts(kind, c.attrs), c.attrs.ints[1] != 0,
-                    *c.out);
+                    *c.out, &prep);
+  if (prep.defined()) c.saved.push_back(prep);
 }
 
 void node_lut_backward_cpu(OpCall& c) {
   const NodeKind kind = node_kind_of(c.def->kind);
   node_backward_host(kind, *c.in[0], *c.in[1], node_consts(kind, c.attrs), *c.grad_out,
-                     c.grad_in[0], c.grad_in[1]);
+                     c.grad_in[0], c.grad_in[1], c.saved.empty() ? nullptr : &c.saved[0]);
 }
 
 }  // namespace difflut::nodes
