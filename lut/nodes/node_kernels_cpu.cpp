@@ -33,13 +33,18 @@ Dims dims_of(NodeKind kind, const Tensor& x, const Tensor& params, const NodeCon
 }
 
 // q [N, Q] = prep(params) per node (empty when the type has no precomputation).
+// prep_into writes it to q [N·Q] (e.g. the tensor the op keeps for its backward).
+template <class M, class T>
+void prep_into(const T* p, const Dims& d, const NodeConsts& c, T* q) {
+  if (d.Q > 0)
+    parallel_for(0, d.N, 256, [&](int64_t lo, int64_t hi) {
+      for (int64_t j = lo; j < hi; ++j) M::prep(p + j * d.P, q + j * d.Q, c);
+    });
+}
 template <class M, class T>
 std::vector<T> prep_all(const T* p, const Dims& d, const NodeConsts& c) {
   std::vector<T> q(static_cast<size_t>(d.N * d.Q));
-  if (d.Q > 0)
-    parallel_for(0, d.N, 256, [&](int64_t lo, int64_t hi) {
-      for (int64_t j = lo; j < hi; ++j) M::prep(p + j * d.P, q.data() + j * d.Q, c);
-    });
+  prep_into<M>(p, d, c, q.data());
   return q;
 }
 
@@ -118,11 +123,16 @@ void forward_impl(const T* x, const T* p, const Dims& d, const NodeConsts& c, bo
                   T* q_keep) {
   const int64_t grain = std::max<int64_t>(1, 4096 / std::max<int64_t>(1, d.N));
   if (training) {
-    const std::vector<T> q = prep_all<M>(p, d, c);
-    if (q_keep) std::copy(q.begin(), q.end(), q_keep);
+    // Into the kept tensor when the op keeps it (no second buffer and copy per step).
+    std::vector<T> q_own;
+    if (!q_keep)
+      q_own = prep_all<M>(p, d, c);
+    else
+      prep_into<M>(p, d, c, q_keep);
+    const T* q = q_keep ? q_keep : q_own.data();
     parallel_for(0, d.B, grain, [&](int64_t lo, int64_t hi) {
       std::vector<T> s(static_cast<size_t>(M::scratch_size(d.k)));
-      forward_rows<M>(x, p, q.data(), d, c, lo, hi, s.data(), out);
+      forward_rows<M>(x, p, q, d, c, lo, hi, s.data(), out);
     });
     return;
   }
