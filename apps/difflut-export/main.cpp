@@ -286,6 +286,8 @@ int run(const Options& o) {
                 "--input-bits applies to features that are not 8-bit codes, exported with the ",
                 "encoder; found ",
                 o.encoder ? "8-bit codes (" + dataset + ")" : std::string("--no-encoder"));
+  // Where the vectors come from, when the set says more than its name (a held-out split).
+  if (!test.note.empty()) std::cout << "test set: " << test.note << "\n";
   const int64_t n = o.limit > 0 ? std::min(o.limit, test.size()) : test.size();
   if (n < test.size()) {
     std::vector<int64_t> rows(static_cast<size_t>(n));
