@@ -1,7 +1,8 @@
 // Per-sample math of the fourier node (the public DiffLUT's FourierNode): a bounded sum of cosines
 // over the 2^k half-integer frequency vectors ν_f = ½·bits(f) (bit l of f: input l),
 //   y = clamp(b + A Σ_f â_f cos(π Σ_{l ∈ f} x_l + φ_f), 0, 1),  â_f = a_f / (Σ_g a_g + 1e-8),
-// A = 1 (max_amplitude). Half-integer frequencies make the cosines differ at binary corners
+// A = max_amplitude (option, default ½ as published: with b = ½ the sum starts inside [0, 1];
+// checkpoints written before the option existed trained with A = 1 and load as such). Half-integer frequencies make the cosines differ at binary corners
 // (integer ones would all be cos(φ_f) there). Eval: 1[y(bits) >= 0.5], i.e. the corner logit is
 // the unclamped sum minus ½ (the clamp never moves a value across ½).
 // Training evaluates the 2^k cosines as complex products (k sincos per sample instead of 2^k cos +
@@ -16,9 +17,14 @@
 namespace difflut::nodes {
 
 struct FourierMath {
+  static constexpr bool kUsesOptions = true;
   static constexpr double kPi = 3.14159265358979323846;
   static constexpr double kNormEps = 1e-8;  // the published normalisation's epsilon
   static int num_params(const NodeConsts& c) { return 2 * (1 << c.k) + 1; }
+  static void check(const NodeConsts& c, const std::string& who) {
+    DIFFLUT_CHECK(std::isfinite(c.max_amplitude) && c.max_amplitude > 0, who,
+                  ": expected max_amplitude > 0, found ", c.max_amplitude);
+  }
   // a ~ U(0, 0.1), φ ~ U(−π, π), b = ½ (the published initialisation).
   static void init(Tensor& p, const NodeConsts& c, Generator& gen) {
     const int F = 1 << c.k;
@@ -36,7 +42,8 @@ struct FourierMath {
         }
     });
   }
-  // q = [â_f, cos φ_f, sin φ_f] (F each): the normalised amplitudes and the phases' rotations.
+  // q = [A·â_f, cos φ_f, sin φ_f] (F each): the scaled normalised amplitudes and the phases'
+  // rotations.
   static int prep_size(const NodeConsts& c) { return 3 << c.k; }
   // Per sample: the 2^k unit complex numbers Z_f = e^{iπ Σ_{l ∈ f} x_l} (re, im planes of F each),
   // then F backward terms dL/d(angle_f).
@@ -47,7 +54,7 @@ struct FourierMath {
     const int F = 1 << c.k;
     T sum = T(0);
     for (int f = 0; f < F; ++f) sum += p[f];
-    const T scale = T(1) / (sum + T(kNormEps));
+    const T scale = static_cast<T>(c.max_amplitude) / (sum + T(kNormEps));
     for (int f = 0; f < F; ++f) {
       q[f] = p[f] * scale;
       q[F + f] = node_cos(p[F + f]);
@@ -72,7 +79,7 @@ struct FourierMath {
       }
     }
   }
-  // The unclamped output b + Σ_f â_f cos(angle_f), with the phasors already in z.
+  // The unclamped output b + A Σ_f â_f cos(angle_f), with the phasors already in z.
   template <class T>
   DIFFLUT_HD static T raw(const T* p, const T* q, int k, const T* z) {
     const int F = 1 << k;
@@ -110,12 +117,12 @@ struct FourierMath {
     if (acc)
       for (int f = 0; f < F; ++f) {
         const T cs = q[F + f] * s[f] - q[2 * F + f] * s[F + f];  // cos(angle_f)
-        acc[f] += static_cast<double>(g * cs);  // dL/dâ_f, turned into dL/da_f by post
+        acc[f] += static_cast<double>(g * cs);  // dL/d(Aâ_f), turned into dL/da_f by post
         acc[F + f] += static_cast<double>(d_ang[f]);
       }
     if (acc) acc[2 * F] += static_cast<double>(g);
   }
-  // dL/da_g = (dL/dâ_g − Σ_f dL/dâ_f â_f) / (S + ε), S = Σ_f a_f.
+  // dL/da_g = A (dL/dq_g − Σ_f dL/dq_f â_f) / (S + ε), q_f = Aâ_f, S = Σ_f a_f.
   template <class T>
   DIFFLUT_HD static void post(const T* p, const T*, const NodeConsts& c, double* acc) {
     const int F = 1 << c.k;
@@ -124,14 +131,14 @@ struct FourierMath {
     const double inv = 1.0 / (sum + kNormEps);
     double dot = 0;
     for (int f = 0; f < F; ++f) dot += acc[f] * static_cast<double>(p[f]) * inv;
-    for (int f = 0; f < F; ++f) acc[f] = (acc[f] - dot) * inv;
+    for (int f = 0; f < F; ++f) acc[f] = (acc[f] - dot) * inv * c.max_amplitude;
   }
   template <class T>
   DIFFLUT_HD static T corner_logit(unsigned a, const T* p, const NodeConsts& c, T*) {
     const int F = 1 << c.k;
     T sum = T(0);
     for (int f = 0; f < F; ++f) sum += p[f];
-    const T scale = T(1) / (sum + T(kNormEps));
+    const T scale = static_cast<T>(c.max_amplitude) / (sum + T(kNormEps));
     T y = p[2 * F];
     for (int f = 0; f < F; ++f) {
       T ones = T(0);  // |f ∩ a|, summed as the forward sums binary inputs

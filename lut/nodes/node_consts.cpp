@@ -23,7 +23,7 @@ int node_num_params(NodeKind kind, const NodeConsts& c) {
 }
 
 NodeConsts node_consts(NodeKind kind, const Attrs& attrs) {
-  DIFFLUT_ASSERT(attrs.ints.size() == 6 && attrs.floats.size() == 1);
+  DIFFLUT_ASSERT(attrs.ints.size() == 6 && attrs.floats.size() == 2);
   NodeConsts c;
   c.k = static_cast<int>(attrs.ints[0]);
   c.degree = static_cast<int>(attrs.ints[2]);
@@ -31,6 +31,7 @@ NodeConsts node_consts(NodeKind kind, const Attrs& attrs) {
   c.depth = static_cast<int>(attrs.ints[4]);
   c.skip = static_cast<int>(attrs.ints[5]);
   c.temperature = attrs.floats[0];
+  c.max_amplitude = attrs.floats[1];
   bool term_table = false;
   dispatch_node_math(kind, [&](auto m) { term_table = node_uses_term_table<decltype(m)>(); });
   if (term_table) {

@@ -5,7 +5,7 @@
 //
 // Shapes: x [B, N*k] (slot j*k + l is input l of node j), params [N, P], out [B, N].
 // Attributes of every node op: ints = {k, training, degree, width, depth, skip} (the last four
-// are only read by polylut / neurallut), floats = {temperature} (probabilistic), tensors =
+// are only read by polylut / neurallut), floats = {temperature, max_amplitude} (probabilistic, fourier), tensors =
 // {polylut term table [M, 2] i32 on the op's device} (polylut only).
 //
 // Determinism: every output element and every node's parameter gradient has one owner; parameter

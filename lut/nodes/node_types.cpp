@@ -25,6 +25,7 @@ NodeConsts consts_of(const NodeOptions& o, int k) {
   c.depth = o.depth;
   c.skip = o.skip_interval;
   c.temperature = o.temperature;
+  c.max_amplitude = o.max_amplitude;
   return c;
 }
 

@@ -22,6 +22,7 @@ struct NodeOptions {
   int skip_interval = 2;     // neurallut: a skip connection from the inputs into every layer i > 0
                              // with i % skip_interval == 0 (0: none)
   double temperature = 1.0;  // probabilistic: T in σ(θ/T) (> 0)
+  double max_amplitude = 0.5;  // fourier: A, the bound on the cosine sum's amplitude (> 0)
 };
 
 // A node type called `name` with options `opts`: a fresh instance for the built-in types that take

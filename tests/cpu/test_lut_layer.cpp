@@ -352,3 +352,37 @@ TEST_CASE(
   o.node_type = find_node_type("hybrid");
   CHECK_THROWS_WITH_AS(LUTLayer(o, gen), doctest::Contains("disagree"), Error);
 }
+
+TEST_CASE(
+    "checkpoints keep fourier's max_amplitude; files written before the option load with A = 1") {
+  const std::string dir = test::temp_dir("lut_network_fourier_amplitude");
+  Tensor x, y;
+  toy_data(32, 12, 3, 5, x, y);
+  ThermometerEncoder enc("distributive", 3);
+  enc.fit(x);
+  LUTNetworkConfig c;
+  c.num_features = 12;
+  c.num_classes = 3;
+  c.hidden_sizes = {20, 9};
+  c.k = 3;
+  c.node_type = "fourier";
+  c.node_options.max_amplitude = 0.7;
+  c.first_mapping = MappingKind::random;
+  Generator gen(5);
+  LUTNetwork net(c, enc, gen);
+  save_lut_network(net, dir + "/a.safetensors");
+  auto back = load_lut_network(dir + "/a.safetensors");
+  CHECK(back->config().node_options.max_amplitude == 0.7);
+  test::check_equal(back->logits(x), net.logits(x));
+  // The same file without the key, as written before the option existed.
+  SafetensorsContents contents = load_safetensors(dir + "/a.safetensors");
+  Metadata meta = contents.metadata;
+  std::string& model = meta["difflut.model"];
+  const std::string key = ", \"max_amplitude\": 0.7";
+  const size_t at = model.find(key);
+  REQUIRE(at != std::string::npos);
+  model.erase(at, key.size());
+  save_safetensors(dir + "/old.safetensors", contents.tensors, meta);
+  auto old = load_lut_network(dir + "/old.safetensors");
+  CHECK(old->config().node_options.max_amplitude == 1.0);
+}

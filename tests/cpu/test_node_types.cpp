@@ -175,6 +175,10 @@ TEST_CASE("option and k errors name the node type and the value") {
   o.temperature = 0;
   CHECK_THROWS_WITH_AS(make_node_type("probabilistic", o), doctest::Contains("temperature > 0"),
                        Error);
+  o = {};
+  o.max_amplitude = -0.5;
+  CHECK_THROWS_WITH_AS(make_node_type("fourier", o),
+                       doctest::Contains("fourier: expected max_amplitude > 0, found -0.5"), Error);
   CHECK_THROWS_WITH_AS(
       find_node_type("difflogic")->num_params(6),
       doctest::Contains("difflogic: difflogic nodes are 2-input logic gates: expected k = 2"),

@@ -61,6 +61,8 @@ std::vector<Case> cases() {
   deep.skip_interval = 1;
   NodeOptions cold;
   cold.temperature = 0.3;
+  NodeOptions loud;
+  loud.max_amplitude = 1.0;
   // Every built-in type of the registry with default options, then the options that change the math.
   std::vector<Case> cases;
   for (const auto& t : builtin_node_types())
@@ -71,6 +73,7 @@ std::vector<Case> cases() {
   cases.push_back({"neurallut", deep, {6}});
   cases.push_back({"probabilistic", {}, {4, 7}});
   cases.push_back({"probabilistic", cold, {6}});
+  cases.push_back({"fourier", loud, {6}});
   return cases;
 }
 

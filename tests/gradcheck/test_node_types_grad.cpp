@@ -50,6 +50,8 @@ std::vector<Case> smooth_cases() {
   shallow.depth = 1;
   NodeOptions cold;
   cold.temperature = 0.5;
+  NodeOptions loud;
+  loud.max_amplitude = 1.3;
   // Every built-in type of the registry with default options, except those whose backward is not
   // the gradient of their forward (their gradients have their own tests below): hybrid,
   // dwn_stable and gradient_stabilized look up a table (not smooth in x), probabilistic_stable
@@ -68,6 +70,7 @@ std::vector<Case> smooth_cases() {
   cases.push_back({"neurallut", shallow, {4}});
   cases.push_back({"probabilistic", cold, {4}});
   cases.push_back({"warp", cold, {3}});
+  cases.push_back({"fourier", loud, {3}});
   return cases;
 }
 

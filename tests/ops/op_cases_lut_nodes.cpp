@@ -165,7 +165,8 @@ double hybrid_soft(const double* x, const double* p, int k) {
   return sigmoid(p[a]);
 }
 
-// fourier: clamp(b + Σ_f â_f cos(π Σ_{l ∈ f} x_l + φ_f), 0, 1), â_f = a_f / (Σ a + 1e-8).
+// fourier: clamp(b + A Σ_f â_f cos(π Σ_{l ∈ f} x_l + φ_f), 0, 1), â_f = a_f / (Σ a + 1e-8), A = ½
+// (the published default max_amplitude).
 double fourier_soft(const double* x, const double* p, int k) {
   const unsigned F = 1u << k;
   double S = 0;
@@ -175,7 +176,7 @@ double fourier_soft(const double* x, const double* p, int k) {
     double dot = 0;
     for (int l = 0; l < k; ++l)
       if ((f >> l) & 1u) dot += x[l];
-    y += p[f] / (S + 1e-8) * std::cos(M_PI * dot + p[F + f]);
+    y += 0.5 * p[f] / (S + 1e-8) * std::cos(M_PI * dot + p[F + f]);
   }
   return std::min(1.0, std::max(0.0, y));
 }
