@@ -43,8 +43,9 @@ DIFFLUT_HD void sparse_softmax(const T* w, int64_t C, T tau, T* p) {
 
 // acc + sum_j (2 x[j xs] - 1) g[j gs] over j = 0..n-1 in order: one dW[s, c] entry (x the column
 // cand[s, c] of the batch, g the column s of the output gradient), or a run of it continued from
-// `acc`. The CUDA kernel reads the columns in place (strides F and S); the CPU kernel reads
-// transposed copies (stride 1) in batch chunks, carrying acc: the same additions in the same order.
+// `acc`. The CUDA kernel reads the columns in place (strides F and S). The CPU kernel sums the same
+// terms over transposed copies in batch chunks, each chunk in 8 interleaved lanes (a fixed order of
+// its own: the devices' dW differ by float rounding).
 template <class T>
 DIFFLUT_HD T sparse_dw_accumulate(T acc, const T* x, int64_t xs, const T* g, int64_t gs,
                                   int64_t n) {
