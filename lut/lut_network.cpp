@@ -274,7 +274,8 @@ std::string lut_network_model_json(const LUTNetwork& net) {
        ", \"depth\": " + std::to_string(c.node_options.depth) +
        ", \"skip_interval\": " + std::to_string(c.node_options.skip_interval) +
        ", \"temperature\": " + num(c.node_options.temperature) +
-       ", \"max_amplitude\": " + num(c.node_options.max_amplitude) + "}";
+       ", \"max_amplitude\": " + num(c.node_options.max_amplitude) +
+       ", \"signed_amplitudes\": " + (c.node_options.signed_amplitudes ? "true" : "false") + "}";
   s += ", \"encoder\": {\"type\": \"thermometer\", \"kind\": \"" + e.kind_name() +
        "\", \"num_bits\": " + std::to_string(e.num_bits()) +
        ", \"feature_wise\": " + (e.feature_wise() ? "true" : "false") +
@@ -548,8 +549,12 @@ std::shared_ptr<LUTNetwork> load_lut_network(const std::string& path, Device dev
     cfg.node_options.depth = static_cast<int>(r.bounded(*no, "depth", 0, kIntMax));
     cfg.node_options.skip_interval = static_cast<int>(r.bounded(*no, "skip_interval", 0, kIntMax));
     cfg.node_options.temperature = r.number(*no, "temperature");
-    // Written before fourier's max_amplitude was an option: those fourier nodes trained with A = 1.
-    cfg.node_options.max_amplitude = no->find("max_amplitude") ? r.number(*no, "max_amplitude") : 1.0;
+    // Written before fourier's options existed: those fourier nodes trained with A = 1 and the
+    // published Σ a normalisation.
+    cfg.node_options.max_amplitude =
+        no->find("max_amplitude") ? r.number(*no, "max_amplitude") : 1.0;
+    cfg.node_options.signed_amplitudes =
+        no->find("signed_amplitudes") ? r.boolean(*no, "signed_amplitudes") : true;
   }
   // The class count is stored twice (top level and GroupSum); a difference means the metadata
   // was edited, and either value would silently change what the circuit computes.

@@ -43,8 +43,8 @@ Var custom_lut_reg(Var params, const std::shared_ptr<NodeType>& type, int k);
 // the soft (differentiable) output; training = false gives the eval function as bits, out =
 // truth_table[j][addr] with addr = Σ_l 1[x ≥ 0.5] << l. Backward always differentiates the soft
 // function (so an eval-mode graph gets the soft function's gradient, a straight-through surrogate).
-// attrs: ints = {k, training, degree, width, depth, skip}, floats = {temperature, max_amplitude}, and polylut's
-// monomial table as attribute tensor. k in [1, 8].
+// attrs: ints = {k, training, degree, width, depth, skip, signed_amplitudes}, floats =
+// {temperature, max_amplitude}, and polylut's monomial table as attribute tensor. k in [1, 8].
 //   linear_lut:    σ(Σ_l w_l x_l + b), P = k + 1 (w_0..w_{k-1}, b)
 //   polylut:       σ(Σ_m w_m · monomial_m(x)) over all monomials of degree <= D, P = C(k + D, D)
 //                  (at most 256)

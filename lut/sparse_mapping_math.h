@@ -20,11 +20,17 @@ DIFFLUT_HD T sm_exp(T x) {
 }
 
 // argmax_c w[c] over one slot's C scores; the first index wins ties (as the dense mapping's).
+// The running maximum is kept beside its index and both are selected, not branched on: the
+// comparisons of random scores are unpredictable branches.
 template <class T>
 DIFFLUT_HD int sparse_choice(const T* w, int64_t C) {
   int best = 0;
-  for (int64_t c = 1; c < C; ++c)
-    if (w[c] > w[best]) best = static_cast<int>(c);
+  T top = w[0];
+  for (int64_t c = 1; c < C; ++c) {
+    const bool above = w[c] > top;
+    best = above ? static_cast<int>(c) : best;
+    top = above ? w[c] : top;
+  }
   return best;
 }
 

@@ -1,9 +1,13 @@
 // Per-sample math of the fourier node (the public DiffLUT's FourierNode): a bounded sum of cosines
 // over the 2^k half-integer frequency vectors ν_f = ½·bits(f) (bit l of f: input l),
-//   y = clamp(b + A Σ_f â_f cos(π Σ_{l ∈ f} x_l + φ_f), 0, 1),  â_f = a_f / (Σ_g a_g + 1e-8),
-// A = max_amplitude (option, default ½ as published: with b = ½ the sum starts inside [0, 1];
-// checkpoints written before the option existed trained with A = 1 and load as such). Half-integer frequencies make the cosines differ at binary corners
-// (integer ones would all be cos(φ_f) there). Eval: 1[y(bits) >= 0.5], i.e. the corner logit is
+//   y = clamp(b + A Σ_f â_f cos(π Σ_{l ∈ f} x_l + φ_f), 0, 1),  â_f = a_f / (Σ_g |a_g| + 1e-8),
+// A = max_amplitude (option, default ½ as published: with b = ½ the sum starts inside [0, 1]).
+// The published code normalises by Σ_g a_g (option signed_amplitudes): nothing keeps the a_g
+// positive, and once training drives their sum near 0 the amplitudes blow up and the node
+// saturates (docs/NODES.md has the measurement); Σ |a_g| keeps the bound Σ |â_f| <= 1 that the
+// published code states. Checkpoints written before these options existed trained with A = 1 and
+// the signed sum, and load as such. Half-integer frequencies make the cosines differ at binary
+// corners (integer ones would all be cos(φ_f) there). Eval: 1[y(bits) >= 0.5], i.e. the corner logit is
 // the unclamped sum minus ½ (the clamp never moves a value across ½).
 // Training evaluates the 2^k cosines as complex products (k sincos per sample instead of 2^k cos +
 // 2^k sin; 12x faster epochs, docs/PERFORMANCE.md); eval reads the truth table from corner_logit.
@@ -24,6 +28,13 @@ struct FourierMath {
   static void check(const NodeConsts& c, const std::string& who) {
     DIFFLUT_CHECK(std::isfinite(c.max_amplitude) && c.max_amplitude > 0, who,
                   ": expected max_amplitude > 0, found ", c.max_amplitude);
+  }
+  // The normaliser Σ_g a_g (signed) or Σ_g |a_g|, plus the published epsilon.
+  template <class T>
+  DIFFLUT_HD static T norm(const T* a, int F, const NodeConsts& c) {
+    T sum = T(0);
+    for (int f = 0; f < F; ++f) sum += c.signed_amplitudes ? a[f] : (a[f] < T(0) ? -a[f] : a[f]);
+    return sum + T(kNormEps);
   }
   // a ~ U(0, 0.1), φ ~ U(−π, π), b = ½ (the published initialisation).
   static void init(Tensor& p, const NodeConsts& c, Generator& gen) {
@@ -52,9 +63,7 @@ struct FourierMath {
   template <class T>
   DIFFLUT_HD static void prep(const T* p, T* q, const NodeConsts& c) {
     const int F = 1 << c.k;
-    T sum = T(0);
-    for (int f = 0; f < F; ++f) sum += p[f];
-    const T scale = static_cast<T>(c.max_amplitude) / (sum + T(kNormEps));
+    const T scale = static_cast<T>(c.max_amplitude) / norm(p, F, c);
     for (int f = 0; f < F; ++f) {
       q[f] = p[f] * scale;
       q[F + f] = node_cos(p[F + f]);
@@ -122,23 +131,29 @@ struct FourierMath {
       }
     if (acc) acc[2 * F] += static_cast<double>(g);
   }
-  // dL/da_g = A (dL/dq_g − Σ_f dL/dq_f â_f) / (S + ε), q_f = Aâ_f, S = Σ_f a_f.
+  // dL/da_g = A (dL/dq_g − s_g Σ_f dL/dq_f â_f) / S, q_f = Aâ_f, S the normaliser, s_g = 1
+  // (signed) or sign(a_g) (0 at a_g = 0, a subgradient).
   template <class T>
   DIFFLUT_HD static void post(const T* p, const T*, const NodeConsts& c, double* acc) {
     const int F = 1 << c.k;
     double sum = 0;
-    for (int f = 0; f < F; ++f) sum += static_cast<double>(p[f]);
+    for (int f = 0; f < F; ++f) {
+      const double a = static_cast<double>(p[f]);
+      sum += c.signed_amplitudes ? a : (a < 0 ? -a : a);
+    }
     const double inv = 1.0 / (sum + kNormEps);
     double dot = 0;
     for (int f = 0; f < F; ++f) dot += acc[f] * static_cast<double>(p[f]) * inv;
-    for (int f = 0; f < F; ++f) acc[f] = (acc[f] - dot) * inv * c.max_amplitude;
+    for (int f = 0; f < F; ++f) {
+      const double a = static_cast<double>(p[f]);
+      const double sg = c.signed_amplitudes ? 1.0 : (a > 0 ? 1.0 : (a < 0 ? -1.0 : 0.0));
+      acc[f] = (acc[f] - sg * dot) * inv * c.max_amplitude;
+    }
   }
   template <class T>
   DIFFLUT_HD static T corner_logit(unsigned a, const T* p, const NodeConsts& c, T*) {
     const int F = 1 << c.k;
-    T sum = T(0);
-    for (int f = 0; f < F; ++f) sum += p[f];
-    const T scale = static_cast<T>(c.max_amplitude) / (sum + T(kNormEps));
+    const T scale = static_cast<T>(c.max_amplitude) / norm(p, F, c);
     T y = p[2 * F];
     for (int f = 0; f < F; ++f) {
       T ones = T(0);  // |f ∩ a|, summed as the forward sums binary inputs

@@ -23,13 +23,14 @@ int node_num_params(NodeKind kind, const NodeConsts& c) {
 }
 
 NodeConsts node_consts(NodeKind kind, const Attrs& attrs) {
-  DIFFLUT_ASSERT(attrs.ints.size() == 6 && attrs.floats.size() == 2);
+  DIFFLUT_ASSERT(attrs.ints.size() == 7 && attrs.floats.size() == 2);
   NodeConsts c;
   c.k = static_cast<int>(attrs.ints[0]);
   c.degree = static_cast<int>(attrs.ints[2]);
   c.width = static_cast<int>(attrs.ints[3]);
   c.depth = static_cast<int>(attrs.ints[4]);
   c.skip = static_cast<int>(attrs.ints[5]);
+  c.signed_amplitudes = attrs.ints[6] != 0;
   c.temperature = attrs.floats[0];
   c.max_amplitude = attrs.floats[1];
   bool term_table = false;

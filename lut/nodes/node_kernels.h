@@ -4,9 +4,10 @@
 // for every node type's math struct (lut/nodes/*_math.h).
 //
 // Shapes: x [B, N*k] (slot j*k + l is input l of node j), params [N, P], out [B, N].
-// Attributes of every node op: ints = {k, training, degree, width, depth, skip} (the last four
-// are only read by polylut / neurallut), floats = {temperature, max_amplitude} (probabilistic, fourier), tensors =
-// {polylut term table [M, 2] i32 on the op's device} (polylut only).
+// Attributes of every node op: ints = {k, training, degree, width, depth, skip,
+// signed_amplitudes} (degree..skip only read by polylut / neurallut, the last by fourier), floats =
+// {temperature, max_amplitude} (probabilistic and warp; fourier), tensors = {polylut term table
+// [M, 2] i32 on the op's device} (polylut only).
 //
 // Determinism: every output element and every node's parameter gradient has one owner; parameter
 // gradients are summed over the batch in double in a fixed order (CPU: ascending b; CUDA: chunks of

@@ -21,10 +21,11 @@ namespace {
 
 TensorMeta infer_node_op(NodeKind kind, const std::vector<TensorMeta>& in, const Attrs& attrs) {
   const char* op = nodes::node_op_name(kind);
-  DIFFLUT_CHECK(attrs.ints.size() == 6 && attrs.floats.size() == 2, op,
-                ": expected attrs ints {k, training, degree, width, depth, skip} and floats "
-                "{temperature, max_amplitude}, found ",
-                attrs.ints.size(), " ints and ", attrs.floats.size(), " floats");
+  DIFFLUT_CHECK(
+      attrs.ints.size() == 7 && attrs.floats.size() == 2, op,
+      ": expected attrs ints {k, training, degree, width, depth, skip, signed_amplitudes} "
+      "and floats {temperature, max_amplitude}, found ",
+      attrs.ints.size(), " ints and ", attrs.floats.size(), " floats");
   const int64_t k = attrs.ints[0];
   DIFFLUT_CHECK(k >= 1 && k <= nodes::kMaxK, op, ": k must be in [1, ", nodes::kMaxK, "], found ",
                 k);
@@ -34,6 +35,7 @@ TensorMeta infer_node_op(NodeKind kind, const std::vector<TensorMeta>& in, const
   opts.width = static_cast<int>(std::clamp<int64_t>(attrs.ints[3], -1, 1 << 20));
   opts.depth = static_cast<int>(std::clamp<int64_t>(attrs.ints[4], -1, 1 << 20));
   opts.skip = static_cast<int>(std::clamp<int64_t>(attrs.ints[5], -1, 1 << 20));
+  opts.signed_amplitudes = attrs.ints[6] != 0;
   opts.temperature = attrs.floats[0];
   opts.max_amplitude = attrs.floats[1];
   bool term_table = false;
@@ -115,7 +117,7 @@ Var nodes::apply_builtin_node(NodeKind kind, Var x, Var params, int k, bool trai
   const char* name = node_op_name(kind);
   DIFFLUT_CHECK(x.defined() && params.defined(), name, ": input is an undefined Var");
   Attrs at;
-  at.ints = {k, training ? 1 : 0, o.degree, o.width, o.depth, o.skip};
+  at.ints = {k, training ? 1 : 0, o.degree, o.width, o.depth, o.skip, o.signed_amplitudes ? 1 : 0};
   at.floats = {o.temperature, o.max_amplitude};
   bool term_table = false;
   dispatch_node_math(kind, [&](auto m) { term_table = node_uses_term_table<decltype(m)>(); });

@@ -26,6 +26,7 @@ NodeConsts consts_of(const NodeOptions& o, int k) {
   c.skip = o.skip_interval;
   c.temperature = o.temperature;
   c.max_amplitude = o.max_amplitude;
+  c.signed_amplitudes = o.signed_amplitudes;
   return c;
 }
 

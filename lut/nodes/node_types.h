@@ -23,6 +23,9 @@ struct NodeOptions {
                              // with i % skip_interval == 0 (0: none)
   double temperature = 1.0;  // probabilistic: T in σ(θ/T) (> 0)
   double max_amplitude = 0.5;  // fourier: A, the bound on the cosine sum's amplitude (> 0)
+  bool signed_amplitudes =
+      false;  // fourier: normalise the amplitudes by Σ a, as the published code
+              // (unbounded once some turn negative), instead of Σ |a|
 };
 
 // A node type called `name` with options `opts`: a fresh instance for the built-in types that take

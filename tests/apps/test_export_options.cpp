@@ -9,6 +9,7 @@
 #include "apps_test_util.h"
 #include "hdl/tools.h"
 #include "lut/lut_network.h"
+#include "test_networks.h"
 #include "test_util.h"
 
 namespace fs = std::filesystem;
@@ -149,11 +150,7 @@ TEST_CASE("difflut-export refuses a test set with another feature count in the m
   const Tensor x = Tensor::rand({32, 4}, g);
   ThermometerEncoder enc("distributive", 2);
   enc.fit(x);
-  LUTNetworkConfig c;
-  c.num_features = 4;
-  c.num_classes = 3;
-  c.hidden_sizes = {12, 6};
-  c.k = 2;
+  LUTNetworkConfig c = test::small_config(4, 3, {12, 6}, 2);
   c.first_mapping = MappingKind::random;
   LUTNetwork net(c, enc, g);
   LUTNetworkSaveOptions so;

@@ -15,6 +15,7 @@
 #include "encoders/thermometer.h"
 #include "lut/lut_network.h"
 #include "tensor/random.h"
+#include "test_networks.h"
 #include "test_util.h"
 
 using namespace difflut;
@@ -60,11 +61,7 @@ TEST_CASE("difflut-export --holdout scores the last N training samples; impossib
   Generator g(5);
   ThermometerEncoder enc("distributive", 1);
   enc.fit(Tensor::rand({64, 784}, g));
-  LUTNetworkConfig c;
-  c.num_features = 784;
-  c.num_classes = 10;
-  c.hidden_sizes = {40, 20};
-  c.k = 3;
+  LUTNetworkConfig c = test::small_config(784, 10, {40, 20}, 3);
   c.first_mapping = MappingKind::random;
   LUTNetwork net(c, enc, g);
   LUTNetworkSaveOptions so;

@@ -10,6 +10,7 @@
 #include "apps_test_util.h"
 #include "autograd/io/safetensors.h"
 #include "lut/lut_network.h"
+#include "test_networks.h"
 #include "test_util.h"
 
 namespace fs = std::filesystem;
@@ -25,11 +26,7 @@ std::string saved_model(const std::string& dir, const std::string& name,
   const Tensor x = Tensor::rand({64, 784}, g);
   ThermometerEncoder enc("distributive", 2);
   enc.fit(x);
-  LUTNetworkConfig c;
-  c.num_features = 784;
-  c.num_classes = 10;
-  c.hidden_sizes = {40, 20};
-  c.k = 4;
+  LUTNetworkConfig c = test::small_config(784, 10, {40, 20}, 4);
   c.first_mapping = MappingKind::random;
   LUTNetwork net(c, enc, g);
   LUTNetworkSaveOptions o;

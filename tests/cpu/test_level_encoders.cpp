@@ -15,6 +15,7 @@
 #include "encoders/thermometer.h"
 #include "lut/lut_network.h"
 #include "tensor/random.h"
+#include "test_networks.h"
 #include "test_util.h"
 
 using namespace difflut;
@@ -193,11 +194,7 @@ TEST_CASE("level-code encoders round-trip through their state and a LUTNetwork c
     CHECK(back.kind_name() == name);
     test::check_equal(back.encode(data), e.encode(data));
 
-    LUTNetworkConfig c;
-    c.num_features = 12;
-    c.num_classes = 3;
-    c.hidden_sizes = {24, 9};
-    c.k = 4;
+    LUTNetworkConfig c = test::small_config(12, 3, {24, 9}, 4);
     Generator g2(9);
     LUTNetwork net(c, e, g2);
     net.eval();
@@ -263,11 +260,7 @@ TEST_CASE("level-code checkpoints: unknown kinds and corrupt thresholds fail wit
   const Tensor data = Tensor::rand({50, 6}, gen);
   ThermometerEncoder e("binary", 2);
   e.fit(data);
-  LUTNetworkConfig c;
-  c.num_features = 6;
-  c.num_classes = 2;
-  c.hidden_sizes = {8, 4};
-  c.k = 3;
+  LUTNetworkConfig c = test::small_config(6, 2, {8, 4}, 3);
   Generator g2(2);
   LUTNetwork net(c, e, g2);
   const std::string dir = test::temp_dir("level_code_bad");

@@ -18,6 +18,7 @@
 #include "lut/mapping.h"
 #include "lut/node_ops.h"
 #include "lut/node_registry.h"
+#include "test_networks.h"
 #include "test_util.h"
 
 using namespace difflut;
@@ -60,11 +61,7 @@ std::shared_ptr<LUTNetwork> toy_network(MappingKind first, MappingKind later, ui
   toy_data(64, 12, 3, seed, x, y);
   ThermometerEncoder enc("distributive", 3);
   enc.fit(x);
-  LUTNetworkConfig c;
-  c.num_features = 12;
-  c.num_classes = 3;
-  c.hidden_sizes = {30, 12};
-  c.k = 4;
+  LUTNetworkConfig c = test::small_config(12, 3, {30, 12}, 4);
   c.first_mapping = first;
   c.later_mapping = later;
   Generator gen(seed);
@@ -232,11 +229,7 @@ TEST_CASE("LUTNetwork: an unknown node type is an error naming it") {
   toy_data(16, 4, 2, 1, x, y);
   ThermometerEncoder enc("uniform", 2);
   enc.fit(x);
-  LUTNetworkConfig c;
-  c.num_features = 4;
-  c.num_classes = 2;
-  c.hidden_sizes = {4};
-  c.k = 2;
+  LUTNetworkConfig c = test::small_config(4, 2, {4}, 2);
   c.node_type = "dwm";
   c.first_mapping = MappingKind::random;
   Generator gen(1);
@@ -354,17 +347,14 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "checkpoints keep fourier's max_amplitude; files written before the option load with A = 1") {
+    "checkpoints keep fourier's options; files written before them load with A = 1 and the signed "
+    "normalisation they trained with") {
   const std::string dir = test::temp_dir("lut_network_fourier_amplitude");
   Tensor x, y;
   toy_data(32, 12, 3, 5, x, y);
   ThermometerEncoder enc("distributive", 3);
   enc.fit(x);
-  LUTNetworkConfig c;
-  c.num_features = 12;
-  c.num_classes = 3;
-  c.hidden_sizes = {20, 9};
-  c.k = 3;
+  LUTNetworkConfig c = test::small_config(12, 3, {20, 9}, 3);
   c.node_type = "fourier";
   c.node_options.max_amplitude = 0.7;
   c.first_mapping = MappingKind::random;
@@ -373,16 +363,18 @@ TEST_CASE(
   save_lut_network(net, dir + "/a.safetensors");
   auto back = load_lut_network(dir + "/a.safetensors");
   CHECK(back->config().node_options.max_amplitude == 0.7);
+  CHECK_FALSE(back->config().node_options.signed_amplitudes);
   test::check_equal(back->logits(x), net.logits(x));
   // The same file without the key, as written before the option existed.
   SafetensorsContents contents = load_safetensors(dir + "/a.safetensors");
   Metadata meta = contents.metadata;
   std::string& model = meta["difflut.model"];
-  const std::string key = ", \"max_amplitude\": 0.7";
+  const std::string key = ", \"max_amplitude\": 0.7, \"signed_amplitudes\": false";
   const size_t at = model.find(key);
   REQUIRE(at != std::string::npos);
   model.erase(at, key.size());
   save_safetensors(dir + "/old.safetensors", contents.tensors, meta);
   auto old = load_lut_network(dir + "/old.safetensors");
   CHECK(old->config().node_options.max_amplitude == 1.0);
+  CHECK(old->config().node_options.signed_amplitudes);
 }

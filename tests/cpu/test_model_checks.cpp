@@ -14,6 +14,7 @@
 #include "lut/lut_network.h"
 #include "lut/model_memory.h"
 #include "tensor/allocator.h"
+#include "test_networks.h"
 #include "test_util.h"
 
 using namespace difflut;
@@ -28,11 +29,7 @@ void toy_data(int64_t n, int64_t F, uint64_t seed, Tensor& x, Tensor& y) {
 }
 
 LUTNetworkConfig toy_config() {
-  LUTNetworkConfig c;
-  c.num_features = 12;
-  c.num_classes = 3;
-  c.hidden_sizes = {30, 12};
-  c.k = 4;
+  LUTNetworkConfig c = test::small_config(12, 3, {30, 12}, 4);
   c.first_mapping = MappingKind::learnable;
   c.later_mapping = MappingKind::random;
   return c;

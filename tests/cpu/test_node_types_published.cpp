@@ -30,10 +30,10 @@ std::vector<double> run(const NodeType& t, const Tensor& x, const Tensor& p, int
 }
 
 // Unclamped fourier sum b + Σ_f a_f / (Σ a + 1e-8) cos(π Σ_{l ∈ f} x_l + φ_f).
-double fourier_raw(const double* x, const double* p, int k, double A) {
+double fourier_raw(const double* x, const double* p, int k, double A, bool signed_sum = false) {
   const unsigned F = 1u << k;
   double S = 0, y = p[2 * F];
-  for (unsigned f = 0; f < F; ++f) S += p[f];
+  for (unsigned f = 0; f < F; ++f) S += signed_sum ? p[f] : std::abs(p[f]);
   for (unsigned f = 0; f < F; ++f) {
     double dot = 0;
     for (int l = 0; l < k; ++l) dot += ((f >> l) & 1u) ? x[l] : 0.0;
@@ -74,41 +74,66 @@ TEST_CASE("fourier: parameter count 2·2^k + 1, published initialisation, soft f
   unit.max_amplitude = 1.0;
   // The registered type has the published default A = ½; A = 1 is what checkpoints written
   // before the option existed trained with.
-  for (const auto& [t, A] : {std::pair{find_node_type("fourier"), 0.5},
-                              std::pair{make_node_type("fourier", unit), 1.0}})
-  for (int k : {1, 3, 6}) {
-    CAPTURE(k);
-    CAPTURE(A);
-    const int64_t N = 4, B = 9, F = int64_t{1} << k;
-    REQUIRE(t->num_params(k) == 2 * F + 1);
-    const Tensor p = init_params(*t, N, k, 3 + k);
-    const auto pv = p.to_vector<double>();
-    for (int64_t j = 0; j < N; ++j) {
-      const double* pj = pv.data() + j * (2 * F + 1);
-      for (int64_t f = 0; f < F; ++f) {
-        CHECK((pj[f] >= 0 && pj[f] < 0.1));
-        CHECK((pj[F + f] >= -M_PI && pj[F + f] <= M_PI));
-      }
-      CHECK(pj[2 * F] == 0.5);
-    }
-    Generator gen(k);
-    const Tensor x = uniform({B, N * k}, gen, 0, 1);
-    const auto xv = x.to_vector<double>();
-    const auto y = run(*t, x, p, k, true);
-    for (int64_t b = 0; b < B; ++b)
+  for (const auto& [t, A] :
+       {std::pair{find_node_type("fourier"), 0.5}, std::pair{make_node_type("fourier", unit), 1.0}})
+    for (int k : {1, 3, 6}) {
+      CAPTURE(k);
+      CAPTURE(A);
+      const int64_t N = 4, B = 9, F = int64_t{1} << k;
+      REQUIRE(t->num_params(k) == 2 * F + 1);
+      const Tensor p = init_params(*t, N, k, 3 + k);
+      const auto pv = p.to_vector<double>();
       for (int64_t j = 0; j < N; ++j) {
-        const double want = std::clamp(
-            fourier_raw(xv.data() + (b * N + j) * k, pv.data() + j * (2 * F + 1), k, A), 0.0, 1.0);
-        CHECK(y[static_cast<size_t>(b * N + j)] == doctest::Approx(want).epsilon(1e-12));
+        const double* pj = pv.data() + j * (2 * F + 1);
+        for (int64_t f = 0; f < F; ++f) {
+          CHECK((pj[f] >= 0 && pj[f] < 0.1));
+          CHECK((pj[F + f] >= -M_PI && pj[F + f] <= M_PI));
+        }
+        CHECK(pj[2 * F] == 0.5);
       }
-    // Eval: the unclamped sum at the address's bits against ½.
+      Generator gen(k);
+      const Tensor x = uniform({B, N * k}, gen, 0, 1);
+      const auto xv = x.to_vector<double>();
+      const auto y = run(*t, x, p, k, true);
+      for (int64_t b = 0; b < B; ++b)
+        for (int64_t j = 0; j < N; ++j) {
+          const double want = std::clamp(
+              fourier_raw(xv.data() + (b * N + j) * k, pv.data() + j * (2 * F + 1), k, A), 0.0,
+              1.0);
+          CHECK(y[static_cast<size_t>(b * N + j)] == doctest::Approx(want).epsilon(1e-12));
+        }
+      // Eval: the unclamped sum at the address's bits against ½.
+      const auto tt = t->truth_table(p, k).to_vector<uint8_t>();
+      for (int64_t j = 0; j < N; ++j)
+        for (unsigned a = 0; a < F; ++a) {
+          const auto bits = bits_of(a, k);
+          const double v = fourier_raw(bits.data(), pv.data() + j * (2 * F + 1), k, A);
+          if (std::abs(v - 0.5) > 1e-9) CHECK(tt[static_cast<size_t>(j * F + a)] == (v >= 0.5));
+        }
+    }
+}
+
+TEST_CASE(
+    "fourier: amplitudes of both signs normalised by Σ |a| (bounded) by default, by Σ a with "
+    "signed_amplitudes (the published code)") {
+  const int k = 2;
+  // Σ a = 0.1, Σ |a| = 1.1: the published normalisation multiplies every amplitude by 10.
+  const std::vector<double> pv = {0.6, -0.5, 0.0, 0.0, 0.3, -1.2, 0.0, 0.0, 0.5};
+  const Tensor p = Tensor::from_vector(pv, {1, 9});
+  const Tensor x = Tensor::from_vector(std::vector<double>{0.25, 0.6}, {1, 2});
+  const auto xv = x.to_vector<double>();
+  for (bool signed_sum : {false, true}) {
+    CAPTURE(signed_sum);
+    NodeOptions o;
+    o.signed_amplitudes = signed_sum;
+    auto t = make_node_type("fourier", o);
+    const double want = std::clamp(fourier_raw(xv.data(), pv.data(), k, 0.5, signed_sum), 0.0, 1.0);
+    CHECK(run(*t, x, p, k, true)[0] == doctest::Approx(want).epsilon(1e-12));
     const auto tt = t->truth_table(p, k).to_vector<uint8_t>();
-    for (int64_t j = 0; j < N; ++j)
-      for (unsigned a = 0; a < F; ++a) {
-        const auto bits = bits_of(a, k);
-        const double v = fourier_raw(bits.data(), pv.data() + j * (2 * F + 1), k, A);
-        if (std::abs(v - 0.5) > 1e-9) CHECK(tt[static_cast<size_t>(j * F + a)] == (v >= 0.5));
-      }
+    for (unsigned a = 0; a < 4; ++a) {
+      const auto bits = bits_of(a, k);
+      CHECK(tt[a] == (fourier_raw(bits.data(), pv.data(), k, 0.5, signed_sum) >= 0.5));
+    }
   }
 }
 

@@ -16,6 +16,7 @@
 #include "lut/lut_network.h"
 #include "lut/model_memory.h"
 #include "lut/sparse_mapping.h"
+#include "test_networks.h"
 #include "test_util.h"
 
 using namespace difflut;
@@ -36,11 +37,7 @@ LUTLayerOptions sparse_opts(int64_t F, int64_t N, int k, int64_t C) {
 
 
 LUTNetworkConfig toy_config(MappingKind first, MappingKind later, int64_t C) {
-  LUTNetworkConfig c;
-  c.num_features = 12;
-  c.num_classes = 3;
-  c.hidden_sizes = {30, 12};
-  c.k = 4;
+  LUTNetworkConfig c = test::small_config(12, 3, {30, 12}, 4);
   c.first_mapping = first;
   c.later_mapping = later;
   c.sparse_candidates = C;
@@ -255,11 +252,7 @@ TEST_CASE("load_lut_network: bad sparse mapping data is refused naming the tenso
 }
 
 TEST_CASE("memory estimate: a sparse mapping's W is [slots, C], not [inputs, slots]") {
-  LUTNetworkConfig c;
-  c.num_features = 784;
-  c.num_classes = 10;
-  c.hidden_sizes = {64000, 64000};
-  c.k = 6;
+  LUTNetworkConfig c = test::small_config(784, 10, {64000, 64000}, 6);
   c.first_mapping = MappingKind::sparse;
   c.later_mapping = MappingKind::sparse;
   c.sparse_candidates = 8;

@@ -6,6 +6,7 @@
 #include "autograd/ops.h"
 #include "autograd/optim/adam.h"
 #include "lut/lut_network.h"
+#include "test_networks.h"
 #include "test_util.h"
 
 using namespace difflut;
@@ -19,11 +20,7 @@ std::shared_ptr<LUTNetwork> make_net(MappingKind first, const Tensor& x, Device 
                                      MappingKind later = MappingKind::random) {
   ThermometerEncoder enc("distributive", 3);
   enc.fit(x);
-  LUTNetworkConfig c;
-  c.num_features = x.size(1);
-  c.num_classes = 4;
-  c.hidden_sizes = {96, 40};
-  c.k = 6;
+  LUTNetworkConfig c = test::small_config(x.size(1), 4, {96, 40}, 6);
   c.first_mapping = first;
   c.later_mapping = later;
   c.device = dev;

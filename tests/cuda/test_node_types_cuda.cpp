@@ -63,6 +63,7 @@ std::vector<Case> cases() {
   cold.temperature = 0.3;
   NodeOptions loud;
   loud.max_amplitude = 1.0;
+  loud.signed_amplitudes = true;
   // Every built-in type of the registry with default options, then the options that change the math.
   std::vector<Case> cases;
   for (const auto& t : builtin_node_types())

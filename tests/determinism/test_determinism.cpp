@@ -7,6 +7,7 @@
 #include "lut/lut_network.h"
 #include "tensor/parallel.h"
 #include "tensor/random.h"
+#include "test_networks.h"
 #include "test_util.h"
 
 using namespace difflut;
@@ -91,11 +92,7 @@ std::vector<Tensor> train_sparse_lut(uint64_t seed, Device dev, int steps) {
   Tensor y = Tensor::randint({48}, 0, 3, gen, DType::i64);
   ThermometerEncoder enc("distributive", 3);
   enc.fit(x);
-  LUTNetworkConfig c;
-  c.num_features = 10;
-  c.num_classes = 3;
-  c.hidden_sizes = {60, 24};
-  c.k = 4;
+  LUTNetworkConfig c = test::small_config(10, 3, {60, 24}, 4);
   c.first_mapping = MappingKind::sparse;
   c.later_mapping = MappingKind::sparse;
   c.sparse_candidates = 6;

@@ -11,6 +11,7 @@
 #include "lut/node_ops.h"
 #include "lut/node_registry.h"
 #include "lut/scalar_node_type.h"
+#include "test_networks.h"
 #include "test_util.h"
 
 using namespace difflut;
@@ -40,11 +41,7 @@ TEST_CASE(
   Tensor x = Tensor::rand({16, 4}, data_gen, DType::f32);
   ThermometerEncoder enc("uniform", 2);
   enc.fit(x);
-  LUTNetworkConfig c;
-  c.num_features = 4;
-  c.num_classes = 2;
-  c.hidden_sizes = {6, 4};
-  c.k = 3;
+  LUTNetworkConfig c = test::small_config(4, 2, {6, 4}, 3);
   c.node_type = "soft_majority";
   c.first_mapping = MappingKind::random;
   c.dtype = DType::f64;

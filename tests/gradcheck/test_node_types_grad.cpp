@@ -52,6 +52,8 @@ std::vector<Case> smooth_cases() {
   cold.temperature = 0.5;
   NodeOptions loud;
   loud.max_amplitude = 1.3;
+  NodeOptions published;
+  published.signed_amplitudes = true;
   // Every built-in type of the registry with default options, except those whose backward is not
   // the gradient of their forward (their gradients have their own tests below): hybrid,
   // dwn_stable and gradient_stabilized look up a table (not smooth in x), probabilistic_stable
@@ -71,6 +73,7 @@ std::vector<Case> smooth_cases() {
   cases.push_back({"probabilistic", cold, {4}});
   cases.push_back({"warp", cold, {3}});
   cases.push_back({"fourier", loud, {3}});
+  cases.push_back({"fourier", published, {3}});
   return cases;
 }
 
@@ -403,5 +406,35 @@ TEST_CASE("lut_regularizer passes gradcheck on arbitrary corner values, k = 1..6
           [&](Graph&, const std::vector<Var>& v) { return lut_regularizer(v[0], k, kind); }, {F});
       CHECK_MESSAGE(r.ok, r.report);
     }
+  }
+}
+
+TEST_CASE("fourier with amplitudes of both signs passes f64 gradcheck under either normalisation") {
+  // Signs mixed (the published code's Σ a then differs from Σ |a|), magnitudes away from 0 (|a| has
+  // a kink there) and A small enough that the clamp never holds.
+  const std::vector<double> amps = {0.9, -0.3, 0.5, -0.2, 0.7, 0.4, -0.6, 0.8};
+  for (bool signed_sum : {false, true}) {
+    CAPTURE(signed_sum);
+    NodeOptions o;
+    o.signed_amplitudes = signed_sum;
+    o.max_amplitude = 0.2;
+    auto t = make_node_type("fourier", o);
+    const int k = 3, F = 8;
+    const int64_t B = 3, N = 2;
+    Generator gen(31);
+    const Tensor x = uniform({B, N * k}, gen, 0.1, 0.9);
+    std::vector<double> pv(static_cast<size_t>(N * (2 * F + 1)));
+    for (int64_t j = 0; j < N; ++j) {
+      double* pj = pv.data() + j * (2 * F + 1);
+      for (int f = 0; f < F; ++f) {
+        pj[f] = amps[static_cast<size_t>((f + j) % F)];
+        pj[F + f] = 0.7 * f - 2.5 + 0.3 * static_cast<double>(j);
+      }
+      pj[2 * F] = 0.5;
+    }
+    const Tensor p = Tensor::from_vector(pv, {N, 2 * F + 1});
+    GradcheckResult r = gradcheck(
+        [&](Graph&, const std::vector<Var>& v) { return t->apply(v[0], v[1], k, true); }, {x, p});
+    CHECK_MESSAGE(r.ok, r.report);
   }
 }

@@ -17,6 +17,7 @@
 #include "lut/node_ops.h"
 #include "lut/node_registry.h"
 #include "tensor/random.h"
+#include "test_networks.h"
 
 namespace difflut::test {
 
@@ -219,11 +220,7 @@ inline std::shared_ptr<LUTNetwork> toy_network(const Dataset& d, int64_t F, int 
                                                uint64_t seed) {
   ThermometerEncoder enc("distributive", 3);
   enc.fit(d.features_f32());
-  LUTNetworkConfig c;
-  c.num_features = F;
-  c.num_classes = d.num_classes;
-  c.hidden_sizes = {30, 12};
-  c.k = k;
+  LUTNetworkConfig c = test::small_config(F, d.num_classes, {30, 12}, k);
   c.node_type = node_type;
   c.first_mapping = first;
   c.later_mapping = MappingKind::random;

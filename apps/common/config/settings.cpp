@@ -87,6 +87,7 @@ ModelSettings parse_model_settings(const Config& c) {
   s.node_options.skip_interval = int32_at_least(c, "model.params.node_params.skip_interval");
   s.node_options.temperature = c.get_double("model.params.node_params.temperature");
   s.node_options.max_amplitude = c.get_double("model.params.node_params.max_amplitude");
+  s.node_options.signed_amplitudes = c.get_bool("model.params.node_params.signed_amplitudes");
   // Out-of-range options and k for the type (difflogic needs k = 2) fail here, naming the key.
   make_node_type(s.node_type, s.node_options, "model.params.node_type")->num_params(s.k);
   s.regularizer = c.get_choice("model.params.regularizer.kind", {"none", "functional", "spectral"});
