@@ -29,7 +29,7 @@ struct NodeConsts {
       nullptr;                         // polylut: [num_terms, 2] (parent term, variable), op device
   int width = 8, depth = 2, skip = 2;  // neurallut: hidden width, linear layers, skip interval
   double temperature = 1.0;            // probabilistic: T in σ(θ/T)
-  double max_amplitude = 0.5;          // fourier: A in y = b + A Σ_f â_f cos(...)
+  double max_amplitude = 8.0;          // fourier: A in y = b + A Σ_f â_f cos(...)
   bool signed_amplitudes = false;      // fourier: â normalised by Σ a (published) not Σ |a|
 };
 

@@ -70,12 +70,14 @@ Tensor init_params(const NodeType& t, int64_t N, int k, uint64_t seed) {
 }  // namespace
 
 TEST_CASE("fourier: parameter count 2·2^k + 1, published initialisation, soft forward and eval") {
-  NodeOptions unit;
+  NodeOptions unit, published;
   unit.max_amplitude = 1.0;
-  // The registered type has the published default A = ½; A = 1 is what checkpoints written
-  // before the option existed trained with.
-  for (const auto& [t, A] :
-       {std::pair{find_node_type("fourier"), 0.5}, std::pair{make_node_type("fourier", unit), 1.0}})
+  published.max_amplitude = 0.5;
+  // The registered type has the default A = 8, the published node A = ½; A = 1 is what
+  // checkpoints written before the option existed trained with.
+  for (const auto& [t, A] : {std::pair{find_node_type("fourier"), 8.0},
+                              std::pair{make_node_type("fourier", published), 0.5},
+                              std::pair{make_node_type("fourier", unit), 1.0}})
     for (int k : {1, 3, 6}) {
       CAPTURE(k);
       CAPTURE(A);
@@ -126,6 +128,7 @@ TEST_CASE(
     CAPTURE(signed_sum);
     NodeOptions o;
     o.signed_amplitudes = signed_sum;
+    o.max_amplitude = 0.5;
     auto t = make_node_type("fourier", o);
     const double want = std::clamp(fourier_raw(xv.data(), pv.data(), k, 0.5, signed_sum), 0.0, 1.0);
     CHECK(run(*t, x, p, k, true)[0] == doctest::Approx(want).epsilon(1e-12));
@@ -140,7 +143,7 @@ TEST_CASE(
 TEST_CASE("fourier's output is clamped to [0, 1] and its gradient is 0 where the clamp holds") {
   auto t = find_node_type("fourier");
   const int k = 2;
-  // One frequency carries everything: a = (1, 0, 0, 0), φ_0 = 0, b = 0.9 -> raw = 0.9 + A = 1.4.
+  // One frequency carries everything: a = (1, 0, 0, 0), φ_0 = 0, b = 0.9 -> raw = 0.9 + A > 1.
   const Tensor p = Tensor::from_vector(std::vector<double>{1, 0, 0, 0, 0, 0, 0, 0, 0.9}, {1, 9});
   const Tensor x = Tensor::from_vector(std::vector<double>{0.3, 0.7}, {1, 2});
   CHECK(run(*t, x, p, k, true)[0] == 1.0);

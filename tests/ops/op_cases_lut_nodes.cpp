@@ -165,8 +165,9 @@ double hybrid_soft(const double* x, const double* p, int k) {
   return sigmoid(p[a]);
 }
 
-// fourier: clamp(b + A Σ_f â_f cos(π Σ_{l ∈ f} x_l + φ_f), 0, 1), â_f = a_f / (Σ a + 1e-8), A = ½
-// (the published default max_amplitude).
+// fourier: clamp(b + A Σ_f â_f cos(π Σ_{l ∈ f} x_l + φ_f), 0, 1), â_f = a_f / (Σ |a| + 1e-8),
+// A = ½ (the published max_amplitude, set on the op below: the default 8 holds the clamp at most
+// points, which would leave little gradient to check).
 double fourier_soft(const double* x, const double* p, int k) {
   const unsigned F = 1u << k;
   double S = 0;
@@ -341,7 +342,12 @@ std::vector<NodeSpec> node_specs() {
       {"difflogic_lut", 2, 16, difflogic_soft, difflogic_eval,
        [](Var x, Var p, bool t) { return difflogic_lut(x, p, t); }, 1.5, nullptr},
       {"fourier_lut", 3, 17, fourier_soft, bits_of(fourier_soft),
-       [](Var x, Var p, bool t) { return find_node_type("fourier")->apply(x, p, 3, t); }, 1.0,
+       [](Var x, Var p, bool t) {
+         NodeOptions o;
+         o.max_amplitude = 0.5;
+         return make_node_type("fourier", o)->apply(x, p, 3, t);
+       },
+       1.0,
        nullptr, nullptr,
        // Amplitudes kept away from a zero sum (where the normalisation is ill-conditioned).
        [](std::vector<double>& p, int64_t P) {
