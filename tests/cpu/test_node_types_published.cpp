@@ -76,8 +76,8 @@ TEST_CASE("fourier: parameter count 2·2^k + 1, published initialisation, soft f
   // The registered type has the default A = 8, the published node A = ½; A = 1 is what
   // checkpoints written before the option existed trained with.
   for (const auto& [t, A] : {std::pair{find_node_type("fourier"), 8.0},
-                              std::pair{make_node_type("fourier", published), 0.5},
-                              std::pair{make_node_type("fourier", unit), 1.0}})
+                             std::pair{make_node_type("fourier", published), 0.5},
+                             std::pair{make_node_type("fourier", unit), 1.0}})
     for (int k : {1, 3, 6}) {
       CAPTURE(k);
       CAPTURE(A);

@@ -347,8 +347,7 @@ std::vector<NodeSpec> node_specs() {
          o.max_amplitude = 0.5;
          return make_node_type("fourier", o)->apply(x, p, 3, t);
        },
-       1.0,
-       nullptr, nullptr,
+       1.0, nullptr, nullptr,
        // Amplitudes kept away from a zero sum (where the normalisation is ill-conditioned).
        [](std::vector<double>& p, int64_t P) {
          for (size_t i = 0; i < p.size(); ++i)
