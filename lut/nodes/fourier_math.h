@@ -1,7 +1,8 @@
 // Per-sample math of the fourier node (the public DiffLUT's FourierNode): a bounded sum of cosines
 // over the 2^k half-integer frequency vectors ν_f = ½·bits(f) (bit l of f: input l),
 //   y = clamp(b + A Σ_f â_f cos(π Σ_{l ∈ f} x_l + φ_f), 0, 1),  â_f = a_f / (Σ_g |a_g| + 1e-8),
-// A = max_amplitude (option, default ½ as published: with b = ½ the sum starts inside [0, 1]).
+// A = max_amplitude (option, default 8; published ½: the thresholded network of a ½-amplitude
+// training answers in the middle of [0, 1], docs/NODES.md has the measurement).
 // The published code normalises by Σ_g a_g (option signed_amplitudes): nothing keeps the a_g
 // positive, and once training drives their sum near 0 the amplitudes blow up and the node
 // saturates (docs/NODES.md has the measurement); Σ |a_g| keeps the bound Σ |â_f| <= 1 that the

@@ -22,11 +22,11 @@ struct NodeOptions {
   int skip_interval = 2;     // neurallut: a skip connection from the inputs into every layer i > 0
                              // with i % skip_interval == 0 (0: none)
   double temperature = 1.0;  // probabilistic: T in σ(θ/T) (> 0)
-  double max_amplitude =
-      8.0;  // fourier: A, the bound on the cosine sum's amplitude (> 0; published: 0.5)
-  bool signed_amplitudes =
-      false;  // fourier: normalise the amplitudes by Σ a, as the published code
-              // (unbounded once some turn negative), instead of Σ |a|
+  // fourier: A, the bound on the cosine sum's amplitude (> 0; the published node's is 0.5).
+  double max_amplitude = 8.0;
+  // fourier: normalise the amplitudes by Σ a as the published code (unbounded once some turn
+  // negative) instead of Σ |a|.
+  bool signed_amplitudes = false;
 };
 
 // A node type called `name` with options `opts`: a fresh instance for the built-in types that take
