@@ -17,6 +17,8 @@ constexpr int kEpochStreamShift = 40;
 // Epochs are < 2^23, so their streams lie below 2^63; splits and subsets use streams above it and
 // never coincide with an epoch order.
 constexpr uint64_t kSplitStream = uint64_t{1} << 63;
+// Key offset of the augmentation draws (the golden-ratio constant: any fixed odd value works).
+constexpr uint64_t kAugmentKey = 0x9e3779b97f4a7c15ULL;
 constexpr uint64_t kSubsetStream = kSplitStream + (uint64_t{1} << kEpochStreamShift);
 
 std::vector<int64_t> permutation_at(uint64_t seed, uint64_t offset, int64_t n) {
@@ -44,6 +46,8 @@ DataLoader::DataLoader(const Dataset& dataset, int64_t batch_size, bool shuffle,
   labels_ = dataset.labels;
   n_ = dataset.size();
   f_ = dataset.feature_dim();
+  sample_shape_ = dataset.sample_shape();
+  name_ = dataset.name;
   make_order(0);
 }
 
@@ -68,6 +72,22 @@ void DataLoader::set_epoch(int64_t epoch) {
   next_epoch_ = epoch;
 }
 
+void DataLoader::set_augment(const AugmentOptions& options) {
+  DIFFLUT_CHECK(options.max_shift >= 0, "DataLoader '", name_,
+                "': expected an augmentation shift of at least 0 pixels, found ",
+                options.max_shift);
+  if (!options.enabled()) {  // nothing more to check: any dataset can go unaugmented
+    augment_ = options;
+    return;
+  }
+  const ImageGeometry g = augment_geometry(options, sample_shape_, "DataLoader '" + name_ + "'");
+  // Four counters per sample inside the epoch's 2^40-counter block.
+  DIFFLUT_CHECK(n_ < (int64_t{1} << 38), "DataLoader: dataset '", name_, "' has too many samples (",
+                n_, ") to augment");
+  augment_ = options;
+  geometry_ = g;
+}
+
 DataLoader::Iterator DataLoader::begin() {
   if (epoch_ != next_epoch_) make_order(next_epoch_);
   ++next_epoch_;
@@ -83,6 +103,12 @@ Batch DataLoader::batch(int64_t i) const {
   Batch out;
   Tensor x = Tensor::empty({b, f_}, DType::f32);
   gather_features_f32(features_, rows, b, x.data<float>());
+  if (augment_.enabled()) {
+    // Its own key (the seed mixed with a constant), so augmentation draws never share a Philox
+    // stream with the epoch orders, splits and subsets drawn from the seed itself.
+    augment_rows(x.data<float>(), b, geometry_, augment_, seed_ ^ kAugmentKey,
+                 static_cast<uint64_t>(epoch_) << kEpochStreamShift, start);
+  }
   Tensor y = Tensor::empty({b}, DType::i64);
   const int64_t* labels = labels_.data<int64_t>();
   int64_t* yd = y.data<int64_t>();

@@ -2,9 +2,11 @@
 // and random subsets.
 #pragma once
 #include <cstdint>
+#include <string>
 #include <utility>
 #include <vector>
 
+#include "data/augment.h"
 #include "data/dataset.h"
 
 namespace difflut {
@@ -42,6 +44,11 @@ class DataLoader {
   int64_t next_epoch() const { return next_epoch_; }
   // Makes `epoch` current (order(), batch()) and the one the next begin() runs.
   void set_epoch(int64_t epoch);
+  // Training-time augmentation of every batch from now on (augment.h): the draws depend on the
+  // seed, the epoch and the position in it only. Throws unless the samples are images the
+  // options fit. Default: none.
+  void set_augment(const AugmentOptions& options);
+  const AugmentOptions& augment() const { return augment_; }
   // Sample indices of the current epoch, in visiting order.
   const std::vector<int64_t>& order() const { return order_; }
   // Batch i of the current epoch (0 <= i < num_batches()).
@@ -81,6 +88,10 @@ class DataLoader {
   int64_t epoch_ = 0;       // the epoch order_ holds
   int64_t next_epoch_ = 0;  // what begin() runs
   std::vector<int64_t> order_;
+  AugmentOptions augment_;
+  ImageGeometry geometry_;
+  Shape sample_shape_;
+  std::string name_;
 };
 
 // Splits `dataset` at random into (train, validation): `fraction` in (0, 1) of the samples

@@ -127,6 +127,8 @@ main keys (see docs/CONFIG.md for all):
   training.optimizer            adam | adamw | sgd  (training.weight_decay)
   training.scheduler.type       step | cosine | none (step_size, gamma)
   training.val_fraction         share of the training set held out for validation
+  training.augment.shift        random shifts of training images by up to N pixels (0: none)
+  training.augment.hflip        random left-right mirroring of training images
 )";
   return s;
 }

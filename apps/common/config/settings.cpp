@@ -201,6 +201,9 @@ TrainSettings parse_train_settings(const Config& c) {
   s.resume = string_or(c, "training.resume", "");
   s.save_best = bool_or(c, "training.save_best", true);
   s.checkpoint_every = int_at_least_or(c, "training.checkpoint_every", 0, 1);
+  // Augmentation came later still; whether the shift fits the images is checked with the data.
+  s.augment.max_shift = int32_at_least_or(c, "training.augment.shift", 0, 0);
+  s.augment.hflip = bool_or(c, "training.augment.hflip", false);
   return s;
 }
 

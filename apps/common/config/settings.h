@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/config/config.h"
+#include "data/augment.h"
 #include "lut/lut_network.h"
 #include "lut/nodes/node_types.h"
 
@@ -60,6 +61,7 @@ struct TrainSettings {
   std::string resume;  // "" = a fresh run
   bool save_best = true;
   int64_t checkpoint_every = 1;  // 0 = no resumable checkpoint
+  AugmentOptions augment;        // training.augment.*: random shifts and flips of training images
 };
 
 // tracking.* (the SQLite experiment database)

@@ -47,14 +47,17 @@ TrainResult run_training(const ExperimentSettings& s, const Config& resolved, co
   // 3. optimizer and schedule
   OptimizerSetup opt = make_optimizer(s.training, model);
 
+  // The loader before the run directory: augmentation options that do not fit the data fail here.
+  DataLoader loader(data.train, s.training.batch_size, /*shuffle=*/true, s.seed + 2,
+                    /*drop_last=*/false, device);
+  loader.set_augment(s.training.augment);
+
   // Run directory, tracking database, checkpoints and resume (tracking_run.h). Created only now:
   // a bad dataset, subset or model setting above fails with nothing written (no run directory,
   // no experiment row).
   RunRecorder recorder(resolved, s, std::string(device_name(device)), io.log);
 
   // 4. epochs, each followed by validation and the epoch's records
-  DataLoader loader(data.train, s.training.batch_size, /*shuffle=*/true, s.seed + 2,
-                    /*drop_last=*/false, device);
   const Tensor val_x = data.val.size() > 0 ? data.val.features_f32() : Tensor();
   ProgressOptions po;
   po.live = io.live_progress;
