@@ -133,6 +133,20 @@ TEST_CASE("difflut-export verifies a small Fashion-MNIST-shaped checkpoint end t
   CHECK(lut_layer_luts > 0);
   CHECK(lut_layer_luts <= 42);
 
+  // --synth-modules: the per-module run only; the last line's luts are the modules' sum.
+  r = test::run_command(exe + " " + dir +
+                        "/m.safetensors --dataset fashionmnist --limit 8 "
+                        "--no-encoder --no-opt --synth-modules --out " +
+                        dir + "/v2m");
+  INFO(r.output);
+  CHECK(r.exit_code == 0);
+  CHECK(r.output.find("synthesis flattened (") == std::string::npos);
+  const size_t sum_at = r.output.find("sum of modules: ");
+  REQUIRE(sum_at != std::string::npos);
+  const std::string sum_luts = std::to_string(std::stoll(r.output.substr(sum_at + 16)));
+  CHECK(r.last_line().rfind("mismatches=0 luts=" + sum_luts + " ffs=0 synth_scope=modules", 0) ==
+        0);
+
   // Encoded bits in, the AXI4-Stream top over a 256-bit bus (10 beats a sample), registers inside
   // the popcount and argmax trees, random stalls, Icarus; flattened and per-module synthesis.
   r = test::run_command(exe + " " + dir +
