@@ -58,10 +58,20 @@ TEST_CASE("shipped configs compose to torch_dwn's README model on Fashion-MNIST,
   CHECK(!c.has("defaults"));
 }
 
+TEST_CASE("model=sparse_wide composes to the wide sparse model of docs/RESULTS.md") {
+  const app::Config c = compose({"model=sparse_wide"});
+  CHECK(c.get_string("model.name") == "sparse_wide");
+  CHECK(c.get_int_list("model.params.hidden_sizes") == std::vector<int64_t>{16000, 16000});
+  CHECK(c.get_string("model.params.layer_type") == "sparse");
+  CHECK(c.get_string("model.params.later_layer_type") == "sparse");
+  CHECK(c.get_int("model.params.encoder.num_bits") == 8);
+  CHECK(c.get_int("model.params.num_inputs") == 4);
+}
+
 TEST_CASE("model=bitlogic_ablation composes to the node-type ablation setting") {
   CHECK(app::group_options(shipped_config_dir(), "model") ==
         std::vector<std::string>{"bitlogic_ablation", "conv_cifar10", "conv_fashionmnist",
-                                 "conv_mnist", "dwn"});
+                                 "conv_mnist", "dwn", "sparse_wide"});
   const app::Config c = compose({"model=bitlogic_ablation", "model.params.node_type=hybrid"});
   CHECK(c.get_string("model.name") == "bitlogic_ablation");
   CHECK(c.get_string("model.params.node_type") == "hybrid");
