@@ -17,9 +17,9 @@ constexpr int kEpochStreamShift = 40;
 // Epochs are < 2^23, so their streams lie below 2^63; splits and subsets use streams above it and
 // never coincide with an epoch order.
 constexpr uint64_t kSplitStream = uint64_t{1} << 63;
+constexpr uint64_t kSubsetStream = kSplitStream + (uint64_t{1} << kEpochStreamShift);
 // Key offset of the augmentation draws (the golden-ratio constant: any fixed odd value works).
 constexpr uint64_t kAugmentKey = 0x9e3779b97f4a7c15ULL;
-constexpr uint64_t kSubsetStream = kSplitStream + (uint64_t{1} << kEpochStreamShift);
 
 std::vector<int64_t> permutation_at(uint64_t seed, uint64_t offset, int64_t n) {
   Generator gen(seed);

@@ -103,6 +103,11 @@ TEST_CASE("difflut-export verifies a small Fashion-MNIST-shaped checkpoint end t
   const std::string dir = test::temp_dir("hdl_app");
   save_lut_network(*net, dir + "/m.safetensors");
   const std::string exe = test::built_program("difflut-export");
+  // difflut-export on the saved model with `args`, writing to dir/out.
+  const auto export_run = [&](const std::string& args, const std::string& out) {
+    return test::run_command(exe + " " + dir + "/m.safetensors " + args + " --out " + dir + "/" +
+                             out);
+  };
   // Raw 8-bit inputs (encoder included), pipelined, Icarus.
   test::CommandResult r =
       test::run_command(exe + " " + dir +
@@ -118,10 +123,7 @@ TEST_CASE("difflut-export verifies a small Fashion-MNIST-shaped checkpoint end t
   CHECK(r.output.find("optimise dead logic: ") != std::string::npos);
 
   // Encoded bits in, combinational, Verilator, Yosys: the LUT layers take at most 30 + 12 LUT6.
-  r = test::run_command(exe + " " + dir +
-                        "/m.safetensors --dataset fashionmnist --limit 8 "
-                        "--no-encoder --no-opt --verify --synth --out " +
-                        dir + "/v2");
+  r = export_run("--dataset fashionmnist --limit 8 --no-encoder --no-opt --verify --synth", "v2");
   INFO(r.output);
   CHECK(r.exit_code == 0);
   CHECK(r.last_line().rfind("mismatches=0 luts=", 0) == 0);
@@ -134,10 +136,7 @@ TEST_CASE("difflut-export verifies a small Fashion-MNIST-shaped checkpoint end t
   CHECK(lut_layer_luts <= 42);
 
   // --synth-modules: the per-module run only; the last line's luts are the modules' sum.
-  r = test::run_command(exe + " " + dir +
-                        "/m.safetensors --dataset fashionmnist --limit 8 "
-                        "--no-encoder --no-opt --synth-modules --out " +
-                        dir + "/v2m");
+  r = export_run("--dataset fashionmnist --limit 8 --no-encoder --no-opt --synth-modules", "v2m");
   INFO(r.output);
   CHECK(r.exit_code == 0);
   CHECK(r.output.find("synthesis flattened (") == std::string::npos);
@@ -149,12 +148,11 @@ TEST_CASE("difflut-export verifies a small Fashion-MNIST-shaped checkpoint end t
 
   // Encoded bits in, the AXI4-Stream top over a 256-bit bus (10 beats a sample), registers inside
   // the popcount and argmax trees, random stalls, Icarus; flattened and per-module synthesis.
-  r = test::run_command(exe + " " + dir +
-                        "/m.safetensors --dataset fashionmnist --limit 12 "
-                        "--no-encoder --interface stream --bus-bits 256 --stall 40 --pipeline 1 "
-                        "--popcount-regs 1 --argmax-regs 1 --verify --simulator icarus --synth "
-                        "--out " +
-                        dir + "/v3");
+  r = export_run(
+      "--dataset fashionmnist --limit 12 --no-encoder --interface stream --bus-bits 256 "
+      "--stall 40 --pipeline 1 --popcount-regs 1 --argmax-regs 1 --verify --simulator icarus "
+      "--synth",
+      "v3");
   INFO(r.output);
   CHECK(r.exit_code == 0);
   CHECK(r.output.find("stream top: difflut_top_stream (s_axis 256 bits, 10 beat(s) a sample") !=
