@@ -205,21 +205,40 @@ void LUTLayer::set_mapping_indices(const Tensor& index) {
   cache_.reset();
 }
 
-void LUTLayer::set_mapping_candidates(const Tensor& candidates) {
-  DIFFLUT_CHECK(opt_.mapping == MappingKind::sparse,
-                "LUTLayer.set_mapping_candidates: the layer's mapping is not sparse");
+void LUTLayer::check_candidates(const Tensor& candidates, const std::string& who) const {
+  DIFFLUT_CHECK(opt_.mapping == MappingKind::sparse, who, ": the layer's mapping is not sparse");
   DIFFLUT_CHECK(candidates.defined() && candidates.shape() == candidates_.shape() &&
                     (candidates.dtype() == DType::i32 || candidates.dtype() == DType::i64),
-                "LUTLayer.set_mapping_candidates: expected i32/i64 candidates ",
-                shape_str(candidates_.shape()), ", found ",
+                who, ": expected i32/i64 candidates ", shape_str(candidates_.shape()), ", found ",
                 candidates.defined() ? candidates.describe() : std::string("undefined"));
   const Tensor c = host_i64(candidates);
   const int64_t* p = c.data<int64_t>();
   for (int64_t e = 0; e < c.numel(); ++e)
-    DIFFLUT_CHECK(p[e] >= 0 && p[e] < opt_.input_size, "LUTLayer.set_mapping_candidates: entry ", e,
-                  " = ", p[e], " is outside [0, ", opt_.input_size, ")");
-  candidates_ = c.to(DType::i32);
+    DIFFLUT_CHECK(p[e] >= 0 && p[e] < opt_.input_size, who, ": entry ", e, " = ", p[e],
+                  " is outside [0, ", opt_.input_size, ")");
+}
+
+void LUTLayer::set_mapping_candidates(const Tensor& candidates) {
+  check_candidates(candidates, "LUTLayer.set_mapping_candidates");
+  candidates_ = host_i64(candidates).to(DType::i32);
   sparse_cache_.reset();
+}
+
+NamedTensors LUTLayer::extra_state() const {
+  if (opt_.mapping != MappingKind::sparse) return {};
+  return {{"mapping_candidates", candidates_}};
+}
+
+void LUTLayer::check_extra_state(const NamedTensors& state) const {
+  if (opt_.mapping != MappingKind::sparse) return Module::check_extra_state(state);
+  DIFFLUT_CHECK(state.size() == 1 && state[0].first == "mapping_candidates",
+                "LUTLayer: expected the extra state entry 'mapping_candidates' alone, found ",
+                state.size(), " entries");
+  check_candidates(state[0].second, "LUTLayer: entry 'mapping_candidates'");
+}
+
+void LUTLayer::load_extra_state(const NamedTensors& state) {
+  if (opt_.mapping == MappingKind::sparse) set_mapping_candidates(state.at(0).second);
 }
 
 void LUTLayer::invalidate_mapping_cache() {

@@ -109,10 +109,19 @@ class LUTLayer : public Module {
   // Call after writing W outside the optimizer (loading a checkpoint): drops the cached argmax.
   void invalidate_mapping_cache();
 
+  // A sparse layer's candidates as "mapping_candidates" (i32 [N*k, C]): the candidate refresh
+  // changes them during training (lut/sparse_refresh.h), so training checkpoints carry them.
+  NamedTensors extra_state() const override;
+  void check_extra_state(const NamedTensors& state) const override;
+  void load_extra_state(const NamedTensors& state) override;
+
  private:
   struct FixedCache;   // index + CSR inverse on one device
   struct SparseCache;  // candidates + their CSR inverse on one device
   std::string node_prefix() const;
+  // Throws unless `candidates` can replace candidates_ (shape, integer dtype, range); `who` starts
+  // the message.
+  void check_candidates(const Tensor& candidates, const std::string& who) const;
 
   LUTLayerOptions opt_;
   Parameter* params_ = nullptr;

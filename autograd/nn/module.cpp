@@ -59,6 +59,28 @@ std::vector<std::pair<std::string, Parameter*>> Module::named_parameters() {
   return out;
 }
 
+std::vector<std::pair<std::string, Module*>> Module::named_modules() {
+  std::vector<std::pair<std::string, Module*>> out;
+  std::vector<std::pair<std::string, Module*>> todo{{"", this}};
+  while (!todo.empty()) {
+    auto [path, m] = todo.back();
+    todo.pop_back();
+    const bool seen =
+        std::any_of(out.begin(), out.end(), [&](const auto& e) { return e.second == m; });
+    if (seen) continue;
+    out.emplace_back(path, m);
+    // Pushed in reverse so the first child is visited next (depth first, registration order).
+    for (auto it = m->children_.rbegin(); it != m->children_.rend(); ++it)
+      todo.emplace_back(path.empty() ? it->first : path + "." + it->first, it->second.get());
+  }
+  return out;
+}
+
+void Module::check_extra_state(const NamedTensors& state) const {
+  DIFFLUT_CHECK(state.empty(), type_name(), ": expected no extra state, found ", state.size(),
+                " entries (the first '", state.empty() ? std::string() : state.front().first, "')");
+}
+
 std::vector<Parameter*> Module::parameters() {
   std::vector<Parameter*> out;
   for (auto& [n, p] : named_parameters()) out.push_back(p);

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "autograd/graph.h"
+#include "autograd/io/named_tensors.h"
 #include "autograd/nn/parameter_buffer.h"
 
 namespace difflut {
@@ -49,6 +50,19 @@ class Module {
   // This module's own parameter called `name` (no dots), or the dotted path into descendants.
   Parameter& parameter(const std::string& dotted_name);
   int64_t num_parameters();  // total number of elements
+  // Every module of the tree with its dotted path ("" for this one), depth first in registration
+  // order, each once.
+  std::vector<std::pair<std::string, Module*>> named_modules();
+
+  // State a checkpoint must restore besides the parameters: what training changes outside the
+  // optimizer (a sparse layer's candidates, which the candidate refresh redraws). This module's
+  // own entries, names without dots; none by default.
+  virtual NamedTensors extra_state() const { return {}; }
+  // Throws difflut::Error naming the entry when `state` (this module's entries, named as
+  // extra_state() names them) cannot be loaded; changes nothing. The default expects none.
+  virtual void check_extra_state(const NamedTensors& state) const;
+  // Loads entries check_extra_state accepted.
+  virtual void load_extra_state(const NamedTensors& /*state*/) {}
 
   // Training mode, applied to the whole tree.
   void train(bool on = true);

@@ -129,7 +129,7 @@ TEST_CASE("checkpoint: a changed byte anywhere in a tensor or a metadata value i
   save_training_checkpoint(path, model, opt, &sched, g, st);
   const std::string original = test::read_text(path);
   const SafetensorsContents parsed = load_safetensors(path);
-  CHECK(parsed.metadata.at("format_version") == "2");
+  CHECK(parsed.metadata.at("format_version") == "3");
   CHECK(parsed.metadata.at("checksum") == safetensors_checksum(parsed.tensors, parsed.metadata));
   // Loads `bytes` as the checkpoint into fresh objects: "" or the error (the model unchanged).
   auto load_bytes = [&](const std::string& bytes) {
@@ -172,9 +172,9 @@ TEST_CASE("checkpoint: a changed byte anywhere in a tensor or a metadata value i
   v1.metadata["format_version"] = "1";
   v1.metadata.erase("checksum");
   CHECK(load_bytes(serialize_safetensors(v1.tensors, v1.metadata)).empty());
-  v1.metadata["format_version"] = "3";
+  v1.metadata["format_version"] = "4";
   CHECK(load_bytes(serialize_safetensors(v1.tensors, v1.metadata))
-            .find("expected format_version 1 or 2, found '3'") != std::string::npos);
+            .find("expected format_version 1, 2 or 3, found '4'") != std::string::npos);
   SafetensorsContents no_sum = parsed;
   no_sum.metadata.erase("checksum");
   CHECK(load_bytes(serialize_safetensors(no_sum.tensors, no_sum.metadata))

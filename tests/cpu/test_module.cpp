@@ -55,6 +55,18 @@ TEST_CASE("named_parameters lists dotted names depth first in registration order
   CHECK_THROWS_AS(t.parameter("inner.7.b"), Error);
 }
 
+TEST_CASE("named_modules lists the tree depth first; plain modules hold no extra state") {
+  Tree t;
+  std::vector<std::string> paths;
+  for (auto& [path, m] : t.named_modules()) paths.push_back(path);
+  CHECK(paths == std::vector<std::string>{"", "left", "inner", "inner.0", "inner.1", "right"});
+  CHECK(t.named_modules()[3].second == &dynamic_cast<Sequential&>(*t.children()[1].second)[0]);
+  CHECK(t.extra_state().empty());
+  CHECK_NOTHROW(t.check_extra_state({}));
+  CHECK_THROWS_WITH_AS(t.check_extra_state({{"x", Tensor::zeros({1})}}),
+                       "Module: expected no extra state, found 1 entries (the first 'x')", Error);
+}
+
 TEST_CASE("registration rejects duplicate names, dotted names and null children") {
   Leaf l(1, 1);
   CHECK_THROWS_AS(l.register_parameter("w", Tensor::zeros({1})), Error);

@@ -129,6 +129,7 @@ main keys (see docs/CONFIG.md for all):
   training.val_fraction         share of the training set held out for validation
   training.augment.shift        random shifts of training images by up to N pixels (0: none)
   training.augment.hflip        random left-right mirroring of training images
+  training.sparse_refresh       sparse mappings: candidates per slot replaced after each epoch
 )";
   return s;
 }

@@ -204,6 +204,8 @@ TrainSettings parse_train_settings(const Config& c) {
   // Augmentation came later still; whether the shift fits the images is checked with the data.
   s.augment.max_shift = int32_at_least_or(c, "training.augment.shift", 0, 0);
   s.augment.hflip = bool_or(c, "training.augment.hflip", false);
+  // Whether the model has sparse layers it fits is checked with the model (train_refresh.h).
+  s.sparse_refresh = int_at_least_or(c, "training.sparse_refresh", 0, 0);
   return s;
 }
 

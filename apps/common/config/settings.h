@@ -62,6 +62,7 @@ struct TrainSettings {
   bool save_best = true;
   int64_t checkpoint_every = 1;  // 0 = no resumable checkpoint
   AugmentOptions augment;        // training.augment.*: random shifts and flips of training images
+  int64_t sparse_refresh = 0;    // sparse mappings: candidates per slot replaced after each epoch
 };
 
 // tracking.* (the SQLite experiment database)

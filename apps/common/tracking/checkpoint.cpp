@@ -25,6 +25,7 @@ namespace {
 const std::string kModel = "model:";
 const std::string kOptim = "optim:";
 const std::string kSched = "sched:";
+const std::string kState = "state:";  // modules' extra state (format_version 3 on)
 const std::string kMetaPrefix = "difflut.";
 
 // Strictly a decimal unsigned integer: std::stoull also takes "-1" (as 2^64 - 1), " 7" and "+7",
@@ -62,12 +63,15 @@ void save_training_checkpoint(const std::string& path, Module& model, Optimizer&
                               const CheckpointState& state) {
   NamedTensors tensors;
   for (auto& [name, p] : model.named_parameters()) tensors.emplace_back(kModel + name, p->value);
+  for (auto& [path, m] : model.named_modules())
+    for (auto& [name, t] : m->extra_state())
+      tensors.emplace_back(kState + (path.empty() ? name : path + "." + name), t);
   for (auto& [name, t] : optimizer.state_dict()) tensors.emplace_back(kOptim + name, t);
   if (scheduler)
     for (auto& [name, t] : scheduler->state_dict()) tensors.emplace_back(kSched + name, t);
   Metadata meta;
   meta["format"] = "difflut-train checkpoint";
-  meta["format_version"] = "2";
+  meta["format_version"] = "3";
   meta["epoch"] = std::to_string(state.epoch);
   meta["generator_seed"] = std::to_string(generator.seed());
   meta["generator_offset"] = std::to_string(generator.offset());
@@ -90,13 +94,14 @@ CheckpointState load_training_checkpoint(const std::string& path, Module& model,
   const Metadata& meta = file.metadata;
   const auto version = meta.find("format_version");
   const std::string found_version = version == meta.end() ? "(missing)" : version->second;
-  DIFFLUT_CHECK(found_version == "1" || found_version == "2", "checkpoint '", path,
-                "': expected format_version 1 or 2, found '", found_version, "'");
-  // load_safetensors has verified the checksum; version 2 must have one (a damaged entry name
-  // would otherwise turn the check off).
+  DIFFLUT_CHECK(found_version == "1" || found_version == "2" || found_version == "3",
+                "checkpoint '", path, "': expected format_version 1, 2 or 3, found '",
+                found_version, "'");
+  // load_safetensors has verified the checksum; versions 2 and 3 must have one (a damaged entry
+  // name would otherwise turn the check off).
   DIFFLUT_CHECK(found_version == "1" || meta.count(kChecksumKey), "checkpoint '", path,
-                "': metadata entry 'checksum' is missing (format_version 2 has one): the file is ",
-                "damaged");
+                "': metadata entry 'checksum' is missing (format_version ", found_version,
+                " has one): the file is damaged");
   auto meta_is = [&](const char* key, const std::string& want) {
     auto it = meta.find(key);
     const std::string found = it == meta.end() ? std::string("(missing)") : it->second;
@@ -134,6 +139,27 @@ CheckpointState load_training_checkpoint(const std::string& path, Module& model,
     check_finite(*t, path, "parameter '" + name + "'");
     copies.emplace_back(p, t);
   }
+  // Modules' extra state (a sparse layer's candidates), from version 3 on. Versions 1 and 2 were
+  // written before training could change it, so the state the seed draws is theirs.
+  std::vector<std::pair<Module*, NamedTensors>> extra;
+  if (found_version == "3") {
+    for (auto& [mpath, m] : model.named_modules()) {
+      NamedTensors entries;
+      for (const auto& [name, want] : m->extra_state()) {
+        const std::string full = mpath.empty() ? name : mpath + "." + name;
+        const Tensor* t = find_tensor(file.tensors, kState + full);
+        DIFFLUT_CHECK(t != nullptr, "checkpoint '", path, "': entry '", kState, full,
+                      "' of the model is missing (was the checkpoint written for another model?)");
+        entries.emplace_back(name, *t);
+      }
+      try {
+        m->check_extra_state(entries);
+      } catch (const Error& e) {
+        DIFFLUT_FAIL("checkpoint '", path, "': module '", mpath, "': ", e.what());
+      }
+      if (!entries.empty()) extra.emplace_back(m, std::move(entries));
+    }
+  }
   // The scheduler steps once per epoch, so its position must be the checkpoint's epoch.
   if (scheduler) {
     const Tensor* last = find_tensor(sched, "scheduler.last_epoch");
@@ -147,6 +173,7 @@ CheckpointState load_training_checkpoint(const std::string& path, Module& model,
   optimizer.load_state_dict(optim);
   if (scheduler) scheduler->load_state_dict(sched);
   for (auto& [p, t] : copies) p->value.copy_(*t);
+  for (auto& [m, entries] : extra) m->load_extra_state(entries);
   generator.set_state(state.generator_seed, state.generator_offset);
   return state;
 }

@@ -41,9 +41,11 @@ struct CheckpointState {
 void save_training_checkpoint(const std::string& path, Module& model, Optimizer& optimizer,
                               const LRScheduler* scheduler, const Generator& generator,
                               const CheckpointState& state);
-// Restores model parameters, optimizer and scheduler state and the generator from `path`. A
-// format_version 2 file must hold its checksum, which load_safetensors verifies (format_version 1,
-// written before it, has none).
+// Restores model parameters, the modules' extra state (Module::extra_state: a sparse layer's
+// candidates, "state:<module>.<name>", from format_version 3 on; versions 1 and 2 predate it),
+// optimizer and scheduler state and the generator from `path`. A format_version 2 or 3 file must
+// hold its checksum, which load_safetensors verifies (format_version 1, written before it, has
+// none).
 // Every
 // model parameter must be present with its shape and dtype and finite values; the metadata's
 // integers must be plain decimals (epoch <= kMaxCheckpointEpoch), the scheduler's epoch the checkpoint's, the optimizer state finite with a step

@@ -11,6 +11,7 @@
 #include "common/training/train_eval.h"
 #include "common/training/train_model.h"
 #include "common/training/train_optimizer.h"
+#include "common/training/train_refresh.h"
 #include "data/loader.h"
 #include "tensor/error.h"
 
@@ -43,6 +44,7 @@ TrainResult run_training(const ExperimentSettings& s, const Config& resolved, co
   const std::unique_ptr<LUTNetwork> model_ptr = build_model(s.model, data.train, device, gen);
   LUTNetwork& model = *model_ptr;
   info(describe_model(model, s.model));
+  check_sparse_refresh(model, s.training.sparse_refresh);
 
   // 3. optimizer and schedule
   OptimizerSetup opt = make_optimizer(s.training, model);
@@ -78,6 +80,10 @@ TrainResult run_training(const ExperimentSettings& s, const Config& resolved, co
     progress.end_epoch(epoch_summary(rec, s.training.epochs));
     result.history.push_back(rec);
     if (opt.scheduler) opt.scheduler->step();
+    // Before the checkpoint, which then holds the new candidates; none after the last epoch, whose
+    // model is the result.
+    if (epoch < s.training.epochs)
+      refresh_sparse_candidates(model, s.training.sparse_refresh, s.seed, epoch);
     recorder.end_epoch(rec, model, *opt.optimizer, opt.scheduler.get(), gen, result,
                        [&](const std::string& path) {
                          LUTNetworkSaveOptions so;
