@@ -1,4 +1,5 @@
-// Small LUT networks for tests: the configuration that most network tests start from.
+// Small LUT networks for tests: the configuration that most network tests start from, and a
+// sparse layer's options.
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -16,6 +17,17 @@ inline LUTNetworkConfig small_config(int64_t F, int C, std::vector<int64_t> hidd
   c.hidden_sizes = std::move(hidden);
   c.k = k;
   return c;
+}
+
+// One LUT layer of N nodes with fan-in k over F inputs, its mapping sparse with C candidates.
+inline LUTLayerOptions sparse_layer_options(int64_t F, int64_t N, int k, int64_t C) {
+  LUTLayerOptions o;
+  o.input_size = F;
+  o.num_nodes = N;
+  o.k = k;
+  o.mapping = MappingKind::sparse;
+  o.sparse_candidates = C;
+  return o;
 }
 
 }  // namespace difflut::test

@@ -25,17 +25,6 @@ using test::toy_data;
 
 namespace {
 
-LUTLayerOptions sparse_opts(int64_t F, int64_t N, int k, int64_t C) {
-  LUTLayerOptions o;
-  o.input_size = F;
-  o.num_nodes = N;
-  o.k = k;
-  o.mapping = MappingKind::sparse;
-  o.sparse_candidates = C;
-  return o;
-}
-
-
 LUTNetworkConfig toy_config(MappingKind first, MappingKind later, int64_t C) {
   LUTNetworkConfig c = test::small_config(12, 3, {30, 12}, 4);
   c.first_mapping = first;
@@ -70,7 +59,7 @@ void train(LUTNetwork& net, const Tensor& x, const Tensor& y, int steps) {
 
 TEST_CASE("sparse LUTLayer: W [S, C], distinct candidates per slot, the choice is a candidate") {
   Generator gen(3);
-  LUTLayer layer(sparse_opts(40, 25, 4, 5), gen);
+  LUTLayer layer(test::sparse_layer_options(40, 25, 4, 5), gen);
   const int64_t S = 100;
   REQUIRE(layer.mapping_weights() != nullptr);
   CHECK(layer.mapping_weights()->value.shape() == Shape{S, 5});
@@ -90,7 +79,7 @@ TEST_CASE("sparse LUTLayer: W [S, C], distinct candidates per slot, the choice i
   }
   CHECK(firsts.size() == 40);  // candidate 0 is a random mapping: every input covered (S >= F)
   // C = F is allowed: every input is a candidate of every slot.
-  LUTLayer full(sparse_opts(6, 3, 2, 6), gen);
+  LUTLayer full(test::sparse_layer_options(6, 3, 2, 6), gen);
   CHECK(full.mapping_weights()->value.shape() == Shape{6, 6});
   // A sparse layer is set through W and the candidates, not a fixed index.
   CHECK_THROWS_AS(layer.set_mapping_indices(Tensor::zeros({S}, DType::i64)), Error);
@@ -99,10 +88,10 @@ TEST_CASE("sparse LUTLayer: W [S, C], distinct candidates per slot, the choice i
 TEST_CASE("sparse mapping: C < 1 and C > inputs are one-line errors") {
   Generator gen(1);
   CHECK_THROWS_WITH_AS(
-      LUTLayer(sparse_opts(10, 4, 2, 0), gen),
+      LUTLayer(test::sparse_layer_options(10, 4, 2, 0), gen),
       "LUTLayer: expected sparse_candidates in [1, 10] (the layer's inputs), found 0", Error);
   CHECK_THROWS_WITH_AS(
-      LUTLayer(sparse_opts(10, 4, 2, 11), gen),
+      LUTLayer(test::sparse_layer_options(10, 4, 2, 11), gen),
       "LUTLayer: expected sparse_candidates in [1, 10] (the layer's inputs), found 11", Error);
   Tensor x, y;
   toy_data(16, 12, 3, 1, x, y);
@@ -121,7 +110,7 @@ TEST_CASE("sparse mapping: C < 1 and C > inputs are one-line errors") {
 
 TEST_CASE("sparse LUTLayer: the forward reads the chosen candidate of every slot") {
   Generator gen(7);
-  LUTLayerOptions o = sparse_opts(16, 6, 3, 4);
+  LUTLayerOptions o = test::sparse_layer_options(16, 6, 3, 4);
   LUTLayer layer(o, gen);
   // The same layer with a random mapping set to the sparse layer's choice computes the same bits.
   LUTLayerOptions ro = o;

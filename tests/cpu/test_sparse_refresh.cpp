@@ -10,23 +10,10 @@
 #include "lut/lut_layer.h"
 #include "lut/sparse_mapping.h"
 #include "lut/sparse_refresh.h"
+#include "test_networks.h"
 #include "test_util.h"
 
 using namespace difflut;
-
-namespace {
-
-LUTLayerOptions sparse_layer(int64_t F, int64_t N, int k, int64_t C) {
-  LUTLayerOptions o;
-  o.input_size = F;
-  o.num_nodes = N;
-  o.k = k;
-  o.mapping = MappingKind::sparse;
-  o.sparse_candidates = C;
-  return o;
-}
-
-}  // namespace
 
 TEST_CASE("refresh_candidate_rows: the lowest losers become inputs the slot did not hold") {
   // Two slots of C = 5 over F = 20 inputs; scores chosen so the order is known.
@@ -111,7 +98,7 @@ TEST_CASE("refresh_candidate_rows: limits, reproducibility and one-line errors")
 
 TEST_CASE("refresh_sparse_layer: W is written in place, the layer's output is unchanged") {
   Generator gen(21);
-  LUTLayer layer(sparse_layer(60, 20, 4, 6), gen);
+  LUTLayer layer(test::sparse_layer_options(60, 20, 4, 6), gen);
   // Spread the scores as training would, so the kept means differ from slot to slot.
   Generator sg(5);
   Tensor& wv = layer.mapping_weights()->value;
@@ -133,7 +120,7 @@ TEST_CASE("refresh_sparse_layer: W is written in place, the layer's output is un
   for (size_t e = 0; e < cand_after.size(); ++e) changed += cand_after[e] != cand_before[e];
   CHECK(changed == 160);
   // Layers with other mappings are refused.
-  LUTLayerOptions ro = sparse_layer(60, 20, 4, 6);
+  LUTLayerOptions ro = test::sparse_layer_options(60, 20, 4, 6);
   ro.mapping = MappingKind::random;
   LUTLayer fixed(ro, gen);
   CHECK_THROWS_WITH_AS(refresh_sparse_layer(fixed, 1, rg),
