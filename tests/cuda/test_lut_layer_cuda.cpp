@@ -6,6 +6,7 @@
 #include "autograd/ops.h"
 #include "autograd/optim/adam.h"
 #include "lut/lut_network.h"
+#include "lut/sparse_refresh.h"
 #include "test_networks.h"
 #include "test_util.h"
 
@@ -102,6 +103,25 @@ TEST_CASE(
     "LUT network on CUDA matches the CPU: sparse mappings in every layer, forward and one step") {
   DIFFLUT_REQUIRE_GPU();
   compare_devices(MappingKind::sparse, MappingKind::sparse);
+}
+
+TEST_CASE("sparse candidate refresh on CUDA: W rewritten on the device, as on the CPU") {
+  DIFFLUT_REQUIRE_GPU();
+  Tensor x, y;
+  toy_data(48, 20, 4, 9, x, y);
+  auto cpu = make_net(MappingKind::sparse, x, Device::cpu, MappingKind::sparse);
+  auto gpu = make_net(MappingKind::sparse, x, Device::cuda, MappingKind::sparse);
+  for (size_t i = 0; i < cpu->num_layers(); ++i) {
+    Generator gc(5 + i), gg(5 + i);
+    CHECK(refresh_sparse_layer(gpu->layer(i), 3, gg) == refresh_sparse_layer(cpu->layer(i), 3, gc));
+    CHECK(gpu->layer(i).mapping_weights()->value.device() == Device::cuda);
+    test::check_equal(gpu->layer(i).mapping_weights()->value.to(Device::cpu),
+                      cpu->layer(i).mapping_weights()->value);
+    test::check_equal(gpu->layer(i).mapping_candidates(), cpu->layer(i).mapping_candidates());
+  }
+  cpu->eval();
+  gpu->eval();
+  test::check_equal(gpu->predict(x, 32), cpu->predict(x, 32));
 }
 
 TEST_CASE("LUT network moved to CUDA with to_device predicts like the CPU original") {
