@@ -41,9 +41,12 @@ StreamDesign write_stream_top(const Circuit& circuit, const VerilogDesign& core,
   const int64_t BEATS = sd.beats;
   const int L = core.latency;
   // Credits: a sample is accepted only while fewer than `depth` are in the pipeline or the FIFO.
-  // A sample holds a credit from the edge accepting its last beat until the edge delivering it,
-  // at least L + 2 edges; L + 3 credits keep a sample per cycle flowing when the sink is ready.
-  sd.depth = L + 3;
+  // A sample holds a credit from the edge accepting its last beat until the edge after the one
+  // delivering it (the credit returns from a register, m_fire_d: the output handshake then has
+  // no combinational path to the input side, which sits across the chip and was the critical
+  // path of a placed iCE40 design), at least L + 3 edges; L + 4 credits keep a sample per cycle
+  // flowing when the sink is ready.
+  sd.depth = L + 4;
   sd.class_bits = static_cast<int>(core.output_bits[static_cast<size_t>(class_port)]);
   sd.score_bits = options.scores ? core.output_bits[static_cast<size_t>(score_port)] : 0;
   const int64_t R = sd.class_bits + sd.score_bits;
@@ -149,8 +152,17 @@ StreamDesign write_stream_top(const Circuit& circuit, const VerilogDesign& core,
   os << "  " << reg << " " << range(R) << " fifo [0:" << sd.depth - 1 << "];\n";
   os << "  " << reg << " " << range(PW) << " wr_ptr;\n  " << reg << " " << range(PW)
      << " rd_ptr;\n  " << reg << " " << range(CW) << " fill;\n";
-  os << "  assign m_axis_tvalid = fill != " << lit(CW, 0) << ";\n";
-  os << "  wire m_fire = m_axis_tvalid && m_axis_tready;\n";
+  // m_axis_tvalid is a register equal to fill != 0 (its next value computed beside fill's): the
+  // pin's logic cell then sits in no register-to-register path of more than one LUT (as a LUT on
+  // fill it was placed at the pin, and fill -> pin -> fill was the critical path of a placed
+  // iCE40 design).
+  os << "  " << reg << " out_valid;  // fill != 0, registered\n";
+  os << "  assign m_axis_tvalid = out_valid;\n";
+  os << "  wire m_fire = out_valid && m_axis_tready;\n";
+  os << "  " << ff << " out_valid <= aresetn && (result_valid || fill > " << lit(CW, 1)
+     << " || (fill == " << lit(CW, 1) << " && !m_fire));\n";
+  os << "  " << reg << " m_fire_d;  // a result left last cycle: its credit returns now\n";
+  os << "  " << ff << " m_fire_d <= aresetn && m_fire;\n";
   os << "  assign m_axis_tdata = ";
   if (sd.out_bits > R)
     os << "{" << sd.out_bits - R << "'d0, fifo[rd_ptr]};\n";
@@ -177,7 +189,7 @@ StreamDesign write_stream_top(const Circuit& circuit, const VerilogDesign& core,
   os << "      if (result_valid) " << wrap("wr_ptr") << "\n";
   os << "      if (m_fire) " << wrap("rd_ptr") << "\n";
   bump("fill", CW, "result_valid", "m_fire");
-  bump("credits", CW, "accept", "m_fire");
+  bump("credits", CW, "accept", "m_fire_d");
   os << "    end\n  end\nendmodule\n";
 
   sd.design = core;
