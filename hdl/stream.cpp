@@ -93,7 +93,10 @@ StreamDesign write_stream_top(const Circuit& circuit, const VerilogDesign& core,
   os << "  " << reg << " " << range(BEATS) << " token;\n";
   os << "  " << reg << " " << range(CW) << " credits;  // samples accepted and not yet delivered\n";
   os << "  wire last_beat = token[" << BEATS - 1 << "];\n";
-  os << "  assign s_axis_tready = !last_beat || credits != " << lit(CW, sd.depth) << ";\n";
+  // full == (credits == depth), kept as a register beside credits so that the ready and the
+  // credit update are one LUT apart (a compare of credits in between was a critical path on iCE40).
+  os << "  " << reg << " full;  // every credit is taken\n";
+  os << "  assign s_axis_tready = !last_beat || !full;\n";
   os << "  wire s_fire = s_axis_tvalid && s_axis_tready;\n";
   os << "  wire accept = s_fire && last_beat;  // a complete sample enters\n";
   os << "  " << ff << " begin\n    if (!aresetn) token <= " << lit(static_cast<int>(BEATS), 1)
@@ -185,11 +188,13 @@ StreamDesign write_stream_top(const Circuit& circuit, const VerilogDesign& core,
   };
   os << "  " << ff << " begin\n    if (!aresetn) begin\n      wr_ptr <= " << lit(PW, 0)
      << ";\n      rd_ptr <= " << lit(PW, 0) << ";\n      fill <= " << lit(CW, 0)
-     << ";\n      credits <= " << lit(CW, 0) << ";\n    end else begin\n";
+     << ";\n      credits <= " << lit(CW, 0) << ";\n      full <= 1'b0;\n    end else begin\n";
   os << "      if (result_valid) " << wrap("wr_ptr") << "\n";
   os << "      if (m_fire) " << wrap("rd_ptr") << "\n";
   bump("fill", CW, "result_valid", "m_fire");
   bump("credits", CW, "accept", "m_fire_d");
+  os << "      if (accept && !m_fire_d) full <= credits == " << lit(CW, sd.depth - 1)
+     << ";\n      else if (!accept && m_fire_d) full <= 1'b0;\n";
   os << "    end\n  end\nendmodule\n";
 
   sd.design = core;
