@@ -17,6 +17,7 @@ void refresh_rows(int32_t* cand, T* w, int64_t S, int64_t C, int64_t F, int64_t 
   const int64_t r = std::min(per_slot, F - C);
   if (r <= 0) return;
   std::vector<int64_t> order;
+  std::vector<int32_t> held;
   for (int64_t s = 0; s < S; ++s) {
     int32_t* crow = cand + s * C;
     T* wrow = w + s * C;
@@ -38,11 +39,15 @@ void refresh_rows(int32_t* cand, T* w, int64_t S, int64_t C, int64_t F, int64_t 
       fresh_score = std::nextafter(wrow[chosen], -std::numeric_limits<T>::infinity());
     std::vector<int64_t> slots(out_begin, out_end);
     std::sort(slots.begin(), slots.end());
+    // New inputs are new to the slot: none of its C candidates before the swap (the replaced
+    // ones included) and none drawn for it just now; F - C >= r leaves one at every draw.
+    held.assign(crow, crow + C);
     for (const int64_t c : slots) {
       int32_t input;
-      do {  // an input the slot does not hold (the replaced ones included): F - C >= r of them
+      do {
         input = static_cast<int32_t>(gen.below(static_cast<uint64_t>(F)));
-      } while (std::find(crow, crow + C, input) != crow + C);
+      } while (std::find(held.begin(), held.end(), input) != held.end());
+      held.push_back(input);
       crow[c] = input;
       wrow[c] = fresh_score;
       replaced.push_back(s * C + c);

@@ -76,6 +76,17 @@ TEST_CASE("refresh_candidate_rows: limits, reproducibility and one-line errors")
   Generator gen(1);
   CHECK(refresh_candidate_rows(cand, w, 4, 2, gen).size() == 2);
   CHECK(cand.to_vector<int32_t>() == std::vector<int32_t>{3, 1, 2, 2, 1, 3});
+  // F - C = r exactly: the new inputs are the two the slot never held, never a replaced one back.
+  Tensor tight = Tensor::from_vector(std::vector<int32_t>{0, 1, 2}, {1, 3});
+  Tensor wt = Tensor::from_vector(std::vector<float>{3, 2, 1}, {1, 3});
+  for (uint64_t seed = 0; seed < 20; ++seed) {
+    Tensor c = tight.clone(), wc = wt.clone();
+    Generator g(seed);
+    REQUIRE(refresh_candidate_rows(c, wc, 5, 2, g) == std::vector<int64_t>{1, 2});
+    const std::vector<int32_t> row = c.to_vector<int32_t>();
+    CHECK(row[0] == 0);
+    CHECK(std::set<int32_t>(row.begin() + 1, row.end()) == std::set<int32_t>{3, 4});
+  }
   // F = C: nothing to draw, nothing changes.
   Tensor full = Tensor::from_vector(std::vector<int32_t>{0, 1, 2}, {1, 3});
   Tensor wf = Tensor::from_vector(std::vector<float>{1, 2, 3}, {1, 3});
