@@ -32,6 +32,7 @@
 #include "lut/node_registry.h"
 #include "lut/nodes/node_types.h"
 #include "lut/scalar_node_type.h"
+#include "lut/sparse_refresh.h"
 
 #include "data/dataset.h"
 #include "data/loader.h"
