@@ -13,8 +13,9 @@ namespace difflut {
 
 // In every slot s of candidates [S, C] (host i32) and scores W [S, C] (host f32 or f64): the
 // `per_slot` lowest-scored candidates other than the chosen one (argmax, first index on ties; the
-// lowest score goes first, the lower index on ties) are replaced by inputs drawn uniformly from
-// [0, F) among those not yet candidates of the slot, at most F - C of them. A new candidate's score
+// lowest score goes first, the lower index on ties) are replaced by distinct inputs drawn
+// uniformly from [0, F) among those that were not candidates of the slot before the call, at most
+// F - C of them. A new candidate's score
 // is the mean of the slot's kept scores, held strictly below the chosen score, so the choice, and
 // with it the forward, is unchanged. Returns the flat positions s * C + c replaced, ascending.
 // Throws difflut::Error for per_slot outside [0, C - 1] or entries outside [0, F).
