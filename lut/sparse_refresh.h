@@ -16,8 +16,9 @@ namespace difflut {
 // lowest score goes first, the lower index on ties) are replaced by distinct inputs drawn
 // uniformly from [0, F) among those that were not candidates of the slot before the call, at most
 // F - C of them. A new candidate's score is the mean of the slot's kept scores, held strictly
-// below the chosen score, so the choice, and with it the forward, is unchanged. Returns the flat positions s * C + c replaced, ascending.
-// Throws difflut::Error for per_slot outside [0, C - 1] or entries outside [0, F).
+// below the chosen score, so the choice, and with it the forward, is unchanged. Returns the flat
+// positions s * C + c replaced, ascending. Throws difflut::Error for per_slot outside [0, C - 1]
+// or entries outside [0, F).
 std::vector<int64_t> refresh_candidate_rows(Tensor& candidates, Tensor& w, int64_t num_inputs,
                                             int64_t per_slot, Generator& gen);
 
