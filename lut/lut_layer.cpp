@@ -205,7 +205,7 @@ void LUTLayer::set_mapping_indices(const Tensor& index) {
   cache_.reset();
 }
 
-void LUTLayer::check_candidates(const Tensor& candidates, const std::string& who) const {
+Tensor LUTLayer::check_candidates(const Tensor& candidates, const std::string& who) const {
   DIFFLUT_CHECK(opt_.mapping == MappingKind::sparse, who, ": the layer's mapping is not sparse");
   DIFFLUT_CHECK(candidates.defined() && candidates.shape() == candidates_.shape() &&
                     (candidates.dtype() == DType::i32 || candidates.dtype() == DType::i64),
@@ -216,11 +216,11 @@ void LUTLayer::check_candidates(const Tensor& candidates, const std::string& who
   for (int64_t e = 0; e < c.numel(); ++e)
     DIFFLUT_CHECK(p[e] >= 0 && p[e] < opt_.input_size, who, ": entry ", e, " = ", p[e],
                   " is outside [0, ", opt_.input_size, ")");
+  return c;
 }
 
 void LUTLayer::set_mapping_candidates(const Tensor& candidates) {
-  check_candidates(candidates, "LUTLayer.set_mapping_candidates");
-  candidates_ = host_i64(candidates).to(DType::i32);
+  candidates_ = check_candidates(candidates, "LUTLayer.set_mapping_candidates").to(DType::i32);
   sparse_cache_.reset();
 }
 

@@ -120,8 +120,8 @@ class LUTLayer : public Module {
   struct SparseCache;  // candidates + their CSR inverse on one device
   std::string node_prefix() const;
   // Throws unless `candidates` can replace candidates_ (shape, integer dtype, range); `who` starts
-  // the message.
-  void check_candidates(const Tensor& candidates, const std::string& who) const;
+  // the message. Returns the i64 host copy it checked.
+  Tensor check_candidates(const Tensor& candidates, const std::string& who) const;
 
   LUTLayerOptions opt_;
   Parameter* params_ = nullptr;

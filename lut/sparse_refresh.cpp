@@ -18,6 +18,7 @@ void refresh_rows(int32_t* cand, T* w, int64_t S, int64_t C, int64_t F, int64_t 
   if (r <= 0) return;
   std::vector<int64_t> order;
   std::vector<int32_t> held;
+  std::vector<int64_t> slots;
   for (int64_t s = 0; s < S; ++s) {
     int32_t* crow = cand + s * C;
     T* wrow = w + s * C;
@@ -37,7 +38,7 @@ void refresh_rows(int32_t* cand, T* w, int64_t S, int64_t C, int64_t F, int64_t 
     // Strictly below the chosen score: a tie at a lower index would take the choice.
     if (!(fresh_score < wrow[chosen]))
       fresh_score = std::nextafter(wrow[chosen], -std::numeric_limits<T>::infinity());
-    std::vector<int64_t> slots(out_begin, out_end);
+    slots.assign(out_begin, out_end);
     std::sort(slots.begin(), slots.end());
     // New inputs are new to the slot: none of its C candidates before the swap (the replaced
     // ones included) and none drawn for it just now; F - C >= r leaves one at every draw.
@@ -94,9 +95,8 @@ int64_t refresh_sparse_layer(LUTLayer& layer, int64_t per_slot, Generator& gen) 
   const std::vector<int64_t> replaced =
       refresh_candidate_rows(cand, scores, layer.input_size(), per_slot, gen);
   if (replaced.empty()) return 0;
-  layer.set_mapping_candidates(cand);
-  w.value.copy_(scores);
-  layer.invalidate_mapping_cache();
+  layer.set_mapping_candidates(cand);  // drops the layer's device copy of the candidates
+  w.value.copy_(scores);  // the sparse forward takes its argmax from W every step: no cache
   return static_cast<int64_t>(replaced.size());
 }
 

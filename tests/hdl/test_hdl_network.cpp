@@ -110,10 +110,7 @@ TEST_CASE("difflut-export verifies a small Fashion-MNIST-shaped checkpoint end t
   };
   // Raw 8-bit inputs (encoder included), pipelined, Icarus.
   test::CommandResult r =
-      test::run_command(exe + " " + dir +
-                        "/m.safetensors --dataset fashionmnist --limit 40 --pipeline 2 --verify "
-                        "--simulator icarus --out " +
-                        dir + "/v");
+      export_run("--dataset fashionmnist --limit 40 --pipeline 2 --verify --simulator icarus", "v");
   INFO(r.output);
   CHECK(r.exit_code == 0);
   CHECK(r.last_line() == "mismatches=0 latency_cycles=2");
