@@ -78,7 +78,7 @@ TEST_CASE("sparse refresh: candidates move, and a killed run resumes to the same
       dir, "output_dir=out training.sparse_refresh=3", "DIFFLUT_TEST_SIGNAL_AT=2:3:KILL"));
   INFO(victim.output);
   REQUIRE(victim.exit_code == 128 + SIGKILL);
-  const std::string run_dir = dir + "/" + "out/refresh";
+  const std::string run_dir = dir + "/out/refresh";
   REQUIRE(std::filesystem::is_directory(run_dir));
   std::string victim_dir;
   for (const auto& e : std::filesystem::directory_iterator(run_dir)) victim_dir = e.path().string();
