@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 #include <vector>
 
 #include "autograd/ops.h"
@@ -32,6 +33,46 @@ Tensor sparse_mapping_candidates(int64_t num_inputs, int64_t num_slots, int64_t 
       } while (std::find(row, row + c, r) != row + c);  // distinct within the slot
       row[c] = r;
     }
+  }
+  return Tensor::from_vector(cand, {num_slots, C});
+}
+
+Tensor weighted_mapping_candidates(const std::vector<double>& weights, int64_t num_slots,
+                                   int64_t num_candidates, Generator& gen) {
+  const auto F = static_cast<int64_t>(weights.size());
+  std::vector<int32_t> drawable;  // inputs of positive weight
+  for (int64_t i = 0; i < F; ++i) {
+    const double w = weights[static_cast<size_t>(i)];
+    DIFFLUT_CHECK(std::isfinite(w) && w >= 0, "weighted_mapping_candidates: expected finite, ",
+                  "non-negative weights, found ", w, " for input ", i);
+    if (w > 0) drawable.push_back(static_cast<int32_t>(i));
+  }
+  const auto P = static_cast<int64_t>(drawable.size());
+  DIFFLUT_CHECK(num_candidates >= 1 && num_candidates <= P,
+                "weighted_mapping_candidates: expected 1 <= C <= ", P,
+                " (the inputs of positive weight, of ", F, "), found ", num_candidates);
+  DIFFLUT_CHECK(num_slots >= 0, "weighted_mapping_candidates: expected slots >= 0, found ",
+                num_slots);
+  const int64_t C = num_candidates;
+  std::vector<int32_t> cand(static_cast<size_t>(num_slots * C));
+  // Weighted sampling without replacement by keys (Efraimidis and Spirakis): input i gets the key
+  // log(u_i) / w_i, u_i uniform in (0, 1), and the C largest keys win. Exact, and unlike repeated
+  // draws with rejection it cannot stall when a few heavy inputs hold most of the weight.
+  std::vector<std::pair<double, int32_t>> keys(static_cast<size_t>(P));
+  for (int64_t s = 0; s < num_slots; ++s) {
+    for (int64_t j = 0; j < P; ++j) {
+      const int32_t i = drawable[static_cast<size_t>(j)];
+      const double u = 1.0 - gen.uniform();  // (0, 1]
+      keys[static_cast<size_t>(j)] = {std::log(u) / weights[static_cast<size_t>(i)], i};
+    }
+    // Ties (probability ~0) go to the lower input index, so the draw is a function of the stream.
+    const auto larger = [](const std::pair<double, int32_t>& a,
+                           const std::pair<double, int32_t>& b) {
+      return a.first > b.first || (a.first == b.first && a.second < b.second);
+    };
+    std::partial_sort(keys.begin(), keys.begin() + C, keys.end(), larger);
+    for (int64_t c = 0; c < C; ++c)
+      cand[static_cast<size_t>(s * C + c)] = keys[static_cast<size_t>(c)].second;
   }
   return Tensor::from_vector(cand, {num_slots, C});
 }

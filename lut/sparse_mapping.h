@@ -7,6 +7,7 @@
 // the generic optimizer (no fused pass needed).
 #pragma once
 #include <cstdint>
+#include <vector>
 
 #include "autograd/graph.h"
 #include "tensor/random.h"
@@ -20,6 +21,14 @@ constexpr int64_t kSparseMappingDefaultCandidates = 8;
 // C - 1 are uniform draws distinct within the slot. Needs 1 <= C <= F.
 Tensor sparse_mapping_candidates(int64_t num_inputs, int64_t num_slots, int64_t num_candidates,
                                  Generator& gen);
+
+// Candidates i32 [S, C] drawn with a prior: each slot's C distinct candidates are a weighted draw
+// without replacement, input i with probability proportional to weights[i] at every step, so
+// inputs of weight 0 are never candidates. Used to start a first layer's candidates on
+// the inputs that carry information about the label (input_label_information). Needs at least C
+// inputs of positive weight, and finite, non-negative weights.
+Tensor weighted_mapping_candidates(const std::vector<double>& weights, int64_t num_slots,
+                                   int64_t num_candidates, Generator& gen);
 
 // The public DiffLUT's grouped connections as candidates: the F inputs split into G contiguous groups
 // of base = floor(F / G) inputs, each widened to the left by floor(base * overlap) (overlap in

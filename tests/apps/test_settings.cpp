@@ -54,6 +54,10 @@ TEST_CASE("settings: the shipped experiment parses into every settings struct") 
   CHECK(aids.model.grad_stabilization.target == doctest::Approx(2.0));
   CHECK(aids.model.grad_stabilization.subtract_mean);
   CHECK(s.model.sparse_groups == 0);
+  CHECK(s.model.sparse_candidate_prior == "uniform");
+  CHECK(parse_experiment_settings(shipped({"model.params.layer_type=sparse",
+                                           "model.params.sparse_candidate_prior=label_mi"}))
+            .model.sparse_candidate_prior == "label_mi");
   const ExperimentSettings grouped = parse_experiment_settings(
       shipped({"model.params.layer_type=grouped", "model.params.num_groups=6"}));
   CHECK(grouped.model.first_mapping == MappingKind::sparse);
@@ -137,6 +141,14 @@ TEST_CASE("settings: a bad value is one line naming the key, the expectation and
        "grouped, found 'groupd'"},
       {"model.params.group_overlap=0.6",
        "config key 'model.params.group_overlap': expected a number in [0, 0.5], found 0.6"},
+      {"model.params.sparse_candidate_prior=mi",
+       "config key 'model.params.sparse_candidate_prior': expected one of uniform, label_mi, "
+       "found 'mi'"},
+      // The default model's first layer is learnable: there are no candidates to draw.
+      {"model.params.sparse_candidate_prior=label_mi",
+       "config key 'model.params.sparse_candidate_prior': label_mi draws the candidates of a "
+       "sparse first layer behind the encoder; expected model.params.layer_type=sparse and no "
+       "conv layers, found layer_type=learnable"},
       // Int settings: values an int cannot hold were wrapped by the cast (degree 4294967298
       // trained as degree 2, n_jobs 4294967297 ran 1 job).
       {"model.params.node_params.degree=4294967298",

@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <set>
 #include <string>
 #include <vector>
@@ -313,4 +314,45 @@ TEST_CASE("grouped network: trains, chooses within the windows, and the checkpoi
   test::check_equal(back->predict(x, 7), pred);
   for (size_t i = 0; i < net->num_layers(); ++i)
     test::check_equal(back->layer(i).mapping_candidates(), net->layer(i).mapping_candidates());
+}
+
+TEST_CASE(
+    "weighted candidates: distinct per slot, never weight 0, frequencies follow the weights") {
+  // Inputs 0, 2, 5 and 7 carry no weight; 6 carries half of it.
+  const std::vector<double> w = {0, 1, 0, 3, 1, 0, 5, 0};
+  Generator gen(7);
+  const int64_t S = 4000;
+  const Tensor one = weighted_mapping_candidates(w, S, 1, gen);
+  CHECK(one.shape() == Shape{S, 1});
+  std::vector<int64_t> count(w.size(), 0);
+  for (int32_t i : one.to_vector<int32_t>()) ++count[static_cast<size_t>(i)];
+  for (size_t i : {0, 2, 5, 7}) CHECK(count[i] == 0);
+  // A single draw picks input i with probability w[i] / 10 (binomial sd <= 0.008 at S = 4000).
+  for (size_t i : {1, 3, 4, 6})
+    CHECK(std::abs(static_cast<double>(count[i]) / S - w[i] / 10) < 0.025);
+  const Tensor three = weighted_mapping_candidates(w, 500, 3, gen);
+  const std::vector<int32_t> v = three.to_vector<int32_t>();
+  for (int64_t s = 0; s < 500; ++s) {
+    std::set<int32_t> row(v.begin() + s * 3, v.begin() + s * 3 + 3);
+    CHECK(row.size() == 3);
+    for (int32_t i : row) CHECK(w[static_cast<size_t>(i)] > 0);
+  }
+  // A function of the generator's stream.
+  Generator a(11), b(11);
+  CHECK(weighted_mapping_candidates(w, 50, 4, a).to_vector<int32_t>() ==
+        weighted_mapping_candidates(w, 50, 4, b).to_vector<int32_t>());
+}
+
+TEST_CASE("weighted candidates: bad weights and C above the weighted inputs are one-line errors") {
+  Generator gen(1);
+  CHECK_THROWS_WITH_AS(weighted_mapping_candidates({1, 0, 2}, 4, 3, gen),
+                       "weighted_mapping_candidates: expected 1 <= C <= 2 (the inputs of positive "
+                       "weight, of 3), found 3",
+                       Error);
+  CHECK_THROWS_WITH_AS(weighted_mapping_candidates({1, -1, 2}, 4, 1, gen),
+                       "weighted_mapping_candidates: expected finite, non-negative weights, found "
+                       "-1 for input 1",
+                       Error);
+  CHECK_THROWS_AS(weighted_mapping_candidates({1, std::nan(""), 2}, 4, 1, gen), Error);
+  CHECK_THROWS_AS(weighted_mapping_candidates({1, 2}, 4, 0, gen), Error);
 }

@@ -129,6 +129,17 @@ ModelSettings parse_model_settings(const Config& c) {
                 s.sparse_group_overlap);
   s.learnable_tau = positive_number(c, "model.params.learnable_tau");
   s.sparse_candidates = int_at_least_or(c, "model.params.sparse_candidates", 1, 8);
+  // Configs older than the key lack it: uniform, as they were drawn.
+  s.sparse_candidate_prior = string_or(c, "model.params.sparse_candidate_prior", "uniform");
+  DIFFLUT_CHECK(s.sparse_candidate_prior == "uniform" || s.sparse_candidate_prior == "label_mi",
+                "config key 'model.params.sparse_candidate_prior': expected one of uniform, ",
+                "label_mi, found '", s.sparse_candidate_prior, "'");
+  DIFFLUT_CHECK(s.sparse_candidate_prior == "uniform" ||
+                    (first == "sparse" && !has_value(c, "model.params.conv")),
+                "config key 'model.params.sparse_candidate_prior': label_mi draws the candidates ",
+                "of a sparse first layer behind the encoder; expected model.params.layer_type=",
+                "sparse and no conv layers, found layer_type=", first,
+                has_value(c, "model.params.conv") ? " with conv layers" : "");
   // What the layer sizes alone decide is checked here, so a sweep refuses it before its first run
   // (the width of layer 0's input comes from the data: build_model checks that one): a grouped
   // layer needs a group count that gives every group a node (60 nodes in 25 groups go in blocks of

@@ -6,6 +6,7 @@
 #include "common/tracking/run_dir.h"
 #include "common/tracking/tracking_run.h"
 #include "common/training/progress.h"
+#include "common/training/train_candidates.h"
 #include "common/training/train_data.h"
 #include "common/training/train_epoch.h"
 #include "common/training/train_eval.h"
@@ -43,6 +44,12 @@ TrainResult run_training(const ExperimentSettings& s, const Config& resolved, co
   Generator gen(s.seed);
   const std::unique_ptr<LUTNetwork> model_ptr = build_model(s.model, data.train, device, gen);
   LUTNetwork& model = *model_ptr;
+  if (s.model.sparse_candidate_prior == "label_mi") {
+    const int64_t informative = draw_informed_candidates(model, data.train, s.seed);
+    info(str_cat("sparse first layer: candidates drawn by label information (",
+                 "sparse_candidate_prior=label_mi) among the ", informative, " of ",
+                 model.encoder().output_features(), " encoded inputs that carry some"));
+  }
   info(describe_model(model, s.model));
   check_sparse_refresh(model, s.training.sparse_refresh);
 
