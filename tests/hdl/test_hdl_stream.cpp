@@ -62,8 +62,10 @@ TEST_CASE("the streaming top delivers every result in order under random valid/r
     bool scores;
     Simulator sim;
   };
-  // 8 bits: 6 beats a sample (48 input bits); 64 bits: one beat, scores on the output too.
-  for (const Case& k : {Case{8, false, Simulator::verilator}, Case{64, true, Simulator::icarus}}) {
+  // 8 bits: 6 beats a sample (48 input bits); 64 bits: one beat, scores on the output too; 1 bit:
+  // 48 beats, three full rows of the input buffer's 16-column token.
+  for (const Case& k : {Case{8, false, Simulator::verilator}, Case{64, true, Simulator::icarus},
+                        Case{1, false, Simulator::icarus}}) {
     INFO("bus " << k.bus << ", scores " << k.scores);
     const ExportedStream s = export_stream(c.circuit, c.e, {.bus_bits = k.bus, .scores = k.scores},
                                            {.valid_percent = 60, .ready_percent = 55, .seed = 7});
@@ -101,7 +103,8 @@ TEST_CASE(
   for (int pipe : {0, 1}) {
     Core c = export_core(m, "sfull" + std::to_string(pipe),
                          {.pipeline_every = pipe, .popcount_register_every = pipe ? 2 : 0});
-    for (int bus : {48, 5}) {
+    // 1, 10 and 24 beats a sample: the last a full row of the token's 16 columns and a partial one.
+    for (int bus : {48, 5, 2}) {
       INFO("pipeline " << pipe << ", bus " << bus);
       const ExportedStream s =
           export_stream(c.circuit, c.e, {.bus_bits = bus},
