@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <utility>
 #include <vector>
 
@@ -55,24 +56,51 @@ Tensor weighted_mapping_candidates(const std::vector<double>& weights, int64_t n
                 num_slots);
   const int64_t C = num_candidates;
   std::vector<int32_t> cand(static_cast<size_t>(num_slots * C));
-  // Weighted sampling without replacement by keys (Efraimidis and Spirakis): input i gets the key
-  // log(u_i) / w_i, u_i uniform in (0, 1), and the C largest keys win. Exact, and unlike repeated
-  // draws with rejection it cannot stall when a few heavy inputs hold most of the weight.
-  std::vector<std::pair<double, int32_t>> keys(static_cast<size_t>(P));
+  // Successive sampling: each pick is drawn from all inputs by weight (a binary search of the
+  // cumulative weights) and drawn again when the slot holds it already, which is exactly a draw
+  // among the inputs not yet picked. Inputs of weight 0 are left out of the cumulative table.
+  std::vector<double> cdf(static_cast<size_t>(P));
+  double total = 0;
+  for (int64_t j = 0; j < P; ++j)
+    cdf[static_cast<size_t>(j)] = total +=
+        weights[static_cast<size_t>(drawable[static_cast<size_t>(j)])];
+  // A repeated pick is drawn again with probability at most the weight share of the C heaviest
+  // inputs; up to one half a pick takes under two draws on average. Above that (a few inputs hold
+  // most of the weight) every slot is drawn instead by keys (Efraimidis and Spirakis: input i gets
+  // log(u_i) / w_i, u_i uniform in (0, 1], the C largest keys win): the same distribution at O(P)
+  // a slot. The choice depends on the weights only, so each path is exact.
+  std::vector<double> heaviest(static_cast<size_t>(P));
+  for (int64_t j = 0; j < P; ++j)
+    heaviest[static_cast<size_t>(j)] =
+        weights[static_cast<size_t>(drawable[static_cast<size_t>(j)])];
+  std::partial_sort(heaviest.begin(), heaviest.begin() + C, heaviest.end(), std::greater<>());
+  double top = 0;
+  for (int64_t c = 0; c < C; ++c) top += heaviest[static_cast<size_t>(c)];
+  const bool by_keys = top > 0.5 * total;
+  std::vector<std::pair<double, int32_t>> keys(by_keys ? static_cast<size_t>(P) : 0);
+  const auto larger = [](const std::pair<double, int32_t>& x, const std::pair<double, int32_t>& y) {
+    // Ties (probability ~0) go to the lower input index, so the draw is a function of the stream.
+    return x.first > y.first || (x.first == y.first && x.second < y.second);
+  };
   for (int64_t s = 0; s < num_slots; ++s) {
+    int32_t* row = cand.data() + s * C;
+    if (!by_keys) {
+      for (int64_t filled = 0; filled < C;) {
+        const double u = gen.uniform() * total;
+        const auto j =
+            std::min<int64_t>(std::upper_bound(cdf.begin(), cdf.end(), u) - cdf.begin(), P - 1);
+        const int32_t r = drawable[static_cast<size_t>(j)];
+        if (std::find(row, row + filled, r) == row + filled) row[filled++] = r;
+      }
+      continue;
+    }
     for (int64_t j = 0; j < P; ++j) {
       const int32_t i = drawable[static_cast<size_t>(j)];
       const double u = 1.0 - gen.uniform();  // (0, 1]
       keys[static_cast<size_t>(j)] = {std::log(u) / weights[static_cast<size_t>(i)], i};
     }
-    // Ties (probability ~0) go to the lower input index, so the draw is a function of the stream.
-    const auto larger = [](const std::pair<double, int32_t>& a,
-                           const std::pair<double, int32_t>& b) {
-      return a.first > b.first || (a.first == b.first && a.second < b.second);
-    };
     std::partial_sort(keys.begin(), keys.begin() + C, keys.end(), larger);
-    for (int64_t c = 0; c < C; ++c)
-      cand[static_cast<size_t>(s * C + c)] = keys[static_cast<size_t>(c)].second;
+    for (int64_t c = 0; c < C; ++c) row[c] = keys[static_cast<size_t>(c)].second;
   }
   return Tensor::from_vector(cand, {num_slots, C});
 }

@@ -148,6 +148,9 @@ TEST_CASE(
   const std::string mi_model = model_of("label_mi");
   // The same seed draws other candidates under the prior: they are what the model file holds.
   CHECK(candidates(mi_model) != candidates(model_of("uniform")));
+  // Loading takes the stored candidates, not a fresh draw from the seed.
+  CHECK(load_lut_network(mi_model)->layer(0).mapping_candidates().to_vector<int32_t>() ==
+        candidates(mi_model));
   const test::RunOutput x = test::run_program(
       test::built_program("difflut-export"),
       str_cat("'", mi_model, "' --dataset fashionmnist --limit 200 --out '", dir, "/v'"),

@@ -330,6 +330,11 @@ TEST_CASE(
   // A single draw picks input i with probability w[i] / 10 (binomial sd <= 0.008 at S = 4000).
   for (size_t i : {1, 3, 4, 6})
     CHECK(std::abs(static_cast<double>(count[i]) / S - w[i] / 10) < 0.025);
+  // One input holding over half the weight: the slots are drawn by keys, same distribution.
+  const std::vector<int32_t> heavy =
+      weighted_mapping_candidates({1, 9, 0}, S, 1, gen).to_vector<int32_t>();
+  CHECK(std::abs(static_cast<double>(std::count(heavy.begin(), heavy.end(), 1)) / S - 0.9) < 0.02);
+  CHECK(std::count(heavy.begin(), heavy.end(), 2) == 0);
   const Tensor three = weighted_mapping_candidates(w, 500, 3, gen);
   const std::vector<int32_t> v = three.to_vector<int32_t>();
   for (int64_t s = 0; s < 500; ++s) {

@@ -171,7 +171,9 @@ TEST_CASE(
   Core c = export_core(
       m, "sv",
       {.pipeline_every = 1, .popcount_register_every = 1, .argmax_register_every = 1, .sv = true});
-  const ExportedStream s = export_stream(c.circuit, c.e, {.bus_bits = 8});
+  // A 1-bit bus: more than 16 beats a sample, so the token's row register steps too.
+  const ExportedStream s = export_stream(c.circuit, c.e, {.bus_bits = 1});
+  CHECK(s.stream.beats > 16);
   std::vector<VerilogFile> all = s.stream.design.files;
   all.push_back(write_testbench(c.circuit, c.e.design, m.batch, c.e.vectors_file));
   for (const VerilogFile& f : all) {

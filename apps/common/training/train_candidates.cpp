@@ -12,10 +12,15 @@
 namespace difflut::app {
 
 namespace {
-// Key of the candidate-prior stream, apart from the model's, the loader's and the refresh's.
+// Key of the candidate-prior stream, seeded with the run's seed: apart from the model's (the seed
+// itself) and the refresh's (its own key). The loader's augmentation uses this key too, but on
+// seed + 2, so within a run the streams differ. (Kept as first measured: docs/RESULTS.md's label_mi
+// runs drew with it.)
 constexpr uint64_t kPriorKey = 0x9e3779b97f4a7c15ULL;
-// Rows encoded at a time: bounds the encoded copy (rows x F x bits floats) to tens of MB.
-constexpr int64_t kChunkRows = 2048;
+// Encoded bytes a chunk of rows may take (rows x encoded bits x 4), about 16 MB whatever the width.
+constexpr int64_t kChunkBytes = int64_t{16} << 20;
+// Information below this (in bits) is rounding, not information: such a bit is never drawn.
+constexpr double kNoInformation = 1e-12;
 
 double entropy_bits(double p) {
   if (p <= 0 || p >= 1) return 0;
@@ -35,8 +40,9 @@ std::vector<double> input_label_information(const ThermometerEncoder& encoder,
   // ones[c * B + i]: samples of class c whose bit i is on.
   std::vector<int64_t> ones(static_cast<size_t>(K * B), 0), per_class(static_cast<size_t>(K), 0);
   std::vector<float> rows;
-  for (int64_t r0 = 0; r0 < N; r0 += kChunkRows) {
-    const int64_t n = std::min(kChunkRows, N - r0);
+  const int64_t chunk = std::max<int64_t>(1, kChunkBytes / (4 * std::max(B, F)));
+  for (int64_t r0 = 0; r0 < N; r0 += chunk) {
+    const int64_t n = std::min(chunk, N - r0);
     rows.resize(static_cast<size_t>(n * F));
     std::vector<int64_t> idx(static_cast<size_t>(n));
     for (int64_t j = 0; j < n; ++j) idx[static_cast<size_t>(j)] = r0 + j;
@@ -65,9 +71,9 @@ std::vector<double> input_label_information(const ThermometerEncoder& encoder,
         within += static_cast<double>(nc) / static_cast<double>(N) *
                   entropy_bits(static_cast<double>(oc) / static_cast<double>(nc));
     }
-    // Rounding can leave a tiny negative for a bit independent of the label: that is 0.
-    info[static_cast<size_t>(i)] =
-        std::max(0.0, entropy_bits(static_cast<double>(all) / static_cast<double>(N)) - within);
+    // Rounding can leave a tiny value of either sign for a bit independent of the label: 0.
+    const double v = entropy_bits(static_cast<double>(all) / static_cast<double>(N)) - within;
+    info[static_cast<size_t>(i)] = v < kNoInformation ? 0.0 : v;
   }
   return info;
 }
@@ -86,6 +92,9 @@ int64_t draw_informed_candidates(LUTNetwork& model, const Dataset& train, uint64
                     : mapping_kind_name(first.mapping_kind()),
                 "; set it to uniform");
   const std::vector<double> info = input_label_information(model.encoder(), train);
+  DIFFLUT_CHECK(static_cast<int64_t>(info.size()) == first.input_size(), key,
+                ": expected the first layer to read the encoder's ", info.size(),
+                " bits, found a layer of ", first.input_size(), " inputs");
   const Tensor& old = first.mapping_candidates();
   const int64_t S = old.size(0), C = old.size(1);
   const auto informative = std::count_if(info.begin(), info.end(), [](double v) { return v > 0; });
