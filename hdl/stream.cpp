@@ -101,23 +101,34 @@ StreamDesign write_stream_top(const Circuit& circuit, const VerilogDesign& core,
   os << "  " << reg << " " << range(HI) << " row;\n";
   os << "  " << reg << " " << range(LO) << " col;\n";
   os << "  " << reg << " " << range(CW) << " credits;  // samples accepted and not yet delivered\n";
-  os << "  wire last_beat = row[" << HI - 1 << "] && col[" << (BEATS - 1) % LO << "];\n";
+  // last_beat (the token is on beat BEATS - 1) is a register, so the ready is one LUT from
+  // registers (as an AND of row and col, a LUT level more, it lowered a placed iCE40 design's
+  // clock); its next value is whether the token sits on beat BEATS - 2.
+  if (BEATS == 1)
+    os << "  wire last_beat = 1'b1;  // every beat is a whole sample\n";
+  else
+    os << "  " << reg << " last_beat;  // the token is on beat " << BEATS - 1 << "\n";
   // full == (credits == depth), kept as a register beside credits so that the ready and the
   // credit update are one LUT apart (a compare of credits in between was a critical path on iCE40).
   os << "  " << reg << " full;  // every credit is taken\n";
   os << "  assign s_axis_tready = !last_beat || !full;\n";
   os << "  wire s_fire = s_axis_tvalid && s_axis_tready;\n";
   os << "  wire accept = s_fire && last_beat;  // a complete sample enters\n";
-  os << "  " << ff << " begin\n    if (!aresetn || (s_fire && last_beat)) begin\n      row <= "
+  // Every token register is enabled by s_fire alone; the wrap after the last beat is in the data
+  // (one LUT a bit), so no reset or enable logic sits between the handshake and the registers.
+  os << "  " << ff << " begin\n    if (!aresetn) begin\n      row <= "
      << lit(static_cast<int>(HI), 1) << ";\n      col <= " << lit(static_cast<int>(LO), 1)
-     << ";\n    end";
-  if (LO > 1) {
-    os << " else if (s_fire) begin\n      col <= {col[" << LO - 2 << ":0], col[" << LO - 1
-       << "]};\n";
+     << ";\n";
+  if (BEATS > 1) os << "      last_beat <= 1'b0;\n";
+  os << "    end";
+  if (BEATS > 1) {
+    os << " else if (s_fire) begin\n      col <= last_beat ? " << lit(static_cast<int>(LO), 1)
+       << " : {col[" << LO - 2 << ":0], col[" << LO - 1 << "]};\n";
     if (HI > 1)
-      os << "      if (col[" << LO - 1 << "]) row <= {row[" << HI - 2 << ":0], row[" << HI - 1
-         << "]};\n";
-    os << "    end";
+      os << "      row <= last_beat ? " << lit(static_cast<int>(HI), 1) << " : col[" << LO - 1
+         << "] ? {row[" << HI - 2 << ":0], row[" << HI - 1 << "]} : row;\n";
+    os << "      last_beat <= row[" << (BEATS - 2) / LO << "] && col[" << (BEATS - 2) % LO
+       << "];\n    end";
   }
   os << "\n  end\n";
   // Slice b follows the bus while its token is on, so it holds the bus at the edge that moves the
