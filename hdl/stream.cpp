@@ -116,9 +116,9 @@ StreamDesign write_stream_top(const Circuit& circuit, const VerilogDesign& core,
   os << "  wire accept = s_fire && last_beat;  // a complete sample enters\n";
   // Every token register is enabled by s_fire alone; the wrap after the last beat is in the data
   // (one LUT a bit), so no reset or enable logic sits between the handshake and the registers.
-  os << "  " << ff << " begin\n    if (!aresetn) begin\n      row <= "
-     << lit(static_cast<int>(HI), 1) << ";\n      col <= " << lit(static_cast<int>(LO), 1)
-     << ";\n";
+  os << "  " << ff
+     << " begin\n    if (!aresetn) begin\n      row <= " << lit(static_cast<int>(HI), 1)
+     << ";\n      col <= " << lit(static_cast<int>(LO), 1) << ";\n";
   if (BEATS > 1) os << "      last_beat <= 1'b0;\n";
   os << "    end";
   if (BEATS > 1) {
