@@ -2,7 +2,6 @@
 // random-stall testbench.
 #include "hdl/stream.h"
 
-#include <algorithm>
 #include <sstream>
 
 #include "hdl/verilog_text.h"
@@ -84,61 +83,37 @@ StreamDesign write_stream_top(const Circuit& circuit, const VerilogDesign& core,
      << "  " << lang.out() << " " << range(sd.out_bits) << " m_axis_tdata,\n"
      << "  " << lang.out() << " m_axis_tvalid,\n  " << lang.in() << " m_axis_tready\n);\n";
 
-  // Input buffer: beat b fills slice b, chosen by a two-dimensional one-hot token: beat b = r * LO
-  // + c is on while row[r] and col[c] are, col stepping on every beat and row on every LO-th.
-  // (A one-hot token of BEATS bits stepped by s_fire gave s_fire a fanout of BEATS flip-flop
-  // enables spread over the whole input buffer: the critical path of a placed ECP5 design. Here
-  // s_fire enables LO + HI flip-flops, and each slice's enable is one AND of two registers.)
-  const int64_t LO = std::min<int64_t>(BEATS, 16);
-  const int64_t HI = (BEATS + LO - 1) / LO;
-  os << "  // Input buffer: beat b = r * " << LO
-     << " + c writes slice b; row and col are one-hot on the row and column of the slice the "
-        "next beat fills.\n";
+  // Input buffer: beat b fills slice b, chosen by a one-hot token (no beat counter to decode).
+  os << "  // Input buffer: beat b writes slice b; token is one-hot on the slice the next beat "
+        "fills.\n";
   const bool padded = BEATS * B > IN;
   if (padded) os << "  /* verilator lint_off UNUSEDSIGNAL */\n";
   os << "  " << reg << " " << range(BEATS * B) << " buffer;\n";
   if (padded) os << "  /* verilator lint_on UNUSEDSIGNAL */\n";
-  os << "  " << reg << " " << range(HI) << " row;\n";
-  os << "  " << reg << " " << range(LO) << " col;\n";
+  os << "  " << reg << " " << range(BEATS) << " token;\n";
   os << "  " << reg << " " << range(CW) << " credits;  // samples accepted and not yet delivered\n";
-  // last_beat (the token is on beat BEATS - 1) is a register, so the ready is one LUT from
-  // registers (as an AND of row and col, a LUT level more, it lowered a placed iCE40 design's
-  // clock); its next value is whether the token sits on beat BEATS - 2.
-  if (BEATS == 1)
-    os << "  wire last_beat = 1'b1;  // every beat is a whole sample\n";
-  else
-    os << "  " << reg << " last_beat;  // the token is on beat " << BEATS - 1 << "\n";
+  os << "  wire last_beat = token[" << BEATS - 1 << "];\n";
   // full == (credits == depth), kept as a register beside credits so that the ready and the
   // credit update are one LUT apart (a compare of credits in between was a critical path on iCE40).
   os << "  " << reg << " full;  // every credit is taken\n";
   os << "  assign s_axis_tready = !last_beat || !full;\n";
   os << "  wire s_fire = s_axis_tvalid && s_axis_tready;\n";
   os << "  wire accept = s_fire && last_beat;  // a complete sample enters\n";
-  // Every token register is enabled by s_fire alone; the wrap after the last beat is in the data
-  // (one LUT a bit), so no reset or enable logic sits between the handshake and the registers.
-  os << "  " << ff
-     << " begin\n    if (!aresetn) begin\n      row <= " << lit(static_cast<int>(HI), 1)
-     << ";\n      col <= " << lit(static_cast<int>(LO), 1) << ";\n";
-  if (BEATS > 1) os << "      last_beat <= 1'b0;\n";
-  os << "    end";
-  if (BEATS > 1) {
-    os << " else if (s_fire) begin\n      col <= last_beat ? " << lit(static_cast<int>(LO), 1)
-       << " : {col[" << LO - 2 << ":0], col[" << LO - 1 << "]};\n";
-    if (HI > 1)
-      os << "      row <= last_beat ? " << lit(static_cast<int>(HI), 1) << " : col[" << LO - 1
-         << "] ? {row[" << HI - 2 << ":0], row[" << HI - 1 << "]} : row;\n";
-    os << "      last_beat <= row[" << (BEATS - 2) / LO << "] && col[" << (BEATS - 2) % LO
-       << "];\n    end";
-  }
-  os << "\n  end\n";
-  // Slice b follows the bus while its token is on, so it holds the bus at the edge that moves the
-  // token on: the edge accepting beat b. (It also takes whatever the bus carries while the source
-  // idles, which is harmless: the core reads the buffer in the cycle after the last beat, and a
-  // slice is only rewritten after that edge.)
+  os << "  " << ff << " begin\n    if (!aresetn) token <= " << lit(static_cast<int>(BEATS), 1)
+     << ";\n";
+  if (BEATS > 1)
+    os << "    else if (s_fire) token <= {token[" << BEATS - 2 << ":0], token[" << BEATS - 1
+       << "]};\n";
+  os << "  end\n";
+  // Slice b follows the bus while the token is on it, so it holds the bus at the edge that moves
+  // the token on: the edge accepting beat b. (It also takes whatever the bus carries while the
+  // source idles, which is harmless: the core reads the buffer in the cycle after the last beat,
+  // and a slice is only rewritten after that edge.) The token bit is the flip-flops' enable
+  // directly: no enable logic per slice.
   os << "  " << ff << " begin\n";
   for (int64_t b = 0; b < BEATS; ++b)
-    os << "    if (row[" << b / LO << "] && col[" << b % LO << "]) buffer[" << b * B + B - 1 << ":"
-       << b * B << "] <= s_axis_tdata;\n";
+    os << "    if (token[" << b << "]) buffer[" << b * B + B - 1 << ":" << b * B
+       << "] <= s_axis_tdata;\n";
   os << "  end\n";
   os << "  " << reg << " in_valid;  // the buffer holds a complete sample this cycle\n";
   os << "  " << ff << " in_valid <= aresetn && accept;\n\n";
