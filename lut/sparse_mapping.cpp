@@ -42,11 +42,15 @@ Tensor weighted_mapping_candidates(const std::vector<double>& weights, int64_t n
                                    int64_t num_candidates, Generator& gen) {
   const auto F = static_cast<int64_t>(weights.size());
   std::vector<int32_t> drawable;  // inputs of positive weight
+  std::vector<double> weight;     // and their weights
   for (int64_t i = 0; i < F; ++i) {
     const double w = weights[static_cast<size_t>(i)];
     DIFFLUT_CHECK(std::isfinite(w) && w >= 0, "weighted_mapping_candidates: expected finite, ",
                   "non-negative weights, found ", w, " for input ", i);
-    if (w > 0) drawable.push_back(static_cast<int32_t>(i));
+    if (w > 0) {
+      drawable.push_back(static_cast<int32_t>(i));
+      weight.push_back(w);
+    }
   }
   const auto P = static_cast<int64_t>(drawable.size());
   DIFFLUT_CHECK(num_candidates >= 1 && num_candidates <= P,
@@ -58,26 +62,21 @@ Tensor weighted_mapping_candidates(const std::vector<double>& weights, int64_t n
   std::vector<int32_t> cand(static_cast<size_t>(num_slots * C));
   // Successive sampling: each pick is drawn from all inputs by weight (a binary search of the
   // cumulative weights) and drawn again when the slot holds it already, which is exactly a draw
-  // among the inputs not yet picked. Inputs of weight 0 are left out of the cumulative table.
-  std::vector<double> cdf(static_cast<size_t>(P));
+  // among the inputs not yet picked.
+  std::vector<double> cdf(weight.size());
   double total = 0;
-  for (int64_t j = 0; j < P; ++j)
-    cdf[static_cast<size_t>(j)] = total +=
-        weights[static_cast<size_t>(drawable[static_cast<size_t>(j)])];
+  for (size_t j = 0; j < weight.size(); ++j) cdf[j] = total += weight[j];
   // A repeated pick is drawn again with probability at most the weight share of the C heaviest
   // inputs; up to one half a pick takes under two draws on average. Above that (a few inputs hold
   // most of the weight) every slot is drawn instead by keys (Efraimidis and Spirakis: input i gets
   // log(u_i) / w_i, u_i uniform in (0, 1], the C largest keys win): the same distribution at O(P)
   // a slot. The choice depends on the weights only, so each path is exact.
-  std::vector<double> heaviest(static_cast<size_t>(P));
-  for (int64_t j = 0; j < P; ++j)
-    heaviest[static_cast<size_t>(j)] =
-        weights[static_cast<size_t>(drawable[static_cast<size_t>(j)])];
+  std::vector<double> heaviest = weight;
   std::partial_sort(heaviest.begin(), heaviest.begin() + C, heaviest.end(), std::greater<>());
   double top = 0;
   for (int64_t c = 0; c < C; ++c) top += heaviest[static_cast<size_t>(c)];
   const bool by_keys = top > 0.5 * total;
-  std::vector<std::pair<double, int32_t>> keys(by_keys ? static_cast<size_t>(P) : 0);
+  std::vector<std::pair<double, int32_t>> keys(by_keys ? weight.size() : 0);
   const auto larger = [](const std::pair<double, int32_t>& x, const std::pair<double, int32_t>& y) {
     // Ties (probability ~0) go to the lower input index, so the draw is a function of the stream.
     return x.first > y.first || (x.first == y.first && x.second < y.second);
@@ -94,10 +93,9 @@ Tensor weighted_mapping_candidates(const std::vector<double>& weights, int64_t n
       }
       continue;
     }
-    for (int64_t j = 0; j < P; ++j) {
-      const int32_t i = drawable[static_cast<size_t>(j)];
+    for (size_t j = 0; j < weight.size(); ++j) {
       const double u = 1.0 - gen.uniform();  // (0, 1]
-      keys[static_cast<size_t>(j)] = {std::log(u) / weights[static_cast<size_t>(i)], i};
+      keys[j] = {std::log(u) / weight[j], drawable[j]};
     }
     std::partial_sort(keys.begin(), keys.begin() + C, keys.end(), larger);
     for (int64_t c = 0; c < C; ++c) row[c] = keys[static_cast<size_t>(c)].second;

@@ -63,7 +63,7 @@ TEST_CASE("the streaming top delivers every result in order under random valid/r
     Simulator sim;
   };
   // 8 bits: 6 beats a sample (48 input bits); 64 bits: one beat, scores on the output too; 1 bit:
-  // 48 beats, three full rows of the input buffer's 16-column token.
+  // 48 beats, a long beat token wrapping under stalls.
   for (const Case& k : {Case{8, false, Simulator::verilator}, Case{64, true, Simulator::icarus},
                         Case{1, false, Simulator::icarus}}) {
     INFO("bus " << k.bus << ", scores " << k.scores);
@@ -103,7 +103,7 @@ TEST_CASE(
   for (int pipe : {0, 1}) {
     Core c = export_core(m, "sfull" + std::to_string(pipe),
                          {.pipeline_every = pipe, .popcount_register_every = pipe ? 2 : 0});
-    // 1, 10 and 24 beats a sample: the last a full row of the token's 16 columns and a partial one.
+    // 1, 10 and 24 beats a sample.
     for (int bus : {48, 5, 2}) {
       INFO("pipeline " << pipe << ", bus " << bus);
       const ExportedStream s =
@@ -171,7 +171,7 @@ TEST_CASE(
   Core c = export_core(
       m, "sv",
       {.pipeline_every = 1, .popcount_register_every = 1, .argmax_register_every = 1, .sv = true});
-  // A 1-bit bus: more than 16 beats a sample, so the token's row register steps too.
+  // A 1-bit bus: a long beat token (more than 16 beats a sample) in SystemVerilog too.
   const ExportedStream s = export_stream(c.circuit, c.e, {.bus_bits = 1});
   CHECK(s.stream.beats > 16);
   std::vector<VerilogFile> all = s.stream.design.files;

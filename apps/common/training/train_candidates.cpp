@@ -39,12 +39,13 @@ std::vector<double> input_label_information(const ThermometerEncoder& encoder,
   const std::vector<int64_t> labels = train.labels.to_vector<int64_t>();
   // ones[c * B + i]: samples of class c whose bit i is on.
   std::vector<int64_t> ones(static_cast<size_t>(K * B), 0), per_class(static_cast<size_t>(K), 0);
-  std::vector<float> rows;
   const int64_t chunk = std::max<int64_t>(1, kChunkBytes / (4 * std::max(B, F)));
+  std::vector<float> rows;
+  std::vector<int64_t> idx;
   for (int64_t r0 = 0; r0 < N; r0 += chunk) {
     const int64_t n = std::min(chunk, N - r0);
     rows.resize(static_cast<size_t>(n * F));
-    std::vector<int64_t> idx(static_cast<size_t>(n));
+    idx.resize(static_cast<size_t>(n));
     for (int64_t j = 0; j < n; ++j) idx[static_cast<size_t>(j)] = r0 + j;
     gather_features_f32(train.features, idx.data(), n, rows.data());
     const std::vector<float> bits =
