@@ -28,6 +28,7 @@
 #include "lut/conv_ops.h"
 #include "lut/lut_layer.h"
 #include "lut/lut_network.h"
+#include "lut/network_ensemble.h"
 #include "lut/node_ops.h"
 #include "lut/node_registry.h"
 #include "lut/nodes/node_types.h"

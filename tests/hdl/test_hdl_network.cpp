@@ -1,7 +1,7 @@
 // LUTNetwork -> circuit: the network's own forward graph lowers stage-for-stage exactly, with and
 // without the encoder; the circuit's software model gives the network's accuracy; a checkpoint
 // round trip keeps the circuit; difflut-export verifies a small checkpoint end to end; NaN values
-// and a class count that does not fit the data are refused.
+// and a class count that does not fit the data are refused; a merged ensemble lowers exactly.
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
@@ -19,6 +19,7 @@
 #include "hdl/tools.h"
 #include "hdl_models.h"
 #include "lut/lut_network.h"
+#include "lut/network_ensemble.h"
 #include "test_util.h"
 
 using namespace difflut;
@@ -44,6 +45,21 @@ TEST_CASE("a LUTNetwork lowers exactly: circuit accuracy equals the network's, b
       CHECK(a.accuracy == sw);
     }
     CHECK(evaluate_circuit(*net, d).accuracy == sw);
+  }
+}
+
+TEST_CASE("a merged ensemble lowers exactly: one circuit scores the members' summed vote") {
+  const Dataset d = toy_dataset(300, 16, 3, 4);
+  for (MappingKind first : {MappingKind::learnable, MappingKind::sparse}) {
+    INFO("mapping " << mapping_kind_name(first));
+    auto merged = merge_lut_networks(
+        {toy_network(d, 16, 4, first, "hybrid", 5), toy_network(d, 16, 4, first, "hybrid", 6)});
+    const double sw = accuracy(merged->predict(d.features_f32()), d.labels);
+    const Circuit c = lower_lut_network(*merged, {.include_encoder = true}, d.features_f32(), true);
+    CHECK(c.lut_nodes() == 84);
+    const CircuitAccuracy a = circuit_accuracy(c, network_input_codes(*merged, c, d), d.labels);
+    CHECK(a.samples == 300);
+    CHECK(a.accuracy == sw);
   }
 }
 
