@@ -2,7 +2,6 @@
 #include "lut/network_ensemble.h"
 
 #include <cstring>
-#include <numeric>
 
 #include "tensor/error.h"
 
@@ -15,10 +14,21 @@ std::string member_name(const std::vector<std::string>& names, size_t m) {
   return "member " + std::to_string(m);
 }
 
-bool same_node_options(const NodeOptions& a, const NodeOptions& b) {
-  return a.degree == b.degree && a.hidden_width == b.hidden_width && a.depth == b.depth &&
-         a.skip_interval == b.skip_interval && a.temperature == b.temperature &&
-         a.max_amplitude == b.max_amplitude && a.signed_amplitudes == b.signed_amplitudes;
+// "" when the node options agree, else "<field>: expected A, found B" for the first that differs.
+// Every option is compared, also those the node type does not read: checkpoints store them all,
+// and a member trained with other options was trained from another config.
+std::string node_option_difference(const NodeOptions& a, const NodeOptions& b) {
+  auto diff = [](const char* field, const auto& x, const auto& y) {
+    return x == y ? std::string() : str_cat(field, ": expected ", x, ", found ", y);
+  };
+  for (const std::string& d :
+       {diff("degree", a.degree, b.degree), diff("hidden_width", a.hidden_width, b.hidden_width),
+        diff("depth", a.depth, b.depth), diff("skip_interval", a.skip_interval, b.skip_interval),
+        diff("temperature", a.temperature, b.temperature),
+        diff("max_amplitude", a.max_amplitude, b.max_amplitude),
+        diff("signed_amplitudes", a.signed_amplitudes, b.signed_amplitudes)})
+    if (!d.empty()) return d;
+  return "";
 }
 
 // Throws unless member m can sit beside member 0 (see the header for the list).
@@ -33,8 +43,8 @@ void check_member(const LUTNetwork& first, const LUTNetwork& net, const std::str
   same(a.num_features == b.num_features, "features", a.num_features, b.num_features);
   same(a.num_classes == b.num_classes, "classes", a.num_classes, b.num_classes);
   same(a.node_type == b.node_type, "node type", a.node_type, b.node_type);
-  DIFFLUT_CHECK(same_node_options(a.node_options, b.node_options), pre,
-                "node options (node_params)");
+  const std::string options = node_option_difference(a.node_options, b.node_options);
+  DIFFLUT_CHECK(options.empty(), pre, "node option (model.params.node_params) ", options);
   same(a.k == b.k, "k (LUT inputs)", a.k, b.k);
   same(a.dtype == b.dtype, "dtype", dtype_name(a.dtype), dtype_name(b.dtype));
   same(net.num_layers() == first.num_layers(), "the number of LUT layers", first.num_layers(),

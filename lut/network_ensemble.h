@@ -23,8 +23,9 @@ namespace difflut {
 // give every class the same number of nodes (its width a multiple of the class count). The merged
 // layer i has the members' widths of layer i summed; sparse layers keep each slot's candidates and
 // scores (so the merged model trains on from its members' state), learnable mappings become the
-// one-hot W of their choice, as in a checkpoint saved without mapping weights. Throws
-// difflut::Error naming the member and what differs.
+// one-hot W of their choice, as in a checkpoint saved without mapping weights. The learnable
+// mappings' softmax temperature (training only) is the first member's. Throws difflut::Error
+// naming the member and what differs.
 std::shared_ptr<LUTNetwork> merge_lut_networks(
     const std::vector<std::shared_ptr<LUTNetwork>>& members,
     const std::vector<std::string>& names = {});

@@ -1,7 +1,8 @@
 // difflut-ensemble end to end: two members trained by difflut-train with other seeds merge into one
 // checkpoint whose accuracy --evaluate reports next to theirs and which difflut-export lowers with
-// 0 mismatches; refusals (one member, members of other architectures, an existing output) are one
-// line, exit code 2, and leave every file as it was.
+// 0 mismatches; refusals (one member, a member given twice, members of other architectures or
+// trained on other data, an existing output or sidecar) are one line, exit code 2, and leave every
+// file as it was.
 #include <doctest/doctest.h>
 
 #include <filesystem>
@@ -53,6 +54,7 @@ TEST_CASE("difflut-ensemble merges two seeds into one checkpoint that exports wi
   const std::string a = train_member(dir, "a", "seed=1");
   const std::string b = train_member(dir, "b", "seed=2");
   const std::string c = train_member(dir, "c", "seed=3 model.params.num_inputs=4");
+  const std::string m = train_member(dir, "m", "seed=1 dataloaders=mnist");
   const std::string out = dir + "/merged.safetensors";
   const std::string prog = test::built_program("difflut-ensemble");
 
@@ -81,7 +83,8 @@ TEST_CASE("difflut-ensemble merges two seeds into one checkpoint that exports wi
   CHECK(x.out.find("mismatches=0") != std::string::npos);
 
   // Refusals: exit 2, one line naming the problem, the existing output untouched.
-  const std::string before = read_file(out);
+  const std::string json = dir + "/merged.json";
+  const std::string before = read_file(out), before_json = read_file(json);
   auto refused = [&](const std::string& args, const std::string& part) {
     const test::RunOutput e = test::run_program(prog, args, "ensemble_refused");
     INFO(args);
@@ -91,6 +94,7 @@ TEST_CASE("difflut-ensemble merges two seeds into one checkpoint that exports wi
     CHECK(e.err.find(part) != std::string::npos);
     CHECK(e.err.find('\n') == e.err.size() - 1);
     CHECK(read_file(out) == before);
+    CHECK(read_file(json) == before_json);
   };
   refused(str_cat("-o '", out, "' '", a, "' '", b, "'"), "exists; pass --force to replace it");
   refused(str_cat("-o '", out, "' --force '", a, "'"), "expected at least two member checkpoints");
@@ -99,5 +103,34 @@ TEST_CASE("difflut-ensemble merges two seeds into one checkpoint that exports wi
   refused(str_cat("-o '", a, "' --force '", a, "' '", b, "'"), "write the ensemble to a new file");
   refused(str_cat("-o '", dir, "/x.bin' '", a, "' '", b, "'"), "expected a .safetensors file name");
   refused(str_cat("-o '", out, "' --force '", a, "' '", dir, "/missing.safetensors'"),
-          "missing.safetensors");
+          "missing.safetensors': expected a checkpoint file, found nothing");
+  refused(str_cat("-o '", out, "' --force '", a, "' '", dir, "'"),
+          "': expected a checkpoint file, found something else");
+  refused(str_cat("-o '", out, "' --force '", a, "' '", b, "' '", a, "'"),
+          "' is also member '" + a + "' (a member given twice would count twice in the vote)");
+  refused(str_cat("-o '", out, "' --force '", a, "' '", m, "'"),
+          "was trained with dataloaders.name=mnist, member '" + a +
+              "' with dataloaders.name=fashionmnist; members must be trained on the same data");
+  refused(str_cat("-o '", out, "' -o '", dir, "/y.safetensors' '", a, "' '", b, "'"),
+          "expected one -o FILE");
+  // The sidecar follows the model file's rules: an existing one needs --force, and one that
+  // cannot be written stops the merge before the model file is replaced.
+  const std::string lone = dir + "/lone.safetensors", lone_json = dir + "/lone.json";
+  { std::ofstream(lone_json) << "{\"notes\": 1}\n"; }
+  const test::RunOutput side =
+      test::run_program(prog, str_cat("-o '", lone, "' '", a, "' '", b, "'"), "ensemble_sidecar");
+  CHECK(side.rc == 2);
+  CHECK(side.err.find("lone.json' exists; pass --force to replace it") != std::string::npos);
+  CHECK(read_file(lone_json) == "{\"notes\": 1}\n");
+  CHECK(!fs::exists(lone));
+  fs::remove(lone_json);
+  fs::create_directory(lone_json);
+  const test::RunOutput blocked = test::run_program(
+      prog, str_cat("-o '", lone, "' --force '", a, "' '", b, "'"), "ensemble_sidecar_dir");
+  CHECK(blocked.rc == 2);
+  CHECK(blocked.err.find("lone.json' exists and is not a file") != std::string::npos);
+  CHECK(!fs::exists(lone));
+  // Nothing temporary is left beside the output.
+  for (const auto& e : fs::directory_iterator(dir))
+    CHECK(e.path().filename().string().find("ensemble-tmp") == std::string::npos);
 }

@@ -176,6 +176,16 @@ TEST_CASE("merge_lut_networks: members that cannot be merged are refused with wh
       },
       "has 10 nodes in its last layer, expected a multiple of its 3 classes");
   refuse_edit([](LUTNetworkConfig& c) { c.sparse_groups = 2; }, "grouped sparse connections");
+  refuse_edit([](LUTNetworkConfig& c) { c.node_type = "hybrid"; },
+              "in node type: expected dwn, found hybrid");
+  refuse_edit([](LUTNetworkConfig& c) { c.node_options.degree = 3; },
+              "in node option (model.params.node_params) degree: expected 2, found 3");
+  refuse_edit([](LUTNetworkConfig& c) { c.dtype = DType::f64; },
+              "in dtype: expected f32, found f64");
+  refuse_edit([](LUTNetworkConfig& c) { c.first_mapping = MappingKind::random; },
+              "in the first layer's mapping: expected sparse, found random");
+  CHECK_THROWS_WITH_AS(merge_lut_networks({a, nullptr}), "merge_lut_networks: member 1 is null",
+                       Error);
   {
     // Another encoder: fitted on other data, so other thresholds.
     Tensor x2, y2;
