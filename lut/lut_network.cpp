@@ -14,6 +14,7 @@
 #include "lut/model_memory.h"
 #include "lut/node_ops.h"
 #include "lut/node_registry.h"
+#include "lut/one_hot_mapping.h"
 #include "lut/sparse_mapping.h"
 
 namespace difflut {
@@ -790,11 +791,7 @@ std::shared_ptr<LUTNetwork> load_lut_network(const std::string& path, Device dev
                       n, ".mapping_indices'[", s, "] = ", m[static_cast<size_t>(s)], ", expected ",
                       am[static_cast<size_t>(s)], " (the argmax of '", n, ".mapping_weights')");
     } else {
-      // One-hot W: its argmax is exactly the saved mapping.
-      Tensor oh = Tensor::zeros({F, S}, DType::f64, Device::cpu);
-      double* p = oh.data<double>();
-      for (int64_t s = 0; s < S; ++s) p[m[static_cast<size_t>(s)] * S + s] = 1.0;
-      w.value.copy_(oh.to(w.value.dtype()));
+      set_one_hot_mapping(l, m);  // its argmax is exactly the saved mapping
     }
     l.invalidate_mapping_cache();
   }

@@ -3,6 +3,7 @@
 
 #include <cstring>
 
+#include "lut/one_hot_mapping.h"
 #include "tensor/error.h"
 
 namespace difflut {
@@ -180,12 +181,7 @@ std::shared_ptr<LUTNetwork> merge_lut_networks(
       out.set_mapping_candidates(cand);
       out.mapping_weights()->value.copy_(weights);
     } else if (out.mapping_kind() == MappingKind::learnable) {
-      // The one-hot W of the merged choice (what loading a checkpoint without W builds).
-      const int64_t F = out.input_size(), S = out.num_slots();
-      Tensor oh = Tensor::zeros({F, S}, DType::f64, Device::cpu);
-      double* w = oh.data<double>();
-      for (int64_t s = 0; s < S; ++s) w[index[static_cast<size_t>(s)] * S + s] = 1.0;
-      out.mapping_weights()->value.copy_(oh.to(cfg.dtype));
+      set_one_hot_mapping(out, index);  // as loading a checkpoint without W does
     } else {
       out.set_mapping_indices(index_t);
     }

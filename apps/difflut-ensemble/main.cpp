@@ -128,8 +128,7 @@ CheckpointData check_same_data(const Options& o) {
 // Each member's test accuracy, then the ensemble's, on the split the members' configs name.
 void evaluate(const Options& o, const CheckpointData& data,
               const std::vector<std::shared_ptr<LUTNetwork>>& members, LUTNetwork& merged) {
-  std::string data_root = o.data_root;
-  if (data_root.empty()) checkpoint_dataset(o.members[0], &data_root, "");
+  const std::string data_root = o.data_root.empty() ? data.data_root : o.data_root;
   const std::string name = canonical_dataset_name(o.dataset.empty() ? data.dataset : o.dataset);
   const Dataset d =
       data.holdout == 0

@@ -31,6 +31,7 @@ CheckpointData checkpoint_data(const std::string& checkpoint, const std::string&
   d.dataset = cfg.get_string("dataloaders.name");
   d.subset_size = int_at_least_or(cfg, "dataloaders.subset_size", 0, 0);
   d.holdout = int_at_least_or(cfg, "dataloaders.holdout", 0, 0);
+  d.data_root = string_or(cfg, "data_root", "");
   return d;
 }
 

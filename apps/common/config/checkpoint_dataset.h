@@ -19,6 +19,7 @@ struct CheckpointData {
   std::string dataset;
   int64_t subset_size = 0;
   int64_t holdout = 0;
+  std::string data_root;  // the stored data_root ("" if none)
 };
 // Throws difflut::Error for a checkpoint without a stored config, ending with `hint`.
 CheckpointData checkpoint_data(const std::string& checkpoint, const std::string& hint);
