@@ -190,19 +190,26 @@ void Graph::backward(Var out, const Tensor& seed) {
     }
     bwd(call);
     if (dev == Device::cuda && cuda_sync_debug()) cuda_synchronize();
-    gout = Tensor();  // consumed: intermediate gradients are not kept
+    if (!n.retain_grad) gout = Tensor();  // consumed: intermediate gradients are not kept
   }
-  // Keep only leaf gradients (inputs with requires_grad, parameters' views).
+  // Keep only leaf gradients (inputs with requires_grad, parameters' views) and retained ones.
   for (size_t i = 0; i < nodes_.size(); ++i)
-    if (nodes_[i].op != OpKind::leaf) grads_[i] = Tensor();
+    if (nodes_[i].op != OpKind::leaf && !nodes_[i].retain_grad) grads_[i] = Tensor();
 }
 
 const Tensor& Graph::grad(Var v) const {
   DIFFLUT_CHECK(v.graph == this && v.id >= 0 && static_cast<size_t>(v.id) < grads_.size() &&
                     grads_[static_cast<size_t>(v.id)].defined(),
                 "graph.grad: no gradient for node ", v.id,
-                " (only leaves created with requires_grad, after backward)");
+                " (only leaves created with requires_grad and nodes marked with retain_grad, ",
+                "after backward)");
   return grads_[static_cast<size_t>(v.id)];
+}
+
+void Graph::retain_grad(Var v) {
+  DIFFLUT_CHECK(v.graph == this && v.id >= 0 && static_cast<size_t>(v.id) < nodes_.size(),
+                "graph.retain_grad: node ", v.id, " is not in this graph");
+  nodes_[static_cast<size_t>(v.id)].retain_grad = true;
 }
 
 void Graph::set_input(Var v, const Tensor& value) {

@@ -33,6 +33,7 @@ struct Node {
   std::string name;            // used in errors and as the Verilog wire name
   bool requires_grad = false;  // some path from a trainable leaf reaches this node
   Parameter* param = nullptr;  // leaf parameters: gradients accumulate into param->grad
+  bool retain_grad = false;    // keep this node's gradient after backward (Graph::retain_grad)
 };
 
 class Graph {
@@ -54,8 +55,12 @@ class Graph {
   void backward(Var loss);
   void backward(Var out, const Tensor& seed);
 
-  // The gradient of an input leaf created with requires_grad (valid until the next backward/clear).
+  // The gradient of an input leaf created with requires_grad, or of a node marked with
+  // retain_grad (valid until the next backward/clear).
   const Tensor& grad(Var v) const;
+  // Keeps the gradient of an intermediate node after backward, readable with grad() (training
+  // statistics that need the gradient at one point of the network, e.g. a sparse mapping's probe).
+  void retain_grad(Var v);
 
   // Re-runs every non-leaf node's forward in tape order with the current leaf values (set_input
   // replaces an input leaf's value; the shape must stay the same).

@@ -156,6 +156,11 @@ Var LUTLayer::forward(Graph& g, Var x) {
       sparse_cache_ = std::make_unique<SparseCache>(
           SparseCache{make_sparse_mapping_index(candidates_, opt_.input_size, dev)});
     mapped = sparse_mapping(x, g.param(*weights_), sparse_cache_->index, opt_.learnable_tau);
+    if (probe_ && is_training()) {
+      g.retain_grad(mapped);
+      probe_x_ = x;
+      probe_out_ = mapped;
+    }
   } else {
     const Device dev = x.device();
     if (!cache_ || cache_->device != dev) {
@@ -175,6 +180,26 @@ Var LUTLayer::forward(Graph& g, Var x) {
     g.set_name(out, prefix + "grad_stabilize");
   }
   return out;
+}
+
+void LUTLayer::set_probe(SparseProbe* probe) {
+  DIFFLUT_CHECK(probe == nullptr || opt_.mapping == MappingKind::sparse,
+                "LUTLayer.set_probe: expected a sparse mapping, found ",
+                mapping_kind_name(opt_.mapping));
+  DIFFLUT_CHECK(probe == nullptr ||
+                    (probe->slots == candidates_.size(0) && probe->num_inputs == opt_.input_size),
+                "LUTLayer.set_probe: expected a probe of ", candidates_.size(0), " slots over ",
+                opt_.input_size, " inputs, found ", probe->slots, " over ", probe->num_inputs);
+  probe_ = probe;
+  probe_x_ = probe_out_ = Var();
+}
+
+void LUTLayer::collect_probe(const Graph& g) {
+  if (!probe_ || !probe_out_.defined()) return;
+  DIFFLUT_CHECK(probe_out_.graph == &g, "LUTLayer.collect_probe: the probed forward ran on ",
+                "another graph");
+  accumulate_sparse_probe(*probe_, probe_x_.value(), g.grad(probe_out_));
+  probe_x_ = probe_out_ = Var();
 }
 
 Var LUTLayer::node_regularization(Graph& g) {

@@ -13,6 +13,7 @@
 #include "autograd/nn/module.h"
 #include "lut/layer_aids.h"
 #include "lut/nodes/node_types.h"
+#include "lut/sparse_probe.h"
 #include "tensor/random.h"
 
 namespace difflut {
@@ -115,6 +116,12 @@ class LUTLayer : public Module {
   void check_extra_state(const NamedTensors& state) const override;
   void load_extra_state(const NamedTensors& state) override;
 
+  // Gradient probe of a sparse layer (lut/sparse_probe.h; null: off). While one is set, every
+  // training forward keeps the mapping's input and marks its output's gradient to be retained;
+  // collect_probe(g), after g's backward, adds that step to the probe.
+  void set_probe(SparseProbe* probe);
+  void collect_probe(const Graph& g);
+
  private:
   struct FixedCache;   // index + CSR inverse on one device
   struct SparseCache;  // candidates + their CSR inverse on one device
@@ -131,7 +138,9 @@ class LUTLayer : public Module {
   Tensor candidates_;  // sparse mapping: i32 [N*k, C] on the host
   std::unique_ptr<SparseCache> sparse_cache_;
   std::shared_ptr<LearnableMappingState> state_;
-  uint64_t aug_seed_ = 0;  // drawn from the generator last, only when flip_probability > 0
+  SparseProbe* probe_ = nullptr;
+  Var probe_x_, probe_out_;  // the last probed forward's mapping input and output
+  uint64_t aug_seed_ = 0;    // drawn from the generator last, only when flip_probability > 0
   uint64_t aug_step_ = 0;
 };
 

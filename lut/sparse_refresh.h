@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "lut/lut_layer.h"
+#include "lut/sparse_probe.h"
 #include "tensor/random.h"
 #include "tensor/tensor.h"
 
@@ -28,5 +29,19 @@ std::vector<int64_t> refresh_candidate_rows(Tensor& candidates, Tensor& w, int64
 // so Adam's second moment stays apt, and the first moment fades within a few dozen steps. Throws
 // for a layer whose mapping is not sparse or is grouped (fixed windows). Returns the count replaced.
 int64_t refresh_sparse_layer(LUTLayer& layer, int64_t per_slot, Generator& gen);
+
+// The guided refresh (lut/sparse_probe.h): as refresh_candidate_rows, but the new inputs of a slot
+// are its probed inputs of most negative t = sum / sqrt(sum of squares), most negative first, as
+// long as t < -min_t (so a slot where fewer probes point upwards replaces fewer candidates, none
+// where none does), skipping any that is a candidate already. Scores as above: the forward is
+// unchanged. Returns the flat positions replaced, ascending.
+std::vector<int64_t> refresh_candidate_rows_guided(Tensor& candidates, Tensor& w,
+                                                   const SparseProbe& probe, int64_t per_slot,
+                                                   double min_t);
+
+// refresh_candidate_rows_guided on a sparse layer (W written back in place, as
+// refresh_sparse_layer). Returns the count replaced.
+int64_t refresh_sparse_layer_guided(LUTLayer& layer, const SparseProbe& probe, int64_t per_slot,
+                                    double min_t);
 
 }  // namespace difflut

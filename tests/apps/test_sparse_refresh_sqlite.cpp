@@ -2,7 +2,7 @@
 // mid-epoch resumes to the uninterrupted run's model (the refresh draws depend on the seed and the
 // epoch only, and the checkpoint holds the refreshed candidates), and a refresh the model cannot
 // take fails before anything is written, naming the key; training checkpoints carry the
-// candidates and refuse missing or damaged ones.
+// candidates and refuse missing or damaged ones. The gradient rule (lut/sparse_probe.h) likewise.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -52,21 +52,20 @@ Tensor saved(const std::string& run_dir, const std::string& name) {
   return Tensor();
 }
 
-}  // namespace
-
-TEST_CASE("sparse refresh: candidates move, and a killed run resumes to the same model") {
-  const std::string dir = test::temp_dir("sparse-refresh");
+// Trains with `refresh` (overrides), checks the candidates moved against an unrefreshed run of the
+// same seed, then kills a run of the same settings in epoch 2 and checks its resume ends at the
+// uninterrupted run's model. Returns the uninterrupted run's directory.
+std::string check_refresh_run(const std::string& dir, const std::string& refresh) {
   const test::CommandResult plain = test::run_command(train_cmd(dir, "output_dir=plain"));
   INFO(plain.output);
   REQUIRE(plain.exit_code == 0);
-  const test::CommandResult ref =
-      test::run_command(train_cmd(dir, "output_dir=ref training.sparse_refresh=3"));
+  const test::CommandResult ref = test::run_command(train_cmd(dir, "output_dir=ref " + refresh));
   INFO(ref.output);
   REQUIRE(ref.exit_code == 0);
   const std::string plain_dir = run_dir_of(plain.output), ref_dir = run_dir_of(ref.output);
   REQUIRE(!ref_dir.empty());
-  // Two refreshes (after epochs 1 and 2) of 3 candidates in each of 1,800 + 600 slots: the
-  // candidate tables differ from the unrefreshed run's, which drew the same initial ones.
+  // Two refreshes (after epochs 1 and 2) in each of 1,800 + 600 slots: the candidate tables
+  // differ from the unrefreshed run's, which drew the same initial ones.
   for (const std::string layer : {"layer0", "layer1"}) {
     const Tensor a = saved(plain_dir, layer + ".mapping_candidates");
     const Tensor b = saved(ref_dir, layer + ".mapping_candidates");
@@ -74,8 +73,8 @@ TEST_CASE("sparse refresh: candidates move, and a killed run resumes to the same
     CHECK(a.to_vector<int32_t>() != b.to_vector<int32_t>());
   }
 
-  const test::CommandResult victim = test::run_command(train_cmd(
-      dir, "output_dir=out training.sparse_refresh=3", "DIFFLUT_TEST_SIGNAL_AT=2:3:KILL"));
+  const test::CommandResult victim = test::run_command(
+      train_cmd(dir, "output_dir=out " + refresh, "DIFFLUT_TEST_SIGNAL_AT=2:3:KILL"));
   INFO(victim.output);
   REQUIRE(victim.exit_code == 128 + SIGKILL);
   const std::string run_dir = dir + "/out/refresh";
@@ -91,6 +90,29 @@ TEST_CASE("sparse refresh: candidates move, and a killed run resumes to the same
   for (const std::string name : {"layer0.mapping_candidates", "layer1.mapping_candidates",
                                  "layer0.mapping_weights", "layer1.mapping_weights"})
     test::check_equal(saved(victim_dir, name), saved(ref_dir, name));
+  return ref_dir;
+}
+
+}  // namespace
+
+TEST_CASE("sparse refresh: candidates move, and a killed run resumes to the same model") {
+  check_refresh_run(test::temp_dir("sparse-refresh"), "training.sparse_refresh=3");
+}
+
+TEST_CASE("sparse refresh, gradient rule: probed candidates move; a killed run resumes exactly") {
+  const std::string dir = test::temp_dir("sparse-refresh-gradient");
+  // min_t 0: every probe whose gradient points upwards qualifies, so the small run replaces some.
+  const std::string ref_dir =
+      check_refresh_run(dir,
+                        "training.sparse_refresh=3 training.sparse_refresh_rule=gradient "
+                        "training.sparse_probe.inputs=20 training.sparse_probe.steps=10 "
+                        "training.sparse_probe.min_t=0");
+  // Other candidates than the random rule's (the rule, not only the draw, differs).
+  const test::CommandResult random_rule =
+      test::run_command(train_cmd(dir, "output_dir=random training.sparse_refresh=3"));
+  REQUIRE(random_rule.exit_code == 0);
+  CHECK(saved(run_dir_of(random_rule.output), "layer0.mapping_candidates").to_vector<int32_t>() !=
+        saved(ref_dir, "layer0.mapping_candidates").to_vector<int32_t>());
 }
 
 TEST_CASE("sparse refresh: a model it does not fit fails before anything is written") {
@@ -112,6 +134,19 @@ TEST_CASE("sparse refresh: a model it does not fit fails before anything is writ
        "difflut-train: error: config key 'training.sparse_refresh': expected sparse mappings of "
        "drawn candidates, found layer 0 grouped (its candidates are fixed windows)"},
       {"training.sparse_refresh=-1", "difflut-train: error: config key 'training.sparse_refresh'"},
+      {"training.sparse_refresh_rule=gradient",
+       "difflut-train: error: config key 'training.sparse_refresh_rule': the gradient rule needs "
+       "training.sparse_refresh > 0 (candidates replaced per slot), found 0"},
+      {"training.sparse_refresh=1 training.sparse_refresh_rule=best",
+       "difflut-train: error: config key 'training.sparse_refresh_rule': expected one of random, "
+       "gradient, found 'best'"},
+      {"training.sparse_refresh=1 training.sparse_refresh_rule=gradient "
+       "training.sparse_probe.min_t=-1",
+       "difflut-train: error: config key 'training.sparse_probe.min_t': expected a finite number "
+       ">= 0, found -1"},
+      {"training.sparse_refresh=1 training.sparse_refresh_rule=gradient "
+       "training.sparse_probe.inputs=0",
+       "difflut-train: error: config key 'training.sparse_probe.inputs'"},
   };
   for (const Case& c : cases) {
     const test::CommandResult r =

@@ -59,6 +59,22 @@ TEST_CASE("a value used twice (y = x*x + x) gets the sum of both paths' gradient
   CHECK(gs == std::vector<double>{0.3, -0.7, 0.3, -0.7});
 }
 
+TEST_CASE("retain_grad keeps an intermediate node's gradient after backward") {
+  Graph g;
+  Var x = g.input(f64({-1.5, 0.5, 2}, {3}), "x", true);
+  Var y = mul(x, x);  // y = x^2
+  Var z = mul(y, y);  // z = y^2: dz/dy = 2y
+  Var w = add(y, x);  // not retained
+  g.retain_grad(y);
+  g.backward(add(z, w), Tensor::ones({3}, DType::f64));
+  const std::vector<double> gy = vals(g.grad(y));
+  const std::vector<double> xs = {-1.5, 0.5, 2};
+  for (size_t i = 0; i < xs.size(); ++i) CHECK(gy[i] == doctest::Approx(2 * xs[i] * xs[i] + 1));
+  CHECK_THROWS_WITH_AS(g.grad(w), doctest::Contains("no gradient for node"), Error);
+  Graph other;
+  CHECK_THROWS_WITH_AS(other.retain_grad(y), doctest::Contains("is not in this graph"), Error);
+}
+
 TEST_CASE("NoGradGuard records nothing for backward") {
   Parameter w;
   w.name = "w";

@@ -132,6 +132,7 @@ main keys (see docs/CONFIG.md for all):
   training.augment.shift        random shifts of training images by up to N pixels (0: none)
   training.augment.hflip        random left-right mirroring of training images
   training.sparse_refresh       sparse mappings: candidates per slot replaced after each epoch
+  training.sparse_refresh_rule  random | gradient (training.sparse_probe.inputs, steps, min_t)
 )";
   return s;
 }

@@ -217,6 +217,16 @@ TrainSettings parse_train_settings(const Config& c) {
   s.augment.hflip = bool_or(c, "training.augment.hflip", false);
   // Whether the model has sparse layers it fits is checked with the model (train_refresh.h).
   s.sparse_refresh = int_at_least_or(c, "training.sparse_refresh", 0, 0);
+  s.sparse_refresh_rule = string_or(c, "training.sparse_refresh_rule", "random");
+  DIFFLUT_CHECK(s.sparse_refresh_rule == "random" || s.sparse_refresh_rule == "gradient",
+                "config key 'training.sparse_refresh_rule': expected one of random, gradient, ",
+                "found '", s.sparse_refresh_rule, "'");
+  s.sparse_probe_inputs = int_at_least_or(c, "training.sparse_probe.inputs", 1, 256);
+  s.sparse_probe_steps = int_at_least_or(c, "training.sparse_probe.steps", 1, 64);
+  s.sparse_probe_min_t = double_or(c, "training.sparse_probe.min_t", 3.0);
+  DIFFLUT_CHECK(std::isfinite(s.sparse_probe_min_t) && s.sparse_probe_min_t >= 0.0,
+                "config key 'training.sparse_probe.min_t': expected a finite number >= 0, found ",
+                s.sparse_probe_min_t);
   return s;
 }
 

@@ -66,6 +66,12 @@ struct TrainSettings {
   int64_t checkpoint_every = 1;  // 0 = no resumable checkpoint
   AugmentOptions augment;        // training.augment.*: random shifts and flips of training images
   int64_t sparse_refresh = 0;    // sparse mappings: candidates per slot replaced after each epoch
+  // How the refresh picks new inputs: "random" (uniform draws) or "gradient" (the probed inputs
+  // whose dense-mapping gradient points most consistently upwards, lut/sparse_probe.h).
+  std::string sparse_refresh_rule = "random";
+  int64_t sparse_probe_inputs = 256;  // gradient rule: inputs probed per slot each epoch
+  int64_t sparse_probe_steps = 64;    // gradient rule: the epoch's last steps that are probed
+  double sparse_probe_min_t = 3.0;    // gradient rule: a probe replaces a candidate below -min_t
 };
 
 // tracking.* (the SQLite experiment database)

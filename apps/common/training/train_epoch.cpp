@@ -50,8 +50,10 @@ EpochRecord EpochRunner::run(int64_t epoch) {
   double loss_sum = 0.0, shown_loss = 0.0;
   int64_t loss_count = 0, done = 0, step = 0;
   const auto t0 = std::chrono::steady_clock::now();
+  const int64_t num_steps = loader_.num_batches();
   for (const Batch& batch : loader_) {
     g_.clear();
+    if (step_hook_) step_hook_->before_forward(step, num_steps);
     // The bit-flip masks follow (epoch, step), so a run resumed at an epoch boundary draws the
     // masks the uninterrupted run drew.
     model_.set_augmentation_step(static_cast<uint64_t>(epoch) << 32 | static_cast<uint64_t>(step));
@@ -64,6 +66,7 @@ EpochRecord EpochRunner::run(int64_t epoch) {
     if (node_term) loss = add(loss, model_.node_regularization(g_));
     optimizer_.zero_grad();  // one memset: custom-update parameters own no gradient storage
     g_.backward(loss);
+    if (step_hook_) step_hook_->after_backward(g_);
     optimizer_.step();
     done += batch.labels.numel();
     if (step % loss_every_ == 0 || done == loader_.size()) {

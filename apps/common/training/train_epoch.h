@@ -25,6 +25,15 @@ struct SignalHook {
 };
 SignalHook signal_hook_from_env();
 
+// Called by EpochRunner around every training step (e.g. the sparse refresh's gradient probe).
+struct StepHook {
+  virtual ~StepHook() = default;
+  // Before step `step` (0-based) of an epoch of `num_steps` steps.
+  virtual void before_forward(int64_t step, int64_t num_steps) = 0;
+  // After that step's backward, before the optimizer step.
+  virtual void after_backward(const Graph& g) = 0;
+};
+
 class EpochRunner {
  public:
   // The references must outlive the runner. `num_epochs` is for the progress line.
@@ -33,6 +42,8 @@ class EpochRunner {
   // Trains epoch `epoch` (1-based) in train mode and returns its record (val_accuracy unset).
   // Throws when the loss is not finite.
   EpochRecord run(int64_t epoch);
+  // Calls `hook` around every step from now on (null: none). It must outlive the runner's runs.
+  void set_step_hook(StepHook* hook) { step_hook_ = hook; }
 
  private:
   LUTNetwork& model_;
@@ -43,6 +54,7 @@ class EpochRunner {
   int64_t num_epochs_;
   int64_t loss_every_;  // read the loss (a host sync on the GPU) every this many steps
   SignalHook hook_;
+  StepHook* step_hook_ = nullptr;
   Graph g_;
 };
 

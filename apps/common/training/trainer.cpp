@@ -51,7 +51,7 @@ TrainResult run_training(const ExperimentSettings& s, const Config& resolved, co
                  model.encoder().output_features(), " encoded inputs that carry some"));
   }
   info(describe_model(model, s.model));
-  check_sparse_refresh(model, s.training.sparse_refresh);
+  check_sparse_refresh(model, s.training);
 
   // 3. optimizer and schedule
   OptimizerSetup opt = make_optimizer(s.training, model);
@@ -74,6 +74,8 @@ TrainResult run_training(const ExperimentSettings& s, const Config& resolved, co
   std::ostream null_stream(nullptr);
   ProgressReporter progress(io.log ? *io.log : null_stream, po);
   EpochRunner epochs(model, *opt.optimizer, loader, progress, s.model, s.training.epochs);
+  SparseRefresher refresher(model, s.training, s.seed);
+  epochs.set_step_hook(&refresher);
 
   TrainResult result;
   result.device = std::string(device_name(device));
@@ -81,6 +83,7 @@ TrainResult run_training(const ExperimentSettings& s, const Config& resolved, co
       recorder.restore(model, *opt.optimizer, opt.scheduler.get(), gen, result);
   loader.set_epoch(first_epoch - 1);  // the loader's epochs count from 0
   for (int64_t epoch = first_epoch; epoch <= s.training.epochs; ++epoch) {
+    refresher.begin_epoch(epoch, s.training.epochs);
     EpochRecord rec = epochs.run(epoch);
     result.train_seconds += rec.seconds;
     if (data.val.size() > 0) evaluate_validation(model, val_x, data.val, rec, result);
@@ -89,8 +92,7 @@ TrainResult run_training(const ExperimentSettings& s, const Config& resolved, co
     if (opt.scheduler) opt.scheduler->step();
     // Before the checkpoint, which then holds the new candidates; none after the last epoch, whose
     // model is the result.
-    if (epoch < s.training.epochs)
-      refresh_sparse_candidates(model, s.training.sparse_refresh, s.seed, epoch);
+    refresher.end_epoch(epoch, s.training.epochs);
     recorder.end_epoch(rec, model, *opt.optimizer, opt.scheduler.get(), gen, result,
                        [&](const std::string& path) {
                          LUTNetworkSaveOptions so;

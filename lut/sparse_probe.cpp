@@ -1,0 +1,90 @@
+// Gradient probe for the guided candidate refresh (see sparse_probe.h).
+#include "lut/sparse_probe.h"
+
+#include <algorithm>
+
+#include "tensor/error.h"
+#include "tensor/parallel.h"
+
+namespace difflut {
+
+SparseProbe draw_sparse_probe(const Tensor& candidates, int64_t num_inputs, int64_t per_slot,
+                              Generator& gen) {
+  DIFFLUT_CHECK(candidates.defined() && candidates.dim() == 2 &&
+                    candidates.dtype() == DType::i32 && candidates.device() == Device::cpu,
+                "sparse probe: expected host i32 candidates [S, C], found ",
+                candidates.defined() ? candidates.describe() : std::string("undefined"));
+  DIFFLUT_CHECK(per_slot >= 1, "sparse probe: expected at least 1 probed input per slot, found ",
+                per_slot);
+  const int64_t S = candidates.size(0), C = candidates.size(1);
+  const int64_t R = std::min(per_slot, num_inputs - C);
+  DIFFLUT_CHECK(R >= 1, "sparse probe: the slots' ", C, " candidates already cover all ",
+                num_inputs, " inputs; nothing is left to probe");
+  SparseProbe p;
+  p.slots = S;
+  p.per_slot = R;
+  p.num_inputs = num_inputs;
+  p.inputs = Tensor::empty({S, R}, DType::i32, Device::cpu);
+  p.sum.assign(static_cast<size_t>(S * R), 0.0);
+  p.sumsq.assign(static_cast<size_t>(S * R), 0.0);
+  const int32_t* cand = candidates.data<int32_t>();
+  int32_t* in = p.inputs.data<int32_t>();
+  std::vector<int32_t> held;
+  for (int64_t s = 0; s < S; ++s) {
+    held.assign(cand + s * C, cand + (s + 1) * C);
+    for (int64_t r = 0; r < R; ++r) {
+      int32_t i;
+      do {
+        i = static_cast<int32_t>(gen.below(static_cast<uint64_t>(num_inputs)));
+      } while (std::find(held.begin(), held.end(), i) != held.end());
+      held.push_back(i);
+      in[s * R + r] = i;
+    }
+  }
+  return p;
+}
+
+namespace {
+// sum_j a[j] b[j] in 8 interleaved lanes and a fixed tree (vectorises; fixed order).
+float dot_lanes(const float* a, const float* b, int64_t n) {
+  constexpr int L = 8;
+  float lane[L] = {};
+  int64_t j = 0;
+  for (; j + L <= n; j += L)
+    for (int l = 0; l < L; ++l) lane[l] += a[j + l] * b[j + l];
+  for (int l = 0; j < n; ++j, ++l) lane[l] += a[j] * b[j];
+  return ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
+}
+}  // namespace
+
+void accumulate_sparse_probe(SparseProbe& probe, const Tensor& x, const Tensor& g) {
+  DIFFLUT_CHECK(x.defined() && g.defined() && x.dim() == 2 && g.dim() == 2 &&
+                    x.size(0) == g.size(0) && x.size(1) == probe.num_inputs &&
+                    g.size(1) == probe.slots && is_floating(x.dtype()) && is_floating(g.dtype()),
+                "sparse probe: expected x [B, ", probe.num_inputs, "] and g [B, ", probe.slots,
+                "], found x ", x.defined() ? x.describe() : std::string("undefined"), " and g ",
+                g.defined() ? g.describe() : std::string("undefined"));
+  const Tensor xh = x.to(Device::cpu).to(DType::f32);
+  const Tensor gh = g.to(Device::cpu).to(DType::f32);
+  const int64_t B = x.size(0), F = probe.num_inputs, S = probe.slots, R = probe.per_slot;
+  // Transposed, so every dot product reads two contiguous runs of B: xt [F, B] holds 2x - 1.
+  std::vector<float> xt(static_cast<size_t>(F * B)), gt(static_cast<size_t>(S * B));
+  const float* xp = xh.data<float>();
+  const float* gp = gh.data<float>();
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t i = 0; i < F; ++i) xt[static_cast<size_t>(i * B + b)] = 2.0f * xp[b * F + i] - 1.0f;
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t s = 0; s < S; ++s) gt[static_cast<size_t>(s * B + b)] = gp[b * S + s];
+  const int32_t* in = probe.inputs.data<int32_t>();
+  parallel_for(0, S, 256, [&](int64_t lo, int64_t hi) {
+    for (int64_t s = lo; s < hi; ++s)
+      for (int64_t r = 0; r < R; ++r) {
+        const double d = dot_lanes(xt.data() + in[s * R + r] * B, gt.data() + s * B, B);
+        probe.sum[static_cast<size_t>(s * R + r)] += d;
+        probe.sumsq[static_cast<size_t>(s * R + r)] += d * d;
+      }
+  });
+  ++probe.steps;
+}
+
+}  // namespace difflut
