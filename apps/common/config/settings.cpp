@@ -222,8 +222,8 @@ TrainSettings parse_train_settings(const Config& c) {
                 "config key 'training.sparse_refresh_rule': expected one of random, gradient, ",
                 "found '", s.sparse_refresh_rule, "'");
   s.sparse_probe_inputs = int_at_least_or(c, "training.sparse_probe.inputs", 1, 256);
-  s.sparse_probe_steps = int_at_least_or(c, "training.sparse_probe.steps", 1, 64);
-  s.sparse_probe_min_t = double_or(c, "training.sparse_probe.min_t", 3.0);
+  s.sparse_probe_steps = int_at_least_or(c, "training.sparse_probe.steps", 1, 128);
+  s.sparse_probe_min_t = double_or(c, "training.sparse_probe.min_t", 2.0);
   DIFFLUT_CHECK(std::isfinite(s.sparse_probe_min_t) && s.sparse_probe_min_t >= 0.0,
                 "config key 'training.sparse_probe.min_t': expected a finite number >= 0, found ",
                 s.sparse_probe_min_t);

@@ -70,8 +70,8 @@ struct TrainSettings {
   // whose dense-mapping gradient points most consistently upwards, lut/sparse_probe.h).
   std::string sparse_refresh_rule = "random";
   int64_t sparse_probe_inputs = 256;  // gradient rule: inputs probed per slot each epoch
-  int64_t sparse_probe_steps = 64;    // gradient rule: the epoch's last steps that are probed
-  double sparse_probe_min_t = 3.0;    // gradient rule: a probe replaces a candidate below -min_t
+  int64_t sparse_probe_steps = 128;   // gradient rule: the epoch's last steps that are probed
+  double sparse_probe_min_t = 2.0;    // gradient rule: a probe replaces a candidate below -min_t
 };
 
 // tracking.* (the SQLite experiment database)
