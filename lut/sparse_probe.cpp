@@ -8,10 +8,37 @@
 
 namespace difflut {
 
+NewInputDraw::NewInputDraw(int64_t num_inputs)
+    : num_inputs_(num_inputs), marked_(static_cast<size_t>(num_inputs), 0) {}
+
+std::vector<int32_t> NewInputDraw::draw(const int32_t* row, int64_t C, int64_t r, Generator& gen) {
+  DIFFLUT_CHECK(r >= 0 && r <= num_inputs_ - C, "sparse refresh: expected at most ",
+                num_inputs_ - C, " new inputs for a slot of ", C, " over ", num_inputs_, ", found ",
+                r);
+  for (int64_t c = 0; c < C; ++c) {
+    DIFFLUT_CHECK(row[c] >= 0 && row[c] < num_inputs_, "sparse refresh: candidate ", row[c],
+                  " is outside [0, ", num_inputs_, ")");
+    marked_[static_cast<size_t>(row[c])] = 1;
+  }
+  std::vector<int32_t> out;
+  out.reserve(static_cast<size_t>(r));
+  for (int64_t k = 0; k < r; ++k) {
+    int32_t i;
+    do {
+      i = static_cast<int32_t>(gen.below(static_cast<uint64_t>(num_inputs_)));
+    } while (marked_[static_cast<size_t>(i)]);
+    marked_[static_cast<size_t>(i)] = 1;
+    out.push_back(i);
+  }
+  for (int64_t c = 0; c < C; ++c) marked_[static_cast<size_t>(row[c])] = 0;
+  for (const int32_t i : out) marked_[static_cast<size_t>(i)] = 0;
+  return out;
+}
+
 SparseProbe draw_sparse_probe(const Tensor& candidates, int64_t num_inputs, int64_t per_slot,
                               Generator& gen) {
-  DIFFLUT_CHECK(candidates.defined() && candidates.dim() == 2 &&
-                    candidates.dtype() == DType::i32 && candidates.device() == Device::cpu,
+  DIFFLUT_CHECK(candidates.defined() && candidates.dim() == 2 && candidates.dtype() == DType::i32 &&
+                    candidates.device() == Device::cpu,
                 "sparse probe: expected host i32 candidates [S, C], found ",
                 candidates.defined() ? candidates.describe() : std::string("undefined"));
   DIFFLUT_CHECK(per_slot >= 1, "sparse probe: expected at least 1 probed input per slot, found ",
@@ -29,17 +56,10 @@ SparseProbe draw_sparse_probe(const Tensor& candidates, int64_t num_inputs, int6
   p.sumsq.assign(static_cast<size_t>(S * R), 0.0);
   const int32_t* cand = candidates.data<int32_t>();
   int32_t* in = p.inputs.data<int32_t>();
-  std::vector<int32_t> held;
+  NewInputDraw fresh(num_inputs);
   for (int64_t s = 0; s < S; ++s) {
-    held.assign(cand + s * C, cand + (s + 1) * C);
-    for (int64_t r = 0; r < R; ++r) {
-      int32_t i;
-      do {
-        i = static_cast<int32_t>(gen.below(static_cast<uint64_t>(num_inputs)));
-      } while (std::find(held.begin(), held.end(), i) != held.end());
-      held.push_back(i);
-      in[s * R + r] = i;
-    }
+    const std::vector<int32_t> drawn = fresh.draw(cand + s * C, C, R, gen);
+    std::copy(drawn.begin(), drawn.end(), in + s * R);
   }
   return p;
 }
@@ -72,7 +92,8 @@ void accumulate_sparse_probe(SparseProbe& probe, const Tensor& x, const Tensor& 
   const float* xp = xh.data<float>();
   const float* gp = gh.data<float>();
   for (int64_t b = 0; b < B; ++b)
-    for (int64_t i = 0; i < F; ++i) xt[static_cast<size_t>(i * B + b)] = 2.0f * xp[b * F + i] - 1.0f;
+    for (int64_t i = 0; i < F; ++i)
+      xt[static_cast<size_t>(i * B + b)] = 2.0f * xp[b * F + i] - 1.0f;
   for (int64_t b = 0; b < B; ++b)
     for (int64_t s = 0; s < S; ++s) gt[static_cast<size_t>(s * B + b)] = gp[b * S + s];
   const int32_t* in = probe.inputs.data<int32_t>();

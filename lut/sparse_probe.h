@@ -23,6 +23,19 @@ struct SparseProbe {
   int64_t steps = 0;          // probed steps accumulated
 };
 
+// Draws inputs uniformly from [0, F), each new to a slot: none of the inputs the slot holds and
+// none drawn for it before (rejection sampling with a mark per input, O(C + r) a slot).
+class NewInputDraw {
+ public:
+  explicit NewInputDraw(int64_t num_inputs);
+  // r such inputs for a slot holding row[0..C), in draw order; needs r <= F - C.
+  std::vector<int32_t> draw(const int32_t* row, int64_t C, int64_t r, Generator& gen);
+
+ private:
+  int64_t num_inputs_;
+  std::vector<uint8_t> marked_;  // all zero between calls
+};
+
 // A probe of R inputs per slot, each slot's R distinct and none of its candidates (i32 [S, C] on the
 // host), drawn uniformly from [0, F); R is capped at F - C. Throws for R < 1 or bad candidates.
 SparseProbe draw_sparse_probe(const Tensor& candidates, int64_t num_inputs, int64_t per_slot,

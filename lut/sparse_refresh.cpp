@@ -57,20 +57,9 @@ void refresh_rows(int32_t* cand, T* w, int64_t S, int64_t C, int64_t per_slot,
 struct UniformNewInputs {
   int64_t C, F;
   Generator& gen;
-  std::vector<int32_t> held;
+  NewInputDraw fresh;
   std::vector<int32_t> operator()(int64_t, const int32_t* crow, int64_t per_slot) {
-    const int64_t r = std::min(per_slot, F - C);
-    std::vector<int32_t> out;
-    held.assign(crow, crow + C);
-    for (int64_t k = 0; k < r; ++k) {
-      int32_t input;
-      do {
-        input = static_cast<int32_t>(gen.below(static_cast<uint64_t>(F)));
-      } while (std::find(held.begin(), held.end(), input) != held.end());
-      held.push_back(input);
-      out.push_back(input);
-    }
-    return out;
+    return fresh.draw(crow, C, std::min(per_slot, F - C), gen);
   }
 };
 
@@ -138,7 +127,7 @@ std::vector<int64_t> refresh_with(Tensor& candidates, Tensor& w, int64_t per_slo
 std::vector<int64_t> refresh_candidate_rows(Tensor& candidates, Tensor& w, int64_t num_inputs,
                                             int64_t per_slot, Generator& gen) {
   check_refresh_rows(candidates, w, num_inputs, per_slot);
-  UniformNewInputs pick{candidates.size(1), num_inputs, gen, {}};
+  UniformNewInputs pick{candidates.size(1), num_inputs, gen, NewInputDraw(num_inputs)};
   return refresh_with(candidates, w, per_slot, pick);
 }
 

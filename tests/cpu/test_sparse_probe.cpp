@@ -49,6 +49,9 @@ TEST_CASE("draw_sparse_probe: distinct inputs per slot, none of them a candidate
   CHECK(draw_sparse_probe(cand, 30, 10, pg3).inputs.to_vector<int32_t>() == in);
   CHECK_THROWS_WITH_AS(draw_sparse_probe(cand, 30, 0, pg),
                        "sparse probe: expected at least 1 probed input per slot, found 0", Error);
+  const Tensor bad = Tensor::from_vector(std::vector<int32_t>{1, 40}, {1, 2});
+  CHECK_THROWS_WITH_AS(draw_sparse_probe(bad, 30, 3, pg),
+                       "sparse refresh: candidate 40 is outside [0, 30)", Error);
   CHECK_THROWS_WITH_AS(draw_sparse_probe(cand, 6, 1, pg),
                        "sparse probe: the slots' 6 candidates already cover all 6 inputs; "
                        "nothing is left to probe",
@@ -74,7 +77,8 @@ TEST_CASE("accumulate_sparse_probe: sums of the dense mapping's gradient and its
         double d = 0;
         const int32_t i = in[static_cast<size_t>(s * 7 + r)];
         for (int64_t b = 0; b < B; ++b)
-          d += (2.0 * xv[static_cast<size_t>(b * F + i)] - 1.0) * gv[static_cast<size_t>(b * S + s)];
+          d +=
+              (2.0 * xv[static_cast<size_t>(b * F + i)] - 1.0) * gv[static_cast<size_t>(b * S + s)];
         sum[static_cast<size_t>(s * 7 + r)] += d;
         sq[static_cast<size_t>(s * 7 + r)] += d * d;
       }
@@ -93,8 +97,8 @@ TEST_CASE("accumulate_sparse_probe: sums of the dense mapping's gradient and its
 TEST_CASE("refresh_candidate_rows_guided: the most upward probes replace the weakest losers") {
   // One slot of C = 4 over F = 12: candidates 0..3, scores put 2 first and 3, then 1 lowest.
   Tensor cand = Tensor::from_vector(std::vector<int32_t>{0, 1, 2, 3, 4, 5, 6, 7}, {2, 4});
-  Tensor w = Tensor::from_vector(
-      std::vector<float>{0.5f, 0.2f, 0.9f, 0.1f, 1.0f, 2.0f, 3.0f, 4.0f}, {2, 4});
+  Tensor w = Tensor::from_vector(std::vector<float>{0.5f, 0.2f, 0.9f, 0.1f, 1.0f, 2.0f, 3.0f, 4.0f},
+                                 {2, 4});
   SparseProbe p;
   p.slots = 2;
   p.per_slot = 4;
@@ -160,7 +164,8 @@ TEST_CASE("LUTLayer probe: the mapping's input and output gradient, the forward 
   std::vector<float> mv(static_cast<size_t>(12 * S));
   for (int64_t b = 0; b < 12; ++b)
     for (int64_t s = 0; s < S; ++s)
-      mv[static_cast<size_t>(b * S + s)] = xv[static_cast<size_t>(b * 60 + idx[static_cast<size_t>(s)])];
+      mv[static_cast<size_t>(b * S + s)] =
+          xv[static_cast<size_t>(b * 60 + idx[static_cast<size_t>(s)])];
   Graph h;
   Var m = h.input(Tensor::from_vector(mv, {12, S}), "mapped", true);
   Var ho = layer.node_type()->apply(m, h.param(layer.node_params()), opt.k, true);
