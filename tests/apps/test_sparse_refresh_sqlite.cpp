@@ -137,6 +137,11 @@ TEST_CASE("sparse refresh: a model it does not fit fails before anything is writ
       {"training.sparse_refresh_rule=gradient",
        "difflut-train: error: config key 'training.sparse_refresh_rule': the gradient rule needs "
        "training.sparse_refresh > 0 (candidates replaced per slot), found 0"},
+      {"training.sparse_refresh=1 training.sparse_refresh_rule=gradient "
+       "'model.params.hidden_sizes=[300,10]' model.params.sparse_candidates=300",
+       "difflut-train: error: config key 'training.sparse_refresh_rule': the gradient rule probes "
+       "inputs that are not a slot's candidates, but layer 1's 300 candidates cover all its 300 "
+       "inputs"},
       {"training.sparse_refresh=1 training.sparse_refresh_rule=best",
        "difflut-train: error: config key 'training.sparse_refresh_rule': expected one of random, "
        "gradient, found 'best'"},

@@ -40,9 +40,18 @@ void check_sparse_refresh(const LUTNetwork& model, int64_t per_slot) {
 
 void check_sparse_refresh(const LUTNetwork& model, const TrainSettings& s) {
   check_sparse_refresh(model, s.sparse_refresh);
-  DIFFLUT_CHECK(s.sparse_refresh_rule != "gradient" || s.sparse_refresh > 0,
+  if (s.sparse_refresh_rule != "gradient") return;
+  DIFFLUT_CHECK(s.sparse_refresh > 0,
                 "config key 'training.sparse_refresh_rule': the gradient rule needs ",
                 "training.sparse_refresh > 0 (candidates replaced per slot), found 0");
+  for (size_t i = 0; i < model.num_layers(); ++i) {
+    const LUTLayer& l = model.layer(i);
+    if (!refreshable(l)) continue;
+    const int64_t C = l.mapping_candidates().size(1);
+    DIFFLUT_CHECK(C < l.input_size(), "config key 'training.sparse_refresh_rule': the gradient ",
+                  "rule probes inputs that are not a slot's candidates, but layer ", i, "'s ", C,
+                  " candidates cover all its ", l.input_size(), " inputs");
+  }
 }
 
 int64_t refresh_sparse_candidates(LUTNetwork& model, int64_t per_slot, uint64_t seed,
