@@ -3,6 +3,8 @@
 // parameters (within 1e-6) and the same mappings.
 #include <doctest/doctest.h>
 
+#include <vector>
+
 #include "autograd/ops.h"
 #include "autograd/optim/adam.h"
 #include "lut/lut_network.h"
@@ -122,6 +124,46 @@ TEST_CASE("sparse candidate refresh on CUDA: W rewritten on the device, as on th
   cpu->eval();
   gpu->eval();
   test::check_equal(gpu->predict(x, 32), cpu->predict(x, 32));
+}
+
+TEST_CASE("gradient probe on CUDA: the same sums and the same guided refresh as on the CPU") {
+  DIFFLUT_REQUIRE_GPU();
+  Tensor x, y;
+  toy_data(48, 20, 4, 9, x, y);
+  auto cpu = make_net(MappingKind::sparse, x, Device::cpu, MappingKind::sparse);
+  auto gpu = make_net(MappingKind::sparse, x, Device::cuda, MappingKind::sparse);
+  std::vector<SparseProbe> pc, pg;
+  for (size_t i = 0; i < cpu->num_layers(); ++i) {
+    Generator gc(7 + i), gg(7 + i);
+    pc.push_back(
+        draw_sparse_probe(cpu->layer(i).mapping_candidates(), cpu->layer(i).input_size(), 16, gc));
+    pg.push_back(
+        draw_sparse_probe(gpu->layer(i).mapping_candidates(), gpu->layer(i).input_size(), 16, gg));
+  }
+  for (size_t i = 0; i < cpu->num_layers(); ++i) {
+    cpu->layer(i).set_probe(&pc[i]);
+    gpu->layer(i).set_probe(&pg[i]);
+  }
+  Graph gc, gg;
+  gc.backward(cross_entropy(cpu->forward(gc, gc.input(x, "x")), gc.input(y, "y")));
+  gg.backward(cross_entropy(gpu->forward(gg, gg.input(x.to(Device::cuda), "x")),
+                            gg.input(y.to(Device::cuda), "y")));
+  for (size_t i = 0; i < cpu->num_layers(); ++i) {
+    cpu->layer(i).collect_probe(gc);
+    gpu->layer(i).collect_probe(gg);
+    cpu->layer(i).set_probe(nullptr);
+    gpu->layer(i).set_probe(nullptr);
+    REQUIRE(pg[i].steps == 1);
+    for (size_t e = 0; e < pc[i].sum.size(); ++e)
+      CHECK(pg[i].sum[e] == doctest::Approx(pc[i].sum[e]).epsilon(1e-4).scale(1e-6));
+    // Both refreshed from the CPU's sums (float rounding could reorder near-equal t values).
+    CHECK(refresh_sparse_layer_guided(gpu->layer(i), pc[i], 3, 0.0) ==
+          refresh_sparse_layer_guided(cpu->layer(i), pc[i], 3, 0.0));
+    CHECK(gpu->layer(i).mapping_weights()->value.device() == Device::cuda);
+    test::check_equal(gpu->layer(i).mapping_weights()->value.to(Device::cpu),
+                      cpu->layer(i).mapping_weights()->value);
+    test::check_equal(gpu->layer(i).mapping_candidates(), cpu->layer(i).mapping_candidates());
+  }
 }
 
 TEST_CASE("LUT network moved to CUDA with to_device predicts like the CPU original") {
