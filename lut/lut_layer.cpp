@@ -156,6 +156,7 @@ Var LUTLayer::forward(Graph& g, Var x) {
       sparse_cache_ = std::make_unique<SparseCache>(
           SparseCache{make_sparse_mapping_index(candidates_, opt_.input_size, dev)});
     mapped = sparse_mapping(x, g.param(*weights_), sparse_cache_->index, opt_.learnable_tau);
+    probe_x_ = probe_out_ = Var();  // a forward that does not probe leaves nothing to collect
     if (probe_ && is_training()) {
       g.retain_grad(mapped);
       probe_x_ = x;
@@ -190,14 +191,20 @@ void LUTLayer::set_probe(SparseProbe* probe) {
                     (probe->slots == candidates_.size(0) && probe->num_inputs == opt_.input_size),
                 "LUTLayer.set_probe: expected a probe of ", candidates_.size(0), " slots over ",
                 opt_.input_size, " inputs, found ", probe->slots, " over ", probe->num_inputs);
+  if (probe) check_sparse_probe(*probe, "LUTLayer.set_probe");
   probe_ = probe;
   probe_x_ = probe_out_ = Var();
 }
 
 void LUTLayer::collect_probe(const Graph& g) {
   if (!probe_ || !probe_out_.defined()) return;
-  DIFFLUT_CHECK(probe_out_.graph == &g, "LUTLayer.collect_probe: the probed forward ran on ",
-                "another graph");
+  // The kept Vars must still name this layer's mapping node: a cleared or truncated tape may have
+  // put another node at that id.
+  const bool same_node = probe_out_.graph == &g && static_cast<size_t>(probe_out_.id) < g.size() &&
+                         g.node(probe_out_.id).name == node_prefix() + "mapping" &&
+                         static_cast<size_t>(probe_x_.id) < g.size();
+  DIFFLUT_CHECK(same_node, "LUTLayer.collect_probe: expected the graph of the probed forward with ",
+                "its node '", node_prefix(), "mapping', found another graph or a cleared tape");
   accumulate_sparse_probe(*probe_, probe_x_.value(), g.grad(probe_out_));
   probe_x_ = probe_out_ = Var();
 }

@@ -12,14 +12,14 @@ NewInputDraw::NewInputDraw(int64_t num_inputs)
     : num_inputs_(num_inputs), marked_(static_cast<size_t>(num_inputs), 0) {}
 
 std::vector<int32_t> NewInputDraw::draw(const int32_t* row, int64_t C, int64_t r, Generator& gen) {
-  DIFFLUT_CHECK(r >= 0 && r <= num_inputs_ - C, "sparse refresh: expected at most ",
+  DIFFLUT_CHECK(r >= 0 && r <= num_inputs_ - C, "sparse mapping: expected at most ",
                 num_inputs_ - C, " new inputs for a slot of ", C, " over ", num_inputs_, ", found ",
                 r);
-  for (int64_t c = 0; c < C; ++c) {
-    DIFFLUT_CHECK(row[c] >= 0 && row[c] < num_inputs_, "sparse refresh: candidate ", row[c],
-                  " is outside [0, ", num_inputs_, ")");
-    marked_[static_cast<size_t>(row[c])] = 1;
-  }
+  // The whole row is checked before any mark is set, so a throw leaves the marks clear.
+  for (int64_t c = 0; c < C; ++c)
+    DIFFLUT_CHECK(row[c] >= 0 && row[c] < num_inputs_,
+                  "sparse mapping: expected candidates in [0, ", num_inputs_, "), found ", row[c]);
+  for (int64_t c = 0; c < C; ++c) marked_[static_cast<size_t>(row[c])] = 1;
   std::vector<int32_t> out;
   out.reserve(static_cast<size_t>(r));
   for (int64_t k = 0; k < r; ++k) {
@@ -64,6 +64,23 @@ SparseProbe draw_sparse_probe(const Tensor& candidates, int64_t num_inputs, int6
   return p;
 }
 
+void check_sparse_probe(const SparseProbe& probe, const char* who) {
+  const int64_t S = probe.slots, R = probe.per_slot;
+  DIFFLUT_CHECK(probe.inputs.defined() && probe.inputs.dtype() == DType::i32 &&
+                    probe.inputs.device() == Device::cpu && probe.inputs.dim() == 2 &&
+                    probe.inputs.size(0) == S && probe.inputs.size(1) == R,
+                who, ": expected probe inputs i32 [", S, ", ", R, "] on the host, found ",
+                probe.inputs.defined() ? probe.inputs.describe() : std::string("undefined"));
+  DIFFLUT_CHECK(probe.sum.size() == static_cast<size_t>(S * R) &&
+                    probe.sumsq.size() == static_cast<size_t>(S * R),
+                who, ": expected probe sums of ", S * R, " entries, found ", probe.sum.size(),
+                " and ", probe.sumsq.size());
+  const int32_t* in = probe.inputs.data<int32_t>();
+  for (int64_t e = 0; e < S * R; ++e)
+    DIFFLUT_CHECK(in[e] >= 0 && in[e] < probe.num_inputs, who, ": expected probe inputs in [0, ",
+                  probe.num_inputs, "), found ", in[e], " at entry ", e);
+}
+
 namespace {
 // sum_j a[j] b[j] in 8 interleaved lanes and a fixed tree (vectorises; fixed order).
 float dot_lanes(const float* a, const float* b, int64_t n) {
@@ -84,6 +101,7 @@ void accumulate_sparse_probe(SparseProbe& probe, const Tensor& x, const Tensor& 
                 "sparse probe: expected x [B, ", probe.num_inputs, "] and g [B, ", probe.slots,
                 "], found x ", x.defined() ? x.describe() : std::string("undefined"), " and g ",
                 g.defined() ? g.describe() : std::string("undefined"));
+  check_sparse_probe(probe, "sparse probe");
   const Tensor xh = x.to(Device::cpu).to(DType::f32);
   const Tensor gh = g.to(Device::cpu).to(DType::f32);
   const int64_t B = x.size(0), F = probe.num_inputs, S = probe.slots, R = probe.per_slot;

@@ -41,6 +41,10 @@ class NewInputDraw {
 SparseProbe draw_sparse_probe(const Tensor& candidates, int64_t num_inputs, int64_t per_slot,
                               Generator& gen);
 
+// Throws difflut::Error (one line, naming the field) unless `probe` is well formed: inputs i32
+// [slots, per_slot] on the host with entries in [0, num_inputs), sums of slots * per_slot entries.
+void check_sparse_probe(const SparseProbe& probe, const char* who);
+
 // Adds one step: x [B, F] (the mapping's input) and g [B, S] (the gradient at its output), float,
 // on any device (read on the host). Each (slot, probe) sum has one owner: thread-count independent.
 void accumulate_sparse_probe(SparseProbe& probe, const Tensor& x, const Tensor& g);

@@ -135,10 +135,9 @@ std::vector<int64_t> refresh_candidate_rows_guided(Tensor& candidates, Tensor& w
                                                    const SparseProbe& probe, int64_t per_slot,
                                                    double min_t) {
   check_refresh_rows(candidates, w, probe.num_inputs, per_slot);
-  DIFFLUT_CHECK(probe.slots == candidates.size(0) && probe.inputs.defined() &&
-                    probe.sum.size() == static_cast<size_t>(probe.slots * probe.per_slot),
-                "sparse refresh: expected a probe of ", candidates.size(0), " slots, found ",
-                probe.slots);
+  DIFFLUT_CHECK(probe.slots == candidates.size(0), "sparse refresh: expected a probe of ",
+                candidates.size(0), " slots, found ", probe.slots);
+  check_sparse_probe(probe, "sparse refresh");
   GuidedNewInputs pick{candidates.size(1), probe, min_t, {}};
   return refresh_with(candidates, w, per_slot, pick);
 }
@@ -176,6 +175,8 @@ int64_t refresh_sparse_layer(LUTLayer& layer, int64_t per_slot, Generator& gen) 
 
 int64_t refresh_sparse_layer_guided(LUTLayer& layer, const SparseProbe& probe, int64_t per_slot,
                                     double min_t) {
+  DIFFLUT_CHECK(probe.num_inputs == layer.input_size(), "sparse refresh: expected a probe over ",
+                layer.input_size(), " inputs, found one over ", probe.num_inputs);
   return refresh_layer_with(layer, [&](Tensor& cand, Tensor& scores) {
     return refresh_candidate_rows_guided(cand, scores, probe, per_slot, min_t);
   });

@@ -14,8 +14,11 @@
 
 #include "apps_test_util.h"
 #include "autograd/io/safetensors.h"
+#include "autograd/ops.h"
 #include "autograd/optim/adam.h"
 #include "common/tracking/checkpoint.h"
+#include "common/training/train_refresh.h"
+#include "encoders/thermometer.h"
 #include "lut/lut_network.h"
 #include "lut/sparse_refresh.h"
 #include "test_networks.h"
@@ -115,6 +118,44 @@ TEST_CASE("sparse refresh, gradient rule: probed candidates move; a killed run r
         saved(ref_dir, "layer0.mapping_candidates").to_vector<int32_t>());
 }
 
+TEST_CASE(
+    "SparseRefresher: the gradient rule probes an epoch's last steps, and not the last epoch") {
+  Tensor x, y;
+  test::toy_data(40, 12, 3, 5, x, y);
+  ThermometerEncoder enc("distributive", 3);
+  enc.fit(x);
+  LUTNetworkConfig cfg = test::small_config(12, 3, {30, 9}, 3);
+  cfg.first_mapping = MappingKind::sparse;
+  cfg.later_mapping = MappingKind::sparse;
+  cfg.sparse_candidates = 4;
+  Generator gen(3);
+  LUTNetwork model(cfg, enc, gen);
+  model.train();
+  TrainSettings s;
+  s.sparse_refresh = 2;
+  s.sparse_refresh_rule = "gradient";
+  s.sparse_probe_inputs = 5;
+  s.sparse_probe_steps = 3;
+  s.sparse_probe_min_t = 0.0;
+  SparseRefresher refresher(model, s, 42);
+  const std::vector<int32_t> before = model.layer(0).mapping_candidates().to_vector<int32_t>();
+  refresher.begin_epoch(1, 2);
+  for (int64_t step = 0; step < 10; ++step) {
+    refresher.before_forward(step, 10);
+    Graph g;
+    Var loss = cross_entropy(model.forward(g, g.input(x)), g.input(y));
+    g.backward(loss);
+    refresher.after_backward(g);
+    CHECK(refresher.probed_steps() == std::max<int64_t>(0, step - 6));
+  }
+  CHECK(refresher.end_epoch(1, 2) > 0);
+  CHECK(model.layer(0).mapping_candidates().to_vector<int32_t>() != before);
+  refresher.begin_epoch(2, 2);  // the last epoch: no probe, no refresh after it
+  refresher.before_forward(9, 10);
+  CHECK(refresher.probed_steps() == 0);
+  CHECK(refresher.end_epoch(2, 2) == 0);
+}
+
 TEST_CASE("sparse refresh: a model it does not fit fails before anything is written") {
   const std::string dir = test::temp_dir("sparse-refresh-bad");
   struct Case {
@@ -135,13 +176,26 @@ TEST_CASE("sparse refresh: a model it does not fit fails before anything is writ
        "drawn candidates, found layer 0 grouped (its candidates are fixed windows)"},
       {"training.sparse_refresh=-1", "difflut-train: error: config key 'training.sparse_refresh'"},
       {"training.sparse_refresh_rule=gradient",
-       "difflut-train: error: config key 'training.sparse_refresh_rule': the gradient rule needs "
-       "training.sparse_refresh > 0 (candidates replaced per slot), found 0"},
+       "difflut-train: error: config key 'training.sparse_refresh_rule': expected "
+       "training.sparse_refresh > 0 with the gradient rule (candidates replaced per slot), found "
+       "0"},
+      {"training.sparse_refresh=1 training.sparse_refresh_rule=gradient "
+       "training.sparse_probe.steps=9 training.sparse_probe.min_t=3",
+       "difflut-train: error: config key 'training.sparse_probe.min_t': expected a value below "
+       "sqrt(training.sparse_probe.steps) = 3 (|t| never exceeds it, so nothing would be "
+       "replaced), found 3"},
+      {"training.sparse_refresh=1 training.sparse_refresh_rule=gradient "
+       "training.sparse_probe.min_t=7",
+       "difflut-train: error: config key 'training.sparse_probe.min_t': expected a value below "
+       "sqrt(47 probed steps) = 6.85565 (an epoch has 47 steps; |t| never exceeds it), found 7"},
+      {"training.sparse_refresh=1 training.sparse_probe.steps=50",
+       "difflut-train: error: config key 'training.sparse_probe.steps': expected its default with "
+       "training.sparse_refresh_rule=random (only the gradient rule probes), found a change"},
       {"training.sparse_refresh=1 training.sparse_refresh_rule=gradient "
        "'model.params.hidden_sizes=[300,10]' model.params.sparse_candidates=300",
-       "difflut-train: error: config key 'training.sparse_refresh_rule': the gradient rule probes "
-       "inputs that are not a slot's candidates, but layer 1's 300 candidates cover all its 300 "
-       "inputs"},
+       "difflut-train: error: config key 'training.sparse_refresh_rule': expected inputs left to "
+       "probe beside the candidates with the gradient rule, found layer 1's 300 candidates "
+       "covering all its 300 inputs"},
       {"training.sparse_refresh=1 training.sparse_refresh_rule=best",
        "difflut-train: error: config key 'training.sparse_refresh_rule': expected one of random, "
        "gradient, found 'best'"},

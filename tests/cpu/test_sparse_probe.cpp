@@ -51,7 +51,7 @@ TEST_CASE("draw_sparse_probe: distinct inputs per slot, none of them a candidate
                        "sparse probe: expected at least 1 probed input per slot, found 0", Error);
   const Tensor bad = Tensor::from_vector(std::vector<int32_t>{1, 40}, {1, 2});
   CHECK_THROWS_WITH_AS(draw_sparse_probe(bad, 30, 3, pg),
-                       "sparse refresh: candidate 40 is outside [0, 30)", Error);
+                       "sparse mapping: expected candidates in [0, 30), found 40", Error);
   CHECK_THROWS_WITH_AS(draw_sparse_probe(cand, 6, 1, pg),
                        "sparse probe: the slots' 6 candidates already cover all 6 inputs; "
                        "nothing is left to probe",
@@ -125,6 +125,16 @@ TEST_CASE("refresh_candidate_rows_guided: the most upward probes replace the wea
       std::vector<float>{0.5f, 0.2f, 0.9f, 0.1f, 1.0f, 2.0f, 3.0f, 4.0f}, {2, 4});
   CHECK(refresh_candidate_rows_guided(cand2, w2, p, 3, 3.0) == std::vector<int64_t>{3});
   CHECK(cand2.to_vector<int32_t>() == std::vector<int32_t>{0, 1, 2, 8, 4, 5, 6, 7});
+  // A malformed probe is refused before anything is read.
+  SparseProbe m = p;
+  m.sumsq.pop_back();
+  CHECK_THROWS_WITH_AS(refresh_candidate_rows_guided(cand, w, m, 1, 3.0),
+                       "sparse refresh: expected probe sums of 8 entries, found 8 and 7", Error);
+  SparseProbe o = p;
+  o.inputs = Tensor::from_vector(std::vector<int32_t>{8, 9, 10, 12, 8, 9, 10, 11}, {2, 4});
+  CHECK_THROWS_WITH_AS(refresh_candidate_rows_guided(cand, w, o, 1, 3.0),
+                       "sparse refresh: expected probe inputs in [0, 12), found 12 at entry 3",
+                       Error);
   // A probe of other slots is refused.
   SparseProbe q = p;
   q.slots = 3;

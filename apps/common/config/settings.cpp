@@ -221,12 +221,30 @@ TrainSettings parse_train_settings(const Config& c) {
   DIFFLUT_CHECK(s.sparse_refresh_rule == "random" || s.sparse_refresh_rule == "gradient",
                 "config key 'training.sparse_refresh_rule': expected one of random, gradient, ",
                 "found '", s.sparse_refresh_rule, "'");
-  s.sparse_probe_inputs = int_at_least_or(c, "training.sparse_probe.inputs", 1, 256);
-  s.sparse_probe_steps = int_at_least_or(c, "training.sparse_probe.steps", 1, 128);
-  s.sparse_probe_min_t = double_or(c, "training.sparse_probe.min_t", 2.0);
+  const TrainSettings defaults;
+  s.sparse_probe_inputs =
+      int_at_least_or(c, "training.sparse_probe.inputs", 1, defaults.sparse_probe_inputs);
+  s.sparse_probe_steps =
+      int_at_least_or(c, "training.sparse_probe.steps", 1, defaults.sparse_probe_steps);
+  s.sparse_probe_min_t = double_or(c, "training.sparse_probe.min_t", defaults.sparse_probe_min_t);
   DIFFLUT_CHECK(std::isfinite(s.sparse_probe_min_t) && s.sparse_probe_min_t >= 0.0,
                 "config key 'training.sparse_probe.min_t': expected a finite number >= 0, found ",
                 s.sparse_probe_min_t);
+  // |t| = |sum d| / sqrt(sum d^2) <= sqrt(steps): a threshold at or above it never passes.
+  DIFFLUT_CHECK(
+      s.sparse_probe_min_t < std::sqrt(static_cast<double>(s.sparse_probe_steps)),
+      "config key 'training.sparse_probe.min_t': expected a value below sqrt(",
+      "training.sparse_probe.steps) = ", std::sqrt(static_cast<double>(s.sparse_probe_steps)),
+      " (|t| never exceeds it, so nothing would be replaced), found ", s.sparse_probe_min_t);
+  if (s.sparse_refresh_rule != "gradient") {
+    const char* changed = s.sparse_probe_inputs != defaults.sparse_probe_inputs ? "inputs"
+                          : s.sparse_probe_steps != defaults.sparse_probe_steps ? "steps"
+                          : s.sparse_probe_min_t != defaults.sparse_probe_min_t ? "min_t"
+                                                                                : nullptr;
+    DIFFLUT_CHECK(changed == nullptr, "config key 'training.sparse_probe.", changed ? changed : "",
+                  "': expected its default with training.sparse_refresh_rule=",
+                  s.sparse_refresh_rule, " (only the gradient rule probes), found a change");
+  }
   return s;
 }
 

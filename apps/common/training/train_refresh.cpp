@@ -1,6 +1,9 @@
 // Training between epochs: the sparse mappings' candidate refresh (see train_refresh.h).
 #include "common/training/train_refresh.h"
 
+#include <algorithm>
+#include <cmath>
+
 #include "lut/sparse_refresh.h"
 #include "tensor/error.h"
 
@@ -38,20 +41,26 @@ void check_sparse_refresh(const LUTNetwork& model, int64_t per_slot) {
                 "none; set it to 0");
 }
 
-void check_sparse_refresh(const LUTNetwork& model, const TrainSettings& s) {
+void check_sparse_refresh(const LUTNetwork& model, const TrainSettings& s, int64_t num_batches) {
   check_sparse_refresh(model, s.sparse_refresh);
   if (s.sparse_refresh_rule != "gradient") return;
-  DIFFLUT_CHECK(s.sparse_refresh > 0,
-                "config key 'training.sparse_refresh_rule': the gradient rule needs ",
-                "training.sparse_refresh > 0 (candidates replaced per slot), found 0");
+  DIFFLUT_CHECK(s.sparse_refresh > 0, "config key 'training.sparse_refresh_rule': expected ",
+                "training.sparse_refresh > 0 with the gradient rule (candidates replaced per ",
+                "slot), found 0");
   for (size_t i = 0; i < model.num_layers(); ++i) {
     const LUTLayer& l = model.layer(i);
     if (!refreshable(l)) continue;
     const int64_t C = l.mapping_candidates().size(1);
-    DIFFLUT_CHECK(C < l.input_size(), "config key 'training.sparse_refresh_rule': the gradient ",
-                  "rule probes inputs that are not a slot's candidates, but layer ", i, "'s ", C,
-                  " candidates cover all its ", l.input_size(), " inputs");
+    DIFFLUT_CHECK(C < l.input_size(), "config key 'training.sparse_refresh_rule': expected ",
+                  "inputs left to probe beside the candidates with the gradient rule, found ",
+                  "layer ", i, "'s ", C, " candidates covering all its ", l.input_size(),
+                  " inputs");
   }
+  const int64_t probed = std::min(s.sparse_probe_steps, num_batches);
+  DIFFLUT_CHECK(s.sparse_probe_min_t < std::sqrt(static_cast<double>(probed)),
+                "config key 'training.sparse_probe.min_t': expected a value below sqrt(", probed,
+                " probed steps) = ", std::sqrt(static_cast<double>(probed)), " (an epoch has ",
+                num_batches, " steps; |t| never exceeds it), found ", s.sparse_probe_min_t);
 }
 
 int64_t refresh_sparse_candidates(LUTNetwork& model, int64_t per_slot, uint64_t seed,
@@ -108,8 +117,11 @@ int64_t SparseRefresher::end_epoch(int64_t epoch, int64_t num_epochs) {
   if (epoch >= num_epochs || s_.sparse_refresh == 0) return 0;
   if (s_.sparse_refresh_rule != "gradient")
     return refresh_sparse_candidates(model_, s_.sparse_refresh, seed_, epoch);
+  DIFFLUT_CHECK(probes_.size() == layers_.size(), "SparseRefresher.end_epoch: expected the ",
+                "probes begin_epoch(", epoch, ") draws, found ", probes_.size(), " for ",
+                layers_.size(), " layers");
   int64_t replaced = 0;
-  for (size_t j = 0; j < layers_.size() && j < probes_.size(); ++j)
+  for (size_t j = 0; j < layers_.size(); ++j)
     replaced += refresh_sparse_layer_guided(model_.layer(layers_[j]), probes_[j], s_.sparse_refresh,
                                             s_.sparse_probe_min_t);
   probes_.clear();

@@ -15,8 +15,10 @@ namespace difflut::app {
 // whose mapping is sparse with drawn candidates, none grouped, and per_slot below every such
 // layer's C. A no-op for per_slot == 0.
 void check_sparse_refresh(const LUTNetwork& model, int64_t per_slot);
-// The same, with the rule's keys: the gradient rule needs sparse_refresh > 0.
-void check_sparse_refresh(const LUTNetwork& model, const TrainSettings& s);
+// The same, with the rule's keys for an epoch of `num_batches` steps: the gradient rule needs
+// sparse_refresh > 0, layers with inputs left to probe, and enough probed steps for t to pass
+// -min_t (|t| <= sqrt(steps probed)).
+void check_sparse_refresh(const LUTNetwork& model, const TrainSettings& s, int64_t num_batches);
 
 // After epoch `epoch` (1-based): refresh_sparse_layer on every sparse layer, in layer order, from
 // a stream that depends only on the seed and the epoch, so a resumed run draws what the
@@ -38,6 +40,8 @@ class SparseRefresher : public StepHook {
   void after_backward(const Graph& g) override;
   // After epoch `epoch`: the refresh (none after the last). Returns the candidates replaced.
   int64_t end_epoch(int64_t epoch, int64_t num_epochs);
+  // Steps the current epoch's probe has summed (0 outside a probed epoch).
+  int64_t probed_steps() const { return probes_.empty() ? 0 : probes_.front().steps; }
 
  private:
   void detach();

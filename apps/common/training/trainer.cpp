@@ -51,7 +51,6 @@ TrainResult run_training(const ExperimentSettings& s, const Config& resolved, co
                  model.encoder().output_features(), " encoded inputs that carry some"));
   }
   info(describe_model(model, s.model));
-  check_sparse_refresh(model, s.training);
 
   // 3. optimizer and schedule
   OptimizerSetup opt = make_optimizer(s.training, model);
@@ -60,6 +59,7 @@ TrainResult run_training(const ExperimentSettings& s, const Config& resolved, co
   DataLoader loader(data.train, s.training.batch_size, /*shuffle=*/true, s.seed + 2,
                     /*drop_last=*/false, device);
   loader.set_augment(s.training.augment);
+  check_sparse_refresh(model, s.training, loader.num_batches());
 
   // Run directory, tracking database, checkpoints and resume (tracking_run.h). Created only now:
   // a bad dataset, subset or model setting above fails with nothing written (no run directory,
