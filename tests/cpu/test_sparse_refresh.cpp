@@ -28,6 +28,9 @@ TEST_CASE("refresh_candidate_rows: the lowest losers become inputs the slot did 
   // Slot 1: chosen 7 (3.0); losers 8 (-1.0), 9 (0.0).
   CHECK(replaced == std::vector<int64_t>{1, 4, 8, 9});
   const std::vector<int32_t> after = cand.to_vector<int32_t>();
+  // The draws themselves, pinned: a change of the draw order would change every run's candidates.
+  // (the values the refresh drew before NewInputDraw replaced its linear search: the same draws)
+  CHECK(after == std::vector<int32_t>{0, 11, 2, 3, 19, 10, 11, 12, 4, 6});
   const std::vector<float> wa = w.to_vector<float>();
   for (int64_t s = 0; s < 2; ++s) {
     const std::set<int32_t> old_row(before.begin() + s * 5, before.begin() + s * 5 + 5);
