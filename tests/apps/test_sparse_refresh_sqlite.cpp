@@ -67,6 +67,10 @@ std::string check_refresh_run(const std::string& dir, const std::string& refresh
   REQUIRE(ref.exit_code == 0);
   const std::string plain_dir = run_dir_of(plain.output), ref_dir = run_dir_of(ref.output);
   REQUIRE(!ref_dir.empty());
+  // The log says what each refresh replaced (none after the last epoch).
+  CHECK(ref.output.find(" rule) after epoch 2: ") != std::string::npos);
+  CHECK(ref.output.find(" rule) after epoch 3: ") == std::string::npos);
+  CHECK(ref.output.find(" rule) after epoch 1: 0 candidates") == std::string::npos);
   // Two refreshes (after epochs 1 and 2) in each of 1,800 + 600 slots: the candidate tables
   // differ from the unrefreshed run's, which drew the same initial ones.
   for (const std::string layer : {"layer0", "layer1"}) {

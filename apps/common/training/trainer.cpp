@@ -92,7 +92,10 @@ TrainResult run_training(const ExperimentSettings& s, const Config& resolved, co
     if (opt.scheduler) opt.scheduler->step();
     // Before the checkpoint, which then holds the new candidates; none after the last epoch, whose
     // model is the result.
-    refresher.end_epoch(epoch, s.training.epochs);
+    const int64_t replaced = refresher.end_epoch(epoch, s.training.epochs);
+    if (s.training.sparse_refresh > 0 && epoch < s.training.epochs)
+      info(str_cat("sparse refresh (", s.training.sparse_refresh_rule, " rule) after epoch ", epoch,
+                   ": ", replaced, " candidates replaced"));
     recorder.end_epoch(rec, model, *opt.optimizer, opt.scheduler.get(), gen, result,
                        [&](const std::string& path) {
                          LUTNetworkSaveOptions so;
