@@ -19,6 +19,16 @@ inline LUTNetworkConfig small_config(int64_t F, int C, std::vector<int64_t> hidd
   return c;
 }
 
+// small_config with sparse mappings of C candidates in every layer.
+inline LUTNetworkConfig small_sparse_config(int64_t F, int classes, std::vector<int64_t> hidden,
+                                            int k, int64_t C) {
+  LUTNetworkConfig c = small_config(F, classes, std::move(hidden), k);
+  c.first_mapping = MappingKind::sparse;
+  c.later_mapping = MappingKind::sparse;
+  c.sparse_candidates = C;
+  return c;
+}
+
 // One LUT layer of N nodes with fan-in k over F inputs, its mapping sparse with C candidates.
 inline LUTLayerOptions sparse_layer_options(int64_t F, int64_t N, int k, int64_t C) {
   LUTLayerOptions o;

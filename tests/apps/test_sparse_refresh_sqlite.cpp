@@ -128,12 +128,8 @@ TEST_CASE(
   test::toy_data(40, 12, 3, 5, x, y);
   ThermometerEncoder enc("distributive", 3);
   enc.fit(x);
-  LUTNetworkConfig cfg = test::small_config(12, 3, {30, 9}, 3);
-  cfg.first_mapping = MappingKind::sparse;
-  cfg.later_mapping = MappingKind::sparse;
-  cfg.sparse_candidates = 4;
   Generator gen(3);
-  LUTNetwork model(cfg, enc, gen);
+  LUTNetwork model(test::small_sparse_config(12, 3, {30, 9}, 3, 4), enc, gen);
   model.train();
   TrainSettings s;
   s.sparse_refresh = 2;

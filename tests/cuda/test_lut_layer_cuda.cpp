@@ -88,6 +88,19 @@ void compare_devices(MappingKind first, MappingKind later = MappingKind::random)
   test::check_equal(gpu->predict(x, 32), cpu->predict(x, 32));
 }
 
+// The same network with sparse mappings in every layer on both devices, and its toy data.
+struct SparsePair {
+  Tensor x, y;
+  std::shared_ptr<LUTNetwork> cpu, gpu;
+};
+SparsePair sparse_pair() {
+  SparsePair p;
+  toy_data(48, 20, 4, 9, p.x, p.y);
+  p.cpu = make_net(MappingKind::sparse, p.x, Device::cpu, MappingKind::sparse);
+  p.gpu = make_net(MappingKind::sparse, p.x, Device::cuda, MappingKind::sparse);
+  return p;
+}
+
 }  // namespace
 
 TEST_CASE("LUT network on CUDA matches the CPU: cyclic + random mappings, forward and one step") {
@@ -109,10 +122,9 @@ TEST_CASE(
 
 TEST_CASE("sparse candidate refresh on CUDA: W rewritten on the device, as on the CPU") {
   DIFFLUT_REQUIRE_GPU();
-  Tensor x, y;
-  toy_data(48, 20, 4, 9, x, y);
-  auto cpu = make_net(MappingKind::sparse, x, Device::cpu, MappingKind::sparse);
-  auto gpu = make_net(MappingKind::sparse, x, Device::cuda, MappingKind::sparse);
+  SparsePair n = sparse_pair();
+  const Tensor& x = n.x;
+  auto &cpu = n.cpu, &gpu = n.gpu;
   for (size_t i = 0; i < cpu->num_layers(); ++i) {
     Generator gc(5 + i), gg(5 + i);
     CHECK(refresh_sparse_layer(gpu->layer(i), 3, gg) == refresh_sparse_layer(cpu->layer(i), 3, gc));
@@ -128,10 +140,9 @@ TEST_CASE("sparse candidate refresh on CUDA: W rewritten on the device, as on th
 
 TEST_CASE("gradient probe on CUDA: the same sums and the same guided refresh as on the CPU") {
   DIFFLUT_REQUIRE_GPU();
-  Tensor x, y;
-  toy_data(48, 20, 4, 9, x, y);
-  auto cpu = make_net(MappingKind::sparse, x, Device::cpu, MappingKind::sparse);
-  auto gpu = make_net(MappingKind::sparse, x, Device::cuda, MappingKind::sparse);
+  SparsePair n = sparse_pair();
+  const Tensor &x = n.x, &y = n.y;
+  auto &cpu = n.cpu, &gpu = n.gpu;
   std::vector<SparseProbe> pc, pg;
   for (size_t i = 0; i < cpu->num_layers(); ++i) {
     Generator gc(7 + i), gg(7 + i);

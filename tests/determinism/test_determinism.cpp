@@ -92,10 +92,7 @@ std::vector<Tensor> train_sparse_lut(uint64_t seed, Device dev, int steps) {
   Tensor y = Tensor::randint({48}, 0, 3, gen, DType::i64);
   ThermometerEncoder enc("distributive", 3);
   enc.fit(x);
-  LUTNetworkConfig c = test::small_config(10, 3, {60, 24}, 4);
-  c.first_mapping = MappingKind::sparse;
-  c.later_mapping = MappingKind::sparse;
-  c.sparse_candidates = 6;
+  LUTNetworkConfig c = test::small_sparse_config(10, 3, {60, 24}, 4, 6);
   c.device = dev;
   LUTNetwork net(c, enc, gen);
   AdamOptions ao;
