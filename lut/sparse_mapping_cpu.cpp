@@ -13,26 +13,6 @@
 
 namespace difflut {
 
-namespace {
-
-// One batch chunk's share of a dW entry, Σ_j (2 x[j] − 1) g[j] over j < n (x and g contiguous),
-// summed in 8 interleaved lanes and then a fixed pairwise tree: a fixed order (bit-identical for
-// any thread count) that the compiler keeps in one vector register. A single running sum, as the
-// CUDA kernel's sparse_dw_accumulate, is a chain of dependent adds the core waits on; this order
-// differs from it only by float rounding.
-template <class T>
-T dw_chunk(const T* x, const T* g, int64_t n) {
-  constexpr int L = 8;
-  T lane[L] = {};
-  int64_t j = 0;
-  for (; j + L <= n; j += L)
-    for (int l = 0; l < L; ++l) lane[l] += (T(2) * x[j + l] - T(1)) * g[j + l];
-  for (int l = 0; j < n; ++j, ++l) lane[l] += (T(2) * x[j] - T(1)) * g[j];
-  return ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
-}
-
-}  // namespace
-
 void sparse_mapping_choice_cpu(const Tensor& w, const Tensor& cand, Tensor& idx) {
   const int64_t S = w.size(0), C = w.size(1);
   const int32_t* cp = cand.data<int32_t>();
@@ -95,7 +75,7 @@ void sparse_mapping_backward_cpu(OpCall& c) {
           for (int64_t s = lo; s < hi; ++s)
             for (int64_t k = 0; k < C; ++k) {
               acc[static_cast<size_t>(s * C + k)] +=
-                  dw_chunk(xt.data() + cand[s * C + k] * n, gt.data() + (s - lo) * n, n);
+                  sparse_dw_chunk(xt.data() + cand[s * C + k] * n, gt.data() + (s - lo) * n, n);
             }
         });
       }

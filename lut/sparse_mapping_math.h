@@ -70,4 +70,21 @@ DIFFLUT_HD T sparse_dx_entry(const T* g_row,  // g[b, :] [S]
   return acc;
 }
 
+// (Host code: the CPU kernel and the gradient probe, lut/sparse_probe.cpp.) One batch chunk's
+// share of a dW entry, Σ_j (2 x[j] − 1) g[j] over j < n (x and g contiguous),
+// summed in 8 interleaved lanes and then a fixed pairwise tree: a fixed order (bit-identical for
+// any thread count) that the compiler keeps in one vector register. A single running sum, as the
+// CUDA kernel's sparse_dw_accumulate, is a chain of dependent adds the core waits on; this order
+// differs from it only by float rounding.
+template <class T>
+T sparse_dw_chunk(const T* x, const T* g, int64_t n) {
+  constexpr int L = 8;
+  T lane[L] = {};
+  int64_t j = 0;
+  for (; j + L <= n; j += L)
+    for (int l = 0; l < L; ++l) lane[l] += (T(2) * x[j + l] - T(1)) * g[j + l];
+  for (int l = 0; j < n; ++j, ++l) lane[l] += (T(2) * x[j] - T(1)) * g[j];
+  return ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
+}
+
 }  // namespace difflut

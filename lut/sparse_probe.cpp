@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "lut/sparse_mapping_math.h"
 #include "tensor/error.h"
 #include "tensor/parallel.h"
 
@@ -81,19 +82,6 @@ void check_sparse_probe(const SparseProbe& probe, const char* who) {
                   probe.num_inputs, "), found ", in[e], " at entry ", e);
 }
 
-namespace {
-// sum_j a[j] b[j] in 8 interleaved lanes and a fixed tree (vectorises; fixed order).
-float dot_lanes(const float* a, const float* b, int64_t n) {
-  constexpr int L = 8;
-  float lane[L] = {};
-  int64_t j = 0;
-  for (; j + L <= n; j += L)
-    for (int l = 0; l < L; ++l) lane[l] += a[j + l] * b[j + l];
-  for (int l = 0; j < n; ++j, ++l) lane[l] += a[j] * b[j];
-  return ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
-}
-}  // namespace
-
 void accumulate_sparse_probe(SparseProbe& probe, const Tensor& x, const Tensor& g) {
   DIFFLUT_CHECK(x.defined() && g.defined() && x.dim() == 2 && g.dim() == 2 &&
                     x.size(0) == g.size(0) && x.size(1) == probe.num_inputs &&
@@ -105,20 +93,23 @@ void accumulate_sparse_probe(SparseProbe& probe, const Tensor& x, const Tensor& 
   const Tensor xh = x.to(Device::cpu).to(DType::f32);
   const Tensor gh = g.to(Device::cpu).to(DType::f32);
   const int64_t B = x.size(0), F = probe.num_inputs, S = probe.slots, R = probe.per_slot;
-  // Transposed, so every dot product reads two contiguous runs of B: xt [F, B] holds 2x - 1.
-  std::vector<float> xt(static_cast<size_t>(F * B)), gt(static_cast<size_t>(S * B));
+  // Transposed, so every entry reads two contiguous runs of B (as the sparse mapping's dW kernel);
+  // the buffers are the probe's, kept from step to step.
+  std::vector<float>& xt = probe.x_transposed;
+  std::vector<float>& gt = probe.g_transposed;
+  xt.resize(static_cast<size_t>(F * B));
+  gt.resize(static_cast<size_t>(S * B));
   const float* xp = xh.data<float>();
   const float* gp = gh.data<float>();
   for (int64_t b = 0; b < B; ++b)
-    for (int64_t i = 0; i < F; ++i)
-      xt[static_cast<size_t>(i * B + b)] = 2.0f * xp[b * F + i] - 1.0f;
+    for (int64_t i = 0; i < F; ++i) xt[static_cast<size_t>(i * B + b)] = xp[b * F + i];
   for (int64_t b = 0; b < B; ++b)
     for (int64_t s = 0; s < S; ++s) gt[static_cast<size_t>(s * B + b)] = gp[b * S + s];
   const int32_t* in = probe.inputs.data<int32_t>();
   parallel_for(0, S, 256, [&](int64_t lo, int64_t hi) {
     for (int64_t s = lo; s < hi; ++s)
       for (int64_t r = 0; r < R; ++r) {
-        const double d = dot_lanes(xt.data() + in[s * R + r] * B, gt.data() + s * B, B);
+        const double d = sparse_dw_chunk(xt.data() + in[s * R + r] * B, gt.data() + s * B, B);
         probe.sum[static_cast<size_t>(s * R + r)] += d;
         probe.sumsq[static_cast<size_t>(s * R + r)] += d * d;
       }
