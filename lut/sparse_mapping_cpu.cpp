@@ -1,17 +1,67 @@
 // CPU kernels of the sparse learnable mapping: the per-slot hard choice, the gather forward, dW over
-// the candidates and dx through the CSR inverse of the candidates.
+// the candidates (lut/sparse_dw_cpu.h) and dx through the CSR inverse of the candidates.
 //
 // Determinism: every output element has one owner that reduces in a fixed order (slots own their
 // choice and their C entries of dW, (row, input) pairs own dx), so results are bit-identical for any
 // thread count.
 #include <algorithm>
+#include <type_traits>
 #include <vector>
 
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+// GCC 12's AVX-512 intrinsics pass an undefined vector as the unused merge source and then warn
+// about it at every call site (a known false positive of its headers).
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
+#include "lut/sparse_dw_cpu.h"
 #include "lut/sparse_mapping_kernels.h"
 #include "lut/sparse_mapping_math.h"
 #include "tensor/parallel.h"
 
 namespace difflut {
+
+namespace {
+
+#if defined(__GNUC__) && defined(__x86_64__)  // also under -march=native, where it is a plain call
+#define DIFFLUT_SPARSE_CHOICE_AVX512 1
+// sparse_choice for float rows of 16 or more: the row's maximum sixteen lanes at a time, then the
+// first index holding it. The same index as the scalar loop, which keeps the first of the largest
+// scores (-0 and +0 alike) and never moves to a NaN: vmaxps returns its second operand, the running
+// maximum, when the score is NaN, and a NaN first score is index 0 there as here. The scalar loop
+// is a chain of dependent compares, 15 % of a C = 128 training step.
+__attribute__((target("avx512f"))) int sparse_choice_avx512(const float* w, int64_t C) {
+  if (C < 16 || w[0] != w[0]) return sparse_choice(w, C);
+  __m512 m = _mm512_set1_ps(w[0]);
+  int64_t c = 0;
+  for (; c + 16 <= C; c += 16) m = _mm512_max_ps(_mm512_loadu_ps(w + c), m);
+  float top = _mm512_reduce_max_ps(m);
+  for (; c < C; ++c) top = w[c] > top ? w[c] : top;
+  const __m512 t = _mm512_set1_ps(top);
+  for (c = 0; c + 16 <= C; c += 16) {
+    const __mmask16 eq = _mm512_cmp_ps_mask(_mm512_loadu_ps(w + c), t, _CMP_EQ_OQ);
+    if (eq) return static_cast<int>(c) + __builtin_ctz(eq);
+  }
+  for (; c < C; ++c)
+    if (w[c] == top) return static_cast<int>(c);
+  return 0;  // not reached: top is one of the scores
+}
+const bool kHasAvx512 = __builtin_cpu_supports("avx512f");
+#endif
+
+template <class T>
+int choose(const T* w, int64_t C) {
+#ifdef DIFFLUT_SPARSE_CHOICE_AVX512
+  if constexpr (std::is_same_v<T, float>) {
+    if (kHasAvx512) return sparse_choice_avx512(w, C);
+  }
+#endif
+  return sparse_choice(w, C);
+}
+
+}  // namespace
 
 void sparse_mapping_choice_cpu(const Tensor& w, const Tensor& cand, Tensor& idx) {
   const int64_t S = w.size(0), C = w.size(1);
@@ -20,7 +70,7 @@ void sparse_mapping_choice_cpu(const Tensor& w, const Tensor& cand, Tensor& idx)
   DIFFLUT_DISPATCH_FLOAT(w.dtype(), "sparse_mapping", [&] {
     const scalar_t* wp = w.data<scalar_t>();
     parallel_for(0, S, 4096, [&](int64_t lo, int64_t hi) {
-      for (int64_t s = lo; s < hi; ++s) ip[s] = cp[s * C + sparse_choice(wp + s * C, C)];
+      for (int64_t s = lo; s < hi; ++s) ip[s] = cp[s * C + choose(wp + s * C, C)];
     });
   });
 }
@@ -57,30 +107,7 @@ void sparse_mapping_backward_cpu(OpCall& c) {
     const T* gp = g.data<T>();
     const T* wp = w.data<T>();
     if (c.grad_in[1]) {
-      // Read in place, every dW term would touch two cache lines (x and g columns are strided by F
-      // and S); batch chunks of x and g are transposed first so each entry reads two contiguous runs.
-      constexpr int64_t kChunk = 64;
-      std::vector<T> acc(static_cast<size_t>(S * C), T(0));
-      std::vector<T> xt(static_cast<size_t>(F * std::min(B, kChunk)));
-      for (int64_t b0 = 0; b0 < B; b0 += kChunk) {
-        const int64_t n = std::min(kChunk, B - b0);
-        parallel_for(0, F, 512, [&](int64_t lo, int64_t hi) {
-          for (int64_t i = lo; i < hi; ++i)
-            for (int64_t j = 0; j < n; ++j) xt[i * n + j] = xp[(b0 + j) * F + i];
-        });
-        parallel_for(0, S, 256, [&](int64_t lo, int64_t hi) {
-          std::vector<T> gt(static_cast<size_t>((hi - lo) * n));
-          for (int64_t s = lo; s < hi; ++s)
-            for (int64_t j = 0; j < n; ++j) gt[(s - lo) * n + j] = gp[(b0 + j) * S + s];
-          for (int64_t s = lo; s < hi; ++s)
-            for (int64_t k = 0; k < C; ++k) {
-              acc[static_cast<size_t>(s * C + k)] +=
-                  sparse_dw_chunk(xt.data() + cand[s * C + k] * n, gt.data() + (s - lo) * n, n);
-            }
-        });
-      }
-      T* dw = c.grad_in[1]->data<T>();
-      for (int64_t e = 0; e < S * C; ++e) dw[e] += acc[static_cast<size_t>(e)];
+      sparse_dw_over_batch(xp, gp, B, F, S, cand, C, c.grad_in[1]->data<T>());
     }
     if (c.grad_in[0]) {
       std::vector<T> p(static_cast<size_t>(S * C));

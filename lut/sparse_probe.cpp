@@ -3,7 +3,7 @@
 
 #include <algorithm>
 
-#include "lut/sparse_mapping_math.h"
+#include "lut/sparse_dw_cpu.h"
 #include "tensor/error.h"
 #include "tensor/parallel.h"
 
@@ -93,26 +93,18 @@ void accumulate_sparse_probe(SparseProbe& probe, const Tensor& x, const Tensor& 
   const Tensor xh = x.to(Device::cpu).to(DType::f32);
   const Tensor gh = g.to(Device::cpu).to(DType::f32);
   const int64_t B = x.size(0), F = probe.num_inputs, S = probe.slots, R = probe.per_slot;
-  // Transposed, so every entry reads two contiguous runs of B (as the sparse mapping's dW kernel);
-  // the buffers are the probe's, kept from step to step.
-  std::vector<float>& xt = probe.x_transposed;
-  std::vector<float>& gt = probe.g_transposed;
-  xt.resize(static_cast<size_t>(F * B));
-  gt.resize(static_cast<size_t>(S * B));
-  const float* xp = xh.data<float>();
-  const float* gp = gh.data<float>();
-  for (int64_t b = 0; b < B; ++b)
-    for (int64_t i = 0; i < F; ++i) xt[static_cast<size_t>(i * B + b)] = xp[b * F + i];
-  for (int64_t b = 0; b < B; ++b)
-    for (int64_t s = 0; s < S; ++s) gt[static_cast<size_t>(s * B + b)] = gp[b * S + s];
-  const int32_t* in = probe.inputs.data<int32_t>();
-  parallel_for(0, S, 256, [&](int64_t lo, int64_t hi) {
-    for (int64_t s = lo; s < hi; ++s)
-      for (int64_t r = 0; r < R; ++r) {
-        const double d = sparse_dw_chunk(xt.data() + in[s * R + r] * B, gt.data() + s * B, B);
-        probe.sum[static_cast<size_t>(s * R + r)] += d;
-        probe.sumsq[static_cast<size_t>(s * R + r)] += d * d;
-      }
+  // This step's d for every (slot, probed input), as the sparse mapping's dW kernel sums it; the
+  // buffer is the probe's, kept from step to step.
+  std::vector<float>& d = probe.step_dw;
+  d.assign(static_cast<size_t>(S * R), 0.0f);
+  sparse_dw_over_batch(xh.data<float>(), gh.data<float>(), B, F, S,
+                       probe.inputs.data<int32_t>(), R, d.data());
+  parallel_for(0, S * R, 4096, [&](int64_t lo, int64_t hi) {
+    for (int64_t e = lo; e < hi; ++e) {
+      const double v = d[static_cast<size_t>(e)];
+      probe.sum[static_cast<size_t>(e)] += v;
+      probe.sumsq[static_cast<size_t>(e)] += v * v;
+    }
   });
   ++probe.steps;
 }

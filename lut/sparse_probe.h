@@ -21,8 +21,8 @@ struct SparseProbe {
   std::vector<double> sum;    // [S * R]: sum over probed steps of d
   std::vector<double> sumsq;  // [S * R]: sum of d^2
   int64_t steps = 0;          // probed steps accumulated
-  // accumulate_sparse_probe's transposed x and g, reused from step to step (no allocation per step)
-  std::vector<float> x_transposed, g_transposed;
+  // accumulate_sparse_probe's d of one step, reused from step to step (no allocation per step)
+  std::vector<float> step_dw;
 };
 
 // Draws inputs uniformly from [0, F), each new to a slot: none of the inputs the slot holds and

@@ -1,0 +1,191 @@
+// CPU dW of sparse learnable mappings over per-slot input lists: the bit path for binary inputs and
+// the float path for the rest (lut/sparse_dw_cpu.h).
+#include "lut/sparse_dw_cpu.h"
+
+#include <algorithm>
+#include <type_traits>
+#include <vector>
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+// GCC 12's AVX-512 shift and permute intrinsics pass an undefined vector as the unused merge source
+// and then warn about it at every call site (a known false positive of its headers).
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
+#include "lut/sparse_mapping_math.h"
+#include "tensor/cpu_clones.h"
+#include "tensor/error.h"
+#include "tensor/parallel.h"
+
+namespace difflut {
+namespace {
+
+constexpr int64_t kBitChunk = 32;    // samples per packed word
+constexpr int64_t kGroups = 8;       // 4-sample groups per word
+constexpr int64_t kTable = 16;       // entries per group's table
+constexpr int64_t kFloatChunk = 64;  // samples per transposed chunk of the float path
+
+// bits[i] holds x[b0 + j, i] != 0 in bit j, for j < n <= 32 (higher bits zero).
+template <class T>
+DIFFLUT_CPU_CLONES void pack_columns(const T* x, int64_t F, int64_t b0, int64_t n, int64_t lo,
+                                     int64_t hi, uint32_t* bits) {
+  for (int64_t i = lo; i < hi; ++i) bits[i] = 0;
+  for (int64_t j = 0; j < n; ++j) {
+    const T* row = x + (b0 + j) * F;
+    for (int64_t i = lo; i < hi; ++i) bits[i] |= static_cast<uint32_t>(row[i] != T(0)) << j;
+  }
+}
+
+// One slot's eight signed tables from its chunk of gradients gc[0..32) (zero past the chunk's end):
+// table[q * 16 + m] = (+-gc[4q] +- gc[4q + 1]) + (+-gc[4q + 2] +- gc[4q + 3]), bit j of m choosing +.
+template <class T>
+DIFFLUT_CPU_CLONES void signed_tables(const T* gc, T* table) {
+  for (int64_t q = 0; q < kGroups; ++q) {
+    const T* gq = gc + 4 * q;
+    for (int64_t m = 0; m < kTable; ++m) {
+      const T a = (m & 1) ? gq[0] : -gq[0];
+      const T b = (m & 2) ? gq[1] : -gq[1];
+      const T c = (m & 4) ? gq[2] : -gq[2];
+      const T d = (m & 8) ? gq[3] : -gq[3];
+      table[q * kTable + m] = (a + b) + (c + d);
+    }
+  }
+}
+
+// out[k] += the chunk's term for input idx[k]: eight look-ups summed in a fixed tree.
+template <class T>
+DIFFLUT_CPU_CLONES void table_terms(const T* table, const uint32_t* bits, const int32_t* idx,
+                                    int64_t K, T* out) {
+  for (int64_t k = 0; k < K; ++k) {
+    const uint32_t w = bits[idx[k]];
+    const T t0 = table[0 * kTable + (w & 15u)], t1 = table[1 * kTable + ((w >> 4) & 15u)];
+    const T t2 = table[2 * kTable + ((w >> 8) & 15u)], t3 = table[3 * kTable + ((w >> 12) & 15u)];
+    const T t4 = table[4 * kTable + ((w >> 16) & 15u)], t5 = table[5 * kTable + ((w >> 20) & 15u)];
+    const T t6 = table[6 * kTable + ((w >> 24) & 15u)], t7 = table[7 * kTable + (w >> 28)];
+    const T term = ((t0 + t1) + (t2 + t3)) + ((t4 + t5) + (t6 + t7));
+    out[k] += term;
+  }
+}
+
+#if defined(__GNUC__) && defined(__x86_64__)  // also under -march=native, where it is a plain call
+#define DIFFLUT_SPARSE_DW_AVX512 1
+// table_terms for float, sixteen terms at a time: one gather of the inputs' words, then per group
+// one shift, one mask and one in-register permute (vpermps) of that group's 16-entry table. The
+// look-ups are exact and the adds run in table_terms' tree, so the result is bit-identical to it.
+// (Left to itself GCC does not vectorise the scalar loop's eight table reads.)
+__attribute__((target("avx512f"))) void table_terms_avx512(const float* table,
+                                                           const uint32_t* bits,
+                                                           const int32_t* idx, int64_t K,
+                                                           float* out) {
+  __m512 t[kGroups];
+  for (int64_t q = 0; q < kGroups; ++q) t[q] = _mm512_loadu_ps(table + q * kTable);
+  const __m512i low4 = _mm512_set1_epi32(15);
+  int64_t k = 0;
+  for (; k + 16 <= K; k += 16) {
+    const __m512i w = _mm512_i32gather_epi32(_mm512_loadu_si512(idx + k), bits, 4);
+    __m512 v[kGroups];
+    for (int q = 0; q < kGroups; ++q) {
+      const __m512i nib = _mm512_and_si512(_mm512_srli_epi32(w, 4 * q), low4);
+      v[q] = _mm512_permutexvar_ps(nib, t[q]);
+    }
+    const __m512 term = _mm512_add_ps(
+        _mm512_add_ps(_mm512_add_ps(v[0], v[1]), _mm512_add_ps(v[2], v[3])),
+        _mm512_add_ps(_mm512_add_ps(v[4], v[5]), _mm512_add_ps(v[6], v[7])));
+    _mm512_storeu_ps(out + k, _mm512_add_ps(_mm512_loadu_ps(out + k), term));
+  }
+  if (k < K) table_terms(table, bits, idx + k, K - k, out + k);
+}
+const bool kHasAvx512 = __builtin_cpu_supports("avx512f");
+#endif
+
+template <class T>
+void slot_terms(const T* table, const uint32_t* bits, const int32_t* idx, int64_t K, T* out) {
+#ifdef DIFFLUT_SPARSE_DW_AVX512
+  if constexpr (std::is_same_v<T, float>) {
+    if (kHasAvx512) {
+      table_terms_avx512(table, bits, idx, K, out);
+      return;
+    }
+  }
+#endif
+  table_terms(table, bits, idx, K, out);
+}
+
+template <class T>
+void dw_bits(const T* x, const T* g, int64_t B, int64_t F, int64_t S, const int32_t* idx,
+             int64_t K, T* out) {
+  std::vector<uint32_t> bits(static_cast<size_t>(F));
+  for (int64_t b0 = 0; b0 < B; b0 += kBitChunk) {
+    const int64_t n = std::min(kBitChunk, B - b0);
+    parallel_for(0, F, 1024, [&](int64_t lo, int64_t hi) {
+      pack_columns(x, F, b0, n, lo, hi, bits.data());
+    });
+    parallel_for(0, S, 256, [&](int64_t lo, int64_t hi) {
+      T gc[kBitChunk];
+      T table[kGroups * kTable];
+      for (int64_t s = lo; s < hi; ++s) {
+        for (int64_t j = 0; j < kBitChunk; ++j) gc[j] = j < n ? g[(b0 + j) * S + s] : T(0);
+        signed_tables(gc, table);
+        slot_terms(table, bits.data(), idx + s * K, K, out + s * K);
+      }
+    });
+  }
+}
+
+// The float path: batch chunks of x and g transposed so each term reads two contiguous runs.
+template <class T>
+void dw_float(const T* x, const T* g, int64_t B, int64_t F, int64_t S, const int32_t* idx,
+              int64_t K, T* out) {
+  std::vector<T> xt(static_cast<size_t>(F * std::min(B, kFloatChunk)));
+  for (int64_t b0 = 0; b0 < B; b0 += kFloatChunk) {
+    const int64_t n = std::min(kFloatChunk, B - b0);
+    parallel_for(0, F, 512, [&](int64_t lo, int64_t hi) {
+      for (int64_t i = lo; i < hi; ++i)
+        for (int64_t j = 0; j < n; ++j) xt[i * n + j] = x[(b0 + j) * F + i];
+    });
+    parallel_for(0, S, 256, [&](int64_t lo, int64_t hi) {
+      std::vector<T> gt(static_cast<size_t>((hi - lo) * n));
+      for (int64_t s = lo; s < hi; ++s)
+        for (int64_t j = 0; j < n; ++j) gt[(s - lo) * n + j] = g[(b0 + j) * S + s];
+      for (int64_t s = lo; s < hi; ++s)
+        for (int64_t k = 0; k < K; ++k)
+          out[s * K + k] +=
+              sparse_dw_chunk(xt.data() + idx[s * K + k] * n, gt.data() + (s - lo) * n, n);
+    });
+  }
+}
+
+}  // namespace
+
+template <class T>
+bool all_binary(const T* x, int64_t count) {
+  bool ok = true;
+  for (int64_t e = 0; e < count; ++e) ok &= (x[e] == T(0)) | (x[e] == T(1));
+  return ok;
+}
+
+template <class T>
+void sparse_dw_over_batch(const T* x, const T* g, int64_t B, int64_t F, int64_t S,
+                          const int32_t* idx, int64_t K, T* out, SparseDwPath path) {
+  if (B == 0) return;
+  bool bits = path == SparseDwPath::bits;
+  if (path == SparseDwPath::automatic) bits = all_binary(x, B * F);
+  if (path == SparseDwPath::bits)
+    DIFFLUT_CHECK(all_binary(x, B * F),
+                  "sparse dW: the bit path expects every input 0 or 1, found other values");
+  if (bits)
+    dw_bits(x, g, B, F, S, idx, K, out);
+  else
+    dw_float(x, g, B, F, S, idx, K, out);
+}
+
+template bool all_binary<float>(const float*, int64_t);
+template bool all_binary<double>(const double*, int64_t);
+template void sparse_dw_over_batch<float>(const float*, const float*, int64_t, int64_t, int64_t,
+                                          const int32_t*, int64_t, float*, SparseDwPath);
+template void sparse_dw_over_batch<double>(const double*, const double*, int64_t, int64_t, int64_t,
+                                           const int32_t*, int64_t, double*, SparseDwPath);
+
+}  // namespace difflut

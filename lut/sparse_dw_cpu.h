@@ -1,0 +1,35 @@
+// CPU dW of sparse learnable mappings over lists of inputs per slot: out[s, k] = sum over the batch
+// of (2 x[b, idx[s, k]] - 1) g[b, s]. The sparse mapping's backward (idx = the candidates) and the
+// gradient probe (idx = the probed inputs, lut/sparse_probe.h) both sum these terms.
+//
+// When x is binary (every entry 0 or 1: the encoder's bits, hard node outputs) the batch is read as
+// bits. Each 32-sample chunk of an input column packs into one word, and a slot's 32 signed
+// gradients into eight tables of 16 partial sums, one per 4-sample group of the chunk (entry m of
+// table q holds sum_{j<4} (bit j of m ? +g : -g)[4q + j]). One dW term is then eight table look-ups
+// and seven adds, instead of 32 multiply-adds over two float columns read at random. Other inputs
+// take the float path (batch chunks transposed, sparse_dw_chunk). Either way every entry has one
+// owner that sums in a fixed order: bit-identical for any thread count. The two paths differ from
+// each other only by float rounding.
+#pragma once
+#include <cstdint>
+
+namespace difflut {
+
+// Which way sparse_dw_over_batch reads x: `automatic` takes the bit path when x is binary and the
+// float path otherwise; the other two force a path (tests and bench_sparse_dw compare them; `bits`
+// throws difflut::Error for an x that is not binary).
+enum class SparseDwPath { automatic, bits, floats };
+
+// out[s * K + k] += sum_b (2 x[b * F + idx[s * K + k]] - 1) g[b * S + s] for s < S, k < K (each
+// 32-sample chunk's sum added in turn: bit path; each 64-sample chunk's: float path). x [B, F] and g [B, S] row-major on the host, idx entries in [0, F); T is float or
+// double.
+template <class T>
+void sparse_dw_over_batch(const T* x, const T* g, int64_t B, int64_t F, int64_t S,
+                          const int32_t* idx, int64_t K, T* out,
+                          SparseDwPath path = SparseDwPath::automatic);
+
+// True when every one of the `count` entries is exactly 0 or 1 (the bit path's condition).
+template <class T>
+bool all_binary(const T* x, int64_t count);
+
+}  // namespace difflut

@@ -1,0 +1,149 @@
+// The sparse mapping's CPU dW over per-slot input lists (lut/sparse_dw_cpu.h) and its vectorised
+// hard choice (sparse_mapping_choice_cpu): the bit path equals the plain sum over the batch for any
+// batch size and list length (vector loop and tail), agrees with the float path up to rounding,
+// adds to its output, is taken only for binary inputs, and gives the same bits for any thread
+// count; the choice is the scalar rule's index for ties, signed zeros and NaNs.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <limits>
+#include <random>
+#include <vector>
+
+#include "lut/sparse_dw_cpu.h"
+#include "lut/sparse_mapping_kernels.h"
+#include "lut/sparse_mapping_math.h"
+#include "tensor/error.h"
+#include "tensor/parallel.h"
+#include "tensor/tensor.h"
+
+using namespace difflut;
+
+namespace {
+
+struct Case {
+  int64_t B, F, S, K;
+  std::vector<float> x, g;
+  std::vector<int32_t> idx;
+};
+
+Case make_case(int64_t B, int64_t F, int64_t S, int64_t K, uint32_t seed, bool binary = true) {
+  Case c{B, F, S, K, {}, {}, {}};
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  c.x.resize(static_cast<size_t>(B * F));
+  for (float& v : c.x) v = binary ? static_cast<float>(rng() & 1u) : normal(rng);
+  c.g.resize(static_cast<size_t>(B * S));
+  for (float& v : c.g) v = normal(rng);
+  c.idx.resize(static_cast<size_t>(S * K));
+  for (int32_t& v : c.idx) v = static_cast<int32_t>(rng() % static_cast<uint32_t>(F));
+  return c;
+}
+
+// The definition, summed in double.
+std::vector<double> reference(const Case& c) {
+  std::vector<double> out(static_cast<size_t>(c.S * c.K), 0.0);
+  for (int64_t s = 0; s < c.S; ++s)
+    for (int64_t k = 0; k < c.K; ++k)
+      for (int64_t b = 0; b < c.B; ++b) {
+        const double x = c.x[static_cast<size_t>(b * c.F + c.idx[static_cast<size_t>(s * c.K + k)])];
+        out[static_cast<size_t>(s * c.K + k)] += (2 * x - 1) * c.g[static_cast<size_t>(b * c.S + s)];
+      }
+  return out;
+}
+
+std::vector<float> run(const Case& c, SparseDwPath path, float start = 0.0f) {
+  std::vector<float> out(static_cast<size_t>(c.S * c.K), start);
+  sparse_dw_over_batch(c.x.data(), c.g.data(), c.B, c.F, c.S, c.idx.data(), c.K, out.data(), path);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("sparse dW bit path: the batch sum for any batch size and list length") {
+  // Batch sizes around the 32-sample word and list lengths around the 16-term vector loop.
+  for (const int64_t B : {1, 5, 31, 32, 33, 70}) {
+    for (const int64_t K : {1, 7, 16, 17, 40}) {
+      CAPTURE(B);
+      CAPTURE(K);
+      const Case c = make_case(B, 50, 13, K, static_cast<uint32_t>(B * 100 + K));
+      const std::vector<double> want = reference(c);
+      const std::vector<float> bits = run(c, SparseDwPath::bits);
+      const std::vector<float> floats = run(c, SparseDwPath::floats);
+      for (size_t e = 0; e < want.size(); ++e) {
+        CHECK(bits[e] == doctest::Approx(want[e]).epsilon(1e-5).scale(1.0));
+        CHECK(floats[e] == doctest::Approx(want[e]).epsilon(1e-5).scale(1.0));
+      }
+      CHECK(run(c, SparseDwPath::automatic) == bits);
+    }
+  }
+}
+
+TEST_CASE("sparse dW bit path in double and its accumulation into the output") {
+  const Case c = make_case(40, 30, 9, 20, 11);
+  std::vector<double> x(c.x.begin(), c.x.end()), g(c.g.begin(), c.g.end());
+  std::vector<double> out(static_cast<size_t>(c.S * c.K), 0.5);
+  sparse_dw_over_batch(x.data(), g.data(), c.B, c.F, c.S, c.idx.data(), c.K, out.data(),
+                       SparseDwPath::bits);
+  const std::vector<double> want = reference(c);
+  for (size_t e = 0; e < want.size(); ++e) CHECK(out[e] == doctest::Approx(want[e] + 0.5));
+  const std::vector<float> added = run(c, SparseDwPath::bits, 2.0f);
+  for (size_t e = 0; e < want.size(); ++e)
+    CHECK(added[e] == doctest::Approx(want[e] + 2.0).epsilon(1e-5));
+}
+
+TEST_CASE("sparse dW: inputs that are not binary take the float path; the bit path refuses them") {
+  Case c = make_case(32, 20, 5, 8, 3);
+  c.x[7] = 0.5f;
+  CHECK(run(c, SparseDwPath::automatic) == run(c, SparseDwPath::floats));
+  CHECK_THROWS_WITH_AS(run(c, SparseDwPath::bits),
+                       "sparse dW: the bit path expects every input 0 or 1, found other values",
+                       Error);
+  c.x[7] = std::numeric_limits<float>::quiet_NaN();
+  CHECK_FALSE(all_binary(c.x.data(), static_cast<int64_t>(c.x.size())));
+  c.x[7] = 1.0f;
+  CHECK(all_binary(c.x.data(), static_cast<int64_t>(c.x.size())));
+}
+
+TEST_CASE("sparse dW: the same bits for one thread and for several") {
+  const Case c = make_case(64, 300, 2000, 24, 5);
+  const int saved = num_threads();
+  set_num_threads(1);
+  const std::vector<float> one = run(c, SparseDwPath::bits);
+  set_num_threads(4);
+  const std::vector<float> four = run(c, SparseDwPath::bits);
+  set_num_threads(saved);
+  CHECK(one == four);
+}
+
+TEST_CASE("sparse choice on the CPU: the scalar rule's index for ties, signed zeros and NaNs") {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  std::mt19937 rng(9);
+  for (const int64_t C : {1, 3, 15, 16, 17, 33, 64, 100}) {
+    CAPTURE(C);
+    std::vector<std::vector<float>> rows;
+    std::vector<float> r(static_cast<size_t>(C));
+    for (float& v : r) v = static_cast<float>(rng() % 5);  // many ties
+    rows.push_back(r);
+    std::vector<float> z(static_cast<size_t>(C), -0.0f);
+    z.back() = 0.0f;  // -0 first, +0 last: equal, so the first wins
+    rows.push_back(z);
+    std::vector<float> n = r;
+    n[0] = nan;  // a NaN first score keeps index 0
+    rows.push_back(n);
+    std::vector<float> m = r;
+    m[static_cast<size_t>(C / 2)] = nan;  // a NaN later is never chosen
+    rows.push_back(m);
+    std::vector<float> neg(static_cast<size_t>(C), -std::numeric_limits<float>::infinity());
+    rows.push_back(neg);
+    for (const std::vector<float>& row : rows) {
+      const Tensor w = Tensor::from_vector(row, {1, C});
+      std::vector<int32_t> cv(static_cast<size_t>(C));
+      for (int64_t k = 0; k < C; ++k) cv[static_cast<size_t>(k)] = static_cast<int32_t>(k);
+      const Tensor cand = Tensor::from_vector(cv, {1, C});
+      Tensor idx = Tensor::empty({1}, DType::i32, Device::cpu);
+      sparse_mapping_choice_cpu(w, cand, idx);
+      CHECK(idx.to_vector<int32_t>()[0] == sparse_choice(row.data(), C));
+    }
+  }
+}
