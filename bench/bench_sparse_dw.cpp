@@ -57,8 +57,7 @@ Args parse(int argc, char** argv) {
     } else if (key == "candidates") {
       a.candidates = parse_list(val);
     } else {
-      DIFFLUT_FAIL("bench_sparse_dw: unknown key '", key,
-                   "' (known: F, S, B, candidates, reps)");
+      DIFFLUT_FAIL("bench_sparse_dw: unknown key '", key, "' (known: F, S, B, candidates, reps)");
     }
   }
   DIFFLUT_CHECK(a.F > 0 && a.S > 0 && a.B > 0 && a.reps > 0,

@@ -22,10 +22,11 @@
 namespace difflut {
 namespace {
 
-constexpr int64_t kBitChunk = 32;    // samples per packed word
-constexpr int64_t kGroups = 8;       // 4-sample groups per word
-constexpr int64_t kTable = 16;       // entries per group's table
-constexpr int64_t kFloatChunk = 64;  // samples per transposed chunk of the float path
+constexpr int64_t kBitChunk = 32;     // samples per packed word
+constexpr int64_t kGroups = 8;        // 4-sample groups per word
+constexpr int64_t kTable = 16;        // entries per group's table
+constexpr int64_t kFloatChunk = 64;   // samples per transposed chunk of the float path
+constexpr int64_t kMinBitTerms = 16;  // automatic: the bit path from this many terms a slot on
 
 // bits[i] holds x[b0 + j, i] != 0 in bit j, for j < n <= 32 (higher bits zero).
 template <class T>
@@ -75,8 +76,7 @@ DIFFLUT_CPU_CLONES void table_terms(const T* table, const uint32_t* bits, const 
 // one shift, one mask and one in-register permute (vpermps) of that group's 16-entry table. The
 // look-ups are exact and the adds run in table_terms' tree, so the result is bit-identical to it.
 // (Left to itself GCC does not vectorise the scalar loop's eight table reads.)
-__attribute__((target("avx512f"))) void table_terms_avx512(const float* table,
-                                                           const uint32_t* bits,
+__attribute__((target("avx512f"))) void table_terms_avx512(const float* table, const uint32_t* bits,
                                                            const int32_t* idx, int64_t K,
                                                            float* out) {
   __m512 t[kGroups];
@@ -90,9 +90,9 @@ __attribute__((target("avx512f"))) void table_terms_avx512(const float* table,
       const __m512i nib = _mm512_and_si512(_mm512_srli_epi32(w, 4 * q), low4);
       v[q] = _mm512_permutexvar_ps(nib, t[q]);
     }
-    const __m512 term = _mm512_add_ps(
-        _mm512_add_ps(_mm512_add_ps(v[0], v[1]), _mm512_add_ps(v[2], v[3])),
-        _mm512_add_ps(_mm512_add_ps(v[4], v[5]), _mm512_add_ps(v[6], v[7])));
+    const __m512 term =
+        _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(v[0], v[1]), _mm512_add_ps(v[2], v[3])),
+                      _mm512_add_ps(_mm512_add_ps(v[4], v[5]), _mm512_add_ps(v[6], v[7])));
     _mm512_storeu_ps(out + k, _mm512_add_ps(_mm512_loadu_ps(out + k), term));
   }
   if (k < K) table_terms(table, bits, idx + k, K - k, out + k);
@@ -114,14 +114,13 @@ void slot_terms(const T* table, const uint32_t* bits, const int32_t* idx, int64_
 }
 
 template <class T>
-void dw_bits(const T* x, const T* g, int64_t B, int64_t F, int64_t S, const int32_t* idx,
-             int64_t K, T* out) {
+void dw_bits(const T* x, const T* g, int64_t B, int64_t F, int64_t S, const int32_t* idx, int64_t K,
+             T* out) {
   std::vector<uint32_t> bits(static_cast<size_t>(F));
   for (int64_t b0 = 0; b0 < B; b0 += kBitChunk) {
     const int64_t n = std::min(kBitChunk, B - b0);
-    parallel_for(0, F, 1024, [&](int64_t lo, int64_t hi) {
-      pack_columns(x, F, b0, n, lo, hi, bits.data());
-    });
+    parallel_for(0, F, 1024,
+                 [&](int64_t lo, int64_t hi) { pack_columns(x, F, b0, n, lo, hi, bits.data()); });
     parallel_for(0, S, 256, [&](int64_t lo, int64_t hi) {
       T gc[kBitChunk];
       T table[kGroups * kTable];
@@ -171,7 +170,9 @@ void sparse_dw_over_batch(const T* x, const T* g, int64_t B, int64_t F, int64_t 
                           const int32_t* idx, int64_t K, T* out, SparseDwPath path) {
   if (B == 0) return;
   bool bits = path == SparseDwPath::bits;
-  if (path == SparseDwPath::automatic) bits = all_binary(x, B * F);
+  // Below 16 terms a slot the tables cost more than they save (bench_sparse_dw: C = 8 ran 10 %
+  // slower on the bit path), and the float path keeps the earlier results bit for bit there.
+  if (path == SparseDwPath::automatic) bits = K >= kMinBitTerms && all_binary(x, B * F);
   if (path == SparseDwPath::bits)
     DIFFLUT_CHECK(all_binary(x, B * F),
                   "sparse dW: the bit path expects every input 0 or 1, found other values");

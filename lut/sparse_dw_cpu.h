@@ -16,7 +16,8 @@
 namespace difflut {
 
 // Which way sparse_dw_over_batch reads x: `automatic` takes the bit path when x is binary and the
-// float path otherwise; the other two force a path (tests and bench_sparse_dw compare them; `bits`
+// lists hold at least 16 inputs a slot (below that the tables cost more than they save), the float
+// path otherwise; the other two force a path (tests and bench_sparse_dw compare them; `bits`
 // throws difflut::Error for an x that is not binary).
 enum class SparseDwPath { automatic, bits, floats };
 

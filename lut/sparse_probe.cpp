@@ -97,8 +97,8 @@ void accumulate_sparse_probe(SparseProbe& probe, const Tensor& x, const Tensor& 
   // buffer is the probe's, kept from step to step.
   std::vector<float>& d = probe.step_dw;
   d.assign(static_cast<size_t>(S * R), 0.0f);
-  sparse_dw_over_batch(xh.data<float>(), gh.data<float>(), B, F, S,
-                       probe.inputs.data<int32_t>(), R, d.data());
+  sparse_dw_over_batch(xh.data<float>(), gh.data<float>(), B, F, S, probe.inputs.data<int32_t>(), R,
+                       d.data());
   parallel_for(0, S * R, 4096, [&](int64_t lo, int64_t hi) {
     for (int64_t e = lo; e < hi; ++e) {
       const double v = d[static_cast<size_t>(e)];
