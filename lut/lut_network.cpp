@@ -103,10 +103,12 @@ LUTNetwork::LUTNetwork(const LUTNetworkConfig& config, ThermometerEncoder encode
        w = static_cast<size_t>(cfg_.hidden_sizes[i]), ++i)
     if ((i == 0 ? cfg_.first_mapping : cfg_.later_mapping) == MappingKind::sparse &&
         cfg_.sparse_groups == 0)
-      DIFFLUT_CHECK(
-          cfg_.sparse_candidates >= 1 && cfg_.sparse_candidates <= static_cast<int64_t>(w),
-          "LUTNetwork: expected sparse_candidates in [1, ", w, "] (the inputs of layer ", i,
-          ", whose mapping is sparse), found ", cfg_.sparse_candidates);
+      DIFFLUT_CHECK(sparse_candidates_of_layer(cfg_, i) >= 1 &&
+                        sparse_candidates_of_layer(cfg_, i) <= static_cast<int64_t>(w),
+                    "LUTNetwork: expected ",
+                    i > 0 && cfg_.later_sparse_candidates > 0 ? "later_" : "",
+                    "sparse_candidates in [1, ", w, "] (the inputs of layer ", i,
+                    ", whose mapping is sparse), found ", sparse_candidates_of_layer(cfg_, i));
   // Before the first allocation: a model that cannot fit is refused with the numbers at once,
   // rather than after filling memory for many seconds (or being killed by the OOM killer).
   check_lut_network_memory(cfg_, width, available_memory_bytes(cfg_.device));
@@ -118,7 +120,7 @@ LUTNetwork::LUTNetwork(const LUTNetworkConfig& config, ThermometerEncoder encode
     o.mapping = i == 0 ? cfg_.first_mapping : cfg_.later_mapping;
     o.node_type = type;
     o.learnable_tau = cfg_.learnable_tau;
-    o.sparse_candidates = cfg_.sparse_candidates;
+    o.sparse_candidates = sparse_candidates_of_layer(cfg_, i);
     o.sparse_groups = cfg_.sparse_groups;
     o.sparse_group_overlap = cfg_.sparse_group_overlap;
     o.fused_update = cfg_.fused_update;
@@ -623,7 +625,7 @@ std::shared_ptr<LUTNetwork> load_lut_network(const std::string& path, Device dev
     }
     width = ch * h * w;
   }
-  bool sparse_seen = false;
+  bool sparse_seen = false, later_sparse_seen = false;
   for (size_t i = 0; i < layers.items.size(); ++i) {
     const json::Value& l = layers.items[i];
     DIFFLUT_CHECK(r.string(l, "name") == layer_name(i), path, ": model metadata layer ", i,
@@ -664,17 +666,25 @@ std::shared_ptr<LUTNetwork> load_lut_network(const std::string& path, Device dev
       cfg.sparse_group_overlap = ov;
       sparse_seen = true;
     } else if (kind == MappingKind::sparse) {
-      // One C for the network: every sparse layer must give the same.
+      // One C for the first layer, one for all later layers (sparse_candidates_of_layer).
       DIFFLUT_CHECK(cfg.sparse_groups == 0, path, ": layer ", i,
                     " has random candidates but an earlier sparse layer is grouped");
       const int64_t C = r.bounded(l, "sparse_candidates", 1, in);
-      DIFFLUT_CHECK(!sparse_seen || C == cfg.sparse_candidates, path, ": layer ", i,
-                    " has sparse_candidates ", C, ", expected ", cfg.sparse_candidates,
-                    " (as the earlier sparse layers)");
-      cfg.sparse_candidates = C;
+      if (i == 0) {
+        cfg.sparse_candidates = C;
+      } else {
+        DIFFLUT_CHECK(!later_sparse_seen || C == cfg.later_sparse_candidates, path, ": layer ", i,
+                      " has sparse_candidates ", C, ", expected ", cfg.later_sparse_candidates,
+                      " (as the earlier later layers: one C for all layers after the first)");
+        cfg.later_sparse_candidates = C;
+        if (!sparse_seen) cfg.sparse_candidates = C;  // no sparse first layer: one C throughout
+        later_sparse_seen = true;
+      }
       sparse_seen = true;
     }
   }
+  // A later C equal to the first layer's is stored as 0 ("as the first"), as a config gives it.
+  if (cfg.later_sparse_candidates == cfg.sparse_candidates) cfg.later_sparse_candidates = 0;
   cfg.device = device;
 
   // 2. The tensors against the architecture, before anything is built: exactly the expected names

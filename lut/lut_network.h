@@ -49,7 +49,9 @@ struct LUTNetworkConfig {
   MappingKind later_mapping = MappingKind::random;     // into every later layer
   double learnable_tau = 1e-3;
   int64_t sparse_candidates = 8;  // sparse mappings: candidate inputs per slot
-  int64_t sparse_groups = 0;      // sparse mappings: grouped connections (LUTLayerOptions)
+  int64_t later_sparse_candidates =
+      0;                      // the same for sparse mappings into later layers (0: as above)
+  int64_t sparse_groups = 0;  // sparse mappings: grouped connections (LUTLayerOptions)
   double sparse_group_overlap = 0.0;
   double tau = 1.0 / 0.3;    // GroupSum temperature
   bool fused_update = true;  // learnable mappings: fused dW + optimizer step
@@ -60,6 +62,12 @@ struct LUTNetworkConfig {
   DType dtype = DType::f32;
   Device device = Device::cpu;
 };
+
+// C of layer i's sparse mapping (random candidates): sparse_candidates for the first layer,
+// later_sparse_candidates (or, when 0, sparse_candidates) for every later one.
+inline int64_t sparse_candidates_of_layer(const LUTNetworkConfig& c, size_t i) {
+  return i == 0 || c.later_sparse_candidates == 0 ? c.sparse_candidates : c.later_sparse_candidates;
+}
 
 class LUTNetwork : public Module {
  public:

@@ -52,7 +52,8 @@ ModelMemoryEstimate estimate_lut_network_memory(const LUTNetworkConfig& config,
           config.sparse_groups > 0
               ? grouped_candidate_count(static_cast<int64_t>(width), config.sparse_groups,
                                         config.sparse_group_overlap)
-              : std::min<int64_t>(config.sparse_candidates, static_cast<int64_t>(width)));
+              : std::min<int64_t>(sparse_candidates_of_layer(config, i),
+                                  static_cast<int64_t>(width)));
       params += S * C * value;
       grads += S * C * value;
       optim += 2 * S * C * value;

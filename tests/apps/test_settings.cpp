@@ -173,6 +173,11 @@ TEST_CASE("settings: a bad value is one line naming the key, the expectation and
       {"model.params.later_layer_type=sparse model.params.sparse_candidates=2001",
        "config key 'model.params.sparse_candidates': expected at most 2000 (the inputs of layer "
        "1, whose mapping is sparse), found 2001"},
+      {"model.params.later_layer_type=sparse model.params.later_sparse_candidates=2001",
+       "config key 'model.params.later_sparse_candidates': expected at most 2000 (the inputs of "
+       "layer 1, whose mapping is sparse), found 2001"},
+      {"model.params.later_sparse_candidates=0",
+       "config key 'model.params.later_sparse_candidates': expected an integer >= 1, found 0"},
       {"tracking.enabled=null", ""},  // null: the default, not an error
   };
   for (const Case& c : cases) {

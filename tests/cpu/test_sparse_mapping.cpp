@@ -241,6 +241,42 @@ TEST_CASE("load_lut_network: bad sparse mapping data is refused naming the tenso
                        doctest::Contains("sparse_candidates"), Error);
 }
 
+TEST_CASE("sparse network: later layers take later_sparse_candidates; the checkpoint keeps both") {
+  Tensor x, y;
+  toy_data(64, 12, 3, 1, x, y);
+  LUTNetworkConfig c = toy_config(MappingKind::sparse, MappingKind::sparse, 16);
+  c.later_sparse_candidates = 4;
+  CHECK(sparse_candidates_of_layer(c, 0) == 16);
+  CHECK(sparse_candidates_of_layer(c, 1) == 4);
+  auto net = toy_network(c, 3, x);
+  CHECK(net->layer(0).mapping_candidates().size(1) == 16);
+  CHECK(net->layer(1).mapping_candidates().size(1) == 4);
+  CHECK(net->layer(1).mapping_weights()->value.size(1) == 4);
+  train(*net, x, y, 5);
+  const std::string path = test::temp_dir("sparse_later_c") + "/model.safetensors";
+  save_lut_network(*net, path);
+  auto back = load_lut_network(path);
+  CHECK(back->config().sparse_candidates == 16);
+  CHECK(back->config().later_sparse_candidates == 4);
+  test::check_equal(back->logits(x), net->logits(x));
+  // The later C is checked against the later layer's inputs (30), the first C against 36.
+  c.later_sparse_candidates = 31;
+  CHECK_THROWS_WITH_AS(toy_network(c, 1, x),
+                       "LUTNetwork: expected later_sparse_candidates in [1, 30] (the inputs of "
+                       "layer 1, whose mapping is sparse), found 31",
+                       Error);
+  // Equal to the first layer's C, the loaded config says 0 ("the same"), as a config gives it.
+  c.later_sparse_candidates = 16;
+  save_lut_network(*toy_network(c, 1, x), path);
+  CHECK(load_lut_network(path)->config().later_sparse_candidates == 0);
+  // The memory estimate counts each layer's own C.
+  c.later_sparse_candidates = 4;
+  const ModelMemoryEstimate two = estimate_lut_network_memory(c, 36);
+  c.later_sparse_candidates = 0;
+  const ModelMemoryEstimate one = estimate_lut_network_memory(c, 36);
+  CHECK(one.parameter_bytes - two.parameter_bytes == doctest::Approx(12.0 * 4 * (16 - 4) * 4));
+}
+
 TEST_CASE("memory estimate: a sparse mapping's W is [slots, C], not [inputs, slots]") {
   LUTNetworkConfig c = test::small_config(784, 10, {64000, 64000}, 6);
   c.first_mapping = MappingKind::sparse;

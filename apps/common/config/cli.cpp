@@ -118,6 +118,7 @@ main keys (see docs/CONFIG.md for all):
   model.params.later_layer_type mapping of the later layers (null: same as layer_type)
   model.params.learnable_tau    softmax temperature of learnable mappings
   model.params.sparse_candidates  sparse mappings: candidate inputs per slot (C)
+  model.params.later_sparse_candidates  C of the later layers' sparse mappings (null: the same)
   model.params.sparse_candidate_prior  uniform | label_mi (a sparse first layer's candidates
                                 weighted by each input bit's information about the label)
   model.params.num_groups       grouped mappings: node/input groups (group_overlap)

@@ -129,6 +129,9 @@ ModelSettings parse_model_settings(const Config& c) {
                 s.sparse_group_overlap);
   s.learnable_tau = positive_number(c, "model.params.learnable_tau");
   s.sparse_candidates = int_at_least_or(c, "model.params.sparse_candidates", 1, 8);
+  // Null or absent (configs older than the key): every sparse layer takes sparse_candidates.
+  s.later_sparse_candidates = int_at_least_or(c, "model.params.later_sparse_candidates", 1, 0);
+  if (s.later_sparse_candidates == s.sparse_candidates) s.later_sparse_candidates = 0;
   // Configs older than the key lack it: uniform, as they were drawn.
   s.sparse_candidate_prior = string_or(c, "model.params.sparse_candidate_prior", "uniform");
   DIFFLUT_CHECK(s.sparse_candidate_prior == "uniform" || s.sparse_candidate_prior == "label_mi",
@@ -157,10 +160,11 @@ ModelSettings parse_model_settings(const Config& c) {
       DIFFLUT_CHECK(i == 0 || G <= width, "config key 'model.params.num_groups': expected at most ",
                     width, " (the inputs of layer ", i, ", whose mapping is grouped), found ", G);
     } else {
-      DIFFLUT_CHECK(i == 0 || s.sparse_candidates <= width,
-                    "config key 'model.params.sparse_candidates': expected at most ", width,
-                    " (the inputs of layer ", i, ", whose mapping is sparse), found ",
-                    s.sparse_candidates);
+      const bool later = i > 0 && s.later_sparse_candidates > 0;
+      const int64_t C = later ? s.later_sparse_candidates : s.sparse_candidates;
+      DIFFLUT_CHECK(i == 0 || C <= width, "config key 'model.params.", later ? "later_" : "",
+                    "sparse_candidates': expected at most ", width, " (the inputs of layer ", i,
+                    ", whose mapping is sparse), found ", C);
     }
   }
   s.tau = positive_number(c, "model.params.tau");

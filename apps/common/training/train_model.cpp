@@ -32,6 +32,7 @@ std::unique_ptr<LUTNetwork> build_model(const ModelSettings& m, const Dataset& t
   mc.later_mapping = m.later_mapping;
   mc.learnable_tau = m.learnable_tau;
   mc.sparse_candidates = m.sparse_candidates;
+  mc.later_sparse_candidates = m.later_sparse_candidates;
   mc.sparse_groups = m.sparse_groups;
   mc.sparse_group_overlap = m.sparse_group_overlap;
   mc.tau = m.tau;
@@ -48,9 +49,11 @@ std::unique_ptr<LUTNetwork> build_model(const ModelSettings& m, const Dataset& t
     if (i == 0 && !mc.conv.empty()) continue;
     if ((i == 0 ? mc.first_mapping : mc.later_mapping) != MappingKind::sparse) continue;
     if (mc.sparse_groups == 0) {
-      DIFFLUT_CHECK(
-          mc.sparse_candidates <= width, "model.params.sparse_candidates: expected at most ", width,
-          " (the inputs of layer ", i, ", whose mapping is sparse), found ", mc.sparse_candidates);
+      const int64_t C = sparse_candidates_of_layer(mc, i);
+      DIFFLUT_CHECK(C <= width, "model.params.",
+                    i > 0 && mc.later_sparse_candidates > 0 ? "later_" : "",
+                    "sparse_candidates: expected at most ", width, " (the inputs of layer ", i,
+                    ", whose mapping is sparse), found ", C);
       continue;
     }
     const int64_t G = mc.sparse_groups, nodes = mc.hidden_sizes[i];
