@@ -6,18 +6,12 @@
 #include <type_traits>
 #include <vector>
 
-#if defined(__GNUC__) && defined(__x86_64__)
-#include <immintrin.h>
-// GCC 12's AVX-512 shift and permute intrinsics pass an undefined vector as the unused merge source
-// and then warn about it at every call site (a known false positive of its headers).
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
 
 #include "lut/sparse_mapping_math.h"
 #include "tensor/cpu_clones.h"
 #include "tensor/error.h"
 #include "tensor/parallel.h"
+#include "tensor/x86_intrinsics.h"
 
 namespace difflut {
 namespace {
@@ -70,8 +64,7 @@ DIFFLUT_CPU_CLONES void table_terms(const T* table, const uint32_t* bits, const 
   }
 }
 
-#if defined(__GNUC__) && defined(__x86_64__)  // also under -march=native, where it is a plain call
-#define DIFFLUT_SPARSE_DW_AVX512 1
+#ifdef DIFFLUT_X86_INTRINSICS  // also under -march=native, where it is a plain call
 // table_terms for float, sixteen terms at a time: one gather of the inputs' words, then per group
 // one shift, one mask and one in-register permute (vpermps) of that group's 16-entry table. The
 // look-ups are exact and the adds run in table_terms' tree, so the result is bit-identical to it.
@@ -102,7 +95,7 @@ const bool kHasAvx512 = __builtin_cpu_supports("avx512f");
 
 template <class T>
 void slot_terms(const T* table, const uint32_t* bits, const int32_t* idx, int64_t K, T* out) {
-#ifdef DIFFLUT_SPARSE_DW_AVX512
+#ifdef DIFFLUT_X86_INTRINSICS
   if constexpr (std::is_same_v<T, float>) {
     if (kHasAvx512) {
       table_terms_avx512(table, bits, idx, K, out);

@@ -8,25 +8,18 @@
 #include <type_traits>
 #include <vector>
 
-#if defined(__GNUC__) && defined(__x86_64__)
-#include <immintrin.h>
-// GCC 12's AVX-512 intrinsics pass an undefined vector as the unused merge source and then warn
-// about it at every call site (a known false positive of its headers).
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
 
 #include "lut/sparse_dw_cpu.h"
 #include "lut/sparse_mapping_kernels.h"
 #include "lut/sparse_mapping_math.h"
 #include "tensor/parallel.h"
+#include "tensor/x86_intrinsics.h"
 
 namespace difflut {
 
 namespace {
 
-#if defined(__GNUC__) && defined(__x86_64__)  // also under -march=native, where it is a plain call
-#define DIFFLUT_SPARSE_CHOICE_AVX512 1
+#ifdef DIFFLUT_X86_INTRINSICS  // also under -march=native, where it is a plain call
 // sparse_choice for float rows of 16 or more: the row's maximum sixteen lanes at a time, then the
 // first index holding it. The same index as the scalar loop, which keeps the first of the largest
 // scores (-0 and +0 alike) and never moves to a NaN: vmaxps returns its second operand, the running
@@ -53,7 +46,7 @@ const bool kHasAvx512 = __builtin_cpu_supports("avx512f");
 
 template <class T>
 int choose(const T* w, int64_t C) {
-#ifdef DIFFLUT_SPARSE_CHOICE_AVX512
+#ifdef DIFFLUT_X86_INTRINSICS
   if constexpr (std::is_same_v<T, float>) {
     if (kHasAvx512) return sparse_choice_avx512(w, C);
   }
