@@ -112,7 +112,9 @@ void sparse_mapping_backward_cpu(OpCall& c) {
       // the entries of weight exactly 0: at the default tau = 0.001 the softmax underflows to 0 for
       // every candidate scored 0.104 or more below its slot's best, usually all losers, and such an
       // entry adds nothing (g * 0 = 0 for finite g). The kept entries stay in list order, so dx is
-      // summed in the same order as over the whole list: the same values, at a fraction of the cost.
+      // the same sum in the same order, at a fraction of the cost. (Not always to the last bit: GCC
+      // contracts some of this loop's multiply-adds into FMAs, which ones depending on how it
+      // unrolled the loop, so a shorter list can round differently. Still one order per binary.)
       std::vector<int32_t> kept_offsets(static_cast<size_t>(F + 1), 0);
       parallel_for(0, F, 1024, [&](int64_t lo, int64_t hi) {
         for (int64_t i = lo; i < hi; ++i) {
