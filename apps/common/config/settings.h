@@ -39,7 +39,8 @@ struct ModelSettings {
   int64_t sparse_groups = 0;          // layer_type grouped: model.params.num_groups (else 0)
   double sparse_group_overlap = 0.0;  // model.params.group_overlap
   int64_t sparse_candidates = 8;  // sparse_candidates: candidate inputs per slot of sparse mappings
-  int64_t later_sparse_candidates = 0;  // later_sparse_candidates: C of later layers (0: null, same)
+  int64_t later_sparse_candidates =
+      0;  // later_sparse_candidates: C of later layers (0: null, same)
   // sparse_candidate_prior: how a sparse first layer draws its candidates: "uniform" (every input
   // alike) or "label_mi" (weighted by each encoded bit's information about the label).
   std::string sparse_candidate_prior = "uniform";
