@@ -101,7 +101,7 @@ int main(int argc, char** argv) {
       std::printf(
           "{\"bench\":\"sparse_dw\",\"machine\":\"%s\",\"F\":%lld,\"S\":%lld,\"B\":%lld,"
           "\"C\":%lld,\"bits_ms\":%.3f,\"float_ms\":%.3f,\"speedup\":%.2f,"
-          "\"bits_ns_per_term\":%.3f,\"bits_fraction_of_load_bound\":%.3f,"
+          "\"bits_ns_per_term\":%.3f,\"bits_fraction_of_estimated_bound\":%.3f,"
           "\"estimated_ghz\":%.2f,\"max_abs_difference\":%.3g}\n",
           bench::machine_name(Device::cpu).c_str(), static_cast<long long>(a.F),
           static_cast<long long>(a.S), static_cast<long long>(a.B), static_cast<long long>(C),

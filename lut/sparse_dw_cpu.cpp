@@ -90,14 +90,13 @@ __attribute__((target("avx512f"))) void table_terms_avx512(const float* table, c
   }
   if (k < K) table_terms(table, bits, idx + k, K - k, out + k);
 }
-const bool kHasAvx512 = __builtin_cpu_supports("avx512f");
 #endif
 
 template <class T>
 void slot_terms(const T* table, const uint32_t* bits, const int32_t* idx, int64_t K, T* out) {
 #ifdef DIFFLUT_X86_INTRINSICS
   if constexpr (std::is_same_v<T, float>) {
-    if (kHasAvx512) {
+    if (kCpuHasAvx512f) {
       table_terms_avx512(table, bits, idx, K, out);
       return;
     }

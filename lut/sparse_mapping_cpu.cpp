@@ -41,14 +41,13 @@ __attribute__((target("avx512f"))) int sparse_choice_avx512(const float* w, int6
     if (w[c] == top) return static_cast<int>(c);
   return 0;  // not reached: top is one of the scores
 }
-const bool kHasAvx512 = __builtin_cpu_supports("avx512f");
 #endif
 
 template <class T>
 int choose(const T* w, int64_t C) {
 #ifdef DIFFLUT_X86_INTRINSICS
   if constexpr (std::is_same_v<T, float>) {
-    if (kHasAvx512) return sparse_choice_avx512(w, C);
+    if (kCpuHasAvx512f) return sparse_choice_avx512(w, C);
   }
 #endif
   return sparse_choice(w, C);

@@ -11,4 +11,8 @@
 #include <immintrin.h>
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+namespace difflut {
+// Whether this CPU runs AVX-512 F, asked once per program (one definition for every file).
+inline const bool kCpuHasAvx512f = __builtin_cpu_supports("avx512f");
+}  // namespace difflut
 #endif
