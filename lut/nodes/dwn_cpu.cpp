@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "lut/nodes/dwn_kernels.h"
+#include "lut/nodes/node_address_cpu.h"
 #include "tensor/parallel.h"
 
 namespace difflut {
@@ -32,12 +33,11 @@ void dwn_lut_forward_cpu(OpCall& c) {
     uint8_t* ap = addr.data<uint8_t>();
     const int64_t per_row = std::max<int64_t>(1, d.N * d.k);
     parallel_for(0, d.B, std::max<int64_t>(1, 16384 / per_row), [&](int64_t lo, int64_t hi) {
+      std::vector<uint32_t> row(static_cast<size_t>(d.N));
       for (int64_t b = lo; b < hi; ++b) {
-        const scalar_t* xb = x + b * d.N * d.k;
+        nodes::node_addresses_row(x + b * d.N * d.k, d.N, d.k, row.data());
         for (int64_t j = 0; j < d.N; ++j) {
-          unsigned a = 0;
-          for (int l = 0; l < d.k; ++l)
-            a |= static_cast<unsigned>(xb[j * d.k + l] >= scalar_t(0.5)) << l;
+          const uint32_t a = row[j];
           ap[b * d.N + j] = static_cast<uint8_t>(a);
           out[b * d.N + j] = table[j * d.K + a] > scalar_t(0) ? scalar_t(1) : scalar_t(0);
         }

@@ -40,6 +40,7 @@ struct DwnStableMath : ProbabilisticBase {
         G[a * c.k + l] = sum;
       }
   }
+  static constexpr bool kLookupForward = true;  // forward = q[address]: the CPU reads 16 at once
   template <class T>
   DIFFLUT_HD static T forward(const T* x, const T*, const T* q, const NodeConsts& c, T*) {
     return q[node_address(x, c.k)];

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "lut/nodes/node_address_cpu.h"
 #include "lut/nodes/node_kernels.h"
 #include "lut/nodes/node_math.h"
 #include "tensor/cpu_clones.h"
@@ -13,6 +14,9 @@
 namespace difflut::nodes {
 
 namespace {
+
+// Nodes per tile of the lookup forward: 256 LUT4 tables are 16 KiB (half an L1), LUT6 64 KiB.
+constexpr int64_t kLookupTile = 256;
 
 // Samples per call of a lane backward (node_lane_backward): one AVX-512 register of floats.
 constexpr int kLanes = 16;
@@ -130,6 +134,21 @@ void forward_impl(const T* x, const T* p, const Dims& d, const NodeConsts& c, bo
     else
       prep_into<M>(p, d, c, q_keep);
     const T* q = q_keep ? q_keep : q_own.data();
+    if constexpr (node_lookup_forward<M>()) {
+      // Tiles of nodes, every batch row per tile: a tile's tables (kLookupTile · Q values) stay in
+      // L1 across the rows instead of the whole layer's streaming from L2/L3 once per row.
+      parallel_for(0, d.N, kLookupTile, [&](int64_t lo, int64_t hi) {
+        for (int64_t t = lo; t < hi; t += kLookupTile) {
+          const int64_t n = std::min(kLookupTile, hi - t);
+          uint32_t addr[kLookupTile];
+          for (int64_t b = 0; b < d.B; ++b) {
+            node_addresses_row(x + (b * d.N + t) * d.k, n, d.k, addr);
+            lookup_row(q + t * d.Q, d.Q, addr, n, out + b * d.N + t);
+          }
+        }
+      });
+      return;
+    }
     parallel_for(0, d.B, grain, [&](int64_t lo, int64_t hi) {
       std::vector<T> s(static_cast<size_t>(M::scratch_size(d.k)));
       forward_rows<M>(x, p, q, d, c, lo, hi, s.data(), out);
@@ -141,9 +160,11 @@ void forward_impl(const T* x, const T* p, const Dims& d, const NodeConsts& c, bo
   std::vector<uint8_t> tt(static_cast<size_t>(d.N * K));
   truth_table_impl<M>(p, d, c, tt.data());
   parallel_for(0, d.B, grain, [&](int64_t lo, int64_t hi) {
-    for (int64_t b = lo; b < hi; ++b)
-      for (int64_t j = 0; j < d.N; ++j)
-        out[b * d.N + j] = tt[j * K + node_address(x + (b * d.N + j) * d.k, d.k)] ? T(1) : T(0);
+    std::vector<uint32_t> addr(static_cast<size_t>(d.N));
+    for (int64_t b = lo; b < hi; ++b) {
+      node_addresses_row(x + b * d.N * d.k, d.N, d.k, addr.data());
+      for (int64_t j = 0; j < d.N; ++j) out[b * d.N + j] = tt[j * K + addr[j]] ? T(1) : T(0);
+    }
   });
 }
 

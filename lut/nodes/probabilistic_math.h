@@ -138,6 +138,7 @@ struct HybridMath : ProbabilisticBase {
   DIFFLUT_HD static void prep(const T* p, T* q, const NodeConsts& c) {
     sigmoid_table(p, q, c.k, T(1));
   }
+  static constexpr bool kLookupForward = true;  // forward = q[address]: the CPU reads 16 at once
   template <class T>
   DIFFLUT_HD static T forward(const T* x, const T*, const T* q, const NodeConsts& c, T*) {
     return q[node_address(x, c.k)];
