@@ -42,8 +42,8 @@ std::vector<Layer> parse_layers(const std::string& val) {
     const size_t comma = val.find(',', pos);
     const std::string item = val.substr(pos, comma - pos);
     const size_t x = item.find('x');
-    DIFFLUT_CHECK(x != std::string::npos, "bench_node_forward: expected layers like 16000x4, found '",
-                  item, "'");
+    DIFFLUT_CHECK(x != std::string::npos,
+                  "bench_node_forward: expected layers like 16000x4, found '", item, "'");
     out.push_back({std::stoll(item.substr(0, x)), std::stoi(item.substr(x + 1))});
     pos = comma == std::string::npos ? val.size() : comma + 1;
   }

@@ -3,10 +3,12 @@
 // node's parameter gradient is summed over the batch in ascending order, in double), so results
 // do not depend on the thread count.
 #include <algorithm>
+#include <type_traits>
 #include <vector>
 
 #include "lut/nodes/node_address_cpu.h"
 #include "lut/nodes/node_kernels.h"
+#include "lut/nodes/node_lanes_avx512.h"
 #include "lut/nodes/node_math.h"
 #include "tensor/cpu_clones.h"
 #include "tensor/parallel.h"
@@ -85,12 +87,42 @@ DIFFLUT_CPU_CLONES void backward_nodes(const T* x, const T* p, const T* q, const
     constexpr int W = kLanes;
     T xs[kMaxK * W], gs[W], dxs[kMaxK * W];
     std::vector<T> scratch(static_cast<size_t>(2 * W) << d.k);
+    const int64_t x_stride = d.N * d.k;  // floats between one sample's node inputs and the next's
+    // The AVX-512 lane pieces (node_lanes_avx512.h): float only, same values as the loops below.
+    bool avx = false;
+    if constexpr (std::is_same_v<T, float> && W == 16) avx = lanes_avx512_usable(x_stride);
     for (int64_t j = lo; j < hi; ++j) {
       const T* pj = p + j * d.P;
       const T* qj = d.Q > 0 ? q + j * d.Q : nullptr;
       double* accj = acc ? acc + (j - lo) * d.P : nullptr;
       for (int64_t b0 = 0; b0 < d.B; b0 += W) {
         const int nl = static_cast<int>(std::min<int64_t>(W, d.B - b0));
+        const int64_t i0 = b0 * d.N + j;  // (sample b0, node j)
+        if constexpr (std::is_same_v<T, float> && W == 16) {
+          if (avx) {
+            load_lanes16(x + i0 * d.k, x_stride, d.k, g + i0, d.N, nl, xs, gs);
+            bool done = false;
+            if constexpr (node_multilinear_lanes<M>()) {
+              // Binary inputs: the corner path in vector registers; else the fold, whose corner
+              // sums are then vector reductions (ml_grad_lanes_acc's two branches, same values).
+              done = corner_lanes16(qj, d.k, xs, gs, dxs, accj);
+              if (!done) {
+                T* levels = scratch.data();
+                T* adj = levels + (W << d.k);
+                std::fill(dxs, dxs + d.k * W, T(0));
+                ml_grad_lanes<W>(qj, xs, d.k, gs, dxs, levels, adj);
+                if (accj) add_corner_sums16(adj, 1 << d.k, accj);
+                done = true;
+              }
+            }
+            if (!done) {
+              std::fill(dxs, dxs + d.k * W, T(0));
+              M::template backward_lanes<W>(xs, pj, qj, c, gs, dxs, accj, scratch.data());
+            }
+            if (gx) add_lanes16(dxs, d.k, nl, gx + i0 * d.k, x_stride);
+            continue;
+          }
+        }
         std::fill(dxs, dxs + d.k * W, T(0));
         if (nl < W) {  // padding lanes: g = 0 adds nothing anywhere
           std::fill(gs, gs + W, T(0));

@@ -47,6 +47,9 @@ void dispatch_node_math(NodeKind kind, F&& f) {
 //   static constexpr bool kLaneBackward = true   the type has backward_lanes<W>(x [k][W], p, q, c,
 //       g [W], dx [k][W], acc, s [2·2^k·W]), W samples of one node at once (lane-major), used by the
 //       CPU backward; default false (one sample at a time)
+//   static constexpr bool kMultilinearLanes = true  backward_lanes is ml_grad_lanes_acc over the
+//       node's prep q (the probabilistic family): the CPU backward then runs lanes whose inputs
+//       are all 0 or 1 through the AVX-512 corner path (node_lanes_avx512.h); default false
 //   static constexpr bool kLookupForward = true  the training forward is q[address(x)] with q the
 //       node's prep (Q values, the table first): the CPU forward then reads a row's addresses and
 //       entries 16 nodes at a time (node_address_cpu.h); default false (M::forward per sample)
@@ -62,6 +65,12 @@ constexpr bool node_uses_options() {
 template <class M>
 constexpr bool node_uses_term_table() {
   if constexpr (requires { M::kUsesTermTable; }) return M::kUsesTermTable;
+  return false;
+}
+
+template <class M>
+constexpr bool node_multilinear_lanes() {
+  if constexpr (requires { M::kMultilinearLanes; }) return M::kMultilinearLanes;
   return false;
 }
 

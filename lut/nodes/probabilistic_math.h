@@ -100,7 +100,9 @@ struct ProbabilisticMath : ProbabilisticBase {
                                   double* acc, T* s) {
     ml_grad(q, x, c.k, g, dx, acc, s);
   }
-  static constexpr bool kLaneBackward = true;  // backward_lanes: W samples at once on the CPU
+  static constexpr bool kLaneBackward = true;
+  static constexpr bool kMultilinearLanes =
+      true;  // backward_lanes = ml_grad_lanes_acc over q  // backward_lanes: W samples at once on the CPU
   template <int W, class T>
   static void backward_lanes(const T* x, const T*, const T* q, const NodeConsts& c, const T* g,
                              T* dx, double* acc, T* s) {
@@ -149,6 +151,7 @@ struct HybridMath : ProbabilisticBase {
     ml_grad(q, x, c.k, g, dx, acc, s);
   }
   static constexpr bool kLaneBackward = true;
+  static constexpr bool kMultilinearLanes = true;  // backward_lanes = ml_grad_lanes_acc over q
   template <int W, class T>
   static void backward_lanes(const T* x, const T*, const T* q, const NodeConsts& c, const T* g,
                              T* dx, double* acc, T* s) {
