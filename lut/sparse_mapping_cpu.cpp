@@ -1,5 +1,6 @@
 // CPU kernels of the sparse learnable mapping: the per-slot hard choice, the gather forward, dW over
-// the candidates (lut/sparse_dw_cpu.h) and dx through the CSR inverse of the candidates.
+// the candidates (lut/sparse_dw_cpu.h) and dx through the CSR inverse of the candidates
+// (lut/sparse_dx_cpu.h).
 //
 // Determinism: every output element has one owner that reduces in a fixed order (slots own their
 // choice and their C entries of dW, (row, input) pairs own dx), so results are bit-identical for any
@@ -10,6 +11,7 @@
 
 
 #include "lut/sparse_dw_cpu.h"
+#include "lut/sparse_dx_cpu.h"
 #include "lut/sparse_mapping_kernels.h"
 #include "lut/sparse_mapping_math.h"
 #include "tensor/parallel.h"
@@ -111,9 +113,9 @@ void sparse_mapping_backward_cpu(OpCall& c) {
       // the entries of weight exactly 0: at the default tau = 0.001 the softmax underflows to 0 for
       // every candidate scored 0.104 or more below its slot's best, usually all losers, and such an
       // entry adds nothing (g * 0 = 0 for finite g). The kept entries stay in list order, so dx is
-      // the same sum in the same order, at a fraction of the cost. (Not always to the last bit: GCC
-      // contracts some of this loop's multiply-adds into FMAs, which ones depending on how it
-      // unrolled the loop, so a shorter list can round differently. Still one order per binary.)
+      // the same sum in the same order, at a fraction of the cost. (Equal up to rounding: the
+      // vector path fuses every multiply-add, the portable loop those GCC contracts as it unrolls,
+      // so a shorter list can round differently. Still one order per binary and CPU.)
       std::vector<int32_t> kept_offsets(static_cast<size_t>(F + 1), 0);
       parallel_for(0, F, 1024, [&](int64_t lo, int64_t hi) {
         for (int64_t i = lo; i < hi; ++i) {
@@ -136,13 +138,8 @@ void sparse_mapping_backward_cpu(OpCall& c) {
           }
         }
       });
-      T* dx = c.grad_in[0]->data<T>();
-      parallel_for(0, B, 1, [&](int64_t lo, int64_t hi) {
-        for (int64_t b = lo; b < hi; ++b)
-          for (int64_t i = 0; i < F; ++i)
-            dx[b * F + i] += sparse_dx_entry(gp + b * S, slot.data(), weight.data(),
-                                             kept_offsets[i], kept_offsets[i + 1]);
-      });
+      sparse_dx_over_batch(gp, B, S, F, kept_offsets.data(), slot.data(), weight.data(),
+                           c.grad_in[0]->data<T>());
     }
   });
 }
