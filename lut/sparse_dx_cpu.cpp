@@ -30,9 +30,7 @@ constexpr int kLanes = 16;
 __attribute__((target("avx512f"))) void transpose_chunk(const float* g, int64_t S, int64_t b0,
                                                         int nl, int64_t lo, int64_t hi, float* gt) {
   const __mmask16 m = static_cast<__mmask16>((1u << nl) - 1u);
-  const __m512i rows =
-      _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                         _mm512_set1_epi32(static_cast<int32_t>(S)));
+  const __m512i rows = lane_strides16(S);
   for (int64_t s = lo; s < hi; ++s)
     _mm512_storeu_ps(gt + s * kLanes,
                      _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, rows, g + b0 * S + s, 4));
@@ -44,9 +42,7 @@ __attribute__((target("avx512f"))) void dx_chunk(const float* gt, int64_t F, int
                                                  const float* weight, int64_t lo, int64_t hi,
                                                  float* dx) {
   const __mmask16 m = static_cast<__mmask16>((1u << nl) - 1u);
-  const __m512i rows =
-      _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                         _mm512_set1_epi32(static_cast<int32_t>(F)));
+  const __m512i rows = lane_strides16(F);
   float* base = dx + b0 * F;
   for (int64_t i = lo; i < hi; ++i) {
     __m512 acc = _mm512_setzero_ps();

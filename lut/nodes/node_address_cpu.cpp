@@ -49,9 +49,7 @@ __attribute__((target("avx512f"))) void addresses_avx512(const float* x, int64_t
 // Sixteen entries per gather: node n of the block reads table[(j + n)·stride + addr[j + n]].
 __attribute__((target("avx512f"))) void lookup_avx512(const float* table, int64_t stride,
                                                       const uint32_t* addr, int64_t N, float* out) {
-  const __m512i offsets =
-      _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                         _mm512_set1_epi32(static_cast<int32_t>(stride)));
+  const __m512i offsets = lane_strides16(stride);
   int64_t j = 0;
   for (; j + 16 <= N; j += 16) {
     const __m512i idx = _mm512_add_epi32(offsets, _mm512_loadu_si512(addr + j));

@@ -12,11 +12,6 @@ namespace {
 
 constexpr int W = 16;
 
-__attribute__((target("avx512f"))) inline __m512i lane_offsets(int64_t stride) {
-  return _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                            _mm512_set1_epi32(static_cast<int32_t>(stride)));
-}
-
 __attribute__((target("avx512f"))) inline __mmask16 first_lanes(int nl) {
   return static_cast<__mmask16>((1u << nl) - 1u);
 }
@@ -43,16 +38,16 @@ __attribute__((target("avx512f"))) void load_lanes16(const float* x0, int64_t x_
                                                      float* xs, float* gs) {
   const __mmask16 m = first_lanes(nl);
   const __m512 zero = _mm512_setzero_ps();
-  const __m512i xo = lane_offsets(x_stride);
+  const __m512i xo = lane_strides16(x_stride);
   for (int l = 0; l < k; ++l)
     _mm512_storeu_ps(xs + l * W, _mm512_mask_i32gather_ps(zero, m, xo, x0 + l, 4));
-  _mm512_storeu_ps(gs, _mm512_mask_i32gather_ps(zero, m, lane_offsets(g_stride), g0, 4));
+  _mm512_storeu_ps(gs, _mm512_mask_i32gather_ps(zero, m, lane_strides16(g_stride), g0, 4));
 }
 
 __attribute__((target("avx512f"))) void add_lanes16(const float* dxs, int k, int nl, float* gx0,
                                                     int64_t x_stride) {
   const __mmask16 m = first_lanes(nl);
-  const __m512i xo = lane_offsets(x_stride);
+  const __m512i xo = lane_strides16(x_stride);
   for (int l = 0; l < k; ++l) {
     const __m512 old = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, xo, gx0 + l, 4);
     _mm512_mask_i32scatter_ps(gx0 + l, m, xo, _mm512_add_ps(old, _mm512_loadu_ps(dxs + l * W)), 4);
