@@ -65,43 +65,65 @@ DIFFLUT_CPU_CLONES void table_terms(const T* table, const uint32_t* bits, const 
 }
 
 #ifdef DIFFLUT_X86_INTRINSICS  // also under -march=native, where it is a plain call
-// table_terms for float, sixteen terms at a time: one gather of the inputs' words, then per group
-// one shift, one mask and one in-register permute (vpermps) of that group's 16-entry table. The
-// look-ups are exact and the adds run in table_terms' tree, so the result is bit-identical to it.
-// (Left to itself GCC does not vectorise the scalar loop's eight table reads.)
-__attribute__((target("avx512f"))) void table_terms_avx512(const float* table, const uint32_t* bits,
-                                                           const int32_t* idx, int64_t K,
-                                                           float* out) {
+// signed_tables and table_terms for float in vector registers. Group q's table is built as one
+// 16-lane vector: lane m holds (s0 g0 + s1 g1) + (s2 g2 + s3 g3) with s_j = +-1 by bit j of m, the
+// products exact and each bracket one rounding (an FMA over an exact product), so every entry is
+// signed_tables' to the bit. The terms then go sixteen at a time: one gather of the inputs' words,
+// then per group one shift and one in-register permute (vpermps) of that group's table. The
+// look-ups are exact and the adds run in table_terms' tree, so the result is bit-identical to the
+// scalar pair. (Left to itself GCC vectorises neither the table build nor the eight table reads.)
+__attribute__((target("avx512f"))) void slot_terms_avx512(const float* gc, const uint32_t* bits,
+                                                          const int32_t* idx, int64_t K,
+                                                          float* out) {
+  const __m512i lane = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+  __m512 sign[4];  // +1 in lanes whose bit j is set, -1 elsewhere
+  for (int j = 0; j < 4; ++j) {
+    const __mmask16 set = _mm512_test_epi32_mask(lane, _mm512_set1_epi32(1 << j));
+    sign[j] = _mm512_mask_blend_ps(set, _mm512_set1_ps(-1.0f), _mm512_set1_ps(1.0f));
+  }
   __m512 t[kGroups];
-  for (int64_t q = 0; q < kGroups; ++q) t[q] = _mm512_loadu_ps(table + q * kTable);
-  const __m512i low4 = _mm512_set1_epi32(15);
+  for (int64_t q = 0; q < kGroups; ++q) {
+    const float* gq = gc + 4 * q;
+    const __m512 ab = _mm512_fmadd_ps(_mm512_set1_ps(gq[0]), sign[0],
+                                      _mm512_mul_ps(_mm512_set1_ps(gq[1]), sign[1]));
+    const __m512 cd = _mm512_fmadd_ps(_mm512_set1_ps(gq[2]), sign[2],
+                                      _mm512_mul_ps(_mm512_set1_ps(gq[3]), sign[3]));
+    t[q] = _mm512_add_ps(ab, cd);
+  }
   int64_t k = 0;
   for (; k + 16 <= K; k += 16) {
     const __m512i w = _mm512_i32gather_epi32(_mm512_loadu_si512(idx + k), bits, 4);
     __m512 v[kGroups];
-    for (int q = 0; q < kGroups; ++q) {
-      const __m512i nib = _mm512_and_si512(_mm512_srli_epi32(w, 4 * q), low4);
-      v[q] = _mm512_permutexvar_ps(nib, t[q]);
-    }
+    // vpermps reads only the low four bits of each index, so the shifted word needs no mask.
+    v[0] = _mm512_permutexvar_ps(w, t[0]);
+    for (int q = 1; q < kGroups; ++q)
+      v[q] = _mm512_permutexvar_ps(_mm512_srli_epi32(w, 4 * q), t[q]);
     const __m512 term =
         _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(v[0], v[1]), _mm512_add_ps(v[2], v[3])),
                       _mm512_add_ps(_mm512_add_ps(v[4], v[5]), _mm512_add_ps(v[6], v[7])));
     _mm512_storeu_ps(out + k, _mm512_add_ps(_mm512_loadu_ps(out + k), term));
   }
-  if (k < K) table_terms(table, bits, idx + k, K - k, out + k);
+  if (k < K) {
+    float table[kGroups * kTable];
+    for (int64_t q = 0; q < kGroups; ++q) _mm512_storeu_ps(table + q * kTable, t[q]);
+    table_terms(table, bits, idx + k, K - k, out + k);
+  }
 }
 #endif
 
+// One slot's terms for one chunk: its tables from its chunk of gradients gc[0..32), then the terms.
 template <class T>
-void slot_terms(const T* table, const uint32_t* bits, const int32_t* idx, int64_t K, T* out) {
+void slot_terms(const T* gc, const uint32_t* bits, const int32_t* idx, int64_t K, T* out) {
 #ifdef DIFFLUT_X86_INTRINSICS
   if constexpr (std::is_same_v<T, float>) {
     if (kCpuHasAvx512f) {
-      table_terms_avx512(table, bits, idx, K, out);
+      slot_terms_avx512(gc, bits, idx, K, out);
       return;
     }
   }
 #endif
+  T table[kGroups * kTable];
+  signed_tables(gc, table);
   table_terms(table, bits, idx, K, out);
 }
 
@@ -115,11 +137,9 @@ void dw_bits(const T* x, const T* g, int64_t B, int64_t F, int64_t S, const int3
                  [&](int64_t lo, int64_t hi) { pack_columns(x, F, b0, n, lo, hi, bits.data()); });
     parallel_for(0, S, 256, [&](int64_t lo, int64_t hi) {
       T gc[kBitChunk];
-      T table[kGroups * kTable];
       for (int64_t s = lo; s < hi; ++s) {
         for (int64_t j = 0; j < kBitChunk; ++j) gc[j] = j < n ? g[(b0 + j) * S + s] : T(0);
-        signed_tables(gc, table);
-        slot_terms(table, bits.data(), idx + s * K, K, out + s * K);
+        slot_terms(gc, bits.data(), idx + s * K, K, out + s * K);
       }
     });
   }

@@ -2,6 +2,8 @@
 #include "tensor/parallel.h"
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <exception>
@@ -13,6 +15,12 @@
 namespace difflut {
 namespace {
 
+// Hands each parallel region to the workers. A region's workers are woken through a generation
+// counter that they first poll for a short while (kSpin) before sleeping on a condition variable,
+// and the caller polls for their completion the same way: a training step runs dozens of regions
+// a few microseconds apart, and a futex wake-up and context switch per region and worker cost
+// more than many of the regions themselves (docs/PERFORMANCE.md, "Thread pool"). The poll is
+// bounded, so an idle pool sleeps and an oversubscribed machine loses at most kSpin per region.
 class ThreadPool {
  public:
   explicit ThreadPool(int n) : size_(n) {
@@ -21,8 +29,8 @@ class ThreadPool {
   ~ThreadPool() {
     {
       std::lock_guard<std::mutex> lock(mu_);
-      stop_ = true;
-      ++generation_;
+      stop_.store(true, std::memory_order_relaxed);
+      generation_.fetch_add(1, std::memory_order_release);
     }
     cv_.notify_all();
     for (auto& t : workers_) t.join();
@@ -33,33 +41,63 @@ class ThreadPool {
   void run(const std::function<void(int)>& task) {
     std::unique_lock<std::mutex> run_lock(run_mu_);  // one parallel region at a time
     {
+      // Under mu_ so that a worker checking the generation before it sleeps cannot miss it.
       std::lock_guard<std::mutex> lock(mu_);
       task_ = &task;
-      pending_ = size_ - 1;
-      ++generation_;
+      pending_.store(size_ - 1, std::memory_order_relaxed);
+      generation_.fetch_add(1, std::memory_order_release);
     }
-    cv_.notify_all();
+    cv_.notify_all();  // no system call while every worker is still polling
     task(0);
-    std::unique_lock<std::mutex> lock(mu_);
-    done_cv_.wait(lock, [this] { return pending_ == 0; });
+    if (!poll_until([this] { return pending_.load(std::memory_order_acquire) == 0; })) {
+      std::unique_lock<std::mutex> lock(mu_);
+      done_cv_.wait(lock, [this] { return pending_.load(std::memory_order_acquire) == 0; });
+    }
     task_ = nullptr;
   }
 
  private:
+  static constexpr std::chrono::microseconds kSpin{100};
+
+  // Polls `ready` for up to kSpin; true once it holds.
+  template <class Ready>
+  static bool poll_until(const Ready& ready) {
+    if (ready()) return true;
+    const auto deadline = std::chrono::steady_clock::now() + kSpin;
+    for (;;) {
+      for (int i = 0; i < 64; ++i) {
+        if (ready()) return true;
+        cpu_relax();
+      }
+      if (std::chrono::steady_clock::now() >= deadline) return ready();
+    }
+  }
+
+  static void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#else
+    std::this_thread::yield();
+#endif
+  }
+
   void worker_loop(int index) {
     uint64_t seen = 0;
     for (;;) {
-      const std::function<void(int)>* task;
-      {
+      const auto moved = [&] { return generation_.load(std::memory_order_acquire) != seen; };
+      if (!poll_until(moved)) {
         std::unique_lock<std::mutex> lock(mu_);
-        cv_.wait(lock, [&] { return generation_ != seen; });
-        seen = generation_;
-        if (stop_) return;
-        task = task_;
+        cv_.wait(lock, moved);
       }
-      (*task)(index);
-      std::lock_guard<std::mutex> lock(mu_);
-      if (--pending_ == 0) done_cv_.notify_one();
+      seen = generation_.load(std::memory_order_acquire);
+      if (stop_.load(std::memory_order_relaxed)) return;
+      (*task_)(index);
+      if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        // The caller may be asleep on done_cv_: take mu_ so the wake-up cannot fall between its
+        // check of pending_ and its wait.
+        std::lock_guard<std::mutex> lock(mu_);
+        done_cv_.notify_one();
+      }
     }
   }
 
@@ -67,10 +105,10 @@ class ThreadPool {
   std::vector<std::thread> workers_;
   std::mutex mu_, run_mu_;
   std::condition_variable cv_, done_cv_;
-  const std::function<void(int)>* task_ = nullptr;
-  int pending_ = 0;
-  uint64_t generation_ = 0;
-  bool stop_ = false;
+  const std::function<void(int)>* task_ = nullptr;  // written before generation_'s release
+  std::atomic<int> pending_{0};
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<bool> stop_{false};
 };
 
 int default_threads() {

@@ -84,6 +84,50 @@ TEST_CASE("sparse dW bit path: the batch sum for any batch size and list length"
   }
 }
 
+// The bit path's own rule, in plain float: per 32-sample chunk, group q's signed sum
+// (+-g0 +- g1) + (+-g2 +- g3) by the input's four bits, the eight groups added in a fixed tree.
+// Whatever instructions the path uses (the AVX-512 one builds its tables in vector registers),
+// it must give these bits exactly: training then gives the same bits on every CPU.
+std::vector<float> table_rule(const Case& c) {
+  std::vector<float> out(static_cast<size_t>(c.S * c.K), 0.0f);
+  for (int64_t b0 = 0; b0 < c.B; b0 += 32)
+    for (int64_t s = 0; s < c.S; ++s)
+      for (int64_t k = 0; k < c.K; ++k) {
+        const int32_t i = c.idx[static_cast<size_t>(s * c.K + k)];
+        float group[8];
+        for (int q = 0; q < 8; ++q) {
+          float v[4];
+          for (int j = 0; j < 4; ++j) {
+            const int64_t b = b0 + 4 * q + j;
+            const float gv = b < c.B ? c.g[static_cast<size_t>(b * c.S + s)] : 0.0f;
+            const bool on = b < c.B && c.x[static_cast<size_t>(b * c.F + i)] != 0.0f;
+            v[j] = on ? gv : -gv;
+          }
+          group[q] = (v[0] + v[1]) + (v[2] + v[3]);
+        }
+        const float term = ((group[0] + group[1]) + (group[2] + group[3])) +
+                           ((group[4] + group[5]) + (group[6] + group[7]));
+        out[static_cast<size_t>(s * c.K + k)] += term;
+      }
+  return out;
+}
+
+TEST_CASE("sparse dW bit path: the table rule's float bits, vector loop and tail alike") {
+  for (const int64_t B : {3, 32, 45, 96}) {
+    for (const int64_t K : {5, 16, 33, 128}) {
+      CAPTURE(B);
+      CAPTURE(K);
+      const Case c = make_case(B, 70, 11, K, static_cast<uint32_t>(B * 1000 + K));
+      const std::vector<float> want = table_rule(c);
+      const std::vector<float> got = run(c, SparseDwPath::bits);
+      for (size_t e = 0; e < want.size(); ++e) {
+        CAPTURE(e);
+        CHECK(got[e] == want[e]);
+      }
+    }
+  }
+}
+
 TEST_CASE("sparse dW bit path in double and its accumulation into the output") {
   const Case c = make_case(40, 30, 9, 20, 11);
   std::vector<double> x(c.x.begin(), c.x.end()), g(c.g.begin(), c.g.end());
