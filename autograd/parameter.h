@@ -18,6 +18,8 @@ struct OptimizerStep {
   double lr = 0.0;
   double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;  // Adam
   double momentum = 0.0;                          // SGD
+  double dampening = 0.0;                         // SGD
+  bool nesterov = false;                          // SGD
   double weight_decay = 0.0;
   bool decoupled_weight_decay = false;  // AdamW
   int64_t step = 0;                     // 1-based count of steps taken, this one included

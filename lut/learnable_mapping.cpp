@@ -97,6 +97,11 @@ void learnable_mapping_fused_step(LearnableMappingState& state, Parameter& p,
                 "learnable_mapping update: expected '", p.name, "' to be a float W [F, S], found ",
                 w.defined() ? w.describe() : std::string("an undefined tensor"));
   const int64_t F = w.size(0), S = w.size(1);
+  DIFFLUT_CHECK(step.kind != OptimizerStep::Kind::sgd || (step.dampening == 0.0 && !step.nesterov),
+                "learnable_mapping update: the fused step implements SGD without dampening or "
+                "Nesterov momentum, found dampening ",
+                step.dampening, ", nesterov ", step.nesterov ? "true" : "false",
+                " (build the layer with fused_update = false)");
 
   Tensor x, g;
   if (!state.stash.empty()) {

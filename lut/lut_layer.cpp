@@ -114,10 +114,15 @@ LUTLayer::LUTLayer(const LUTLayerOptions& options, Generator& gen) : opt_(option
     state_ = make_learnable_mapping_state();
     if (opt_.fused_update) weights_->custom_update = make_learnable_mapping_update(state_);
   }
-  // 3'. sparse mapping scores W [S, C]: small, so the generic optimizer updates them.
+  // 3'. sparse mapping scores W [S, C]: on the CPU updated by the fused dW + optimizer pass, on
+  // CUDA by the generic optimizer (the fused pass has no CUDA kernel yet).
   if (opt_.mapping == MappingKind::sparse) {
     Tensor w = sparse_mapping_init(S, opt_.sparse_candidates, gen, opt_.dtype, opt_.device);
     weights_ = &register_parameter("mapping_weights", w);
+    if (opt_.fused_update && opt_.device == Device::cpu) {
+      sparse_state_ = make_sparse_mapping_state();
+      weights_->custom_update = make_sparse_mapping_update(sparse_state_);
+    }
   }
 
   // 4. training aids: checked here; the bit-flip seed is drawn last and only when flips are on, so
@@ -155,7 +160,8 @@ Var LUTLayer::forward(Graph& g, Var x) {
     if (!sparse_cache_ || sparse_cache_->index.device != dev)
       sparse_cache_ = std::make_unique<SparseCache>(
           SparseCache{make_sparse_mapping_index(candidates_, opt_.input_size, dev)});
-    mapped = sparse_mapping(x, g.param(*weights_), sparse_cache_->index, opt_.learnable_tau);
+    mapped = sparse_mapping(x, g.param(*weights_), sparse_cache_->index, opt_.learnable_tau,
+                            sparse_state_);
     probe_x_ = probe_out_ = Var();  // a forward that does not probe leaves nothing to collect
     if (probe_ && is_training()) {
       g.retain_grad(mapped);

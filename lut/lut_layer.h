@@ -20,6 +20,7 @@ namespace difflut {
 
 class NodeType;
 struct LearnableMappingState;
+struct SparseMappingState;
 
 enum class MappingKind { random, cyclic, learnable, sparse };
 
@@ -42,7 +43,8 @@ struct LUTLayerOptions {
   std::shared_ptr<NodeType> node_type;
   int64_t cyclic_stride = 1;    // cyclic mapping: node j starts at input j * stride
   double learnable_tau = 1e-3;  // learnable mapping: softmax temperature of the backward
-  // Learnable mapping: W's Parameter gets the fused dW + optimizer + argmax custom_update.
+  // Learnable mapping: W's Parameter gets the fused dW + optimizer + argmax custom_update. Sparse
+  // mapping on the CPU: the fused dW + optimizer update (lut/sparse_mapping.h).
   bool fused_update = true;
   // Training aids (lut/layer_aids.h; training mode only, never in eval graphs or hardware): each
   // input bit flipped with this probability (0: off), and the output gradient rescaled.
@@ -138,6 +140,7 @@ class LUTLayer : public Module {
   Tensor candidates_;  // sparse mapping: i32 [N*k, C] on the host
   std::unique_ptr<SparseCache> sparse_cache_;
   std::shared_ptr<LearnableMappingState> state_;
+  std::shared_ptr<SparseMappingState> sparse_state_;  // sparse mapping with a fused update
   SparseProbe* probe_ = nullptr;
   Var probe_x_, probe_out_;  // the last probed forward's mapping input and output
   uint64_t aug_seed_ = 0;    // drawn from the generator last, only when flip_probability > 0

@@ -53,8 +53,9 @@ struct LUTNetworkConfig {
       0;                      // the same for sparse mappings into later layers (0: as above)
   int64_t sparse_groups = 0;  // sparse mappings: grouped connections (LUTLayerOptions)
   double sparse_group_overlap = 0.0;
-  double tau = 1.0 / 0.3;    // GroupSum temperature
-  bool fused_update = true;  // learnable mappings: fused dW + optimizer step
+  double tau = 1.0 / 0.3;  // GroupSum temperature
+  bool fused_update =
+      true;  // learnable mappings, and sparse ones on the CPU: fused dW + optimizer step
   // Training aids of every layer (LUTLayerOptions; training mode only, not stored in checkpoints
   // since inference never uses them).
   double flip_probability = 0.0;

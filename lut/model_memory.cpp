@@ -46,8 +46,9 @@ ModelMemoryEstimate estimate_lut_network_memory(const LUTNetworkConfig& config,
       if (!config.fused_update) grads += width * S * value;
       index += S * 8;
     } else if (kind == MappingKind::sparse) {
-      // W [S, C] with its gradient and two moments (the generic optimizer); the candidates i32
-      // [S, C] on the host and the device, and their CSR inverse (offsets [F+1], positions [S*C]).
+      // W [S, C] and two moments, and a gradient only where the generic optimizer updates it (the
+      // CPU's fused update sums dW block by block); the candidates i32 [S, C] on the host and the
+      // device, and their CSR inverse (offsets [F+1], positions [S*C]).
       const double C = static_cast<double>(
           config.sparse_groups > 0
               ? grouped_candidate_count(static_cast<int64_t>(width), config.sparse_groups,
@@ -55,7 +56,7 @@ ModelMemoryEstimate estimate_lut_network_memory(const LUTNetworkConfig& config,
               : std::min<int64_t>(sparse_candidates_of_layer(config, i),
                                   static_cast<int64_t>(width)));
       params += S * C * value;
-      grads += S * C * value;
+      if (!config.fused_update || config.device != Device::cpu) grads += S * C * value;
       optim += 2 * S * C * value;
       index += S * C * 4 * 3 + (width + 1) * 4;
     } else {

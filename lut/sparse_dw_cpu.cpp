@@ -127,47 +127,6 @@ void slot_terms(const T* gc, const uint32_t* bits, const int32_t* idx, int64_t K
   table_terms(table, bits, idx, K, out);
 }
 
-template <class T>
-void dw_bits(const T* x, const T* g, int64_t B, int64_t F, int64_t S, const int32_t* idx, int64_t K,
-             T* out) {
-  std::vector<uint32_t> bits(static_cast<size_t>(F));
-  for (int64_t b0 = 0; b0 < B; b0 += kBitChunk) {
-    const int64_t n = std::min(kBitChunk, B - b0);
-    parallel_for(0, F, 1024,
-                 [&](int64_t lo, int64_t hi) { pack_columns(x, F, b0, n, lo, hi, bits.data()); });
-    parallel_for(0, S, 256, [&](int64_t lo, int64_t hi) {
-      T gc[kBitChunk];
-      for (int64_t s = lo; s < hi; ++s) {
-        for (int64_t j = 0; j < kBitChunk; ++j) gc[j] = j < n ? g[(b0 + j) * S + s] : T(0);
-        slot_terms(gc, bits.data(), idx + s * K, K, out + s * K);
-      }
-    });
-  }
-}
-
-// The float path: batch chunks of x and g transposed so each term reads two contiguous runs.
-template <class T>
-void dw_float(const T* x, const T* g, int64_t B, int64_t F, int64_t S, const int32_t* idx,
-              int64_t K, T* out) {
-  std::vector<T> xt(static_cast<size_t>(F * std::min(B, kFloatChunk)));
-  for (int64_t b0 = 0; b0 < B; b0 += kFloatChunk) {
-    const int64_t n = std::min(kFloatChunk, B - b0);
-    parallel_for(0, F, 512, [&](int64_t lo, int64_t hi) {
-      for (int64_t i = lo; i < hi; ++i)
-        for (int64_t j = 0; j < n; ++j) xt[i * n + j] = x[(b0 + j) * F + i];
-    });
-    parallel_for(0, S, 256, [&](int64_t lo, int64_t hi) {
-      std::vector<T> gt(static_cast<size_t>((hi - lo) * n));
-      for (int64_t s = lo; s < hi; ++s)
-        for (int64_t j = 0; j < n; ++j) gt[(s - lo) * n + j] = g[(b0 + j) * S + s];
-      for (int64_t s = lo; s < hi; ++s)
-        for (int64_t k = 0; k < K; ++k)
-          out[s * K + k] +=
-              sparse_dw_chunk(xt.data() + idx[s * K + k] * n, gt.data() + (s - lo) * n, n);
-    });
-  }
-}
-
 }  // namespace
 
 template <class T>
@@ -178,9 +137,9 @@ bool all_binary(const T* x, int64_t count) {
 }
 
 template <class T>
-void sparse_dw_over_batch(const T* x, const T* g, int64_t B, int64_t F, int64_t S,
-                          const int32_t* idx, int64_t K, T* out, SparseDwPath path) {
-  if (B == 0) return;
+SparseDwBatch<T>::SparseDwBatch(const T* x, const T* g, int64_t B, int64_t F, int64_t S, int64_t K,
+                                SparseDwPath path)
+    : g_(g), B_(B), F_(F), S_(S), K_(K) {
   bool bits = path == SparseDwPath::bits;
   // Below 16 terms a slot the tables cost more than they save (bench_sparse_dw: C = 8 ran 10 %
   // slower on the bit path), and the float path keeps the earlier results bit for bit there.
@@ -188,12 +147,82 @@ void sparse_dw_over_batch(const T* x, const T* g, int64_t B, int64_t F, int64_t 
   if (path == SparseDwPath::bits)
     DIFFLUT_CHECK(all_binary(x, B * F),
                   "sparse dW: the bit path expects every input 0 or 1, found other values");
-  if (bits)
-    dw_bits(x, g, B, F, S, idx, K, out);
-  else
-    dw_float(x, g, B, F, S, idx, K, out);
+  bits_path_ = bits;
+  if (B == 0) return;
+  if (bits) {
+    // One word per input and 32-sample chunk: words_[c * F + i].
+    const int64_t chunks = (B + kBitChunk - 1) / kBitChunk;
+    words_.resize(static_cast<size_t>(chunks * F));
+    for (int64_t c = 0; c < chunks; ++c) {
+      const int64_t b0 = c * kBitChunk, n = std::min(kBitChunk, B - b0);
+      uint32_t* w = words_.data() + c * F;
+      parallel_for(0, F, 1024,
+                   [=](int64_t lo, int64_t hi) { pack_columns(x, F, b0, n, lo, hi, w); });
+    }
+  } else {
+    // x's 64-sample chunks transposed: chunk c's input i is the run xt_[c * 64 * F + i * n + j].
+    xt_.resize(static_cast<size_t>(B * F));
+    for (int64_t b0 = 0; b0 < B; b0 += kFloatChunk) {
+      const int64_t n = std::min(kFloatChunk, B - b0);
+      T* xt = xt_.data() + b0 * F;
+      parallel_for(0, F, 512, [=](int64_t lo, int64_t hi) {
+        for (int64_t i = lo; i < hi; ++i)
+          for (int64_t j = 0; j < n; ++j) xt[i * n + j] = x[(b0 + j) * F + i];
+      });
+    }
+  }
 }
 
+template <class T>
+void SparseDwBatch<T>::add_slots(int64_t s0, int64_t s1, const int32_t* idx, T* out) const {
+  if (B_ == 0 || s1 <= s0) return;
+  const int64_t S = S_, K = K_, F = F_;
+  const T* g = g_;
+  if (bits_path_) {
+    // The chunk's gradients of a block of slots, one slot's 32 a row (zero past the chunk's end),
+    // read along g's rows: one strided load per slot and sample was a third of this pass.
+    constexpr int64_t kBlock = 16;
+    T gc[kBlock * kBitChunk];
+    for (int64_t sb = s0; sb < s1; sb += kBlock) {
+      const int64_t m = std::min(kBlock, s1 - sb);
+      for (int64_t b0 = 0; b0 < B_; b0 += kBitChunk) {
+        const int64_t n = std::min(kBitChunk, B_ - b0);
+        for (int64_t j = 0; j < kBitChunk; ++j) {
+          const T* row = g + (b0 + j) * S + sb;
+          for (int64_t l = 0; l < m; ++l) gc[l * kBitChunk + j] = j < n ? row[l] : T(0);
+        }
+        const uint32_t* words = words_.data() + (b0 / kBitChunk) * F;
+        for (int64_t l = 0; l < m; ++l)
+          slot_terms(gc + l * kBitChunk, words, idx + (sb + l) * K, K, out + (sb + l - s0) * K);
+      }
+    }
+    return;
+  }
+  std::vector<T> gt(static_cast<size_t>((s1 - s0) * std::min(B_, kFloatChunk)));
+  for (int64_t b0 = 0; b0 < B_; b0 += kFloatChunk) {
+    const int64_t n = std::min(kFloatChunk, B_ - b0);
+    const T* xt = xt_.data() + b0 * F;
+    for (int64_t s = s0; s < s1; ++s)
+      for (int64_t j = 0; j < n; ++j)
+        gt[static_cast<size_t>((s - s0) * n + j)] = g[(b0 + j) * S + s];
+    for (int64_t s = s0; s < s1; ++s)
+      for (int64_t k = 0; k < K; ++k)
+        out[(s - s0) * K + k] +=
+            sparse_dw_chunk(xt + idx[s * K + k] * n, gt.data() + (s - s0) * n, n);
+  }
+}
+
+template <class T>
+void sparse_dw_over_batch(const T* x, const T* g, int64_t B, int64_t F, int64_t S,
+                          const int32_t* idx, int64_t K, T* out, SparseDwPath path) {
+  if (B == 0) return;
+  const SparseDwBatch<T> batch(x, g, B, F, S, K, path);
+  parallel_for(0, S, 256,
+               [&](int64_t lo, int64_t hi) { batch.add_slots(lo, hi, idx, out + lo * K); });
+}
+
+template class SparseDwBatch<float>;
+template class SparseDwBatch<double>;
 template bool all_binary<float>(const float*, int64_t);
 template bool all_binary<double>(const double*, int64_t);
 template void sparse_dw_over_batch<float>(const float*, const float*, int64_t, int64_t, int64_t,

@@ -12,6 +12,7 @@
 // each other only by float rounding.
 #pragma once
 #include <cstdint>
+#include <vector>
 
 namespace difflut {
 
@@ -21,9 +22,33 @@ namespace difflut {
 // throws difflut::Error for an x that is not binary).
 enum class SparseDwPath { automatic, bits, floats };
 
+// x and g of one backward, read once (the bit path's packed words or the float path's transposed
+// chunks of x) so that any slots' dW can then be summed from them: sparse_dw_over_batch below and
+// the sparse mapping's fused optimizer step (lut/sparse_mapping_update_cpu.cpp), which sums a block
+// of slots into a small buffer and updates their scores before moving on. x [B, F] and g [B, S]
+// are row-major on the host and must outlive the batch (g is read in place).
+template <class T>
+class SparseDwBatch {
+ public:
+  SparseDwBatch(const T* x, const T* g, int64_t B, int64_t F, int64_t S, int64_t K,
+                SparseDwPath path = SparseDwPath::automatic);
+  // out[(s - s0) * K + k] += sum_b (2 x[b, idx[s * K + k]] - 1) g[b, s] for s in [s0, s1), k < K:
+  // each 32-sample (bit path) or 64-sample (float path) chunk's sum added in turn, so any split of
+  // the slots gives the same bits. Runs on the calling thread (call it from a parallel region).
+  void add_slots(int64_t s0, int64_t s1, const int32_t* idx, T* out) const;
+  bool bit_path() const { return bits_path_; }
+
+ private:
+  const T* g_;
+  int64_t B_, F_, S_, K_;
+  bool bits_path_ = false;
+  std::vector<uint32_t> words_;  // bit path: [chunk, F]
+  std::vector<T> xt_;            // float path: [chunk][F, n]
+};
+
 // out[s * K + k] += sum_b (2 x[b * F + idx[s * K + k]] - 1) g[b * S + s] for s < S, k < K (each
-// 32-sample chunk's sum added in turn: bit path; each 64-sample chunk's: float path). x [B, F] and g [B, S] row-major on the host, idx entries in [0, F); T is float or
-// double.
+// 32-sample chunk's sum added in turn: bit path; each 64-sample chunk's: float path). x [B, F] and
+// g [B, S] row-major on the host, idx entries in [0, F); T is float or double.
 template <class T>
 void sparse_dw_over_batch(const T* x, const T* g, int64_t B, int64_t F, int64_t S,
                           const int32_t* idx, int64_t K, T* out,

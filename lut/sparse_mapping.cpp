@@ -164,12 +164,74 @@ SparseMappingIndex make_sparse_mapping_index(const Tensor& candidates, int64_t n
   return SparseMappingIndex{device, flat.to(device), inv.offsets, inv.positions};
 }
 
-Var sparse_mapping(Var x, Var w, const SparseMappingIndex& index, double tau) {
+Var sparse_mapping(Var x, Var w, const SparseMappingIndex& index, double tau,
+                   std::shared_ptr<SparseMappingState> state) {
   DIFFLUT_CHECK(x.defined() && w.defined(), "sparse_mapping: undefined input Var");
   Attrs attrs;
   attrs.floats = {tau};
   attrs.tensors = {index.candidates, index.offsets, index.positions};
+  attrs.context = std::move(state);
   return x.graph->apply(sparse_mapping_op(), {x, w}, std::move(attrs));
+}
+
+std::shared_ptr<SparseMappingState> make_sparse_mapping_state() {
+  return std::make_shared<SparseMappingState>();
+}
+
+void sparse_mapping_stash(OpCall& c) {
+  auto* state = static_cast<SparseMappingState*>(c.attrs.context.get());
+  DIFFLUT_CHECK(state != nullptr,
+                "sparse_mapping: W's parameter has a custom_update, but the node has no "
+                "SparseMappingState to hand the gradient to (build it with sparse_mapping(x, W, "
+                "index, tau, state) and make_sparse_mapping_update(state))");
+  // x is copied (a caller may refill its input buffer before the step); g is the graph's own
+  // gradient buffer, which the graph drops (or, retained, only reads) after this backward.
+  state->stash.push_back({c.in[0]->clone(), *c.grad_out, c.attrs.tensors.at(0)});
+}
+
+void sparse_mapping_fused_step(SparseMappingState& state, Parameter& p, const OptimizerStep& step) {
+  Tensor& w = p.value;
+  DIFFLUT_CHECK(w.defined() && w.dim() == 2 && is_floating(w.dtype()) && !w.is_cuda(),
+                "sparse_mapping update: expected '", p.name,
+                "' to be a float W [S, C] on the CPU (the fused update has no CUDA kernel; build "
+                "the layer with fused_update = false there), found ",
+                w.defined() ? w.describe() : std::string("an undefined tensor"));
+  const int64_t S = w.size(0), C = w.size(1);
+  for (const auto& e : state.stash) {
+    DIFFLUT_CHECK(
+        e.x.dim() == 2 && e.g.dim() == 2 && e.g.size(0) == e.x.size(0) && e.g.size(1) == S &&
+            e.candidates.numel() == S * C && e.candidates.dtype() == DType::i32 &&
+            e.x.dtype() == w.dtype() && e.g.dtype() == w.dtype() && !e.x.is_cuda() &&
+            !e.g.is_cuda() && !e.candidates.is_cuda(),
+        "sparse_mapping update: a stashed batch (x ", e.x.describe(), ", g ", e.g.describe(),
+        ", candidates ", e.candidates.describe(), ") does not belong to '", p.name, "' ",
+        w.describe(), " (one SparseMappingState per W)");
+  }
+  Tensor* m = nullptr;
+  Tensor* v = nullptr;
+  const auto like_w = [&](const char* what, Tensor* t) {
+    DIFFLUT_CHECK(
+        t && t->defined() && t->shape() == w.shape() && t->dtype() == w.dtype() && !t->is_cuda(),
+        "sparse_mapping update: expected the optimizer's ", what, " shaped like '", p.name, "' ",
+        w.describe(), ", found ", t && t->defined() ? t->describe() : std::string("none"));
+    return t;
+  };
+  if (step.kind == OptimizerStep::Kind::adam) {
+    m = like_w("first moment", step.state[0]);
+    v = like_w("second moment", step.state[1]);
+  } else if (step.momentum != 0.0) {
+    m = like_w("velocity", step.state[0]);
+  }
+  sparse_mapping_update_cpu(w, m, v, state.stash, step, p.clamp_min, p.clamp_max);
+  state.stash.clear();
+}
+
+std::function<void(Parameter&, const OptimizerStep&)> make_sparse_mapping_update(
+    std::shared_ptr<SparseMappingState> state) {
+  DIFFLUT_CHECK(state != nullptr, "make_sparse_mapping_update: expected a state, found null");
+  return [state](Parameter& p, const OptimizerStep& step) {
+    sparse_mapping_fused_step(*state, p, step);
+  };
 }
 
 Tensor sparse_mapping_choice(const Tensor& w, const Tensor& candidates) {

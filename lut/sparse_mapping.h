@@ -3,13 +3,18 @@
 // gather of x at cand[s, argmax_c W[s, c]] (first index on ties); the backward is the dense learnable
 // mapping's gradient restricted to the candidates: dW[s, c] = sum_b (2 x[b, cand[s, c]] - 1) g[b, s]
 // and dx[b, i] = sum over the entries (s, c) with cand[s, c] = i of g[b, s] softmax(W[s, :] / tau)[c].
-// Memory is O(S C) instead of the dense mapping's O(F S), so W is an ordinary Parameter updated by
-// the generic optimizer (no fused pass needed).
+// Memory is O(S C) instead of the dense mapping's O(F S), so W is an ordinary Parameter. On the CPU
+// a layer gives it a fused update (SparseMappingState below): at C = 128 the generic path's dW
+// buffer, its zeroing, the optimizer's read of it and the optimizer pass itself streamed 1.5 M
+// scores through memory several times a step.
 #pragma once
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <vector>
 
 #include "autograd/graph.h"
+#include "autograd/parameter.h"
 #include "tensor/random.h"
 
 namespace difflut {
@@ -54,8 +59,37 @@ struct SparseMappingIndex {
 SparseMappingIndex make_sparse_mapping_index(const Tensor& candidates, int64_t num_inputs,
                                              Device device);
 
-// Appends a sparse_mapping node: x [B, F], W [S, C] (usually graph.param(p)) -> [B, S].
-Var sparse_mapping(Var x, Var w, const SparseMappingIndex& index, double tau);
+// Shared between the op nodes of one sparse mapping and its fused optimizer update (one per W).
+// When W's Parameter has custom_update = make_sparse_mapping_update(state), backward does not write
+// dW: it stashes x, g and the candidates it used, and the optimizer's call runs one pass over W
+// that sums a block of slots' dW into a small buffer and updates those scores and their optimizer
+// moments at once. The same sums and the same element update as the generic path, so the same
+// bits (tests/cpu/test_sparse_mapping.cpp). Host tensors only: the CUDA backward refuses a fused W.
+struct SparseMappingState {
+  struct Stash {
+    Tensor x;           // [B, F], a copy (callers may reuse their input buffers)
+    Tensor g;           // [B, S], the graph's gradient buffer, no longer written by the graph
+    Tensor candidates;  // i32 [S*C], the candidates this backward's forward chose among
+  };
+  // One entry per backward since the last update (a second backward before a step adds its
+  // gradient, as the accumulate rule says); the update consumes them.
+  std::vector<Stash> stash;
+};
+
+std::shared_ptr<SparseMappingState> make_sparse_mapping_state();
+
+// Appends a sparse_mapping node: x [B, F], W [S, C] (usually graph.param(p)) -> [B, S]. `state`
+// may be null (no fused update).
+Var sparse_mapping(Var x, Var w, const SparseMappingIndex& index, double tau,
+                   std::shared_ptr<SparseMappingState> state = nullptr);
+
+// The Parameter::custom_update of W for the fused path: Adam / AdamW and SGD (momentum, dampening,
+// Nesterov, weight decay) with the generic optimizers' element math and W's clamp.
+std::function<void(Parameter&, const OptimizerStep&)> make_sparse_mapping_update(
+    std::shared_ptr<SparseMappingState> state);
+
+// The same step as a plain function (tests and benchmarks call it directly).
+void sparse_mapping_fused_step(SparseMappingState& state, Parameter& w, const OptimizerStep& step);
 
 // cand[s, argmax_c W[s, c]] for every slot: i64 [S] on the host (what the forward gathers).
 Tensor sparse_mapping_choice(const Tensor& w, const Tensor& candidates);

@@ -101,7 +101,10 @@ void sparse_mapping_backward_cpu(OpCall& c) {
     const T* gp = g.data<T>();
     const T* wp = w.data<T>();
     if (c.grad_in[1]) {
-      sparse_dw_over_batch(xp, gp, B, F, S, cand, C, c.grad_in[1]->data<T>());
+      if (!c.grad_in[1]->defined())
+        sparse_mapping_stash(c);  // W updates itself (fused step): dW is summed there
+      else
+        sparse_dw_over_batch(xp, gp, B, F, S, cand, C, c.grad_in[1]->data<T>());
     }
     if (c.grad_in[0]) {
       std::vector<T> p(static_cast<size_t>(S * C));

@@ -99,6 +99,9 @@ void sparse_mapping_backward_cuda(OpCall& c) {
   const Tensor& offsets = c.attrs.tensors.at(1);
   const Tensor& positions = c.attrs.tensors.at(2);
   const double tau = c.attrs.floats.at(0);
+  DIFFLUT_CHECK(!c.grad_in[1] || c.grad_in[1]->defined(),
+                "sparse_mapping: W has a fused update (custom_update), which runs on the CPU only; "
+                "build the layer with fused_update = false on CUDA");
   DIFFLUT_DISPATCH_FLOAT(x.dtype(), "sparse_mapping", [&] {
     using T = scalar_t;
     if (c.grad_in[1] && S * C > 0) {

@@ -6,7 +6,10 @@
 // Forward: out[b, s] = x[b, cand[s, argmax_c W[s, c]]]. Backward: dW[s, c] = sum_b (2 x[b, cand[s, c]]
 // - 1) g[b, s]; dx[b, i] = sum_{(s, c): cand[s, c] = i} g[b, s] softmax(W[s, :] / tau)[c].
 #pragma once
+#include <vector>
+
 #include "autograd/op_def.h"
+#include "lut/sparse_mapping.h"
 
 namespace difflut {
 
@@ -14,6 +17,17 @@ void sparse_mapping_forward_cpu(OpCall& c);
 void sparse_mapping_backward_cpu(OpCall& c);
 void sparse_mapping_forward_cuda(OpCall& c);
 void sparse_mapping_backward_cuda(OpCall& c);
+
+// The backward's half for a W with a fused update: stashes x, g and the candidates in the node's
+// SparseMappingState (lut/sparse_mapping.h) instead of writing dW.
+void sparse_mapping_stash(OpCall& c);
+
+// The fused optimizer step on the host (lut/sparse_mapping_update_cpu.cpp): W [S, C] and its
+// optimizer state (m, v: Adam's moments; m alone: SGD's velocity; null when unused) updated from
+// the stashed batches' dW, each element clamped into [lo, hi].
+void sparse_mapping_update_cpu(Tensor& w, Tensor* m, Tensor* v,
+                               const std::vector<SparseMappingState::Stash>& stash,
+                               const OptimizerStep& step, double lo, double hi);
 
 // idx[s] = cand[s, argmax_c W[s, c]] (i32 [S], on W's device).
 void sparse_mapping_choice_cpu(const Tensor& w, const Tensor& cand, Tensor& idx);

@@ -45,6 +45,8 @@ OptimizerStep SGD::step_info() const {
   s.kind = OptimizerStep::Kind::sgd;
   s.lr = lr_;
   s.momentum = opts_.momentum;
+  s.dampening = opts_.dampening;
+  s.nesterov = opts_.nesterov;
   s.weight_decay = opts_.weight_decay;
   s.step = step_;
   return s;

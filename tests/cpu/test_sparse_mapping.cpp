@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "autograd/io/safetensors.h"
 #include "autograd/ops.h"
 #include "autograd/optim/adam.h"
+#include "autograd/optim/sgd.h"
 #include "lut/lut_layer.h"
 #include "lut/lut_network.h"
 #include "lut/model_memory.h"
@@ -64,7 +66,13 @@ TEST_CASE("sparse LUTLayer: W [S, C], distinct candidates per slot, the choice i
   const int64_t S = 100;
   REQUIRE(layer.mapping_weights() != nullptr);
   CHECK(layer.mapping_weights()->value.shape() == Shape{S, 5});
-  CHECK_FALSE(static_cast<bool>(layer.mapping_weights()->custom_update));  // the generic optimizer
+  // On the CPU the scores update themselves (the fused dW + optimizer pass); fused_update = false
+  // leaves them to the generic optimizer.
+  CHECK(static_cast<bool>(layer.mapping_weights()->custom_update));
+  LUTLayerOptions generic = test::sparse_layer_options(40, 25, 4, 5);
+  generic.fused_update = false;
+  Generator gen2(3);
+  CHECK_FALSE(static_cast<bool>(LUTLayer(generic, gen2).mapping_weights()->custom_update));
   const Tensor& cand = layer.mapping_candidates();
   REQUIRE(cand.shape() == Shape{S, 5});
   const std::vector<int32_t> cv = cand.to_vector<int32_t>();
@@ -177,6 +185,118 @@ TEST_CASE("sparse network: training moves choices among the candidates; the chec
       test::check_equal(back->layer(i).mapping_indices(), net->layer(i).mapping_indices());
     }
   }
+}
+
+namespace {
+// Trains a toy network `steps` steps with the optimizer `make` builds, `backwards` backward passes
+// a step (the second adds its gradient), and returns every parameter and optimizer entry.
+template <class MakeOpt>
+NamedTensors trained_state(LUTNetworkConfig c, bool fused, const Tensor& x, const Tensor& y,
+                           int steps, int backwards, const MakeOpt& make) {
+  c.fused_update = fused;
+  auto net = toy_network(c, 5, x);
+  REQUIRE(static_cast<bool>(net->layer(0).mapping_weights()->custom_update) == fused);
+  net->train();
+  auto opt = make(*net);
+  Graph g;
+  for (int s = 0; s < steps; ++s) {
+    opt->zero_grad();
+    for (int b = 0; b < backwards; ++b) {
+      g.clear();
+      Var loss = cross_entropy(net->forward(g, g.input(x, "x")), g.input(y, "y"));
+      g.backward(loss);
+    }
+    opt->step();
+  }
+  NamedTensors out;
+  for (auto& [name, param] : net->named_parameters()) out.emplace_back(name, param->value.clone());
+  for (auto& e : opt->state_dict()) out.push_back(std::move(e));
+  // By name: a parameter with its own update sits elsewhere in the optimizer's flat buffers.
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  return out;
+}
+
+template <class MakeOpt>
+void check_fused_matches_generic(const LUTNetworkConfig& c, const Tensor& x, const Tensor& y,
+                                 int backwards, const MakeOpt& make) {
+  const NamedTensors fused = trained_state(c, true, x, y, 12, backwards, make);
+  const NamedTensors generic = trained_state(c, false, x, y, 12, backwards, make);
+  REQUIRE(fused.size() == generic.size());
+  for (size_t i = 0; i < fused.size(); ++i) {
+    CAPTURE(fused[i].first);
+    REQUIRE(fused[i].first == generic[i].first);
+    test::check_equal(fused[i].second, generic[i].second);  // bit for bit
+  }
+}
+}  // namespace
+
+TEST_CASE("sparse network: the fused update gives the generic optimizer's bits") {
+  Tensor x, y;
+  toy_data(48, 12, 3, 21, x, y);
+  // C = 5 sums dW on the float path, C = 20 on the bit path (binary inputs, 16 or more terms).
+  for (const int64_t C : {5, 20}) {
+    CAPTURE(C);
+    const LUTNetworkConfig c = toy_config(MappingKind::sparse, MappingKind::sparse, C);
+    for (const int backwards : {1, 2}) {
+      CAPTURE(backwards);
+      check_fused_matches_generic(c, x, y, backwards, [](LUTNetwork& n) {
+        AdamOptions o;
+        o.lr = 1e-2;
+        o.weight_decay = 1e-3;
+        return std::make_unique<Adam>(n, o);
+      });
+    }
+    check_fused_matches_generic(c, x, y, 1, [](LUTNetwork& n) {
+      AdamOptions o;
+      o.lr = 1e-2;
+      o.weight_decay = 1e-2;
+      return std::make_unique<AdamW>(n, o);
+    });
+    check_fused_matches_generic(c, x, y, 1, [](LUTNetwork& n) {
+      SGDOptions o;
+      o.lr = 0.1;
+      o.momentum = 0.9;
+      o.dampening = 0.1;
+      o.weight_decay = 1e-3;
+      return std::make_unique<SGD>(n, o);
+    });
+    check_fused_matches_generic(c, x, y, 1, [](LUTNetwork& n) {
+      SGDOptions o;
+      o.lr = 0.1;
+      o.momentum = 0.9;
+      o.nesterov = true;
+      return std::make_unique<SGD>(n, o);
+    });
+    check_fused_matches_generic(c, x, y, 1, [](LUTNetwork& n) {
+      SGDOptions o;
+      o.lr = 0.1;
+      return std::make_unique<SGD>(n, o);
+    });
+  }
+}
+
+TEST_CASE("sparse mapping fused step: a stash from another W is refused in one line") {
+  Generator gen(4);
+  Parameter p;
+  p.name = "scores";
+  p.value = sparse_mapping_init(6, 3, gen);
+  SparseMappingState state;
+  state.stash.push_back({Tensor::zeros({2, 10}), Tensor::zeros({2, 7}),
+                         Tensor::zeros({18}, DType::i32)});  // g has 7 slots, W has 6
+  Tensor m = Tensor::zeros({6, 3}), v = Tensor::zeros({6, 3});
+  OptimizerStep st;
+  st.lr = 0.1;
+  st.step = 1;
+  st.state[0] = &m;
+  st.state[1] = &v;
+  const Tensor before = p.value.clone();
+  CHECK_THROWS_WITH_AS(sparse_mapping_fused_step(state, p, st),
+                       doctest::Contains("does not belong to 'scores'"), Error);
+  test::check_equal(p.value, before);  // nothing written
+  st.state[1] = nullptr;
+  state.stash.clear();
+  CHECK_THROWS_WITH_AS(sparse_mapping_fused_step(state, p, st),
+                       doctest::Contains("expected the optimizer's second moment"), Error);
 }
 
 TEST_CASE("load_lut_network: bad sparse mapping data is refused naming the tensor") {
