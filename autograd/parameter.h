@@ -40,6 +40,10 @@ struct Parameter {
   // the gradient, the update and follow-up work are fused into one pass over a large weight (the
   // learnable mapping); such a parameter may keep its gradient elsewhere or not at all.
   std::function<void(Parameter&, const OptimizerStep&)> custom_update;
+  // With custom_update: called by zero_grad (Module's and the optimizers') to discard the gradient
+  // such a parameter keeps elsewhere (a fused update's stashed batches), as zeroing discards an
+  // ordinary gradient.
+  std::function<void(Parameter&)> custom_zero_grad;
 
   // Allocates a zeroed gradient if none exists (or if it no longer matches value).
   void ensure_grad();

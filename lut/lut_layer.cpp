@@ -112,7 +112,10 @@ LUTLayer::LUTLayer(const LUTLayerOptions& options, Generator& gen) : opt_(option
     Tensor w = learnable_mapping_init(opt_.input_size, S, gen, opt_.dtype, opt_.device);
     weights_ = &register_parameter("mapping_weights", w);
     state_ = make_learnable_mapping_state();
-    if (opt_.fused_update) weights_->custom_update = make_learnable_mapping_update(state_);
+    if (opt_.fused_update) {
+      weights_->custom_update = make_learnable_mapping_update(state_);
+      weights_->custom_zero_grad = [state = state_](Parameter&) { state->stash.clear(); };
+    }
   }
   // 3'. sparse mapping scores W [S, C]: on the CPU updated by the fused dW + optimizer pass, on
   // CUDA by the generic optimizer (the fused pass has no CUDA kernel yet).
@@ -122,6 +125,7 @@ LUTLayer::LUTLayer(const LUTLayerOptions& options, Generator& gen) : opt_(option
     if (opt_.fused_update && opt_.device == Device::cpu) {
       sparse_state_ = make_sparse_mapping_state();
       weights_->custom_update = make_sparse_mapping_update(sparse_state_);
+      weights_->custom_zero_grad = [state = sparse_state_](Parameter&) { state->stash.clear(); };
     }
   }
 

@@ -136,7 +136,9 @@ void Module::zero_grad() {
   }
   for (Parameter* p : params) {
     // Parameters outside the buffer (added after flattening, or never flattened).
-    if (p->grad.defined() && !(buffer_ && buffer_->is_bound(*p))) p->grad.zero_();
+    if (buffer_ && buffer_->is_bound(*p)) continue;
+    if (p->grad.defined()) p->grad.zero_();
+    if (p->custom_zero_grad) p->custom_zero_grad(*p);
   }
 }
 

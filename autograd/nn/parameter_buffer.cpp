@@ -129,7 +129,11 @@ int64_t ParameterBuffer::numel() const {
 }
 
 void ParameterBuffer::zero_grad() {
-  for (Group& g : groups_) g.grads.zero_();
+  for (Group& g : groups_) {
+    g.grads.zero_();
+    for (const auto& seg : g.segments)
+      if (seg.param->custom_zero_grad) seg.param->custom_zero_grad(*seg.param);
+  }
 }
 
 }  // namespace difflut

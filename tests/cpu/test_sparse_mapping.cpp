@@ -275,6 +275,46 @@ TEST_CASE("sparse network: the fused update gives the generic optimizer's bits")
   }
 }
 
+TEST_CASE("fused mapping updates: zero_grad discards a pending backward, as for any gradient") {
+  // backward, zero_grad, backward, step must train exactly as backward, step: the discarded
+  // batch may not reach the fused update (Optimizer::zero_grad and Module::zero_grad alike).
+  Tensor x, y, x2, y2;
+  toy_data(32, 12, 3, 31, x, y);
+  toy_data(32, 12, 3, 32, x2, y2);  // the batch whose gradient is discarded
+  for (const MappingKind first : {MappingKind::sparse, MappingKind::learnable}) {
+    for (const bool through_module : {false, true}) {
+      CAPTURE(static_cast<int>(first));
+      CAPTURE(through_module);
+      std::vector<Tensor> finals;
+      for (const bool discard : {false, true}) {
+        LUTNetworkConfig c = toy_config(first, MappingKind::random, 20);
+        auto net = toy_network(c, 9, x);
+        REQUIRE(static_cast<bool>(net->layer(0).mapping_weights()->custom_update));
+        net->train();
+        AdamOptions o;
+        o.lr = 1e-2;
+        Adam opt(*net, o);
+        Graph g;
+        for (int s = 0; s < 4; ++s) {
+          if (discard) {
+            g.clear();
+            g.backward(cross_entropy(net->forward(g, g.input(x2, "x")), g.input(y2, "y")));
+          }
+          if (through_module)
+            net->zero_grad();
+          else
+            opt.zero_grad();
+          g.clear();
+          g.backward(cross_entropy(net->forward(g, g.input(x, "x")), g.input(y, "y")));
+          opt.step();
+        }
+        finals.push_back(net->layer(0).mapping_weights()->value.clone());
+      }
+      test::check_equal(finals[1], finals[0]);
+    }
+  }
+}
+
 TEST_CASE("sparse mapping fused step: a stash from another W is refused in one line") {
   Generator gen(4);
   Parameter p;
