@@ -252,26 +252,17 @@ TEST_CASE("sparse network: the fused update gives the generic optimizer's bits")
       o.weight_decay = 1e-2;
       return std::make_unique<AdamW>(n, o);
     });
-    check_fused_matches_generic(c, x, y, 1, [](LUTNetwork& n) {
-      SGDOptions o;
-      o.lr = 0.1;
-      o.momentum = 0.9;
-      o.dampening = 0.1;
-      o.weight_decay = 1e-3;
-      return std::make_unique<SGD>(n, o);
-    });
-    check_fused_matches_generic(c, x, y, 1, [](LUTNetwork& n) {
-      SGDOptions o;
-      o.lr = 0.1;
-      o.momentum = 0.9;
-      o.nesterov = true;
-      return std::make_unique<SGD>(n, o);
-    });
-    check_fused_matches_generic(c, x, y, 1, [](LUTNetwork& n) {
-      SGDOptions o;
-      o.lr = 0.1;
-      return std::make_unique<SGD>(n, o);
-    });
+    // SGD: momentum with dampening and weight decay, Nesterov momentum, plain.
+    for (const SGDOptions& o :
+         {SGDOptions{.lr = 0.1,
+         .momentum = 0.9,
+         .dampening = 0.1,
+         .weight_decay = 1e-3,
+         .nesterov = false},
+          SGDOptions{.lr = 0.1, .momentum = 0.9, .nesterov = true}, SGDOptions{.lr = 0.1}}) {
+      check_fused_matches_generic(c, x, y, 1,
+                                  [&o](LUTNetwork& n) { return std::make_unique<SGD>(n, o); });
+    }
   }
 }
 
