@@ -201,7 +201,10 @@ void SparseDwBatch<T>::add_slots(int64_t s0, int64_t s1, const int32_t* idx, T* 
     }
     return;
   }
-  std::vector<T> gt(static_cast<size_t>((s1 - s0) * std::min(B_, kFloatChunk)));
+  // Per-thread scratch kept across calls: the fused update calls this once per 64-slot block,
+  // and a fresh vector each time was an allocation per block and step.
+  thread_local std::vector<T> gt;
+  gt.resize(std::max(gt.size(), static_cast<size_t>((s1 - s0) * std::min(B_, kFloatChunk))));
   for (int64_t b0 = 0; b0 < B_; b0 += kFloatChunk) {
     const int64_t n = std::min(kFloatChunk, B_ - b0);
     const T* xt = xt_.data() + b0 * F;
