@@ -1,7 +1,8 @@
 // Lowerings of the ops that only move words around: they become wires (no logic).
 //   gather             out[m] = x[index[m]]                (random and cyclic mappings)
 //   learnable_mapping  out[s] = x[argmax_i W[i, s]]         (DWN learnable mapping; first max wins)
-//   sparse_mapping     out[s] = x[cand[s, argmax_c W[s, c]]] (sparse learnable mapping; first max)
+//   sparse_mapping     out[s] = x[cand[s, argmax_c W[s, c]]] (sparse learnable mapping; first max;
+//                      per row when a sample has several, as a conv layer's learnable field)
 //   slice (axis 1)     out[m] = x[start + m]
 //   reshape            an alias when every sample keeps its words together (e.g. [B, 28, 28] ->
 //                      [B, 784], or a conv layer's [B * P, O] -> [B, P * O])
@@ -65,12 +66,22 @@ int lower_learnable_mapping(LowerContext& ctx, int id) {
 int lower_sparse_mapping(LowerContext& ctx, int id) {
   const Node& n = ctx.node(id);
   const int src = ctx.live_input(id, 0);
-  require_rows(ctx, id, src);
+  // One row per sample (a dense layer), or R rows (a conv layer's learnable field over its
+  // positions' windows: the same choice in every row).
+  const int64_t rows = ctx.rows_per_sample(id, 0);
+  const Tensor& x = ctx.node(n.inputs[0]).value;
+  DIFFLUT_CHECK(x.dim() == 2 && rows * x.size(1) == ctx.stage(src).size, ctx.where(id),
+                ": expected its input as [B * ", rows, ", ", ctx.stage(src).size / rows,
+                "], found ", x.describe());
   // The op's own choice (first candidate with the largest score), so the wires are what it gathers.
   const Tensor w = ctx.const_input(id, 1);
   const Tensor idx = sparse_mapping_choice(w, n.attrs.tensors.at(0));
   const int64_t* p = idx.data<int64_t>();
-  return ctx.add_stage(id, wires_from(ctx, id, src, std::vector<int64_t>(p, p + idx.numel())));
+  const int64_t F = x.size(1), S = idx.numel();
+  std::vector<int64_t> index(static_cast<size_t>(rows * S));
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t s = 0; s < S; ++s) index[static_cast<size_t>(r * S + s)] = r * F + p[s];
+  return ctx.add_stage(id, wires_from(ctx, id, src, std::move(index)));
 }
 
 int lower_slice(LowerContext& ctx, int id) {

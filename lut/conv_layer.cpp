@@ -2,6 +2,8 @@
 // optional bit pooling.
 #include "lut/conv_layer.h"
 
+#include <cmath>
+
 #include "autograd/ops.h"
 #include "lut/node_registry.h"
 
@@ -83,11 +85,24 @@ ConvLUTLayer::ConvLUTLayer(const ConvLUTOptions& options, Generator& gen) : opt_
                 "ConvLUTLayer: expected fewer than 2^31 patch entries, found ",
                 positions() * slots());
 
-  // 1. receptive field: one window offset per leaf slot.
-  const int64_t window = in.channels * opt_.kernel * opt_.kernel;
-  std::vector<int32_t> field(static_cast<size_t>(slots()));
-  for (int32_t& f : field) f = static_cast<int32_t>(gen.below(static_cast<uint64_t>(window)));
-  field_ = Tensor::from_vector(field, {slots()}, Device::cpu);
+  // 1. receptive field: one window offset per leaf slot, or C candidate offsets and their scores.
+  const int64_t win = window();
+  DIFFLUT_CHECK(opt_.field_candidates >= 0 && opt_.field_candidates <= win,
+                "ConvLUTLayer: expected field_candidates in [0, ", win,
+                "] (0: a fixed field; at most the window's C x receptive_field^2 bits), found ",
+                opt_.field_candidates);
+  if (learnable_field()) {
+    DIFFLUT_CHECK(std::isfinite(opt_.field_tau) && opt_.field_tau > 0,
+                  "ConvLUTLayer: expected field_tau > 0, found ", opt_.field_tau);
+    cand_ = sparse_mapping_candidates(win, slots(), opt_.field_candidates, gen);
+    field_w_ = &register_parameter(
+        "field_weights",
+        sparse_mapping_init(slots(), opt_.field_candidates, gen, opt_.dtype, opt_.device));
+  } else {
+    std::vector<int32_t> field(static_cast<size_t>(slots()));
+    for (int32_t& f : field) f = static_cast<int32_t>(gen.below(static_cast<uint64_t>(win)));
+    field_ = Tensor::from_vector(field, {slots()}, Device::cpu);
+  }
 
   // 2. node parameters per level.
   const int64_t P = opt_.node_type->num_params(opt_.k);
@@ -106,24 +121,77 @@ BitImage ConvLUTLayer::output() const {
   return BitImage::hwc(opt_.out_channels, oh_ / opt_.pool, ow_ / opt_.pool);
 }
 
-void ConvLUTLayer::set_receptive_field(const Tensor& field) {
-  const int64_t window = opt_.input.channels * opt_.kernel * opt_.kernel;
-  DIFFLUT_CHECK(field.defined() && field.dim() == 1 && field.numel() == slots() &&
-                    (field.dtype() == DType::i32 || field.dtype() == DType::i64),
-                "ConvLUTLayer.set_receptive_field: expected i32/i64 [", slots(), "], found ",
-                field.defined() ? field.describe() : std::string("undefined"));
-  const std::vector<int64_t> v = field.to(Device::cpu).to(DType::i64).to_vector<int64_t>();
+int64_t ConvLUTLayer::window() const { return opt_.input.channels * opt_.kernel * opt_.kernel; }
+
+namespace {
+// An i32 host copy of `t` after checking it is an i32/i64 tensor of `shape` with entries in
+// [0, window); `who` names the caller in the error.
+Tensor checked_offsets(const Tensor& t, const Shape& shape, int64_t window, const char* who) {
+  DIFFLUT_CHECK(
+      t.defined() && t.shape() == shape && (t.dtype() == DType::i32 || t.dtype() == DType::i64),
+      who, ": expected i32/i64 ", shape_str(shape), ", found ",
+      t.defined() ? t.describe() : std::string("undefined"));
+  const std::vector<int64_t> v = t.to(Device::cpu).to(DType::i64).to_vector<int64_t>();
   for (size_t s = 0; s < v.size(); ++s)
-    DIFFLUT_CHECK(v[s] >= 0 && v[s] < window, "ConvLUTLayer.set_receptive_field: entry ", s, " = ",
-                  v[s], " is outside [0, ", window, ") (C x receptive_field^2)");
-  field_ = field.to(Device::cpu).to(DType::i32).clone();
+    DIFFLUT_CHECK(v[s] >= 0 && v[s] < window, who, ": entry ", s, " = ", v[s], " is outside [0, ",
+                  window, ") (C x receptive_field^2)");
+  return t.to(Device::cpu).to(DType::i32).clone();
+}
+}  // namespace
+
+Tensor ConvLUTLayer::receptive_field() const {
+  if (!learnable_field()) return field_;
+  return sparse_mapping_choice(field_w_->value, cand_).to(DType::i32);
+}
+
+void ConvLUTLayer::set_receptive_field(const Tensor& field) {
+  DIFFLUT_CHECK(!learnable_field(),
+                "ConvLUTLayer.set_receptive_field: the layer learns its field (field_candidates ",
+                opt_.field_candidates, "); set its candidates and scores instead");
+  field_ = checked_offsets(field, {slots()}, window(), "ConvLUTLayer.set_receptive_field");
   patches_.reset();
+}
+
+Parameter& ConvLUTLayer::field_weights() {
+  DIFFLUT_CHECK(learnable_field(), "ConvLUTLayer.field_weights: the layer's field is fixed");
+  return *field_w_;
+}
+
+void ConvLUTLayer::set_field_candidates(const Tensor& candidates) {
+  DIFFLUT_CHECK(learnable_field(), "ConvLUTLayer.set_field_candidates: the layer's field is fixed");
+  cand_ = checked_offsets(candidates, cand_.shape(), window(), "ConvLUTLayer.set_field_candidates");
+  field_index_.reset();
+}
+
+NamedTensors ConvLUTLayer::extra_state() const {
+  if (!learnable_field()) return {};
+  return {{"field_candidates", cand_}};
+}
+
+void ConvLUTLayer::check_extra_state(const NamedTensors& state) const {
+  if (!learnable_field()) return Module::check_extra_state(state);
+  DIFFLUT_CHECK(state.size() == 1 && state[0].first == "field_candidates",
+                "ConvLUTLayer: expected the extra state entry 'field_candidates' alone, found ",
+                state.size(), " entries");
+  checked_offsets(state[0].second, cand_.shape(), window(),
+                  "ConvLUTLayer: entry 'field_candidates'");
+}
+
+void ConvLUTLayer::load_extra_state(const NamedTensors& state) {
+  if (learnable_field()) set_field_candidates(state.at(0).second);
 }
 
 Tensor ConvLUTLayer::patch_table() const {
   const BitImage& in = opt_.input;
-  const int64_t S = slots(), kk = opt_.kernel;
-  const int32_t* f = field_.data<int32_t>();
+  const int64_t kk = opt_.kernel;
+  // A fixed field gathers each slot's offset; a learnable one every offset of the window, in order.
+  std::vector<int32_t> all;
+  if (learnable_field()) {
+    all.resize(static_cast<size_t>(window()));
+    for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<int32_t>(i);
+  }
+  const int64_t S = learnable_field() ? window() : slots();
+  const int32_t* f = learnable_field() ? all.data() : field_.data<int32_t>();
   std::vector<int32_t> t(static_cast<size_t>(positions() * S));
   for (int64_t y = 0; y < oh_; ++y)
     for (int64_t x = 0; x < ow_; ++x)
@@ -170,6 +238,13 @@ Var ConvLUTLayer::forward(Graph& g, Var x) {
   const int64_t B = x.size(0);
   Var h = conv_patches(x, *patches_);
   g.set_name(h, prefix + "patches");
+  if (learnable_field()) {
+    if (!field_index_ || field_index_->device != dev)
+      field_index_ =
+          std::make_unique<SparseMappingIndex>(make_sparse_mapping_index(cand_, window(), dev));
+    h = sparse_mapping(h, g.param(*field_w_), *field_index_, opt_.field_tau);
+    g.set_name(h, prefix + "field");
+  }
   for (int l = 0; l < opt_.tree_depth; ++l) {
     h = opt_.node_type->apply(h, g.param(*params_[static_cast<size_t>(l)]), opt_.k, is_training());
     g.set_name(h, prefix + "level" + std::to_string(l) + ".nodes");

@@ -9,8 +9,18 @@
 // [B * P, O] are read back as [B, P * O]. An optional OR / max pooling (bit_pool) over pool x pool
 // windows with stride pool follows.
 //
+// Learnable receptive field (field_candidates = C >= 1): each leaf slot instead learns which window
+// bit it reads among C candidate offsets drawn once from the seed, with the sparse learnable
+// mapping (lut/sparse_mapping.h) over position rows: conv_patches gives every position's whole
+// window [B * P, C_in * kh * kw], sparse_mapping picks each slot's bit (the same choice at every
+// position, since W is shared), and the tree levels follow as before. Random picks of 6 bits out
+// of a 3 x 3 x C_in window mostly make weak detectors; the learnt choice is what the DWN-style
+// mapping brought to dense layers. receptive_field() is then the current choice, so export lowers
+// it to the same wires as a fixed field.
+//
 // Graph nodes (prefix = the layer's dotted name, "conv0." inside a LUTNetwork): "<p>patches",
-// "<p>level<l>.nodes", "<p>out" (the reshape), "<p>pool". Parameters: "params<l>" [nodes_l, P].
+// "<p>field" (learnable field only), "<p>level<l>.nodes", "<p>out" (the reshape), "<p>pool".
+// Parameters: "params<l>" [nodes_l, P]; "field_weights" [slots, C] (learnable field only).
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -20,6 +30,7 @@
 #include "autograd/nn/module.h"
 #include "lut/conv_ops.h"
 #include "lut/nodes/node_types.h"
+#include "lut/sparse_mapping.h"
 #include "tensor/random.h"
 
 namespace difflut {
@@ -54,6 +65,11 @@ struct ConvLUTOptions {
   int tree_depth = 2;  // levels of each channel's tree (k^depth leaf inputs)
   int k = 6;           // fan-in of every node, 1..8
   int pool = 1;        // OR / max pooling window and stride after the layer (1: none)
+  // 0: every leaf slot reads a fixed window bit drawn from the seed. C >= 1: it learns its window
+  // bit among C candidates (at most C_in * kernel^2), scores trained with softmax temperature
+  // field_tau in backward as in a sparse mapping.
+  int64_t field_candidates = 0;
+  double field_tau = 0.001;
   std::shared_ptr<NodeType> node_type;  // required
   DType dtype = DType::f32;
   Device device = Device::cpu;
@@ -70,6 +86,10 @@ class ConvLUTLayer : public Module {
   // x [B, input.size()] -> [B, output().size()].
   Var forward(Graph& g, Var x) override;
   std::string type_name() const override { return "ConvLUTLayer"; }
+  // A learnable field's candidates travel with checkpoints ("field_candidates").
+  NamedTensors extra_state() const override;
+  void check_extra_state(const NamedTensors& state) const override;
+  void load_extra_state(const NamedTensors& state) override;
 
   const ConvLUTOptions& options() const { return opt_; }
   int64_t out_height() const { return oh_; }  // before pooling
@@ -82,12 +102,25 @@ class ConvLUTLayer : public Module {
   BitImage output() const;  // after pooling, [H, W, C] layout
   Parameter& level_params(int level) { return *params_.at(static_cast<size_t>(level)); }
 
+  // Input bits in one position's window: C_in * kernel * kernel.
+  int64_t window() const;
   // The window offset each leaf slot reads, i32 [slots()] on the host: (c * kernel + dy) * kernel
-  // + dx within the input's C x kernel x kernel window.
-  const Tensor& receptive_field() const { return field_; }
-  // Replaces it (a checkpoint): i32/i64 [slots()], entries in [0, C * kernel * kernel).
+  // + dx within the input's C x kernel x kernel window. With a learnable field, the current choice
+  // (the candidate with the largest score, first on ties: what the forward gathers).
+  Tensor receptive_field() const;
+  // Replaces a fixed field (a checkpoint): i32/i64 [slots()], entries in [0, window()). Refused for
+  // a learnable field, which is defined by its candidates and scores.
   void set_receptive_field(const Tensor& field);
-  // The tables the ops use (host): conv_patches' [P, slots()] and bit_pool's [Q, pool^2].
+
+  bool learnable_field() const { return opt_.field_candidates > 0; }
+  // Learnable field only: the candidate offsets i32 [slots(), C] (host) and the scores W.
+  const Tensor& field_candidates() const { return cand_; }
+  Parameter& field_weights();
+  // Replaces the candidates (a checkpoint): i32/i64 [slots(), C], entries in [0, window()).
+  void set_field_candidates(const Tensor& candidates);
+
+  // The tables the ops use (host): conv_patches' [P, slots()] (fixed field) or [P, window()]
+  // (learnable field: every window bit), and bit_pool's [Q, pool^2].
   Tensor patch_table() const;
   Tensor pool_table() const;
 
@@ -96,9 +129,12 @@ class ConvLUTLayer : public Module {
 
   ConvLUTOptions opt_;
   int64_t oh_ = 0, ow_ = 0;
-  Tensor field_;  // i32 [slots()] host
+  Tensor field_;  // fixed field: i32 [slots()] host
+  Tensor cand_;   // learnable field: i32 [slots(), C] host
+  Parameter* field_w_ = nullptr;
   std::vector<Parameter*> params_;
   std::unique_ptr<ConvTable> patches_, pool_;  // on the device last used
+  std::unique_ptr<SparseMappingIndex> field_index_;
 };
 
 }  // namespace difflut

@@ -85,6 +85,8 @@ LUTNetwork::LUTNetwork(const LUTNetworkConfig& config, ThermometerEncoder encode
       o.tree_depth = c.tree_depth;
       o.k = c.k == 0 ? cfg_.k : c.k;
       o.pool = c.pool;
+      o.field_candidates = c.field_candidates;
+      o.field_tau = cfg_.learnable_tau;
       o.node_type = type;
       o.dtype = cfg_.dtype;
       o.device = cfg_.device;
@@ -295,7 +297,10 @@ std::string lut_network_model_json(const LUTNetwork& net) {
            ", \"stride\": " + std::to_string(o.stride) +
            ", \"padding\": " + std::to_string(o.padding) +
            ", \"tree_depth\": " + std::to_string(o.tree_depth) + ", \"k\": " + std::to_string(o.k) +
-           ", \"pool\": " + std::to_string(o.pool) + "}";
+           ", \"pool\": " + std::to_string(o.pool);
+      if (o.field_candidates > 0)
+        s += ", \"field_candidates\": " + std::to_string(o.field_candidates);
+      s += "}";
     }
     s += "]";
   }
@@ -330,7 +335,13 @@ void save_lut_network(LUTNetwork& net, const std::string& path,
   for (size_t i = 0; i < net.num_conv_layers(); ++i) {
     ConvLUTLayer& c = net.conv_layer(i);
     const std::string n = "conv" + std::to_string(i);
+    // A learnable field is saved as its candidates and scores, and as the choice they make (what
+    // the file's readers and the circuit use); loading checks the three agree.
     tensors.emplace_back(n + ".receptive_field", c.receptive_field());
+    if (c.learnable_field()) {
+      tensors.emplace_back(n + ".field_candidates", c.field_candidates());
+      tensors.emplace_back(n + ".field_weights", c.field_weights().value);
+    }
     for (int l = 0; l < c.levels(); ++l)
       tensors.emplace_back(n + ".params" + std::to_string(l), c.level_params(l).value);
   }
@@ -615,6 +626,9 @@ std::shared_ptr<LUTNetwork> load_lut_network(const std::string& path, Device dev
       c.tree_depth = static_cast<int>(r.bounded(l, "tree_depth", 1, 20));
       c.k = static_cast<int>(r.bounded(l, "k", 1, 8));
       c.pool = static_cast<int>(r.bounded(l, "pool", 1, 2));
+      // Absent in files from before learnable fields: a fixed field.
+      if (l.find("field_candidates") != nullptr)
+        c.field_candidates = r.bounded(l, "field_candidates", 1, ch * c.kernel * c.kernel);
       DIFFLUT_CHECK(c.kernel <= h + 2 * c.padding && c.kernel <= w + 2 * c.padding, path,
                     ": conv layer ", i, ": receptive field ", c.kernel,
                     " is larger than its padded input ", h, "x", w);
@@ -707,6 +721,12 @@ std::shared_ptr<LUTNetwork> load_lut_network(const std::string& path, Device dev
     }
     need_tensor(c, path, n + ".receptive_field", {nodes * cs.k});
     expected.push_back(n + ".receptive_field");
+    if (cs.field_candidates > 0) {
+      need_tensor(c, path, n + ".field_candidates", {nodes * cs.k, cs.field_candidates});
+      need_tensor(c, path, n + ".field_weights", {nodes * cs.k, cs.field_candidates});
+      expected.push_back(n + ".field_candidates");
+      expected.push_back(n + ".field_weights");
+    }
   }
   for (size_t i = 0; i < cfg.hidden_sizes.size(); ++i) {
     const std::string n = layer_name(i);
@@ -759,10 +779,28 @@ std::shared_ptr<LUTNetwork> load_lut_network(const std::string& path, Device dev
           cl.level_params(l),
           need_tensor(c, path, n + ".params" + std::to_string(l), cl.level_params(l).value.shape()),
           path, n + ".params" + std::to_string(l));
-    in_file([&] {
-      cl.set_receptive_field(need_tensor(c, path, n + ".receptive_field", {cl.slots()}));
-      return 0;
-    });
+    const Tensor& field = need_tensor(c, path, n + ".receptive_field", {cl.slots()});
+    if (cl.learnable_field()) {
+      const Shape ws = cl.field_weights().value.shape();
+      load_value(cl.field_weights(), need_tensor(c, path, n + ".field_weights", ws), path,
+                 n + ".field_weights");
+      in_file([&] {
+        cl.set_field_candidates(need_tensor(c, path, n + ".field_candidates", ws));
+        return 0;
+      });
+      // The stored choice must be the one the candidates and scores make: a file edited in one
+      // place would otherwise export a circuit that differs from the network it was checked with.
+      const std::vector<int64_t> want = field.to(DType::i64).to_vector<int64_t>();
+      const std::vector<int64_t> got = cl.receptive_field().to(DType::i64).to_vector<int64_t>();
+      for (size_t s = 0; s < want.size(); ++s)
+        DIFFLUT_CHECK(want[s] == got[s], path, ": tensor '", n, ".receptive_field' entry ", s,
+                      " = ", want[s], ", but its candidates and scores choose ", got[s]);
+    } else {
+      in_file([&] {
+        cl.set_receptive_field(field);
+        return 0;
+      });
+    }
   }
   for (size_t i = 0; i < net->num_layers(); ++i) {
     LUTLayer& l = net->layer(i);

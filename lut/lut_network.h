@@ -1,9 +1,10 @@
 // LUTNetwork: the classifier the apps train. Raw features [B, F] in [0, 1] -> thermometer encoder
 // (fitted on the training set) -> LUT layers (hidden_sizes, k inputs per node) -> GroupSum into
 // C class scores. Its forward pass is the graph the HDL backend walks; the nodes it appends are
-// named "encoder", "conv<i>.patches", "conv<i>.level<l>.nodes", "conv<i>.out", "conv<i>.pool",
-// "layer<i>.mapping", "layer<i>.nodes", "groupsum" (parameter leaves: "conv<i>.params<l>",
-// "layer<i>.params", "layer<i>.mapping_weights").
+// named "encoder", "conv<i>.patches", "conv<i>.field" (learnable fields), "conv<i>.level<l>.nodes",
+// "conv<i>.out", "conv<i>.pool", "layer<i>.mapping", "layer<i>.nodes", "groupsum" (parameter
+// leaves: "conv<i>.params<l>", "conv<i>.field_weights", "layer<i>.params",
+// "layer<i>.mapping_weights").
 //
 // Checkpoints: one safetensors file holds the parameters, the encoder thresholds and every layer's
 // mapping indices; its __metadata__ describes the architecture (JSON, key "difflut.model") and
@@ -32,6 +33,9 @@ struct ConvLayerSpec {
   int tree_depth = 2;
   int k = 0;     // fan-in of the tree nodes; 0: the network's k
   int pool = 1;  // OR / max pooling window and stride after the layer (1: none)
+  // 0: fixed receptive field; C >= 1: each leaf learns its window bit among C candidates, trained
+  // with the network's learnable_tau (ConvLUTOptions::field_candidates).
+  int64_t field_candidates = 0;
 };
 
 struct LUTNetworkConfig {

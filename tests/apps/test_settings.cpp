@@ -84,6 +84,11 @@ TEST_CASE("settings: the conv models parse into conv layer specs; bad lists name
   const ExperimentSettings k3 =
       parse_experiment_settings(shipped({"model=conv_mnist", "model.params.conv.num_inputs=3"}));
   CHECK(k3.model.conv.at(1).k == 3);
+  CHECK(k3.model.conv.at(0).field_candidates == 0);  // shipped: fixed fields
+  const ExperimentSettings learnt = parse_experiment_settings(
+      shipped({"model=conv_cifar10", "model.params.conv.field_candidates=[16, 8]"}));
+  CHECK(learnt.model.conv.at(0).field_candidates == 16);
+  CHECK(learnt.model.conv.at(1).field_candidates == 8);
   struct Case {
     std::string override_text, message;
   };
@@ -96,6 +101,9 @@ TEST_CASE("settings: the conv models parse into conv layer specs; bad lists name
         Case{"model.params.conv.padding=[3, 1]",
              "config key 'model.params.conv.padding': expected padding below the receptive field "
              "(3) of conv layer 0, found 3"},
+        Case{"model.params.conv.field_candidates=[8]",
+             "config key 'model.params.conv.field_candidates': expected 2 entries (one per conv "
+             "layer, as channels), found 1"},
         Case{"model.params.conv.channels=[]",
              "config key 'model.params.conv.channels': expected "
              "at least one conv layer, found []"}}) {

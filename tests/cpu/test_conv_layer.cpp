@@ -2,10 +2,12 @@
 // field, stride, padding, OR pooling, the thermometer's bit layout), option checks, and conv
 // networks' checkpoints (round trip, mismatches refused naming the tensor).
 #include <cmath>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "autograd/io/safetensors.h"
+#include "autograd/ops.h"
 #include "lut/conv_layer.h"
 #include "lut/lut_network.h"
 #include "lut/node_registry.h"
@@ -226,4 +228,170 @@ TEST_CASE("conv LUTNetwork: image_shape must hold the features") {
   Generator gen(1);
   CHECK_THROWS_WITH_AS(LUTNetwork(cfg, enc, gen), doctest::Contains("image_shape [C, H, W]"),
                        Error);
+}
+
+TEST_CASE("ConvLUTLayer: a learnable field gathers each slot's chosen window bit, and learns it") {
+  for (const Geometry& g :
+       {Geometry{1, 6, 5, 2, 3, 1, 1, 2, 3, 1, 3}, Geometry{2, 7, 6, 1, 3, 2, 1, 1, 4, 2, 2}}) {
+    CAPTURE(g.kernel);
+    ConvLUTOptions o = options_of(g);
+    o.field_candidates = 5;
+    o.node_type = make_node_type("probabilistic", NodeOptions{}, "test");
+    Generator gen(11);
+    ConvLUTLayer layer(o, gen);
+    REQUIRE(layer.learnable_field());
+    const int64_t S = layer.slots(), C = 5, window = g.c * g.bits * g.kernel * g.kernel;
+    CHECK(layer.window() == window);
+    CHECK(layer.field_candidates().shape() == Shape{S, C});
+    CHECK(layer.field_weights().value.shape() == Shape{S, C});
+    // The field is each slot's best-scored candidate: make candidate s % C the best of slot s.
+    Tensor& w = layer.field_weights().value;
+    for (int64_t s = 0; s < S; ++s) w.data<double>()[s * C + s % C] = 2.0;
+    const std::vector<int64_t> cand = layer.field_candidates().to(DType::i64).to_vector<int64_t>();
+    const std::vector<int64_t> field = layer.receptive_field().to(DType::i64).to_vector<int64_t>();
+    for (int64_t s = 0; s < S; ++s)
+      CHECK(field[static_cast<size_t>(s)] == cand[static_cast<size_t>(s * C + s % C)]);
+
+    // Eval forward against the naive evaluation of that field (probabilistic nodes read as
+    // T[address] > 0 in eval, as dwn's do).
+    layer.eval();
+    const int64_t B = 3, F = g.c * g.bits * g.h * g.w;
+    const Tensor x = test::random_bits(B, F, 5).to(DType::f64);
+    {
+      NoGradGuard ng;
+      Graph graph;
+      Var y = layer.forward(graph, graph.input(x, "x"));
+      const std::vector<double> want = naive_conv(layer, g, x.to_vector<double>(), B);
+      test::check_vals(y.value(), want, 1e-12);
+    }
+
+    // Training: W's gradient is the sparse mapping's over the position rows, dW[s, c] =
+    // sum over rows of (2 patch[row, cand[s, c]] - 1) * g[row, s].
+    layer.train();
+    Graph graph;
+    Var y = layer.forward(graph, graph.input(x, "x"));
+    Var loss =
+        sum_all(mul(y, graph.input(test::uniform(y.value().shape(), gen, -1, 1, DType::f64))));
+    int patches = -1, fieldn = -1;
+    for (size_t id = 0; id < graph.size(); ++id) {
+      const Node& n = graph.node(static_cast<int>(id));
+      if (n.name == "patches") patches = static_cast<int>(id);
+      if (n.name == "field") fieldn = static_cast<int>(id);
+    }
+    REQUIRE(patches >= 0);
+    REQUIRE(fieldn >= 0);
+    graph.retain_grad(graph.var(fieldn));
+    graph.backward(loss);
+    const Tensor pv = graph.node(patches).value;
+    const Tensor gv = graph.grad(graph.var(fieldn));
+    REQUIRE(pv.shape() == Shape{B * layer.positions(), window});
+    std::vector<double> want(static_cast<size_t>(S * C), 0.0);
+    for (int64_t r = 0; r < pv.size(0); ++r)
+      for (int64_t s = 0; s < S; ++s)
+        for (int64_t c = 0; c < C; ++c)
+          want[static_cast<size_t>(s * C + c)] +=
+              (2 * pv.data<double>()[r * window + cand[static_cast<size_t>(s * C + c)]] - 1) *
+              gv.data<double>()[r * S + s];
+    test::check_vals(layer.field_weights().grad, want, 1e-9);
+    double norm = 0;
+    for (double v : want) norm += std::abs(v);
+    CHECK(norm > 0);
+  }
+}
+
+TEST_CASE("ConvLUTLayer: learnable field options and state are checked") {
+  Geometry g{1, 4, 4, 1, 3, 1, 0, 1, 2, 1, 2};  // window 9 bits
+  ConvLUTOptions o = options_of(g);
+  o.field_candidates = 10;
+  Generator gen(1);
+  CHECK_THROWS_WITH_AS(ConvLUTLayer(o, gen), doctest::Contains("field_candidates in [0, 9]"),
+                       Error);
+  o.field_candidates = 3;
+  o.field_tau = 0;
+  CHECK_THROWS_WITH_AS(ConvLUTLayer(o, gen), doctest::Contains("field_tau > 0"), Error);
+  o.field_tau = 0.01;
+  ConvLUTLayer layer(o, gen);
+  CHECK_THROWS_WITH_AS(layer.set_receptive_field(Tensor::zeros({layer.slots()}, DType::i32)),
+                       doctest::Contains("learns its field"), Error);
+  // The candidates travel as extra state; a candidate outside the window is refused unchanged.
+  const NamedTensors st = layer.extra_state();
+  REQUIRE(st.size() == 1);
+  CHECK(st[0].first == "field_candidates");
+  Tensor bad = st[0].second.clone();
+  bad.data<int32_t>()[2] = 9;
+  CHECK_THROWS_WITH_AS(layer.check_extra_state({{"field_candidates", bad}}),
+                       doctest::Contains("entry 2 = 9 is outside [0, 9)"), Error);
+  Tensor other = st[0].second.clone();
+  other.data<int32_t>()[0] = (other.data<int32_t>()[0] + 1) % 9;
+  layer.check_extra_state({{"field_candidates", other}});
+  layer.load_extra_state({{"field_candidates", other}});
+  test::check_equal(layer.field_candidates(), other);
+  // A fixed layer has neither.
+  ConvLUTLayer fixed(options_of(g), gen);
+  CHECK(fixed.extra_state().empty());
+  CHECK_THROWS_WITH_AS(fixed.field_weights(), doctest::Contains("field is fixed"), Error);
+}
+
+TEST_CASE("conv LUTNetwork with learnable fields: checkpoints round-trip, edits are refused") {
+  Tensor x, y;
+  test::toy_data(32, 2 * 6 * 6, 3, 5, x, y);
+  ThermometerEncoder enc("uniform", 2);
+  enc.fit(x);
+  LUTNetworkConfig cfg;
+  cfg.num_features = 72;
+  cfg.num_classes = 3;
+  cfg.image_shape = {2, 6, 6};
+  ConvLayerSpec a{4, 3, 1, 1, 2, 3, 2}, b{6, 2, 1, 0, 1, 0, 1};
+  a.field_candidates = 8;   // of 4 channels x 9 = 36 window bits
+  b.field_candidates = 16;  // of 4 x 4 = 16: every bit of the window
+  cfg.conv = {a, b};
+  cfg.hidden_sizes = {30, 12};
+  cfg.k = 4;
+  cfg.node_type = "dwn";
+  Generator gen(4);
+  auto net = std::make_shared<LUTNetwork>(cfg, enc, gen);
+  REQUIRE(net->conv_layer(1).learnable_field());
+  const Tensor want = net->logits(x);
+  const std::string dir = test::temp_dir("conv_field_ckpt");
+  save_lut_network(*net, dir + "/net.safetensors");
+  auto back = load_lut_network(dir + "/net.safetensors");
+  REQUIRE(back->conv_layer(0).learnable_field());
+  CHECK(back->conv_layer(0).options().field_candidates == 8);
+  CHECK(back->conv_layer(1).options().field_candidates == 16);
+  test::check_equal(back->logits(x), want);
+  test::check_equal(back->conv_layer(1).receptive_field(), net->conv_layer(1).receptive_field());
+  test::check_equal(back->conv_layer(1).field_candidates(), net->conv_layer(1).field_candidates());
+
+  SafetensorsContents c = load_safetensors(dir + "/net.safetensors");
+  const auto write = [&](const std::string& name, const std::string& tensor, auto edit) {
+    NamedTensors ts;
+    for (const auto& [n, t] : c.tensors)
+      if (n != tensor || edit) ts.emplace_back(n, t.clone());
+    for (auto& [n, t] : ts)
+      if (n == tensor && edit) edit(t);
+    const std::string path = dir + "/" + name + ".safetensors";
+    save_safetensors(path, ts, c.metadata);
+    return path;
+  };
+  using Edit = std::function<void(Tensor&)>;
+  // The stored choice must be what the candidates and scores choose.
+  const Tensor field0 = net->conv_layer(0).receptive_field();
+  const std::vector<int64_t> cand0 =
+      net->conv_layer(0).field_candidates().to(DType::i64).to_vector<int64_t>();
+  int32_t other = 0;
+  while (other == field0.data<int32_t>()[0]) ++other;
+  CHECK_THROWS_WITH_AS(
+      load_lut_network(write("choice", "conv0.receptive_field",
+                             Edit([&](Tensor& t) { t.data<int32_t>()[0] = other; }))),
+      doctest::Contains(
+          doctest::String(("'conv0.receptive_field' entry 0 = " + std::to_string(other) +
+                           ", but its candidates and scores choose")
+                              .c_str())),
+      Error);
+  CHECK_THROWS_WITH_AS(load_lut_network(write("cand", "conv1.field_candidates",
+                                              Edit([](Tensor& t) { t.data<int32_t>()[3] = 16; }))),
+                       doctest::Contains("entry 3 = 16 is outside [0, 16)"), Error);
+  CHECK_THROWS_WITH_AS(load_lut_network(write("lost", "conv0.field_weights", Edit())),
+                       doctest::Contains("missing tensor 'conv0.field_weights'"), Error);
+  CHECK(cand0.size() == static_cast<size_t>(net->conv_layer(0).slots() * 8));
 }

@@ -25,7 +25,8 @@ namespace {
 // A conv network over [C, H, W] images of the data set: two conv layers (the first padded and
 // pooled), two dense layers. Its nodes are `type` with their initial (random) tables.
 std::shared_ptr<LUTNetwork> conv_network(const Dataset& d, std::vector<int64_t> image,
-                                         const std::string& type, uint64_t seed) {
+                                         const std::string& type, uint64_t seed,
+                                         int64_t field_candidates = 0) {
   ThermometerEncoder enc("distributive", 2);
   enc.fit(d.features_f32());
   LUTNetworkConfig cfg;
@@ -33,6 +34,7 @@ std::shared_ptr<LUTNetwork> conv_network(const Dataset& d, std::vector<int64_t> 
   cfg.num_classes = d.num_classes;
   cfg.image_shape = std::move(image);
   cfg.conv = {ConvLayerSpec{5, 3, 1, 1, 2, 3, 2}, ConvLayerSpec{6, 2, 1, 0, 1, 4, 1}};
+  for (ConvLayerSpec& c : cfg.conv) c.field_candidates = field_candidates;
   cfg.hidden_sizes = {30, 3 * d.num_classes};
   cfg.k = 4;
   cfg.node_type = type;
@@ -74,6 +76,28 @@ TEST_CASE("a conv LUTNetwork lowers exactly, positions unrolled, with and withou
     std::vector<int32_t> got(static_cast<size_t>(f.size(0)));
     cn.engine.predict(f.data<uint8_t>(), f.size(0), got.data());
     CHECK(std::vector<int64_t>(got.begin(), got.end()) == want);
+  }
+}
+
+TEST_CASE("learnable conv fields lower to the wires of their choice, every stage exact") {
+  // The sparse mapping over position rows lowers once per position; check = true compares every
+  // stage (patches, field, levels, pool) with the graph on all samples.
+  const Dataset d = test::toy_dataset(120, 2 * 7 * 6, 3, 2);
+  for (const char* type : {"dwn", "hybrid"}) {
+    INFO(type);
+    auto net = conv_network(d, {2, 7, 6}, type, 5, 6);
+    REQUIRE(net->conv_layer(1).learnable_field());
+    const Circuit c = lower_lut_network(*net, {.include_encoder = true}, d.features_f32(), true);
+    // The field is wires: the same LUT count as a fixed field's network.
+    CHECK(c.lut_nodes() == 42 * 20 + 45 + 24 + 39);
+    const std::vector<uint32_t> codes = network_input_codes(*net, c, d);
+    CHECK(circuit_accuracy(c, codes, d.labels).accuracy ==
+          accuracy(net->predict(d.features_f32()), d.labels));
+    CompiledNetwork cn = compile_network(*net);
+    std::vector<int32_t> got(static_cast<size_t>(d.features.size(0)));
+    cn.engine.predict(d.features.data<uint8_t>(), d.features.size(0), got.data());
+    CHECK(std::vector<int64_t>(got.begin(), got.end()) ==
+          net->predict(d.features_f32()).to_vector<int64_t>());
   }
 }
 

@@ -49,6 +49,10 @@ std::vector<ConvLayerSpec> parse_conv_layers(const Config& c) {
   const std::vector<int64_t> field = list("receptive_field", 1, 64), stride = list("stride", 1, 64),
                              padding = list("padding", 0, 63), depth = list("tree_depth", 1, 8),
                              pool = list("pool", 1, 2);
+  // field_candidates may be absent (configs from before learnable fields): fixed fields.
+  const std::vector<int64_t> field_cand = has_value(c, "model.params.conv.field_candidates")
+                                              ? list("field_candidates", 0, int64_t{1} << 20)
+                                              : std::vector<int64_t>(channels.size(), 0);
   const int k = c.is_null("model.params.conv.num_inputs")
                     ? 0
                     : static_cast<int>(int_in_range(c, "model.params.conv.num_inputs", 1, 8));
@@ -68,6 +72,7 @@ std::vector<ConvLayerSpec> parse_conv_layers(const Config& c) {
     l.tree_depth = static_cast<int>(depth[i]);
     l.k = k;
     l.pool = static_cast<int>(pool[i]);
+    l.field_candidates = field_cand[i];
     out.push_back(l);
   }
   return out;
