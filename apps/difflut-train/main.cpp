@@ -38,7 +38,8 @@ int run(int argc, char** argv) {
   // Compose every configuration first, so a typo in any of them fails before hours of training.
   std::vector<Config> configs;
   for (const auto& ov : runs)
-    configs.push_back(resume_config(compose_config({config_dir, args.config_name}, ov), ov));
+    configs.push_back(resolve_experiment_name(
+        resume_config(compose_config({config_dir, args.config_name}, ov), ov)));
   if (args.print_config) {
     for (size_t i = 0; i < configs.size(); ++i) {
       if (configs.size() > 1) std::cout << "# run " << (i + 1) << " of " << configs.size() << "\n";

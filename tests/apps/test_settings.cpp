@@ -27,7 +27,7 @@ TEST_CASE("settings: the shipped experiment parses into every settings struct") 
   const ExperimentSettings s = parse_experiment_settings(
       shipped({"training.epochs=3", "training.lr=0.05", "dataloaders=mnist", "seed=7",
                "model.params.hidden_sizes=[100, 50]", "tracking.histogram_bins=12"}));
-  CHECK(s.experiment_name == "dwn_fashionmnist");
+  CHECK(s.experiment_name == "dwn_mnist");  // experiment_name auto: model and data set
   CHECK(s.seed == 7);
   CHECK(s.device == "auto");
   CHECK(s.data.dataset == "mnist");
@@ -65,6 +65,27 @@ TEST_CASE("settings: the shipped experiment parses into every settings struct") 
   CHECK_THROWS_WITH_AS(parse_experiment_settings(shipped({"model.params.layer_type=grouped",
                                                           "model.params.later_layer_type=sparse"})),
                        doctest::Contains("expected grouped or sparse layers, found both"), Error);
+}
+
+TEST_CASE("settings: experiment_name auto names the run after its model and data set") {
+  struct Case {
+    std::vector<std::string> overrides;
+    std::string name;
+  };
+  for (const Case& c :
+       {Case{{}, "dwn_fashionmnist"}, Case{{"dataloaders=mnist"}, "dwn_mnist"},
+        Case{{"model=sparse_wide", "dataloaders=cifar10"}, "sparse_wide_cifar10"},
+        Case{{"model=conv_cifar10", "dataloaders=cifar10"}, "conv_cifar10"},
+        Case{{"model=conv_mnist", "dataloaders=fashionmnist"}, "conv_mnist_fashionmnist"},
+        Case{{"dataloaders=mnist", "experiment_name=mine"}, "mine"}}) {
+    CAPTURE(c.name);
+    const Config composed = shipped(c.overrides);
+    CHECK(parse_experiment_settings(composed).experiment_name == c.name);
+    // Resolved into the config itself (config.yaml and the tracking row read it from there).
+    const Config resolved = resolve_experiment_name(composed);
+    CHECK(resolved.get_string("experiment_name") == c.name);
+    CHECK(resolve_experiment_name(resolved).get_string("experiment_name") == c.name);
+  }
 }
 
 TEST_CASE("settings: the conv models parse into conv layer specs; bad lists name their key") {

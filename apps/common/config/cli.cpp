@@ -107,7 +107,8 @@ overrides (group selections apply first, then values in order):
   experiment_name='my run'               quoted strings; key=null sets null
 
 main keys (see docs/CONFIG.md for all):
-  experiment_name               run name (outputs go to output_dir/experiment_name/...)
+  experiment_name               run name (outputs go to output_dir/experiment_name/...);
+                                auto: <model>_<data set>, e.g. dwn_fashionmnist
   seed, device                  RNG seed; auto | cpu | cuda
   dataloaders                   group: fashionmnist | mnist | cifar10
   dataloaders.subset_size       train on N samples drawn by the seed (null: all)

@@ -274,9 +274,28 @@ TrackingSettings parse_tracking_settings(const Config& c) {
   return s;
 }
 
+std::string derived_experiment_name(const Config& c) {
+  const std::string name = c.get_string("experiment_name");
+  if (name != "auto") return name;
+  const std::string model = c.get_string("model.name"), data = c.get_string("dataloaders.name");
+  const bool names_data = model.size() > data.size() &&
+                          model.compare(model.size() - data.size(), data.size(), data) == 0 &&
+                          model[model.size() - data.size() - 1] == '_';
+  return names_data ? model : model + "_" + data;
+}
+
+Config resolve_experiment_name(Config c) {
+  // Only "auto" changes: a config without the key (--print-config of a user's own experiment file)
+  // or with any other value is left as written, for parse_experiment_settings to judge.
+  const ConfigNode* n = c.find("experiment_name");
+  if (n == nullptr || n->kind() != ConfigNode::Kind::kString || n->as_string() != "auto") return c;
+  c.set("experiment_name", ConfigNode::string(derived_experiment_name(c)));
+  return c;
+}
+
 ExperimentSettings parse_experiment_settings(const Config& c) {
   ExperimentSettings s;
-  s.experiment_name = c.get_string("experiment_name");
+  s.experiment_name = derived_experiment_name(c);
   DIFFLUT_CHECK(!s.experiment_name.empty() && s.experiment_name.find('/') == std::string::npos &&
                     s.experiment_name != "." && s.experiment_name != "..",
                 "config key 'experiment_name': expected a non-empty name without '/', found '",

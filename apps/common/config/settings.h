@@ -116,6 +116,14 @@ struct LauncherSettings {
   std::string setup;  // shell lines run before each task (module load ...)
 };
 
+// experiment_name "auto" (the shipped default) names the run after its model and data set:
+// "<model.name>_<dataloaders.name>" (dwn_fashionmnist, sparse_wide_mnist), or the model's name
+// alone where it already ends in the data set's (conv_cifar10 on cifar10). Any other name is kept.
+// difflut-train resolves it right after composing, so the run directory, config.yaml and the
+// tracking database all carry the resolved name.
+std::string derived_experiment_name(const Config& c);
+Config resolve_experiment_name(Config c);
+
 DataSettings parse_data_settings(const Config& config);
 ModelSettings parse_model_settings(const Config& config);
 TrainSettings parse_train_settings(const Config& config);
