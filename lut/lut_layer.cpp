@@ -122,11 +122,7 @@ LUTLayer::LUTLayer(const LUTLayerOptions& options, Generator& gen) : opt_(option
   if (opt_.mapping == MappingKind::sparse) {
     Tensor w = sparse_mapping_init(S, opt_.sparse_candidates, gen, opt_.dtype, opt_.device);
     weights_ = &register_parameter("mapping_weights", w);
-    if (opt_.fused_update && opt_.device == Device::cpu) {
-      sparse_state_ = make_sparse_mapping_state();
-      weights_->custom_update = make_sparse_mapping_update(sparse_state_);
-      weights_->custom_zero_grad = [state = sparse_state_](Parameter&) { state->stash.clear(); };
-    }
+    if (opt_.fused_update && opt_.device == Device::cpu) install_sparse_fused_update();
   }
 
   // 4. training aids: checked here; the bit-flip seed is drawn last and only when flips are on, so
@@ -264,6 +260,32 @@ Tensor LUTLayer::check_candidates(const Tensor& candidates, const std::string& w
 void LUTLayer::set_mapping_candidates(const Tensor& candidates) {
   candidates_ = check_candidates(candidates, "LUTLayer.set_mapping_candidates").to(DType::i32);
   sparse_cache_.reset();
+}
+
+void LUTLayer::install_sparse_fused_update() {
+  sparse_state_ = make_sparse_mapping_state();
+  weights_->custom_update = make_sparse_mapping_update(sparse_state_);
+  weights_->custom_zero_grad = [state = sparse_state_](Parameter&) { state->stash.clear(); };
+}
+
+void LUTLayer::check_device_change(Device device) const {
+  DIFFLUT_CHECK(device == Device::cpu || !sparse_state_ || sparse_state_->stash.empty(),
+                "LUTLayer '", node_prefix(),
+                "': a backward is waiting for the fused sparse update (its gradient is not in "
+                "W.grad); call the optimizer's step or zero_grad before moving the layer to ",
+                device_name(device));
+}
+
+void LUTLayer::on_device_changed(Device device) {
+  opt_.device = device;
+  if (opt_.mapping != MappingKind::sparse || !opt_.fused_update) return;
+  if (device == Device::cpu && !sparse_state_) {
+    install_sparse_fused_update();
+  } else if (device != Device::cpu && sparse_state_) {
+    weights_->custom_update = nullptr;
+    weights_->custom_zero_grad = nullptr;
+    sparse_state_.reset();
+  }
 }
 
 NamedTensors LUTLayer::extra_state() const {

@@ -44,7 +44,8 @@ struct LUTLayerOptions {
   int64_t cyclic_stride = 1;    // cyclic mapping: node j starts at input j * stride
   double learnable_tau = 1e-3;  // learnable mapping: softmax temperature of the backward
   // Learnable mapping: W's Parameter gets the fused dW + optimizer + argmax custom_update. Sparse
-  // mapping on the CPU: the fused dW + optimizer update (lut/sparse_mapping.h).
+  // mapping on the CPU: the fused dW + optimizer update (lut/sparse_mapping.h); a layer moved to
+  // CUDA (Module::to) uses the generic optimizer path there and the fused update again once back.
   bool fused_update = true;
   // Training aids (lut/layer_aids.h; training mode only, never in eval graphs or hardware): each
   // input bit flipped with this probability (0: off), and the output gradient rescaled.
@@ -124,7 +125,18 @@ class LUTLayer : public Module {
   void set_probe(SparseProbe* probe);
   void collect_probe(const Graph& g);
 
+  // Whether W's fused sparse update is installed (a sparse layer with fused_update, on the CPU).
+  bool sparse_fused_update_active() const { return sparse_state_ != nullptr; }
+
+ protected:
+  // The fused sparse update has no CUDA kernel: moved to CUDA the layer falls back to the generic
+  // optimizer path (dW in W's gradient), moved back to the CPU it installs the fused update again.
+  // A backward still waiting in the fused update's stash cannot follow: the move is refused.
+  void check_device_change(Device device) const override;
+  void on_device_changed(Device device) override;
+
  private:
+  void install_sparse_fused_update();
   struct FixedCache;   // index + CSR inverse on one device
   struct SparseCache;  // candidates + their CSR inverse on one device
   std::string node_prefix() const;

@@ -113,17 +113,20 @@ void Module::train(bool on) {
 }
 
 Module& Module::to(Device device) {
+  const std::vector<std::pair<std::string, Module*>> modules = named_modules();
+  for (const auto& [path, m] : modules) m->check_device_change(device);
   if (buffer_) {
     buffer_->ensure_bound();
     buffer_->to(device);
     // Parameters registered after flattening are not in the buffer yet: flatten() picks them up.
     flatten();
-    return *this;
+  } else {
+    for (Parameter* p : parameters()) {
+      p->value = p->value.to(device);
+      if (p->grad.defined()) p->grad = p->grad.to(device);
+    }
   }
-  for (Parameter* p : parameters()) {
-    p->value = p->value.to(device);
-    if (p->grad.defined()) p->grad = p->grad.to(device);
-  }
+  for (const auto& [path, m] : modules) m->on_device_changed(device);
   return *this;
 }
 

@@ -70,7 +70,9 @@ class Module {
   bool is_training() const { return training_; }
 
   // Moves every parameter (and gradient) to `device`. When the tree is flattened the flat buffers
-  // are re-packed on the new device, so parameters stay views of one allocation per dtype.
+  // are re-packed on the new device, so parameters stay views of one allocation per dtype. Every
+  // module of the tree is asked first (check_device_change: a refusal throws before anything
+  // moves) and told after (on_device_changed).
   Module& to(Device device);
   // Zeroes every parameter gradient (one memset per flat buffer once flattened).
   void zero_grad();
@@ -85,6 +87,12 @@ class Module {
  protected:
   // Called by train(); override to react to a mode switch (the flag is already updated).
   virtual void on_train_mode_changed() {}
+  // Called by to() on every module of the tree before anything moves: throw difflut::Error to
+  // refuse the move (e.g. state that cannot follow the parameters).
+  virtual void check_device_change(Device /*device*/) const {}
+  // Called by to() on every module of the tree after the parameters moved: adapt what depends on
+  // the device (e.g. an update hook that only exists on one of them).
+  virtual void on_device_changed(Device /*device*/) {}
 
  private:
   void add_child(const std::string& name, std::shared_ptr<Module> child);

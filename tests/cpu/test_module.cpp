@@ -264,3 +264,42 @@ TEST_CASE("Linear backward gives dW = x^T g and db = column sums of g") {
   CHECK(lin->weight().grad.to_vector<double>() == std::vector<double>{1, 6, 2, 8});
   CHECK(lin->bias()->grad.to_vector<double>() == std::vector<double>{1, 2});
 }
+
+namespace {
+// Records the device hooks; refuses moves to CUDA when `refuse` is set.
+struct Watcher : Module {
+  std::vector<std::string>* log;
+  std::string name;
+  bool refuse = false;
+  Watcher(std::vector<std::string>* l, std::string n) : log(l), name(std::move(n)) {
+    register_parameter("w", Tensor::full({2}, 1.0));
+  }
+  void check_device_change(Device d) const override {
+    log->push_back("check " + name + " " + std::string(device_name(d)));
+    DIFFLUT_CHECK(!refuse || d == Device::cpu, "Watcher ", name, ": refused");
+  }
+  void on_device_changed(Device d) override {
+    log->push_back("moved " + name + " " + std::string(device_name(d)));
+  }
+};
+}  // namespace
+
+TEST_CASE("Module::to asks every module before moving and tells every module after") {
+  std::vector<std::string> log;
+  auto root = std::make_shared<Watcher>(&log, "root");
+  auto child = root->register_module("child", std::make_shared<Watcher>(&log, "child"));
+  for (const bool flat : {false, true}) {
+    CAPTURE(flat);
+    log.clear();
+    if (flat) root->flatten();
+    root->to(Device::cpu);
+    CHECK(log == std::vector<std::string>{"check root cpu", "check child cpu", "moved root cpu",
+                                          "moved child cpu"});
+  }
+  // A refusal throws before anything moves or is told (the device below is never reached).
+  child->refuse = true;
+  log.clear();
+  CHECK_THROWS_WITH_AS(root->to(Device::cuda), doctest::Contains("Watcher child: refused"), Error);
+  CHECK(log == std::vector<std::string>{"check root cuda", "check child cuda"});
+  CHECK(root->parameter("w").value.device() == Device::cpu);
+}

@@ -306,6 +306,30 @@ TEST_CASE("fused mapping updates: zero_grad discards a pending backward, as for 
   }
 }
 
+TEST_CASE("sparse LUTLayer: a move keeps the fused update on the CPU; a pending one is kept") {
+  // Moving to CUDA drops the fused update (no CUDA kernel) and moving back installs it again;
+  // the CUDA half runs in tests/cuda/test_sparse_mapping_cuda.cpp. Here: the CPU half, and that a
+  // move never drops a stashed backward silently.
+  Tensor x, y;
+  toy_data(32, 12, 3, 31, x, y);
+  auto net = toy_network(toy_config(MappingKind::sparse, MappingKind::random, 20), 9, x);
+  REQUIRE(net->layer(0).sparse_fused_update_active());
+  net->to(Device::cpu);
+  CHECK(net->layer(0).sparse_fused_update_active());
+  CHECK(static_cast<bool>(net->layer(0).mapping_weights()->custom_update));
+  Graph g;
+  g.backward(cross_entropy(net->forward(g, g.input(x, "x")), g.input(y, "y")));
+  net->to(Device::cpu);  // the same device: the stash stays for the step
+  CHECK(net->layer(0).sparse_fused_update_active());
+  // A fused layer built without the fused update stays generic on the CPU.
+  LUTNetworkConfig c = toy_config(MappingKind::sparse, MappingKind::random, 20);
+  c.fused_update = false;
+  auto generic = toy_network(c, 9, x);
+  generic->to(Device::cpu);
+  CHECK_FALSE(generic->layer(0).sparse_fused_update_active());
+  CHECK_FALSE(static_cast<bool>(generic->layer(0).mapping_weights()->custom_update));
+}
+
 TEST_CASE("sparse mapping fused step: a stash from another W is refused in one line") {
   Generator gen(4);
   Parameter p;

@@ -190,3 +190,42 @@ TEST_CASE("LUT network moved to CUDA with to_device predicts like the CPU origin
   net->to_device(Device::cpu);
   test::check_equal(net->logits(x, 16), want);
 }
+
+TEST_CASE("a CPU-built sparse network moved to CUDA trains on the generic path, and back") {
+  DIFFLUT_REQUIRE_GPU();
+  Tensor x, y;
+  toy_data(48, 20, 4, 9, x, y);
+  auto moved = make_net(MappingKind::sparse, x, Device::cpu, MappingKind::sparse);
+  auto built = make_net(MappingKind::sparse, x, Device::cuda, MappingKind::sparse);
+  REQUIRE(moved->layer(0).sparse_fused_update_active());
+  CHECK_FALSE(built->layer(0).sparse_fused_update_active());
+  moved->to_device(Device::cuda);
+  CHECK_FALSE(moved->layer(0).sparse_fused_update_active());
+  // One Adam step each on the GPU: the same generic kernels on the same values, the same bits.
+  const auto step = [&](LUTNetwork& net, Device dev) {
+    AdamOptions ao;
+    ao.lr = 1e-2;
+    Adam opt(net, ao);
+    Graph g;
+    Var loss = cross_entropy(net.forward(g, g.input(x.to(dev), "x")), g.input(y.to(dev), "y"));
+    opt.zero_grad();
+    g.backward(loss);
+    opt.step();
+  };
+  step(*moved, Device::cuda);
+  step(*built, Device::cuda);
+  for (size_t i = 0; i < moved->num_layers(); ++i)
+    test::check_equal(moved->layer(i).mapping_weights()->value.to(Device::cpu),
+                      built->layer(i).mapping_weights()->value.to(Device::cpu));
+  // Back on the CPU the fused update is installed again and trains.
+  moved->to_device(Device::cpu);
+  CHECK(moved->layer(0).sparse_fused_update_active());
+  step(*moved, Device::cpu);
+  // A backward waiting in the fused update cannot follow a move: refused before anything moves.
+  Graph g;
+  g.backward(cross_entropy(moved->forward(g, g.input(x, "x")), g.input(y, "y")));
+  CHECK_THROWS_WITH_AS(moved->to_device(Device::cuda),
+                       doctest::Contains("a backward is waiting for the fused sparse update"),
+                       Error);
+  CHECK_FALSE(moved->layer(0).mapping_weights()->value.is_cuda());
+}
