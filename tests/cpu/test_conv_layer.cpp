@@ -141,7 +141,8 @@ TEST_CASE("ConvLUTLayer: options out of range are refused naming them") {
 }
 
 namespace {
-std::shared_ptr<LUTNetwork> conv_network(uint64_t seed) {
+// Two conv layers (fixed fields, or learnable ones with C candidates each), two dense layers.
+std::shared_ptr<LUTNetwork> conv_network(uint64_t seed, int64_t field0 = 0, int64_t field1 = 0) {
   Tensor x, y;
   test::toy_data(32, 2 * 6 * 6, 3, 5, x, y);
   ThermometerEncoder enc("uniform", 2);
@@ -151,6 +152,8 @@ std::shared_ptr<LUTNetwork> conv_network(uint64_t seed) {
   cfg.num_classes = 3;
   cfg.image_shape = {2, 6, 6};
   cfg.conv = {ConvLayerSpec{4, 3, 1, 1, 2, 3, 2}, ConvLayerSpec{6, 2, 1, 0, 1, 0, 1}};
+  cfg.conv[0].field_candidates = field0;
+  cfg.conv[1].field_candidates = field1;
   cfg.hidden_sizes = {30, 12};
   cfg.k = 4;
   cfg.node_type = "dwn";
@@ -335,21 +338,9 @@ TEST_CASE("ConvLUTLayer: learnable field options and state are checked") {
 TEST_CASE("conv LUTNetwork with learnable fields: checkpoints round-trip, edits are refused") {
   Tensor x, y;
   test::toy_data(32, 2 * 6 * 6, 3, 5, x, y);
-  ThermometerEncoder enc("uniform", 2);
-  enc.fit(x);
-  LUTNetworkConfig cfg;
-  cfg.num_features = 72;
-  cfg.num_classes = 3;
-  cfg.image_shape = {2, 6, 6};
-  ConvLayerSpec a{4, 3, 1, 1, 2, 3, 2}, b{6, 2, 1, 0, 1, 0, 1};
-  a.field_candidates = 8;   // of 4 channels x 9 = 36 window bits
-  b.field_candidates = 16;  // of 4 x 4 = 16: every bit of the window
-  cfg.conv = {a, b};
-  cfg.hidden_sizes = {30, 12};
-  cfg.k = 4;
-  cfg.node_type = "dwn";
-  Generator gen(4);
-  auto net = std::make_shared<LUTNetwork>(cfg, enc, gen);
+  // 8 candidates of conv0's 2 channels x 2 bits x 9 = 36 window bits; 16 of conv1's 4 x 4 = 16:
+  // every bit of its window.
+  auto net = conv_network(4, 8, 16);
   REQUIRE(net->conv_layer(1).learnable_field());
   const Tensor want = net->logits(x);
   const std::string dir = test::temp_dir("conv_field_ckpt");
