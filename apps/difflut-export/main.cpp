@@ -70,7 +70,8 @@ const char* kUsage =
     "                       the exact fixed-point format of the test features, when one exists)\n"
     "  --dataset NAME       test set to use (default: the checkpoint's dataloaders.name)\n"
     "  --holdout N          the last N training samples of the dataset instead of its test set\n"
-    "                       (a model trained with dataloaders.holdout=N)\n"
+    "                       (default: the checkpoint's dataloaders.holdout when --dataset is\n"
+    "                       not given)\n"
     "  --data-root DIR      where datasets live (default: $DIFFLUT_DATA_ROOT, ../shared/data)\n"
     "Last line: mismatches=N luts=M ffs=K latency_cycles=L fmax_mhz=F lut4=N (luts/ffs only\n"
     "with --synth: the flattened design, or with --synth-modules the sum of the modules, which\n"
@@ -271,19 +272,25 @@ int run(const Options& o) {
   if (o.pnr) check_ice40_target(o.ice40);
   std::shared_ptr<LUTNetwork> net = load_lut_network(o.checkpoint, Device::cpu);
   std::string data_root = o.data_root;
+  // Without --dataset the checkpoint's stored config names the data, and its held-out split too:
+  // a model trained with dataloaders.holdout=N is checked on those N samples unless --holdout says
+  // otherwise (before, such a CIFAR-10 model was checked on the 1,000 partial test images).
+  int64_t holdout = o.holdout;
+  std::string stored;
+  if (o.csv.empty() && o.dataset.empty()) {
+    const app::CheckpointData d = app::checkpoint_data(o.checkpoint, "pass --dataset NAME");
+    stored = d.dataset;
+    if (data_root.empty()) data_root = d.data_root;
+    if (holdout == 0) holdout = d.holdout;
+  }
   const std::string dataset =
-      !o.csv.empty()
-          ? "csv " + o.csv
-          : canonical_dataset_name(
-                o.dataset.empty()
-                    ? app::checkpoint_dataset(o.checkpoint, &data_root, "pass --dataset NAME")
-                    : o.dataset);
+      !o.csv.empty() ? "csv " + o.csv : canonical_dataset_name(stored.empty() ? o.dataset : stored);
   DIFFLUT_CHECK(o.holdout == 0 || o.csv.empty(),
                 "--holdout takes its samples from a dataset's training split, not from --csv");
   Dataset test = !o.csv.empty() ? read_csv(o.csv)
-                 : o.holdout == 0
+                 : holdout == 0
                      ? load_dataset(dataset, "test", data_root)
-                     : split_holdout(load_dataset(dataset, "train", data_root), o.holdout).second;
+                     : split_holdout(load_dataset(dataset, "train", data_root), holdout).second;
   // A test set of another shape (--dataset cifar10 for an MNIST model, a CSV with other columns)
   // is refused here in the model's terms, not by an internal check on the way.
   check_dataset_fits(*net, test);

@@ -81,6 +81,22 @@ TEST_CASE("difflut-export --holdout scores the last N training samples; impossib
   CHECK(all.rc == 2);
   CHECK(all.err.find("expected a held-out count in [1, 59999], found 60000") != std::string::npos);
   CHECK(!std::filesystem::exists(dir + "/w"));
+  // Without --dataset and --holdout, the checkpoint's stored config names both: a model trained
+  // with dataloaders.holdout=N is checked on those N samples, not on the published test set.
+  so.config_yaml = "dataloaders:\n  name: mnist\n  holdout: 300\n";
+  save_lut_network(net, dir + "/stored.safetensors", so);
+  const test::RunOutput stored = test::run_program(
+      exe, dir + "/stored.safetensors --out " + dir + "/s", "export_holdout_stored");
+  CHECK(stored.rc == 0);
+  CHECK(stored.out.find("test set: held out: samples 59700..59999 of 'mnist/train'") !=
+        std::string::npos);
+  CHECK(stored.out.find("mismatches=0") != std::string::npos);
+  // An explicit --holdout wins over the stored one.
+  const test::RunOutput wins = test::run_program(
+      exe, dir + "/stored.safetensors --holdout 200 --limit 50 --out " + dir + "/t",
+      "export_holdout_explicit");
+  CHECK(wins.rc == 0);
+  CHECK(wins.out.find("held out: samples 59800..59999") != std::string::npos);
   test::write_file(dir + "/t.csv", "a,label\n1,0\n");
   const test::RunOutput csv = test::run_program(
       exe, dir + "/m.safetensors --csv " + dir + "/t.csv --holdout 5 --out " + dir + "/x",
