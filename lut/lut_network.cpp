@@ -213,7 +213,10 @@ Tensor LUTNetwork::logits(const Tensor& features, int64_t batch_size) {
   for (const auto& c : convs_) {
     double levels = 0;
     for (int l = 0; l < c->levels(); ++l) levels += static_cast<double>(c->level_nodes(l));
-    per_sample += static_cast<double>(c->positions()) * (static_cast<double>(c->slots()) + levels) +
+    // A learnable field first gathers every position's whole window, then the slots from it.
+    const double rows = static_cast<double>(c->slots()) +
+                        (c->learnable_field() ? static_cast<double>(c->window()) : 0.0);
+    per_sample += static_cast<double>(c->positions()) * (rows + levels) +
                   static_cast<double>(c->output().size());
   }
   for (const auto& l : layers_) per_sample += static_cast<double>(l->num_slots() + l->num_nodes());
