@@ -97,6 +97,21 @@ std::vector<double> naive_conv(ConvLUTLayer& layer, const Geometry& g, const std
   return out;
 }
 
+// The layer's forward on three random bit rows (drawn from `seed`) against naive_conv, in the
+// layer's current mode; returns the naive values.
+std::vector<double> check_eval_against_naive(ConvLUTLayer& layer, const Geometry& g,
+                                             uint64_t seed) {
+  const int64_t B = 3, F = g.c * g.bits * g.h * g.w;
+  const Tensor x = test::random_bits(B, F, seed).to(DType::f64);
+  NoGradGuard ng;
+  Graph graph;
+  Var y = layer.forward(graph, graph.input(x, "x"));
+  CHECK(y.value().shape() == Shape{B, layer.output().size()});
+  const std::vector<double> want = naive_conv(layer, g, x.to_vector<double>(), B);
+  test::check_vals(y.value(), want, 1e-12);
+  return want;
+}
+
 }  // namespace
 
 TEST_CASE("ConvLUTLayer equals a naive per-position tree evaluation") {
@@ -111,14 +126,7 @@ TEST_CASE("ConvLUTLayer equals a naive per-position tree evaluation") {
     Generator gen(7);
     ConvLUTLayer layer(options_of(g), gen);
     layer.eval();
-    const int64_t B = 3, F = g.c * g.bits * g.h * g.w;
-    const Tensor x = test::random_bits(B, F, 99).to(DType::f64);
-    NoGradGuard ng;
-    Graph graph;
-    Var y = layer.forward(graph, graph.input(x, "x"));
-    CHECK(y.value().shape() == Shape{B, layer.output().size()});
-    const std::vector<double> want = naive_conv(layer, g, x.to_vector<double>(), B);
-    test::check_vals(y.value(), want, 1e-12);
+    const std::vector<double> want = check_eval_against_naive(layer, g, 99);
     // Some ones and some zeros: the comparison would be vacuous on a constant output.
     double ones = 0;
     for (double v : want) ones += v;
@@ -258,15 +266,9 @@ TEST_CASE("ConvLUTLayer: a learnable field gathers each slot's chosen window bit
     // Eval forward against the naive evaluation of that field (probabilistic nodes read as
     // T[address] > 0 in eval, as dwn's do).
     layer.eval();
+    check_eval_against_naive(layer, g, 5);
     const int64_t B = 3, F = g.c * g.bits * g.h * g.w;
     const Tensor x = test::random_bits(B, F, 5).to(DType::f64);
-    {
-      NoGradGuard ng;
-      Graph graph;
-      Var y = layer.forward(graph, graph.input(x, "x"));
-      const std::vector<double> want = naive_conv(layer, g, x.to_vector<double>(), B);
-      test::check_vals(y.value(), want, 1e-12);
-    }
 
     // Training: W's gradient is the sparse mapping's over the position rows, dW[s, c] =
     // sum over rows of (2 patch[row, cand[s, c]] - 1) * g[row, s].
