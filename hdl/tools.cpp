@@ -9,6 +9,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <set>
 #include <sstream>
 
 #include "tensor/error.h"
@@ -186,6 +188,8 @@ SynthReport parse_yosys_stat(const std::string& text, const std::string& top) {
       m.luts += n;
     else if (w1.find("DFF") != std::string::npos || w1.find("dff") != std::string::npos)
       m.ffs += n;
+    else if (!in_hier && w1[0] != '$')
+      m.instances.emplace_back(w1, n);  // a submodule (or black box) cell
   }
   flush();
   if (have_total) {
@@ -201,42 +205,150 @@ SynthReport parse_yosys_stat(const std::string& text, const std::string& top) {
   return rep;
 }
 
-SynthReport run_yosys(const std::string& dir, const VerilogDesign& design, int lut_size,
-                      bool full_synth, bool flatten) {
-  require_tool("yosys");
-  DIFFLUT_CHECK(lut_size >= 2 && lut_size <= 8, "hdl: expected a LUT size in [2, 8], found ",
-                lut_size);
-  const std::string stem = "synth_" + design.top + (flatten ? "_flat" : "");
+namespace {
+// The synthesis commands after reading: the default flow (proc; techmap; opt -fast; abc) or
+// Yosys's generic `synth`; `top` empty: no top named (each module of the design kept).
+std::string synth_commands(const std::string& top, int lut_size, bool full_synth, bool flatten) {
+  std::ostringstream ys;
+  if (full_synth) {
+    ys << "synth" << (top.empty() ? "" : " -top " + top) << (flatten ? " -flatten" : "") << " -lut "
+       << lut_size << "\n";
+  } else {
+    ys << "hierarchy -check" << (top.empty() ? "" : " -top " + top) << "\nproc\n"
+       << (flatten ? "flatten\n" : "") << "opt_clean\ntechmap\nopt -fast\nabc -lut " << lut_size
+       << "\nopt_clean\n";
+  }
+  return ys.str();
+}
+
+// One Yosys process: writes <stem>.ys (read `reads`, then `commands`, then stat), runs it and
+// parses the statistics.
+SynthReport yosys_process(const std::string& dir, const std::string& stem,
+                          const std::vector<std::string>& reads, const std::string& commands,
+                          bool sv, const std::string& top) {
   const std::string script = stem + ".ys";
   const std::string stat_file = stem + "_stat.txt";
   {
     std::ofstream ys((std::filesystem::path(dir) / script).string());
     DIFFLUT_CHECK(ys.good(), "hdl: cannot write ", script, " in ", dir);
-    for (const VerilogFile& f : design.files)
-      ys << "read_verilog " << (design.sv ? "-sv " : "") << f.name << "\n";
-    if (full_synth) {
-      ys << "synth -top " << design.top << (flatten ? " -flatten" : "") << " -lut " << lut_size
-         << "\n";
-    } else {
-      ys << "hierarchy -check -top " << design.top << "\nproc\n"
-         << (flatten ? "flatten\n" : "") << "opt_clean\ntechmap\nopt -fast\nabc -lut " << lut_size
-         << "\nopt_clean\n";
-    }
-    ys << "tee -q -o " << stat_file << " stat\n";
+    for (const std::string& f : reads) ys << "read_verilog " << (sv ? "-sv " : "") << f << "\n";
+    ys << commands << "tee -q -o " << stat_file << " stat\n";
   }
-  SynthReport rep;
-  rep.log_file = stem + ".log";
-  const CommandResult r = run_command("yosys -q -l " + rep.log_file + " -s " + script, dir);
-  DIFFLUT_CHECK(r.exit_code == 0, "hdl: yosys failed in ", dir, " (exit ", r.exit_code, "):\n",
-                tail(r.output, 20));
+  const std::string log_file = stem + ".log";
+  const CommandResult r = run_command("yosys -q -l " + log_file + " -s " + script, dir);
+  DIFFLUT_CHECK(r.exit_code == 0, "hdl: yosys failed in ", dir, " (exit ", r.exit_code, ", log ",
+                log_file, "):\n", tail(r.output, 20));
   std::ifstream st((std::filesystem::path(dir) / stat_file).string());
   DIFFLUT_CHECK(st.good(), "hdl: yosys wrote no ", stat_file, " in ", dir);
   std::stringstream ss;
   ss << st.rdbuf();
-  SynthReport parsed = parse_yosys_stat(ss.str(), design.top);
+  SynthReport parsed = parse_yosys_stat(ss.str(), top);
   parsed.seconds = r.seconds;
-  parsed.log_file = rep.log_file;
+  parsed.log_file = log_file;
   return parsed;
+}
+
+// Where each "module NAME (" header of a generated file starts (at a line start).
+std::vector<size_t> module_headers(const std::string& text) {
+  std::vector<size_t> at;
+  for (size_t p = text.rfind("module ", 0) == 0 ? 0 : text.find("\nmodule ");
+       p != std::string::npos; p = text.find("\nmodule ", p + 1))
+    at.push_back(text[p] == '\n' ? p + 1 : p);
+  return at;
+}
+
+std::string module_name_at(const std::string& text, size_t header) {
+  const size_t b = header + 7, e = text.find_first_of(" (;\n", b);
+  return text.substr(b, e == std::string::npos ? std::string::npos : e - b);
+}
+
+// Every module of `text` as an empty (* blackbox *) module with the same ANSI port list (the
+// generated files declare ports in the header, up to the first ");"): all that a Yosys run over
+// another file needs to know of it.
+std::string blackbox_stubs(const std::string& text) {
+  std::string out;
+  for (size_t h : module_headers(text)) {
+    const size_t end = text.find(");", h);
+    DIFFLUT_CHECK(end != std::string::npos, "hdl: expected a port list ending in ');' after '",
+                  module_name_at(text, h), "', found none");
+    out += "(* blackbox *)\n" + text.substr(h, end + 2 - h) + "\nendmodule\n";
+  }
+  return out;
+}
+
+// Cells of `module` and everything under it, each submodule counted once per instance.
+ModuleCells design_total(const std::map<std::string, ModuleCells>& modules,
+                         const std::string& module, int depth = 0) {
+  DIFFLUT_CHECK(depth < 64, "hdl: module hierarchy deeper than 64 levels at '", module, "'");
+  const auto it = modules.find(module);
+  DIFFLUT_CHECK(it != modules.end(), "hdl: module '", module,
+                "' is instantiated but no file of the design defines it");
+  ModuleCells t = it->second;
+  for (const auto& [child, count] : it->second.instances) {
+    const ModuleCells c = design_total(modules, child, depth + 1);
+    t.luts += count * c.luts;
+    t.ffs += count * c.ffs;
+  }
+  return t;
+}
+
+// The hierarchical run: one Yosys process per file, so that memory is bounded by the largest
+// module and not the whole design (a merged CIFAR-10 ensemble's layers, popcounts and encoder
+// together need more than a 24 GB machine has). A stage module instantiates nothing; other files
+// (the top, the stream top) read the rest of the design as black-box stubs.
+SynthReport run_yosys_per_file(const std::string& dir, const VerilogDesign& design, int lut_size,
+                               bool full_synth) {
+  const std::string stem = "synth_" + design.top;
+  const std::set<std::string> leaves(design.stage_module.begin(), design.stage_module.end());
+  SynthReport rep;
+  std::map<std::string, ModuleCells> by_name;
+  for (size_t i = 0; i < design.files.size(); ++i) {
+    const VerilogFile& f = design.files[i];
+    std::vector<std::string> names;
+    for (size_t h : module_headers(f.text)) names.push_back(module_name_at(f.text, h));
+    DIFFLUT_CHECK(!names.empty(), "hdl: expected a module in ", f.name, ", found none");
+    const bool leaf = names.size() == 1 && leaves.count(names[0]) > 0;
+    std::vector<std::string> reads;
+    if (!leaf) {
+      std::string stubs;
+      for (size_t j = 0; j < design.files.size(); ++j)
+        if (j != i) stubs += blackbox_stubs(design.files[j].text);
+      const std::string stub_file = stem + "_" + names[0] + "_stubs.v";
+      std::ofstream out((std::filesystem::path(dir) / stub_file).string());
+      out << stubs;
+      DIFFLUT_CHECK(out.good(), "hdl: cannot write ", stub_file, " in ", dir);
+      reads.push_back(stub_file);
+    }
+    reads.push_back(f.name);
+    const SynthReport one =
+        yosys_process(dir, stem + "_" + names[0], reads,
+                      synth_commands("", lut_size, full_synth, false), design.sv, names[0]);
+    rep.seconds += one.seconds;
+    for (const ModuleCells& m : one.modules)
+      if (std::find(names.begin(), names.end(), m.module) != names.end()) {
+        rep.modules.push_back(m);
+        by_name[m.module] = m;
+      }
+  }
+  const ModuleCells total = design_total(by_name, design.top);
+  rep.luts = total.luts;
+  rep.ffs = total.ffs;
+  rep.log_file = stem + "_<module>.log";
+  return rep;
+}
+}  // namespace
+
+SynthReport run_yosys(const std::string& dir, const VerilogDesign& design, int lut_size,
+                      bool full_synth, bool flatten) {
+  require_tool("yosys");
+  DIFFLUT_CHECK(lut_size >= 2 && lut_size <= 8, "hdl: expected a LUT size in [2, 8], found ",
+                lut_size);
+  if (!flatten) return run_yosys_per_file(dir, design, lut_size, full_synth);
+  std::vector<std::string> reads;
+  for (const VerilogFile& f : design.files) reads.push_back(f.name);
+  return yosys_process(dir, "synth_" + design.top + "_flat", reads,
+                       synth_commands(design.top, lut_size, full_synth, true), design.sv,
+                       design.top);
 }
 
 namespace {

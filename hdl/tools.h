@@ -5,6 +5,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "hdl/verilog.h"
@@ -50,6 +51,7 @@ struct ModuleCells {
   int64_t luts = 0;   // $lut cells
   int64_t ffs = 0;    // flip-flop cells ($_DFF_*, $_SDFF_*, ...)
   int64_t cells = 0;  // all cells, including submodule instances
+  std::vector<std::pair<std::string, int64_t>> instances;  // submodule cells: (module, count)
 };
 struct SynthReport {
   std::vector<ModuleCells> modules;  // per module, as Yosys synthesised it (hierarchy kept)
@@ -57,12 +59,15 @@ struct SynthReport {
   double seconds = 0;
   std::string log_file;  // full Yosys log in the design directory
 };
-// yosys: read the design, map it to <lut_size>-input LUTs with the hierarchy kept (so each layer's
-// count is its own), stat; parses the per-module and total LUT and flip-flop counts. The default
-// flow is proc; techmap; opt -fast; abc -lut N (seconds for thousands of LUT nodes);
-// full_synth runs Yosys's generic `synth -lut N` instead (more optimisation passes, much slower).
-// flatten: `flatten` after reading, so the figures are what a user's flow that flattens gets
-// (logic merged and shared across layer boundaries; modules then holds only the top).
+// yosys: map the design to <lut_size>-input LUTs and parse the LUT and flip-flop counts. With the
+// hierarchy kept (flatten false) each file is mapped by its own Yosys process, the rest of the
+// design read as black boxes, so each layer's count is its own and memory is bounded by the
+// largest module; the totals count every module once per instance. The default flow is proc;
+// techmap; opt -fast; abc -lut N (seconds for thousands of LUT nodes); full_synth runs Yosys's
+// generic `synth -lut N` instead (more optimisation passes, much slower).
+// flatten: one process over the whole design, `flatten` after reading, so the figures are what a
+// user's flow that flattens gets (logic merged and shared across layer boundaries; modules then
+// holds only the top).
 SynthReport run_yosys(const std::string& dir, const VerilogDesign& design, int lut_size = 6,
                       bool full_synth = false, bool flatten = false);
 

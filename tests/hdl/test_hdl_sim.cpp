@@ -203,6 +203,8 @@ TEST_CASE("yosys stat parsing: per-module counts and the hierarchy total") {
   CHECK(r.modules[0].luts == 4);
   CHECK(r.modules[0].ffs == 1);
   CHECK(r.modules[1].ffs == 2);
+  CHECK(r.modules[0].instances.empty());
+  CHECK(r.modules[1].instances == std::vector<std::pair<std::string, int64_t>>{{"top_a", 1}});
   CHECK(r.luts == 4);
   CHECK(r.ffs == 3);
 }
