@@ -30,6 +30,7 @@ std::string quote(const std::string& s) {
 }
 
 std::string tail(const std::string& text, size_t lines) {
+  if (text.empty()) return "(no output)";
   size_t pos = text.size();
   for (size_t n = 0; n <= lines && pos > 0; ++n) {
     const size_t p = text.rfind('\n', pos - 1);
@@ -37,6 +38,15 @@ std::string tail(const std::string& text, size_t lines) {
     pos = p;
   }
   return text.substr(pos + 1);
+}
+
+// "exit N", or for a shell's 128 + signal status what killed the tool: a SIGKILL there is most
+// often the out-of-memory killer (a Yosys run over a large module), which prints nothing.
+std::string exit_text(int code) {
+  if (code <= 128 || code > 128 + 64) return "exit " + std::to_string(code);
+  const int sig = code - 128;
+  return "killed by signal " + std::to_string(sig) +
+         (sig == 9 ? ", SIGKILL: most likely out of memory" : "");
 }
 
 std::string design_files(const VerilogDesign& d) {
@@ -123,14 +133,14 @@ SimRun run_testbench(const std::string& dir, const VerilogDesign& design,
   const CommandResult b = run_command(build, dir);
   s.build_seconds = b.seconds;
   DIFFLUT_CHECK(b.exit_code == 0, "hdl: ", simulator_name(simulator), " build of ", tb_file, " in ",
-                dir, " failed (exit ", b.exit_code, "):\n", tail(b.output, 20));
+                dir, " failed (", exit_text(b.exit_code), "):\n", tail(b.output, 20));
   const CommandResult r = run_command(run, dir);
   s.run_seconds = r.seconds;
   s.output = r.output;
   const size_t pos = r.output.rfind("mismatches=");
   DIFFLUT_CHECK(r.exit_code == 0 && pos != std::string::npos, "hdl: ", simulator_name(simulator),
-                " simulation of ", tb_file, " in ", dir, " did not finish (exit ", r.exit_code,
-                "):\n", tail(r.output, 20));
+                " simulation of ", tb_file, " in ", dir, " did not finish (",
+                exit_text(r.exit_code), "):\n", tail(r.output, 20));
   long long m = -1, v = -1;
   DIFFLUT_CHECK(std::sscanf(r.output.c_str() + pos, "mismatches=%lld vectors=%lld", &m, &v) == 2,
                 "hdl: cannot parse the testbench's last line: ", tail(r.output, 2));
@@ -236,8 +246,8 @@ SynthReport yosys_process(const std::string& dir, const std::string& stem,
   }
   const std::string log_file = stem + ".log";
   const CommandResult r = run_command("yosys -q -l " + log_file + " -s " + script, dir);
-  DIFFLUT_CHECK(r.exit_code == 0, "hdl: yosys failed in ", dir, " (exit ", r.exit_code, ", log ",
-                log_file, "):\n", tail(r.output, 20));
+  DIFFLUT_CHECK(r.exit_code == 0, "hdl: yosys failed in ", dir, " (", exit_text(r.exit_code),
+                ", log ", log_file, "):\n", tail(r.output, 20));
   std::ifstream st((std::filesystem::path(dir) / stat_file).string());
   DIFFLUT_CHECK(st.good(), "hdl: yosys wrote no ", stat_file, " in ", dir);
   std::stringstream ss;
@@ -445,8 +455,8 @@ Ice40Report run_ice40(const std::string& dir, const VerilogDesign& design,
   }
   const CommandResult y = run_command("yosys -q -l " + stem + "_yosys.log -s " + stem + ".ys", dir);
   rep.synth_seconds = y.seconds;
-  DIFFLUT_CHECK(y.exit_code == 0, "hdl: yosys synth_ice40 failed in ", dir, " (exit ", y.exit_code,
-                "):\n", tail(y.output, 20));
+  DIFFLUT_CHECK(y.exit_code == 0, "hdl: yosys synth_ice40 failed in ", dir, " (",
+                exit_text(y.exit_code), "):\n", tail(y.output, 20));
   {
     std::ifstream st((std::filesystem::path(dir) / (stem + "_stat.txt")).string());
     std::string line;
@@ -480,8 +490,8 @@ Ice40Report run_ice40(const std::string& dir, const VerilogDesign& design,
     run.seed = seed;
     run.seconds = r.seconds;
     parse_nextpnr_log(text.str() + r.output, options, rep, run.fmax_mhz);
-    DIFFLUT_CHECK(r.exit_code == 0, "hdl: nextpnr-ice40 (seed ", seed, ") failed in ", dir,
-                  " (exit ", r.exit_code, "):\n", tail(r.output, 10));
+    DIFFLUT_CHECK(r.exit_code == 0, "hdl: nextpnr-ice40 (seed ", seed, ") failed in ", dir, " (",
+                  exit_text(r.exit_code), "):\n", tail(r.output, 10));
     DIFFLUT_CHECK(run.fmax_mhz > 0, "hdl: nextpnr-ice40 reported no clock frequency (log ", log,
                   " in ", dir, ")");
     rep.runs.push_back(run);

@@ -3,6 +3,9 @@
 // report a corrupted vector, and Yosys maps a small model with at most one LUT6 per LUT node.
 // The CI test command installs verilator, iverilog and yosys from Debian; without them these cases
 // fail with a message naming the missing tool.
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -207,4 +210,39 @@ TEST_CASE("yosys stat parsing: per-module counts and the hierarchy total") {
   CHECK(r.modules[1].instances == std::vector<std::pair<std::string, int64_t>>{{"top_a", 1}});
   CHECK(r.luts == 4);
   CHECK(r.ffs == 3);
+}
+
+TEST_CASE("a Yosys run killed without a word (the out-of-memory killer) is named, not garbled") {
+  // A stand-in `yosys` first on PATH that SIGKILLs itself, as the OOM killer does to a Yosys run
+  // over a module too large for the machine: no output, shell status 137.
+  const std::string dir = test::temp_dir("hdl_killed_yosys");
+  const std::string bin = dir + "/bin";
+  std::filesystem::create_directories(bin);
+  {
+    std::ofstream fake(bin + "/yosys");
+    fake << "#!/bin/sh\nkill -9 $$\n";
+  }
+  std::filesystem::permissions(bin + "/yosys", std::filesystem::perms::owner_all);
+  const char* old_path = std::getenv("PATH");
+  const std::string saved = old_path ? old_path : "";
+  setenv("PATH", (bin + ":" + saved).c_str(), 1);
+  VerilogDesign d;
+  d.top = "t";
+  d.stage_module = {""};
+  d.files = {
+      {"t.v", "module t (\n  input wire a,\n  output wire y\n);\n  assign y = a;\nendmodule\n"}};
+  save_files(d.files, dir);
+  std::string message;
+  try {
+    run_yosys(dir, d);
+  } catch (const std::exception& e) {
+    message = e.what();
+  }
+  setenv("PATH", saved.c_str(), 1);
+  INFO(message);
+  CHECK(message.find("hdl: yosys failed in ") != std::string::npos);
+  CHECK(message.find("killed by signal 9, SIGKILL: most likely out of memory") !=
+        std::string::npos);
+  CHECK(message.find("log synth_t_t.log") != std::string::npos);
+  CHECK(message.find("(no output)") != std::string::npos);
 }
