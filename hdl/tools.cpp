@@ -303,9 +303,9 @@ ModuleCells design_total(const std::map<std::string, ModuleCells>& modules,
 }
 
 // The hierarchical run: one Yosys process per file, so that memory is bounded by the largest
-// module and not the whole design (a merged CIFAR-10 ensemble's layers, popcounts and encoder
-// together need more than a 24 GB machine has). A stage module instantiates nothing; other files
-// (the top, the stream top) read the rest of the design as black-box stubs.
+// module and not the whole design (a merged six-member CIFAR-10 ensemble's encoder module alone
+// took 9+ GB, its popcounts more than 19.5 GB: docs/RESULTS.md). A stage module instantiates
+// nothing; other files (the top, the stream top) read the rest of the design as black-box stubs.
 SynthReport run_yosys_per_file(const std::string& dir, const VerilogDesign& design, int lut_size,
                                bool full_synth) {
   const std::string stem = "synth_" + design.top;
