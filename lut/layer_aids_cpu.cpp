@@ -1,12 +1,14 @@
 // CPU kernels of bit_flip and grad_stabilize. grad_stabilize's sums run in double: per row in
 // column order, then (layerwise) over the rows in row order, so the result does not depend on the
-// thread count.
+// thread count. bit_flip's float path draws eight Philox counters at once in AVX-512 registers
+// where the CPU has them, the same draws and the same decisions as bit_flip_mask.
 #include <algorithm>
 #include <cmath>
 #include <vector>
 
 #include "lut/layer_aids_kernels.h"
 #include "tensor/parallel.h"
+#include "tensor/x86_intrinsics.h"
 
 namespace difflut {
 
@@ -44,6 +46,76 @@ std::vector<double> means(const std::vector<double>& sums, bool per_row, int64_t
   for (double s : sums) total += s;
   return {total / static_cast<double>(count)};
 }
+template <class T>
+void bit_flip_range(const T* x, T* y, int64_t lo, int64_t hi, uint64_t key, double p) {
+  for (int64_t i = lo; i < hi; ++i)
+    y[i] = bit_flip_mask(static_cast<uint64_t>(i), key, p) ? T(1) - x[i] : x[i];
+}
+
+#ifdef DIFFLUT_X86_INTRINSICS
+// The integer form of bit_flip_mask's test: d * 2^-53 < p  <=>  d < ceil(p * 2^53) for integers d.
+uint64_t bit_flip_threshold(double p) {
+  const double two53 = 9007199254740992.0;
+  const double t = std::ceil(p * two53);  // exact: a power-of-two scaling, then an integer
+  if (!(t > 0)) return 0;                 // p <= 0 or NaN: nothing flips, as d * 2^-53 < p says
+  return t >= two53 ? uint64_t(1) << 53 : static_cast<uint64_t>(t);
+}
+
+// bit_flip_range for float with Philox4x32-10 on eight counters at once: each 64-bit lane holds one
+// counter's 32-bit words in its low half (vpmuludq multiplies exactly those), and the high halves
+// carry junk that only the final masks remove. bit_flip_mask flips element i when its 53-bit draw
+// d (philox_uniform_f64's bits) satisfies d * 2^-53 < p; both sides are exact doubles, so that is
+// the integer test d < bit_flip_threshold(p): the same decisions, bit for bit, as the scalar loop.
+__attribute__((target("avx512f"))) void bit_flip_range_avx512(const float* x, float* y, int64_t lo,
+                                                              int64_t hi, uint64_t key, double p) {
+  const uint64_t threshold = bit_flip_threshold(p);
+  const __m512i m0 = _mm512_set1_epi64(0xD2511F53u), m1 = _mm512_set1_epi64(0xCD9E8D57u);
+  const __m512i low32 = _mm512_set1_epi64(0xFFFFFFFFu);
+  const __m512i limit = _mm512_set1_epi64(static_cast<long long>(threshold));
+  const __m512i step8 = _mm512_set1_epi64(8);
+  __m512i k0[10], k1[10];  // the round keys, as philox4x32 bumps them
+  uint32_t a = static_cast<uint32_t>(key), b = static_cast<uint32_t>(key >> 32);
+  for (int r = 0; r < 10; ++r, a += 0x9E3779B9u, b += 0xBB67AE85u) {
+    k0[r] = _mm512_set1_epi64(a);
+    k1[r] = _mm512_set1_epi64(b);
+  }
+  const __m512 one = _mm512_set1_ps(1.0f);
+  __m512i ctr = _mm512_add_epi64(_mm512_set1_epi64(lo), _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7));
+  int64_t i = lo;
+  for (; i + 16 <= hi; i += 16) {
+    __mmask16 flip = 0;
+    for (int half = 0; half < 2; ++half, ctr = _mm512_add_epi64(ctr, step8)) {
+      __m512i c0 = ctr, c1 = _mm512_srli_epi64(ctr, 32), c2 = _mm512_setzero_si512(),
+              c3 = _mm512_setzero_si512();
+      for (int r = 0; r < 10; ++r) {
+        const __m512i p0 = _mm512_mul_epu32(m0, c0), p1 = _mm512_mul_epu32(m1, c2);
+        c0 = _mm512_xor_si512(_mm512_xor_si512(_mm512_srli_epi64(p1, 32), c1), k0[r]);
+        c1 = p1;
+        c2 = _mm512_xor_si512(_mm512_xor_si512(_mm512_srli_epi64(p0, 32), c3), k1[r]);
+        c3 = p0;
+      }
+      const __m512i draw = _mm512_or_si512(_mm512_slli_epi64(_mm512_and_si512(c0, low32), 21),
+                                           _mm512_srli_epi64(_mm512_and_si512(c1, low32), 11));
+      flip |= static_cast<__mmask16>(_mm512_cmplt_epu64_mask(draw, limit) << (8 * half));
+    }
+    const __m512 v = _mm512_loadu_ps(x + i);
+    _mm512_storeu_ps(y + i, _mm512_mask_sub_ps(v, flip, one, v));
+  }
+  bit_flip_range(x, y, i, hi, key, p);
+}
+#endif
+
+// The vector kernel where this CPU has it (float only: double is the gradchecks' type).
+void bit_flip_fast(const float* x, float* y, int64_t lo, int64_t hi, uint64_t key, double p) {
+#ifdef DIFFLUT_X86_INTRINSICS
+  if (kCpuHasAvx512f) return bit_flip_range_avx512(x, y, lo, hi, key, p);
+#endif
+  bit_flip_range(x, y, lo, hi, key, p);
+}
+void bit_flip_fast(const double* x, double* y, int64_t lo, int64_t hi, uint64_t key, double p) {
+  bit_flip_range(x, y, lo, hi, key, p);
+}
+
 }  // namespace
 
 void bit_flip_forward_cpu(OpCall& c) {
@@ -53,10 +125,8 @@ void bit_flip_forward_cpu(OpCall& c) {
   DIFFLUT_DISPATCH_FLOAT(x.dtype(), "bit_flip", [&] {
     const scalar_t* xp = x.data<scalar_t>();
     scalar_t* yp = c.out->data<scalar_t>();
-    parallel_for(0, x.numel(), kGrain, [&](int64_t lo, int64_t hi) {
-      for (int64_t i = lo; i < hi; ++i)
-        yp[i] = bit_flip_mask(static_cast<uint64_t>(i), key, p) ? scalar_t(1) - xp[i] : xp[i];
-    });
+    parallel_for(0, x.numel(), kGrain,
+                 [&](int64_t lo, int64_t hi) { bit_flip_fast(xp, yp, lo, hi, key, p); });
   });
 }
 

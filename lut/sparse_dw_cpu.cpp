@@ -111,6 +111,106 @@ __attribute__((target("avx512f"))) void slot_terms_avx512(const float* gc, const
 }
 #endif
 
+#ifdef DIFFLUT_X86_INTRINSICS
+// out[k] += ((r[k]_0 + r[k]_1) + (r[k]_2 + r[k]_3)) + ((r[k]_4 + r[k]_5) + (r[k]_6 + r[k]_7)) for
+// k < m <= 8: sparse_dw_chunk's tree over each entry's eight lanes, for eight entries at once
+// after an 8 x 8 transpose (t[l] holds lane l of the eight entries).
+__attribute__((target("avx512f,avx512vl"))) inline void add_lane_trees8(const __m256* r, int m,
+                                                                        float* out) {
+  const __m256 a0 = _mm256_unpacklo_ps(r[0], r[1]), a1 = _mm256_unpackhi_ps(r[0], r[1]);
+  const __m256 a2 = _mm256_unpacklo_ps(r[2], r[3]), a3 = _mm256_unpackhi_ps(r[2], r[3]);
+  const __m256 a4 = _mm256_unpacklo_ps(r[4], r[5]), a5 = _mm256_unpackhi_ps(r[4], r[5]);
+  const __m256 a6 = _mm256_unpacklo_ps(r[6], r[7]), a7 = _mm256_unpackhi_ps(r[6], r[7]);
+  const __m256 b0 = _mm256_shuffle_ps(a0, a2, 0x44), b1 = _mm256_shuffle_ps(a0, a2, 0xEE);
+  const __m256 b2 = _mm256_shuffle_ps(a1, a3, 0x44), b3 = _mm256_shuffle_ps(a1, a3, 0xEE);
+  const __m256 b4 = _mm256_shuffle_ps(a4, a6, 0x44), b5 = _mm256_shuffle_ps(a4, a6, 0xEE);
+  const __m256 b6 = _mm256_shuffle_ps(a5, a7, 0x44), b7 = _mm256_shuffle_ps(a5, a7, 0xEE);
+  const __m256 t0 = _mm256_permute2f128_ps(b0, b4, 0x20), t4 = _mm256_permute2f128_ps(b0, b4, 0x31);
+  const __m256 t1 = _mm256_permute2f128_ps(b1, b5, 0x20), t5 = _mm256_permute2f128_ps(b1, b5, 0x31);
+  const __m256 t2 = _mm256_permute2f128_ps(b2, b6, 0x20), t6 = _mm256_permute2f128_ps(b2, b6, 0x31);
+  const __m256 t3 = _mm256_permute2f128_ps(b3, b7, 0x20), t7 = _mm256_permute2f128_ps(b3, b7, 0x31);
+  const __m256 term = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(t0, t1), _mm256_add_ps(t2, t3)),
+                                    _mm256_add_ps(_mm256_add_ps(t4, t5), _mm256_add_ps(t6, t7)));
+  const __mmask8 keep = static_cast<__mmask8>((1u << m) - 1u);
+  _mm256_mask_storeu_ps(out, keep, _mm256_add_ps(_mm256_maskz_loadu_ps(keep, out), term));
+}
+
+// The float path's terms for one slot and one chunk of n samples (n a multiple of 8, at most
+// 64), eight list entries at a time: lane l of an entry is sparse_dw_chunk's chain
+// lane += (2x - 1) g over j = l, l + 8, ..., then the same tree. Native builds contract that
+// chain into one FMA a step (GCC does so in sparse_dw_chunk's loop for chunks this short), builds
+// under -ffp-contract=off into a multiply and an add; this does the same, so the bits are
+// sparse_dw_chunk's. The scalar function, called per entry, spilled its lanes to the stack and
+// was 8 % of a CIFAR-10 training step.
+__attribute__((target("avx512f,avx512vl,fma"))) void float_terms_avx512(const float* xt, int64_t n,
+                                                                        const float* gc,
+                                                                        const int32_t* idx,
+                                                                        int64_t K, float* out) {
+  const int groups = static_cast<int>(n / 8);
+  __m256 gq[8];
+  for (int q = 0; q < groups; ++q) gq[q] = _mm256_loadu_ps(gc + 8 * q);
+  const __m256 two = _mm256_set1_ps(2.0f), one = _mm256_set1_ps(1.0f);
+  for (int64_t k0 = 0; k0 < K; k0 += 8) {
+    const int m = static_cast<int>(std::min<int64_t>(8, K - k0));
+    __m256 r[8];
+    for (int k = 0; k < 8; ++k) {
+      __m256 lane = _mm256_setzero_ps();
+      if (k < m) {
+        const float* x = xt + static_cast<int64_t>(idx[k0 + k]) * n;
+        for (int q = 0; q < groups; ++q) {
+          // 2x - 1 is exact whether or not it is fused (2x is).
+          const __m256 a = _mm256_sub_ps(_mm256_mul_ps(two, _mm256_loadu_ps(x + 8 * q)), one);
+#ifdef DIFFLUT_FP_CONTRACT_OFF
+          lane = _mm256_add_ps(lane, _mm256_mul_ps(a, gq[q]));
+#else
+          lane = _mm256_fmadd_ps(a, gq[q], lane);
+#endif
+        }
+      }
+      r[k] = lane;
+    }
+    add_lane_trees8(r, m, out + k0);
+  }
+}
+
+// The float path's terms (sparse_dw_chunk: 8 interleaved lanes over the chunk, then a fixed tree)
+// for one slot and one 32- or 64-sample chunk of binary inputs, read from their packed words.
+// With x binary each product (2x - 1) g is exactly +-g, so flipping g's sign bit where x is 0 and
+// adding in the same order (lanes from +0, then the tree) gives the float path's bits. Eight
+// lists entries at a time: each entry's eight lanes in one register, an 8 x 8 transpose, and the
+// tree's adds then run for all eight entries at once. gc holds the slot's n gradients.
+__attribute__((target("avx512f,avx512vl"))) void float_order_terms_avx512(
+    const float* gc, int64_t n, const uint32_t* lo_words, const uint32_t* hi_words,
+    const int32_t* idx, int64_t K, float* out) {
+  const int groups = static_cast<int>(n / 8);  // 4 or 8
+  __m256i gq[8];
+  for (int q = 0; q < groups; ++q) gq[q] = _mm256_castps_si256(_mm256_loadu_ps(gc + 8 * q));
+  const __m256i sign = _mm256_set1_epi32(static_cast<int>(0x80000000u));
+  for (int64_t k0 = 0; k0 < K; k0 += 8) {
+    const int m = static_cast<int>(std::min<int64_t>(8, K - k0));
+    __m256 r[8];
+    for (int k = 0; k < 8; ++k) {
+      __m256 lane = _mm256_setzero_ps();
+      if (k < m) {
+        const int32_t i = idx[k0 + k];
+        const uint64_t bits = lo_words[i] | (hi_words ? uint64_t(hi_words[i]) << 32 : 0);
+        for (int q = 0; q < groups; ++q) {
+          const __mmask8 zero_x = static_cast<__mmask8>(~(bits >> (8 * q)));
+          lane = _mm256_add_ps(
+              lane, _mm256_castsi256_ps(_mm256_mask_xor_epi32(gq[q], zero_x, gq[q], sign)));
+        }
+      }
+      r[k] = lane;
+    }
+    add_lane_trees8(r, m, out + k0);
+  }
+}
+
+// Whether this CPU runs float_order_terms_avx512 (asked once).
+const bool kCpuHasAvx512vl =
+    __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl");
+#endif
+
 // One slot's terms for one chunk: its tables from its chunk of gradients gc[0..32), then the terms.
 template <class T>
 void slot_terms(const T* gc, const uint32_t* bits, const int32_t* idx, int64_t K, T* out) {
@@ -131,9 +231,15 @@ void slot_terms(const T* gc, const uint32_t* bits, const int32_t* idx, int64_t K
 
 template <class T>
 bool all_binary(const T* x, int64_t count) {
-  bool ok = true;
-  for (int64_t e = 0; e < count; ++e) ok &= (x[e] == T(0)) | (x[e] == T(1));
-  return ok;
+  // Blocks of 1024 that vectorise, stopping at the first block with another value (soft inputs,
+  // the usual case for later layers, cost one block).
+  for (int64_t e0 = 0; e0 < count; e0 += 1024) {
+    bool ok = true;
+    const int64_t e1 = std::min(count, e0 + 1024);
+    for (int64_t e = e0; e < e1; ++e) ok &= (x[e] == T(0)) | (x[e] == T(1));
+    if (!ok) return false;
+  }
+  return true;
 }
 
 template <class T>
@@ -148,8 +254,14 @@ SparseDwBatch<T>::SparseDwBatch(const T* x, const T* g, int64_t B, int64_t F, in
     DIFFLUT_CHECK(all_binary(x, B * F),
                   "sparse dW: the bit path expects every input 0 or 1, found other values");
   bits_path_ = bits;
+#ifdef DIFFLUT_X86_INTRINSICS
+  if constexpr (std::is_same_v<T, float>) {
+    float_order_bits_ = path == SparseDwPath::automatic && !bits && kCpuHasAvx512vl &&
+                        B % kBitChunk == 0 && all_binary(x, B * F);
+  }
+#endif
   if (B == 0) return;
-  if (bits) {
+  if (bits || float_order_bits_) {
     // One word per input and 32-sample chunk: words_[c * F + i].
     const int64_t chunks = (B + kBitChunk - 1) / kBitChunk;
     words_.resize(static_cast<size_t>(chunks * F));
@@ -207,10 +319,38 @@ void SparseDwBatch<T>::add_slots(int64_t s0, int64_t s1, const int32_t* idx, T* 
   gt.resize(std::max(gt.size(), static_cast<size_t>((s1 - s0) * std::min(B_, kFloatChunk))));
   for (int64_t b0 = 0; b0 < B_; b0 += kFloatChunk) {
     const int64_t n = std::min(kFloatChunk, B_ - b0);
-    const T* xt = xt_.data() + b0 * F;
     for (int64_t s = s0; s < s1; ++s)
       for (int64_t j = 0; j < n; ++j)
         gt[static_cast<size_t>((s - s0) * n + j)] = g[(b0 + j) * S + s];
+#ifdef DIFFLUT_X86_INTRINSICS
+    if constexpr (std::is_same_v<T, float>) {
+      if (float_order_bits_) {  // n is 32 or 64: whole words
+        const uint32_t* lo_words = words_.data() + (b0 / kBitChunk) * F;
+        const uint32_t* hi_words = n > kBitChunk ? lo_words + F : nullptr;
+        for (int64_t s = s0; s < s1; ++s)
+          float_order_terms_avx512(gt.data() + (s - s0) * n, n, lo_words, hi_words, idx + s * K, K,
+                                   out + (s - s0) * K);
+        continue;
+      }
+    }
+#endif
+    const T* xt = xt_.data() + b0 * F;
+#ifdef DIFFLUT_X86_INTRINSICS
+    if constexpr (std::is_same_v<T, float>) {
+      if (kCpuHasAvx512vl && n % 8 == 0) {
+        for (int64_t s = s0; s < s1; ++s) {
+          // The next slot's rows are random lines of xt: ask for them while this slot sums.
+          if (s + 1 < s1)
+            for (int64_t k = 0; k < K; ++k) {
+              const float* row = xt + static_cast<int64_t>(idx[(s + 1) * K + k]) * n;
+              for (int64_t off = 0; off < n; off += 16) __builtin_prefetch(row + off);
+            }
+          float_terms_avx512(xt, n, gt.data() + (s - s0) * n, idx + s * K, K, out + (s - s0) * K);
+        }
+        continue;
+      }
+    }
+#endif
     for (int64_t s = s0; s < s1; ++s)
       for (int64_t k = 0; k < K; ++k)
         out[(s - s0) * K + k] +=

@@ -19,7 +19,9 @@ namespace difflut {
 // Which way sparse_dw_over_batch reads x: `automatic` takes the bit path when x is binary and the
 // lists hold at least 16 inputs a slot (below that the tables cost more than they save), the float
 // path otherwise; the other two force a path (tests and bench_sparse_dw compare them; `bits`
-// throws difflut::Error for an x that is not binary).
+// throws difflut::Error for an x that is not binary). Under `automatic`, a binary x with shorter
+// lists, a batch of whole 32-sample words and a CPU with AVX-512 VL reads packed bits too but
+// sums the float path's terms in the float path's order (each term +-g, so the same bits).
 enum class SparseDwPath { automatic, bits, floats };
 
 // x and g of one backward, read once (the bit path's packed words or the float path's transposed
@@ -42,8 +44,9 @@ class SparseDwBatch {
   const T* g_;
   int64_t B_, F_, S_, K_;
   bool bits_path_ = false;
-  std::vector<uint32_t> words_;  // bit path: [chunk, F]
-  std::vector<T> xt_;            // float path: [chunk][F, n]
+  bool float_order_bits_ = false;  // packed words summed in the float path's order (see above)
+  std::vector<uint32_t> words_;    // bit path: [chunk, F]
+  std::vector<T> xt_;              // float path: [chunk][F, n]
 };
 
 // out[s * K + k] += sum_b (2 x[b * F + idx[s * K + k]] - 1) g[b * S + s] for s < S, k < K (each

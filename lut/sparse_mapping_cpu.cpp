@@ -45,6 +45,33 @@ __attribute__((target("avx512f"))) int sparse_choice_avx512(const float* w, int6
 }
 #endif
 
+// out[s] = x[idx[s]] for s < S: one row of the forward's gather.
+template <class T>
+void gather_row(const T* x, const int32_t* idx, int64_t S, T* out) {
+  for (int64_t s = 0; s < S; ++s) out[s] = x[idx[s]];
+}
+
+#ifdef DIFFLUT_X86_INTRINSICS
+// gather_row for float, sixteen slots a gather (the scalar loop was 4 % of a training step).
+__attribute__((target("avx512f"))) void gather_row_avx512(const float* x, const int32_t* idx,
+                                                          int64_t S, float* out) {
+  int64_t s = 0;
+  for (; s + 16 <= S; s += 16)
+    _mm512_storeu_ps(out + s, _mm512_i32gather_ps(_mm512_loadu_si512(idx + s), x, 4));
+  gather_row(x, idx + s, S - s, out + s);
+}
+#endif
+
+void gather_row_fast(const float* x, const int32_t* idx, int64_t S, float* out) {
+#ifdef DIFFLUT_X86_INTRINSICS
+  if (kCpuHasAvx512f) return gather_row_avx512(x, idx, S, out);
+#endif
+  gather_row(x, idx, S, out);
+}
+void gather_row_fast(const double* x, const int32_t* idx, int64_t S, double* out) {
+  gather_row(x, idx, S, out);
+}
+
 template <class T>
 int choose(const T* w, int64_t C) {
 #ifdef DIFFLUT_X86_INTRINSICS
@@ -80,8 +107,7 @@ void sparse_mapping_forward_cpu(OpCall& c) {
     const scalar_t* xp = x.data<scalar_t>();
     scalar_t* op = c.out->data<scalar_t>();
     parallel_for(0, B, 1, [&](int64_t lo, int64_t hi) {
-      for (int64_t b = lo; b < hi; ++b)
-        for (int64_t s = 0; s < S; ++s) op[b * S + s] = xp[b * F + ip[s]];
+      for (int64_t b = lo; b < hi; ++b) gather_row_fast(xp + b * F, ip, S, op + b * S);
     });
   });
 }
@@ -92,8 +118,6 @@ void sparse_mapping_backward_cpu(OpCall& c) {
   const Tensor& g = *c.grad_out;
   const int64_t B = x.size(0), F = x.size(1), S = w.size(0), C = w.size(1);
   const int32_t* cand = c.attrs.tensors.at(0).data<int32_t>();
-  const int32_t* offsets = c.attrs.tensors.at(1).data<int32_t>();
-  const int32_t* positions = c.attrs.tensors.at(2).data<int32_t>();
   const double tau = c.attrs.floats.at(0);
   DIFFLUT_DISPATCH_FLOAT(x.dtype(), "sparse_mapping", [&] {
     using T = scalar_t;
@@ -119,28 +143,24 @@ void sparse_mapping_backward_cpu(OpCall& c) {
       // the same sum in the same order, at a fraction of the cost. (Equal up to rounding: the
       // vector path fuses every multiply-add, the portable loop those GCC contracts as it unrolls,
       // so a shorter list can round differently. Still one order per binary and CPU.)
+      // Built by a counting sort of the kept entries by input, walked in increasing entry order
+      // (the CSR inverse's order within an input): two sequential passes over p and the
+      // candidates instead of two random ones through the inverse (which were 5 % of a step).
       std::vector<int32_t> kept_offsets(static_cast<size_t>(F + 1), 0);
-      parallel_for(0, F, 1024, [&](int64_t lo, int64_t hi) {
-        for (int64_t i = lo; i < hi; ++i) {
-          int32_t n = 0;
-          for (int32_t k = offsets[i]; k < offsets[i + 1]; ++k) n += p[positions[k]] != T(0);
-          kept_offsets[static_cast<size_t>(i + 1)] = n;
-        }
-      });
+      for (int64_t e = 0; e < S * C; ++e)
+        kept_offsets[static_cast<size_t>(cand[e]) + 1] += p[e] != T(0);
       for (int64_t i = 0; i < F; ++i) kept_offsets[i + 1] += kept_offsets[i];
       std::vector<int32_t> slot(static_cast<size_t>(kept_offsets[F]));
       std::vector<T> weight(static_cast<size_t>(kept_offsets[F]));
-      parallel_for(0, F, 1024, [&](int64_t lo, int64_t hi) {
-        for (int64_t i = lo; i < hi; ++i) {
-          int32_t out = kept_offsets[i];
-          for (int32_t k = offsets[i]; k < offsets[i + 1]; ++k) {
-            const T wk = p[positions[k]];
-            if (wk == T(0)) continue;
-            slot[static_cast<size_t>(out)] = static_cast<int32_t>(positions[k] / C);
-            weight[static_cast<size_t>(out++)] = wk;
-          }
+      std::vector<int32_t> next(kept_offsets.begin(), kept_offsets.end() - 1);
+      for (int64_t s = 0; s < S; ++s)
+        for (int64_t k = 0; k < C; ++k) {
+          const T wk = p[s * C + k];
+          if (wk == T(0)) continue;
+          const int32_t out = next[static_cast<size_t>(cand[s * C + k])]++;
+          slot[static_cast<size_t>(out)] = static_cast<int32_t>(s);
+          weight[static_cast<size_t>(out)] = wk;
         }
-      });
       sparse_dx_over_batch(gp, B, S, F, kept_offsets.data(), slot.data(), weight.data(),
                            c.grad_in[0]->data<T>());
     }

@@ -10,6 +10,7 @@
 
 #include "autograd/ops.h"
 #include "lut/layer_aids.h"
+#include "lut/layer_aids_kernels.h"
 #include "lut/lut_layer.h"
 #include "lut/lut_network.h"
 #include "test_util.h"
@@ -89,6 +90,33 @@ TEST_CASE(
   for (size_t i = 0; i < va.size(); ++i) flipped += va[i] != vx[i];
   CHECK(flipped > 105);
   CHECK(flipped < 215);
+}
+
+TEST_CASE("bit_flip: float tensors flip exactly the elements bit_flip_mask names, at any p") {
+  // The float kernel draws eight counters at once (AVX-512 where present) and tests the draw as an
+  // integer; every decision must still be bit_flip_mask's. Odd sizes leave scalar tails, and a
+  // large tensor splits into ranges that start off a 16-element boundary when threads run.
+  for (const int64_t n : {int64_t(37), int64_t(100003)}) {
+    Generator gen(static_cast<uint64_t>(n));
+    const Tensor x = Tensor::rand({1, n}, gen);
+    for (const double p : {0.0, 1e-9, 0.02, 0.3, 0.5, 0.999999, 1.0}) {
+      const uint64_t key = bit_flip_key(99, static_cast<uint64_t>(n) + 17);
+      Graph g;
+      const Tensor y = bit_flip(g.input(x), p, key).value();
+      const float* xp = x.data<float>();
+      const float* yp = y.data<float>();
+      int64_t wrong = 0, flipped = 0;
+      for (int64_t i = 0; i < n; ++i) {
+        const bool flip = bit_flip_mask(static_cast<uint64_t>(i), key, p);
+        flipped += flip;
+        wrong += yp[i] != (flip ? 1.0f - xp[i] : xp[i]);
+      }
+      INFO("n = ", n, ", p = ", p, ", flipped ", flipped);
+      CHECK(wrong == 0);
+      if (p >= 1.0) CHECK(flipped == n);
+      if (p == 0.0) CHECK(flipped == 0);
+    }
+  }
 }
 
 TEST_CASE("LUTLayer: a layer without aids draws what it drew before they existed") {

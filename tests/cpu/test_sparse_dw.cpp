@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <random>
 #include <vector>
@@ -80,6 +81,27 @@ TEST_CASE("sparse dW bit path: the batch sum for any batch size and list length"
         CHECK(floats[e] == doctest::Approx(want[e]).epsilon(1e-5).scale(1.0));
       }
       CHECK(run(c, SparseDwPath::automatic) == (K >= 16 ? bits : floats));
+    }
+  }
+}
+
+TEST_CASE(
+    "sparse dW: short lists over binary inputs give the float path's bits from packed words") {
+  // Below 16 terms a slot, automatic reads binary inputs as packed words when the batch is whole
+  // 32-sample words, but must sum exactly as the float path does (training keeps its bits). Signed
+  // zeros in g, one-word and two-word chunks, and partial groups of eight entries included.
+  for (const int64_t B : {32, 64, 96, 160}) {
+    for (const int64_t K : {1, 7, 8, 9, 15}) {
+      CAPTURE(B);
+      CAPTURE(K);
+      Case c = make_case(B, 60, 17, K, static_cast<uint32_t>(B * 31 + K));
+      for (size_t e = 0; e < c.g.size(); e += 7) c.g[e] = (e / 7) % 2 ? 0.0f : -0.0f;
+      const std::vector<float> floats = run(c, SparseDwPath::floats, 0.25f);
+      const std::vector<float> automatic = run(c, SparseDwPath::automatic, 0.25f);
+      int64_t differ = 0;
+      for (size_t e = 0; e < floats.size(); ++e)
+        differ += std::memcmp(&floats[e], &automatic[e], sizeof(float)) != 0;
+      CHECK(differ == 0);
     }
   }
 }
