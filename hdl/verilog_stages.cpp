@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <iomanip>
+#include <set>
 #include <sstream>
 #include <vector>
 
@@ -99,7 +100,7 @@ StageModule emit_compare(const std::string& module, const Stage& st, const Stage
       os << xw(i) << " >= " << src.width << "'d" << t;
     os << ";  // word " << i << rel << st.threshold_value[static_cast<size_t>(m)] << "\n";
   }
-  return {os.str(), 0};
+  return {os.str(), 0, {}};
 }
 
 StageModule emit_wires(const std::string& module, const Stage& st, const Stage& src,
@@ -109,7 +110,7 @@ StageModule emit_wires(const std::string& module, const Stage& st, const Stage& 
          "wires, y<m> = x<index[m]>");
   for (int64_t m = 0; m < st.size; ++m)
     os << "  assign y" << m << " = " << xw(st.index[static_cast<size_t>(m)]) << ";\n";
-  return {os.str(), 0};
+  return {os.str(), 0, {}};
 }
 
 // Shannon expansion of a truth table over address bits [0, level]: bit `level` selects between the
@@ -178,7 +179,7 @@ StageModule emit_lut(const std::string& module, const Stage& st, const Stage& sr
     os << "  assign y" << j << " = " << mux_tree(node_table(j), int64_t{1} << f, in, f - 1)
        << ";\n";
   }
-  return {os.str(), 0};
+  return {os.str(), 0, {}};
 }
 
 // A register bank inside a tree: `lines` are "name <= expr;" statements.
@@ -192,52 +193,57 @@ void register_bank(std::ostringstream& os, const vtext::Lang& lang,
   os << "  end\n";
 }
 
-StageModule emit_popcount(const std::string& module, const Stage& st, const Stage& src,
-                          const vtext::Lang& lang, int every) {
-  std::vector<int64_t> read;
-  for (int64_t c = 0; c < st.size; ++c)
-    for (int64_t m = st.group_begin[static_cast<size_t>(c)];
-         m < st.group_end[static_cast<size_t>(c)]; ++m)
-      read.push_back(m);
-  struct Term {
-    std::string expr;
-    int width;
-    int64_t count;
-  };
-  // Level 1 adds bits in threes (full adders: a 2-bit count each), later levels add pairs. With
-  // Yosys + ABC LUT6 mapping this takes about 1.4 LUTs per input bit, against 1.9 for a plain
-  // binary tree of bits (measured on 100-bit groups). All groups advance level by level together
-  // so that a register bank cuts every group at the same depth (equal latency for every score).
-  std::ostringstream body;
-  std::vector<std::vector<Term>> groups(static_cast<size_t>(st.size));
-  for (int64_t c = 0; c < st.size; ++c) {
-    const int64_t b = st.group_begin[static_cast<size_t>(c)],
-                  e = st.group_end[static_cast<size_t>(c)];
-    body << "  // group " << c << ": x" << b << " .. x" << e - 1 << "\n";
-    for (int64_t m = b; m < e; m += 3) {
-      const int64_t cnt = std::min<int64_t>(3, e - m);
+// Adder levels a popcount tree of n bits needs: full adders over threes, then pairs.
+int popcount_levels(int64_t n) {
+  int64_t terms = (n + 2) / 3;
+  int levels = 0;
+  for (; terms > 1; terms = (terms + 1) / 2) ++levels;
+  return levels;
+}
+
+struct PopTerm {
+  std::string expr;
+  int width;
+  int64_t count;
+};
+
+// Balanced adder trees over groups of one-bit inputs (groups[c] = the inputs' names), written to
+// `body`. Level 1 adds bits in threes (full adders: a 2-bit count each), later levels add pairs.
+// With Yosys + ABC LUT6 mapping this takes about 1.4 LUTs per input bit, against 1.9 for a plain
+// binary tree of bits (measured on 100-bit groups). Every group advances level by level for
+// `levels` levels, so that a register bank (after every `every`-th level) cuts every group at the
+// same depth, finished ones included: equal latency for every score. Returns each group's sum
+// (an empty expr for an empty group) and counts the banks in `latency`.
+std::vector<PopTerm> adder_trees(std::ostringstream& body, const vtext::Lang& lang,
+                                 const std::vector<std::vector<std::string>>& groups_in,
+                                 const std::vector<int64_t>& labels, int levels, int every,
+                                 int& latency) {
+  std::vector<std::vector<PopTerm>> groups(groups_in.size());
+  for (size_t c = 0; c < groups_in.size(); ++c) {
+    const std::vector<std::string>& in = groups_in[c];
+    const int64_t n = static_cast<int64_t>(in.size());
+    for (int64_t m = 0; m < n; m += 3) {
+      const int64_t cnt = std::min<int64_t>(3, n - m);
       if (cnt == 1) {
-        groups[static_cast<size_t>(c)].push_back({xw(m), 1, 1});
+        groups[c].push_back({in[static_cast<size_t>(m)], 1, 1});
         continue;
       }
-      const std::string name = str_cat("g", c, "_l1_", (m - b) / 3);
+      const std::string name = str_cat("g", labels[c], "_l1_", m / 3);
       body << "  wire [1:0] " << name << " = ";
-      for (int64_t i = 0; i < cnt; ++i) body << (i ? " + " : "") << "{1'd0, " << xw(m + i) << "}";
+      for (int64_t i = 0; i < cnt; ++i)
+        body << (i ? " + " : "") << "{1'd0, " << in[static_cast<size_t>(m + i)] << "}";
       body << ";\n";
-      groups[static_cast<size_t>(c)].push_back({name, 2, cnt});
+      groups[c].push_back({name, 2, cnt});
     }
   }
-  auto unfinished = [&] {
-    return std::any_of(groups.begin(), groups.end(), [](const auto& g) { return g.size() > 1; });
-  };
-  int latency = 0;
-  for (int level = 1; unfinished(); ++level) {
+  latency = 0;
+  for (int level = 1; level <= levels; ++level) {
     if (every > 0 && level % every == 0) {
       std::vector<std::string> decls, lines;
       for (size_t c = 0; c < groups.size(); ++c)
         for (size_t i = 0; i < groups[c].size(); ++i) {
-          Term& t = groups[c][i];
-          const std::string r = str_cat("g", c, "_r", level, "_", i);
+          PopTerm& t = groups[c][i];
+          const std::string r = str_cat("g", labels[c], "_r", level, "_", i);
           decls.push_back(word_range(t.width) + r);
           lines.push_back(str_cat(r, " <= ", t.expr, ";"));
           t.expr = r;
@@ -246,15 +252,15 @@ StageModule emit_popcount(const std::string& module, const Stage& st, const Stag
       ++latency;
     }
     for (size_t c = 0; c < groups.size(); ++c) {
-      std::vector<Term>& terms = groups[c];
+      std::vector<PopTerm>& terms = groups[c];
       if (terms.size() <= 1) continue;
-      std::vector<Term> next;
+      std::vector<PopTerm> next;
       for (size_t i = 0; i + 1 < terms.size(); i += 2) {
-        const Term& l = terms[i];
-        const Term& r = terms[i + 1];
+        const PopTerm& l = terms[i];
+        const PopTerm& r = terms[i + 1];
         const int64_t cnt = l.count + r.count;
         const int w = bits_for(static_cast<uint64_t>(cnt));
-        const std::string name = str_cat("g", c, "_l", level + 1, "_", i / 2);
+        const std::string name = str_cat("g", labels[c], "_l", level + 1, "_", i / 2);
         body << "  wire " << range(w) << " " << name << " = " << zext(l.expr, l.width, w) << " + "
              << zext(r.expr, r.width, w) << ";\n";
         next.push_back({name, w, cnt});
@@ -263,29 +269,122 @@ StageModule emit_popcount(const std::string& module, const Stage& st, const Stag
       terms = std::move(next);
     }
   }
+  std::vector<PopTerm> out;
+  for (const auto& g : groups) out.push_back(g.empty() ? PopTerm{"", 0, 0} : g[0]);
+  return out;
+}
+
+// Groups wider than this get a tree module of their own, instantiated once per group: Yosys
+// keeps the hierarchy and maps each distinct tree once, where one module holding every tree of a
+// merged CIFAR-10 ensemble (10 trees over 9,600 bits) was killed at 19.5 GB (docs/RESULTS.md).
+// Narrower groups stay inline, as every design before that was written.
+constexpr int64_t kInlineGroupBits = 1024;
+
+// module `name`: y0 = popcount(x0 .. x<n-1>), `levels` adder levels (registers as adder_trees).
+std::string popcount_tree_module(const std::string& name, int64_t n, int levels,
+                                 const vtext::Lang& lang, int every, int& latency) {
+  std::vector<std::string> in;
+  for (int64_t i = 0; i < n; ++i) in.push_back(xw(i));
+  std::ostringstream body;
+  const PopTerm t = adder_trees(body, lang, {in}, {0}, levels, every, latency)[0];
+  const int w = bits_for(static_cast<uint64_t>(n));
+  std::ostringstream os;
+  // Verilator's DECLFILENAME wants one module per file, named like it: the trees share the
+  // stage's file so that its Yosys process maps them beside it (hdl/tools.cpp).
+  os << "/* verilator lint_off DECLFILENAME */\n";
+  os << "// " << name << ": y0 = number of ones among x0 .. x" << n - 1
+     << " (one GroupSum group; instantiated per group of this size).\n";
+  os << "module " << name << " (\n";
+  if (latency > 0) os << "  " << lang.in() << " clk,\n";
+  for (int64_t i = 0; i < n; ++i) os << "  " << lang.in() << " " << xw(i) << ",\n";
+  os << "  " << lang.out() << " " << word_range(w) << "y0\n);\n";
+  os << body.str();
+  os << "  assign y0 = " << zext(t.expr, t.width, w) << ";\nendmodule\n";
+  os << "/* verilator lint_on DECLFILENAME */\n";
+  return os.str();
+}
+
+StageModule emit_popcount(const std::string& module, const Stage& st, const Stage& src,
+                          const vtext::Lang& lang, int every) {
+  std::vector<int64_t> read;
+  std::vector<std::vector<std::string>> groups;
+  std::vector<int64_t> labels;
+  int levels = 0;
+  int64_t widest = 0;
+  for (int64_t c = 0; c < st.size; ++c) {
+    const int64_t b = st.group_begin[static_cast<size_t>(c)],
+                  e = st.group_end[static_cast<size_t>(c)];
+    groups.emplace_back();
+    for (int64_t m = b; m < e; ++m) {
+      read.push_back(m);
+      groups.back().push_back(xw(m));
+    }
+    labels.push_back(c);
+    levels = std::max(levels, popcount_levels(e - b));
+    widest = std::max(widest, e - b);
+  }
+  std::ostringstream body;
+  std::string submodules;
+  int latency = 0;
+  std::vector<PopTerm> sums;
+  if (widest <= kInlineGroupBits) {
+    for (int64_t c = 0; c < st.size; ++c)
+      body << "  // group " << c << ": x" << st.group_begin[static_cast<size_t>(c)] << " .. x"
+           << st.group_end[static_cast<size_t>(c)] - 1 << "\n";
+    sums = adder_trees(body, lang, groups, labels, levels, every, latency);
+  } else {
+    std::set<int64_t> sizes;
+    for (const auto& g : groups)
+      if (!g.empty()) sizes.insert(static_cast<int64_t>(g.size()));
+    for (const int64_t n : sizes) {
+      submodules += "\n";
+      submodules +=
+          popcount_tree_module(str_cat(module, "_tree", n), n, levels, lang, every, latency);
+    }
+    for (int64_t c = 0; c < st.size; ++c) {
+      const std::vector<std::string>& g = groups[static_cast<size_t>(c)];
+      if (g.empty()) {
+        sums.push_back({"", 0, 0});
+        continue;
+      }
+      const int64_t n = static_cast<int64_t>(g.size());
+      const int w = bits_for(static_cast<uint64_t>(n));
+      const std::string s = str_cat("s", c);
+      body << "  wire " << range(w) << " " << s << ";\n";
+      body << "  " << module << "_tree" << n << " tree" << c << " (";
+      if (latency > 0) body << ".clk(clk), ";
+      for (int64_t i = 0; i < n; ++i)
+        body << ".x" << i << "(" << g[static_cast<size_t>(i)] << "), ";
+      body << ".y0(" << s << "));\n";
+      sums.push_back({s, w, n});
+    }
+  }
   std::ostringstream os;
   header(os, module, st, src, read_mask(read, src.size), lang, latency > 0,
          "popcount per group (GroupSum), balanced adder trees");
   os << "  // y<c> = number of ones in group c's source words; each sum is exactly as wide as its "
         "largest count.\n";
+  if (!submodules.empty())
+    os << "  // Groups of more than " << kInlineGroupBits
+       << " bits: one tree module per group size, below this module.\n";
   if (latency > 0)
     os << "  // Latency " << latency << " clock cycle(s): registers after every " << every
        << " adder level(s).\n";
   os << body.str();
   for (int64_t c = 0; c < st.size; ++c) {
-    const std::vector<Term>& terms = groups[static_cast<size_t>(c)];
+    const PopTerm& t = sums[static_cast<size_t>(c)];
     os << "  assign y" << c << " = ";
     const int64_t off = st.group_offset(c);
-    if (terms.empty())
+    if (t.expr.empty())
       os << st.width << "'d" << off;
     else
-      os << zext(terms[0].expr, terms[0].width, st.width);
-    if (!terms.empty() && off > 0)
+      os << zext(t.expr, t.width, st.width);
+    if (!t.expr.empty() && off > 0)
       os << " + " << st.width << "'d" << off << ";  // + constant ones folded by the optimiser\n";
     else
       os << ";\n";
   }
-  return {os.str(), latency};
+  return {os.str(), latency, submodules};
 }
 
 StageModule emit_argmax(const std::string& module, const Stage& st, const Stage& src,
@@ -344,7 +443,7 @@ StageModule emit_argmax(const std::string& module, const Stage& st, const Stage&
     os << "  // Latency " << latency << " clock cycle(s): registers after every " << every
        << " comparator level(s).\n";
   os << body.str();
-  return {os.str(), latency};
+  return {os.str(), latency, {}};
 }
 }  // namespace
 
@@ -360,6 +459,7 @@ StageModule emit_stage_module(const std::string& module, const Stage& st, const 
     case StageKind::input: DIFFLUT_FAIL("hdl: the input stage has no module");
   }
   m.text += "endmodule\n";
+  m.text += m.submodules;
   return m;
 }
 

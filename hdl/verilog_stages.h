@@ -15,6 +15,9 @@ namespace difflut::hdl {
 struct StageModule {
   std::string text;  // the module, without the file preamble
   int latency = 0;   // register banks inside the module (clock cycles from x to y)
+  // Modules the stage module instantiates, written after it in the same file (complete, with
+  // their endmodule): a wide popcount's per-group trees.
+  std::string submodules;
 };
 
 // `register_every` (popcount, argmax only; 0: none): a register bank after every N-th adder or

@@ -119,6 +119,41 @@ TEST_CASE(
   }
 }
 
+TEST_CASE(
+    "GroupSum groups over 1024 bits get one tree module per group size: lint clean, 0 "
+    "mismatches combinational and pipelined, Yosys counts each tree once per instance") {
+  require_tools();
+  // 3301 LUT outputs in 3 groups: 1101, 1101 and 1099 bits, so two tree modules, one used twice.
+  HdlModel m = test::dwn_chain(301, 2, 24, 5, 4, 12, 3301, 3);
+  for (int pipe : {0, 2}) {
+    INFO("pipeline_every = " << pipe);
+    Exported x = export_model(m, "widepop_p" + std::to_string(pipe), pipe);
+    std::string all;
+    for (const VerilogFile& f : x.e.design.files) all += f.text;
+    CHECK(all.find("_tree1101 (") != std::string::npos);
+    CHECK(all.find("_tree1099 (") != std::string::npos);
+    CHECK(all.find("_tree1100") == std::string::npos);
+    lint_clean(x.e);
+    sim_clean(x.e, Simulator::icarus, m.batch);
+    if (pipe != 0) continue;
+    const SynthReport r = run_yosys(x.e.dir, x.e.design, 6, false, false);
+    int64_t total = 0, tree1101 = 0, tree1099 = 0;
+    for (const ModuleCells& mc : r.modules) {
+      const bool t1101 =
+          mc.module.size() > 9 && mc.module.substr(mc.module.size() - 9) == "_tree1101";
+      const bool t1099 =
+          mc.module.size() > 9 && mc.module.substr(mc.module.size() - 9) == "_tree1099";
+      if (t1101) tree1101 = mc.luts;
+      if (t1099) tree1099 = mc.luts;
+      total += (t1101 ? 2 : 1) * mc.luts;
+    }
+    // A full-adder tree maps to about 1.4 LUT6 per input bit (emit_popcount's comment).
+    CHECK(tree1101 > 500);
+    CHECK(tree1099 > 500);
+    CHECK(r.luts == total);
+  }
+}
+
 TEST_CASE("the Verilog argmax gives ties to the lowest index (every 6-bit pattern)") {
   require_tools();
   HdlModel m = test::tie_model();
