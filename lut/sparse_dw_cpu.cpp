@@ -135,75 +135,85 @@ __attribute__((target("avx512f,avx512vl"))) inline void add_lane_trees8(const __
   _mm256_mask_storeu_ps(out, keep, _mm256_add_ps(_mm256_maskz_loadu_ps(keep, out), term));
 }
 
-// The float path's terms for one slot and one chunk of n samples (n a multiple of 8, at most
-// 64), eight list entries at a time: lane l of an entry is sparse_dw_chunk's chain
-// lane += (2x - 1) g over j = l, l + 8, ..., then the same tree. Native builds contract that
-// chain into one FMA a step (GCC does so in sparse_dw_chunk's loop for chunks this short), builds
-// under -ffp-contract=off into a multiply and an add; this does the same, so the bits are
-// sparse_dw_chunk's. The scalar function, called per entry, spilled its lanes to the stack and
-// was 8 % of a CIFAR-10 training step.
-__attribute__((target("avx512f,avx512vl,fma"))) void float_terms_avx512(const float* xt, int64_t n,
-                                                                        const float* gc,
-                                                                        const int32_t* idx,
-                                                                        int64_t K, float* out) {
-  const int groups = static_cast<int>(n / 8);
-  __m256 gq[8];
-  for (int q = 0; q < groups; ++q) gq[q] = _mm256_loadu_ps(gc + 8 * q);
-  const __m256 two = _mm256_set1_ps(2.0f), one = _mm256_set1_ps(1.0f);
+// out[k] += sparse_dw_chunk's result for list entry idx[k], k < K, eight entries at a time:
+// lanes(i) gives input i's eight lanes (lane l summed over j = l, l + 8, ... of the chunk, from
+// +0), and the tree runs for the eight entries together (add_lane_trees8).
+template <class Lanes>
+__attribute__((target("avx512f,avx512vl"))) inline void terms_by_eight(const int32_t* idx,
+                                                                       int64_t K, float* out,
+                                                                       const Lanes& lanes) {
   for (int64_t k0 = 0; k0 < K; k0 += 8) {
     const int m = static_cast<int>(std::min<int64_t>(8, K - k0));
     __m256 r[8];
-    for (int k = 0; k < 8; ++k) {
-      __m256 lane = _mm256_setzero_ps();
-      if (k < m) {
-        const float* x = xt + static_cast<int64_t>(idx[k0 + k]) * n;
-        for (int q = 0; q < groups; ++q) {
-          // 2x - 1 is exact whether or not it is fused (2x is).
-          const __m256 a = _mm256_sub_ps(_mm256_mul_ps(two, _mm256_loadu_ps(x + 8 * q)), one);
-#ifdef DIFFLUT_FP_CONTRACT_OFF
-          lane = _mm256_add_ps(lane, _mm256_mul_ps(a, gq[q]));
-#else
-          lane = _mm256_fmadd_ps(a, gq[q], lane);
-#endif
-        }
-      }
-      r[k] = lane;
-    }
+    for (int k = 0; k < 8; ++k) r[k] = k < m ? lanes(idx[k0 + k]) : _mm256_setzero_ps();
     add_lane_trees8(r, m, out + k0);
   }
 }
 
-// The float path's terms (sparse_dw_chunk: 8 interleaved lanes over the chunk, then a fixed tree)
-// for one slot and one 32- or 64-sample chunk of binary inputs, read from their packed words.
-// With x binary each product (2x - 1) g is exactly +-g, so flipping g's sign bit where x is 0 and
-// adding in the same order (lanes from +0, then the tree) gives the float path's bits. Eight
-// lists entries at a time: each entry's eight lanes in one register, an 8 x 8 transpose, and the
-// tree's adds then run for all eight entries at once. gc holds the slot's n gradients.
+// The float path's lanes of one slot and one chunk of n samples (n a multiple of 8, at most 64):
+// lane += (2x - 1) g over j = l, l + 8, ... Native builds contract that chain into one FMA a step
+// (GCC does so in sparse_dw_chunk's loop for chunks this short), builds under -ffp-contract=off
+// into a multiply and an add; this does the same, so the bits are sparse_dw_chunk's. (The scalar
+// function, called per entry, spilled its lanes to the stack and was 8 % of a CIFAR-10 training
+// step.) xt holds the chunk's inputs transposed, n per input; gq the slot's n gradients.
+struct FloatLanes {
+  const float* xt;
+  int64_t n;
+  const __m256* gq;
+  __attribute__((target("avx512f,avx512vl,fma"))) __m256 operator()(int32_t i) const {
+    const float* x = xt + static_cast<int64_t>(i) * n;
+    const __m256 two = _mm256_set1_ps(2.0f), one = _mm256_set1_ps(1.0f);
+    __m256 lane = _mm256_setzero_ps();
+    for (int64_t q = 0; q < n / 8; ++q) {
+      // 2x - 1 is exact whether or not it is fused (2x is).
+      const __m256 a = _mm256_sub_ps(_mm256_mul_ps(two, _mm256_loadu_ps(x + 8 * q)), one);
+#ifdef DIFFLUT_FP_CONTRACT_OFF
+      lane = _mm256_add_ps(lane, _mm256_mul_ps(a, gq[q]));
+#else
+      lane = _mm256_fmadd_ps(a, gq[q], lane);
+#endif
+    }
+    return lane;
+  }
+};
+
+// The same lanes for binary inputs read from their packed words (32 samples a word; a 64-sample
+// chunk spans two): each product (2x - 1) g is exactly +-g, so flipping g's sign bit where x is 0
+// and adding in the same order gives the float path's bits.
+struct BitLanes {
+  const uint32_t* lo_words;
+  const uint32_t* hi_words;  // null for a 32-sample chunk
+  int64_t n;
+  const __m256i* gq;
+  __attribute__((target("avx512f,avx512vl"))) __m256 operator()(int32_t i) const {
+    const uint64_t bits = lo_words[i] | (hi_words ? uint64_t(hi_words[i]) << 32 : 0);
+    const __m256i sign = _mm256_set1_epi32(static_cast<int>(0x80000000u));
+    __m256 lane = _mm256_setzero_ps();
+    for (int64_t q = 0; q < n / 8; ++q) {
+      const __mmask8 zero_x = static_cast<__mmask8>(~(bits >> (8 * q)));
+      lane = _mm256_add_ps(lane,
+                           _mm256_castsi256_ps(_mm256_mask_xor_epi32(gq[q], zero_x, gq[q], sign)));
+    }
+    return lane;
+  }
+};
+
+// One slot's float-path terms for one chunk of n samples (gc: its n gradients): from the
+// transposed inputs xt, or, with words, from binary inputs' packed words.
+__attribute__((target("avx512f,avx512vl,fma"))) void float_terms_avx512(const float* xt, int64_t n,
+                                                                        const float* gc,
+                                                                        const int32_t* idx,
+                                                                        int64_t K, float* out) {
+  __m256 gq[8];
+  for (int64_t q = 0; q < n / 8; ++q) gq[q] = _mm256_loadu_ps(gc + 8 * q);
+  terms_by_eight(idx, K, out, FloatLanes{xt, n, gq});
+}
 __attribute__((target("avx512f,avx512vl"))) void float_order_terms_avx512(
     const float* gc, int64_t n, const uint32_t* lo_words, const uint32_t* hi_words,
     const int32_t* idx, int64_t K, float* out) {
-  const int groups = static_cast<int>(n / 8);  // 4 or 8
   __m256i gq[8];
-  for (int q = 0; q < groups; ++q) gq[q] = _mm256_castps_si256(_mm256_loadu_ps(gc + 8 * q));
-  const __m256i sign = _mm256_set1_epi32(static_cast<int>(0x80000000u));
-  for (int64_t k0 = 0; k0 < K; k0 += 8) {
-    const int m = static_cast<int>(std::min<int64_t>(8, K - k0));
-    __m256 r[8];
-    for (int k = 0; k < 8; ++k) {
-      __m256 lane = _mm256_setzero_ps();
-      if (k < m) {
-        const int32_t i = idx[k0 + k];
-        const uint64_t bits = lo_words[i] | (hi_words ? uint64_t(hi_words[i]) << 32 : 0);
-        for (int q = 0; q < groups; ++q) {
-          const __mmask8 zero_x = static_cast<__mmask8>(~(bits >> (8 * q)));
-          lane = _mm256_add_ps(
-              lane, _mm256_castsi256_ps(_mm256_mask_xor_epi32(gq[q], zero_x, gq[q], sign)));
-        }
-      }
-      r[k] = lane;
-    }
-    add_lane_trees8(r, m, out + k0);
-  }
+  for (int64_t q = 0; q < n / 8; ++q) gq[q] = _mm256_castps_si256(_mm256_loadu_ps(gc + 8 * q));
+  terms_by_eight(idx, K, out, BitLanes{lo_words, hi_words, n, gq});
 }
 
 // Whether this CPU runs float_order_terms_avx512 (asked once).
