@@ -348,6 +348,12 @@ SynthReport run_yosys_per_file(const std::string& dir, const VerilogDesign& desi
 }
 }  // namespace
 
+ModuleCells hierarchy_total(const SynthReport& rep, const std::string& module) {
+  std::map<std::string, ModuleCells> by_name;
+  for (const ModuleCells& m : rep.modules) by_name[m.module] = m;
+  return design_total(by_name, module);
+}
+
 SynthReport run_yosys(const std::string& dir, const VerilogDesign& design, int lut_size,
                       bool full_synth, bool flatten) {
   require_tool("yosys");

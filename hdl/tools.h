@@ -113,5 +113,9 @@ void parse_nextpnr_log(const std::string& log, const Ice40Options& options, Ice4
 
 // Parses Yosys `stat` text (exposed for tests).
 SynthReport parse_yosys_stat(const std::string& text, const std::string& top);
+// The cells of `module` and of everything it instantiates, each submodule counted once per
+// instance (what a stage module with per-group popcount trees costs); throws if a module of that
+// hierarchy is missing from rep.modules.
+ModuleCells hierarchy_total(const SynthReport& rep, const std::string& module);
 
 }  // namespace difflut::hdl

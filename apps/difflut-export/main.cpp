@@ -441,11 +441,10 @@ int run(const Options& o) {
     std::map<std::string, int64_t> nodes;
     for (size_t s = 1; s < circuit.stages.size(); ++s) {
       const Stage& st = circuit.stages[s];
-      for (const ModuleCells& m : rep.modules)
-        if (m.module == e.design.stage_module[s]) {
-          parts[part_of(st.kind)].first += m.luts;
-          parts[part_of(st.kind)].second += m.ffs;
-        }
+      // With its submodules (a wide popcount's per-group trees), once per instance.
+      const ModuleCells m = hierarchy_total(rep, e.design.stage_module[s]);
+      parts[part_of(st.kind)].first += m.luts;
+      parts[part_of(st.kind)].second += m.ffs;
       if (st.kind == StageKind::lut) nodes[part_of(st.kind)] += st.size;
     }
     for (const ModuleCells& m : rep.modules)

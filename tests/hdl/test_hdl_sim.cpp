@@ -151,6 +151,15 @@ TEST_CASE(
     CHECK(tree1101 > 500);
     CHECK(tree1099 > 500);
     CHECK(r.luts == total);
+    // The popcount stage's own count with its trees (what difflut-export reports as "popcount").
+    std::string pop;
+    for (size_t i = 1; i < x.circuit.stages.size(); ++i)
+      if (x.circuit.stages[i].kind == StageKind::popcount) pop = x.e.design.stage_module[i];
+    int64_t own = -1;
+    for (const ModuleCells& mc : r.modules)
+      if (mc.module == pop) own = mc.luts;
+    REQUIRE(own >= 0);
+    CHECK(hierarchy_total(r, pop).luts == own + 2 * tree1101 + tree1099);
   }
 }
 
