@@ -1,8 +1,9 @@
 // Benchmark of the sparse learnable mapping's CPU dW (lut/sparse_dw_cpu.h) at the default model's
 // first layer (F = 2352 encoder bits, S = 12000 slots, batch 32): for each candidate count C, the bit
 // path (binary inputs read as packed batch words and per-slot look-up tables) against the float path
-// (transposed float columns, 32 multiply-adds a term) on the same inputs in the same run, one JSON
-// object per line. The bound: sixteen terms of the bit path's AVX-512 loop are one 16-lane gather
+// (transposed float columns, 32 multiply-adds a term) and the default (`automatic`: the bit path
+// from C = 16, below it the float path's sums read from packed words) on the same inputs in the
+// same run, one JSON object per line. The bound: sixteen terms of the bit path's AVX-512 loop are one 16-lane gather
 // (16 loads, at two loads a cycle) and eight in-register permutes (one port, one a cycle), so at
 // best two terms a cycle per core; the clock is estimated from the measured FMA peak (assuming two
 // 16-lane FMA units per core), so run it on a quiet machine. Both are estimates for this class of
@@ -180,18 +181,26 @@ int main(int argc, char** argv) {
         sparse_dw_over_batch(x.data(), g.data(), a.B, a.F, a.S, idx.data(), C, out_float.data(),
                              SparseDwPath::floats);
       });
+      // The default path: for C < 16 over binary x, packed words summed in the float order.
+      std::vector<float> out_auto(idx.size());
+      const double t_auto = bench::time_best(Device::cpu, a.reps, [&] {
+        std::fill(out_auto.begin(), out_auto.end(), 0.0f);
+        sparse_dw_over_batch(x.data(), g.data(), a.B, a.F, a.S, idx.data(), C, out_auto.data(),
+                             SparseDwPath::automatic);
+      });
       double max_diff = 0;
       for (size_t e = 0; e < idx.size(); ++e)
         max_diff = std::max(max_diff, static_cast<double>(std::abs(out_bits[e] - out_float[e])));
       const double terms = static_cast<double>(a.S * C) * static_cast<double>((a.B + 31) / 32);
       std::printf(
           "{\"bench\":\"sparse_dw\",\"machine\":\"%s\",\"F\":%lld,\"S\":%lld,\"B\":%lld,"
-          "\"C\":%lld,\"bits_ms\":%.3f,\"float_ms\":%.3f,\"speedup\":%.2f,"
+          "\"C\":%lld,\"bits_ms\":%.3f,\"float_ms\":%.3f,\"automatic_ms\":%.3f,"
+          "\"speedup\":%.2f,"
           "\"bits_ns_per_term\":%.3f,\"bits_fraction_of_estimated_bound\":%.3f,"
           "\"estimated_ghz\":%.2f,\"max_abs_difference\":%.3g}\n",
           bench::machine_name(Device::cpu).c_str(), static_cast<long long>(a.F),
           static_cast<long long>(a.S), static_cast<long long>(a.B), static_cast<long long>(C),
-          t_bits * 1e3, t_float * 1e3, t_float / t_bits, t_bits * 1e9 / terms,
+          t_bits * 1e3, t_float * 1e3, t_auto * 1e3, t_float / t_bits, t_bits * 1e9 / terms,
           terms / t_bits / bound_terms, ghz, max_diff);
       std::fflush(stdout);
       bench_update(a, C, x, g, idx, copy_bytes);

@@ -270,7 +270,10 @@ std::vector<PopTerm> adder_trees(std::ostringstream& body, const vtext::Lang& la
     }
   }
   std::vector<PopTerm> out;
-  for (const auto& g : groups) out.push_back(g.empty() ? PopTerm{"", 0, 0} : g[0]);
+  for (const auto& g : groups) {
+    DIFFLUT_ASSERT(g.size() <= 1);  // `levels` covers the widest group (popcount_levels)
+    out.push_back(g.empty() ? PopTerm{"", 0, 0} : g[0]);
+  }
   return out;
 }
 

@@ -64,18 +64,18 @@ uint64_t bit_flip_threshold(double p) {
 // bit_flip_range for float with Philox4x32-10 on eight counters at once: each 64-bit lane holds one
 // counter's 32-bit words in its low half (vpmuludq multiplies exactly those), and the high halves
 // carry junk that only the final masks remove. bit_flip_mask flips element i when its 53-bit draw
-// d (philox_uniform_f64's bits) satisfies d * 2^-53 < p; both sides are exact doubles, so that is
+// d (philox_bits53, as in philox_uniform_f64) satisfies d * 2^-53 < p; both sides are exact doubles, so that is
 // the integer test d < bit_flip_threshold(p): the same decisions, bit for bit, as the scalar loop.
 __attribute__((target("avx512f"))) void bit_flip_range_avx512(const float* x, float* y, int64_t lo,
                                                               int64_t hi, uint64_t key, double p) {
   const uint64_t threshold = bit_flip_threshold(p);
-  const __m512i m0 = _mm512_set1_epi64(0xD2511F53u), m1 = _mm512_set1_epi64(0xCD9E8D57u);
+  const __m512i m0 = _mm512_set1_epi64(kPhiloxM0), m1 = _mm512_set1_epi64(kPhiloxM1);
   const __m512i low32 = _mm512_set1_epi64(0xFFFFFFFFu);
   const __m512i limit = _mm512_set1_epi64(static_cast<long long>(threshold));
   const __m512i step8 = _mm512_set1_epi64(8);
   __m512i k0[10], k1[10];  // the round keys, as philox4x32 bumps them
   uint32_t a = static_cast<uint32_t>(key), b = static_cast<uint32_t>(key >> 32);
-  for (int r = 0; r < 10; ++r, a += 0x9E3779B9u, b += 0xBB67AE85u) {
+  for (int r = 0; r < 10; ++r, a += kPhiloxW0, b += kPhiloxW1) {
     k0[r] = _mm512_set1_epi64(a);
     k1[r] = _mm512_set1_epi64(b);
   }
@@ -94,6 +94,7 @@ __attribute__((target("avx512f"))) void bit_flip_range_avx512(const float* x, fl
         c2 = _mm512_xor_si512(_mm512_xor_si512(_mm512_srli_epi64(p0, 32), c3), k1[r]);
         c3 = p0;
       }
+      // philox_bits53 per lane (the two shifted words do not overlap: | is its ^ and & mask).
       const __m512i draw = _mm512_or_si512(_mm512_slli_epi64(_mm512_and_si512(c0, low32), 21),
                                            _mm512_srli_epi64(_mm512_and_si512(c1, low32), 11));
       flip |= static_cast<__mmask16>(_mm512_cmplt_epu64_mask(draw, limit) << (8 * half));

@@ -256,20 +256,22 @@ template <class T>
 SparseDwBatch<T>::SparseDwBatch(const T* x, const T* g, int64_t B, int64_t F, int64_t S, int64_t K,
                                 SparseDwPath path)
     : g_(g), B_(B), F_(F), S_(S), K_(K) {
-  bool bits = path == SparseDwPath::bits;
   // Below 16 terms a slot the tables cost more than they save (bench_sparse_dw: C = 8 ran 10 %
-  // slower on the bit path), and the float path keeps the earlier results bit for bit there.
-  if (path == SparseDwPath::automatic) bits = K >= kMinBitTerms && all_binary(x, B * F);
-  if (path == SparseDwPath::bits)
-    DIFFLUT_CHECK(all_binary(x, B * F),
-                  "sparse dW: the bit path expects every input 0 or 1, found other values");
-  bits_path_ = bits;
+  // slower on the bit path); there a binary x is read as packed words in the float path's order
+  // instead (float_order_bits_), where the CPU and the batch allow it. x is scanned once.
+  bool float_order_ok = false;
 #ifdef DIFFLUT_X86_INTRINSICS
-  if constexpr (std::is_same_v<T, float>) {
-    float_order_bits_ = path == SparseDwPath::automatic && !bits && kCpuHasAvx512vl &&
-                        B % kBitChunk == 0 && all_binary(x, B * F);
-  }
+  float_order_ok = std::is_same_v<T, float> && kCpuHasAvx512vl && B % kBitChunk == 0;
 #endif
+  const bool automatic = path == SparseDwPath::automatic;
+  const bool binary =
+      (path == SparseDwPath::bits || (automatic && (K >= kMinBitTerms || float_order_ok))) &&
+      all_binary(x, B * F);
+  if (path == SparseDwPath::bits)
+    DIFFLUT_CHECK(binary, "sparse dW: the bit path expects every input 0 or 1, found other values");
+  const bool bits = path == SparseDwPath::bits || (automatic && K >= kMinBitTerms && binary);
+  bits_path_ = bits;
+  float_order_bits_ = automatic && !bits && binary && float_order_ok;
   if (B == 0) return;
   if (bits || float_order_bits_) {
     // One word per input and 32-sample chunk: words_[c * F + i].
